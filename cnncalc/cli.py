@@ -1,0 +1,107 @@
+"""The command line: a thin layer that parses options, calls the library and renders.
+
+Every CnnCalcError is caught in one place (`errors_to_exit`) and printed one problem per line
+on stderr with exit code 2; no traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from . import __version__
+from .errors import CnnCalcError
+from .spec import parse_shape
+
+app = typer.Typer(
+    name="cnncalc",
+    help="Shapes, parameters, multiply-adds and memory of convolutional networks, "
+    "from a YAML spec.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+EXIT_INVALID = 2
+
+
+class Dtype(str, Enum):
+    fp32 = "fp32"
+    fp16 = "fp16"
+    bf16 = "bf16"
+    int8 = "int8"
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+
+
+def console(width: int | None = None, file: object = None) -> Console:
+    return Console(width=width, file=file, soft_wrap=False)  # type: ignore[arg-type]
+
+
+def fail(message: str) -> None:
+    print(f"cnncalc: {message}", file=sys.stderr)
+
+
+@contextmanager
+def errors_to_exit() -> Iterator[None]:
+    """Print CnnCalcError problems one per line on stderr and exit 2."""
+    try:
+        yield
+    except CnnCalcError as exc:
+        for problem in exc.problems:
+            print(problem.format(), file=sys.stderr)
+        raise typer.Exit(code=EXIT_INVALID) from None
+
+
+def parse_input(text: str | None) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        return parse_shape(text)
+    except ValueError as exc:
+        raise CnnCalcError(f"--input: {exc}") from None
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        print(f"cnncalc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[Optional[bool], typer.Option(
+        "--version", callback=version_callback, is_eager=True,
+        help="Print the version and exit.")] = None,
+) -> None:
+    """Shapes, parameters, multiply-adds and memory of convolutional networks."""
+
+
+SpecArg = Annotated[str, typer.Argument(
+    help="A spec file, a bundled spec's name (see 'cnncalc specs'), or - for stdin.",
+    show_default=False)]
+InputOpt = Annotated[Optional[str], typer.Option(
+    "--input", "-i", help="Override the input size: HxWxC, e.g. 224x224x3.")]
+BatchOpt = Annotated[int, typer.Option("--batch", "-b", min=1,
+                                       help="Batch size (activations, MACs, memory scale).")]
+DtypeOpt = Annotated[Dtype, typer.Option("--dtype", help="Element type for memory.")]
+OutputOpt = Annotated[Optional[Path], typer.Option(
+    "--output", "-o", help="Write to this file instead of standard output.")]
+
+
+def run() -> None:
+    """Console-script entry point."""
+    from . import commands  # noqa: F401  (registers every command on `app`)
+
+    app()

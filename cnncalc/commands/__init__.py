@@ -1,0 +1,10 @@
+"""The commands, one module each; importing this package registers them all on `app`.
+
+Each module imports only what its command needs at call time, so that `cnncalc show` never
+pays for (or imports) torch.
+"""
+
+from ..cli import app
+from . import show, specs  # noqa: F401
+
+__all__ = ["app"]

@@ -1,0 +1,53 @@
+"""`cnncalc show`: the per-layer table of one spec, or its JSON report."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..cli import (BatchOpt, Dtype, DtypeOpt, Format, InputOpt, OutputOpt, SpecArg, app,
+                   console, errors_to_exit, parse_input)
+
+
+@app.command()
+def show(
+    spec: SpecArg,
+    input: InputOpt = None,
+    batch: BatchOpt = 1,
+    dtype: DtypeOpt = Dtype.fp32,
+    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+    = Format.table,
+    depth: Annotated[Optional[int], typer.Option(
+        "--depth", "-d", min=0, help="Collapse blocks deeper than this (0 = top level).")]
+    = None,
+    output: OutputOpt = None,
+    width: Annotated[Optional[int], typer.Option(
+        "--width", help="Console width for the table (default: the terminal's).")] = None,
+) -> None:
+    """Per-layer shapes, parameters and MACs of a spec, with totals and memory."""
+    from ..engine import analyze
+    from ..source import load
+
+    with errors_to_exit():
+        report = analyze(load(spec), parse_input(input), batch, dtype.value)
+    emit(report, format, depth, output, width)
+
+
+def emit(report: object, format: Format, depth: int | None, output: Path | None,
+         width: int | None) -> None:
+    from ..render import json as json_view
+    from ..render import table as table_view
+
+    handle = open(output, "w", encoding="utf-8") if output else None
+    try:
+        if format is Format.json:
+            print(json_view.render(report), file=handle or sys.stdout)  # type: ignore[arg-type]
+        else:
+            out = console(width or (200 if handle else None), handle)
+            table_view.render(report, out, depth)  # type: ignore[arg-type]
+    finally:
+        if handle:
+            handle.close()

@@ -1,0 +1,307 @@
+"""The engine: walks a parsed spec with shapes, expands blocks, and counts.
+
+Pure Python; it never imports torch. Shapes propagate with `floor((n + 2p - f) / s) + 1`
+(see `formulas`), every layer kind's rules live in `layers`, and the result is a `Report`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import expr
+from .errors import CnnCalcError
+from .layers import KINDS, Layer, Shape, fmt_shape, prod
+from .report import Node, Report, Totals
+from .spec import Entry, Leaf, Parallel, Residual, Seq, Spec, Use, suggest, validate_leaf
+from .units import DTYPE_BYTES
+
+MAX_LAYERS = 2_000_000
+MAX_DEPTH = 400
+
+
+def analyze(spec: Spec, input_shape: Shape | None = None, batch: int = 1,
+            dtype: str = "fp32") -> Report:
+    """Propagate shapes through `spec` and count everything, per layer and in total."""
+    if batch < 1:
+        raise CnnCalcError(f"batch must be at least 1, got {batch}")
+    if dtype not in DTYPE_BYTES:
+        raise CnnCalcError(f"unknown dtype {dtype!r}{suggest(dtype, DTYPE_BYTES)}; "
+                           f"use one of {', '.join(DTYPE_BYTES)}")
+    shape = tuple(input_shape or spec.input_shape)
+    walker = _Walker(spec)
+    nodes, _ = walker.seq(spec.layers, shape, dict(spec.vars), "", 0, True, ())
+    totals = Totals()
+    for node in nodes:
+        totals.params += node.params
+        totals.trainable_params += node.trainable_params
+        totals.buffers += node.buffers
+        totals.activations += node.activations
+        totals.macs += node.macs
+        totals.elementwise += node.elementwise
+    return Report(spec.name, spec.description, shape, nodes, totals, batch, dtype, spec.file,
+                  walker.count)
+
+
+def _sum_into(node: Node, children: list[Node]) -> Node:
+    for child in children:
+        node.params += child.params
+        node.trainable_params += child.trainable_params
+        node.buffers += child.buffers
+        node.activations += child.activations
+        node.macs += child.macs
+        node.elementwise += child.elementwise
+    node.children = children
+    return node
+
+
+def _join(parent: str, name: str) -> str:
+    return f"{parent}.{name}" if parent else name
+
+
+class _Walker:
+    def __init__(self, spec: Spec):
+        self.spec = spec
+        self.count = 0
+        self.cache: dict[Any, Layer] = {}
+
+    # -- helpers
+    def env_at(self, env: dict[str, Any], shape: Shape) -> dict[str, Any]:
+        scoped = dict(env)
+        if len(shape) == 3:
+            scoped.update(in_height=shape[0], in_width=shape[1], in_channels=shape[2])
+        else:
+            scoped.update(in_channels=shape[0])
+        scoped.setdefault("i", 0)
+        return scoped
+
+    def value(self, value: Any, env: dict[str, Any]) -> Any:
+        return expr.evaluate(value, env) if expr.is_expression(value) else value
+
+    def truth(self, value: Any, env: dict[str, Any], what: str) -> bool:
+        result = self.value(value, env)
+        if not isinstance(result, (bool, int)):
+            raise CnnCalcError(f"{what} must be true or false, got {result!r}")
+        return bool(result)
+
+    # -- lists of entries
+    def seq(self, entries: list[Entry], shape: Shape, env: dict[str, Any], parent: str,
+            depth: int, trainable: bool, stack: tuple[str, ...]) -> tuple[list[Node], Shape]:
+        if depth > MAX_DEPTH:
+            raise CnnCalcError(f"blocks nest more than {MAX_DEPTH} levels deep")
+        nodes: list[Node] = []
+        taken = {e.name for e in entries if e.name}
+        used: set[str] = set()
+        counts: dict[str, int] = {}
+        for position, entry in enumerate(entries, 1):
+            label = f"layer {position}" + (f" of '{parent}'" if parent else "")
+            try:
+                scoped = self.env_at(env, shape)
+                if entry.when is not None and not self.truth(entry.when, scoped, "when"):
+                    continue
+                name = entry.name
+                if name is None:
+                    while True:
+                        counts[entry.kind] = counts.get(entry.kind, 0) + 1
+                        name = f"{entry.kind}{counts[entry.kind]}"
+                        if name not in taken:
+                            break
+                if name in used:
+                    raise CnnCalcError(f"the name '{name}' is used twice in "
+                                       f"{repr(parent) if parent else 'the top level'}")
+                used.add(name)
+                path = _join(parent, name)
+                label = f"{label} '{path}' ({entry.kind})"
+                node, shape = self.entry(entry, name, path, shape, env, depth,
+                                         trainable if entry.trainable is None else entry.trainable,
+                                         stack)
+            except CnnCalcError as exc:
+                raise exc.located(file=self.spec.file, line=entry.line, layer=label) from None
+            nodes.append(node)
+        return nodes, shape
+
+    def entry(self, entry: Entry, name: str, path: str, shape: Shape, env: dict[str, Any],
+              depth: int, trainable: bool, stack: tuple[str, ...]) -> tuple[Node, Shape]:
+        if entry.repeat is None:
+            return self.single(entry, name, path, shape, env, depth, trainable, stack)
+        times = self.value(entry.repeat, self.env_at(env, shape))
+        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+            raise CnnCalcError(f"repeat must be a whole number >= 1, got {times!r}")
+        if times > MAX_LAYERS:
+            raise CnnCalcError(f"repeat {times:,} is more than the {MAX_LAYERS:,} layers "
+                               "cnncalc computes")
+        children = []
+        out = shape
+        for index in range(times):
+            inner = dict(env, i=index)
+            child, out = self.single(entry, str(index), _join(path, str(index)), out, inner,
+                                     depth + 1, trainable, stack)
+            children.append(child)
+        group = Node(name, path, entry.kind, depth, entry.line, shape, out, trainable=trainable)
+        return _sum_into(group, children), out
+
+    def single(self, entry: Entry, name: str, path: str, shape: Shape, env: dict[str, Any],
+               depth: int, trainable: bool, stack: tuple[str, ...],
+               kind: str | None = None) -> tuple[Node, Shape]:
+        kind = kind or entry.kind
+        if isinstance(entry, Leaf):
+            return self.leaf(entry, name, path, shape, env, depth, trainable)
+        if isinstance(entry, Use):
+            return self.use(entry, name, path, shape, env, depth, trainable, stack)
+        group = Node(name, path, kind, depth, entry.line, shape, shape, trainable=trainable)
+        if isinstance(entry, Seq):
+            children, out = self.seq(entry.children, shape, env, path, depth + 1, trainable,
+                                     stack)
+        elif isinstance(entry, Residual):
+            children, out = self.residual(entry, path, shape, env, depth, trainable, stack)
+        elif isinstance(entry, Parallel):
+            children, out = self.parallel(entry, path, shape, env, depth, trainable, stack)
+        else:  # pragma: no cover - the parser makes no other entries
+            raise AssertionError(type(entry))
+        group.output_shape = out
+        return _sum_into(group, children), out
+
+    # -- leaves
+    def leaf(self, entry: Leaf, name: str, path: str, shape: Shape, env: dict[str, Any],
+             depth: int, trainable: bool) -> tuple[Node, Shape]:
+        layer = entry.model
+        if layer is None:
+            args = expr.resolve(entry.args, self.env_at(env, shape))
+            key = (entry.kind, _freeze(args))
+            layer = self.cache.get(key)
+            if layer is None:
+                layer = self.cache[key] = validate_leaf(entry.kind, args)
+        out = layer.output_shape(shape)
+        cost = layer.cost(shape, out)
+        self.count += 1
+        if self.count > MAX_LAYERS:
+            raise CnnCalcError(f"the spec expands to more than {MAX_LAYERS:,} layers")
+        node = Node(name, path, entry.kind, depth, entry.line, shape, out,
+                    params=cost.params, trainable_params=cost.params if trainable else 0,
+                    buffers=cost.buffers, activations=prod(out), macs=cost.macs,
+                    elementwise=cost.elementwise, trainable=trainable, layer=layer)
+        return node, out
+
+    def merge(self, kind: str, path: str, depth: int, line: int, shapes: list[Shape],
+              names: list[str], where: str, trainable: bool) -> Node:
+        """An add or concat node joining branch outputs; shape errors name every branch."""
+        listing = ", ".join(f"{n} gives {fmt_shape(s)}" for n, s in zip(names, shapes))
+        if kind == "add":
+            if any(s != shapes[0] for s in shapes):
+                raise CnnCalcError(
+                    f"{where}: cannot add branches of different shapes: {listing}; "
+                    "the dimensions of a[l] and a[l+2] must match")
+            out = shapes[0]
+            ops = (len(shapes) - 1) * prod(out)
+        else:
+            ranks = {len(s) for s in shapes}
+            if len(ranks) != 1 or (len(shapes[0]) == 3 and
+                                   any(s[:2] != shapes[0][:2] for s in shapes)):
+                raise CnnCalcError(
+                    f"{where}: cannot concatenate along channels, spatial sizes differ: "
+                    f"{listing}")
+            out = (*shapes[0][:-1], sum(s[-1] for s in shapes))
+            ops = 0
+        self.count += 1
+        return Node(kind, _join(path, kind), kind, depth + 1, line, shapes[0], out,
+                    activations=prod(out), elementwise=ops, trainable=trainable,
+                    inputs=list(shapes))
+
+    def post_activation(self, function: str | None, path: str, depth: int, line: int,
+                        shape: Shape, trainable: bool) -> list[Node]:
+        if function is None:
+            return []
+        layer = validate_leaf(function, {})
+        cost = layer.cost(shape, shape)
+        self.count += 1
+        return [Node(function, _join(path, function), function, depth + 1, line, shape, shape,
+                     activations=prod(shape), elementwise=cost.elementwise,
+                     trainable=trainable, layer=layer)]
+
+    # -- containers
+    def residual(self, entry: Residual, path: str, shape: Shape, env: dict[str, Any],
+                 depth: int, trainable: bool,
+                 stack: tuple[str, ...]) -> tuple[list[Node], Shape]:
+        children, body_out = self.seq(entry.body, shape, env, path, depth + 1, trainable, stack)
+        out = body_out
+        if self.truth(entry.add, self.env_at(env, shape), "residual.add"):
+            short_out = shape
+            if entry.shortcut:
+                sc_path = _join(path, "shortcut")
+                sc_nodes, short_out = self.seq(entry.shortcut, shape, env, sc_path, depth + 2,
+                                               trainable, stack)
+                if sc_nodes:
+                    group = Node("shortcut", sc_path, "seq", depth + 1, entry.line, shape,
+                                 short_out, trainable=trainable)
+                    children.append(_sum_into(group, sc_nodes))
+            names = ["the body", "the shortcut" if entry.shortcut else "the identity shortcut"]
+            node = self.merge("add", path, depth, entry.line, [body_out, short_out], names,
+                              f"residual block '{path}'", trainable)
+            children.append(node)
+            out = node.output_shape
+        children += self.post_activation(entry.activation, path, depth, entry.line, out,
+                                         trainable)
+        return children, out
+
+    def parallel(self, entry: Parallel, path: str, shape: Shape, env: dict[str, Any],
+                 depth: int, trainable: bool,
+                 stack: tuple[str, ...]) -> tuple[list[Node], Shape]:
+        children: list[Node] = []
+        outs: list[Shape] = []
+        names: list[str] = []
+        for index, branch in enumerate(entry.branches, 1):
+            name = f"branch{index}"
+            b_path = _join(path, name)
+            nodes, out = self.seq(branch, shape, env, b_path, depth + 2, trainable, stack)
+            group = Node(name, b_path, "seq", depth + 1, entry.line, shape, out,
+                         trainable=trainable)
+            children.append(_sum_into(group, nodes))
+            outs.append(out)
+            names.append(name)
+        node = self.merge(entry.merge, path, depth, entry.line, outs, names,
+                          f"parallel block '{path}'", trainable)
+        children.append(node)
+        children += self.post_activation(entry.activation, path, depth, entry.line,
+                                         node.output_shape, trainable)
+        return children, node.output_shape
+
+    def use(self, entry: Use, name: str, path: str, shape: Shape, env: dict[str, Any],
+            depth: int, trainable: bool, stack: tuple[str, ...]) -> tuple[Node, Shape]:
+        block = self.spec.blocks.get(entry.kind)
+        if block is None:  # pragma: no cover - the parser refuses unknown kinds
+            raise CnnCalcError(f"unknown block '{entry.kind}'")
+        if entry.kind in stack:
+            chain = " -> ".join((*stack, entry.kind))
+            raise CnnCalcError(f"block '{entry.kind}' uses itself ({chain})")
+        caller = self.env_at(env, shape)
+        bound: dict[str, Any] = dict(self.spec.vars)
+        for key in entry.args:
+            if key not in block.args:
+                raise CnnCalcError(
+                    f"block '{entry.kind}' has no argument '{key}'{suggest(key, block.args)}"
+                    f" (it takes: {', '.join(block.args) or 'none'})")
+        for key, default in block.args.items():
+            if key in entry.args:
+                bound[key] = self.value(entry.args[key], caller)
+            elif default in ("required", "channels"):
+                raise CnnCalcError(f"block '{entry.kind}' needs the argument '{key}'")
+            else:
+                bound[key] = default
+        inner = self.env_at(bound, shape)
+        for key, value in block.let.items():
+            inner[key] = self.value(value, inner)
+        bound.update((k, inner[k]) for k in block.let)
+        node, out = self.single(block.body, name, path, shape, bound, depth, trainable,
+                                (*stack, entry.kind), kind=entry.kind)
+        node.line = entry.line
+        return node, out
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    return value
+
+
+__all__ = ["analyze", "KINDS"]

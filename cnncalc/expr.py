@@ -1,0 +1,178 @@
+"""Arithmetic in specs: `$name` and `$(expression)`.
+
+A string field that starts with `$` is evaluated against the variables in scope: the block's
+arguments and `let` values, the spec's `vars`, the repeat index `i`, and the shape of the input
+(`in_height`, `in_width`, `in_channels`). Only arithmetic, comparisons, `and`/`or`/`not`,
+`x if cond else y` and the functions below are allowed; nothing else of Python is reachable.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import CnnCalcError
+
+
+def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
+    """Round a channel count to a multiple of `divisor`, never more than 10% down.
+
+    The rule of TensorFlow's MobileNet code and torchvision's `_make_divisible`.
+    """
+    if min_value is None:
+        min_value = divisor
+    rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
+    if rounded < 0.9 * value:
+        rounded += divisor
+    return rounded
+
+
+FUNCTIONS: dict[str, Any] = {
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "int": int,
+    "round": round,
+    "floor": math.floor,
+    "ceil": math.ceil,
+    "make_divisible": make_divisible,
+}
+
+_BINARY = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
+_COMPARE = {
+    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
+    ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+}
+_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_}
+
+_CACHE: dict[str, ast.expr] = {}
+
+
+def is_expression(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("$")
+
+
+def source_of(text: str) -> str:
+    """The expression inside `$name` or `$(...)`."""
+    body = text[1:].strip()
+    if body.startswith("(") and body.endswith(")"):
+        return body[1:-1]
+    if body.startswith("{") and body.endswith("}"):
+        return body[1:-1]
+    return body
+
+
+def parse(text: str) -> ast.expr:
+    tree = _CACHE.get(text)
+    if tree is None:
+        source = source_of(text)
+        if not source:
+            raise CnnCalcError(f"empty expression {text!r}")
+        try:
+            tree = ast.parse(source, mode="eval").body
+        except SyntaxError:
+            raise CnnCalcError(f"invalid expression {text!r}") from None
+        _check(tree, text)
+        _CACHE[text] = tree
+    return tree
+
+
+def names_in(text: str) -> set[str]:
+    return {n.id for n in ast.walk(parse(text)) if isinstance(n, ast.Name)} - set(FUNCTIONS)
+
+
+def evaluate(text: str, env: Mapping[str, Any]) -> Any:
+    """Evaluate `$...` against `env`; errors name the expression."""
+    tree = parse(text)
+    try:
+        return _eval(tree, env, text)
+    except CnnCalcError:
+        raise
+    except ZeroDivisionError:
+        raise CnnCalcError(f"division by zero in {text!r}") from None
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise CnnCalcError(f"cannot evaluate {text!r}: {exc}") from None
+
+
+def _check(node: ast.AST, text: str) -> None:
+    allowed = (
+        ast.Expression, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp,
+        ast.Call, ast.Name, ast.Constant, ast.Load, ast.And, ast.Or,
+        *_BINARY, *_COMPARE, *_UNARY,
+    )
+    for sub in ast.walk(node):
+        if not isinstance(sub, allowed):
+            raise CnnCalcError(f"{text!r}: '{type(sub).__name__}' is not allowed in an expression")
+        if isinstance(sub, ast.Call):
+            if not isinstance(sub.func, ast.Name) or sub.func.id not in FUNCTIONS:
+                raise CnnCalcError(
+                    f"{text!r}: only these functions may be called: {', '.join(FUNCTIONS)}")
+            if sub.keywords:
+                raise CnnCalcError(f"{text!r}: keyword arguments are not allowed")
+        if isinstance(sub, ast.Constant) and not isinstance(sub.value, (int, float, bool, str)):
+            raise CnnCalcError(f"{text!r}: unsupported constant {sub.value!r}")
+
+
+def _eval(node: ast.expr, env: Mapping[str, Any], text: str) -> Any:
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        if node.id in env:
+            return env[node.id]
+        known = ", ".join(sorted(env)) or "none"
+        raise CnnCalcError(f"{text!r}: unknown name '{node.id}' (known here: {known})")
+    if isinstance(node, ast.BinOp):
+        left = _eval(node.left, env, text)
+        right = _eval(node.right, env, text)
+        if isinstance(node.op, ast.Pow) and (abs(right) > 64 or abs(left) > 2**64):
+            raise CnnCalcError(f"{text!r}: power too large")
+        return _BINARY[type(node.op)](left, right)
+    if isinstance(node, ast.UnaryOp):
+        return _UNARY[type(node.op)](_eval(node.operand, env, text))
+    if isinstance(node, ast.BoolOp):
+        if isinstance(node.op, ast.And):
+            result: Any = True
+            for value in node.values:
+                result = _eval(value, env, text)
+                if not result:
+                    return result
+            return result
+        result = False
+        for value in node.values:
+            result = _eval(value, env, text)
+            if result:
+                return result
+        return result
+    if isinstance(node, ast.Compare):
+        left = _eval(node.left, env, text)
+        for op, comparator in zip(node.ops, node.comparators):
+            right = _eval(comparator, env, text)
+            if not _COMPARE[type(op)](left, right):
+                return False
+            left = right
+        return True
+    if isinstance(node, ast.IfExp):
+        branch = node.body if _eval(node.test, env, text) else node.orelse
+        return _eval(branch, env, text)
+    if isinstance(node, ast.Call):
+        func = FUNCTIONS[node.func.id]  # type: ignore[union-attr]
+        return func(*(_eval(a, env, text) for a in node.args))
+    raise CnnCalcError(f"{text!r}: unsupported expression")  # pragma: no cover
+
+
+def resolve(value: Any, env: Mapping[str, Any]) -> Any:
+    """Evaluate every `$...` string inside a value (lists and mappings included)."""
+    if isinstance(value, str):
+        return evaluate(value, env) if value.startswith("$") else value
+    if isinstance(value, list):
+        return [resolve(v, env) for v in value]
+    if isinstance(value, dict):
+        return {k: resolve(v, env) for k, v in value.items()}
+    return value

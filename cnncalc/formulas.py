@@ -1,0 +1,82 @@
+"""The arithmetic of convolutional layers, as pure functions of integers.
+
+Nothing here knows about specs, YAML or torch; every rule can be checked by hand. Names follow
+the lecture: `n` input size, `f` filter (kernel) size, `p` padding, `s` stride, `d` dilation.
+"""
+
+from __future__ import annotations
+
+
+def effective_kernel(f: int, d: int = 1) -> int:
+    """The span of a dilated kernel: `d (f - 1) + 1`."""
+    return d * (f - 1) + 1
+
+
+def output_size(n: int, f: int, s: int = 1, pad_before: int = 0, pad_after: int | None = None,
+                d: int = 1, ceil_mode: bool = False) -> int:
+    """Outputs along one axis: `floor((n + p_before + p_after - f_eff) / s) + 1`.
+
+    With the symmetric padding `p` on both sides this is the lecture's
+    `floor((n + 2p - f) / s) + 1`. `ceil_mode` is PyTorch's pooling rule: round up, but drop
+    a last window that would start past the input and its leading padding. Returns 0 or less
+    when the kernel does not fit; callers turn that into an error.
+    """
+    if pad_after is None:
+        pad_after = pad_before
+    span = n + pad_before + pad_after - effective_kernel(f, d)
+    if span < 0:
+        return 0
+    if not ceil_mode:
+        return span // s + 1
+    out = -(-span // s) + 1
+    if (out - 1) * s >= n + pad_before:
+        out -= 1
+    return out
+
+
+def same_padding(n: int, f: int, s: int = 1, d: int = 1) -> tuple[int, int]:
+    """Padding (before, after) for "same": `ceil(n / s)` outputs.
+
+    The total is split with the extra row or column after (bottom/right), the TensorFlow/Keras
+    rule. For stride 1 and odd `f` this is the lecture's `p = (f - 1) / 2` on both sides.
+    """
+    out = -(-n // s)
+    total = max((out - 1) * s + effective_kernel(f, d) - n, 0)
+    return total // 2, total - total // 2
+
+
+def adaptive_window(n_in: int, n_out: int) -> tuple[int, int]:
+    """The lecture's adaptive pooling rule: `s = floor(n_in / n_out)`, `f = n_in - (n_out - 1) s`.
+
+    Returns (f, s).
+    """
+    s = n_in // n_out
+    return n_in - (n_out - 1) * s, s
+
+
+def conv_params(f_h: int, f_w: int, c_in: int, c_out: int, groups: int = 1,
+                bias: bool = True) -> int:
+    """`f_h * f_w * (c_in / groups) * c_out`, plus `c_out` biases."""
+    return f_h * f_w * (c_in // groups) * c_out + (c_out if bias else 0)
+
+
+def conv_macs(f_h: int, f_w: int, c_in: int, h_out: int, w_out: int, c_out: int,
+              groups: int = 1) -> int:
+    """Multiply-accumulates of a convolution, bias excluded:
+    `f_h * f_w * (c_in / groups) * H_out * W_out * c_out`."""
+    return f_h * f_w * (c_in // groups) * h_out * w_out * c_out
+
+
+def dense_params(n_in: int, n_out: int, bias: bool = True) -> int:
+    """`n_in * n_out` weights plus `n_out` biases."""
+    return n_in * n_out + (n_out if bias else 0)
+
+
+def dense_macs(n_in: int, n_out: int) -> int:
+    """`n_in * n_out` multiply-accumulates, bias excluded."""
+    return n_in * n_out
+
+
+def separable_cost_ratio(c_out: int, f: int) -> float:
+    """A depthwise separable convolution costs `1/c_out + 1/f^2` of a normal one (the lecture)."""
+    return 1 / c_out + 1 / f**2

@@ -1,0 +1,560 @@
+"""Every layer kind, in one table: its fields, its shape rule and its cost rule.
+
+A kind is a pydantic model (the spec's fields, validated strictly) with two methods:
+`output_shape(shape)` and `cost(in_shape, out_shape)`. Shapes are tuples, `(H, W, C)` for
+feature maps and `(N,)` for vectors; every count is per example.
+
+Counting conventions (CONVENTIONS.md), stated once, here:
+- params: learnable tensors only, as `torch.nn.Module.parameters()` counts them.
+- buffers: non-learned state (batch-norm running mean and variance; torch's scalar
+  `num_batches_tracked` is not counted).
+- MACs: multiply-accumulates of convolutions and dense layers, bias excluded.
+- elementwise: other arithmetic per example, by the rule in each kind's docstring
+  (one op per element for a bias add or an activation, softmax 3, batch norm 2, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Literal, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from . import formulas as F
+from .errors import CnnCalcError
+
+Shape = tuple[int, ...]
+
+
+def _integral(value: Any) -> Any:
+    """Accept integral floats (from expressions); refuse bools and strings."""
+    if isinstance(value, bool):
+        raise ValueError("must be an integer, not a boolean")
+    if isinstance(value, float):
+        if value.is_integer():
+            return int(value)
+        raise ValueError(f"must be an integer, got {value}")
+    if isinstance(value, str):
+        raise ValueError(f"must be an integer, got the text {value!r}")
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_integral), Field(strict=True)]
+Positive = Annotated[int, BeforeValidator(_integral), Field(strict=True, gt=0)]
+NonNegative = Annotated[int, BeforeValidator(_integral), Field(strict=True, ge=0)]
+Pair = Union[Positive, tuple[Positive, Positive]]
+PadPair = Union[NonNegative, tuple[NonNegative, NonNegative]]
+Padding = Union[
+    Literal["valid", "same"], NonNegative, tuple[NonNegative, NonNegative],
+    tuple[NonNegative, NonNegative, NonNegative, NonNegative],
+]
+ExplicitPadding = Union[
+    NonNegative, tuple[NonNegative, NonNegative],
+    tuple[NonNegative, NonNegative, NonNegative, NonNegative],
+]
+Bool = Annotated[bool, Field(strict=True)]
+
+ACTIVATIONS = ("relu", "relu6", "leaky_relu", "tanh", "sigmoid", "silu", "swish",
+               "hardswish", "hardsigmoid", "gelu", "softmax")
+ActivationName = Literal["relu", "relu6", "leaky_relu", "tanh", "sigmoid", "silu", "swish",
+                         "hardswish", "hardsigmoid", "gelu", "softmax"]
+
+
+def activation_ops(function: str | None, elements: int) -> int:
+    """Element-wise ops of an activation: 1 per element, softmax 3 (exp, sum, divide)."""
+    if function is None:
+        return 0
+    return 3 * elements if function == "softmax" else elements
+
+
+def pair(value: int | tuple[int, int]) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else (value[0], value[1])
+
+
+def prod(shape: Shape) -> int:
+    result = 1
+    for n in shape:
+        result *= n
+    return result
+
+
+def fmt_shape(shape: Shape) -> str:
+    """The lecture's notation: `37x37x10` for feature maps, `(1960)` for vectors."""
+    if len(shape) == 1:
+        return f"({shape[0]})"
+    return "x".join(str(n) for n in shape)
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    params: int = 0
+    buffers: int = 0
+    macs: int = 0
+    elementwise: int = 0
+
+
+class Layer(BaseModel):
+    """Base of every layer kind."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: ClassVar[str]
+    #: fields that a bare value or a list fills in order, e.g. `dense: 120`, `conv: [64, 3]`
+    positional: ClassVar[tuple[str, ...]] = ()
+    #: whether `activation` is one of the fields (then its ops are counted in this layer)
+    has_params: ClassVar[bool] = False
+
+    def output_shape(self, shape: Shape) -> Shape:
+        return shape
+
+    def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
+        return Cost()
+
+    def padding_of(self, shape: Shape) -> tuple[int, int, int, int]:
+        """(top, bottom, left, right), for kinds that pad."""
+        return (0, 0, 0, 0)
+
+    def describe(self) -> str:
+        """A short note of the settings, in the lecture's notation (`f=5, s=1`)."""
+        return ""
+
+
+def _size_note(value: Any) -> str:
+    if isinstance(value, (int, str)):
+        return str(value)
+    return "x".join(str(v) for v in value) if len(set(value)) > 1 else str(value[0])
+
+
+def _window_note(kernel: Any, stride: Any, padding: Any, dilation: Any,
+                 activation: str | None) -> str:
+    parts = [f"f={_size_note(kernel)}", f"s={_size_note(stride)}"]
+    if padding not in (0, "valid"):
+        parts.append(f"p={_size_note(padding)}")
+    if dilation not in (1, (1, 1)):
+        parts.append(f"d={_size_note(dilation)}")
+    if activation:
+        parts.append(activation)
+    return ", ".join(parts)
+
+
+def spatial(shape: Shape, what: str) -> tuple[int, int, int]:
+    if len(shape) != 3:
+        raise CnnCalcError(f"{what} needs an HxWxC input, got {fmt_shape(shape)}")
+    return shape[0], shape[1], shape[2]
+
+
+def explicit_padding(padding: Any) -> tuple[int, int, int, int]:
+    if isinstance(padding, int):
+        return (padding, padding, padding, padding)
+    if len(padding) == 2:
+        return (padding[0], padding[0], padding[1], padding[1])
+    return tuple(padding)  # type: ignore[return-value]
+
+
+def window_output(kind: str, shape: Shape, kernel: tuple[int, int], stride: tuple[int, int],
+                  pads: tuple[int, int, int, int], dilation: tuple[int, int] = (1, 1),
+                  ceil_mode: bool = False) -> tuple[int, int]:
+    """Output (H, W) of a sliding window; an error with the formula if it does not fit."""
+    out = []
+    for axis, (n, f, s, before, after, d) in enumerate(zip(
+            shape[:2], kernel, stride, pads[0::2], pads[1::2], dilation)):
+        size = F.output_size(n, f, s, before, after, d, ceil_mode)
+        if size < 1:
+            f_eff = F.effective_kernel(f, d)
+            eff = f"{f} (dilated to {f_eff})" if d != 1 else str(f)
+            name = "height" if axis == 0 else "width"
+            value = (n + before + after - f_eff) // s + 1
+            raise CnnCalcError(
+                f"{kind} kernel {eff} does not fit the input {name} {n} padded by "
+                f"{before}+{after}: floor(({n} + {before + after} - {f_eff}) / {s}) + 1 "
+                f"= {value} < 1")
+        out.append(size)
+    return out[0], out[1]
+
+
+class _Convolution(Layer):
+    """Fields and shape rule shared by conv, depthwise and separable."""
+
+    has_params: ClassVar[bool] = True
+
+    kernel: Pair
+    stride: Pair = 1
+    padding: Padding = 0
+    dilation: Pair = 1
+    bias: Bool = True
+    activation: ActivationName | None = None
+
+    def padding_of(self, shape: Shape) -> tuple[int, int, int, int]:
+        if self.padding == "valid":
+            return (0, 0, 0, 0)
+        if self.padding == "same":
+            (fh, fw), (sh, sw), (dh, dw) = pair(self.kernel), pair(self.stride), pair(self.dilation)
+            return (*F.same_padding(shape[0], fh, sh, dh), *F.same_padding(shape[1], fw, sw, dw))
+        return explicit_padding(self.padding)
+
+    def out_channels(self, c_in: int) -> int:
+        raise NotImplementedError
+
+    def check_channels(self, c_in: int) -> None:
+        return None
+
+    def output_shape(self, shape: Shape) -> Shape:
+        h, w, c = spatial(shape, self.kind)
+        self.check_channels(c)
+        ho, wo = window_output(self.kind, shape, pair(self.kernel), pair(self.stride),
+                               self.padding_of(shape), pair(self.dilation))
+        return (ho, wo, self.out_channels(c))
+
+    def describe(self) -> str:
+        return _window_note(self.kernel, self.stride, self.padding, self.dilation,
+                            self.activation)
+
+    def _elementwise(self, out_shape: Shape) -> int:
+        n_out = prod(out_shape)
+        return (n_out if self.bias else 0) + activation_ops(self.activation, n_out)
+
+
+class Conv(_Convolution):
+    """2-D convolution. Elementwise: one op per output for the bias, one for the activation."""
+
+    kind: ClassVar[str] = "conv"
+    positional: ClassVar[tuple[str, ...]] = ("filters", "kernel", "stride", "padding")
+
+    filters: Positive
+    kernel: Pair
+    groups: Positive = 1
+
+    def out_channels(self, c_in: int) -> int:
+        return self.filters
+
+    def check_channels(self, c_in: int) -> None:
+        if c_in % self.groups or self.filters % self.groups:
+            raise CnnCalcError(
+                f"groups = {self.groups} must divide both the input channels ({c_in}) "
+                f"and the filters ({self.filters})")
+
+    def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
+        fh, fw = pair(self.kernel)
+        c_in, (ho, wo, c_out) = in_shape[2], out_shape
+        return Cost(
+            params=F.conv_params(fh, fw, c_in, c_out, self.groups, self.bias),
+            macs=F.conv_macs(fh, fw, c_in, ho, wo, c_out, self.groups),
+            elementwise=self._elementwise(out_shape),
+        )
+
+
+class Depthwise(_Convolution):
+    """Depthwise convolution: one filter per input channel (`groups = channels`),
+    `multiplier` outputs per channel. Elementwise as for conv."""
+
+    kind: ClassVar[str] = "depthwise"
+    positional: ClassVar[tuple[str, ...]] = ("kernel", "stride", "padding")
+
+    multiplier: Positive = 1
+
+    def out_channels(self, c_in: int) -> int:
+        return c_in * self.multiplier
+
+    def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
+        fh, fw = pair(self.kernel)
+        c_in, (ho, wo, c_out) = in_shape[2], out_shape
+        return Cost(
+            params=F.conv_params(fh, fw, c_in, c_out, c_in, self.bias),
+            macs=F.conv_macs(fh, fw, c_in, ho, wo, c_out, c_in),
+            elementwise=self._elementwise(out_shape),
+        )
+
+
+class Separable(_Convolution):
+    """Depthwise separable convolution (the lecture's MobileNet unit, Keras' SeparableConv2D):
+    a depthwise convolution without bias, then a 1x1 convolution to `filters` channels with
+    the bias. Elementwise: bias and activation on the 1x1 output."""
+
+    kind: ClassVar[str] = "separable"
+    positional: ClassVar[tuple[str, ...]] = ("filters", "kernel", "stride", "padding")
+
+    filters: Positive
+    kernel: Pair
+    multiplier: Positive = 1
+
+    def out_channels(self, c_in: int) -> int:
+        return self.filters
+
+    def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
+        fh, fw = pair(self.kernel)
+        c_in, (ho, wo, c_out) = in_shape[2], out_shape
+        c_mid = c_in * self.multiplier
+        return Cost(
+            params=F.conv_params(fh, fw, c_in, c_mid, c_in, False)
+            + F.conv_params(1, 1, c_mid, c_out, 1, self.bias),
+            macs=F.conv_macs(fh, fw, c_in, ho, wo, c_mid, c_in)
+            + F.conv_macs(1, 1, c_mid, ho, wo, c_out),
+            elementwise=self._elementwise(out_shape),
+        )
+
+
+class Pool(Layer):
+    """Max or average pooling. Elementwise per output: max `f_h f_w - 1` comparisons,
+    avg `f_h f_w` (adds and one divide)."""
+
+    kind: ClassVar[str] = "pool"
+    positional: ClassVar[tuple[str, ...]] = ("kernel", "stride", "padding")
+
+    mode: Literal["max", "avg"] = "max"
+    kernel: Pair
+    stride: Pair | None = None
+    padding: Padding = 0
+    ceil_mode: Bool = False
+
+    def describe(self) -> str:
+        return _window_note(self.kernel, self.strides(), self.padding, 1, None) + (
+            ", ceil" if self.ceil_mode else "")
+
+    def strides(self) -> tuple[int, int]:
+        return pair(self.stride if self.stride is not None else self.kernel)
+
+    def padding_of(self, shape: Shape) -> tuple[int, int, int, int]:
+        if self.padding == "valid":
+            return (0, 0, 0, 0)
+        if self.padding == "same":
+            (fh, fw), (sh, sw) = pair(self.kernel), self.strides()
+            return (*F.same_padding(shape[0], fh, sh), *F.same_padding(shape[1], fw, sw))
+        return explicit_padding(self.padding)
+
+    def output_shape(self, shape: Shape) -> Shape:
+        h, w, c = spatial(shape, f"{self.mode} pooling")
+        pads = self.padding_of(shape)
+        fh, fw = pair(self.kernel)
+        if self.padding != "same" and (max(pads[0:2]) > fh // 2 or max(pads[2:4]) > fw // 2):
+            raise CnnCalcError(
+                f"pooling padding {self.padding} is more than half the kernel {self.kernel} "
+                "(PyTorch refuses it: every window would have to start in the input)")
+        ho, wo = window_output(f"{self.mode} pooling", shape, (fh, fw), self.strides(), pads,
+                               ceil_mode=self.ceil_mode)
+        return (ho, wo, c)
+
+    def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
+        fh, fw = pair(self.kernel)
+        window = fh * fw
+        return Cost(elementwise=prod(out_shape) * (window if self.mode == "avg" else window - 1))
+
+
+class AdaptivePool(Layer):
+    """Adaptive pooling to a target size, by the lecture's rule per axis:
+    `s = floor(n_in / n_out)`, `f = n_in - (n_out - 1) s`. Elementwise as for pool."""
+
+    kind: ClassVar[str] = "adaptive_pool"
+    positional: ClassVar[tuple[str, ...]] = ("size",)
+
+    mode: Literal["max", "avg"] = "avg"
+    size: Pair
+
+    def window(self, shape: Shape) -> tuple[tuple[int, int], tuple[int, int]]:
+        (fh, sh), (fw, sw) = (F.adaptive_window(n, t) for n, t in zip(shape[:2], pair(self.size)))
+        return (fh, fw), (sh, sw)
+
+    def output_shape(self, shape: Shape) -> Shape:
+        h, w, c = spatial(shape, "adaptive pooling")
+        th, tw = pair(self.size)
+        if th > h or tw > w:
+            raise CnnCalcError(
+                f"adaptive pooling to {th}x{tw} cannot enlarge a {h}x{w} input "
+                f"(s = floor(n_in / n_out) would be 0)")
+        return (th, tw, c)
+
+    def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
+        (fh, fw), _ = self.window(in_shape)
+        window = fh * fw
+        return Cost(elementwise=prod(out_shape) * (window if self.mode == "avg" else window - 1))
+
+
+class GlobalPool(Layer):
+    """Global pooling over height and width: a vector of C (or 1x1xC with `keepdims`).
+    Elementwise: avg `H W` per channel, max `H W - 1`."""
+
+    kind: ClassVar[str] = "global_pool"
+    positional: ClassVar[tuple[str, ...]] = ("mode",)
+
+    mode: Literal["max", "avg"] = "avg"
+    keepdims: Bool = False
+
+    def output_shape(self, shape: Shape) -> Shape:
+        h, w, c = spatial(shape, "global pooling")
+        return (1, 1, c) if self.keepdims else (c,)
+
+    def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
+        h, w, c = in_shape
+        return Cost(elementwise=c * (h * w if self.mode == "avg" else h * w - 1))
+
+
+class Pad(Layer):
+    """Explicit padding: zeros, replication (the lecture's two) or reflection. No arithmetic."""
+
+    kind: ClassVar[str] = "pad"
+    positional: ClassVar[tuple[str, ...]] = ("padding", "mode")
+
+    padding: ExplicitPadding
+    mode: Literal["zeros", "replicate", "reflect"] = "zeros"
+
+    def padding_of(self, shape: Shape) -> tuple[int, int, int, int]:
+        return explicit_padding(self.padding)
+
+    def output_shape(self, shape: Shape) -> Shape:
+        h, w, c = spatial(shape, "pad")
+        top, bottom, left, right = self.padding_of(shape)
+        if self.mode == "reflect" and (max(top, bottom) >= h or max(left, right) >= w):
+            raise CnnCalcError(
+                f"reflect padding {self.padding} must be smaller than the input {h}x{w}")
+        if self.mode == "replicate" and (h == 0 or w == 0):
+            raise CnnCalcError("replicate padding needs a non-empty input")
+        return (h + top + bottom, w + left + right, c)
+
+
+class Flatten(Layer):
+    """Reshape a feature map to a vector of H*W*C (a vector stays as it is). No arithmetic."""
+
+    kind: ClassVar[str] = "flatten"
+
+    def output_shape(self, shape: Shape) -> Shape:
+        return (prod(shape),)
+
+
+class Dense(Layer):
+    """Fully connected layer on a vector. Elementwise: bias and activation, one op per output."""
+
+    kind: ClassVar[str] = "dense"
+    positional: ClassVar[tuple[str, ...]] = ("units",)
+    has_params: ClassVar[bool] = True
+
+    units: Positive
+    bias: Bool = True
+    activation: ActivationName | None = None
+
+    def describe(self) -> str:
+        return self.activation or ""
+
+    def output_shape(self, shape: Shape) -> Shape:
+        if len(shape) != 1:
+            raise CnnCalcError(
+                f"dense needs a vector input, got {fmt_shape(shape)}; "
+                "put a flatten or global_pool before it")
+        return (self.units,)
+
+    def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
+        return Cost(
+            params=F.dense_params(in_shape[0], self.units, self.bias),
+            macs=F.dense_macs(in_shape[0], self.units),
+            elementwise=(self.units if self.bias else 0)
+            + activation_ops(self.activation, self.units),
+        )
+
+
+class Activation(Layer):
+    """An activation function on its own. Elementwise: 1 op per element, softmax 3
+    (exp, sum, divide). Softmax on a feature map runs over the channels."""
+
+    kind: ClassVar[str] = "activation"
+    positional: ClassVar[tuple[str, ...]] = ("function",)
+
+    function: ActivationName
+    negative_slope: float | None = None
+
+    def output_shape(self, shape: Shape) -> Shape:
+        if self.negative_slope is not None and self.function != "leaky_relu":
+            raise CnnCalcError(f"negative_slope applies to leaky_relu, not {self.function}")
+        return shape
+
+    def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
+        return Cost(elementwise=activation_ops(self.function, prod(out_shape)))
+
+
+class BatchNorm(Layer):
+    """Batch normalisation over channels: 2C params (scale, shift) when affine, 2C buffers
+    (running mean and variance). Elementwise: 2 per element (inference, folded to x*a + b)."""
+
+    kind: ClassVar[str] = "batchnorm"
+    positional: ClassVar[tuple[str, ...]] = ()
+
+    eps: float = 1e-5
+    momentum: float = 0.1
+    affine: Bool = True
+
+    def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
+        c = in_shape[-1]
+        return Cost(params=2 * c if self.affine else 0, buffers=2 * c,
+                    elementwise=2 * prod(out_shape))
+
+
+class Dropout(Layer):
+    """Dropout; the identity at inference. No arithmetic counted."""
+
+    kind: ClassVar[str] = "dropout"
+    positional: ClassVar[tuple[str, ...]] = ("rate",)
+
+    rate: Annotated[float, Field(ge=0, lt=1)] = 0.5
+
+
+class SqueezeExcite(Layer):
+    """Squeeze-and-excitation (torchvision's SqueezeExcitation): global average pool,
+    1x1 conv C->squeeze with bias, activation, 1x1 conv squeeze->C with bias, gate, and a
+    channel-wise multiply of the input. MACs: `2 C squeeze`. Elementwise: pool `H W C`,
+    biases and activation `squeeze`, bias and gate `2C`, multiply `H W C`."""
+
+    kind: ClassVar[str] = "se"
+    positional: ClassVar[tuple[str, ...]] = ("squeeze",)
+    has_params: ClassVar[bool] = True
+
+    squeeze: Positive
+    activation: ActivationName = "relu"
+    gate: Literal["sigmoid", "hardsigmoid"] = "sigmoid"
+
+    def output_shape(self, shape: Shape) -> Shape:
+        spatial(shape, "squeeze-and-excitation")
+        return shape
+
+    def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
+        h, w, c = in_shape
+        s = self.squeeze
+        return Cost(
+            params=F.conv_params(1, 1, c, s) + F.conv_params(1, 1, s, c),
+            macs=F.conv_macs(1, 1, c, 1, 1, s) + F.conv_macs(1, 1, s, 1, 1, c),
+            elementwise=h * w * c + 2 * s + 2 * c + h * w * c,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class KindEntry:
+    """A name usable in a spec: the model class and any fields the name fixes."""
+
+    model: type[Layer]
+    fixed: tuple[tuple[str, Any], ...] = ()
+    summary: str = ""
+
+
+def _kinds() -> dict[str, KindEntry]:
+    table = {
+        "conv": KindEntry(Conv, summary="2-D convolution"),
+        "depthwise": KindEntry(Depthwise, summary="depthwise convolution (groups = channels)"),
+        "separable": KindEntry(Separable, summary="depthwise then 1x1 convolution"),
+        "pool": KindEntry(Pool, summary="max or average pooling"),
+        "maxpool": KindEntry(Pool, (("mode", "max"),), "max pooling"),
+        "avgpool": KindEntry(Pool, (("mode", "avg"),), "average pooling"),
+        "adaptive_pool": KindEntry(AdaptivePool, summary="pooling to a target size"),
+        "global_pool": KindEntry(GlobalPool, summary="pooling over all of height and width"),
+        "pad": KindEntry(Pad, summary="zero, replicate or reflect padding"),
+        "flatten": KindEntry(Flatten, summary="feature map to vector"),
+        "dense": KindEntry(Dense, summary="fully connected layer"),
+        "activation": KindEntry(Activation, summary="an activation function by name"),
+        "batchnorm": KindEntry(BatchNorm, summary="batch normalisation"),
+        "dropout": KindEntry(Dropout, summary="dropout (identity at inference)"),
+        "se": KindEntry(SqueezeExcite, summary="squeeze-and-excitation"),
+    }
+    for name in ACTIVATIONS:
+        function = "silu" if name == "swish" else name
+        table[name] = KindEntry(Activation, (("function", function),), f"{name} activation")
+    return table
+
+
+#: Every leaf layer kind a spec can name. Containers (seq, residual, parallel) and user
+#: blocks are handled by the spec parser.
+KINDS: dict[str, KindEntry] = _kinds()

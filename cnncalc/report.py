@@ -1,0 +1,194 @@
+"""What the engine finds: a tree of nodes with per-example counts, and the totals.
+
+Renderers only read a Report. Counts on nodes are per example; the Report applies the batch
+(activations, MACs, FLOPs and element-wise ops scale with it, parameters and buffers do not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .layers import Layer, Shape, fmt_shape
+from .units import DTYPE_BYTES
+
+CONVENTIONS = (
+    "params = learnable weights and biases (as torch counts them); buffers = batch-norm "
+    "running statistics; MACs = conv+dense multiply-accumulates, bias excluded; "
+    "FLOPs = 2 x MACs; activations = elements of each layer's output, input excluded"
+)
+
+
+@dataclass(slots=True, eq=False)
+class Node:
+    """A layer (leaf) or a block (with children) in the analysed network."""
+
+    name: str
+    path: str
+    kind: str
+    depth: int
+    line: int
+    input_shape: Shape
+    output_shape: Shape
+    params: int = 0
+    trainable_params: int = 0
+    buffers: int = 0
+    activations: int = 0
+    macs: int = 0
+    elementwise: int = 0
+    trainable: bool = True
+    layer: Layer | None = None
+    children: list[Node] | None = None
+    #: for merge nodes (add, concat): the shapes that were merged
+    inputs: list[Shape] = field(default_factory=list)
+
+    @property
+    def is_block(self) -> bool:
+        return self.children is not None
+
+    def walk(self) -> Iterator[Node]:
+        """This node and everything below it, in order."""
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            if node.children:
+                stack.extend(reversed(node.children))
+
+
+@dataclass(slots=True, eq=False)
+class Totals:
+    params: int = 0
+    trainable_params: int = 0
+    buffers: int = 0
+    activations: int = 0
+    macs: int = 0
+    elementwise: int = 0
+
+    @property
+    def frozen_params(self) -> int:
+        return self.params - self.trainable_params
+
+
+@dataclass(slots=True, eq=False)
+class Report:
+    spec_name: str
+    description: str
+    input_shape: Shape
+    nodes: list[Node]
+    totals: Totals
+    batch: int = 1
+    dtype: str = "fp32"
+    file: str = ""
+    layer_count: int = 0
+
+    @property
+    def bytes_per_element(self) -> int:
+        return DTYPE_BYTES[self.dtype]
+
+    def walk(self, max_depth: int | None = None) -> Iterator[Node]:
+        """Every node in order; with max_depth, nothing deeper than that depth (0 = top)."""
+        stack = list(reversed(self.nodes))
+        while stack:
+            node = stack.pop()
+            yield node
+            if node.children and (max_depth is None or node.depth < max_depth):
+                stack.extend(reversed(node.children))
+
+    def leaves(self) -> Iterator[Node]:
+        return (n for n in self.walk() if not n.is_block)
+
+    # Values at the report's batch size.
+    def activations(self, node: Node | Totals) -> int:
+        return node.activations * self.batch
+
+    def macs(self, node: Node | Totals) -> int:
+        return node.macs * self.batch
+
+    def flops(self, node: Node | Totals) -> int:
+        return 2 * node.macs * self.batch
+
+    def elementwise(self, node: Node | Totals) -> int:
+        return node.elementwise * self.batch
+
+    @property
+    def input_size(self) -> int:
+        size = 1
+        for n in self.input_shape:
+            size *= n
+        return size
+
+    @property
+    def param_bytes(self) -> int:
+        return self.totals.params * self.bytes_per_element
+
+    @property
+    def buffer_bytes(self) -> int:
+        return self.totals.buffers * self.bytes_per_element
+
+    @property
+    def activation_bytes(self) -> int:
+        return self.activations(self.totals) * self.bytes_per_element
+
+    def node_dict(self, node: Node) -> dict[str, Any]:
+        return {
+            "name": node.name,
+            "path": node.path,
+            "kind": node.kind,
+            "depth": node.depth,
+            "line": node.line,
+            "block": node.is_block,
+            "input_shape": list(node.input_shape),
+            "output_shape": list(node.output_shape),
+            "params": node.params,
+            "trainable_params": node.trainable_params,
+            "frozen_params": node.params - node.trainable_params,
+            "buffers": node.buffers,
+            "activations": self.activations(node),
+            "macs": self.macs(node),
+            "flops": self.flops(node),
+            "elementwise_ops": self.elementwise(node),
+        }
+
+    def totals_dict(self) -> dict[str, int]:
+        t = self.totals
+        return {
+            "params": t.params,
+            "trainable_params": t.trainable_params,
+            "frozen_params": t.frozen_params,
+            "buffers": t.buffers,
+            "activations": self.activations(t),
+            "macs": self.macs(t),
+            "flops": self.flops(t),
+            "elementwise_ops": self.elementwise(t),
+            "param_bytes": self.param_bytes,
+            "buffer_bytes": self.buffer_bytes,
+            "activation_bytes": self.activation_bytes,
+            "input_size": self.input_size * self.batch,
+            "layers": self.layer_count,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of `--format json` (documented in the README).
+
+        `layers` holds every layer (leaf), so they add up to `totals`; `blocks` holds the
+        subtotals of every block, in the same order as they open.
+        """
+        from . import __version__
+
+        return {
+            "cnncalc": __version__,
+            "spec": self.spec_name,
+            "description": self.description,
+            "input": list(self.input_shape),
+            "batch": self.batch,
+            "dtype": self.dtype,
+            "conventions": CONVENTIONS,
+            "layers": [self.node_dict(n) for n in self.walk() if not n.is_block],
+            "blocks": [self.node_dict(n) for n in self.walk() if n.is_block],
+            "totals": self.totals_dict(),
+        }
+
+    def shape_text(self, node: Node) -> str:
+        return fmt_shape(node.output_shape)

@@ -1,0 +1,569 @@
+"""The spec format: from loaded YAML to a tree of entries, checked as far as can be without shapes.
+
+A spec is a mapping with `name`, `description`, `input`, `layers` and optionally `vars`,
+`blocks` and `budget`. Each item of `layers` is an *entry*, written in one of three ways:
+
+    - flatten                                  # a kind with no fields
+    - conv: {filters: 6, kernel: 5}            # short form: the kind is the one other key
+      name: conv1                              #   (name, repeat, when, trainable, scale beside it)
+    - dense: 120                               # a bare value fills the kind's first field
+    - conv: [64, 3, 1, 1]                      # a list fills filters, kernel, stride, padding
+    - kind: conv                               # long form: everything at one level
+      filters: 6
+      kernel: 5
+
+Containers are entries too: `seq` (a list of entries), `residual` (body + shortcut, added) and
+`parallel` (branches, concatenated or added); and so is every block that `blocks:` defines.
+Field values may be expressions (`$width`, `$(width * 4)`), evaluated when shapes are known.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from . import expr
+from .errors import CnnCalcError, Problem
+from .layers import KINDS, Layer, Shape
+from .loader import LineDict, LineList, line_of
+
+COMMON = ("name", "repeat", "when", "trainable", "scale")
+CONTAINERS = ("seq", "residual", "parallel")
+SHAPE_VARS = ("in_height", "in_width", "in_channels", "i")
+ARG_MARKERS = ("required", "channels")
+
+
+# --------------------------------------------------------------------------- entries
+
+@dataclass(slots=True, eq=False)
+class Entry:
+    """One item of a layer list, before shapes are known."""
+
+    kind: str
+    line: int
+    name: str | None = None
+    repeat: int | str | None = None
+    when: bool | str | None = None
+    trainable: bool | None = None
+    scale: bool = True
+
+
+@dataclass(slots=True, eq=False)
+class Leaf(Entry):
+    args: dict[str, Any] = field(default_factory=dict)
+    arg_lines: dict[str, int] = field(default_factory=dict)
+    model: Layer | None = None  # validated now when no field is an expression
+
+
+@dataclass(slots=True, eq=False)
+class Seq(Entry):
+    children: list[Entry] = field(default_factory=list)
+
+
+@dataclass(slots=True, eq=False)
+class Residual(Entry):
+    body: list[Entry] = field(default_factory=list)
+    shortcut: list[Entry] = field(default_factory=list)
+    activation: str | None = None
+    add: bool | str = True
+
+
+@dataclass(slots=True, eq=False)
+class Parallel(Entry):
+    branches: list[list[Entry]] = field(default_factory=list)
+    merge: Literal["concat", "add"] = "concat"
+    activation: str | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Use(Entry):
+    """A use of a block defined under `blocks:`."""
+
+    args: dict[str, Any] = field(default_factory=dict)
+    arg_lines: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True, eq=False)
+class BlockDef:
+    name: str
+    line: int
+    args: dict[str, Any]  # name -> default, or "required" / "channels"
+    let: dict[str, Any]
+    body: Entry  # a Seq, Residual or Parallel
+
+
+# --------------------------------------------------------------------------- the spec
+
+def parse_shape(value: Any) -> Shape:
+    """`32x32x3`, `[32, 32, 3]` (height, width, channels) or `[784]` / `784` (a vector)."""
+    if isinstance(value, str):
+        parts = value.lower().replace(" ", "").split("x")
+        try:
+            value = [int(p.replace("_", "")) for p in parts]
+        except ValueError:
+            raise ValueError(f"cannot read {value!r}; write HxWxC, e.g. 224x224x3") from None
+    elif isinstance(value, int) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or len(value) not in (1, 3):
+        raise ValueError("expected height x width x channels (e.g. 32x32x3 or [32, 32, 3]) "
+                         "or a vector length")
+    for n in value:
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise ValueError(f"sizes must be whole numbers, got {n!r}")
+        if n < 1:
+            raise ValueError(f"sizes must be positive, got {n}")
+    return tuple(value)
+
+
+class Header(BaseModel):
+    """The spec's top-level fields (layers and blocks are parsed apart, with lines)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    input: tuple[int, ...]
+    layers: list[Any]
+    blocks: dict[str, Any] = {}
+    vars: dict[str, int | float | bool | str] = {}
+    budget: dict[str, Any] | None = None
+
+    @field_validator("input", mode="before")
+    @classmethod
+    def _input(cls, value: Any) -> Shape:
+        return parse_shape(value)
+
+    @field_validator("layers")
+    @classmethod
+    def _layers(cls, value: list[Any]) -> list[Any]:
+        if not value:
+            raise ValueError("a spec needs at least one layer")
+        return value
+
+
+@dataclass(slots=True, eq=False)
+class Spec:
+    name: str
+    description: str
+    input_shape: Shape
+    layers: list[Entry]
+    blocks: dict[str, BlockDef]
+    vars: dict[str, Any]
+    budget: dict[str, Any] | None
+    file: str
+    raw: Any  # the loaded YAML (LineDict), for tools that rewrite specs
+    budget_lines: dict[str, int] = field(default_factory=dict)
+
+
+def suggest(word: str, choices: Any) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def pydantic_problems(exc: ValidationError) -> list[tuple[str, str]]:
+    """One (field, message) per field, with union alternatives collapsed to one message."""
+    by_field: dict[str, list[dict[str, Any]]] = {}
+    for err in exc.errors():
+        loc = err["loc"]
+        key = str(loc[0]) if loc else ""
+        by_field.setdefault(key, []).append(err)
+    out = []
+    for key, errs in by_field.items():
+        if any(e["type"] == "extra_forbidden" for e in errs):
+            out.append((key, "unknown field"))
+            continue
+        if any(e["type"] == "missing" for e in errs):
+            out.append((key, "missing (required)"))
+            continue
+        meaningful = [e for e in errs if not e["type"].endswith("_type")
+                      and e["type"] not in ("literal_error", "union_tag_invalid")]
+        chosen = meaningful[0] if meaningful and len(meaningful) < len(errs) or len(errs) == 1 \
+            else None
+        if chosen is None and meaningful:
+            chosen = meaningful[0]
+        if chosen is not None:
+            msg = chosen["msg"].removeprefix("Value error, ")
+            sub = [str(x) for x in chosen["loc"][1:] if isinstance(x, int)]
+            where = f"[{sub[0]}]" if sub else ""
+            out.append((key, f"{msg.lower() if msg[:1].isupper() else msg}{where} "
+                        f"(got {chosen['input']!r})"))
+            continue
+        out.append((key, f"invalid value {errs[0]['input']!r}: expected {FORMS.get(key, 'a valid value')}"))
+    return out
+
+
+FORMS = {
+    "kernel": "a positive integer or [height, width]",
+    "stride": "a positive integer or [height, width]",
+    "dilation": "a positive integer or [height, width]",
+    "size": "a positive integer or [height, width]",
+    "padding": "'valid', 'same', an integer, [height, width] or [top, bottom, left, right]",
+    "activation": "one of relu, relu6, leaky_relu, tanh, sigmoid, silu, swish, hardswish, "
+                  "hardsigmoid, gelu, softmax",
+    "function": "one of relu, relu6, leaky_relu, tanh, sigmoid, silu, swish, hardswish, "
+                "hardsigmoid, gelu, softmax",
+    "mode": "one of the modes listed in the README for this kind",
+    "bias": "true or false",
+}
+
+
+def validate_leaf(kind: str, args: dict[str, Any]) -> Layer:
+    """Validate a leaf's resolved fields; CnnCalcError with one problem per bad field."""
+    entry = KINDS[kind]
+    data = dict(args)
+    data.update(entry.fixed)
+    try:
+        return entry.model.model_validate(data)
+    except ValidationError as exc:
+        problems = [Problem(f"{kind}.{f}: {m}" if f else f"{kind}: {m}")
+                    for f, m in pydantic_problems(exc)]
+        raise CnnCalcError(problems) from None
+
+
+class Parser:
+    """Turns the loaded YAML of a spec into Entries, collecting every problem it can find."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.problems: list[Problem] = []
+        self.block_names: set[str] = set()
+
+    def problem(self, message: str, line: int | None, layer: str | None = None) -> None:
+        self.problems.append(Problem(message, self.file, line, layer))
+
+    # -- the whole document
+    def parse(self, raw: Any) -> Spec:
+        if not isinstance(raw, dict):
+            raise CnnCalcError(Problem(
+                "a spec must be a mapping with 'name', 'input' and 'layers'",
+                self.file, line_of(raw, 1)))
+        try:
+            header = Header.model_validate(raw)
+        except ValidationError as exc:
+            for key, msg in pydantic_problems(exc):
+                if msg == "unknown field":
+                    msg = f"unknown top-level field{suggest(key, Header.model_fields)}"
+                line = raw.line_of(key) if isinstance(raw, LineDict) else None
+                self.problems.append(Problem(f"{key}: {msg}", self.file, line))
+            raise CnnCalcError(self.problems) from None
+        blocks_raw = raw.get("blocks") or {}
+        self.block_names = set(blocks_raw)
+        blocks = {}
+        for name, body in blocks_raw.items():
+            line = blocks_raw.line_of(name) if isinstance(blocks_raw, LineDict) else None
+            block = self.block(str(name), body, line or 1)
+            if block is not None:
+                blocks[str(name)] = block
+        layers = self.entries(raw["layers"], "layers")
+        budget_raw = raw.get("budget")
+        budget_lines = dict(budget_raw.key_lines) if isinstance(budget_raw, LineDict) else {}
+        if self.problems:
+            raise CnnCalcError(self.problems)
+        return Spec(header.name, header.description, header.input, layers, blocks,
+                    dict(header.vars), header.budget, self.file, raw, budget_lines)
+
+    # -- block definitions
+    def block(self, name: str, raw: Any, line: int) -> BlockDef | None:
+        if name in KINDS or name in CONTAINERS or name in COMMON or name == "kind":
+            self.problem(f"block name '{name}' is already a built-in kind", line)
+            return None
+        if not name.isidentifier():
+            self.problem(f"block name '{name}' must be an identifier (letters, digits, _)", line)
+            return None
+        if not isinstance(raw, dict):
+            self.problem(f"block '{name}' must be a mapping with 'args' and one of "
+                         "'layers', 'residual' or 'parallel'", line)
+            return None
+        args = raw.get("args") or {}
+        let = raw.get("let") or {}
+        if not isinstance(args, dict) or not isinstance(let, dict):
+            self.problem(f"block '{name}': 'args' and 'let' must be mappings", line)
+            return None
+        bodies = [k for k in raw if k in ("layers", "residual", "parallel")]
+        extra = [k for k in raw if k not in ("args", "let", "layers", "residual", "parallel")]
+        for key in extra:
+            self.problem(f"block '{name}': unknown field '{key}'"
+                         f"{suggest(key, ('args', 'let', 'layers', 'residual', 'parallel'))}",
+                         raw.line_of(key) if isinstance(raw, LineDict) else line)
+        if len(bodies) != 1:
+            self.problem(f"block '{name}' needs exactly one of 'layers', 'residual' or "
+                         f"'parallel' (found {len(bodies)})", line)
+            return None
+        key = bodies[0]
+        body_line = raw.line_of(key) if isinstance(raw, LineDict) else line
+        where = f"block '{name}'"
+        if key == "layers":
+            body: Entry | None = Seq("seq", body_line, children=self.entries(raw[key], where))
+        else:
+            body = self.container(key, raw[key], body_line, where)
+        if body is None:
+            return None
+        scope = set(args) | set(let) | set(SHAPE_VARS)
+        self.check_names(raw, scope, where)
+        return BlockDef(name, line, dict(args), dict(let), body)
+
+    def check_names(self, raw: Any, scope: set[str], where: str) -> None:
+        """Every name an expression in a block uses must be an arg, a let, a var or a shape."""
+        stack = [raw]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    if expr.is_expression(value):
+                        self._check_expr(value, scope, where, node.line_of(key)
+                                         if isinstance(node, LineDict) else None)
+                    else:
+                        stack.append(value)
+            elif isinstance(node, list):
+                for index, value in enumerate(node):
+                    if expr.is_expression(value):
+                        self._check_expr(value, scope, where, node.line_of(index)
+                                         if isinstance(node, LineList) else None)
+                    else:
+                        stack.append(value)
+
+    def _check_expr(self, text: str, scope: set[str], where: str, line: int | None) -> None:
+        try:
+            unknown = expr.names_in(text) - scope - self.var_names
+        except CnnCalcError as exc:
+            for p in exc.problems:
+                self.problem(p.message, line, where)
+            return
+        for name in sorted(unknown):
+            self.problem(f"{text!r}: unknown name '{name}'{suggest(name, scope)}", line, where)
+
+    var_names: set[str] = set()
+
+    # -- entries
+    def entries(self, raw: Any, where: str) -> list[Entry]:
+        if not isinstance(raw, list):
+            self.problem(f"{where} must be a list of layers", line_of(raw))
+            return []
+        out = []
+        for index, item in enumerate(raw):
+            line = raw.line_of(index) if isinstance(raw, LineList) else 1
+            entry = self.entry(item, line, f"layer {index + 1}" + (
+                f" of {where}" if where != "layers" else ""))
+            if entry is not None:
+                out.append(entry)
+        return out
+
+    def entry(self, raw: Any, line: int, label: str) -> Entry | None:
+        if isinstance(raw, str):
+            raw_map: dict[str, Any] = {raw: None}
+            lines: dict[str, int] = {}
+        elif isinstance(raw, dict):
+            raw_map = raw
+            lines = raw.key_lines if isinstance(raw, LineDict) else {}
+        else:
+            self.problem(f"expected a layer (a kind name or a mapping), got {raw!r}", line, label)
+            return None
+        common = {k: raw_map[k] for k in COMMON if k in raw_map}
+        if isinstance(common.get("name"), str):
+            label = f"{label} '{common['name']}'"
+        if "kind" in raw_map:
+            kind = raw_map["kind"]
+            args: Any = {k: v for k, v in raw_map.items() if k not in COMMON and k != "kind"}
+            arg_lines = {k: lines.get(k, line) for k in args}
+        else:
+            others = [k for k in raw_map if k not in COMMON]
+            if not others:
+                self.problem("no kind given: add one of conv, pool, dense, ... "
+                             "(or 'kind: NAME')", line, label)
+                return None
+            known = [k for k in others if self.known(k)]
+            if len(others) > 1:
+                if len(known) == 1:
+                    for k in others:
+                        if k != known[0]:
+                            self.problem(
+                                f"'{k}' is not a layer setting; put it inside "
+                                f"{known[0]}: {{...}}" + suggest(k, COMMON),
+                                lines.get(k, line), label)
+                else:
+                    self.problem(f"one kind per layer, found {', '.join(map(str, others))}",
+                                 line, label)
+                return None
+            kind = others[0]
+            args = raw_map[kind]
+            arg_lines = dict(args.key_lines) if isinstance(args, LineDict) else {}
+        if not isinstance(kind, str) or not self.known(kind):
+            choices = list(KINDS) + list(CONTAINERS) + sorted(self.block_names)
+            self.problem(f"unknown kind '{kind}'{suggest(kind, choices)}", line, label)
+            return None
+        if isinstance(raw, dict):
+            label = f"{label} ({kind})"
+        base = self.common(common, lines, line, label)
+        if base is None:
+            return None
+        if kind in CONTAINERS:
+            entry = self.container(kind, args, line, label, arg_lines)
+        elif kind in self.block_names:
+            entry = self.use(kind, args, line, label, arg_lines)
+        else:
+            entry = self.leaf(kind, args, line, label, arg_lines)
+        if entry is None:
+            return None
+        entry.name, entry.repeat, entry.when, entry.trainable, entry.scale = base
+        return entry
+
+    def known(self, kind: Any) -> bool:
+        return isinstance(kind, str) and (
+            kind in KINDS or kind in CONTAINERS or kind in self.block_names)
+
+    def common(self, common: dict[str, Any], lines: dict[str, int], line: int,
+               label: str) -> tuple[Any, ...] | None:
+        ok = True
+        name = common.get("name")
+        if name is not None and (not isinstance(name, str) or not name
+                                 or "." in name or not name.replace("-", "_").isidentifier()):
+            self.problem(f"name {name!r} must be a word of letters, digits, _ or - (no dots)",
+                         lines.get("name", line), label)
+            ok = False
+        repeat = common.get("repeat")
+        if repeat is not None and not expr.is_expression(repeat) and (
+                isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1):
+            self.problem(f"repeat must be a whole number >= 1, got {repeat!r}",
+                         lines.get("repeat", line), label)
+            ok = False
+        when = common.get("when")
+        if when is not None and not isinstance(when, bool) and not expr.is_expression(when):
+            self.problem(f"when must be true, false or an expression, got {when!r}",
+                         lines.get("when", line), label)
+            ok = False
+        for key in ("trainable", "scale"):
+            if key in common and not isinstance(common[key], bool):
+                self.problem(f"{key} must be true or false, got {common[key]!r}",
+                             lines.get(key, line), label)
+                ok = False
+        if not ok:
+            return None
+        return (name, repeat, when, common.get("trainable"), common.get("scale", True))
+
+    def leaf(self, kind: str, args: Any, line: int, label: str,
+             arg_lines: dict[str, int]) -> Leaf | None:
+        model = KINDS[kind].model
+        positional = model.positional
+        if args is None:
+            fields: dict[str, Any] = {}
+        elif isinstance(args, dict):
+            fields = dict(args)
+        elif isinstance(args, list) and len(positional) > 1:
+            if len(args) > len(positional):
+                self.problem(f"{kind} takes at most {len(positional)} values in a list "
+                             f"({', '.join(positional)}), got {len(args)}", line, label)
+                return None
+            fields = dict(zip(positional, args))
+        elif positional:
+            fields = {positional[0]: args}
+        else:
+            self.problem(f"{kind} takes no value; write '- {kind}' or give fields as a mapping",
+                         line, label)
+            return None
+        fixed = dict(KINDS[kind].fixed)
+        bad = False
+        for key in fields:
+            if key in fixed:
+                self.problem(f"{kind}.{key} is fixed to {fixed[key]!r} by the kind '{kind}'",
+                             arg_lines.get(key, line), label)
+                bad = True
+            elif key not in model.model_fields:
+                self.problem(f"{kind}: unknown field '{key}'"
+                             f"{suggest(key, [*model.model_fields, *COMMON])}",
+                             arg_lines.get(key, line), label)
+                bad = True
+        if bad:
+            return None
+        entry = Leaf(kind, line, args=fields, arg_lines=arg_lines)
+        if not _has_expression(fields):
+            try:
+                entry.model = validate_leaf(kind, fields)
+            except CnnCalcError as exc:
+                for p in exc.problems:
+                    field_name = p.message.split(":", 1)[0].split(".", 1)[-1]
+                    self.problem(p.message, arg_lines.get(field_name, line), label)
+                return None
+        return entry
+
+    def use(self, kind: str, args: Any, line: int, label: str,
+            arg_lines: dict[str, int]) -> Use | None:
+        if args is None:
+            args = {}
+        if not isinstance(args, dict):
+            self.problem(f"block '{kind}' takes its arguments as a mapping, got {args!r}",
+                         line, label)
+            return None
+        return Use(kind, line, args=dict(args), arg_lines=arg_lines)
+
+    def container(self, kind: str, args: Any, line: int, label: str,
+                  arg_lines: dict[str, int] | None = None) -> Entry | None:
+        arg_lines = arg_lines or {}
+        if kind == "seq":
+            return Seq("seq", line, children=self.entries(args, f"seq at line {line}"))
+        if not isinstance(args, dict):
+            self.problem(f"{kind} needs a mapping of fields", line, label)
+            return None
+        lines = args.key_lines if isinstance(args, LineDict) else arg_lines
+        allowed = {"residual": ("body", "shortcut", "activation", "add"),
+                   "parallel": ("branches", "merge", "activation")}[kind]
+        for key in args:
+            if key not in allowed:
+                self.problem(f"{kind}: unknown field '{key}'{suggest(key, allowed)}",
+                             lines.get(key, line), label)
+                return None
+        activation = args.get("activation")
+        if activation is not None and activation not in KINDS:
+            self.problem(f"{kind}.activation: unknown activation {activation!r}", line, label)
+            return None
+        if kind == "residual":
+            if "body" not in args:
+                self.problem("residual needs a 'body' (a list of layers)", line, label)
+                return None
+            add = args.get("add", True)
+            if not isinstance(add, bool) and not expr.is_expression(add):
+                self.problem(f"residual.add must be true, false or an expression, got {add!r}",
+                             lines.get("add", line), label)
+                return None
+            shortcut = args.get("shortcut") or []
+            if shortcut == "identity":
+                shortcut = []
+            return Residual("residual", line,
+                            body=self.entries(args["body"], f"residual body at line {line}"),
+                            shortcut=self.entries(shortcut, f"shortcut at line {line}"),
+                            activation=activation, add=add)
+        branches = args.get("branches")
+        if not isinstance(branches, list) or len(branches) < 2:
+            self.problem("parallel needs 'branches': a list of at least two layer lists",
+                         lines.get("branches", line), label)
+            return None
+        merge = args.get("merge", "concat")
+        if merge not in ("concat", "add"):
+            self.problem(f"parallel.merge must be concat or add, got {merge!r}",
+                         lines.get("merge", line), label)
+            return None
+        parsed = []
+        for index, branch in enumerate(branches):
+            if branch is None or branch == "identity":
+                branch = []
+            parsed.append(self.entries(branch, f"branch {index + 1} at line {line}"))
+        return Parallel("parallel", line, branches=parsed, merge=merge, activation=activation)
+
+
+def _has_expression(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.startswith("$")
+    if isinstance(value, list):
+        return any(_has_expression(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_expression(v) for v in value.values())
+    return False
+
+
+def parse_spec(raw: Any, file: str) -> Spec:
+    parser = Parser(file)
+    if isinstance(raw, dict) and isinstance(raw.get("vars"), dict):
+        parser.var_names = set(raw["vars"])
+    return parser.parse(raw)
