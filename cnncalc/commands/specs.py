@@ -37,8 +37,10 @@ def specs(
     table.add_column("Input", no_wrap=True)
     table.add_column("Params", justify="right", no_wrap=True)
     table.add_column("MACs", justify="right", no_wrap=True)
-    table.add_column("Description", min_width=40)
+    table.add_column("Description", no_wrap=True)
     for name, r in rows:
         table.add_row(name, fmt_shape(r.input_shape),
                       si(r.totals.params), si(r.totals.macs), r.description)
-    console().print(table)
+    from ..render.table import print_table
+
+    print_table(console(), table)

@@ -46,13 +46,16 @@ def build(report: Report, max_depth: int | None = None) -> Table:
 
 
 def render(report: Report, console: Console, max_depth: int | None = None) -> None:
-    """Print the table, never cutting a number: a console narrower than the table is widened."""
-    table = build(report, max_depth)
+    print_table(console, build(report, max_depth))
+    for line in summary_lines(report):
+        console.print(line, highlight=False, soft_wrap=True)
+
+
+def print_table(console: Console, table: Table) -> None:
+    """Print a table, never cutting a number: a console narrower than the table is widened."""
     needed = table.__rich_measure__(console, console.options.update_width(10**6)).maximum
     if needed > console.width:
         console = Console(file=console.file, width=needed, soft_wrap=False,
                           color_system=console.color_system and "auto",
                           force_terminal=console.is_terminal)
     console.print(table)
-    for line in summary_lines(report):
-        console.print(line, highlight=False, soft_wrap=True)
