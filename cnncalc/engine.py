@@ -188,8 +188,10 @@ class _Walker:
         if kind == "add":
             if any(s != shapes[0] for s in shapes):
                 raise CnnCalcError(
-                    f"{where}: cannot add branches of different shapes: {listing}; "
-                    "the dimensions of a[l] and a[l+2] must match")
+                    f"{where}: cannot add branches of different shapes: {listing}"
+                    # the lecture's rule for skip connections; parallel adds just need equal shapes
+                    + ("; the dimensions of a[l] and a[l+2] must match"
+                       if where.startswith("residual") else ""))
             out = shapes[0]
             ops = (len(shapes) - 1) * prod(out)
         else:
@@ -235,7 +237,11 @@ class _Walker:
                     children.append(_sum_into(group, sc_nodes))
             names = ["the body", "the shortcut" if entry.shortcut else "the identity shortcut"]
             node = self.merge("add", path, depth, entry.line, [body_out, short_out], names,
-                              f"residual block '{path}'", trainable)
+                              f"residual block '{path}'" + (
+                                  # inside a block, the error sits at the use; point at the
+                                  # definition too, where the body and shortcut are written
+                                  f" (defined in block '{stack[-1]}' at line {entry.line})"
+                                  if stack else ""), trainable)
             children.append(node)
             out = node.output_shape
         children += self.post_activation(entry.activation, path, depth, entry.line, out,
