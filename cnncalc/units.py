@@ -19,42 +19,91 @@ BYTE_UNITS = {
 }
 DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
 
-_NUMBER = re.compile(r"^\s*([0-9][0-9_,]*(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*$")
+# A number as people write it in budgets: digits with optional `_` or `,` separators, an optional
+# decimal part and exponent (`5e6`), then an optional unit. The sign is matched so that `-1M`
+# gets its own message instead of "cannot read".
+_NUMBER = re.compile(
+    r"^\s*([+-]?)\s*([0-9][0-9_,]*(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?"
+    r"\s*([A-Za-z]*)\s*$")
+_PERCENT = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*%\s*$")
 
 
-def _parse(text: str | int, units: dict[str, int], what: str) -> int:
-    if isinstance(text, bool):
+def _unit_hint(unit: str, units: dict[str, int], other: dict[str, int], kind: str) -> str:
+    """Why a unit was refused: a case slip (`mib`), a unit of the other family, or unknown."""
+    same_case = [u for u in units if u and u.lower() == unit.lower()]
+    if same_case:
+        return f" (did you mean '{same_case[0]}'?)"
+    if unit in other:
+        close = [u for u in (unit + "B", unit.upper() + "iB") if u in units]
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        return (f"; {unit!r} is a unit of {'bytes' if kind == 'count' else 'counts'}, "
+                f"and this is a {'count' if kind == 'count' else 'size in bytes'}{hint}")
+    return ""
+
+
+def _parse(text: str | int, units: dict[str, int], what: str, kind: str = "count") -> int:
+    if isinstance(text, bool):  # YAML `yes`/`true`: a bool is an int in Python, refuse it first
         raise CnnCalcError(f"{what}: expected a number, got {text!r}")
     if isinstance(text, int):
         if text < 0:
-            raise CnnCalcError(f"{what}: {text} is negative")
+            raise CnnCalcError(f"{what}: {text} is negative; a limit must be 0 or more")
         return text
     if isinstance(text, float):
         text = repr(text)
+    other = BYTE_UNITS if kind == "count" else COUNT_UNITS
+    names = ", ".join(u for u in units if u)
     match = _NUMBER.match(str(text))
     if not match:
         raise CnnCalcError(
             f"{what}: cannot read {text!r}; expected a number with an optional unit "
-            f"({', '.join(u for u in units if u)})")
-    number, unit = match.groups()
+            f"({names}), e.g. {'5M' if kind == 'count' else '20MiB'}")
+    sign, number, exponent, unit = match.groups()
     if unit not in units:
         raise CnnCalcError(
-            f"{what}: unknown unit {unit!r} in {text!r}; use one of "
-            f"{', '.join(u for u in units if u)}")
+            f"{what}: unknown unit {unit!r} in {text!r}"
+            f"{_unit_hint(unit, units, other, kind)}; use one of {names}")
+    if sign == "-":
+        raise CnnCalcError(f"{what}: {text!r} is negative; a limit must be 0 or more")
     value = Fraction(number.replace("_", "").replace(",", "")) * units[unit]
+    if exponent:
+        value *= Fraction(10) ** int(exponent)
     if value.denominator != 1:
-        raise CnnCalcError(f"{what}: {text!r} is not a whole number")
+        whole = "parameters, MACs and FLOPs are counted" if kind == "count" else "bytes are"
+        raise CnnCalcError(
+            f"{what}: {text!r} is not a whole number; {whole} in whole units "
+            f"(write e.g. {'1500 or 1.5k' if kind == 'count' else '1536 or 1.5KiB'})")
     return int(value)
 
 
 def parse_count(text: str | int, what: str = "count") -> int:
-    """`5M` -> 5_000_000, `1.5k` -> 1500, `12` -> 12; fractions of one are errors."""
-    return _parse(text, COUNT_UNITS, what)
+    """`5M` -> 5_000_000, `1.5k` -> 1500, `12` -> 12, `5e6` -> 5_000_000.
+
+    SI prefixes k/K, M, G (or B, billion), T. Negative numbers and values that are not whole
+    (`1.5`, `0.5k`... of a count) are errors, as are unknown units (`5Q`).
+    """
+    return _parse(text, COUNT_UNITS, what, "count")
 
 
 def parse_bytes(text: str | int, what: str = "size") -> int:
-    """`20MiB` -> 20 * 2**20, `1GB` -> 10**9, `512` -> 512."""
-    return _parse(text, BYTE_UNITS, what)
+    """`20MiB` -> 20 * 2**20, `1GB` -> 10**9, `512` -> 512 (bytes; kB/MB/GB are SI)."""
+    return _parse(text, BYTE_UNITS, what, "bytes")
+
+
+def parse_share(text: str | float, what: str = "share") -> Fraction:
+    """`5%` -> 1/20, `0.5%` -> 1/200: an exact share, written with a percent sign.
+
+    The sign is required: a bare `5` could mean 5% or 500%, so it is an error.
+    """
+    raw = str(text)
+    match = _PERCENT.match(raw)
+    if not match:
+        hint = ""
+        if re.match(r"^\s*[0-9.]+\s*$", raw):
+            hint = f"; write it with a percent sign, e.g. '{raw.strip()}%'"
+        elif raw.strip().startswith("-"):
+            hint = "; a share must be 0% or more"
+        raise CnnCalcError(f"{what}: cannot read {raw!r} as a percentage{hint}")
+    return Fraction(match.group(1)) / 100
 
 
 def si(n: int | float, digits: int = 1) -> str:
