@@ -136,7 +136,8 @@ class _Walker:
             child, out = self.single(entry, str(index), _join(path, str(index)), out, inner,
                                      depth + 1, trainable, stack)
             children.append(child)
-        group = Node(name, path, entry.kind, depth, entry.line, shape, out, trainable=trainable)
+        group = Node(name, path, entry.kind, depth, entry.line, shape, out, trainable=trainable,
+                     container="repeat")
         return _sum_into(group, children), out
 
     def single(self, entry: Entry, name: str, path: str, shape: Shape, env: dict[str, Any],
@@ -158,6 +159,7 @@ class _Walker:
         else:  # pragma: no cover - the parser makes no other entries
             raise AssertionError(type(entry))
         group.output_shape = out
+        group.container = entry.kind  # seq, residual or parallel (read by memory, receptive)
         return _sum_into(group, children), out
 
     # -- leaves
@@ -233,7 +235,7 @@ class _Walker:
                                                trainable, stack)
                 if sc_nodes:
                     group = Node("shortcut", sc_path, "seq", depth + 1, entry.line, shape,
-                                 short_out, trainable=trainable)
+                                 short_out, trainable=trainable, container="shortcut")
                     children.append(_sum_into(group, sc_nodes))
             names = ["the body", "the shortcut" if entry.shortcut else "the identity shortcut"]
             node = self.merge("add", path, depth, entry.line, [body_out, short_out], names,
@@ -259,7 +261,7 @@ class _Walker:
             b_path = _join(path, name)
             nodes, out = self.seq(branch, shape, env, b_path, depth + 2, trainable, stack)
             group = Node(name, b_path, "seq", depth + 1, entry.line, shape, out,
-                         trainable=trainable)
+                         trainable=trainable, container="branch")
             children.append(_sum_into(group, nodes))
             outs.append(out)
             names.append(name)

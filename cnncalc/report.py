@@ -42,6 +42,10 @@ class Node:
     children: list[Node] | None = None
     #: for merge nodes (add, concat): the shapes that were merged
     inputs: list[Shape] = field(default_factory=list)
+    #: for blocks: how the children connect: "seq", "repeat", "residual" or "parallel" (in
+    #: order), "shortcut" (a residual's projection, fed the block's input) or "branch" (one
+    #: path of a parallel block, fed the block's input); "" for leaves and merges
+    container: str = ""
 
     @property
     def is_block(self) -> bool:
