@@ -1,0 +1,27 @@
+"""Shared fixtures: a CLI runner with a fixed console width, and spec helpers."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from typer.testing import CliRunner
+
+import cnncalc
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("NO_COLOR", "1")
+    return CliRunner()
+
+
+def spec_text(layers: str, input: str = "32x32x3", extra: str = "") -> str:
+    """A small spec around a YAML list of layers (given as indented text)."""
+    body = textwrap.indent(textwrap.dedent(layers).strip(), "  ")
+    return f"name: t\ninput: {input}\n{textwrap.dedent(extra)}layers:\n{body}\n"
+
+
+def analyze_text(layers: str, input: str = "32x32x3", extra: str = "", **kw: object):
+    return cnncalc.analyze(cnncalc.load_text(spec_text(layers, input, extra), "t.yaml"), **kw)

@@ -1,0 +1,35 @@
+"""The README's two commands are the ones CI runs, and its examples are real."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"```bash\n(.*?)```", text, re.S).group(1)
+    return [line for line in block.splitlines() if line and not line.startswith("#")]
+
+
+def test_readme_starts_with_install_and_test_commands():
+    show, test = readme_commands()
+    assert show == "pip install . && cnncalc show lenet5"
+    assert "pytest" in test and "torch==2.13.0" in test
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert readme_commands()[1] in ci
+
+
+def test_sample_output_is_current(runner):
+    from cnncalc.commands import app
+
+    text = (ROOT / "README.md").read_text()
+    sample = re.search(r"\$ cnncalc show lenet5\n(.*?)```", text, re.S).group(1)
+    actual = runner.invoke(app, ["show", "lenet5", "--width", "100"]).output
+    strip = [line.rstrip() for line in actual.splitlines()]
+    assert [line.rstrip() for line in sample.splitlines()] == strip
