@@ -41,8 +41,13 @@ class Dtype(str, Enum):
 
 
 class Format(str, Enum):
+    """Output formats; each has a renderer in cnncalc.render (a test checks every one)."""
+
     table = "table"
+    markdown = "markdown"
+    csv = "csv"
     json = "json"
+    html = "html"
 
 
 def console(width: int | None = None, file: object = None) -> Console:

@@ -41,3 +41,31 @@ def summary_lines(report: Report) -> list[str]:
         f"Counted: {CONVENTIONS}.",
     ]
     return lines
+
+
+def table_rows(report: Report, max_depth: int | None = None
+               ) -> tuple[list[str], list[tuple[str, int, Node | None, list[str]]]]:
+    """The terminal table's header and rows as text, for markdown and HTML.
+
+    Each row is (role, depth, node, cells) with role `input`, `layer`, `block` or `total`;
+    the first cell is the layer's name and settings without the indentation.
+    """
+    frozen = has_frozen(report)
+    header = ["Layer", "Activation shape", "Activation size", "# Parameters",
+              *(["Frozen"] if frozen else []), "MACs"]
+    batch = f" x{report.batch}" if report.batch > 1 else ""
+    rows: list[tuple[str, int, Node | None, list[str]]] = [(
+        "input", 0, None, ["input", fmt_shape(report.input_shape) + batch,
+                           exact(report.input_size * report.batch), "0",
+                           *(["0"] if frozen else []), "0"])]
+    for node in report.walk(max_depth):
+        rows.append(("block" if node.is_block else "layer", node.depth, node, [
+            layer_label(node).strip(), fmt_shape(node.output_shape),
+            exact(report.activations(node)), exact(node.params),
+            *([exact(node.params - node.trainable_params)] if frozen else []),
+            exact(report.macs(node))]))
+    t = report.totals
+    rows.append(("total", 0, None, ["total", "", exact(report.activations(t)), exact(t.params),
+                                    *([exact(t.frozen_params)] if frozen else []),
+                                    exact(report.macs(t))]))
+    return header, rows

@@ -1,0 +1,426 @@
+"""Budgets: limits on a network's size and cost, read from a spec or the command line, and checked.
+
+A spec may carry a top-level `budget:` mapping; `cnncalc check` may add `--max-...` options. Each
+limit is one of BUDGETS (params, trainable_params, macs, flops, param_memory, activation_memory,
+peak_memory); a limit on the command line replaces the spec's limit of the same name. Two more
+keys of `budget:` are settings, not limits: `batch` and `dtype`, the conditions under which the
+limits hold (MACs and activation memory scale with the batch, memory with the dtype); `--batch`
+and `--dtype` on the command line win over them.
+
+A value passes when `value <= limit` (a budget is the largest allowed value). The regression gate
+compares params and MACs with a saved `cnncalc show --format json` report: with an allowed growth
+share g, the limit is `floor(baseline * (1 + g))`, the largest whole number that grew by at most g.
+
+Everything here is pure: a CheckResult is data, and render/ formats it.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import CnnCalcError, Problem
+from .report import Report
+from .units import DTYPE_BYTES, parse_bytes, parse_count
+
+Unit = Literal["count", "bytes"]
+
+
+def _peak(report: Report) -> int:
+    # memory.py belongs to the memory feature; imported here, lazily, so that a build without it
+    # still checks every other budget.
+    try:
+        from .memory import peak_inference  # type: ignore[attr-defined]
+    except ImportError:
+        raise CnnCalcError(
+            "peak_memory: this version of cnncalc cannot compute peak memory "
+            "(cnncalc.memory.peak_inference is missing)") from None
+    return int(peak_inference(report))
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """One kind of limit: its key, unit, what it measures and how to read it off a Report."""
+
+    key: str
+    unit: Unit
+    meaning: str
+    measure: Callable[[Report], int]
+
+    @property
+    def option(self) -> str:
+        return "--max-" + self.key.replace("_", "-")
+
+
+BUDGETS: dict[str, Budget] = {b.key: b for b in (
+    Budget("params", "count", "learnable parameters (trainable + frozen)",
+           lambda r: r.totals.params),
+    Budget("trainable_params", "count", "trainable parameters",
+           lambda r: r.totals.trainable_params),
+    Budget("macs", "count", "multiply-accumulates of one forward pass of the batch",
+           lambda r: r.macs(r.totals)),
+    Budget("flops", "count", "2 x MACs", lambda r: r.flops(r.totals)),
+    Budget("param_memory", "bytes", "parameters x bytes per element (buffers excluded)",
+           lambda r: r.param_bytes),
+    Budget("activation_memory", "bytes",
+           "every layer's output for the batch x bytes per element (input excluded)",
+           lambda r: r.activation_bytes),
+    Budget("peak_memory", "bytes", "peak memory of inference (cnncalc.memory.peak_inference)",
+           _peak),
+)}
+SETTINGS = ("batch", "dtype")
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """A limit as written: where it came from (`spec` or `cli`) and the line of its key."""
+
+    key: str
+    limit: int
+    source: Literal["spec", "cli"]
+    line: int | None = None
+    text: str = ""
+
+
+@dataclass(slots=True)
+class Budgets:
+    """The limits and settings of one spec, after the command line has been applied."""
+
+    limits: dict[str, Limit] = field(default_factory=dict)
+    batch: int | None = None
+    dtype: str | None = None
+    line: int | None = None  # the line of `budget:` itself
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One checked limit of one spec. `baseline` is set on regression-gate rows."""
+
+    budget: str
+    unit: Unit
+    value: int
+    limit: int
+    source: Literal["spec", "cli", "baseline"]
+    line: int | None = None
+    baseline: int | None = None
+    growth: Fraction | None = None  # the allowed growth share of a baseline row
+
+    @property
+    def passed(self) -> bool:
+        return self.value <= self.limit
+
+    @property
+    def share(self) -> float | None:
+        """value / limit (1.0 = exactly at the limit); None for a zero limit."""
+        return self.value / self.limit if self.limit else None
+
+    @property
+    def label(self) -> str:
+        return f"{self.budget} vs baseline" if self.baseline is not None else self.budget
+
+
+Status = Literal["pass", "fail", "invalid", "unchecked"]
+
+
+@dataclass(slots=True)
+class SpecCheck:
+    """The outcome for one spec reference: its rows, or the problems that stopped it."""
+
+    ref: str
+    file: str
+    name: str = ""
+    rows: list[Row] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    batch: int = 1
+    dtype: str = "fp32"
+    budget_line: int | None = None
+
+    @property
+    def status(self) -> Status:
+        if self.problems:
+            return "invalid"
+        if not self.rows:
+            return "unchecked"
+        return "pass" if all(r.passed for r in self.rows) else "fail"
+
+
+EXIT_OK, EXIT_EXCEEDED, EXIT_INVALID = 0, 1, 2
+
+
+@dataclass(slots=True)
+class CheckResult:
+    """Every spec's outcome, in the order given; `exit_code` is the command's exit status."""
+
+    specs: list[SpecCheck]
+    require_budget: bool = False
+    problems: list[Problem] = field(default_factory=list)  # not tied to one spec (a baseline)
+
+    @property
+    def exit_code(self) -> int:
+        statuses = {s.status for s in self.specs}
+        if self.problems or "invalid" in statuses:
+            return EXIT_INVALID
+        if "fail" in statuses or (self.require_budget and "unchecked" in statuses):
+            return EXIT_EXCEEDED
+        return EXIT_OK
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of `cnncalc check --format json` (exact integers)."""
+        from . import __version__
+
+        return {
+            "cnncalc": __version__,
+            "exit_code": self.exit_code,
+            "passed": self.exit_code == EXIT_OK,
+            "problems": [_problem_dict(p) for p in self.problems],
+            "specs": [{
+                "ref": s.ref, "file": s.file, "spec": s.name, "status": s.status,
+                "batch": s.batch, "dtype": s.dtype,
+                "checks": [{
+                    "budget": r.budget, "unit": r.unit, "value": r.value, "limit": r.limit,
+                    "share": None if r.share is None else round(r.share, 6),
+                    "passed": r.passed, "source": r.source, "line": r.line,
+                    **({"baseline": r.baseline, "max_growth": float(r.growth or 0)}
+                       if r.baseline is not None else {}),
+                } for r in s.rows],
+                "problems": [_problem_dict(p) for p in s.problems],
+            } for s in self.specs],
+        }
+
+
+def _problem_dict(p: Problem) -> dict[str, Any]:
+    return {"message": p.message, "file": p.file, "line": p.line, "layer": p.layer}
+
+
+# --------------------------------------------------------------------------- reading limits
+
+def parse_limit(key: str, value: Any, what: str) -> int:
+    """A limit's value in its unit (`5M` params, `20MiB` memory); CnnCalcError when unreadable."""
+    budget = BUDGETS[key]
+    return (parse_count if budget.unit == "count" else parse_bytes)(value, what)
+
+
+def spec_budgets(budget: dict[str, Any] | None, lines: dict[str, int], file: str,
+                 budget_line: int | None = None) -> Budgets:
+    """The limits of a spec's `budget:` mapping, every problem located at its key's line."""
+    out = Budgets(line=budget_line)
+    problems: list[Problem] = []
+    for key, value in (budget or {}).items():
+        line = lines.get(key, budget_line)
+        try:
+            if key == "batch":
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise CnnCalcError(f"budget.batch: must be a whole number >= 1, "
+                                       f"got {value!r}")
+                out.batch = value
+            elif key == "dtype":
+                if value not in DTYPE_BYTES:
+                    raise CnnCalcError(f"budget.dtype: must be one of "
+                                       f"{', '.join(DTYPE_BYTES)}, got {value!r}")
+                out.dtype = value
+            elif key in BUDGETS:
+                out.limits[key] = Limit(key, parse_limit(key, value, f"budget.{key}"), "spec",
+                                        line, str(value))
+            else:
+                from .spec import suggest
+
+                raise CnnCalcError(
+                    f"budget: unknown key {key!r}{suggest(key, [*BUDGETS, *SETTINGS])}; "
+                    f"known: {', '.join([*BUDGETS, *SETTINGS])}")
+        except CnnCalcError as exc:
+            problems.extend(exc.located(file=file, line=line).problems)
+    if problems:
+        raise CnnCalcError(problems)
+    return out
+
+
+def cli_limits(options: dict[str, str | None]) -> dict[str, Limit]:
+    """`{"params": "5M", "macs": None, ...}` from the `--max-...` options -> Limits."""
+    out: dict[str, Limit] = {}
+    problems: list[Problem] = []
+    for key, text in options.items():
+        if text is None:
+            continue
+        try:
+            out[key] = Limit(key, parse_limit(key, text, BUDGETS[key].option), "cli", None, text)
+        except CnnCalcError as exc:
+            problems.extend(exc.located(file="command line").problems)
+    if problems:
+        raise CnnCalcError(problems)
+    return out
+
+
+def load_baseline(path: str) -> dict[str, Any]:
+    """A saved `cnncalc show --format json` report: its spec name, batch and total params/MACs."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CnnCalcError(Problem(f"cannot read the baseline: {exc.strerror or exc}",
+                                   file=path)) from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CnnCalcError(Problem(f"the baseline is not JSON: {exc.msg}", file=path,
+                                   line=exc.lineno)) from None
+    totals = doc.get("totals") if isinstance(doc, dict) else None
+    if not isinstance(totals, dict) or not all(
+            isinstance(totals.get(k), int) and not isinstance(totals.get(k), bool)
+            for k in ("params", "macs")):
+        raise CnnCalcError(Problem(
+            "the baseline is not a report of 'cnncalc show --format json' "
+            "(it needs totals.params and totals.macs)", file=path))
+    return {"file": path, "spec": str(doc.get("spec", "")), "batch": int(doc.get("batch", 1)),
+            "params": totals["params"], "macs": totals["macs"]}
+
+
+def growth_limit(baseline: int, growth: Fraction) -> int:
+    """The largest whole value that grew by at most `growth` over `baseline`."""
+    return int(baseline * (1 + growth))  # int() of a non-negative Fraction is its floor
+
+
+# --------------------------------------------------------------------------- checking
+
+def expand_refs(refs: Iterable[str]) -> list[str]:
+    """Spec references with quoted globs expanded (sorted); a glob matching nothing stays as
+    it is, so that reading it reports the missing file."""
+    out: list[str] = []
+    for ref in refs:
+        if any(ch in ref for ch in "*?["):
+            matches = sorted(glob.glob(ref, recursive=True))
+            out.extend(matches or [ref])
+        else:
+            out.append(ref)
+    return out
+
+
+def check_spec(ref: str, cli: dict[str, Limit], *, input_shape: tuple[int, ...] | None = None,
+               batch: int | None = None, dtype: str | None = None,
+               baseline: dict[str, Any] | None = None, growth: Fraction | None = None
+               ) -> SpecCheck:
+    """Load, analyse and check one spec; problems are collected in the result, never raised."""
+    from .engine import analyze
+    from .loader import LineDict
+    from .source import load, resolve
+
+    result = SpecCheck(ref=ref, file=ref)
+    try:
+        result.file = resolve(ref)[0]
+        spec = load(ref)
+        result.name = spec.name
+        budget_line = (spec.raw.line_of("budget") if isinstance(spec.raw, LineDict)
+                       and "budget" in spec.raw else None)
+        result.budget_line = budget_line
+        budgets = spec_budgets(spec.budget, spec.budget_lines, spec.file, budget_line)
+        limits = {**budgets.limits, **cli}
+        result.batch = batch or budgets.batch or 1
+        result.dtype = dtype or budgets.dtype or "fp32"
+        report = analyze(spec, input_shape, result.batch, result.dtype)
+        for key in BUDGETS:  # in the table's order, not the spec's
+            if key in limits:
+                lim = limits[key]
+                result.rows.append(Row(key, BUDGETS[key].unit, BUDGETS[key].measure(report),
+                                       lim.limit, lim.source,
+                                       lim.line if lim.source == "spec" else None))
+        if baseline is not None:
+            share = growth if growth is not None else Fraction(0)
+            if baseline["batch"] != result.batch:
+                raise CnnCalcError(Problem(
+                    f"the baseline was saved at batch {baseline['batch']} and this check runs "
+                    f"at batch {result.batch}; MACs scale with the batch, so pass "
+                    f"--batch {baseline['batch']}", file=baseline["file"]))
+            for key in ("params", "macs"):
+                result.rows.append(Row(key, "count", BUDGETS[key].measure(report),
+                                       growth_limit(baseline[key], share), "baseline",
+                                       None, baseline[key], share))
+    except CnnCalcError as exc:
+        result.problems = exc.located(file=result.file).problems
+        result.rows = []
+    return result
+
+
+def check(refs: Iterable[str], cli: dict[str, Limit] | None = None, *,
+          input_shape: tuple[int, ...] | None = None, batch: int | None = None,
+          dtype: str | None = None, baselines: Iterable[str] = (),
+          growth: Fraction | None = None, require_budget: bool = False) -> CheckResult:
+    """Check every spec; a baseline applies to the spec of the same name (or, with one spec and
+    one baseline, to that spec whatever its name)."""
+    result = CheckResult([], require_budget)
+    loaded = []
+    for path in baselines:
+        try:
+            loaded.append(load_baseline(path))
+        except CnnCalcError as exc:
+            result.problems.extend(exc.problems)
+    refs = expand_refs(refs)
+    used: set[int] = set()
+    for ref in refs:
+        checked = check_spec(ref, cli or {}, input_shape=input_shape, batch=batch, dtype=dtype)
+        base = None
+        if loaded and checked.status != "invalid":
+            matches = [i for i, b in enumerate(loaded) if b["spec"] == checked.name]
+            if not matches and len(loaded) == 1 and len(refs) == 1:
+                matches = [0]
+            if matches:
+                base = loaded[matches[0]]
+                used.add(matches[0])
+        if base is not None:
+            checked = check_spec(ref, cli or {}, input_shape=input_shape, batch=batch,
+                                 dtype=dtype, baseline=base, growth=growth)
+        result.specs.append(checked)
+    for i, b in enumerate(loaded):
+        if i not in used and all(s.status != "invalid" for s in result.specs):
+            result.problems.append(Problem(
+                f"the baseline is a report of spec {b['spec']!r}, which is not among the "
+                f"checked specs", file=b["file"]))
+    return result
+
+
+# --------------------------------------------------------------------------- GitHub Actions
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotations(result: CheckResult) -> list[str]:
+    """`::error file=...,line=...::message` for every failed limit and every problem.
+
+    A failed limit points at its key in the spec's `budget:` mapping; a command-line limit or a
+    baseline row at `budget:` itself when the spec has one, else at the spec's first line.
+    """
+    from .units import binary, exact
+
+    def fmt(unit: str, n: int) -> str:
+        return f"{binary(n)} ({exact(n)} bytes)" if unit == "bytes" else exact(n)
+
+    lines = []
+    for s in result.specs:
+        for r in s.rows:
+            if r.passed:
+                continue
+            line = r.line or s.budget_line or 1
+            used = f" ({r.share:.1%} of the limit)" if r.share is not None else ""
+            if r.baseline is not None:
+                text = (f"{s.name}: {r.budget} grew from {exact(r.baseline)} to {exact(r.value)}"
+                        f", more than the allowed {float(r.growth or 0):.1%}")
+            else:
+                origin = "" if r.source == "spec" else f" (set by {BUDGETS[r.budget].option})"
+                text = (f"{s.name}: {r.budget} {fmt(r.unit, r.value)} exceeds the budget "
+                        f"{fmt(r.unit, r.limit)}{used}{origin}")
+            lines.append(f"::error file={_escape_property(s.file)},line={line},"
+                         f"title=cnncalc budget::{_escape_data(text)}")
+        for p in s.problems:
+            lines.append(f"::error file={_escape_property(p.file or s.file)},line={p.line or 1},"
+                         f"title=cnncalc invalid spec::{_escape_data(p.format())}")
+    for p in result.problems:
+        where = f"file={_escape_property(p.file)},line={p.line or 1}," if p.file else ""
+        lines.append(f"::error {where}title=cnncalc::{_escape_data(p.format())}")
+    return lines
