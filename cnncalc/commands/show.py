@@ -45,6 +45,11 @@ def emit(report: object, format: Format, depth: int | None, output: Path | None,
     try:
         if format is Format.json:
             print(json_view.render(report), file=handle or sys.stdout)  # type: ignore[arg-type]
+        elif format is not Format.table:  # markdown, csv, html: one renderer each
+            from ..render import render_report
+
+            text = render_report(report, format.value, max_depth=depth)  # type: ignore[arg-type]
+            (handle or sys.stdout).write(text)
         else:
             out = console(width or (200 if handle else None), handle)
             table_view.render(report, out, depth)  # type: ignore[arg-type]
