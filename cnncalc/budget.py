@@ -390,11 +390,16 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+def _text(p: Problem) -> str:
+    # the annotation carries file and line itself; the message keeps the layer
+    return f"{p.layer}: {p.message}" if p.layer else p.message
+
+
 def annotations(result: CheckResult) -> list[str]:
     """`::error file=...,line=...::message` for every failed limit and every problem.
 
     A failed limit points at its key in the spec's `budget:` mapping; a command-line limit or a
-    baseline row at `budget:` itself when the spec has one, else at the spec's first line.
+    baseline row (written nowhere in the spec) at the spec's first line.
     """
     from .units import binary, exact
 
@@ -406,7 +411,7 @@ def annotations(result: CheckResult) -> list[str]:
         for r in s.rows:
             if r.passed:
                 continue
-            line = r.line or s.budget_line or 1
+            line = r.line or 1
             used = f" ({r.share:.1%} of the limit)" if r.share is not None else ""
             if r.baseline is not None:
                 text = (f"{s.name}: {r.budget} grew from {exact(r.baseline)} to {exact(r.value)}"
@@ -419,7 +424,7 @@ def annotations(result: CheckResult) -> list[str]:
                          f"title=cnncalc budget::{_escape_data(text)}")
         for p in s.problems:
             lines.append(f"::error file={_escape_property(p.file or s.file)},line={p.line or 1},"
-                         f"title=cnncalc invalid spec::{_escape_data(p.format())}")
+                         f"title=cnncalc invalid spec::{_escape_data(_text(p))}")
     for p in result.problems:
         where = f"file={_escape_property(p.file)},line={p.line or 1}," if p.file else ""
         lines.append(f"::error {where}title=cnncalc::{_escape_data(p.format())}")

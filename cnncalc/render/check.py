@@ -24,8 +24,9 @@ def used(row: Row) -> str:
     return "-" if row.share is None else f"{row.share:.1%}"
 
 
-def check_rows(result: CheckResult) -> list[tuple[str, list[str]]]:
-    """(status, cells) per row: one per spec and limit; one row for an invalid or unchecked spec.
+def check_rows(result: CheckResult, detail: bool = True) -> list[tuple[str, list[str]]]:
+    """(status, cells) per row: one per spec and limit; one row for an invalid or unchecked spec
+    (with its first problem when `detail`; the terminal leaves that to the lines on stderr).
 
     A baseline row shows the baseline as its limit's origin: `params vs baseline` with the limit
     `floor(baseline x (1 + growth))`.
@@ -36,7 +37,9 @@ def check_rows(result: CheckResult) -> list[tuple[str, list[str]]]:
         if s.status == "invalid":
             first = s.problems[0].message if s.problems else ""
             more = f" (+{len(s.problems) - 1} more)" if len(s.problems) > 1 else ""
-            rows.append(("invalid", [name, "", "", "", "", f"INVALID: {first}{more}"]))
+            text = (f"INVALID: {first}{more}" if detail else
+                    f"INVALID ({len(s.problems)} problem{'s' if len(s.problems) != 1 else ''})")
+            rows.append(("invalid", [name, "", "", "", "", text]))
         elif s.status == "unchecked":
             rows.append(("unchecked", [name, "", "", "", "", "nothing checked (no budget)"]))
         for r in s.rows:
@@ -67,7 +70,7 @@ def build(result: CheckResult) -> Table:
     for i, head in enumerate(HEADER):
         table.add_column(head, justify="right" if 2 <= i <= 4 else "left", no_wrap=True)
     style = {"fail": "bold red", "invalid": "bold red", "unchecked": "yellow", "pass": None}
-    for status, cells in check_rows(result):
+    for status, cells in check_rows(result, detail=False):
         table.add_row(*cells, style=style[status])
     return table
 

@@ -1,0 +1,106 @@
+"""`cnncalc check`: budgets and the regression gate for CI, one row per spec and limit.
+
+Exit 0 when every limit holds, 1 when any is exceeded, 2 when a spec (or an option, or a
+baseline) is invalid; every spec is still checked and reported. The logic is in cnncalc.budget.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..cli import (EXIT_INVALID, Dtype, Format, InputOpt, OutputOpt, app, console,
+                   errors_to_exit, parse_input)
+
+Max = Optional[str]
+
+
+def _max(key: str, example: str) -> object:
+    return typer.Option(f"--max-{key}", help=f"Limit on {key.replace('-', ' ')} (e.g. {example}); "
+                        "replaces the spec's budget of the same name.", show_default=False)
+
+
+@app.command()
+def check(
+    specs: Annotated[list[str], typer.Argument(
+        help="Spec files, quoted globs ('models/**/*.yaml') or bundled spec names.",
+        show_default=False)],
+    max_params: Annotated[Max, _max("params", "5M")] = None,
+    max_trainable_params: Annotated[Max, _max("trainable-params", "1M")] = None,
+    max_macs: Annotated[Max, _max("macs", "400M")] = None,
+    max_flops: Annotated[Max, _max("flops", "1G")] = None,
+    max_param_memory: Annotated[Max, _max("param-memory", "20MiB")] = None,
+    max_activation_memory: Annotated[Max, _max("activation-memory", "64MiB")] = None,
+    max_peak_memory: Annotated[Max, _max("peak-memory", "100MB")] = None,
+    baseline: Annotated[Optional[list[Path]], typer.Option(
+        "--baseline", help="A saved 'cnncalc show --format json' report; params and MACs may "
+        "not grow past it by more than --max-growth. Repeat for several specs (matched by "
+        "spec name).", show_default=False)] = None,
+    max_growth: Annotated[Optional[str], typer.Option(
+        "--max-growth", help="Allowed growth over the baseline, with a percent sign "
+        "(default 0%).", show_default=False)] = None,
+    require_budget: Annotated[bool, typer.Option(
+        "--require-budget", help="Fail (exit 1) when a spec has nothing to check.")] = False,
+    input: InputOpt = None,
+    batch: Annotated[Optional[int], typer.Option(
+        "--batch", "-b", min=1, help="Batch size (default: the budget's 'batch', else 1).",
+        show_default=False)] = None,
+    dtype: Annotated[Optional[Dtype], typer.Option(
+        "--dtype", help="Element type for memory (default: the budget's 'dtype', else fp32).",
+        show_default=False)] = None,
+    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+    = Format.table,
+    output: OutputOpt = None,
+    width: Annotated[Optional[int], typer.Option(
+        "--width", help="Console width for the table (default: the terminal's).")] = None,
+) -> None:
+    """Check specs against their budgets (and a baseline); exit 1 when any is exceeded."""
+    from ..budget import annotations, check as run_check, cli_limits
+    from ..render import render_check
+    from ..units import parse_share
+
+    with errors_to_exit():
+        limits = cli_limits({
+            "params": max_params, "trainable_params": max_trainable_params, "macs": max_macs,
+            "flops": max_flops, "param_memory": max_param_memory,
+            "activation_memory": max_activation_memory, "peak_memory": max_peak_memory})
+        if max_growth is not None and not baseline:
+            from ..errors import CnnCalcError
+
+            raise CnnCalcError("--max-growth needs --baseline (a saved "
+                               "'cnncalc show --format json' report)")
+        growth = parse_share(max_growth, "--max-growth") if max_growth is not None else None
+        shape = parse_input(input)
+    result = run_check(specs, limits, input_shape=shape, batch=batch,
+                       dtype=dtype.value if dtype else None,
+                       baselines=[str(p) for p in baseline or []], growth=growth,
+                       require_budget=require_budget)
+
+    # Problems go to stderr one per line, as everywhere in cnncalc.
+    for problem in result.problems + [p for s in result.specs for p in s.problems]:
+        print(problem.format(), file=sys.stderr)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        # Workflow commands belong on stdout, unless stdout carries a machine-read format.
+        stream = sys.stderr if output is None and format is not Format.table else sys.stdout
+        for line in annotations(result):
+            print(line, file=stream)
+    if format is Format.table and output is None:
+        from ..render.check import render_table
+
+        render_table(result, console(width))
+    else:
+        text = render_check(result, format.value, width=width)  # type: ignore[arg-type]
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            try:
+                output.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                print(f"{output}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+                raise typer.Exit(EXIT_INVALID) from None
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
