@@ -7,5 +7,6 @@ pays for (or imports) torch.
 from ..cli import app
 from . import show, specs  # noqa: F401
 from . import compare  # noqa: F401
+from . import check  # noqa: F401
 
 __all__ = ["app"]
