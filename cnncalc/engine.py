@@ -38,8 +38,16 @@ def analyze(spec: Spec, input_shape: Shape | None = None, batch: int = 1,
         totals.activations += node.activations
         totals.macs += node.macs
         totals.elementwise += node.elementwise
-    return Report(spec.name, spec.description, shape, nodes, totals, batch, dtype, spec.file,
-                  walker.count)
+    report = Report(spec.name, spec.description, shape, nodes, totals, batch, dtype, spec.file,
+                    walker.count)
+    if spec.freeze_until:
+        from .transfer import freeze_until
+
+        try:
+            freeze_until(report, spec.freeze_until)
+        except CnnCalcError as exc:
+            raise exc.located(file=spec.file, line=spec.freeze_line) from None
+    return report
 
 
 def _sum_into(node: Node, children: list[Node]) -> Node:
@@ -115,7 +123,8 @@ class _Walker:
                                          trainable if entry.trainable is None else entry.trainable,
                                          stack)
             except CnnCalcError as exc:
-                raise exc.located(file=self.spec.file, line=entry.line, layer=label) from None
+                raise exc.located(file=entry.file or self.spec.file, line=entry.line,
+                                  layer=label) from None
             nodes.append(node)
         return nodes, shape
 

@@ -177,9 +177,16 @@ class Report:
         """The JSON document of `--format json` (documented in the README).
 
         `layers` holds every layer (leaf), so they add up to `totals`; `blocks` holds the
-        subtotals of every block, in the same order as they open.
+        subtotals of every block, in the same order as they open. Each carries
+        `receptive_field` ({size, stride, padding}, see `receptive`) at its output.
         """
         from . import __version__
+        from .receptive import receptive_fields
+
+        fields = receptive_fields(self)
+
+        def entry(node: Node) -> dict[str, Any]:
+            return {**self.node_dict(node), "receptive_field": fields[node.path].to_dict()}
 
         return {
             "cnncalc": __version__,
@@ -189,8 +196,8 @@ class Report:
             "batch": self.batch,
             "dtype": self.dtype,
             "conventions": CONVENTIONS,
-            "layers": [self.node_dict(n) for n in self.walk() if not n.is_block],
-            "blocks": [self.node_dict(n) for n in self.walk() if n.is_block],
+            "layers": [entry(n) for n in self.walk() if not n.is_block],
+            "blocks": [entry(n) for n in self.walk() if n.is_block],
             "totals": self.totals_dict(),
         }
 

@@ -52,8 +52,10 @@ def read(ref: str) -> tuple[str, str]:
 
 
 def load_text(text: str, name: str = "<string>") -> Spec:
-    """Parse the text of a spec."""
-    return parse_spec(load_yaml(text, name), name)
+    """Parse the text of a spec (after applying its `extends` and `edits`, see `transfer`)."""
+    from .transfer import resolve_extends
+
+    return parse_spec(resolve_extends(load_yaml(text, name), name), name)
 
 
 def load(ref: str) -> Spec:

@@ -49,6 +49,8 @@ class Entry:
     when: bool | str | None = None
     trainable: bool | None = None
     scale: bool = True
+    #: the file the entry was written in, when not the spec's own (see `transfer`, extends)
+    file: str | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -130,6 +132,8 @@ class Header(BaseModel):
     blocks: dict[str, Any] = {}
     vars: dict[str, int | float | bool | str] = {}
     budget: dict[str, Any] | None = None
+    #: freeze every layer up to and including this one (see `transfer`)
+    freeze_until: str | None = Field(default=None, min_length=1)
 
     @field_validator("input", mode="before")
     @classmethod
@@ -156,6 +160,8 @@ class Spec:
     file: str
     raw: Any  # the loaded YAML (LineDict), for tools that rewrite specs
     budget_lines: dict[str, int] = field(default_factory=dict)
+    freeze_until: str | None = None  # a layer's name or path (see `transfer`)
+    freeze_line: int | None = None
 
 
 def suggest(word: str, choices: Any) -> str:
@@ -254,7 +260,11 @@ class Parser:
         blocks = {}
         for name, body in blocks_raw.items():
             line = blocks_raw.line_of(name) if isinstance(blocks_raw, LineDict) else None
-            block = self.block(str(name), body, line or 1)
+            own_file, self.file = self.file, getattr(body, "file", None) or self.file
+            try:  # a block inherited through `extends` names the file it was written in
+                block = self.block(str(name), body, line or 1)
+            finally:
+                self.file = own_file
             if block is not None:
                 blocks[str(name)] = block
         layers = self.entries(raw["layers"], "layers")
@@ -262,7 +272,7 @@ class Parser:
         budget_lines = dict(budget_raw.key_lines) if isinstance(budget_raw, LineDict) else {}
         if self.problems:
             raise CnnCalcError(self.problems)
-        return Spec(header.name, header.description, header.input, layers, blocks,
+        spec = Spec(header.name, header.description, header.input, layers, blocks,
                     dict(header.vars), header.budget, self.file, raw, budget_lines)
 
     # -- block definitions
@@ -295,6 +305,9 @@ class Parser:
         key = bodies[0]
         body_line = raw.line_of(key) if isinstance(raw, LineDict) else line
         where = f"block '{name}'"
+        spec.freeze_until = header.freeze_until
+        spec.freeze_line = raw.line_of("freeze_until") if isinstance(raw, LineDict) else None
+        return spec
         if key == "layers":
             body: Entry | None = Seq("seq", body_line, children=self.entries(raw[key], where))
         else:
@@ -345,8 +358,14 @@ class Parser:
         out = []
         for index, item in enumerate(raw):
             line = raw.line_of(index) if isinstance(raw, LineList) else 1
-            entry = self.entry(item, line, f"layer {index + 1}" + (
-                f" of {where}" if where != "layers" else ""))
+            own_file = self.file
+            if files and files[index]:
+                self.file = files[index]
+            try:
+                entry = self.entry(item, line, f"layer {index + 1}" + (
+                    f" of {where}" if where != "layers" else ""))
+            finally:
+                self.file = own_file
             if entry is not None:
                 out.append(entry)
         return out
@@ -374,6 +393,7 @@ class Parser:
                 self.problem("no kind given: add one of conv, pool, dense, ... "
                              "(or 'kind: NAME')", line, label)
                 return None
+        files = getattr(raw, "item_files", None)  # set by `transfer` for inherited layers
             known = [k for k in others if self.known(k)]
             if len(others) > 1:
                 if len(known) == 1:
@@ -439,6 +459,7 @@ class Parser:
                 self.problem(f"{key} must be true or false, got {common[key]!r}",
                              lines.get(key, line), label)
                 ok = False
+        entry.file = self.file
         if not ok:
             return None
         return (name, repeat, when, common.get("trainable"), common.get("scale", True))

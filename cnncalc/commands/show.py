@@ -26,6 +26,12 @@ def show(
     output: OutputOpt = None,
     width: Annotated[Optional[int], typer.Option(
         "--width", help="Console width for the table (default: the terminal's).")] = None,
+    rf: Annotated[bool, typer.Option(
+        "--rf", help="Add the receptive field column (size / effective stride / padding).")]
+    = False,
+    freeze_until: Annotated[Optional[str], typer.Option(
+        "--freeze-until", help="Freeze every layer up to and including this one (a name or "
+        "dotted path), in addition to what the spec freezes.")] = None,
 ) -> None:
     """Per-layer shapes, parameters and MACs of a spec, with totals and memory."""
     from ..engine import analyze
@@ -33,11 +39,15 @@ def show(
 
     with errors_to_exit():
         report = analyze(load(spec), parse_input(input), batch, dtype.value)
-    emit(report, format, depth, output, width)
+        if freeze_until:
+            from ..transfer import freeze_until as freeze
+
+            freeze(report, freeze_until)
+    emit(report, format, depth, output, width, rf)
 
 
 def emit(report: object, format: Format, depth: int | None, output: Path | None,
-         width: int | None) -> None:
+         width: int | None, rf: bool = False) -> None:
     from ..render import json as json_view
     from ..render import table as table_view
 
@@ -52,7 +62,7 @@ def emit(report: object, format: Format, depth: int | None, output: Path | None,
             (handle or sys.stdout).write(text)
         else:
             out = console(width or (200 if handle else None), handle)
-            table_view.render(report, out, depth)  # type: ignore[arg-type]
+            table_view.render(report, out, depth, rf)  # type: ignore[arg-type]
     finally:
         if handle:
             handle.close()

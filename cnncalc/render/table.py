@@ -7,13 +7,16 @@ from rich.console import Console
 from rich.table import Table
 
 from ..layers import fmt_shape
+from ..receptive import receptive_fields
 from ..report import Report
 from ..units import exact
 from .common import has_frozen, layer_label, summary_lines
 
 
-def build(report: Report, max_depth: int | None = None) -> Table:
+def build(report: Report, max_depth: int | None = None, rf: bool = False) -> Table:
+    """The per-layer table; `rf` adds the receptive field (size / stride / padding)."""
     frozen = has_frozen(report)
+    fields = receptive_fields(report) if rf else {}
     title = report.spec_name + (f": {report.description}" if report.description else "")
     table = Table(title=title, box=box.SIMPLE_HEAD, show_footer=False, title_justify="left")
     table.add_column("Layer", no_wrap=True)
@@ -23,10 +26,12 @@ def build(report: Report, max_depth: int | None = None) -> Table:
     if frozen:
         table.add_column("Frozen", justify="right", no_wrap=True)
     table.add_column("MACs", justify="right", no_wrap=True)
+    if rf:
+        table.add_column("RF size / stride / pad", justify="right", no_wrap=True)
     batch = f" x{report.batch}" if report.batch > 1 else ""
     table.add_row("input", fmt_shape(report.input_shape) + batch,
                   exact(report.input_size * report.batch), "0", *(["0"] if frozen else []), "0",
-                  style="dim")
+                  *(["1 / 1 / 0"] if rf else []), style="dim")
     for node in report.walk(max_depth):
         cells = [
             layer_label(node),
@@ -35,18 +40,20 @@ def build(report: Report, max_depth: int | None = None) -> Table:
             exact(node.params),
             *([exact(node.params - node.trainable_params)] if frozen else []),
             exact(report.macs(node)),
+            *([fields[node.path].text()] if rf else []),
         ]
         table.add_row(*cells, style="bold" if node.is_block else None)
     t = report.totals
     table.add_section()
     table.add_row("total", "", exact(report.activations(t)), exact(t.params),
                   *([exact(t.frozen_params)] if frozen else []), exact(report.macs(t)),
-                  style="bold")
+                  *([""] if rf else []), style="bold")
     return table
 
 
-def render(report: Report, console: Console, max_depth: int | None = None) -> None:
-    print_table(console, build(report, max_depth))
+def render(report: Report, console: Console, max_depth: int | None = None,
+           rf: bool = False) -> None:
+    print_table(console, build(report, max_depth, rf))
     for line in summary_lines(report):
         console.print(line, highlight=False, soft_wrap=True)
 

@@ -1,0 +1,249 @@
+"""Receptive fields: what region of the input each layer's outputs see.
+
+The rules are those of Araujo, Norris and Sim, "Computing Receptive Fields of Convolutional
+Neural Networks" (Distill 2019), applied layer by layer, per spatial axis. Three numbers describe
+a layer's outputs along an axis:
+
+- size `r`: how many input pixels one output sees (padding included);
+- effective stride `j` ("jump"): how far apart in the input two neighbouring outputs are;
+- effective padding `p`: how far before the first input pixel the first output's field starts
+  (output `k` sees input pixels `k*j - p .. k*j - p + r - 1`).
+
+The input starts at `r = 1, j = 1, p = 0`. A window layer (kernel `f`, stride `s`, dilation `d`,
+padding `p_l` before the axis; the effective kernel is `f_eff = d (f - 1) + 1`) gives
+
+    r' = r + (f_eff - 1) * j        j' = j * s        p' = p + p_l * j
+
+Per kind (one table, `WINDOWS`): conv, depthwise and separable are windows (separable's 1x1 adds
+nothing); pooling is a window with its padding; adaptive pooling uses the lecture's window
+`s = floor(n_in / n_out)`, `f = n_in - (n_out - 1) s`; a pad layer is `f = 1, s = 1` with its
+padding (so only `p` grows); global pooling, dense and squeeze-and-excitation see every position
+of their input (a window as large as the grid, stride 1); flatten, activations, batch norm and
+dropout change nothing (flatten keeps the positions the vector's elements came from).
+
+Branches: a parallel block's branches and a residual block's body and shortcut (identity or
+projection) start from the block's input; the merge (add or concat) sees the union of what its
+inputs see. Along an axis the union spans from the earliest start to the latest end:
+`p = max p_i`, `r = max(r_i - p_i) + max p_i`, `j = max j_i`. When the paths are centred alike
+(e.g. 3x3 with p=1 beside 1x1 with p=0) this is the largest `r` over the paths, as Araujo et al.
+take it; when they are not, it is the honest span (larger than every single path's `r`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import formulas as F
+from .layers import (Activation, AdaptivePool, BatchNorm, Conv, Dense, Depthwise, Dropout,
+                     Flatten, GlobalPool, Layer, Pad, Pool, Separable, Shape, SqueezeExcite,
+                     pair)
+from .report import Node, Report
+
+
+@dataclass(frozen=True, slots=True)
+class Axis:
+    """The receptive field along one axis, and how many output positions there are."""
+
+    size: int = 1
+    stride: int = 1
+    padding: int = 0
+    positions: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One axis of a layer's window: kernel `f`, stride `s`, padding before `p`, dilation `d`."""
+
+    f: int
+    s: int = 1
+    p: int = 0
+    d: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """The receptive field of one layer's outputs: height axis and width axis."""
+
+    h: Axis
+    w: Axis
+
+    @property
+    def size(self) -> int:
+        return self.h.size
+
+    @property
+    def stride(self) -> int:
+        return self.h.stride
+
+    @property
+    def padding(self) -> int:
+        return self.h.padding
+
+    @property
+    def square(self) -> bool:
+        return (self.h.size, self.h.stride, self.h.padding) == (
+            self.w.size, self.w.stride, self.w.padding)
+
+    def to_dict(self) -> dict[str, Any]:
+        """`{"size", "stride", "padding"}` of the height axis, plus `"width"` when it differs."""
+        out: dict[str, Any] = {"size": self.h.size, "stride": self.h.stride,
+                               "padding": self.h.padding}
+        if not self.square:
+            out["width"] = {"size": self.w.size, "stride": self.w.stride,
+                            "padding": self.w.padding}
+        return out
+
+    def text(self) -> str:
+        """`212 / 32 / 90` (size / stride / padding), `HxW` parts when the axes differ."""
+        if self.square:
+            return f"{self.h.size} / {self.h.stride} / {self.h.padding}"
+        return (f"{self.h.size}x{self.w.size} / {self.h.stride}x{self.w.stride} / "
+                f"{self.h.padding}x{self.w.padding}")
+
+
+# --------------------------------------------------------------------------- pure formulas
+
+def step(axis: Axis, window: Window, positions: int) -> Axis:
+    """One window layer: `r' = r + (f_eff - 1) j`, `j' = j s`, `p' = p + p_l j`."""
+    f_eff = F.effective_kernel(window.f, window.d)
+    return Axis(axis.size + (f_eff - 1) * axis.stride, axis.stride * window.s,
+                axis.padding + window.p * axis.stride, positions)
+
+
+def union(axes: list[Axis], positions: int) -> Axis:
+    """What a merge of several paths sees: the span from the earliest start to the latest end."""
+    padding = max(a.padding for a in axes)
+    end = max(a.size - a.padding for a in axes)
+    return Axis(end + padding, max(a.stride for a in axes), padding, positions)
+
+
+# --------------------------------------------------------------------------- per kind
+
+#: A kind's windows: (height, width), or None when the layer changes nothing, or "all" when
+#: every output sees every position of its input.
+Windows = tuple[Window, Window] | None | str
+
+
+def _conv(layer: Any, shape: Shape) -> Windows:
+    (fh, fw), (sh, sw), (dh, dw) = pair(layer.kernel), pair(layer.stride), pair(layer.dilation)
+    top, _, left, _ = layer.padding_of(shape)
+    return Window(fh, sh, top, dh), Window(fw, sw, left, dw)
+
+
+def _pool(layer: Any, shape: Shape) -> Windows:
+    (fh, fw), (sh, sw) = pair(layer.kernel), layer.strides()
+    top, _, left, _ = layer.padding_of(shape)
+    return Window(fh, sh, top), Window(fw, sw, left)
+
+
+def _adaptive(layer: Any, shape: Shape) -> Windows:
+    (fh, fw), (sh, sw) = layer.window(shape)
+    return Window(fh, sh), Window(fw, sw)
+
+
+def _pad(layer: Any, shape: Shape) -> Windows:
+    top, _, left, _ = layer.padding_of(shape)
+    return Window(1, 1, top), Window(1, 1, left)
+
+
+def _everything(layer: Any, shape: Shape) -> Windows:
+    return "all"
+
+
+def _nothing(layer: Any, shape: Shape) -> Windows:
+    return None
+
+
+#: Every layer class and its receptive-field rule (a test checks that no kind is missing).
+WINDOWS: dict[type[Layer], Callable[[Any, Shape], Windows]] = {
+    Conv: _conv,
+    Depthwise: _conv,
+    Separable: _conv,
+    Pool: _pool,
+    AdaptivePool: _adaptive,
+    Pad: _pad,
+    GlobalPool: _everything,
+    Dense: _everything,
+    SqueezeExcite: _everything,
+    Flatten: _nothing,
+    Activation: _nothing,
+    BatchNorm: _nothing,
+    Dropout: _nothing,
+}
+
+
+def windows(layer: Layer, in_shape: Shape) -> Windows:
+    """The windows of one layer on an input of `in_shape` (see WINDOWS)."""
+    return WINDOWS[type(layer)](layer, in_shape)
+
+
+def _positions(shape: Shape, before: Field) -> tuple[int, int]:
+    if len(shape) == 3:
+        return shape[0], shape[1]
+    return before.h.positions, before.w.positions  # a vector keeps its elements' positions
+
+
+def through(layer: Layer, in_shape: Shape, out_shape: Shape, before: Field) -> Field:
+    """The field after one leaf layer, from the field of its input."""
+    rule = windows(layer, in_shape)
+    ph, pw = _positions(out_shape, before)
+    if rule is None:
+        return Field(Axis(before.h.size, before.h.stride, before.h.padding, ph),
+                     Axis(before.w.size, before.w.stride, before.w.padding, pw))
+    if rule == "all":
+        wh, ww = Window(before.h.positions), Window(before.w.positions)
+        return Field(step(before.h, wh, 1), step(before.w, ww, 1))
+    assert not isinstance(rule, str)
+    return Field(step(before.h, rule[0], ph), step(before.w, rule[1], pw))
+
+
+def input_field(shape: Shape) -> Field:
+    """The input itself: each value sees one pixel."""
+    if len(shape) == 3:
+        return Field(Axis(positions=shape[0]), Axis(positions=shape[1]))
+    return Field(Axis(), Axis())
+
+
+# --------------------------------------------------------------------------- over a report
+
+def receptive_fields(report: Report) -> dict[str, Field]:
+    """The receptive field at the output of every node (layers, merges and blocks), by path."""
+    out: dict[str, Field] = {}
+    current = input_field(report.input_shape)
+    for node in report.nodes:
+        current = _visit(node, current, out)
+    return out
+
+
+def is_merge(node: Node) -> bool:
+    """An add or concat node that joins paths (made by the engine, not written in a spec)."""
+    return node.children is None and node.layer is None and bool(node.inputs)
+
+
+def _visit(node: Node, before: Field, out: dict[str, Field]) -> Field:
+    if node.children is None:
+        if node.layer is None:  # pragma: no cover - merges are handled by their block
+            result = before
+        else:
+            result = through(node.layer, node.input_shape, node.output_shape, before)
+        out[node.path] = result
+        return result
+    current = before
+    paths: list[Field] = []
+    shortcut: Field | None = None
+    for child in node.children:
+        if child.container == "branch":
+            paths.append(_visit(child, before, out))
+        elif child.container == "shortcut":
+            shortcut = _visit(child, before, out)
+        elif is_merge(child):
+            joined = paths or [current, shortcut or before]
+            ph, pw = _positions(child.output_shape, current)
+            current = Field(union([f.h for f in joined], ph), union([f.w for f in joined], pw))
+            out[child.path] = current
+        else:
+            current = _visit(child, current, out)
+    out[node.path] = current
+    return current

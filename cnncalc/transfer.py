@@ -1,0 +1,274 @@
+"""Transfer learning: freezing a network up to a layer, and specs that extend other specs.
+
+Freezing (`freeze_until: NAME` at the top of a spec, or `cnncalc show --freeze-until NAME`):
+every layer up to and including NAME, in the order of the table (a block includes everything
+inside it), becomes frozen: its params count as frozen, not trainable. NAME is a layer's dotted
+path (`block5.2`, `layer3.1.conv2`) or a name that occurs once in the network (`fc7`). It only
+ever adds to what `trainable: false` already froze.
+
+Extending (`extends: vgg16` or `extends: ../base.yaml`, a bundled name or a path relative to the
+extending file): the base spec is loaded and checked on its own, then the extending file's
+top-level fields replace the base's (`vars` and `blocks` are merged, the extending file winning),
+and its `edits` change the base's top-level layers, in order:
+
+    edits:
+      - remove: fc8                  # a name, or a list of names
+      - replace: fc7                 # the named layer is replaced by `with` (one entry or a list)
+        with: {dense: 256, name: fc7}
+      - insert_after: pool5          # or insert_before: NAME
+        layers: [{dropout: 0.5}]
+      - append:                      # at the end
+          - dense: {units: 5, activation: softmax}
+            name: fc8
+
+Names are the `name:` of top-level entries. This works on the loaded YAML before parsing, so
+every entry keeps the file and line where it was written, and errors point there. An `extends`
+chain that comes back to a file already on it is an error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .errors import CnnCalcError, Problem
+from .loader import LineDict, LineList
+from .report import Node, Report
+
+EDIT_KINDS = ("remove", "replace", "insert_before", "insert_after", "append")
+MAX_CHAIN = 32
+
+
+# --------------------------------------------------------------------------- freezing
+
+def find_node(report: Report, target: str) -> Node:
+    """The node with dotted path `target`, or the one node named `target`."""
+    from .spec import suggest
+
+    nodes = list(report.walk())
+    for node in nodes:
+        if node.path == target:
+            return node
+    named = [n for n in nodes if n.name == target]
+    if len(named) == 1:
+        return named[0]
+    if named:
+        raise CnnCalcError(f"freeze until '{target}': {len(named)} layers have that name "
+                           f"({', '.join(n.path for n in named[:6])}); give the dotted path")
+    raise CnnCalcError(f"freeze until '{target}': no layer has that name or path"
+                       f"{suggest(target, [n.path for n in nodes])}")
+
+
+def freeze_until(report: Report, target: str) -> Report:
+    """Freeze every layer up to and including `target` (see the module docstring); in place."""
+    order = list(report.walk())
+    node = find_node(report, target)
+    last = order.index(node) + sum(1 for _ in node.walk()) - 1
+    for index, each in enumerate(order):
+        if index <= last and each.children is None:
+            each.trainable = False
+            each.trainable_params = 0
+    for top in report.nodes:
+        _resum(top)
+    report.totals.trainable_params = sum(n.trainable_params for n in report.nodes)
+    return report
+
+
+def _resum(node: Node) -> None:
+    if node.children is None:
+        return
+    for child in node.children:
+        _resum(child)
+    node.trainable_params = sum(c.trainable_params for c in node.children)
+    if node.children and not any(c.trainable for c in node.children):
+        node.trainable = False
+
+
+# --------------------------------------------------------------------------- extends
+
+class SourcedList(LineList):
+    """A layer list whose items may come from several files (`item_files[i]`, None = this)."""
+
+    __slots__ = ("item_files",)
+
+    def __init__(self, line: int):
+        super().__init__(line)
+        self.item_files: list[str | None] = []
+
+    def add(self, item: Any, line: int, file: str | None) -> None:
+        self.append(item)
+        self.item_lines.append(line)
+        self.item_files.append(file)
+
+
+class SourcedDict(LineDict):
+    """A block definition that was written in another file."""
+
+    __slots__ = ("file",)
+
+
+def resolve_extends(raw: Any, file: str, chain: tuple[str, ...] = ()) -> Any:
+    """The loaded YAML of a spec with its `extends` and `edits` applied (see the docstring)."""
+    if not isinstance(raw, LineDict):
+        return raw
+    if "extends" not in raw:
+        if "edits" in raw:
+            raise CnnCalcError(Problem("'edits' needs 'extends: <spec>' (the spec to edit)",
+                                       file, raw.line_of("edits")))
+        return raw
+    line = raw.line_of("extends")
+    ref = raw["extends"]
+    if not isinstance(ref, str) or not ref:
+        raise CnnCalcError(Problem(f"extends must be a bundled spec's name or a path, "
+                                   f"got {ref!r}", file, line))
+    if "layers" in raw:
+        raise CnnCalcError(Problem("a spec that extends another changes its layers with "
+                                   "'edits' (remove, replace, insert_before, insert_after, "
+                                   "append), not 'layers'", file, raw.line_of("layers")))
+    base_name, base_path = _locate(ref, file, line)
+    key = str(base_path.resolve())
+    here = str(Path(file).resolve()) if Path(file).exists() else file
+    chain = chain or (here,)
+    if key in chain or len(chain) > MAX_CHAIN:
+        names = " -> ".join([*(Path(c).name for c in chain), Path(key).name])
+        raise CnnCalcError(Problem(f"extends cycle: {names}", file, line))
+    from .loader import load_yaml, read_text
+    from .spec import parse_spec
+
+    base = resolve_extends(load_yaml(read_text(base_path), base_name), base_name,
+                           (*chain, key))
+    parse_spec(base, base_name)  # the base must be valid on its own; its errors name its file
+    blocks = base.get("blocks")
+    if isinstance(blocks, LineDict):  # base blocks keep their file, for errors inside them
+        for name, body in list(blocks.items()):
+            if isinstance(body, LineDict) and not getattr(body, "file", None):
+                blocks[name] = _sourced(body, base_name)
+    merged = LineDict(raw.line)
+    for source in (base, raw):
+        for k, value in source.items():
+            if k in ("extends", "edits"):
+                continue
+            if k in ("vars", "blocks") and isinstance(merged.get(k), LineDict) \
+                    and isinstance(value, LineDict):
+                combined = LineDict(value.line)
+                for part in (merged[k], value):  # the extending file wins
+                    for name, item in part.items():
+                        combined[name] = item
+                        combined.key_lines[name] = part.line_of(name)
+                value = combined
+            merged[k] = value
+            merged.key_lines[k] = source.line_of(k)
+    layers = SourcedList(base["layers"].line)
+    base_layers = base["layers"]
+    for index, item in enumerate(base_layers):
+        inherited = getattr(base_layers, "item_files", None)
+        layers.add(item, base_layers.line_of(index),
+                   (inherited[index] if inherited else None) or base_name)
+    merged["layers"] = layers
+    merged.key_lines["layers"] = line
+    _apply_edits(layers, raw.get("edits"), file, raw.line_of("edits"))
+    return merged
+
+
+def _sourced(body: LineDict, file: str) -> SourcedDict:
+    out = SourcedDict(body.line)
+    out.update(body)
+    out.key_lines = dict(body.key_lines)
+    out.file = file
+    return out
+
+
+def _locate(ref: str, file: str, line: int) -> tuple[str, Path]:
+    """(display name, path) of an extends reference: a path relative to `file`, or a name."""
+    from .source import bundled
+    from .spec import suggest
+
+    if ref.endswith((".yaml", ".yml")) or "/" in ref or "\\" in ref:
+        folder = Path(file).parent if Path(file).exists() else Path.cwd()
+        path = folder / ref
+        if not path.is_file():
+            raise CnnCalcError(Problem(f"extends: no such file {str(path)!r}", file, line))
+        return str(path), path
+    specs = bundled()
+    if ref not in specs:
+        raise CnnCalcError(Problem(f"extends: no bundled spec named {ref!r}"
+                                   f"{suggest(ref, specs)}; for a file, write a path "
+                                   "ending in .yaml", file, line))
+    return str(specs[ref]), specs[ref]
+
+
+def _apply_edits(layers: SourcedList, edits: Any, file: str, line: int) -> None:
+    if edits is None:
+        return
+    if not isinstance(edits, list):
+        raise CnnCalcError(Problem("edits must be a list, e.g. '- remove: fc8'", file, line))
+    problems = []
+    for index, edit in enumerate(edits):
+        at = edits.line_of(index) if isinstance(edits, LineList) else line
+        try:
+            _apply_edit(layers, edit, file, at)
+        except CnnCalcError as exc:
+            problems += exc.located(file=file, line=at, layer=f"edit {index + 1}").problems
+    if problems:
+        raise CnnCalcError(problems)
+
+
+def _entries(value: Any, file: str, line: int) -> list[tuple[Any, int]]:
+    """One entry or a list of entries, with their lines."""
+    if isinstance(value, LineList):
+        return [(item, value.line_of(i)) for i, item in enumerate(value)]
+    if value is None:
+        raise CnnCalcError("expected layers to put in (one entry or a list)")
+    return [(value, getattr(value, "line", line))]
+
+
+def _apply_edit(layers: SourcedList, edit: Any, file: str, line: int) -> None:
+    if not isinstance(edit, dict):
+        raise CnnCalcError(f"an edit is a mapping such as 'remove: fc8', got {edit!r}")
+    ops = [k for k in edit if k in EDIT_KINDS]
+    if len(ops) != 1:
+        raise CnnCalcError(f"an edit takes exactly one of {', '.join(EDIT_KINDS)}; "
+                           f"found {', '.join(map(str, edit)) or 'nothing'}")
+    op = ops[0]
+    allowed = {"remove": (), "append": (), "replace": ("with",),
+               "insert_before": ("layers",), "insert_after": ("layers",)}[op]
+    for key in edit:
+        if key != op and key not in allowed:
+            raise CnnCalcError(f"{op}: unknown field {key!r}"
+                               + (f" (it takes {', '.join(allowed)})" if allowed else ""))
+    if op == "append":
+        for item, at in _entries(edit[op], file, line):
+            layers.add(item, at, None)
+        return
+    if op == "remove":
+        targets = edit[op] if isinstance(edit[op], list) else [edit[op]]
+        for target in targets:
+            index = _index(layers, target)
+            for seq in (layers, layers.item_lines, layers.item_files):
+                del seq[index]
+        return
+    index = _index(layers, edit[op])
+    what = {"replace": "with", "insert_before": "layers", "insert_after": "layers"}[op]
+    if what not in edit:
+        raise CnnCalcError(f"{op}: '{what}' is missing (the layers to put in)")
+    new = _entries(edit[what], file, line)
+    if op == "replace":
+        for seq in (layers, layers.item_lines, layers.item_files):
+            del seq[index]
+    elif op == "insert_after":
+        index += 1
+    for offset, (item, at) in enumerate(new):
+        layers.insert(index + offset, item)
+        layers.item_lines.insert(index + offset, at)
+        layers.item_files.insert(index + offset, None)
+
+
+def _index(layers: list[Any], target: Any) -> int:
+    from .spec import suggest
+
+    names = [item.get("name") if isinstance(item, dict) else None for item in layers]
+    if not isinstance(target, str) or target not in names:
+        known = [n for n in names if isinstance(n, str)]
+        raise CnnCalcError(f"no top-level layer named {target!r}{suggest(target, known)}; "
+                           f"named layers: {', '.join(known) or 'none'}")
+    return names.index(target)
