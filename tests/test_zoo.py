@@ -141,3 +141,32 @@ def test_paths_are_unique_and_dotted() -> None:
         paths = [n.path for n in report(name).walk()]
         assert len(paths) == len(set(paths)), name
         assert all(re.fullmatch(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*", p) for p in paths)
+
+
+def test_hierarchical_table_reads_like_the_model(runner) -> None:
+    from cnncalc.commands import app
+
+    result = runner.invoke(app, ["show", "resnet50", "--depth", "1"])
+    assert result.exit_code == 0, result.output
+    labels = [line.split("  ")[1] if line.startswith("  ") else "" for line in
+              result.output.splitlines()]
+    # A repeat says how many of which block; its children are numbered like torchvision's.
+    assert "layer1 (3 x bottleneck)" in labels and "layer3 (6 x bottleneck)" in labels
+    assert sum(1 for line in result.output.splitlines() if ": bottleneck" in line) == 3 + 4 + 6 + 3
+    assert not any("conv2 (f=3" in line for line in result.output.splitlines())  # depth 2
+    result = runner.invoke(app, ["show", "googlenet", "--depth", "0"])
+    assert "inception3a (inception)" in result.output and "conv1 (basic_conv)" in result.output
+    assert "branch1" not in result.output
+
+
+def test_json_paths_name_torchvision_modules(runner) -> None:
+    import json
+
+    from cnncalc.commands import app
+
+    doc = json.loads(runner.invoke(app, ["show", "googlenet", "-f", "json"]).output)
+    paths = {layer["path"] for layer in doc["layers"]}
+    assert {"conv1.conv", "inception3a.branch2.conv.conv", "inception5b.branch4.pool",
+            "inception5b.concat", "fc"} <= paths
+    blocks = {block["path"]: block for block in doc["blocks"]}
+    assert blocks["inception3a"]["output_shape"] == [28, 28, 64 + 128 + 32 + 32]

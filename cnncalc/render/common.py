@@ -10,6 +10,11 @@ from ..units import binary, exact, si
 def layer_label(node: Node) -> str:
     """The row's name, indented by depth, with the layer's settings (`conv1 (f=5, s=1)`)."""
     note = node.layer.describe() if node.layer is not None else ""
+    if node.children is not None and node.container == "repeat":
+        note = f"{len(node.children)} x {node.kind}"  # `layer1 (3 x bottleneck)`
+    elif (node.children is not None and node.kind != node.name and not node.name.isdigit()
+          and node.kind not in ("seq", "residual", "parallel")):
+        note = node.kind  # a block's use: `inception3a (inception)`
     name = f"{node.name}: {node.kind}" if node.name.isdigit() else node.name
     text = "  " * node.depth + name
     return f"{text} ({note})" if note else text
