@@ -274,6 +274,9 @@ class Parser:
             raise CnnCalcError(self.problems)
         spec = Spec(header.name, header.description, header.input, layers, blocks,
                     dict(header.vars), header.budget, self.file, raw, budget_lines)
+        spec.freeze_until = header.freeze_until
+        spec.freeze_line = raw.line_of("freeze_until") if isinstance(raw, LineDict) else None
+        return spec
 
     # -- block definitions
     def block(self, name: str, raw: Any, line: int) -> BlockDef | None:
@@ -305,9 +308,6 @@ class Parser:
         key = bodies[0]
         body_line = raw.line_of(key) if isinstance(raw, LineDict) else line
         where = f"block '{name}'"
-        spec.freeze_until = header.freeze_until
-        spec.freeze_line = raw.line_of("freeze_until") if isinstance(raw, LineDict) else None
-        return spec
         if key == "layers":
             body: Entry | None = Seq("seq", body_line, children=self.entries(raw[key], where))
         else:
@@ -356,6 +356,7 @@ class Parser:
             self.problem(f"{where} must be a list of layers", line_of(raw))
             return []
         out = []
+        files = getattr(raw, "item_files", None)  # set by `transfer` for inherited layers
         for index, item in enumerate(raw):
             line = raw.line_of(index) if isinstance(raw, LineList) else 1
             own_file = self.file
@@ -393,7 +394,6 @@ class Parser:
                 self.problem("no kind given: add one of conv, pool, dense, ... "
                              "(or 'kind: NAME')", line, label)
                 return None
-        files = getattr(raw, "item_files", None)  # set by `transfer` for inherited layers
             known = [k for k in others if self.known(k)]
             if len(others) > 1:
                 if len(known) == 1:
@@ -428,6 +428,7 @@ class Parser:
         if entry is None:
             return None
         entry.name, entry.repeat, entry.when, entry.trainable, entry.scale = base
+        entry.file = self.file
         return entry
 
     def known(self, kind: Any) -> bool:
@@ -459,7 +460,6 @@ class Parser:
                 self.problem(f"{key} must be true or false, got {common[key]!r}",
                              lines.get(key, line), label)
                 ok = False
-        entry.file = self.file
         if not ok:
             return None
         return (name, repeat, when, common.get("trainable"), common.get("scale", True))
