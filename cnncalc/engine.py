@@ -10,7 +10,7 @@ from typing import Any
 
 from . import expr
 from .errors import CnnCalcError
-from .layers import KINDS, Layer, Shape, fmt_shape, prod
+from .layers import KINDS, Shape, fmt_shape, prod
 from .report import Node, Report, Totals
 from .spec import Entry, Leaf, Parallel, Residual, Seq, Spec, Use, suggest, validate_leaf
 from .units import DTYPE_BYTES
@@ -70,7 +70,6 @@ class _Walker:
     def __init__(self, spec: Spec):
         self.spec = spec
         self.count = 0
-        self.cache: dict[Any, Layer] = {}
 
     # -- helpers
     def env_at(self, env: dict[str, Any], shape: Shape) -> dict[str, Any]:
@@ -177,10 +176,7 @@ class _Walker:
         layer = entry.model
         if layer is None:
             args = expr.resolve(entry.args, self.env_at(env, shape))
-            key = (entry.kind, _freeze(args))
-            layer = self.cache.get(key)
-            if layer is None:
-                layer = self.cache[key] = validate_leaf(entry.kind, args)
+            layer = validate_leaf(entry.kind, args)
         out = layer.output_shape(shape)
         cost = layer.cost(shape, out)
         self.count += 1
@@ -311,14 +307,6 @@ class _Walker:
                                 (*stack, entry.kind), kind=entry.kind)
         node.line = entry.line
         return node, out
-
-
-def _freeze(value: Any) -> Any:
-    if isinstance(value, list):
-        return tuple(_freeze(v) for v in value)
-    if isinstance(value, dict):
-        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
-    return value
 
 
 __all__ = ["analyze", "KINDS"]

@@ -96,7 +96,7 @@ class Cost:
 class Layer(BaseModel):
     """Base of every layer kind."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     kind: ClassVar[str]
     #: fields that a bare value or a list fills in order, e.g. `dense: 120`, `conv: [64, 3]`

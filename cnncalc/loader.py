@@ -22,6 +22,8 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_NODES = 2_000_000
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
 
 
 class LineDict(dict):
@@ -110,7 +112,8 @@ def load_yaml(text: str, name: str) -> Any:
             if node is None:
                 raise CnnCalcError(Problem("the file is empty; a spec needs at least "
                                            "'input' and 'layers'", file=name, line=1))
-            _check_size(node, name)
+            if "&" in text:  # without anchors there are no aliases to expand
+                _check_size(node, name)
             return _Builder(loader, name).build(node)
         finally:
             loader.dispose()
@@ -164,6 +167,12 @@ class _Builder:
 
     def build(self, node: yaml.Node) -> Any:
         if isinstance(node, yaml.ScalarNode):
+            # Plain strings and decimal integers are most of a spec: skip PyYAML's generic
+            # constructor for them (it is the slowest part of loading a large spec).
+            if node.tag == _STR:
+                return node.value
+            if node.tag == _INT and node.value.isdigit():
+                return int(node.value)
             return self.loader.construct_object(node, deep=True)
         line = node.start_mark.line + 1
         if isinstance(node, yaml.SequenceNode):

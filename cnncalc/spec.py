@@ -123,7 +123,7 @@ def parse_shape(value: Any) -> Shape:
 class Header(BaseModel):
     """The spec's top-level fields (layers and blocks are parsed apart, with lines)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: str = Field(min_length=1)
     description: str = ""
@@ -197,7 +197,8 @@ def pydantic_problems(exc: ValidationError) -> list[tuple[str, str]]:
             out.append((key, f"{msg.lower() if msg[:1].isupper() else msg}{where} "
                         f"(got {chosen['input']!r})"))
             continue
-        out.append((key, f"invalid value {errs[0]['input']!r}: expected {FORMS.get(key, 'a valid value')}"))
+        expected = FORMS.get(key, "a valid value")
+        out.append((key, f"invalid value {errs[0]['input']!r}: expected {expected}"))
     return out
 
 
@@ -216,8 +217,38 @@ FORMS = {
 }
 
 
+_VALIDATED: dict[Any, Layer] = {}
+
+
 def validate_leaf(kind: str, args: dict[str, Any]) -> Layer:
-    """Validate a leaf's resolved fields; CnnCalcError with one problem per bad field."""
+    """Validate a leaf's resolved fields; CnnCalcError with one problem per bad field.
+
+    Models are frozen, so equal fields share one validated model (a spec of 100,000 identical
+    layers validates once).
+    """
+    try:
+        key = (kind, _freeze(args))
+        cached = _VALIDATED.get(key)
+    except TypeError:  # an unhashable value: validation will say what is wrong with it
+        key, cached = None, None
+    if cached is not None:
+        return cached
+    model = _validate(kind, args)
+    if key is not None and len(_VALIDATED) < 100_000:
+        _VALIDATED[key] = model
+    return model
+
+
+def _freeze(value: Any) -> Any:
+    """A hashable key for a field value; types are kept apart (1, 1.0 and True differ)."""
+    if isinstance(value, (list, tuple)):
+        return (list, tuple(_freeze(v) for v in value))
+    if isinstance(value, dict):
+        return (dict, tuple(sorted((str(k), _freeze(v)) for k, v in value.items())))
+    return (type(value), value)
+
+
+def _validate(kind: str, args: dict[str, Any]) -> Layer:
     entry = KINDS[kind]
     data = dict(args)
     data.update(entry.fixed)

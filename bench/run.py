@@ -1,0 +1,181 @@
+"""cnncalc's benchmark: start-up, very deep specs and any resolution.
+
+    python bench/run.py              # the full run; writes bench/results.md
+    python bench/run.py --quick      # small sizes, one run each (what the test suite runs)
+
+Every measurement is a whole process (`python -m cnncalc ...`), as a user meets it: wall time
+is the median of several runs, peak memory the child's maximum resident set size. The floor is
+`python -c "import typer, rich, pydantic, yaml"`: what any tool on this stack pays to start.
+Tools that build and run the model (FlopCounterMode on the meta device, torchinfo, fvcore) are
+measured in the same run when they are installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+FLOOR = [PY, "-c", "import typer, rich, pydantic, yaml"]
+
+FLOP_COUNTER = """
+import sys, torch
+from torch.utils.flop_counter import FlopCounterMode
+import cnncalc
+from cnncalc.torch import build
+spec = cnncalc.load(sys.argv[1])
+with torch.device("meta"):
+    model = build(spec)
+    x = torch.empty(1, *reversed(spec.input_shape[:2]), spec.input_shape[2])
+    x = torch.empty(1, spec.input_shape[2], spec.input_shape[0], spec.input_shape[1])
+    with FlopCounterMode(display=False) as counter:
+        model(x)
+print(counter.get_total_flops() // 2)
+"""
+
+TORCHINFO = """
+import sys, torch, torchinfo
+import cnncalc
+from cnncalc.torch import build
+spec = cnncalc.load(sys.argv[1])
+model = build(spec)
+h, w, c = spec.input_shape
+torchinfo.summary(model, input_size=(1, c, h, w), device="cpu", verbose=0)
+"""
+
+FVCORE = """
+import sys, torch
+from fvcore.nn import FlopCountAnalysis
+import cnncalc
+from cnncalc.torch import build
+spec = cnncalc.load(sys.argv[1])
+model = build(spec)
+h, w, c = spec.input_shape
+FlopCountAnalysis(model, torch.zeros(1, c, h, w)).total()
+"""
+
+
+def measure(cmd: list[str], runs: int) -> tuple[float, float]:
+    """(median wall seconds, peak RSS in MiB) of a command run `runs` times."""
+    times, peaks = [], []
+    for _ in range(runs):
+        probe = [PY, "-c", (
+            "import resource, subprocess, sys, time\n"
+            "t = time.perf_counter()\n"
+            "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
+            "t = time.perf_counter() - t\n"
+            "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+            "print(t, peak, r.returncode)"), *cmd]
+        out = subprocess.run(probe, capture_output=True, text=True, check=True).stdout.split()
+        if out[2] != "0":
+            raise SystemExit(f"failed ({out[2]}): {' '.join(cmd)}")
+        times.append(float(out[0]))
+        peaks.append(int(out[1]) / 1024)
+    return statistics.median(times), max(peaks)
+
+
+def has_module(name: str) -> bool:
+    probe = subprocess.run([PY, "-c", f"import {name}"], capture_output=True)
+    return probe.returncode == 0
+
+
+def flat_spec(path: Path, layers: int) -> Path:
+    """A plain list of `layers` layers: conv 3x3 and relu, alternating, at 32x32x16."""
+    lines = [f"name: flat{layers}", "input: 32x32x16", "layers:"]
+    for i in range(layers):
+        lines.append("  - conv: {filters: 16, kernel: 3, padding: 1}" if i % 2 == 0
+                     else "  - relu")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def nested_spec(path: Path, depth: int) -> Path:
+    """Blocks nested `depth` deep: each level is a residual block around the next."""
+    lines = ["name: nested", "input: 16x16x8", "layers:"]
+    indent = "  "
+    for _ in range(depth):
+        lines.append(f"{indent}- residual:")
+        lines.append(f"{indent}    body:")
+        indent += "      "
+    lines.append(f"{indent}- conv: {{filters: 8, kernel: 3, padding: 1}}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def show(spec: str | Path, *extra: str) -> list[str]:
+    return [PY, "-m", "cnncalc", "show", str(spec), *extra]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, one run each")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results.md")
+    args = parser.parse_args()
+    runs = 1 if args.quick else args.runs
+    sizes = (100, 1_000) if args.quick else (1_000, 10_000, 100_000)
+    os.environ["PYTHONPATH"] = str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    rows: list[tuple[str, str, str, str]] = []
+
+    def row(name: str, cmd: list[str], note: str = "", base: float | None = None) -> float:
+        wall, peak = measure(cmd, runs)
+        ratio = f"{wall / base:.2f}x floor" if base else note
+        rows.append((name, f"{wall * 1000:.0f} ms", f"{peak:.0f} MiB", ratio))
+        print(f"{name}: {wall * 1000:.0f} ms, {peak:.0f} MiB {ratio}", file=sys.stderr)
+        return wall
+
+    floor = row("floor: import typer, rich, pydantic, yaml", FLOOR, "floor")
+    specs = sorted(p.stem for p in (ROOT / "specs").glob("*.yaml"))
+    if args.quick:
+        specs = specs[:2]
+    for name in specs:
+        row(f"cnncalc show {name}", show(name), base=floor)
+    row("cnncalc show vgg16 --format json", show("vgg16", "-f", "json"), base=floor)
+    row("cnncalc show vgg16 --input 4096x4096x3", show("vgg16", "--input", "4096x4096x3"),
+        base=floor)
+
+    for label, script, module in (("FlopCounterMode (meta)", FLOP_COUNTER, "torch"),
+                                  ("torchinfo", TORCHINFO, "torchinfo"),
+                                  ("fvcore", FVCORE, "fvcore")):
+        if has_module(module) and has_module("cnncalc.torch") and not args.quick:
+            row(f"{label} on vgg16", [PY, "-c", script, "vgg16"], base=floor)
+        else:
+            rows.append((f"{label} on vgg16", "-", "-", f"not installed ({module})"))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            spec = flat_spec(Path(tmp) / f"flat{n}.yaml", n)
+            for fmt in ("table", "json"):
+                wall = row(f"{n:,} layers, --format {fmt}", show(spec, "-f", fmt))
+                rows[-1] = (*rows[-1][:3], f"{wall / n * 1e6:.1f} us/layer")
+        depth = 20 if args.quick else 150
+        spec = nested_spec(Path(tmp) / "nested.yaml", depth)
+        row(f"blocks nested {depth} deep", show(spec, "-f", "json"))
+
+    machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+               f"Python {platform.python_version()}, {platform.system()}")
+    lines = [
+        f"Benchmark ({'quick' if args.quick else 'full'}; median of {runs} runs; {machine}; "
+        f"{time.strftime('%Y-%m-%d')})",
+        "",
+        "| what | wall time | peak memory | note |",
+        "| --- | ---: | ---: | --- |",
+        *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows),
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
