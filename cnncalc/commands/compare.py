@@ -23,7 +23,7 @@ class CompareFormat(str, Enum):
 def compare(
     specs: Annotated[list[str], typer.Argument(
         help="Two or more specs: files, bundled names (see 'cnncalc specs') or - for stdin. "
-        "Ratios are against the first.", show_default=False)],
+        "Ratios are against the first.", show_default=False, metavar="SPEC")],
     input: InputOpt = None,
     batch: BatchOpt = 1,
     dtype: DtypeOpt = Dtype.fp32,
