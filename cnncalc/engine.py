@@ -117,7 +117,8 @@ class _Walker:
                                        f"{repr(parent) if parent else 'the top level'}")
                 used.add(name)
                 path = _join(parent, name)
-                label = f"{label} '{path}' ({entry.kind})"
+                # the path already names the parent: `layer 2 'a.b.a' (a)`
+                label = f"layer {position} '{path}' ({entry.kind})"
                 node, shape = self.entry(entry, name, path, shape, env, depth,
                                          trainable if entry.trainable is None else entry.trainable,
                                          stack)
