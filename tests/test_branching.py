@@ -256,6 +256,7 @@ def test_recursive_blocks() -> None:
     # Reported where the cycle closes: the use of 'a' inside 'b'.
     assert problem.line == line_of(text, "- a") and problem.line == 11
     assert "block 'a' uses itself (a -> b -> a)" in problem.message
+    assert problem.layer == "layer 2 'a1.b1.a1' (a)"  # the path through the uses
 
 
 def test_block_that_uses_itself_directly() -> None:
