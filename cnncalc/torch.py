@@ -1,0 +1,610 @@
+"""The torch backend: any spec as a `torch.nn.Module`, and torch's own count of it.
+
+This is the only module of cnncalc that imports torch (an optional extra:
+`pip install 'cnncalc[torch]'`); everything else imports it lazily, inside functions, so that
+`import cnncalc` and `cnncalc show` never load torch.
+
+The module is built from the engine's Report tree, one torch module per node, nested so that
+`named_modules()` yields the engine's dotted paths (`layer1.0.conv1`, `layer1.0.shortcut`,
+`layer1.0.add`, ...). A few leaves have internals below their path (separable: `depthwise`,
+`pointwise`; se: `avgpool`, `fc1`, `fc2`, as torchvision names them). Merges are modules too
+(`Add`, `Concat`), so that hooks see them.
+
+Exactness rules (each module must give the engine's shape by torch's own arithmetic):
+- symmetric padding uses the layer's own `padding=`; asymmetric padding ("same" with an even
+  kernel or a stride, or `[top, bottom, left, right]`) is an explicit `F.pad` before it, with
+  zeros for convolutions and average pooling and -inf for max pooling;
+- adaptive pooling is explicit pooling with the lecture's window: `s = floor(n / out)`,
+  `f = n - (out - 1) s` (the same as torch's `AdaptiveAvgPool2d` when `out` divides `n`);
+- global pooling gives a vector of C (N x C) unless `keepdims`; flatten runs on NCHW, so its
+  vector is in torch's (C, H, W) order;
+- activations on conv, dense and se are applied in `forward` (no extra module).
+
+Tensors are NCHW; the engine's shapes are HWC (see `cnncalc.verify.torch_shape`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+import torch.nn.functional as TF
+from torch import nn
+
+from . import layers as L
+from .errors import CnnCalcError
+from .report import Node, Report
+from .spec import Spec
+from .verify import Measured, Measurement, torch_shape
+
+#: The class name of the root module; FlopCounterMode names modules `Network.<path>`.
+ROOT = "Network"
+
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+# --------------------------------------------------------------------------- activations
+
+def _leaky_relu(x: torch.Tensor, slope: float | None) -> torch.Tensor:
+    return TF.leaky_relu(x, 0.01 if slope is None else slope)
+
+
+#: Every activation name of `layers.ACTIVATIONS`, as a function of (tensor, negative slope).
+#: Softmax runs over dim 1: the channels of NCHW, the features of N x C.
+FUNCTIONS: dict[str, Callable[[torch.Tensor, float | None], torch.Tensor]] = {
+    "relu": lambda x, _: TF.relu(x),
+    "relu6": lambda x, _: TF.relu6(x),
+    "leaky_relu": _leaky_relu,
+    "tanh": lambda x, _: torch.tanh(x),
+    "sigmoid": lambda x, _: torch.sigmoid(x),
+    "silu": lambda x, _: TF.silu(x),
+    "swish": lambda x, _: TF.silu(x),
+    "hardswish": lambda x, _: TF.hardswish(x),
+    "hardsigmoid": lambda x, _: TF.hardsigmoid(x),
+    "gelu": lambda x, _: TF.gelu(x),
+    "softmax": lambda x, _: TF.softmax(x, dim=1),
+}
+
+
+def activate(x: torch.Tensor, function: str | None, slope: float | None = None) -> torch.Tensor:
+    """Apply an activation by name (None: the identity)."""
+    return x if function is None else FUNCTIONS[function](x, slope)
+
+
+# --------------------------------------------------------------------------- leaf modules
+
+def _torch_pads(pads: tuple[int, int, int, int]) -> tuple[int, int, int, int] | None:
+    """The engine's (top, bottom, left, right) as F.pad's (left, right, top, bottom), or None
+    when the padding is symmetric (then the layer's own `padding=` does it)."""
+    top, bottom, left, right = pads
+    if top == bottom and left == right:
+        return None
+    return (left, right, top, bottom)
+
+
+class Conv2d(nn.Conv2d):
+    """`nn.Conv2d` with an optional asymmetric zero padding before it and a fused activation."""
+
+    def __init__(self, *args: Any, pads: tuple[int, int, int, int] | None = None,
+                 activation: str | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.pads = pads
+        self.activation = activation
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.pads is not None:
+            x = TF.pad(x, self.pads)
+        return activate(super().forward(x), self.activation)
+
+    def extra_repr(self) -> str:
+        extra = f", pads={self.pads}" if self.pads else ""
+        return super().extra_repr() + extra + (f", {self.activation}" if self.activation else "")
+
+
+class Linear(nn.Linear):
+    """`nn.Linear` with a fused activation."""
+
+    def __init__(self, *args: Any, activation: str | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.activation = activation
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return activate(super().forward(x), self.activation)
+
+
+class Separable(nn.Module):
+    """Depthwise (no bias) then 1x1 pointwise (with the bias and the activation)."""
+
+    def __init__(self, depthwise: Conv2d, pointwise: Conv2d):
+        super().__init__()
+        self.depthwise = depthwise
+        self.pointwise = pointwise
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pointwise(self.depthwise(x))
+
+
+class PaddedPool(nn.Module):
+    """Pooling after an explicit pad: -inf for max (padding never wins), zeros for average
+    (counted in the mean, as torch's default `count_include_pad=True` does)."""
+
+    def __init__(self, mode: str, kernel: tuple[int, int], stride: tuple[int, int],
+                 pads: tuple[int, int, int, int]):
+        super().__init__()
+        self.mode, self.kernel, self.stride, self.pads = mode, kernel, stride, pads
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "max":
+            return TF.max_pool2d(TF.pad(x, self.pads, value=-math.inf), self.kernel, self.stride)
+        return TF.avg_pool2d(TF.pad(x, self.pads), self.kernel, self.stride)
+
+    def extra_repr(self) -> str:
+        return f"{self.mode}, kernel={self.kernel}, stride={self.stride}, pads={self.pads}"
+
+
+class GlobalPool(nn.Module):
+    """Average or max over height and width: N x C, or N x C x 1 x 1 with keepdims."""
+
+    def __init__(self, mode: str, keepdims: bool):
+        super().__init__()
+        self.mode, self.keepdims = mode, keepdims
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "max":
+            return x.amax(dim=(2, 3), keepdim=self.keepdims)
+        return x.mean(dim=(2, 3), keepdim=self.keepdims)
+
+    def extra_repr(self) -> str:
+        return self.mode + (", keepdims" if self.keepdims else "")
+
+
+class Activation(nn.Module):
+    """An activation function by name (`layers.ACTIVATIONS`)."""
+
+    def __init__(self, function: str, negative_slope: float | None = None):
+        super().__init__()
+        self.function, self.negative_slope = function, negative_slope
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return activate(x, self.function, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return self.function
+
+
+class SqueezeExcitation(nn.Module):
+    """torchvision's SqueezeExcitation: `x * gate(fc2(act(fc1(avgpool(x)))))`, with 1x1
+    convolutions (bias) as fc1 and fc2."""
+
+    def __init__(self, channels: int, squeeze: int, activation: str, gate: str):
+        super().__init__()
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(channels, squeeze, 1)
+        self.fc2 = nn.Conv2d(squeeze, channels, 1)
+        self.activation, self.gate = activation, gate
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scale = self.fc2(activate(self.fc1(self.avgpool(x)), self.activation))
+        return x * activate(scale, self.gate)
+
+
+class Add(nn.Module):
+    """The merge node `add`: the element-wise sum of its inputs."""
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        out = inputs[0]
+        for other in inputs[1:]:
+            out = out + other
+        return out
+
+
+class Concat(nn.Module):
+    """The merge node `concat`: concatenation along the channels (dim 1 of NCHW or N x C)."""
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return torch.cat(inputs, dim=1)
+
+
+# --------------------------------------------------------------------------- builders
+
+Builder = Callable[[Any, L.Shape, L.Shape], nn.Module]
+
+
+def _conv_module(c_in: int, c_out: int, layer: L._Convolution, in_shape: L.Shape, groups: int,
+                 bias: bool, activation: str | None) -> Conv2d:
+    pads = layer.padding_of(in_shape)
+    torch_pads = _torch_pads(pads)
+    return Conv2d(c_in, c_out, L.pair(layer.kernel), L.pair(layer.stride),
+                  padding=(pads[0], pads[2]) if torch_pads is None else 0,
+                  dilation=L.pair(layer.dilation), groups=groups, bias=bias,
+                  pads=torch_pads, activation=activation)
+
+
+def _conv(layer: L.Conv, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
+    return _conv_module(in_shape[2], layer.filters, layer, in_shape, layer.groups, layer.bias,
+                        layer.activation)
+
+
+def _depthwise(layer: L.Depthwise, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
+    c = in_shape[2]
+    return _conv_module(c, c * layer.multiplier, layer, in_shape, c, layer.bias,
+                        layer.activation)
+
+
+def _separable(layer: L.Separable, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
+    c = in_shape[2]
+    c_mid = c * layer.multiplier
+    depthwise = _conv_module(c, c_mid, layer, in_shape, c, False, None)
+    pointwise = Conv2d(c_mid, layer.filters, 1, bias=layer.bias, activation=layer.activation)
+    return Separable(depthwise, pointwise)
+
+
+def _pool(layer: L.Pool, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
+    kernel, stride = L.pair(layer.kernel), layer.strides()
+    top, bottom, left, right = layer.padding_of(in_shape)
+    if top == bottom and left == right and top <= kernel[0] // 2 and left <= kernel[1] // 2:
+        pool = nn.MaxPool2d if layer.mode == "max" else nn.AvgPool2d
+        return pool(kernel, stride, padding=(top, left), ceil_mode=layer.ceil_mode)
+    # Asymmetric: pad explicitly. With ceil_mode, the engine's rule may keep one more window
+    # than floor; pad the bottom/right just enough that floor gives that count.
+    h, w = in_shape[0], in_shape[1]
+    bottom = max(bottom, (out_shape[0] - 1) * stride[0] + kernel[0] - h - top)
+    right = max(right, (out_shape[1] - 1) * stride[1] + kernel[1] - w - left)
+    return PaddedPool(layer.mode, kernel, stride, (left, right, top, bottom))
+
+
+def _adaptive_pool(layer: L.AdaptivePool, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
+    kernel, stride = layer.window(in_shape)
+    pool = nn.MaxPool2d if layer.mode == "max" else nn.AvgPool2d
+    return pool(kernel, stride)
+
+
+def _global_pool(layer: L.GlobalPool, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
+    return GlobalPool(layer.mode, layer.keepdims)
+
+
+def _pad(layer: L.Pad, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
+    top, bottom, left, right = layer.padding_of(in_shape)
+    pad = {"zeros": nn.ZeroPad2d, "replicate": nn.ReplicationPad2d,
+           "reflect": nn.ReflectionPad2d}[layer.mode]
+    return pad((left, right, top, bottom))
+
+
+def _flatten(layer: L.Flatten, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
+    return nn.Flatten()
+
+
+def _dense(layer: L.Dense, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
+    return Linear(in_shape[0], layer.units, bias=layer.bias, activation=layer.activation)
+
+
+def _activation(layer: L.Activation, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
+    return Activation(layer.function, layer.negative_slope)
+
+
+def _batchnorm(layer: L.BatchNorm, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
+    norm = nn.BatchNorm2d if len(in_shape) == 3 else nn.BatchNorm1d
+    return norm(in_shape[-1], eps=layer.eps, momentum=layer.momentum, affine=layer.affine)
+
+
+def _dropout(layer: L.Dropout, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
+    return nn.Dropout(layer.rate)
+
+
+def _se(layer: L.SqueezeExcite, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
+    return SqueezeExcitation(in_shape[2], layer.squeeze, layer.activation, layer.gate)
+
+
+#: One builder per layer kind (the model classes of `layers.KINDS`; aliases such as maxpool or
+#: relu share their model's builder). A test checks that every kind has one.
+BUILDERS: dict[type[L.Layer], Builder] = {
+    L.Conv: _conv,
+    L.Depthwise: _depthwise,
+    L.Separable: _separable,
+    L.Pool: _pool,
+    L.AdaptivePool: _adaptive_pool,
+    L.GlobalPool: _global_pool,
+    L.Pad: _pad,
+    L.Flatten: _flatten,
+    L.Dense: _dense,
+    L.Activation: _activation,
+    L.BatchNorm: _batchnorm,
+    L.Dropout: _dropout,
+    L.SqueezeExcite: _se,
+}
+
+
+# --------------------------------------------------------------------------- containers
+
+class Sequence(nn.Module):
+    """Children applied in order (a seq, a repeat, a block whose body is a list of layers)."""
+
+    def __init__(self, children: list[tuple[str, nn.Module]]):
+        super().__init__()
+        for name, child in children:
+            self.add_module(name, child)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for child in self._modules.values():
+            x = child(x)  # type: ignore[misc]
+        return x
+
+    def __getitem__(self, key: int | str) -> nn.Module:
+        """A child by position or by name: `net.layer1[0]`, `net["layer1"]`."""
+        if isinstance(key, str):
+            return self._modules[key]  # type: ignore[return-value]
+        return list(self._modules.values())[key]  # type: ignore[return-value]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+
+class Network(Sequence):
+    """The whole spec. `report` is the engine's Report it was built from."""
+
+    report: Report
+
+
+class Residual(nn.Module):
+    """Body layers in order, the shortcut (identity when absent), the `add` merge, then the
+    post-activation. Children are registered under the engine's names."""
+
+    def __init__(self, body: list[tuple[str, nn.Module]], shortcut: tuple[str, nn.Module] | None,
+                 merge: tuple[str, nn.Module], post: list[tuple[str, nn.Module]]):
+        super().__init__()
+        for name, child in [*body, *([shortcut] if shortcut else []), merge, *post]:
+            self.add_module(name, child)
+        self._cnncalc_body = [name for name, _ in body]
+        self._cnncalc_shortcut = shortcut[0] if shortcut else None
+        self._cnncalc_merge = merge[0]
+        self._cnncalc_post = [name for name, _ in post]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = x
+        for name in self._cnncalc_body:
+            out = self._modules[name](out)  # type: ignore[misc]
+        short = x if self._cnncalc_shortcut is None else \
+            self._modules[self._cnncalc_shortcut](x)  # type: ignore[misc]
+        out = self._modules[self._cnncalc_merge](out, short)  # type: ignore[misc]
+        for name in self._cnncalc_post:
+            out = self._modules[name](out)  # type: ignore[misc]
+        return out
+
+
+class Parallel(nn.Module):
+    """Every branch on the same input, the merge (`concat` or `add`), the post-activation."""
+
+    def __init__(self, branches: list[tuple[str, nn.Module]], merge: tuple[str, nn.Module],
+                 post: list[tuple[str, nn.Module]]):
+        super().__init__()
+        for name, child in [*branches, merge, *post]:
+            self.add_module(name, child)
+        self._cnncalc_branches = [name for name, _ in branches]
+        self._cnncalc_merge = merge[0]
+        self._cnncalc_post = [name for name, _ in post]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outs = [self._modules[name](x) for name in self._cnncalc_branches]  # type: ignore[misc]
+        out = self._modules[self._cnncalc_merge](*outs)  # type: ignore[misc]
+        for name in self._cnncalc_post:
+            out = self._modules[name](out)  # type: ignore[misc]
+        return out
+
+
+def _is_merge(node: Node) -> bool:
+    # Only merge nodes are leaves without a layer model.
+    return node.children is None and node.layer is None
+
+
+def _container(node: Node) -> str:
+    """How a group's children connect: "seq" (in order), "residual" or "parallel".
+
+    The engine says it in `node.container`; a residual with `add: false` has no merge node
+    and runs in order like a seq (its post-activation included).
+    """
+    if node.container == "parallel":
+        return "parallel"
+    if node.container == "residual" and any(_is_merge(c) for c in node.children or []):
+        return "residual"
+    return "seq"
+
+
+class _Builder:
+    def __init__(self, report: Report):
+        self.report = report
+
+    def named(self, nodes: list[Node]) -> list[tuple[str, nn.Module]]:
+        return [(node.name, self.module(node)) for node in nodes]
+
+    def module(self, node: Node) -> nn.Module:
+        try:
+            return self._module(node)
+        except CnnCalcError as exc:
+            raise exc.located(file=self.report.file or None, line=node.line,
+                              layer=f"'{node.path}' ({node.kind})") from None
+
+    def _module(self, node: Node) -> nn.Module:
+        if node.children is None:
+            if node.layer is None:
+                return Add() if node.kind == "add" else Concat()
+            builder = BUILDERS.get(type(node.layer))
+            if builder is None:  # pragma: no cover - a test proves every kind has a builder
+                raise CnnCalcError(f"the torch backend has no builder for {node.kind}")
+            module = builder(node.layer, node.input_shape, node.output_shape)
+            if not node.trainable:
+                module.requires_grad_(False)
+            return module
+        children = node.children
+        try:
+            container = _container(node)
+            if container == "seq":
+                return Sequence(self.named(children))
+            index = next(i for i, c in enumerate(children) if _is_merge(c))
+            before, merge, post = children[:index], children[index], children[index + 1:]
+            built_merge = (merge.name, self.module(merge))
+            if container == "parallel":
+                return Parallel(self.named(before), built_merge, self.named(post))
+            shortcut = None
+            if before and before[-1].container == "shortcut":
+                shortcut = (before[-1].name, self.module(before[-1]))
+                before = before[:-1]
+            return Residual(self.named(before), shortcut, built_merge, self.named(post))
+        except (KeyError, TypeError) as exc:  # add_module refuses a name
+            raise CnnCalcError(f"a layer name cannot be a torch module name here: {exc}") \
+                from None
+
+
+def build(spec_or_report: Spec | Report | str, input_shape: L.Shape | None = None) -> Network:
+    """A `torch.nn.Module` for a spec (a Spec, a bundled name or path, or an engine Report).
+
+    Parameters are created on torch's current default device and dtype: build inside
+    `with torch.device("meta"):` to allocate nothing. Layers marked `trainable: false` have
+    `requires_grad = False`. The module's input is N x C x H x W (or N x C for a vector spec).
+    """
+    from .engine import analyze
+    from .source import load
+
+    if isinstance(spec_or_report, str):
+        spec_or_report = load(spec_or_report)
+    if isinstance(spec_or_report, Report):
+        report = spec_or_report
+        if input_shape is not None and tuple(input_shape) != report.input_shape:
+            raise CnnCalcError("build(): input_shape is fixed by the Report; analyse the spec "
+                               "again with the new input instead")
+    else:
+        report = analyze(spec_or_report, input_shape)
+    builder = _Builder(report)
+    try:
+        network = Network(builder.named(report.nodes))
+    except (KeyError, TypeError) as exc:
+        raise CnnCalcError(f"a layer name cannot be a torch module name here: {exc}") from None
+    network.report = report
+    return network
+
+
+# --------------------------------------------------------------------------- torch's count
+
+def _params(module: nn.Module) -> tuple[int, int]:
+    params = list(module.parameters())
+    return (sum(p.numel() for p in params),
+            sum(p.numel() for p in params if p.requires_grad))
+
+
+def _buffers(module: nn.Module) -> int:
+    # num_batches_tracked is a scalar step counter, not model state (CONVENTIONS.md).
+    return sum(b.numel() for name, b in module.named_buffers()
+               if not name.endswith("num_batches_tracked"))
+
+
+def _shape_of(output: Any) -> tuple[int, ...] | None:
+    return tuple(output.shape) if isinstance(output, torch.Tensor) else None
+
+
+def device_of(name: str) -> torch.device:
+    """A torch device by name; CnnCalcError when it is cuda and torch sees no GPU."""
+    if name == "cuda" and not torch.cuda.is_available():
+        raise CnnCalcError("--device cuda: torch sees no CUDA GPU here (torch.cuda.is_available() "
+                           "is False; is this a CPU-only build of torch?); use --device cpu or "
+                           "--device meta")
+    return torch.device(name)
+
+
+def dtype_of(name: str) -> torch.dtype:
+    if name not in DTYPES:
+        raise CnnCalcError(f"--dtype {name}: torch runs fp32, fp16 or bf16 here")
+    return DTYPES[name]
+
+
+def example_input(report: Report, device: str | torch.device = "cpu",
+                  dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """A random input batch of the report's batch size and input shape, NCHW."""
+    return torch.randn(torch_shape(report.input_shape, report.batch), device=device,
+                       dtype=dtype)
+
+
+def measure(report: Report, device: str = "cpu", dtype: str = "fp32",
+            module: nn.Module | None = None) -> Measurement:
+    """Build the module on `device` (unless given), run one forward pass at the report's batch
+    size in eval mode, and return torch's count per engine path and in total.
+
+    Output shapes come from forward hooks; MACs are `FlopCounterMode` FLOPs of each module
+    (its children included) halved; params are `p.numel()` summed over `parameters()`;
+    buffers exclude `num_batches_tracked`.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    where, kind = device_of(device), dtype_of(dtype)
+    if module is None:
+        with where:
+            module = build(report)
+    module = module.to(device=where, dtype=kind).eval()
+    modules = dict(module.named_modules())
+    shapes: dict[str, tuple[int, ...] | None] = {}
+    handles = []
+
+    def recorder(path: str) -> Callable[..., None]:
+        def hook(_module: nn.Module, _inputs: Any, output: Any) -> None:
+            shapes[path] = _shape_of(output)
+        return hook
+
+    for node in report.walk():
+        if node.path in modules:
+            handles.append(modules[node.path].register_forward_hook(recorder(node.path)))
+    x = example_input(report, where, kind)
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            output = module(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    flops = counter.get_flop_counts()
+    root = type(module).__name__
+    layers: dict[str, Measured] = {}
+    for node in report.walk():
+        found = modules.get(node.path)
+        if found is None or not node.path:
+            continue
+        params, trainable = _params(found)
+        layers[node.path] = Measured(
+            shape=shapes.get(node.path), params=params, trainable_params=trainable,
+            buffers=_buffers(found),
+            macs=sum(flops.get(f"{root}.{node.path}", {}).values()) // 2)
+    params, trainable = _params(module)
+    total = Measured(shape=_shape_of(output), params=params, trainable_params=trainable,
+                     buffers=_buffers(module), macs=counter.get_total_flops() // 2)
+    return Measurement(layers=layers, total=total, device=str(where), dtype=dtype)
+
+
+def time_forward(module: nn.Module, x: torch.Tensor, runs: int, warmup: int = 3,
+                 step: Callable[[], None] | None = None) -> list[float]:
+    """Seconds per forward pass over `runs` timed passes after `warmup` untimed ones (no
+    gradients; synchronised on GPU so that a time covers the kernels, not their launch).
+    `step` is called after each pass (warm-up included), for a progress display."""
+    cuda = x.device.type == "cuda"
+    times = []
+    module.eval()
+    with torch.no_grad():
+        for index in range(warmup + runs):
+            if cuda:
+                torch.cuda.synchronize(x.device)
+            start = time.perf_counter()
+            module(x)
+            if cuda:
+                torch.cuda.synchronize(x.device)
+            if index >= warmup:
+                times.append(time.perf_counter() - start)
+            if step is not None:
+                step()
+    return times
+
+
+def paths(module: nn.Module) -> Iterator[str]:
+    """The dotted names of every module below `module` (as `named_modules()`, root excluded)."""
+    return (name for name, _ in module.named_modules() if name)
+
+
+__all__ = ["BUILDERS", "FUNCTIONS", "Network", "build", "measure", "time_forward",
+           "example_input", "device_of", "dtype_of"]
