@@ -208,12 +208,16 @@ def input_field(shape: Shape) -> Field:
 
 # --------------------------------------------------------------------------- over a report
 
-def receptive_fields(report: Report) -> dict[str, Field]:
-    """The receptive field at the output of every node (layers, merges and blocks), by path."""
+def receptive_fields(report: Report,
+                     inputs: dict[str, Field] | None = None) -> dict[str, Field]:
+    """The receptive field at the output of every node (layers, merges and blocks), by path.
+
+    With `inputs`, it is also filled with the field at the input of every layer (leaf).
+    """
     out: dict[str, Field] = {}
     current = input_field(report.input_shape)
     for node in report.nodes:
-        current = _visit(node, current, out)
+        current = _visit(node, current, out, inputs)
     return out
 
 
@@ -222,8 +226,11 @@ def is_merge(node: Node) -> bool:
     return node.children is None and node.layer is None and bool(node.inputs)
 
 
-def _visit(node: Node, before: Field, out: dict[str, Field]) -> Field:
+def _visit(node: Node, before: Field, out: dict[str, Field],
+           inputs: dict[str, Field] | None = None) -> Field:
     if node.children is None:
+        if inputs is not None:
+            inputs[node.path] = before
         if node.layer is None:  # pragma: no cover - merges are handled by their block
             result = before
         else:
@@ -235,15 +242,15 @@ def _visit(node: Node, before: Field, out: dict[str, Field]) -> Field:
     shortcut: Field | None = None
     for child in node.children:
         if child.container == "branch":
-            paths.append(_visit(child, before, out))
+            paths.append(_visit(child, before, out, inputs))
         elif child.container == "shortcut":
-            shortcut = _visit(child, before, out)
+            shortcut = _visit(child, before, out, inputs)
         elif is_merge(child):
             joined = paths or [current, shortcut or before]
             ph, pw = _positions(child.output_shape, current)
             current = Field(union([f.h for f in joined], ph), union([f.w for f in joined], pw))
             out[child.path] = current
         else:
-            current = _visit(child, current, out)
+            current = _visit(child, current, out, inputs)
     out[node.path] = current
     return current

@@ -9,6 +9,7 @@ from . import show, specs  # noqa: F401
 from . import compare  # noqa: F401
 from . import check  # noqa: F401
 from . import fit, scale  # noqa: F401
+from . import conv, explain, memory  # noqa: F401
 from . import verify  # noqa: F401
 
 __all__ = ["app"]
