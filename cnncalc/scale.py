@@ -398,6 +398,8 @@ def search(raw: Any, file: str, by: str, points: list[float], budgets: dict[str,
         raise CnnCalcError(f"unknown budget {sorted(unknown)[0]!r}; use {', '.join(BUDGETS)}")
     if not budgets:
         raise CnnCalcError("give at least one budget: --max-macs, --max-params or --max-memory")
+    # A spec that is wrong as written is an error (exit 2), not a grid of invalid candidates.
+    scaled_spec(raw, Scaling(), file)
     needs_image = by in ("compound", "resolution")
     base = input_size(raw, file)[:2] if needs_image else (1, 1)
     tried: list[Candidate] = []

@@ -105,6 +105,14 @@ def test_candidates_that_cannot_be_built_are_shown_and_skipped(runner, tmp_path)
     assert "Largest that fits: resolution 32" in result.stdout
 
 
+def test_an_invalid_spec_exits_2_before_searching(runner, tmp_path):
+    spec = write(tmp_path, "name: bad\ninput: 4x4x8\nlayers:\n  - conv: {filters: 16, kernl: 1}\n")
+    result = runner.invoke(app, ["fit", spec, "--max-macs", "1G"])
+    assert result.exit_code == 2
+    assert "t.yaml:4" in result.stderr and "kernl" in result.stderr
+    assert "Largest" not in result.stdout
+
+
 @pytest.mark.parametrize("args,message", [
     (["--by", "height", "--max-macs", "1G"], "--by"),
     ([], "at least one budget"),
