@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import CnnCalcError, Problem
-from .expr import is_expression, make_divisible
+from .expr import make_divisible
 from .loader import LineDict, LineList
 
 ALPHA = 1.2   # depth
@@ -55,12 +55,13 @@ class Scaling:
 
     def describe(self) -> str:
         """`width 1.1, depth 1.2, 260x260` (with `phi 2: ` in front for the compound rule)."""
-        res = f"{self.resolution[0]}x{self.resolution[1]}" if self.resolution else "input as written"
-        text = f"width {_num(self.width)}, depth {_num(self.depth)}, {res}"
-        return f"phi {_num(self.phi)}: {text}" if self.phi is not None else text
+        res = (f"{self.resolution[0]}x{self.resolution[1]}" if self.resolution
+               else "input as written")
+        text = f"width {multiplier(self.width)}, depth {multiplier(self.depth)}, {res}"
+        return f"phi {multiplier(self.phi)}: {text}" if self.phi is not None else text
 
 
-def _num(x: float) -> str:
+def multiplier(x: float) -> str:
     """A multiplier as short text: 1.1, 1.331, 2."""
     return f"{x:.4f}".rstrip("0").rstrip(".")
 

@@ -18,8 +18,16 @@ from cnncalc.commands import app
 from cnncalc.engine import analyze
 from cnncalc.errors import CnnCalcError
 from cnncalc.loader import load_yaml
-from cnncalc.scale import (Scaling, channels, compound, parse_resolution, repeats, scale_raw,
-                           scaled_spec, to_yaml)
+from cnncalc.scale import (
+    Scaling,
+    channels,
+    compound,
+    parse_resolution,
+    repeats,
+    scale_raw,
+    scaled_spec,
+    to_yaml,
+)
 from cnncalc.source import load_text, read
 
 SPEC = textwrap.dedent("""\

@@ -82,9 +82,9 @@ def fit(
     if s.phi is not None:
         command.append(f"--phi {s.phi:g}")
     elif s.width != 1:
-        command.append(f"--width {rules._num(s.width)}")
+        command.append(f"--width {rules.multiplier(s.width)}")
     if s.phi is None and s.depth != 1:
-        command.append(f"--depth {rules._num(s.depth)}")
+        command.append(f"--depth {rules.multiplier(s.depth)}")
     if s.phi is None and s.resolution is not None:
         h, w = s.resolution
         command.append(f"--resolution {h}" if h == w else f"--resolution {h}x{w}")
@@ -113,6 +113,7 @@ def _render(name: str, by: str, tried: list, budgets: dict, batch: int, dtype: s
     """The candidates as a table: multipliers, totals and the verdict of each."""
     from rich.table import Table
 
+    from ..scale import multiplier
     from ..units import binary
 
     limits = ", ".join(f"{_LABEL[k].removeprefix('of ')} <= {_amount(k, v)}"
@@ -127,7 +128,7 @@ def _render(name: str, by: str, tried: list, budgets: dict, batch: int, dtype: s
         s = c.scaling
         first = (_value(by, c.value),) if by == "compound" else ()
         res = f"{s.resolution[0]}x{s.resolution[1]}" if s.resolution else "as written"
-        row = (*first, rules_num(s.width), rules_num(s.depth), res)
+        row = (*first, multiplier(s.width), multiplier(s.depth), res)
         if c.error is not None:
             table.add_row(*row, "", "", "", f"invalid: {c.error}")
             continue
@@ -136,8 +137,3 @@ def _render(name: str, by: str, tried: list, budgets: dict, batch: int, dtype: s
         table.add_row(*row, f"{c.params:,}", f"{c.macs:,}", binary(c.memory), verdict)
     out.print(table, highlight=False)
 
-
-def rules_num(x: float) -> str:
-    from ..scale import _num
-
-    return _num(x)

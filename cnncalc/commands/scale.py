@@ -8,8 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..cli import (BatchOpt, Dtype, DtypeOpt, Format, OutputOpt, SpecArg, app,
-                   errors_to_exit)
+from ..cli import BatchOpt, Dtype, DtypeOpt, Format, OutputOpt, SpecArg, app, errors_to_exit
 from .show import emit
 
 
