@@ -459,6 +459,9 @@ class Activation(Layer):
     function: ActivationName
     negative_slope: float | None = None
 
+    def describe(self) -> str:
+        return self.function
+
     def output_shape(self, shape: Shape) -> Shape:
         if self.negative_slope is not None and self.function != "leaky_relu":
             raise CnnCalcError(f"negative_slope applies to leaky_relu, not {self.function}")

@@ -1,0 +1,57 @@
+"""Every layer kind is complete: shape rule, cost rule, a summary, and a bundled spec using it."""
+
+from __future__ import annotations
+
+import cnncalc
+from cnncalc.layers import KINDS, Layer
+
+
+def test_every_kind_has_its_rules():
+    for name, entry in KINDS.items():
+        model = entry.model
+        assert issubclass(model, Layer), name
+        assert entry.summary, f"{name} has no summary"
+        # every kind with parameters must say how to count them
+        if model.has_params:
+            assert model.cost is not Layer.cost, name
+        for field in dict(entry.fixed):
+            assert field in model.model_fields, (name, field)
+        for field in model.positional:
+            assert field in model.model_fields, (name, field)
+
+
+def test_every_kind_appears_in_a_bundled_spec():
+    used: set[str] = set()
+    for name in cnncalc.bundled():
+        report = cnncalc.analyze(cnncalc.load(name))
+        used |= {node.kind for node in report.walk()}
+    assert set(KINDS) - used == set()
+    assert {"residual", "parallel", "add", "concat"} <= used | {
+        node.kind for node in cnncalc.analyze(cnncalc.load("tour")).walk()}
+
+
+def test_tour_by_hand():
+    rows = {n.path: n for n in cnncalc.analyze(cnncalc.load("tour")).walk()}
+    # replicate pad 37 -> 37+1+2 = 40; "same", f=4, s=2: ceil(40/2) = 20
+    assert rows["pad1"].output_shape == (40, 40, 3)
+    assert rows["stem"].output_shape == (20, 20, 16)
+    assert rows["stem"].params == 4 * 4 * 3 * 16 + 16
+    # reflect pad 1 -> 22; depthwise f=3 d=2 (span 5), multiplier 2: 22 - 5 + 1 = 18, 32 ch
+    assert rows["depthwise1"].output_shape == (18, 18, 32)
+    assert rows["depthwise1"].params == 3 * 3 * 32 + 32
+    # groups 4: 3*3*(32/4)*32 + 32
+    assert rows["conv1"].params == 3 * 3 * 8 * 32 + 32
+    # ceil mode: ceil((18 - 3) / 2) + 1 = 9
+    assert rows["pool1"].output_shape == (9, 9, 32)
+    # separable "same" stride 2 on 9: ceil(9/2) = 5; dw 3*3*32 + pw 32*48 (no bias)
+    assert rows["unit1.separable1"].output_shape == (5, 5, 48)
+    assert rows["unit1.separable1"].params == 3 * 3 * 32 + 32 * 48
+    assert rows["unit1.shortcut.conv1"].params == 32 * 48
+    assert "unit2.shortcut" not in rows  # identity: same stride and width
+    # se: 48 -> 12 -> 48 with biases
+    assert rows["se1"].params == 48 * 12 + 12 + 12 * 48 + 48
+    # concat of 16 + 16 + the identity's 48
+    assert rows["mix"].output_shape == (5, 5, 80)
+    # adaptive 5 -> 3 by the lecture's rule: s = 1, f = 3
+    assert rows["adaptive_pool1"].output_shape == (3, 3, 80)
+    assert rows["dense2"].params == 64 * 10 + 10
