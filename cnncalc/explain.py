@@ -36,10 +36,9 @@ def size_line(label: str, n_in: int, f: int, s: int, before: int, after: int, d:
     """`floor((n + 2*p - f) / s) + 1 = out` (asymmetric padding and dilation spelled out)."""
     f_eff = F.effective_kernel(f, d)
     pad = f"2*{before}" if before == after else f"{before} + {after}"
-    kernel = f"{f_eff}" if d == 1 else f"{f_eff}"
     rounding = "ceil" if ceil else "floor"
     out = F.output_size(n_in, f, s, before, after, d, ceil)
-    text = f"{label}: {rounding}(({n_in} + {pad} - {kernel}) / {s}) + 1 = {out}"
+    text = f"{label}: {rounding}(({n_in} + {pad} - {f_eff}) / {s}) + 1 = {out}"
     if d != 1:
         text += f"   (dilated kernel f_eff = {d}*({f} - 1) + 1 = {f_eff})"
     if ceil and out != F.output_size(n_in, f, s, before, after, d, False):
@@ -230,6 +229,7 @@ def explain_node(node: Node, before: Field | None, after: Field) -> list[str]:
         return [f"{head}; block total params {n(node.params)}, MACs {n(node.macs)}"]
     if node.layer is None:  # a merge made by the engine
         shapes = " + ".join(fmt_shape(s) for s in node.inputs)
+        head = f"{node.path} ({node.kind}): {shapes} -> {fmt_shape(node.output_shape)}"
         if node.kind == "concat":
             chans = " + ".join(str(s[-1]) for s in node.inputs)
             body = [f"concatenate along channels: {chans} = {node.output_shape[-1]}"]

@@ -71,3 +71,16 @@ def test_bundled_specs_explain(name):
     lines = explain(report)
     leaves = sum(1 for n in report.walk() if n.children is None)
     assert sum(1 for line in lines if not line.startswith(" ")) >= leaves
+
+
+def test_new_commands_never_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom typer.testing import CliRunner\nfrom cnncalc.commands import app\n"
+            "r = CliRunner()\n"
+            "for args in (['explain', 'vgg16-transfer'], ['memory', 'resnet18'],\n"
+            "             ['conv', '-i', '1 2 3; 4 5 6; 7 8 9'], ['show', 'vgg16', '--rf']):\n"
+            "    assert r.invoke(app, args).exit_code == 0, args\n"
+            "assert 'torch' not in sys.modules\n")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
