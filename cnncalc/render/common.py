@@ -15,7 +15,7 @@ def layer_label(node: Node) -> str:
     elif (node.children is not None and node.kind != node.name and not node.name.isdigit()
           and node.kind not in ("seq", "residual", "parallel")):
         note = node.kind  # a block's use: `inception3a (inception)`
-    if note == node.kind or note == node.name:
+    if node.children is None and note == node.kind:
         note = ""  # `relu1`, `softmax`: the name already says it
     name = f"{node.name}: {node.kind}" if node.name.isdigit() else node.name
     text = "  " * node.depth + name
