@@ -147,3 +147,24 @@ def test_compare_never_imports_torch() -> None:
             "r = CliRunner().invoke(app, ['compare', 'resnet18', 'googlenet']); "
             "assert r.exit_code == 0, r.output; assert 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_compare_csv_and_html_carry_exact_numbers(runner) -> None:
+    import csv
+    import io
+
+    from cnncalc.commands import app
+
+    result = runner.invoke(app, ["compare", "inception-5x5", "inception-bottleneck",
+                                 "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    table = {row["metric"]: row for row in csv.DictReader(io.StringIO(result.output))}
+    # the lecture: 120,422,400 multiplications against 2,408,448 + 10,035,200
+    assert int(table["macs"]["inception-5x5"]) == 120_422_400
+    assert int(table["macs"]["inception-bottleneck"]) == 2_408_448 + 10_035_200
+    assert abs(float(table["macs"]["inception-bottleneck ratio"])
+               - 12_443_648 / 120_422_400) < 1e-6
+    page = runner.invoke(app, ["compare", "inception-5x5", "inception-bottleneck",
+                               "-f", "html"]).output
+    assert page.startswith("<!DOCTYPE html>") and "120,422,400" in page
+    assert "12,443,648 (1/9.68)" in page

@@ -16,7 +16,9 @@ from ..cli import (BatchOpt, Dtype, DtypeOpt, InputOpt, OutputOpt, app, console,
 class CompareFormat(str, Enum):
     table = "table"
     markdown = "markdown"
+    csv = "csv"
     json = "json"
+    html = "html"
 
 
 @app.command()
@@ -65,6 +67,10 @@ def emit(reports: list, format: CompareFormat, output: Path | None, width: int |
             print(view.render_json(reports), file=handle or sys.stdout)
         elif format is CompareFormat.markdown:
             print(view.render_markdown(reports), file=handle or sys.stdout)
+        elif format is CompareFormat.csv:
+            print(view.render_csv(reports), file=handle or sys.stdout, end="")
+        elif format is CompareFormat.html:
+            print(view.render_html(reports), file=handle or sys.stdout, end="")
         else:
             view.render_table(reports, console(width or (200 if handle else None), handle))
     finally:

@@ -160,3 +160,37 @@ def to_dict(reports: list[Report]) -> dict[str, object]:
 
 def render_json(reports: list[Report]) -> str:
     return json.dumps(to_dict(reports), indent=2)
+
+
+def render_csv(reports: list[Report]) -> str:
+    """CSV: one row per metric; per spec its exact value and its ratio to the first."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    titles = labels(reports)
+    writer.writerow(["metric", *(c for t in titles for c in (t, f"{t} ratio"))])
+    first = reports[0]
+    for metric in METRICS:
+        base = metric.value(first)
+        cells: list[object] = []
+        for report in reports:
+            value = metric.value(report)
+            share = ratio(value, base)
+            cells += [value, "" if share is None else f"{share:.6g}"]
+        writer.writerow([metric.key, *cells])
+    return buffer.getvalue()
+
+
+def render_html(reports: list[Report]) -> str:
+    """One self-contained HTML page with the comparison table and its footer."""
+    from html import escape
+
+    from .html import _page, _table
+
+    cells = rows(reports)
+    body = ["<h1>cnncalc compare</h1>",
+            *_table(cells[0], [("layer", "", row) for row in cells[1:]], left=1),
+            *(f'<p class="conventions">{escape(line)}</p>' for line in footer(reports))]
+    return _page("cnncalc compare", body)
