@@ -116,3 +116,16 @@ def test_show_does_not_import_torch():
         "assert 'torch' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_specs_in_every_text_format(runner):
+    import csv
+    import io
+
+    rows = {row["name"]: row for row in csv.DictReader(io.StringIO(
+        runner.invoke(app, ["specs", "-f", "csv"]).output))}
+    assert int(rows["vgg16"]["params"]) == 138_357_544
+    assert int(rows["vgg16"]["macs"]) == 15_470_264_320
+    markdown = runner.invoke(app, ["specs", "-f", "markdown"]).output
+    assert "| vgg16 | 224x224x3 | 138,357,544 | 15,470,264,320 |" in markdown
+    assert "138,357,544" in runner.invoke(app, ["specs", "-f", "html"]).output

@@ -27,6 +27,9 @@ def specs(
     with errors_to_exit():
         for name in bundled():
             rows.append((name, analyze(load(name))))
+    if format in (Format.markdown, Format.csv, Format.html):
+        print(_text(rows, format), end="")
+        return
     if format is Format.json:
         print(json.dumps([{"name": n, "description": r.description,
                            "input": list(r.input_shape), "params": r.totals.params,
@@ -44,3 +47,35 @@ def specs(
     from ..render.table import print_table
 
     print_table(console(), table)
+
+
+def _text(rows: list, format: Format) -> str:
+    """The list as markdown, CSV or HTML, with exact integers."""
+    from ..layers import fmt_shape
+    from ..units import exact
+
+    header = ["name", "input", "params", "macs", "description"]
+    cells = [[n, fmt_shape(r.input_shape), r.totals.params, r.totals.macs, r.description]
+             for n, r in rows]
+    if format is Format.csv:
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(cells)
+        return buffer.getvalue()
+    text = [[c if isinstance(c, str) else exact(c) for c in row] for row in cells]
+    if format is Format.markdown:
+        from ..render.markdown import escape
+
+        lines = ["| Name | Input | Params | MACs | Description |",
+                 "| --- | --- | ---: | ---: | --- |"]
+        lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in text]
+        return "\n".join(lines) + "\n"
+    from ..render.html import _page, _table
+
+    return _page("cnncalc specs", ["<h1>Bundled specs</h1>", *_table(
+        ["Name", "Input", "Params", "MACs", "Description"],
+        [("layer", "", row) for row in text], left=2)])
