@@ -1,5 +1,5 @@
 """`cnncalc check`: budgets from the spec and the command line, every exit code, annotations,
-the baseline gate both ways, the JSON view, and the CI snippet of docs/budgets.md.
+the baseline gate both ways, the JSON view, and the README's CI snippet.
 
 Expected values are LeNet-5's (the lecture's table, CONVENTIONS.md): 62,006 params and 651,720
 MACs at batch 1; param memory 62,006 x 4 bytes at fp32.
@@ -240,16 +240,15 @@ def test_check_formats_and_output_file(runner, tmp_path, fmt):
 
 
 def ci_command() -> str:
-    """The `cnncalc check` line of the GitHub Actions snippet: README.md's section when the lead
-    has folded it in, else docs/budgets.md."""
-    for doc in (ROOT / "README.md", ROOT / "docs" / "budgets.md"):
+    """The `cnncalc check` line of the README's GitHub Actions snippet."""
+    for doc in (ROOT / "README.md",):
         text = doc.read_text() if doc.exists() else ""
-        section = re.search(r"^## GitHub Actions\n(.*?)(?=^## |\Z)", text, re.S | re.M)
+        section = re.search(r"^#{2,3} GitHub Actions\n(.*?)(?=^#{1,3} |\Z)", text, re.S | re.M)
         if section:
             found = re.search(r"^\s*- run: (cnncalc check .*)$", section.group(1), re.M)
             assert found, f"{doc.name}: the GitHub Actions section has no cnncalc check step"
             return found.group(1)
-    raise AssertionError("no '## GitHub Actions' section in README.md or docs/budgets.md")
+    raise AssertionError("no 'GitHub Actions' section in README.md")
 
 
 def test_the_ci_snippet_runs(runner, tmp_path, monkeypatch):
