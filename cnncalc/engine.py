@@ -6,7 +6,7 @@ Pure Python; it never imports torch. Shapes propagate with `floor((n + 2p - f) /
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from . import expr
 from .errors import CnnCalcError
@@ -14,6 +14,8 @@ from .layers import KINDS, Shape, fmt_shape, prod
 from .report import Node, Report, Totals
 from .spec import Entry, Leaf, Parallel, Residual, Seq, Spec, Use, suggest, validate_leaf
 from .units import DTYPE_BYTES
+
+_T = TypeVar("_T", Node, Totals)
 
 MAX_LAYERS = 2_000_000
 MAX_DEPTH = 400
@@ -30,14 +32,7 @@ def analyze(spec: Spec, input_shape: Shape | None = None, batch: int = 1,
     shape = tuple(input_shape or spec.input_shape)
     walker = _Walker(spec)
     nodes, _ = walker.seq(spec.layers, shape, dict(spec.vars), "", 0, True, ())
-    totals = Totals()
-    for node in nodes:
-        totals.params += node.params
-        totals.trainable_params += node.trainable_params
-        totals.buffers += node.buffers
-        totals.activations += node.activations
-        totals.macs += node.macs
-        totals.elementwise += node.elementwise
+    totals = _accumulate(Totals(), nodes)
     report = Report(spec.name, spec.description, shape, nodes, totals, batch, dtype, spec.file,
                     walker.count)
     if spec.freeze_until:
@@ -50,16 +45,21 @@ def analyze(spec: Spec, input_shape: Shape | None = None, batch: int = 1,
     return report
 
 
+def _accumulate(target: _T, nodes: list[Node]) -> _T:
+    """Add the nodes' counts into a block's node or the totals."""
+    for node in nodes:
+        target.params += node.params
+        target.trainable_params += node.trainable_params
+        target.buffers += node.buffers
+        target.activations += node.activations
+        target.macs += node.macs
+        target.elementwise += node.elementwise
+    return target
+
+
 def _sum_into(node: Node, children: list[Node]) -> Node:
-    for child in children:
-        node.params += child.params
-        node.trainable_params += child.trainable_params
-        node.buffers += child.buffers
-        node.activations += child.activations
-        node.macs += child.macs
-        node.elementwise += child.elementwise
     node.children = children
-    return node
+    return _accumulate(node, children)
 
 
 def _join(parent: str, name: str) -> str:
