@@ -319,7 +319,19 @@ BUILDERS: dict[type[L.Layer], Builder] = {
 
 # --------------------------------------------------------------------------- containers
 
-class Sequence(nn.Module):
+class Container(nn.Module):
+    """A block: children by position or name (`net["layer1"][0]["conv1"]`)."""
+
+    def __getitem__(self, key: int | str) -> nn.Module:
+        if isinstance(key, str):
+            return self._modules[key]  # type: ignore[return-value]
+        return list(self._modules.values())[key]  # type: ignore[return-value]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+
+class Sequence(Container):
     """Children applied in order (a seq, a repeat, a block whose body is a list of layers)."""
 
     def __init__(self, children: list[tuple[str, nn.Module]]):
@@ -332,15 +344,6 @@ class Sequence(nn.Module):
             x = child(x)  # type: ignore[misc]
         return x
 
-    def __getitem__(self, key: int | str) -> nn.Module:
-        """A child by position or by name: `net.layer1[0]`, `net["layer1"]`."""
-        if isinstance(key, str):
-            return self._modules[key]  # type: ignore[return-value]
-        return list(self._modules.values())[key]  # type: ignore[return-value]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
 
 class Network(Sequence):
     """The whole spec. `report` is the engine's Report it was built from."""
@@ -348,7 +351,7 @@ class Network(Sequence):
     report: Report
 
 
-class Residual(nn.Module):
+class Residual(Container):
     """Body layers in order, the shortcut (identity when absent), the `add` merge, then the
     post-activation. Children are registered under the engine's names."""
 
@@ -374,7 +377,7 @@ class Residual(nn.Module):
         return out
 
 
-class Parallel(nn.Module):
+class Parallel(Container):
     """Every branch on the same input, the merge (`concat` or `add`), the post-activation."""
 
     def __init__(self, branches: list[tuple[str, nn.Module]], merge: tuple[str, nn.Module],
