@@ -368,3 +368,13 @@ def test_verify_without_torch_exits_2_with_the_hint(runner, monkeypatch) -> None
 def test_verify_refuses_int8(runner) -> None:
     result = runner.invoke(app, ["verify", "lenet5", "--dtype", "int8"])
     assert result.exit_code == 2
+
+
+def test_meta_verifies_billions_of_params_without_memory(runner, tmp_path) -> None:
+    # The lecture: a dense layer from 1000x1000x3 to 1000 units has 3,000,000,000 weights
+    # (12 GB in fp32); on meta nothing is allocated.
+    spec = tmp_path / "big.yaml"
+    spec.write_text(spec_text("- flatten\n- dense: 1000", "1000x1000x3"))
+    result = runner.invoke(app, ["verify", str(spec), "--device", "meta"])
+    assert result.exit_code == 0, result.output
+    assert "3,000,001,000" in result.output and "3,000,000,000" in result.output
