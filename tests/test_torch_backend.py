@@ -23,9 +23,14 @@ from cnncalc import layers as L  # noqa: E402
 from cnncalc import torch as ct  # noqa: E402
 from cnncalc.commands import app  # noqa: E402
 from cnncalc.errors import CnnCalcError  # noqa: E402
-from cnncalc.verify import (Measured, Measurement, compare, engine_shape,  # noqa: E402
-                            summarize_times, torch_shape)
-
+from cnncalc.verify import (  # noqa: E402
+    Measured,
+    Measurement,
+    compare,
+    engine_shape,
+    summarize_times,
+    torch_shape,
+)
 from tests.conftest import spec_text  # noqa: E402
 
 pytestmark = pytest.mark.torch

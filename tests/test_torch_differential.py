@@ -327,7 +327,7 @@ def test_engine_equals_torch_on_random_specs(case: tuple[str, int]) -> None:
             stride = L.pair(layer.stride) if isinstance(layer, L._Convolution) \
                 else layer.strides()
             assert node.output_shape[:2] == tuple(
-                math.ceil(n / s) for n, s in zip(node.input_shape[:2], stride)), where
+                math.ceil(n / s) for n, s in zip(node.input_shape[:2], stride, strict=True)), where
         if isinstance(layer, L.AdaptivePool):
             assert node.output_shape[:2] == tuple(L.pair(layer.size)), where
     assert sum(p.numel() for p in module.parameters()) == report.totals.params
