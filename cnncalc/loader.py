@@ -128,11 +128,16 @@ def load_yaml(text: str, name: str) -> Any:
         raise CnnCalcError(Problem(f"invalid YAML: {exc}", file=name)) from None
     except RecursionError:
         raise CnnCalcError(Problem("the YAML nests too deeply", file=name)) from None
+    except ValueError as exc:
+        # PyYAML's constructors raise plain ValueError, e.g. for an integer of more than
+        # 4300 digits (Python's int-to-str limit) or an impossible timestamp.
+        raise CnnCalcError(Problem(f"invalid YAML value: {exc}", file=name)) from None
 
 
 def _check_size(root: yaml.Node, name: str) -> None:
     """Refuse documents whose aliases expand to more than MAX_NODES nodes."""
     sizes: dict[int, int] = {}
+    open_: set[int] = set()  # collections being measured: meeting one again is a cycle
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
         node, done = stack.pop()
@@ -147,9 +152,16 @@ def _check_size(root: yaml.Node, name: str) -> None:
             if isinstance(node, yaml.MappingNode) else list(node.value)
         )
         if not done:
+            if key in open_:
+                # An alias inside its own anchor (`&a [*a]`) makes an infinite document.
+                raise CnnCalcError(Problem(
+                    "an alias refers to the list or mapping it is inside (a recursive "
+                    "anchor)", file=name, line=node.start_mark.line + 1))
+            open_.add(key)
             stack.append((node, True))
             stack.extend((c, False) for c in children if id(c) not in sizes)
             continue
+        open_.discard(key)
         total = 1 + sum(sizes.get(id(c), 1) for c in children)
         if total > MAX_NODES:
             raise CnnCalcError(Problem(
@@ -171,9 +183,15 @@ class _Builder:
             # constructor for them (it is the slowest part of loading a large spec).
             if node.tag == _STR:
                 return node.value
-            if node.tag == _INT and node.value.isdigit():
-                return int(node.value)
-            return self.loader.construct_object(node, deep=True)
+            try:
+                if node.tag == _INT and node.value.isdigit():
+                    return int(node.value)
+                return self.loader.construct_object(node, deep=True)
+            except ValueError as exc:  # e.g. an integer of more than 4300 digits
+                raise CnnCalcError(Problem(
+                    f"cannot read the value {_clip(node.value)}: "
+                    + str(exc).split("; use sys.")[0], file=self.name,
+                    line=node.start_mark.line + 1)) from None
         line = node.start_mark.line + 1
         if isinstance(node, yaml.SequenceNode):
             out = LineList(line)
@@ -198,3 +216,8 @@ class _Builder:
                 result[key] = self.build(value_node)
             return result
         raise CnnCalcError(Problem(f"unsupported YAML node {node.tag}", file=self.name))
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    """A value short enough to quote in a one-line message."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text):,} chars)"
