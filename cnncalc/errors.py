@@ -20,9 +20,12 @@ class Problem:
     layer: str | None = None  # e.g. "'conv2' (layer 3)" or "block 'layer1.0'"
 
     def format(self) -> str:
-        where = self.file or "<spec>"
-        if self.line is not None:
-            where += f":{self.line}"
+        if self.file is None and self.line is None:
+            where = "cnncalc"  # an option or a command, not a place in a spec
+        else:
+            where = self.file or "<spec>"
+            if self.line is not None:
+                where += f":{self.line}"
         text = f"{where}: "
         if self.layer:
             text += f"{self.layer}: "
