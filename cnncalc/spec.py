@@ -186,20 +186,27 @@ def pydantic_problems(exc: ValidationError) -> list[tuple[str, str]]:
             continue
         meaningful = [e for e in errs if not e["type"].endswith("_type")
                       and e["type"] not in ("literal_error", "union_tag_invalid")]
-        chosen = meaningful[0] if meaningful and len(meaningful) < len(errs) or len(errs) == 1 \
-            else None
-        if chosen is None and meaningful:
-            chosen = meaningful[0]
-        if chosen is not None:
+        # A plain type error is worth showing when it is the only one; union alternatives
+        # are not (a single "expected ..." says it better). `meaningful` may be empty.
+        chosen = meaningful[0] if meaningful else errs[0] if len(errs) == 1 else None
+        if chosen is not None and (chosen in meaningful or key not in FORMS):
             msg = chosen["msg"].removeprefix("Value error, ")
+            if len(msg) > 160:  # messages may quote the whole (huge) input
+                msg = msg[:160] + "..."
             sub = [str(x) for x in chosen["loc"][1:] if isinstance(x, int)]
-            where = f"[{sub[0]}]" if sub else ""
-            out.append((key, f"{msg.lower() if msg[:1].isupper() else msg}{where} "
-                        f"(got {chosen['input']!r})"))
+            where = f"[{sub[0]}]" if sub and "[key]" not in chosen["loc"] else ""
+            got = "" if " got " in msg else f" (got {_clip(chosen['input'])})"
+            out.append((key, f"{msg.lower() if msg[:1].isupper() else msg}{where}{got}"))
             continue
         expected = FORMS.get(key, "a valid value")
-        out.append((key, f"invalid value {errs[0]['input']!r}: expected {expected}"))
+        out.append((key, f"invalid value {_clip(errs[0]['input'])}: expected {expected}"))
     return out
+
+
+def _clip(value: Any, limit: int = 60) -> str:
+    """The repr of a bad value, cut short enough for a one-line message."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} chars)"
 
 
 FORMS = {
@@ -382,9 +389,9 @@ class Parser:
     var_names: set[str] = set()
 
     # -- entries
-    def entries(self, raw: Any, where: str) -> list[Entry]:
+    def entries(self, raw: Any, where: str, line: int | None = None) -> list[Entry]:
         if not isinstance(raw, list):
-            self.problem(f"{where} must be a list of layers", line_of(raw))
+            self.problem(f"{where} must be a list of layers", line_of(raw, line))
             return []
         out = []
         files = getattr(raw, "item_files", None)  # set by `transfer` for inherited layers
@@ -554,7 +561,7 @@ class Parser:
                   arg_lines: dict[str, int] | None = None) -> Entry | None:
         arg_lines = arg_lines or {}
         if kind == "seq":
-            return Seq("seq", line, children=self.entries(args, f"seq at line {line}"))
+            return Seq("seq", line, children=self.entries(args, f"seq at line {line}", line))
         if not isinstance(args, dict):
             self.problem(f"{kind} needs a mapping of fields", line, label)
             return None
@@ -567,7 +574,8 @@ class Parser:
                              lines.get(key, line), label)
                 return None
         activation = args.get("activation")
-        if activation is not None and activation not in KINDS:
+        if activation is not None and (not isinstance(activation, str)
+                                       or activation not in KINDS):
             self.problem(f"{kind}.activation: unknown activation {activation!r}", line, label)
             return None
         if kind == "residual":
@@ -583,8 +591,10 @@ class Parser:
             if shortcut == "identity":
                 shortcut = []
             return Residual("residual", line,
-                            body=self.entries(args["body"], f"residual body at line {line}"),
-                            shortcut=self.entries(shortcut, f"shortcut at line {line}"),
+                            body=self.entries(args["body"], f"residual body at line {line}",
+                                              lines.get("body", line)),
+                            shortcut=self.entries(shortcut, f"shortcut at line {line}",
+                                                  lines.get("shortcut", line)),
                             activation=activation, add=add)
         branches = args.get("branches")
         if not isinstance(branches, list) or len(branches) < 2:
@@ -600,7 +610,9 @@ class Parser:
         for index, branch in enumerate(branches):
             if branch is None or branch == "identity":
                 branch = []
-            parsed.append(self.entries(branch, f"branch {index + 1} at line {line}"))
+            parsed.append(self.entries(branch, f"branch {index + 1} at line {line}",
+                                       branches.line_of(index)
+                                       if isinstance(branches, LineList) else line))
         return Parallel("parallel", line, branches=parsed, merge=merge, activation=activation)
 
 
