@@ -30,12 +30,24 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None)
     return rounded
 
 
+def _round(value: Any, ndigits: Any = None) -> Any:
+    """`round`, refusing huge `ndigits` (`round(5, -10**18)` would compute 10**(10**18))."""
+    if ndigits is None:
+        return round(value)
+    if not isinstance(ndigits, int) or abs(ndigits) > 400:
+        raise ValueError(f"round: ndigits must be an integer within +-400, got {ndigits!r}")
+    return round(value, ndigits)
+
+
+#: The largest integer an expression may produce, in bits (2**64 ** 64 is 4096 bits).
+MAX_BITS = 4096
+
 FUNCTIONS: dict[str, Any] = {
     "min": min,
     "max": max,
     "abs": abs,
     "int": int,
-    "round": round,
+    "round": _round,
     "floor": math.floor,
     "ceil": math.ceil,
     "make_divisible": make_divisible,
@@ -79,6 +91,8 @@ def parse(text: str) -> ast.expr:
             tree = ast.parse(source, mode="eval").body
         except SyntaxError:
             raise CnnCalcError(f"invalid expression {text!r}") from None
+        except (RecursionError, MemoryError):  # thousands of nested or chained operators
+            raise CnnCalcError(f"expression too deeply nested: {text[:60]!r}...") from None
         _check(tree, text)
         _CACHE[text] = tree
     return tree
@@ -97,6 +111,8 @@ def evaluate(text: str, env: Mapping[str, Any]) -> Any:
         raise
     except ZeroDivisionError:
         raise CnnCalcError(f"division by zero in {text!r}") from None
+    except RecursionError:
+        raise CnnCalcError(f"expression too deeply nested: {text[:60]!r}...") from None
     except (TypeError, ValueError, OverflowError) as exc:
         raise CnnCalcError(f"cannot evaluate {text!r}: {exc}") from None
 
@@ -133,7 +149,14 @@ def _eval(node: ast.expr, env: Mapping[str, Any], text: str) -> Any:
         right = _eval(node.right, env, text)
         if isinstance(node.op, ast.Pow) and (abs(right) > 64 or abs(left) > 2**64):
             raise CnnCalcError(f"{text!r}: power too large")
-        return _BINARY[type(node.op)](left, right)
+        if isinstance(left, str) or isinstance(right, str):
+            # 'ab' * 10**9 would build a gigabyte; text is for comparisons only.
+            raise CnnCalcError(f"{text!r}: arithmetic on text is not allowed")
+        result = _BINARY[type(node.op)](left, right)
+        if isinstance(result, int) and result.bit_length() > MAX_BITS:
+            # Chained lets (a2 = a1 * a1, ...) could otherwise square a number into gigabytes.
+            raise CnnCalcError(f"{text!r}: number too large (more than {MAX_BITS} bits)")
+        return result
     if isinstance(node, ast.UnaryOp):
         return _UNARY[type(node.op)](_eval(node.operand, env, text))
     if isinstance(node, ast.BoolOp):
