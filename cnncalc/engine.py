@@ -17,8 +17,10 @@ from .units import DTYPE_BYTES
 
 _T = TypeVar("_T", Node, Totals)
 
-MAX_LAYERS = 2_000_000
-MAX_DEPTH = 400
+# Bounds that keep hostile specs within seconds and ~200 MB: a layer costs ~350 bytes of
+# report, and each level of nesting ~5 Python frames (of the 1000 Python allows).
+MAX_LAYERS = 250_000
+MAX_DEPTH = 100
 
 
 def analyze(spec: Spec, input_shape: Shape | None = None, batch: int = 1,
@@ -31,7 +33,11 @@ def analyze(spec: Spec, input_shape: Shape | None = None, batch: int = 1,
                            f"use one of {', '.join(DTYPE_BYTES)}")
     shape = tuple(input_shape or spec.input_shape)
     walker = _Walker(spec)
-    nodes, _ = walker.seq(spec.layers, shape, dict(spec.vars), "", 0, True, ())
+    try:
+        nodes, _ = walker.seq(spec.layers, shape, dict(spec.vars), "", 0, True, ())
+    except RecursionError:  # a backstop: MAX_DEPTH should refuse such specs first
+        raise CnnCalcError(f"the spec nests more deeply than cnncalc can follow "
+                           f"(at most {MAX_DEPTH} levels)").located(file=spec.file) from None
     totals = _accumulate(Totals(), nodes)
     report = Report(spec.name, spec.description, shape, nodes, totals, batch, dtype, spec.file,
                     walker.count)
@@ -60,6 +66,11 @@ def _accumulate(target: _T, nodes: list[Node]) -> _T:
 def _sum_into(node: Node, children: list[Node]) -> Node:
     node.children = children
     return _accumulate(node, children)
+
+
+def _clip_path(path: str, limit: int = 80) -> str:
+    """A dotted path short enough for a one-line message (deep nesting makes long ones)."""
+    return path if len(path) <= limit else "..." + path[-(limit - 3):]
 
 
 def _join(parent: str, name: str) -> str:
@@ -100,7 +111,7 @@ class _Walker:
         used: set[str] = set()
         counts: dict[str, int] = {}
         for position, entry in enumerate(entries, 1):
-            label = f"layer {position}" + (f" of '{parent}'" if parent else "")
+            label = f"layer {position}" + (f" of '{_clip_path(parent)}'" if parent else "")
             try:
                 scoped = self.env_at(env, shape)
                 if entry.when is not None and not self.truth(entry.when, scoped, "when"):
@@ -118,7 +129,7 @@ class _Walker:
                 used.add(name)
                 path = _join(parent, name)
                 # the path already names the parent: `layer 2 'a.b.a' (a)`
-                label = f"layer {position} '{path}' ({entry.kind})"
+                label = f"layer {position} '{_clip_path(path)}' ({entry.kind})"
                 node, shape = self.entry(entry, name, path, shape, env, depth,
                                          trainable if entry.trainable is None else entry.trainable,
                                          stack)
@@ -140,11 +151,17 @@ class _Walker:
                                "cnncalc computes")
         children = []
         out = shape
+        before = self.count
         for index in range(times):
             inner = dict(env, i=index)
             child, out = self.single(entry, str(index), _join(path, str(index)), out, inner,
                                      depth + 1, trainable, stack)
             children.append(child)
+            if index == 0 and before + (self.count - before) * times > MAX_LAYERS:
+                # Fail now, not after expanding millions of layers (nested repeats).
+                raise CnnCalcError(
+                    f"repeat {times:,} of {self.count - before:,} layers each is more than "
+                    f"the {MAX_LAYERS:,} layers cnncalc computes")
         group = Node(name, path, entry.kind, depth, entry.line, shape, out, trainable=trainable,
                      container="repeat")
         return _sum_into(group, children), out

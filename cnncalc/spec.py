@@ -630,4 +630,8 @@ def parse_spec(raw: Any, file: str) -> Spec:
     parser = Parser(file)
     if isinstance(raw, dict) and isinstance(raw.get("vars"), dict):
         parser.var_names = set(raw["vars"])
-    return parser.parse(raw)
+    try:
+        return parser.parse(raw)
+    except RecursionError:  # containers nested hundreds deep; the loader allows ~500
+        raise CnnCalcError(Problem("the layers nest too deeply (containers inside "
+                                   "containers hundreds of levels deep)", file)) from None
