@@ -21,6 +21,10 @@ _T = TypeVar("_T", Node, Totals)
 # report, and each level of nesting ~5 Python frames (of the 1000 Python allows).
 MAX_LAYERS = 250_000
 MAX_DEPTH = 100
+# Counts stay exact integers at any size, but past a googol they are surely a typo, and
+# larger ones (e.g. 4096-bit expression results multiplied together) would pass Python's
+# 4300-digit int-to-text limit and a float's range when printed.
+MAX_COUNT = 10**100
 
 
 def analyze(spec: Spec, input_shape: Shape | None = None, batch: int = 1,
@@ -32,6 +36,9 @@ def analyze(spec: Spec, input_shape: Shape | None = None, batch: int = 1,
         raise CnnCalcError(f"unknown dtype {dtype!r}{suggest(dtype, DTYPE_BYTES)}; "
                            f"use one of {', '.join(DTYPE_BYTES)}")
     shape = tuple(input_shape or spec.input_shape)
+    if prod(shape) > MAX_COUNT:
+        raise CnnCalcError(f"the input {fmt_shape(shape)} has more than 10^100 values"
+                           ).located(file=spec.file)
     walker = _Walker(spec)
     try:
         nodes, _ = walker.seq(spec.layers, shape, dict(spec.vars), "", 0, True, ())
@@ -197,6 +204,9 @@ class _Walker:
             layer = validate_leaf(entry.kind, args)
         out = layer.output_shape(shape)
         cost = layer.cost(shape, out)
+        if max(prod(out), cost.params, cost.macs, cost.elementwise) > MAX_COUNT:
+            raise CnnCalcError(f"counts past 10^100 (output {fmt_shape(out)}); "
+                               "check the sizes for a typo")
         self.count += 1
         if self.count > MAX_LAYERS:
             raise CnnCalcError(f"the spec expands to more than {MAX_LAYERS:,} layers")

@@ -110,6 +110,8 @@ def si(n: int | float, digits: int = 1) -> str:
     """Counts in SI units: 138.4M, 15.5G, 280."""
     sign = "-" if n < 0 else ""
     n = abs(n)
+    if n >= 10**15:  # past T, prefixes stop helping: 1.0e+36 reads better than 1e24T
+        return f"{sign}{float(n):.{digits}e}"
     for prefix, size in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("k", 10**3)):
         if n >= size:
             return f"{sign}{n / size:.{digits}f}{prefix}"
@@ -118,6 +120,8 @@ def si(n: int | float, digits: int = 1) -> str:
 
 def binary(n: int | float) -> str:
     """Bytes in binary units: 527.8 MiB, 1.0 KiB, 12 B."""
+    if n >= 2**50:  # past 1024 TiB: 4.0e+36 B
+        return f"{float(n):.1e} B"
     for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if n >= size:
             return f"{n / size:.1f} {unit}"
