@@ -24,6 +24,7 @@ MAX_NODES = 2_000_000
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
+_COLLECTION_TAGS = ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map")
 
 
 class LineDict(dict):
@@ -117,6 +118,12 @@ def load_yaml(text: str, name: str) -> Any:
             return _Builder(loader, name).build(node)
         finally:
             loader.dispose()
+    except yaml.reader.ReaderError as exc:  # not a MarkedYAMLError: no mark, a position
+        line = text[: exc.position].count("\n") + 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise CnnCalcError(Problem(
+            f"invalid YAML: character {char:#06x} is not allowed (no control characters)",
+            file=name, line=line)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -193,6 +200,11 @@ class _Builder:
                     + str(exc).split("; use sys.")[0], file=self.name,
                     line=node.start_mark.line + 1)) from None
         line = node.start_mark.line + 1
+        if node.tag not in _COLLECTION_TAGS:
+            # We build lists and mappings ourselves, so a tag on one (`!!python/object`)
+            # would otherwise be dropped silently.
+            raise CnnCalcError(Problem(f"unsupported YAML tag {node.tag!r}", file=self.name,
+                                       line=line))
         if isinstance(node, yaml.SequenceNode):
             out = LineList(line)
             for item in node.value:

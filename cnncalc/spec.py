@@ -189,13 +189,17 @@ def pydantic_problems(exc: ValidationError) -> list[tuple[str, str]]:
         # A plain type error is worth showing when it is the only one; union alternatives
         # are not (a single "expected ..." says it better). `meaningful` may be empty.
         chosen = meaningful[0] if meaningful else errs[0] if len(errs) == 1 else None
+        if len(errs) > 1 and key in FORMS and isinstance(errs[0]["input"], (str, list)):
+            chosen = None  # `padding: full`, `kernel: [3, 3, 3]`: say what is expected
         if chosen is not None and (chosen in meaningful or key not in FORMS):
             msg = chosen["msg"].removeprefix("Value error, ")
             if len(msg) > 160:  # messages may quote the whole (huge) input
                 msg = msg[:160] + "..."
             sub = [str(x) for x in chosen["loc"][1:] if isinstance(x, int)]
             where = f"[{sub[0]}]" if sub and "[key]" not in chosen["loc"] else ""
-            got = "" if " got " in msg else f" (got {_clip(chosen['input'])})"
+            shown = _clip(chosen["input"])
+            quoted = isinstance(chosen["input"], str) and shown in msg
+            got = "" if " got " in msg or quoted else f" (got {shown})"
             out.append((key, f"{msg.lower() if msg[:1].isupper() else msg}{where}{got}"))
             continue
         expected = FORMS.get(key, "a valid value")
