@@ -11,5 +11,6 @@ from . import check  # noqa: F401
 from . import fit, scale  # noqa: F401
 from . import conv, explain, memory  # noqa: F401
 from . import verify  # noqa: F401
+from . import schema  # noqa: F401
 
 __all__ = ["app"]
