@@ -93,9 +93,16 @@ def main(
     """Shapes, parameters, multiply-adds and memory of convolutional networks."""
 
 
+def complete_spec(incomplete: str) -> list[str]:
+    """Shell completion for SPEC: the bundled specs' names (the shell adds file names)."""
+    from .source import bundled
+
+    return [name for name in bundled() if name.startswith(incomplete)]
+
+
 SpecArg = Annotated[str, typer.Argument(
     help="A spec file, a bundled spec's name (see 'cnncalc specs'), or - for stdin.",
-    show_default=False)]
+    show_default=False, autocompletion=complete_spec)]
 InputOpt = Annotated[Optional[str], typer.Option(
     "--input", "-i", help="Override the input size: HxWxC, e.g. 224x224x3.")]
 BatchOpt = Annotated[int, typer.Option("--batch", "-b", min=1,
@@ -109,4 +116,12 @@ def run() -> None:
     """Console-script entry point."""
     from . import commands  # noqa: F401  (registers every command on `app`)
 
+    import os
+
+    if any(key.endswith("_COMPLETE") for key in os.environ):
+        # The scripts in completions/ call back with _CNNCALC_COMPLETE set; the app is built
+        # with add_completion=False (no --install-completion), so register typer's shells.
+        from typer.completion import completion_init
+
+        completion_init()
     app()
