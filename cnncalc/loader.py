@@ -86,7 +86,7 @@ def decode(data: bytes, name: str) -> str:
     """Decode UTF-8 bytes, naming the line of the first byte that is not UTF-8."""
     if len(data) > MAX_FILE_BYTES:
         raise CnnCalcError(Problem(
-            f"input is {len(data) / 2**20:.1f} MiB; specs may be at most "
+            f"input is more than {MAX_FILE_BYTES // 2**20} MiB; specs may be at most "
             f"{MAX_FILE_BYTES // 2**20} MiB", file=name))
     try:
         return data.decode("utf-8")

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .errors import CnnCalcError, Problem
-from .loader import decode, load_yaml, read_text
+from .loader import MAX_FILE_BYTES, decode, load_yaml, read_text
 from .spec import Spec, parse_spec, suggest
 
 
@@ -47,7 +47,8 @@ def read(ref: str) -> tuple[str, str]:
     """(display name, text) of a spec reference."""
     name, path = resolve(ref)
     if path is None:
-        return name, decode(sys.stdin.buffer.read(), name)
+        # Read one byte past the limit, not everything: a runaway pipe must not fill memory.
+        return name, decode(sys.stdin.buffer.read(MAX_FILE_BYTES + 1), name)
     return name, read_text(path)
 
 
