@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-SCHEMA_ID = "https://raw.githubusercontent.com/cnncalc/cnncalc/main/schema/cnncalc.schema.json"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 # pydantic writes strict Annotated constraints with its own keywords; JSON Schema's are these.
@@ -241,7 +240,6 @@ def spec_schema() -> dict[str, Any]:
     header.pop("description", None)
     return {
         "$schema": DIALECT,
-        "$id": SCHEMA_ID,
         "title": "cnncalc spec",
         "description": "A convolutional network layer by layer, for cnncalc.",
         **header,
