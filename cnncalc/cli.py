@@ -114,9 +114,9 @@ OutputOpt = Annotated[Optional[Path], typer.Option(
 
 def run() -> None:
     """Console-script entry point."""
-    from . import commands  # noqa: F401  (registers every command on `app`)
-
     import os
+
+    from . import commands  # noqa: F401  (registers every command on `app`)
 
     if any(key.endswith("_COMPLETE") for key in os.environ):
         # The scripts in completions/ call back with _CNNCALC_COMPLETE set; the app is built

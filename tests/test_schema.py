@@ -101,7 +101,7 @@ def valid(value: Any, schema: Any, root: dict[str, Any]) -> bool:
         if not schema.get("minItems", 0) <= len(value) <= schema.get("maxItems", len(value)):
             return False
         prefix = schema.get("prefixItems", [])
-        if any(not valid(v, s, root) for v, s in zip(value, prefix)):
+        if any(not valid(v, s, root) for v, s in zip(value, prefix, strict=False)):
             return False
         if "items" in schema and any(not valid(v, schema["items"], root)
                                      for v in value[len(prefix):]):
