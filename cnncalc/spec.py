@@ -181,7 +181,7 @@ def pydantic_problems(exc: ValidationError) -> list[tuple[str, str]]:
         if any(e["type"] == "extra_forbidden" for e in errs):
             out.append((key, "unknown field"))
             continue
-        if any(e["type"] == "missing" for e in errs):
+        if any(e["type"] == "missing" and len(e["loc"]) == 1 for e in errs):
             out.append((key, "missing (required)"))
             continue
         meaningful = [e for e in errs if not e["type"].endswith("_type")
@@ -637,5 +637,5 @@ def parse_spec(raw: Any, file: str) -> Spec:
     try:
         return parser.parse(raw)
     except RecursionError:  # containers nested hundreds deep; the loader allows ~500
-        raise CnnCalcError(Problem("the layers nest too deeply (containers inside "
-                                   "containers hundreds of levels deep)", file)) from None
+        raise CnnCalcError(Problem("the spec nests too deeply (lists or containers hundreds "
+                                   "of levels deep)", file)) from None
