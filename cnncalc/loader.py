@@ -72,7 +72,9 @@ def read_text(path: str | os.PathLike[str]) -> str:
             raise CnnCalcError(Problem(
                 f"file is {size / 2**20:.1f} MiB; specs may be at most "
                 f"{MAX_FILE_BYTES // 2**20} MiB", file=name))
-        data = p.read_bytes()
+        with open(p, "rb") as handle:
+            # At most one byte past the limit: /dev/zero or a growing file reports size 0.
+            data = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise CnnCalcError(Problem("no such file", file=name)) from None
     except PermissionError:
