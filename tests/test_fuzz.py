@@ -165,10 +165,18 @@ spec_trees = st.fixed_dictionaries(
 )
 
 headers = st.fixed_dictionaries(
-    {"name": st.one_of(st.just("fuzz"), scalars), "input": trees(scalars),
+    {"name": st.one_of(st.just("fuzz"), scalars),
+     "input": st.one_of(st.just("8x8x3"), trees(scalars)),
      "layers": st.one_of(st.just(["relu"]), trees(scalars))},
     optional={"vars": trees(scalars), "blocks": trees(scalars), "description": scalars,
-              "budget": trees(scalars), "extra": scalars},
+              "budget": trees(scalars), "extra": scalars, "freeze_until": scalars,
+              "extends": st.sampled_from(["lenet5", "nope", "x.yaml", 5, "../specs/lenet5.yaml"]),
+              "edits": st.one_of(trees(scalars), st.lists(st.dictionaries(
+                  st.sampled_from(["remove", "replace", "insert_before", "insert_after",
+                                   "append", "with", "layers"]),
+                  st.one_of(st.sampled_from(["conv1", "fc", "relu"]), st.lists(layer,
+                                                                                max_size=2),
+                            scalars), max_size=3), max_size=3))},
 )
 
 
