@@ -205,7 +205,9 @@ class _Walker:
         out = layer.output_shape(shape)
         cost = layer.cost(shape, out)
         if max(prod(out), cost.params, cost.macs, cost.elementwise) > MAX_COUNT:
-            raise CnnCalcError(f"counts past 10^100 (output {fmt_shape(out)}); "
+            shown = fmt_shape(out)
+            shown = shown if len(shown) <= 60 else shown[:60] + "..."
+            raise CnnCalcError(f"counts past 10^100 (output {shown}); "
                                "check the sizes for a typo")
         self.count += 1
         if self.count > MAX_LAYERS:

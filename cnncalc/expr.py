@@ -24,6 +24,8 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None)
     """
     if min_value is None:
         min_value = divisor
+    if isinstance(value, float) and not math.isfinite(value):  # int() would raise OverflowError
+        raise CnnCalcError(f"make_divisible: the channel count {value} is not a finite number")
     rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
     if rounded < 0.9 * value:
         rounded += divisor
