@@ -21,6 +21,7 @@ from . import formulas as F
 from .errors import CnnCalcError
 
 Number = int | float
+MAX_PADDING = 100
 Matrix = list[list[Number]]
 
 #: The lecture's filters (vertical and horizontal edge) and the classic Sobel and Scharr ones.
@@ -43,7 +44,7 @@ def _number(text: str, where: str) -> Number:
         pass
     try:
         value = float(Fraction(text))
-    except (ValueError, ZeroDivisionError):
+    except (ValueError, ZeroDivisionError, OverflowError):  # OverflowError: '1e400'
         raise CnnCalcError(f"{where}: {text!r} is not a number") from None
     return int(value) if value.is_integer() and "." not in text and "/" not in text else value
 
@@ -123,6 +124,9 @@ def paddings(padding: str | int, n: tuple[int, int], f: tuple[int, int],
                                f"got {padding!r}") from None
     if padding < 0:
         raise CnnCalcError(f"--padding must not be negative, got {padding}")
+    if padding > MAX_PADDING:  # the padded matrix is built and printed cell by cell
+        raise CnnCalcError(f"--padding {padding} is more than the {MAX_PADDING} this "
+                           "command pads small matrices by")
     return (padding, padding, padding, padding)
 
 

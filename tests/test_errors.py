@@ -139,3 +139,28 @@ def test_absurd_sizes_are_exact_in_json() -> None:
     assert totals["macs"] == n * n
     assert totals["flops"] == 2 * n * n
     assert totals["activations"] == n
+
+
+# --------------------------------------------------------------------------- other commands
+
+HOSTILE_OPTIONS = [
+    # 1e400 is past a float's range: was an OverflowError traceback
+    (["conv", "-i", "1e400 1; 1 1", "-k", "1"], "'1e400' is not a number"),
+    # padding 10^11 would build a 10^11 x 10^11 matrix: was a hang
+    (["conv", "-i", "1 2; 3 4", "-p", "99999999999"], "--padding 99999999999 is more than"),
+    # a width multiplier of 1e300 makes 10^18 * 1e300 = inf channels: was an OverflowError
+    (["scale", "-w", "1e300", "tests/errors/absurd-sizes.yaml"], "not a finite number"),
+    (["show", "lenet5", "--input", "9" * 5000 + "x1x1"], "--input: cannot read"),
+]
+
+
+@pytest.mark.parametrize("args,message", HOSTILE_OPTIONS, ids=lambda a: str(a)[:40])
+def test_hostile_options(args: list[str], message: str) -> None:
+    from typer.testing import CliRunner
+
+    from cnncalc.commands import app
+
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert message in result.output
