@@ -158,7 +158,7 @@ def main() -> None:
                 wall = row(f"{n:,} layers, --format {fmt}", show(spec, "-f", fmt))
                 per_layer = (wall - floor) / n * 1e6
                 rows[-1] = (*rows[-1][:3], f"{per_layer:.0f} us/layer above the floor")
-        depth = 10 if args.quick else 150
+        depth = 10 if args.quick else 90
         spec = nested_spec(Path(tmp) / "nested.yaml", depth)
         row(f"blocks nested {depth} deep", show(spec, "-f", "json"))
 
