@@ -60,32 +60,46 @@ def make_input(kind: str, tmp: Path) -> str:
     raise AssertionError(f"unknown make: {kind}")
 
 
+#: Runs the command and reports its own child's rusage. The child must be forked from a small
+#: process: on Linux a child's peak RSS includes the memory of the process it was forked from
+#: (until exec), and this test process may hold torch from other tests.
+LAUNCHER = """
+import os, subprocess, sys
+report, cmd = sys.argv[1], sys.argv[2:]
+proc = subprocess.Popen(cmd)
+_, status, usage = os.wait4(proc.pid, 0)
+with open(report, "w") as f:
+    f.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_utime + usage.ru_stime} "
+            f"{usage.ru_maxrss}")
+"""
+
+
 def run_measured(args: list[str], stdin: bytes = b"") -> tuple[int, str, str, float, float, int]:
     """(exit code, stdout, stderr, wall s, cpu s, peak RSS bytes) of one child process."""
     start = time.monotonic()
     with tempfile.TemporaryFile() as inp, tempfile.TemporaryFile() as out, \
-            tempfile.TemporaryFile() as err:
+            tempfile.TemporaryFile() as err, tempfile.TemporaryDirectory() as tmp:
         inp.write(stdin)
         inp.seek(0)
-        proc = subprocess.Popen(args, cwd=ROOT, stdin=inp, stdout=out, stderr=err,
+        report = os.path.join(tmp, "rusage")
+        proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, report, *args], cwd=ROOT,
+                                stdin=inp, stdout=out, stderr=err, start_new_session=True,
                                 env={**os.environ, "COLUMNS": "200"})
-        # wait4 gives this child's own rusage (RUSAGE_CHILDREN would mix in every child
-        # the test run has ever waited for).
-        timer = threading.Timer(MAX_WALL_S * 3, lambda: os.kill(proc.pid, signal.SIGKILL))
+        timer = threading.Timer(MAX_WALL_S * 3, lambda: os.killpg(proc.pid, signal.SIGKILL))
         timer.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
+            proc.wait()
         finally:
             timer.cancel()
-        proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.monotonic() - start
         out.seek(0)
         err.seek(0)
         stdout = out.read().decode("utf-8", "replace")
         stderr = err.read().decode("utf-8", "replace")
-    cpu = usage.ru_utime + usage.ru_stime
-    rss = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)  # Linux reports KiB
-    return proc.returncode, stdout, stderr, wall, cpu, rss
+        with open(report) as f:
+            code, cpu, maxrss = f.read().split()
+    rss = int(maxrss) * (1 if sys.platform == "darwin" else 1024)  # Linux reports KiB
+    return int(code), stdout, stderr, wall, float(cpu), rss
 
 
 def test_corpus_is_large_and_complete() -> None:
