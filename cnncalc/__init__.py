@@ -5,15 +5,32 @@
     >>> report.totals.params
     62006
 
-The core never imports torch; `cnncalc.torch` (an optional extra) builds specs as modules.
+The public names below load on first use, so that `import cnncalc` is cheap. The core never
+imports torch; `cnncalc.torch` (an optional extra) builds specs as modules.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from .engine import analyze
-from .errors import CnnCalcError, Problem
-from .source import bundled, load, load_text
-
 __all__ = ["__version__", "CnnCalcError", "Problem", "analyze", "bundled", "load", "load_text"]
+
+_HOMES = {"analyze": "engine", "CnnCalcError": "errors", "Problem": "errors",
+          "bundled": "source", "load": "source", "load_text": "source"}
+
+if TYPE_CHECKING:
+    from .engine import analyze
+    from .errors import CnnCalcError, Problem
+    from .source import bundled, load, load_text
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'cnncalc' has no attribute {name!r}")

@@ -54,9 +54,12 @@ def read(ref: str) -> tuple[str, str]:
 
 def load_text(text: str, name: str = "<string>") -> Spec:
     """Parse the text of a spec (after applying its `extends` and `edits`, see `transfer`)."""
-    from .transfer import resolve_extends
+    raw = load_yaml(text, name)
+    if isinstance(raw, dict) and ("extends" in raw or "edits" in raw):
+        from .transfer import resolve_extends
 
-    return parse_spec(resolve_extends(load_yaml(text, name), name), name)
+        raw = resolve_extends(raw, name)
+    return parse_spec(raw, name)
 
 
 def load(ref: str) -> Spec:

@@ -85,8 +85,7 @@ def test_unknown_format_is_refused(lenet):
 def test_show_lenet5_golden(runner, fmt):
     from cnncalc.commands import app
 
-    result = runner.invoke(app, ["show", "lenet5", "--format", fmt,
-                                 "--width", str(TEXT_WIDTH)])
+    result = runner.invoke(app, ["show", "lenet5", "--format", fmt])
     assert result.exit_code == 0, result.output
     golden(f"show-lenet5.{SUFFIX[fmt]}", result.stdout)
 

@@ -30,6 +30,6 @@ def test_sample_output_is_current(runner):
 
     text = (ROOT / "README.md").read_text()
     sample = re.search(r"\$ cnncalc show lenet5\n(.*?)```", text, re.S).group(1)
-    actual = runner.invoke(app, ["show", "lenet5", "--width", "100"]).output
+    actual = runner.invoke(app, ["show", "lenet5"]).output
     strip = [line.rstrip() for line in actual.splitlines()]
     assert [line.rstrip() for line in sample.splitlines()] == strip

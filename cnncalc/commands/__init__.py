@@ -1,16 +1,39 @@
-"""The commands, one module each; importing this package registers them all on `app`.
+"""The commands, one module each, registered on `cli.app` when their module is imported.
 
-Each module imports only what its command needs at call time, so that `cnncalc show` never
-pays for (or imports) torch.
+`from cnncalc.commands import app` gives the app with every command (for help, completion and
+tests). The console script imports only the module of the command it runs (`register`), so
+that `cnncalc show` pays neither for the other commands nor, ever, for torch.
 """
 
-from ..cli import app
-from . import show, specs  # noqa: F401
-from . import compare  # noqa: F401
-from . import check  # noqa: F401
-from . import fit, scale  # noqa: F401
-from . import conv, explain, memory  # noqa: F401
-from . import verify  # noqa: F401
-from . import schema  # noqa: F401
+from __future__ import annotations
 
-__all__ = ["app"]
+import importlib
+from typing import Any
+
+#: command name -> module in this package, in the order `cnncalc --help` lists them
+COMMANDS: dict[str, str] = {
+    "show": "show", "specs": "specs", "compare": "compare", "check": "check",
+    "memory": "memory", "explain": "explain", "conv": "conv", "scale": "scale", "fit": "fit",
+    "verify": "verify", "schema": "schema",
+}
+
+
+def register(argv: list[str] | None = None) -> Any:
+    """Import the command modules `argv` needs (all of them unless it names one) and
+    return the app."""
+    from ..cli import app
+
+    name = next((a for a in argv or [] if not a.startswith("-")), None)
+    modules = [COMMANDS[name]] if name in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    for module in modules:
+        importlib.import_module(f"{__name__}.{module}")
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        return register()
+    raise AttributeError(name)
+
+
+__all__ = ["COMMANDS", "app", "register"]

@@ -61,7 +61,7 @@ def scale(
                 sys.stdout.write(document)
             return
         report = analyze(parsed, batch=batch, dtype=dtype.value)
-    emit(report, format, levels, output, None)
+    emit(report, format, levels, output)
 
 
 def _scaling(raw: object, name: str, phi: float | None, width: float | None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -9,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..cli import (BatchOpt, Dtype, DtypeOpt, Format, InputOpt, OutputOpt, SpecArg, app,
-                   console, errors_to_exit, parse_input)
+                   errors_to_exit, parse_input)
 
 
 @app.command()
@@ -24,8 +25,6 @@ def show(
         "--depth", "-d", min=0, help="Collapse blocks deeper than this (0 = top level).")]
     = None,
     output: OutputOpt = None,
-    width: Annotated[Optional[int], typer.Option(
-        "--width", help="Console width for the table (default: the terminal's).")] = None,
     rf: Annotated[bool, typer.Option(
         "--rf", help="Add the receptive field column (size / effective stride / padding).")]
     = False,
@@ -43,17 +42,16 @@ def show(
             from ..transfer import freeze_until as freeze
 
             freeze(report, freeze_until)
-    emit(report, format, depth, output, width, rf)
+    emit(report, format, depth, output, rf)
 
 
 def emit(report: object, format: Format, depth: int | None, output: Path | None,
-         width: int | None, rf: bool = False) -> None:
-    from ..render import json as json_view
-    from ..render import table as table_view
-
+         rf: bool = False) -> None:
     handle = open(output, "w", encoding="utf-8") if output else None
     try:
         if format is Format.json:
+            from ..render import json as json_view
+
             print(json_view.render(report), file=handle or sys.stdout)  # type: ignore[arg-type]
         elif format is not Format.table:  # markdown, csv, html: one renderer each
             from ..render import render_report
@@ -61,8 +59,12 @@ def emit(report: object, format: Format, depth: int | None, output: Path | None,
             text = render_report(report, format.value, max_depth=depth)  # type: ignore[arg-type]
             (handle or sys.stdout).write(text)
         else:
-            out = console(width or (200 if handle else None), handle)
-            table_view.render(report, out, depth, rf)  # type: ignore[arg-type]
+            from ..render import table as table_view
+
+            out = handle or sys.stdout
+            styled = handle is None and out.isatty() and "NO_COLOR" not in os.environ \
+                and os.environ.get("TERM") != "dumb"
+            table_view.render(report, out, depth, rf, styled)  # type: ignore[arg-type]
     finally:
         if handle:
             handle.close()

@@ -32,11 +32,13 @@ def render_report(report: Report, fmt: Format, *, max_depth: int | None = None,
                   width: int | None = None) -> str:
     """The report in one format, as text; every Format has a branch (checked by assert_never)."""
     if fmt == "table":
+        import io
+
         from . import table
 
-        con = _text_console(width)
-        table.render(report, con, max_depth)
-        return con.file.getvalue()
+        text = io.StringIO()
+        table.render(report, text, max_depth)
+        return text.getvalue()
     elif fmt == "markdown":
         from . import markdown
 

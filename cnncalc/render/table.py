@@ -8,11 +8,14 @@ are known from the cells, no number is ever cut, and 100,000 rows take a fractio
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, TextIO
 
 from ..report import Report
 from .common import summary_lines, table_rows
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 BOLD, DIM, RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
 
@@ -48,9 +51,9 @@ def lines(report: Report, max_depth: int | None = None, rf: bool = False
     return out
 
 
-def render(report: Report, console: Console, max_depth: int | None = None,
-           rf: bool = False) -> None:
-    styled = console.is_terminal and not console.no_color and console.color_system is not None
+def render(report: Report, out: TextIO, max_depth: int | None = None, rf: bool = False,
+           styled: bool = False) -> None:
+    """Write the table and the summary to a text stream (bold blocks and totals if styled)."""
     style = {"header": BOLD, "block": BOLD, "total": BOLD, "input": DIM} if styled else {}
     text = []
     for role, content in lines(report, max_depth, rf):
@@ -58,12 +61,14 @@ def render(report: Report, console: Console, max_depth: int | None = None,
         text.append(f"{code}{content}{RESET}" if code else content)
     text.append("")
     text.extend(summary_lines(report))
-    console.file.write("\n".join(text) + "\n")
-    console.file.flush()
+    out.write("\n".join(text) + "\n")
+    out.flush()
 
 
 def print_table(console: Console, table: Table) -> None:
     """Print a rich table, never cutting a number: a narrower console is widened."""
+    from rich.console import Console
+
     needed = table.__rich_measure__(console, console.options.update_width(10**6)).maximum
     if needed > console.width:
         console = Console(file=console.file, width=needed, soft_wrap=False,
