@@ -221,7 +221,7 @@ class _Walker:
     def merge(self, kind: str, path: str, depth: int, line: int, shapes: list[Shape],
               names: list[str], where: str, trainable: bool) -> Node:
         """An add or concat node joining branch outputs; shape errors name every branch."""
-        listing = ", ".join(f"{n} gives {fmt_shape(s)}" for n, s in zip(names, shapes))
+        listing = ", ".join(f"{n} gives {fmt_shape(s)}" for n, s in zip(names, shapes, strict=True))
         if kind == "add":
             if any(s != shapes[0] for s in shapes):
                 raise CnnCalcError(

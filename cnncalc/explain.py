@@ -18,9 +18,26 @@ from typing import Any
 
 from . import formulas as F
 from .errors import CnnCalcError
-from .layers import (Activation, AdaptivePool, BatchNorm, Conv, Dense, Depthwise, Dropout,
-                     Flatten, GlobalPool, Layer, Pad, Pool, Separable, Shape, SqueezeExcite,
-                     fmt_shape, pair, prod)
+from .layers import (
+    Activation,
+    AdaptivePool,
+    BatchNorm,
+    Conv,
+    Dense,
+    Depthwise,
+    Dropout,
+    Flatten,
+    GlobalPool,
+    Layer,
+    Pad,
+    Pool,
+    Separable,
+    Shape,
+    SqueezeExcite,
+    fmt_shape,
+    pair,
+    prod,
+)
 from .receptive import Axis, Field, Window, receptive_fields, step, windows
 from .report import Node, Report
 

@@ -177,7 +177,7 @@ def _eval(node: ast.expr, env: Mapping[str, Any], text: str) -> Any:
         return result
     if isinstance(node, ast.Compare):
         left = _eval(node.left, env, text)
-        for op, comparator in zip(node.ops, node.comparators):
+        for op, comparator in zip(node.ops, node.comparators, strict=True):
             right = _eval(comparator, env, text)
             if not _COMPARE[type(op)](left, right):
                 return False

@@ -157,7 +157,7 @@ def window_output(kind: str, shape: Shape, kernel: tuple[int, int], stride: tupl
     """Output (H, W) of a sliding window; an error with the formula if it does not fit."""
     out = []
     for axis, (n, f, s, before, after, d) in enumerate(zip(
-            shape[:2], kernel, stride, pads[0::2], pads[1::2], dilation)):
+            shape[:2], kernel, stride, pads[0::2], pads[1::2], dilation, strict=True)):
         size = F.output_size(n, f, s, before, after, d, ceil_mode)
         if size < 1:
             f_eff = F.effective_kernel(f, d)
@@ -350,7 +350,8 @@ class AdaptivePool(Layer):
     size: Pair
 
     def window(self, shape: Shape) -> tuple[tuple[int, int], tuple[int, int]]:
-        (fh, sh), (fw, sw) = (F.adaptive_window(n, t) for n, t in zip(shape[:2], pair(self.size)))
+        (fh, sh), (fw, sw) = (F.adaptive_window(n, t)
+                              for n, t in zip(shape[:2], pair(self.size), strict=True))
         return (fh, fw), (sh, sw)
 
     def output_shape(self, shape: Shape) -> Shape:

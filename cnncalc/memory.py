@@ -40,7 +40,8 @@ OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2}
 
 @dataclass(slots=True)
 class Step:
-    """One step of the forward pass: a layer or merge, the tensors it reads and the one it writes."""
+    """One step of the forward pass: a layer or merge, the tensors it reads and the one it
+    writes."""
 
     node: Node | None  # None for the network's input
     reads: list[int]

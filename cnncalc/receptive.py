@@ -36,9 +36,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import formulas as F
-from .layers import (Activation, AdaptivePool, BatchNorm, Conv, Dense, Depthwise, Dropout,
-                     Flatten, GlobalPool, Layer, Pad, Pool, Separable, Shape, SqueezeExcite,
-                     pair)
+from .layers import (
+    Activation,
+    AdaptivePool,
+    BatchNorm,
+    Conv,
+    Dense,
+    Depthwise,
+    Dropout,
+    Flatten,
+    GlobalPool,
+    Layer,
+    Pad,
+    Pool,
+    Separable,
+    Shape,
+    SqueezeExcite,
+    pair,
+)
 from .report import Node, Report
 
 

@@ -519,7 +519,7 @@ class Parser:
                 self.problem(f"{kind} takes at most {len(positional)} values in a list "
                              f"({', '.join(positional)}), got {len(args)}", line, label)
                 return None
-            fields = dict(zip(positional, args))
+            fields = dict(zip(positional, args, strict=False))  # fewer values than fields is fine
         elif positional:
             fields = {positional[0]: args}
         else:

@@ -104,7 +104,7 @@ def test_table_rows_add_up(lenet):
     layers = [rows[name] for name, *_ in LENET_ROWS]
     assert layers == [[a, p, m] for _, a, p, m in LENET_ROWS]
     total = rows["total"]
-    assert total == [sum(col) for col in zip(*layers)] == [8494, 62006, 651720]
+    assert total == [sum(col) for col in zip(*layers, strict=True)] == [8494, 62006, 651720]
 
 
 def test_markdown_rows_add_up(lenet):
@@ -118,7 +118,8 @@ def test_markdown_rows_add_up(lenet):
     assert by_name["input"][1:] == ["32x32x3", "3,072", "0", "0"]
     layers = [[_num(c) for c in by_name[name][2:]] for name, *_ in LENET_ROWS]
     assert layers == [[a, p, m] for _, a, p, m in LENET_ROWS]
-    assert [_num(c) for c in by_name["total"][2:]] == [sum(col) for col in zip(*layers)]
+    sums = [sum(col) for col in zip(*layers, strict=True)]
+    assert [_num(c) for c in by_name["total"][2:]] == sums
     assert "_Counted: params = learnable" in text  # the conventions line
 
 
@@ -177,7 +178,7 @@ def test_html_rows_add_up_and_self_contained(lenet):
     layers = [[_num(c) for c in cells[2:]] for cls, cells in parser.rows if cls == "layer"]
     assert layers == [[a, p, m] for _, a, p, m in LENET_ROWS]
     (total,) = [cells for cls, cells in parser.rows if cls == "total"]
-    assert [_num(c) for c in total[2:]] == [sum(col) for col in zip(*layers)]
+    assert [_num(c) for c in total[2:]] == [sum(col) for col in zip(*layers, strict=True)]
 
 
 def _nested():

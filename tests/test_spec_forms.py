@@ -14,7 +14,8 @@ def test_short_long_positional_forms_are_the_same_layer():
         "- conv: {filters: 8, kernel: 3, stride: 2, padding: 1}",
         "- conv: [8, 3, 2, 1]",
         "- kind: conv\n  filters: 8\n  kernel: 3\n  stride: 2\n  padding: 1",
-        "- conv:\n    filters: 8\n    kernel: [3, 3]\n    stride: [2, 2]\n    padding: [1, 1, 1, 1]",
+        "- conv:\n    filters: 8\n    kernel: [3, 3]\n    stride: [2, 2]\n"
+        "    padding: [1, 1, 1, 1]",
     ]
     results = {(n.output_shape, n.params, n.macs)
                for form in forms for n in analyze_text(form, input="16x16x4").leaves()}

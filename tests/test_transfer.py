@@ -38,7 +38,8 @@ def test_freeze_until_a_path_inside_a_repeat():
 
 
 def test_freeze_until_unknown_name_is_located():
-    text = "name: t\ninput: 8x8x1\nfreeze_until: conv9\nlayers:\n  - conv: {filters: 2, kernel: 3}\n"
+    text = ("name: t\ninput: 8x8x1\nfreeze_until: conv9\nlayers:\n"
+            "  - conv: {filters: 2, kernel: 3}\n")
     with pytest.raises(CnnCalcError) as err:
         analyze(load_text(text, "t.yaml"))
     problem = err.value.problems[0]

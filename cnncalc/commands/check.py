@@ -13,8 +13,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..cli import (EXIT_INVALID, Dtype, Format, InputOpt, OutputOpt, app, console,
-                   errors_to_exit, parse_input)
+from ..cli import (
+    EXIT_INVALID,
+    Dtype,
+    Format,
+    InputOpt,
+    OutputOpt,
+    app,
+    console,
+    errors_to_exit,
+    parse_input,
+)
 
 Max = Optional[str]
 
@@ -59,7 +68,8 @@ def check(
         "--width", help="Console width for the table (default: the terminal's).")] = None,
 ) -> None:
     """Check specs against their budgets (and a baseline); exit 1 when any is exceeded."""
-    from ..budget import annotations, check as run_check, cli_limits
+    from ..budget import annotations, cli_limits
+    from ..budget import check as run_check
     from ..render import render_check
     from ..units import parse_share
 

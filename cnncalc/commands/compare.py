@@ -9,8 +9,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..cli import (BatchOpt, Dtype, DtypeOpt, InputOpt, OutputOpt, app, console,
-                   errors_to_exit, parse_input)
+from ..cli import (
+    BatchOpt,
+    Dtype,
+    DtypeOpt,
+    InputOpt,
+    OutputOpt,
+    app,
+    console,
+    errors_to_exit,
+    parse_input,
+)
 
 
 class CompareFormat(str, Enum):

@@ -34,7 +34,6 @@ def conv(
 ) -> None:
     """Cross-correlate a matrix with a filter (no flip, as the lecture) and print the result."""
     from ..convolve import convolve, filter_arg, matrix_arg, pad, paddings
-
     from ..errors import CnnCalcError
 
     with errors_to_exit():

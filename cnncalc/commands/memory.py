@@ -8,8 +8,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..cli import (BatchOpt, Dtype, DtypeOpt, Format, InputOpt, SpecArg, app, console,
-                   errors_to_exit, parse_input)
+from ..cli import (
+    BatchOpt,
+    Dtype,
+    DtypeOpt,
+    Format,
+    InputOpt,
+    SpecArg,
+    app,
+    console,
+    errors_to_exit,
+    parse_input,
+)
 
 
 class Optimizer(str, Enum):

@@ -53,7 +53,8 @@ def scale(
         parsed = parse_spec(scaled, name)
         if yaml:
             header = (f"{parsed.name} scaled by cnncalc from {spec}: {scaling.describe()}\n"
-                      "(rules: the README's section on scaling; comments of the original are not kept)")
+                      "(rules: the README's section on scaling; "
+                      "comments of the original are not kept)")
             document = scaling_rules.to_yaml(scaled, header)
             if output:
                 output.write_text(document, encoding="utf-8")

@@ -9,8 +9,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..cli import (BatchOpt, Dtype, DtypeOpt, Format, InputOpt, OutputOpt, SpecArg, app,
-                   errors_to_exit, parse_input)
+from ..cli import (
+    BatchOpt,
+    Dtype,
+    DtypeOpt,
+    Format,
+    InputOpt,
+    OutputOpt,
+    SpecArg,
+    app,
+    errors_to_exit,
+    parse_input,
+)
 
 
 @app.command()

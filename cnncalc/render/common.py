@@ -37,7 +37,8 @@ def summary_lines(report: Report) -> list[str]:
     flops = report.flops(t)
     lines = [
         f"Input {fmt_shape(report.input_shape)} ({exact(report.input_size)} values), "
-        f"batch {report.batch}, {report.dtype}; {report.layer_count:,} layer{'s' if report.layer_count != 1 else ''}",
+        f"batch {report.batch}, {report.dtype}; {report.layer_count:,} "
+        f"layer{'s' if report.layer_count != 1 else ''}",
         f"Params: {exact(t.params)} ({si(t.params)}): trainable {exact(t.trainable_params)}, "
         f"frozen {exact(t.frozen_params)}; buffers {exact(t.buffers)}",
         f"MACs: {exact(macs)} ({si(macs)}); FLOPs: {exact(flops)} ({si(flops)}); "

@@ -138,7 +138,7 @@ def to_dict(reports: list[Report]) -> dict[str, object]:
 
     first = reports[0]
     specs = []
-    for title, report in zip(labels(reports), reports):
+    for title, report in zip(labels(reports), reports, strict=True):
         specs.append({
             "name": title,
             "spec": report.spec_name,
