@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from . import expr
 from .errors import CnnCalcError
 from .layers import KINDS, Shape, fmt_shape, prod
+from .loader import paused_gc
 from .report import Node, Report, Totals
 from .spec import Entry, Leaf, Parallel, Residual, Seq, Spec, Use, suggest, validate_leaf
 from .units import DTYPE_BYTES
@@ -41,7 +42,8 @@ def analyze(spec: Spec, input_shape: Shape | None = None, batch: int = 1,
                            ).located(file=spec.file)
     walker = _Walker(spec)
     try:
-        nodes, _ = walker.seq(spec.layers, shape, dict(spec.vars), "", 0, True, ())
+        with paused_gc():
+            nodes, _ = walker.seq(spec.layers, shape, dict(spec.vars), "", 0, True, ())
     except RecursionError:  # a backstop: MAX_DEPTH should refuse such specs first
         raise CnnCalcError(f"the spec nests more deeply than cnncalc can follow "
                            f"(at most {MAX_DEPTH} levels)").located(file=spec.file) from None

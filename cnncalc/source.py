@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .errors import CnnCalcError, Problem
-from .loader import MAX_FILE_BYTES, decode, load_yaml, read_text
+from .loader import MAX_FILE_BYTES, decode, load_yaml, paused_gc, read_text
 from .spec import Spec, parse_spec, suggest
 
 
@@ -59,7 +59,8 @@ def load_text(text: str, name: str = "<string>") -> Spec:
         from .transfer import resolve_extends
 
         raw = resolve_extends(raw, name)
-    return parse_spec(raw, name)
+    with paused_gc():
+        return parse_spec(raw, name)
 
 
 def load(ref: str) -> Spec:
