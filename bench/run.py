@@ -28,6 +28,16 @@ PY = sys.executable
 FLOOR = [PY, "-c", "import typer, rich, pydantic, yaml"]
 # `import pydantic` alone is lazy: this is what using pydantic's models costs at start-up
 HONEST_FLOOR = [PY, "-c", "import typer, rich, yaml; from pydantic import BaseModel"]
+# The least any typer command line pays: one command that prints its argument. Running a typer
+# app imports more than `import typer` does (typer's parameter adapters load pydantic).
+TYPER_APP = [PY, "-c", (
+    "import sys, typer\n"
+    "app = typer.Typer(add_completion=False)\n"
+    "@app.callback()\n"
+    "def main() -> None: pass\n"
+    "@app.command()\n"
+    "def show(spec: str, batch: int = 1) -> None: print(spec)\n"
+    "app(['show', 'vgg16'])\n")]
 
 FLOP_COUNTER = """
 import sys, torch
@@ -137,13 +147,15 @@ def main() -> None:
     floor = row("floor: import typer, rich, pydantic, yaml", FLOOR, "floor")
     honest = row("floor + pydantic's models: import typer, rich, yaml; "
                  "from pydantic import BaseModel", HONEST_FLOOR, base=floor)
+    typer_app = row("a one-command typer app that prints its argument", TYPER_APP, base=floor)
     specs = sorted(p.stem for p in (ROOT / "specs").glob("*.yaml"))
     if args.quick:
         specs = ["lenet5"]
     start = 0.0
     for name in specs:
         wall = row(f"cnncalc show {name}", show(name), base=floor)
-        rows[-1] = (*rows[-1][:3], f"{wall / floor:.2f}x floor, {wall / honest:.2f}x with pydantic")
+        rows[-1] = (*rows[-1][:3], f"{wall / floor:.2f}x floor, {wall / honest:.2f}x with "
+                    f"pydantic, {wall / typer_app:.2f}x a typer app")
         start = wall if name in ("vgg16", "lenet5") else start
     if not args.quick:
         row("cnncalc show vgg16 --format json", show("vgg16", "-f", "json"), base=floor)
