@@ -114,6 +114,12 @@ BatchOpt = Annotated[int, typer.Option("--batch", "-b", min=1,
 DtypeOpt = Annotated[Dtype, typer.Option("--dtype", help="Element type for memory.")]
 OutputOpt = Annotated[Optional[Path], typer.Option(
     "--output", "-o", help="Write to this file instead of standard output.")]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+WidthOpt = Annotated[Optional[int], typer.Option(
+    "--width", help="Console width for the table (default: the terminal's).")]
+FreezeUntilOpt = Annotated[Optional[str], typer.Option(
+    "--freeze-until", help="Freeze every layer up to and including this one (a name or dotted "
+    "path), in addition to what the spec freezes.")]
 
 
 def run() -> None:

@@ -142,3 +142,11 @@ def test_memory_command_table(runner):
     assert f"{20485 * 4:,}" in result.output  # gradients of the new head only
     bad = runner.invoke(app, ["memory", "vgg16", "--optimizer", "lion"])
     assert bad.exit_code == 2
+
+
+def test_memory_refuses_formats_it_cannot_write(runner):
+    from cnncalc.commands import app
+
+    result = runner.invoke(app, ["memory", "lenet5", "-f", "csv"])
+    assert result.exit_code == 2
+    assert "csv" in result.output

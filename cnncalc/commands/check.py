@@ -17,8 +17,10 @@ from ..cli import (
     EXIT_INVALID,
     Dtype,
     Format,
+    FormatOpt,
     InputOpt,
     OutputOpt,
+    WidthOpt,
     app,
     console,
     errors_to_exit,
@@ -61,11 +63,9 @@ def check(
     dtype: Annotated[Optional[Dtype], typer.Option(
         "--dtype", help="Element type for memory (default: the budget's 'dtype', else fp32).",
         show_default=False)] = None,
-    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
-    = Format.table,
+    format: FormatOpt = Format.table,
     output: OutputOpt = None,
-    width: Annotated[Optional[int], typer.Option(
-        "--width", help="Console width for the table (default: the terminal's).")] = None,
+    width: WidthOpt = None,
 ) -> None:
     """Check specs against their budgets (and a baseline); exit 1 when any is exceeded."""
     from ..budget import annotations, cli_limits

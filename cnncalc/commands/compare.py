@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sys
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -13,21 +12,16 @@ from ..cli import (
     BatchOpt,
     Dtype,
     DtypeOpt,
+    Format,
+    FormatOpt,
     InputOpt,
     OutputOpt,
+    WidthOpt,
     app,
     console,
     errors_to_exit,
     parse_input,
 )
-
-
-class CompareFormat(str, Enum):
-    table = "table"
-    markdown = "markdown"
-    csv = "csv"
-    json = "json"
-    html = "html"
 
 
 @app.command()
@@ -38,11 +32,9 @@ def compare(
     input: InputOpt = None,
     batch: BatchOpt = 1,
     dtype: DtypeOpt = Dtype.fp32,
-    format: Annotated[CompareFormat, typer.Option("--format", "-f", help="Output format.")]
-    = CompareFormat.table,
+    format: FormatOpt = Format.table,
     output: OutputOpt = None,
-    width: Annotated[Optional[int], typer.Option(
-        "--width", help="Console width for the table (default: the terminal's).")] = None,
+    width: WidthOpt = None,
 ) -> None:
     """Compare specs' params, MACs, FLOPs, activations and memory, with ratios to the first."""
     from ..engine import analyze
@@ -67,18 +59,18 @@ def compare(
     emit(reports, format, output, width)
 
 
-def emit(reports: list, format: CompareFormat, output: Path | None, width: int | None) -> None:
+def emit(reports: list, format: Format, output: Path | None, width: int | None) -> None:
     from ..render import compare as view
 
     handle = open(output, "w", encoding="utf-8") if output else None
     try:
-        if format is CompareFormat.json:
+        if format is Format.json:
             print(view.render_json(reports), file=handle or sys.stdout)
-        elif format is CompareFormat.markdown:
+        elif format is Format.markdown:
             print(view.render_markdown(reports), file=handle or sys.stdout)
-        elif format is CompareFormat.csv:
+        elif format is Format.csv:
             print(view.render_csv(reports), file=handle or sys.stdout, end="")
-        elif format is CompareFormat.html:
+        elif format is Format.html:
             print(view.render_html(reports), file=handle or sys.stdout, end="")
         else:
             view.render_table(reports, console(width or (200 if handle else None), handle))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -12,7 +12,7 @@ from ..cli import (
     BatchOpt,
     Dtype,
     DtypeOpt,
-    Format,
+    FreezeUntilOpt,
     InputOpt,
     SpecArg,
     app,
@@ -20,6 +20,11 @@ from ..cli import (
     errors_to_exit,
     parse_input,
 )
+
+
+class MemoryFormat(str, Enum):
+    table = "table"
+    json = "json"
 
 
 class Optimizer(str, Enum):
@@ -37,10 +42,9 @@ def memory(
     optimizer: Annotated[Optimizer, typer.Option(
         "--optimizer", help="Optimizer state per trainable param: sgd 0, momentum 1, adam 2.")]
     = Optimizer.sgd,
-    freeze_until: Annotated[Optional[str], typer.Option(
-        "--freeze-until", help="Freeze every layer up to and including this one.")] = None,
-    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
-    = Format.table,
+    freeze_until: FreezeUntilOpt = None,
+    format: Annotated[MemoryFormat, typer.Option("--format", "-f", help="Output format.")]
+    = MemoryFormat.table,
 ) -> None:
     """Memory breakdown: params, activations, peak inference and one training step."""
     from ..engine import analyze
@@ -68,7 +72,7 @@ def memory(
                      "gradients": train.gradients, "optimizer": train.optimizer,
                      "activations": train.activations, "total": train.total},
     }
-    if format is Format.json:
+    if format is MemoryFormat.json:
         print(json.dumps(data, indent=2))
         return
     _table(data)

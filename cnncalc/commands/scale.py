@@ -8,7 +8,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..cli import BatchOpt, Dtype, DtypeOpt, Format, OutputOpt, SpecArg, app, errors_to_exit
+from ..cli import (
+    BatchOpt,
+    Dtype,
+    DtypeOpt,
+    Format,
+    FormatOpt,
+    OutputOpt,
+    SpecArg,
+    app,
+    errors_to_exit,
+)
 from .show import emit
 
 
@@ -30,8 +40,7 @@ def scale(
         "--divisor", min=1, help="Scaled channel counts are multiples of this.")] = 8,
     yaml: Annotated[bool, typer.Option(
         "--yaml", help="Print the scaled spec as YAML instead of its table.")] = False,
-    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
-    = Format.table,
+    format: FormatOpt = Format.table,
     levels: Annotated[Optional[int], typer.Option(
         "--levels", min=0, help="Collapse blocks deeper than this (show's --depth).")] = None,
     batch: BatchOpt = 1,

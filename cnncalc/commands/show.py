@@ -14,6 +14,8 @@ from ..cli import (
     Dtype,
     DtypeOpt,
     Format,
+    FormatOpt,
+    FreezeUntilOpt,
     InputOpt,
     OutputOpt,
     SpecArg,
@@ -29,8 +31,7 @@ def show(
     input: InputOpt = None,
     batch: BatchOpt = 1,
     dtype: DtypeOpt = Dtype.fp32,
-    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
-    = Format.table,
+    format: FormatOpt = Format.table,
     depth: Annotated[Optional[int], typer.Option(
         "--depth", "-d", min=0, help="Collapse blocks deeper than this (0 = top level).")]
     = None,
@@ -38,9 +39,7 @@ def show(
     rf: Annotated[bool, typer.Option(
         "--rf", help="Add the receptive field column (size / effective stride / padding).")]
     = False,
-    freeze_until: Annotated[Optional[str], typer.Option(
-        "--freeze-until", help="Freeze every layer up to and including this one (a name or "
-        "dotted path), in addition to what the spec freezes.")] = None,
+    freeze_until: FreezeUntilOpt = None,
 ) -> None:
     """Per-layer shapes, parameters and MACs of a spec, with totals and memory."""
     from ..engine import analyze

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
 
-import typer
-
-from ..cli import Format, app, console, errors_to_exit
+from ..cli import Format, FormatOpt, app, console, errors_to_exit
 
 
 @app.command()
 def specs(
-    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
-    = Format.table,
+    format: FormatOpt = Format.table,
 ) -> None:
     """List the bundled specs with their description, params and MACs."""
     from rich.table import Table

@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from ..cli import BatchOpt, InputOpt, SpecArg, app, console, errors_to_exit, parse_input
+from ..cli import BatchOpt, InputOpt, SpecArg, WidthOpt, app, console, errors_to_exit, parse_input
 from ..errors import CnnCalcError
 
 INSTALL_HINT = "pip install 'cnncalc[torch]'"
@@ -62,8 +62,7 @@ def verify(
     depth: Annotated[Optional[int], typer.Option(
         "--depth", "-d", min=0, help="Show rows down to this depth (disagreements always "
         "show).")] = None,
-    width: Annotated[Optional[int], typer.Option(
-        "--width", help="Console width for the table (default: the terminal's).")] = None,
+    width: WidthOpt = None,
 ) -> None:
     """Build the spec as a torch module and check shapes, params, buffers and MACs per layer."""
     from ..engine import analyze
