@@ -33,3 +33,29 @@ def test_sample_output_is_current(runner):
     actual = runner.invoke(app, ["show", "lenet5"]).output
     strip = [line.rstrip() for line in actual.splitlines()]
     assert [line.rstrip() for line in sample.splitlines()] == strip
+
+
+def test_every_complete_spec_in_the_readme_runs():
+    import cnncalc
+
+    text = (ROOT / "README.md").read_text()
+    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.S)
+              if re.search(r"^layers:", b, re.M) and re.search(r"^input:", b, re.M)]
+    assert len(blocks) >= 3
+    for block in blocks:
+        report = cnncalc.analyze(cnncalc.load_text(block, "README.md"))
+        assert report.totals.params > 0
+
+
+def test_readme_block_example_by_hand():
+    import cnncalc
+
+    text = (ROOT / "README.md").read_text()
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", text, re.S)
+                 if "two-basic-blocks" in b)
+    report = cnncalc.analyze(cnncalc.load_text(block, "README.md"))
+    # layer2: two BasicBlocks 64 -> 128; the first with stride 2 and a 1x1 projection
+    first = 3 * 3 * 64 * 128 + 2 * 128 + 3 * 3 * 128 * 128 + 2 * 128 + 64 * 128 + 2 * 128
+    second = 2 * (3 * 3 * 128 * 128 + 2 * 128)
+    assert report.totals.params == first + second
+    assert report.nodes[-1].output_shape == (28, 28, 128)
