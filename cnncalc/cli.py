@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
 from . import __version__
 from .errors import CnnCalcError
+from .render import FORMATS
 from .spec import parse_shape
+from .units import DTYPE_BYTES
 
 app = typer.Typer(
     name="cnncalc",
@@ -35,21 +37,12 @@ app = typer.Typer(
 EXIT_INVALID = 2
 
 
-class Dtype(str, Enum):
-    fp32 = "fp32"
-    fp16 = "fp16"
-    bf16 = "bf16"
-    int8 = "int8"
+#: Element types for memory, one per entry of `units.DTYPE_BYTES` (the one list of them).
+Dtype = Enum("Dtype", {name: name for name in DTYPE_BYTES}, type=str)  # type: ignore[misc]
 
-
-class Format(str, Enum):
-    """Output formats; each has a renderer in cnncalc.render (a test checks every one)."""
-
-    table = "table"
-    markdown = "markdown"
-    csv = "csv"
-    json = "json"
-    html = "html"
+#: Output formats, one per renderer of `cnncalc.render` (whose FORMATS is the one list; a test
+#: checks that every format has a renderer).
+Format = Enum("Format", {name: name for name in FORMATS}, type=str)  # type: ignore[misc]
 
 
 def console(width: int | None = None, file: object = None) -> Console:
