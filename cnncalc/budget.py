@@ -32,14 +32,8 @@ Unit = Literal["count", "bytes"]
 
 
 def _peak(report: Report) -> int:
-    # memory.py belongs to the memory feature; imported here, lazily, so that a build without it
-    # still checks every other budget.
-    try:
-        from .memory import peak_inference  # type: ignore[attr-defined]
-    except ImportError:
-        raise CnnCalcError(
-            "peak_memory: this version of cnncalc cannot compute peak memory "
-            "(cnncalc.memory.peak_inference is missing)") from None
+    from .memory import peak_inference  # lazily: only the peak_memory budget needs it
+
     return int(peak_inference(report))
 
 

@@ -51,7 +51,7 @@ def analyze(spec: Spec, input_shape: Shape | None = None, batch: int = 1,
     report = Report(spec.name, spec.description, shape, nodes, totals, batch, dtype, spec.file,
                     walker.count)
     if spec.freeze_until:
-        from .transfer import freeze_until
+        from .freeze import freeze_until
 
         try:
             freeze_until(report, spec.freeze_until)

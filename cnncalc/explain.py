@@ -268,7 +268,7 @@ def select(report: Report, layer: str | None) -> list[Node]:
     nodes = list(report.walk())
     if layer is None:
         return nodes
-    from .transfer import find_node
+    from .freeze import find_node
 
     try:
         target = find_node(report, layer)

@@ -9,8 +9,10 @@ arguments and `let` values, the spec's `vars`, the repeat index `i`, and the sha
 from __future__ import annotations
 
 import ast
+import io
 import math
 import operator
+import tokenize
 from collections.abc import Mapping
 from typing import Any
 
@@ -74,13 +76,45 @@ def is_expression(value: Any) -> bool:
 
 
 def source_of(text: str) -> str:
-    """The expression inside `$name` or `$(...)`."""
+    """The expression inside `$name`, `$(...)` or `${...}`.
+
+    The wrapper is removed only when the bracket that opens the text is closed by its last
+    character: `$(a + 1) * (b + 1)` is the expression `(a + 1) * (b + 1)`, not
+    `a + 1) * (b + 1`. Brackets inside string literals (`$(x == ')')`) do not count.
+    """
     body = text[1:].strip()
-    if body.startswith("(") and body.endswith(")"):
-        return body[1:-1]
-    if body.startswith("{") and body.endswith("}"):
-        return body[1:-1]
+    for opening, closing in (("(", ")"), ("{", "}")):
+        if body.startswith(opening) and body.endswith(closing):
+            return body[1:-1] if _closed_at_end(body) else body
     return body
+
+
+def _closed_at_end(body: str) -> bool:
+    """Whether the bracket at `body[0]` is matched by the last token of `body`.
+
+    Python's tokenizer finds the brackets, so that string literals and comments are skipped.
+    Brackets of any kind are counted together; a mismatch makes the text invalid anyway.
+    """
+    depth = 0
+    closed = False
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(body).readline):
+            if token.type in _INSIGNIFICANT:
+                continue
+            if closed:  # something follows the bracket that closed the first one
+                return False
+            if token.type == tokenize.OP and token.string in "([{":
+                depth += 1
+            elif token.type == tokenize.OP and token.string in ")]}":
+                depth -= 1
+                closed = depth == 0
+    except (tokenize.TokenError, SyntaxError):  # unclosed brackets or strings: not wrapped
+        return False
+    return closed
+
+
+_INSIGNIFICANT = (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.COMMENT,
+                  tokenize.INDENT, tokenize.DEDENT)
 
 
 def parse(text: str) -> ast.expr:

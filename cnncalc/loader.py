@@ -58,6 +58,34 @@ class LineList(list):
         return self.item_lines[index] if 0 <= index < len(self.item_lines) else self.line
 
 
+def copy_tree(value: Any) -> Any:
+    """A deep copy of loaded YAML that keeps every line and source note.
+
+    LineDict / LineList and their subclasses (`inherit`'s SourcedList, SourcedDict) keep their
+    class and every slot (lists among them copied), so errors in a rewritten spec still name
+    the file and line an entry was written in.
+    """
+    if isinstance(value, (LineDict, LineList)):
+        copy = type(value)(value.line)
+        for klass in type(value).__mro__:
+            for slot in getattr(klass, "__slots__", ()):
+                if hasattr(value, slot):
+                    attr = getattr(value, slot)
+                    setattr(copy, slot, type(attr)(attr) if isinstance(attr, (list, dict))
+                            else attr)
+        if isinstance(value, LineDict):
+            for key, item in value.items():
+                copy[key] = copy_tree(item)
+        else:
+            copy.extend(copy_tree(v) for v in value)
+        return copy
+    if isinstance(value, dict):
+        return {k: copy_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [copy_tree(v) for v in value]
+    return value
+
+
 def line_of(obj: Any, default: int | None = None) -> int | None:
     """The line a loaded value starts on, when it is a mapping or a list."""
     return getattr(obj, "line", default)

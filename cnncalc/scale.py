@@ -32,7 +32,7 @@ from typing import Any
 
 from .errors import CnnCalcError, Problem
 from .expr import make_divisible
-from .loader import LineDict, LineList
+from .loader import LineDict, copy_tree
 
 ALPHA = 1.2   # depth
 BETA = 1.1    # width
@@ -130,8 +130,8 @@ def scale_raw(raw: Any, scaling: Scaling, file: str = "<spec>") -> Any:
     """
     check(scaling)
     if not isinstance(raw, dict):
-        return _copy(raw)  # parse_spec reports what is wrong with it
-    out = _copy(raw)
+        return copy_tree(raw)  # parse_spec reports what is wrong with it
+    out = copy_tree(raw)
     if scaling.resolution is not None:
         h, w = scaling.resolution
         c = input_size(raw, file)[2]
@@ -159,26 +159,6 @@ def scale_raw(raw: Any, scaling: Scaling, file: str = "<spec>") -> Any:
     note = f"scaled: {scaling.describe()}"
     out["description"] = f"{description}; {note}" if description else note
     return out
-
-
-def _copy(value: Any) -> Any:
-    """A deep copy that keeps LineDict / LineList lines."""
-    if isinstance(value, LineDict):
-        copy = LineDict(value.line)
-        copy.key_lines = dict(value.key_lines)
-        for key, item in value.items():
-            copy[key] = _copy(item)
-        return copy
-    if isinstance(value, LineList):
-        copy_list = LineList(value.line)
-        copy_list.item_lines = list(value.item_lines)
-        copy_list.extend(_copy(v) for v in value)
-        return copy_list
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
 
 
 def _literal_int(value: Any) -> bool:
@@ -316,9 +296,9 @@ def parse_resolution(text: str) -> tuple[int, int]:
 
 def scaled_spec(raw: Any, scaling: Scaling, file: str) -> Any:
     """Scale a loaded spec and parse the result (a `spec.Spec`, errors naming `file`)."""
-    from .spec import parse_spec
+    from .source import parse
 
-    return parse_spec(scale_raw(raw, scaling, file), file)
+    return parse(raw, file, lambda loaded: scale_raw(loaded, scaling, file))
 
 
 # --------------------------------------------------------------------------- fitting a budget

@@ -236,7 +236,7 @@ def spec_schema() -> dict[str, Any]:
         "type": "string", "pattern": r"^\$",
         "description": "`$name` or `$(expression)`, evaluated when shapes are known",
     }
-    _add_transfer(props, header, defs)
+    _add_inherit(props, header, defs)
     header.pop("description", None)
     return {
         "$schema": DIALECT,
@@ -247,12 +247,10 @@ def spec_schema() -> dict[str, Any]:
     }
 
 
-def _add_transfer(props: dict[str, Any], header: dict[str, Any], defs: dict[str, Any]) -> None:
-    """`extends` and `edits` (handled by `transfer` before the Header sees the spec)."""
-    try:
-        from .transfer import EDIT_KINDS
-    except ImportError:  # pragma: no cover - transfer is part of cnncalc
-        return
+def _add_inherit(props: dict[str, Any], header: dict[str, Any], defs: dict[str, Any]) -> None:
+    """`extends` and `edits` (handled by `inherit` before the Header sees the spec)."""
+    from .inherit import EDIT_KINDS
+
     name = {"type": "string", "description": "a top-level layer's name"}
     edit_props: dict[str, Any] = {
         "remove": {"anyOf": [name, {"type": "array", "items": name}]},

@@ -1,14 +1,27 @@
-"""Finding and reading specs: a path, a bundled spec's name, or `-` for standard input."""
+"""Finding, reading and loading specs: the one loading pipeline of every command and the API.
+
+    read (path, bundled name or `-`) -> YAML with lines (`loader`) -> `extends` and `edits`
+    (`inherit`, a loading pass of its own) -> optional rewrites of the YAML (scaling is one)
+    -> parse and check (`spec`) -> analyze (`engine`, done by the caller).
+
+`load(ref)` and `load_text(text)` run it to a checked Spec; `load_raw(ref)` stops before
+parsing, for commands that rewrite the YAML first (`scale`, `fit`), and `parse(raw)` finishes.
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from .errors import CnnCalcError, Problem
 from .loader import MAX_FILE_BYTES, decode, load_yaml, paused_gc, read_text
 from .spec import Spec, parse_spec, suggest
+
+#: A rewrite of a loaded spec's YAML (with lines), applied after `extends` and before parsing.
+Rewrite = Callable[[Any], Any]
 
 
 @lru_cache(maxsize=1)
@@ -52,18 +65,36 @@ def read(ref: str) -> tuple[str, str]:
     return name, read_text(path)
 
 
-def load_text(text: str, name: str = "<string>") -> Spec:
-    """Parse the text of a spec (after applying its `extends` and `edits`, see `transfer`)."""
+def raw_of_text(text: str, name: str = "<string>") -> Any:
+    """The YAML of a spec's text with lines, its `extends` and `edits` applied."""
     raw = load_yaml(text, name)
     if isinstance(raw, dict) and ("extends" in raw or "edits" in raw):
-        from .transfer import resolve_extends
+        from .inherit import resolve_extends
 
         raw = resolve_extends(raw, name)
+    return raw
+
+
+def load_raw(ref: str) -> tuple[str, Any]:
+    """(display name, YAML with lines and `extends` applied) of a spec reference."""
+    name, text = read(ref)
+    return name, raw_of_text(text, name)
+
+
+def parse(raw: Any, name: str, rewrite: Rewrite | None = None) -> Spec:
+    """The checked Spec of loaded YAML, after an optional rewrite of it."""
+    if rewrite is not None:
+        raw = rewrite(raw)
     with paused_gc():
         return parse_spec(raw, name)
 
 
-def load(ref: str) -> Spec:
+def load_text(text: str, name: str = "<string>", rewrite: Rewrite | None = None) -> Spec:
+    """Parse the text of a spec (after its `extends` and `edits`, and `rewrite` if given)."""
+    return parse(raw_of_text(text, name), name, rewrite)
+
+
+def load(ref: str, rewrite: Rewrite | None = None) -> Spec:
     """Load and check a spec from a path, a bundled name or `-` (standard input)."""
-    name, text = read(ref)
-    return load_text(text, name)
+    name, raw = load_raw(ref)
+    return parse(raw, name, rewrite)

@@ -49,7 +49,7 @@ class Entry:
     when: bool | str | None = None
     trainable: bool | None = None
     scale: bool = True
-    #: the file the entry was written in, when not the spec's own (see `transfer`, extends)
+    #: the file the entry was written in, when not the spec's own (see `inherit`, extends)
     file: str | None = None
 
 
@@ -132,7 +132,7 @@ class Header(BaseModel):
     blocks: dict[str, Any] = {}
     vars: dict[str, int | float | bool | str] = {}
     budget: dict[str, Any] | None = None
-    #: freeze every layer up to and including this one (see `transfer`)
+    #: freeze every layer up to and including this one (see `freeze`)
     freeze_until: str | None = Field(default=None, min_length=1)
 
     @field_validator("input", mode="before")
@@ -160,7 +160,7 @@ class Spec:
     file: str
     raw: Any  # the loaded YAML (LineDict), for tools that rewrite specs
     budget_lines: dict[str, int] = field(default_factory=dict)
-    freeze_until: str | None = None  # a layer's name or path (see `transfer`)
+    freeze_until: str | None = None  # a layer's name or path (see `freeze`)
     freeze_line: int | None = None
 
 
@@ -398,7 +398,7 @@ class Parser:
             self.problem(f"{where} must be a list of layers", line_of(raw, line))
             return []
         out = []
-        files = getattr(raw, "item_files", None)  # set by `transfer` for inherited layers
+        files = getattr(raw, "item_files", None)  # set by `inherit` for inherited layers
         for index, item in enumerate(raw):
             line = raw.line_of(index) if isinstance(raw, LineList) else 1
             own_file = self.file

@@ -42,8 +42,7 @@ def fit(
     """Find the largest scale (compound phi, or one multiplier) that meets every budget."""
     from .. import scale as rules
     from ..errors import CnnCalcError
-    from ..loader import load_yaml
-    from ..source import read
+    from ..source import load_raw
     from ..units import parse_bytes, parse_count
 
     with errors_to_exit():
@@ -61,8 +60,7 @@ def fit(
         points = rules.grid(default[0] if start is None else start,
                             default[1] if stop is None else stop,
                             default[2] if step is None else step)
-        name, text = read(spec)
-        raw = load_yaml(text, name)
+        name, raw = load_raw(spec)
         tried = rules.search(raw, name, by, points, budgets, batch, dtype.value, divisor)
     _render(spec, by, tried, budgets, batch, dtype.value)
     best = rules.winner(tried)

@@ -54,7 +54,7 @@ def memory(
     with errors_to_exit():
         report = analyze(load(spec), parse_input(input), batch, dtype.value)
         if freeze_until:
-            from ..transfer import freeze_until as freeze
+            from ..freeze import freeze_until as freeze
 
             freeze(report, freeze_until)
         train = training(report, optimizer.value)

@@ -50,16 +50,13 @@ def scale(
     """Scale a spec's width, depth and resolution, then show it (or print it as YAML)."""
     from .. import scale as scaling_rules
     from ..engine import analyze
-    from ..loader import load_yaml
-    from ..source import read
-    from ..spec import parse_spec
+    from ..source import load_raw, parse
 
     with errors_to_exit():
-        name, text = read(spec)
-        raw = load_yaml(text, name)
+        name, raw = load_raw(spec)
         scaling = _scaling(raw, name, phi, width, depth, resolution, divisor)
         scaled = scaling_rules.scale_raw(raw, scaling, name)
-        parsed = parse_spec(scaled, name)
+        parsed = parse(scaled, name)
         if yaml:
             header = (f"{parsed.name} scaled by cnncalc from {spec}: {scaling.describe()}\n"
                       "(rules: the README's section on scaling; "

@@ -48,7 +48,7 @@ def show(
     with errors_to_exit():
         report = analyze(load(spec), parse_input(input), batch, dtype.value)
         if freeze_until:
-            from ..transfer import freeze_until as freeze
+            from ..freeze import freeze_until as freeze
 
             freeze(report, freeze_until)
     emit(report, format, depth, output, rf)

@@ -1,15 +1,9 @@
-"""Transfer learning: freezing a network up to a layer, and specs that extend other specs.
+"""Specs that extend other specs: a loading pass on the YAML, before parsing.
 
-Freezing (`freeze_until: NAME` at the top of a spec, or `cnncalc show --freeze-until NAME`):
-every layer up to and including NAME, in the order of the table (a block includes everything
-inside it), becomes frozen: its params count as frozen, not trainable. NAME is a layer's dotted
-path (`block5.2`, `layer3.1.conv2`) or a name that occurs once in the network (`fc7`). It only
-ever adds to what `trainable: false` already froze.
-
-Extending (`extends: vgg16` or `extends: ../base.yaml`, a bundled name or a path relative to the
-extending file): the base spec is loaded and checked on its own, then the extending file's
-top-level fields replace the base's (`vars` and `blocks` are merged, the extending file winning),
-and its `edits` change the base's top-level layers, in order:
+`extends: vgg16` or `extends: ../base.yaml` (a bundled name or a path relative to the extending
+file): the base spec is loaded and checked on its own, then the extending file's top-level
+fields replace the base's (`vars` and `blocks` are merged, the extending file winning), and its
+`edits` change the base's top-level layers, in order:
 
     edits:
       - remove: fc8                  # a name, or a list of names
@@ -33,58 +27,9 @@ from typing import Any
 
 from .errors import CnnCalcError, Problem
 from .loader import LineDict, LineList
-from .report import Node, Report
 
 EDIT_KINDS = ("remove", "replace", "insert_before", "insert_after", "append")
 MAX_CHAIN = 32
-
-
-# --------------------------------------------------------------------------- freezing
-
-def find_node(report: Report, target: str) -> Node:
-    """The node with dotted path `target`, or the one node named `target`."""
-    from .spec import suggest
-
-    nodes = list(report.walk())
-    for node in nodes:
-        if node.path == target:
-            return node
-    named = [n for n in nodes if n.name == target]
-    if len(named) == 1:
-        return named[0]
-    if named:
-        raise CnnCalcError(f"freeze until '{target}': {len(named)} layers have that name "
-                           f"({', '.join(n.path for n in named[:6])}); give the dotted path")
-    raise CnnCalcError(f"freeze until '{target}': no layer has that name or path"
-                       f"{suggest(target, [n.path for n in nodes])}")
-
-
-def freeze_until(report: Report, target: str) -> Report:
-    """Freeze every layer up to and including `target` (see the module docstring); in place."""
-    order = list(report.walk())
-    node = find_node(report, target)
-    last = order.index(node) + sum(1 for _ in node.walk()) - 1
-    for index, each in enumerate(order):
-        if index <= last and each.children is None:
-            each.trainable = False
-            each.trainable_params = 0
-    for top in report.nodes:
-        _resum(top)
-    report.totals.trainable_params = sum(n.trainable_params for n in report.nodes)
-    return report
-
-
-def _resum(node: Node) -> None:
-    if node.children is None:
-        return
-    for child in node.children:
-        _resum(child)
-    node.trainable_params = sum(c.trainable_params for c in node.children)
-    if node.children and not any(c.trainable for c in node.children):
-        node.trainable = False
-
-
-# --------------------------------------------------------------------------- extends
 
 class SourcedList(LineList):
     """A layer list whose items may come from several files (`item_files[i]`, None = this)."""
