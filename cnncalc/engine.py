@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from . import expr
 from .errors import CnnCalcError
-from .layers import KINDS, Shape, fmt_shape, prod
+from .layers import KINDS, MERGES, Shape, fmt_shape, prod
 from .loader import paused_gc
 from .report import Node, Report, Totals
 from .spec import Entry, Leaf, Parallel, Residual, Seq, Spec, Use, suggest, validate_leaf
@@ -223,29 +223,20 @@ class _Walker:
     def merge(self, kind: str, path: str, depth: int, line: int, shapes: list[Shape],
               names: list[str], where: str, trainable: bool) -> Node:
         """An add or concat node joining branch outputs; shape errors name every branch."""
-        listing = ", ".join(f"{n} gives {fmt_shape(s)}" for n, s in zip(names, shapes, strict=True))
-        if kind == "add":
-            if any(s != shapes[0] for s in shapes):
-                raise CnnCalcError(
-                    f"{where}: cannot add branches of different shapes: {listing}"
-                    # the lecture's rule for skip connections; parallel adds just need equal shapes
-                    + ("; the dimensions of a[l] and a[l+2] must match"
-                       if where.startswith("residual") else ""))
-            out = shapes[0]
-            ops = (len(shapes) - 1) * prod(out)
-        else:
-            ranks = {len(s) for s in shapes}
-            if len(ranks) != 1 or (len(shapes[0]) == 3 and
-                                   any(s[:2] != shapes[0][:2] for s in shapes)):
-                raise CnnCalcError(
-                    f"{where}: cannot concatenate along channels, spatial sizes differ: "
-                    f"{listing}")
-            out = (*shapes[0][:-1], sum(s[-1] for s in shapes))
-            ops = 0
+        merge = MERGES[kind]
+        out = merge.combine(shapes)
+        if out is None:
+            listing = ", ".join(f"{n} gives {fmt_shape(s)}"
+                                for n, s in zip(names, shapes, strict=True))
+            # the lecture's rule for skip connections; parallel adds just need equal shapes
+            rule = ("; the dimensions of a[l] and a[l+2] must match"
+                    if kind == "add" and where.startswith("residual") else "")
+            raise CnnCalcError(f"{where}: {merge.refusal}: {listing}{rule}")
+        cost = merge.merge_cost(shapes, out)
         self.count += 1
         return Node(kind, _join(path, kind), kind, depth + 1, line, shapes[0], out,
-                    activations=prod(out), elementwise=ops, trainable=trainable,
-                    inputs=list(shapes))
+                    activations=prod(out), elementwise=cost.elementwise, trainable=trainable,
+                    layer=merge, inputs=list(shapes))
 
     def post_activation(self, function: str | None, path: str, depth: int, line: int,
                         shape: Shape, trainable: bool) -> list[Node]:

@@ -6,6 +6,8 @@ the lecture: `n` input size, `f` filter (kernel) size, `p` padding, `s` stride, 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 def effective_kernel(f: int, d: int = 1) -> int:
     """The span of a dilated kernel: `d (f - 1) + 1`."""
@@ -77,6 +79,12 @@ def dense_macs(n_in: int, n_out: int) -> int:
     return n_in * n_out
 
 
-def separable_cost_ratio(c_out: int, f: int) -> float:
-    """A depthwise separable convolution costs `1/c_out + 1/f^2` of a normal one (the lecture)."""
-    return 1 / c_out + 1 / f**2
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A sliding window along one axis: kernel `f`, stride `s`, padding before `p`, dilation
+    `d`. Each layer kind says its windows (`Layer.window`); `receptive` steps through them."""
+
+    f: int
+    s: int = 1
+    p: int = 0
+    d: int = 1

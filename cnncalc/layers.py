@@ -1,8 +1,12 @@
 """Every layer kind, in one table: its fields, its shape rule and its cost rule.
 
-A kind is a pydantic model (the spec's fields, validated strictly) with two methods:
-`output_shape(shape)` and `cost(in_shape, out_shape)`. Shapes are tuples, `(H, W, C)` for
-feature maps and `(N,)` for vectors; every count is per example.
+A kind is one pydantic model (the spec's fields, validated strictly) that holds everything
+about it: its short forms (`positional`), its shape rule (`output_shape`), its cost rule
+(`cost`), its receptive-field windows (`window`), its worked arithmetic (`explain`) and its
+scaling behaviour (`width_field`). Its torch builder is the one part that lives elsewhere, in
+`cnncalc.torch.BUILDERS` (torch never enters the core); a test fails when a kind lacks a part.
+Merges (add, concat), which join paths, are kinds of their own (`Merge`). Shapes are tuples,
+`(H, W, C)` for feature maps and `(N,)` for vectors; every count is per example.
 
 Counting conventions (CONVENTIONS.md), stated once, here:
 - params: learnable tensors only, as `torch.nn.Module.parameters()` counts them.
@@ -21,7 +25,9 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from . import formulas as F
+from . import worked as T
 from .errors import CnnCalcError
+from .formulas import Window
 
 Shape = tuple[int, ...]
 
@@ -54,10 +60,16 @@ ExplicitPadding = Union[
 ]
 Bool = Annotated[bool, Field(strict=True)]
 
-ACTIVATIONS = ("relu", "relu6", "leaky_relu", "tanh", "sigmoid", "silu", "swish",
-               "hardswish", "hardsigmoid", "gelu", "softmax")
 ActivationName = Literal["relu", "relu6", "leaky_relu", "tanh", "sigmoid", "silu", "swish",
                          "hardswish", "hardsigmoid", "gelu", "softmax"]
+#: Every activation function a spec can name (as a kind, or a layer's `activation:`).
+ACTIVATIONS: tuple[str, ...] = ActivationName.__args__  # type: ignore[attr-defined]
+
+#: A kind's receptive-field windows (`Layer.window`): the (height, width) windows, NO_WINDOW
+#: when the layer changes nothing, or EVERYWHERE when each output sees its whole input.
+Windows = Union[tuple[Window, Window], None, str]
+NO_WINDOW: None = None
+EVERYWHERE = "all"
 
 
 def activation_ops(function: str | None, elements: int) -> int:
@@ -101,14 +113,18 @@ class Layer(BaseModel):
     kind: ClassVar[str]
     #: fields that a bare value or a list fills in order, e.g. `dense: 120`, `conv: [64, 3]`
     positional: ClassVar[tuple[str, ...]] = ()
-    #: whether `activation` is one of the fields (then its ops are counted in this layer)
-    has_params: ClassVar[bool] = False
+    #: the field a width multiplier scales (`cnncalc scale --width`); None: no width to scale
+    width_field: ClassVar[str | None] = None
 
+    # Every kind states each rule below, even when it is "nothing": a forgotten rule fails
+    # loudly (and tests/test_kinds.py checks that every kind defines all four).
     def output_shape(self, shape: Shape) -> Shape:
-        return shape
+        """The output shape on an input of `shape`; CnnCalcError when the layer cannot apply."""
+        raise NotImplementedError(f"{type(self).__name__} has no shape rule")
 
     def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
-        return Cost()
+        """Params, buffers, MACs and element-wise ops per example (the class docstring)."""
+        raise NotImplementedError(f"{type(self).__name__} has no cost rule")
 
     def padding_of(self, shape: Shape) -> tuple[int, int, int, int]:
         """(top, bottom, left, right), for kinds that pad."""
@@ -117,6 +133,14 @@ class Layer(BaseModel):
     def describe(self) -> str:
         """A short note of the settings, in the lecture's notation (`f=5, s=1`)."""
         return ""
+
+    def window(self, shape: Shape) -> Windows:
+        """The receptive-field windows on an input of `shape` (see `receptive`)."""
+        raise NotImplementedError(f"{type(self).__name__} has no receptive-field rule")
+
+    def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
+        """The worked arithmetic of this layer's numbers (`cnncalc explain`)."""
+        raise NotImplementedError(f"{type(self).__name__} has no explanation")
 
 
 def _size_note(value: Any) -> str:
@@ -175,8 +199,6 @@ def window_output(kind: str, shape: Shape, kernel: tuple[int, int], stride: tupl
 class _Convolution(Layer):
     """Fields and shape rule shared by conv, depthwise and separable."""
 
-    has_params: ClassVar[bool] = True
-
     kernel: Pair
     stride: Pair = 1
     padding: Padding = 0
@@ -209,6 +231,15 @@ class _Convolution(Layer):
         return _window_note(self.kernel, self.stride, self.padding, self.dilation,
                             self.activation)
 
+    def window(self, shape: Shape) -> Windows:
+        (fh, fw), (sh, sw), (dh, dw) = pair(self.kernel), pair(self.stride), pair(self.dilation)
+        top, _, left, _ = self.padding_of(shape)
+        return Window(fh, sh, top, dh), Window(fw, sw, left, dw)
+
+    def _window_lines(self, shape: Shape) -> list[str]:
+        return T.window_lines(shape, self.kernel, self.stride, self.padding_of(shape),
+                              self.dilation)
+
     def _elementwise(self, out_shape: Shape) -> int:
         n_out = prod(out_shape)
         return (n_out if self.bias else 0) + activation_ops(self.activation, n_out)
@@ -219,6 +250,7 @@ class Conv(_Convolution):
 
     kind: ClassVar[str] = "conv"
     positional: ClassVar[tuple[str, ...]] = ("filters", "kernel", "stride", "padding")
+    width_field: ClassVar[str | None] = "filters"
 
     filters: Positive
     kernel: Pair
@@ -242,6 +274,14 @@ class Conv(_Convolution):
             elementwise=self._elementwise(out_shape),
         )
 
+    def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
+        fh, fw = pair(self.kernel)
+        c_in, c_out = in_shape[2], out_shape[2]
+        return [*self._window_lines(in_shape),
+                f"channels: {self.filters} filters of {fh}x{fw}x{c_in // self.groups} -> {c_out}",
+                "params: " + T.conv_params(fh, fw, c_in, c_out, self.groups, self.bias),
+                "MACs: " + T.conv_macs(fh, fw, c_in, out_shape, self.groups)]
+
 
 class Depthwise(_Convolution):
     """Depthwise convolution: one filter per input channel (`groups = channels`),
@@ -264,6 +304,15 @@ class Depthwise(_Convolution):
             elementwise=self._elementwise(out_shape),
         )
 
+    def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
+        fh, fw = pair(self.kernel)
+        c_in, c_out = in_shape[2], out_shape[2]
+        return [*self._window_lines(in_shape),
+                f"channels: one {fh}x{fw} filter per input channel, x{self.multiplier} "
+                f"-> {c_in}*{self.multiplier} = {c_out} (groups = {c_in})",
+                "params: " + T.conv_params(fh, fw, c_in, c_out, c_in, self.bias),
+                "MACs: " + T.conv_macs(fh, fw, c_in, out_shape, c_in)]
+
 
 class Separable(_Convolution):
     """Depthwise separable convolution (the lecture's MobileNet unit, Keras' SeparableConv2D):
@@ -272,6 +321,7 @@ class Separable(_Convolution):
 
     kind: ClassVar[str] = "separable"
     positional: ClassVar[tuple[str, ...]] = ("filters", "kernel", "stride", "padding")
+    width_field: ClassVar[str | None] = "filters"
 
     filters: Positive
     kernel: Pair
@@ -291,6 +341,18 @@ class Separable(_Convolution):
             + F.conv_macs(1, 1, c_mid, ho, wo, c_out),
             elementwise=self._elementwise(out_shape),
         )
+
+    def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
+        fh, fw = pair(self.kernel)
+        c_in, c_out = in_shape[2], out_shape[2]
+        c_mid = c_in * self.multiplier
+        mid = (out_shape[0], out_shape[1], c_mid)
+        return [*self._window_lines(in_shape),
+                f"depthwise {fh}x{fw} -> {c_mid} channels, then 1x1 -> {c_out}",
+                "params: depthwise " + T.conv_params(fh, fw, c_in, c_mid, c_in, False)
+                + "; pointwise " + T.conv_params(1, 1, c_mid, c_out, 1, self.bias),
+                "MACs: depthwise " + T.conv_macs(fh, fw, c_in, mid, c_in)
+                + "; pointwise " + T.conv_macs(1, 1, c_mid, out_shape, 1)]
 
 
 class Pool(Layer):
@@ -338,6 +400,17 @@ class Pool(Layer):
         window = fh * fw
         return Cost(elementwise=prod(out_shape) * (window if self.mode == "avg" else window - 1))
 
+    def window(self, shape: Shape) -> Windows:
+        (fh, fw), (sh, sw) = pair(self.kernel), self.strides()
+        top, _, left, _ = self.padding_of(shape)
+        return Window(fh, sh, top), Window(fw, sw, left)
+
+    def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
+        return [*T.window_lines(in_shape, self.kernel, self.strides(), self.padding_of(in_shape),
+                                ceil=self.ceil_mode),
+                f"channels: unchanged ({out_shape[2]}); params 0, MACs 0 ({self.mode} pooling "
+                "compares or adds, counted as element-wise ops)"]
+
 
 class AdaptivePool(Layer):
     """Adaptive pooling to a target size, by the lecture's rule per axis:
@@ -349,10 +422,24 @@ class AdaptivePool(Layer):
     mode: Literal["max", "avg"] = "avg"
     size: Pair
 
-    def window(self, shape: Shape) -> tuple[tuple[int, int], tuple[int, int]]:
+    def windows_of(self, shape: Shape) -> tuple[tuple[int, int], tuple[int, int]]:
+        """((f_h, f_w), (s_h, s_w)) of the lecture's rule on an input of `shape`."""
         (fh, sh), (fw, sw) = (F.adaptive_window(n, t)
                               for n, t in zip(shape[:2], pair(self.size), strict=True))
         return (fh, fw), (sh, sw)
+
+    def window(self, shape: Shape) -> Windows:
+        (fh, fw), (sh, sw) = self.windows_of(shape)
+        return Window(fh, sh), Window(fw, sw)
+
+    def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
+        lines = []
+        for axis, n_in, n_out in (("height", in_shape[0], out_shape[0]),
+                                  ("width", in_shape[1], out_shape[1])):
+            f, s = F.adaptive_window(n_in, n_out)
+            lines.append(f"{axis}: s = floor({n_in} / {n_out}) = {s}, "
+                         f"f = {n_in} - ({n_out} - 1)*{s} = {f}")
+        return [*lines, "params 0, MACs 0"]
 
     def output_shape(self, shape: Shape) -> Shape:
         h, w, c = spatial(shape, "adaptive pooling")
@@ -364,7 +451,7 @@ class AdaptivePool(Layer):
         return (th, tw, c)
 
     def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
-        (fh, fw), _ = self.window(in_shape)
+        (fh, fw), _ = self.windows_of(in_shape)
         window = fh * fw
         return Cost(elementwise=prod(out_shape) * (window if self.mode == "avg" else window - 1))
 
@@ -386,6 +473,13 @@ class GlobalPool(Layer):
     def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
         h, w, c = in_shape
         return Cost(elementwise=c * (h * w if self.mode == "avg" else h * w - 1))
+
+    def window(self, shape: Shape) -> Windows:
+        return EVERYWHERE
+
+    def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
+        return [f"{self.mode} over all {in_shape[0]}x{in_shape[1]} positions of each channel -> "
+                f"{fmt_shape(out_shape)}; params 0, MACs 0"]
 
 
 class Pad(Layer):
@@ -410,6 +504,18 @@ class Pad(Layer):
             raise CnnCalcError("replicate padding needs a non-empty input")
         return (h + top + bottom, w + left + right, c)
 
+    def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
+        return Cost()
+
+    def window(self, shape: Shape) -> Windows:
+        top, _, left, _ = self.padding_of(shape)
+        return Window(1, 1, top), Window(1, 1, left)
+
+    def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
+        top, bottom, left, right = self.padding_of(in_shape)
+        return [f"height: {in_shape[0]} + {top} + {bottom} = {out_shape[0]}; width: "
+                f"{in_shape[1]} + {left} + {right} = {out_shape[1]} ({self.mode}); params 0"]
+
 
 class Flatten(Layer):
     """Reshape a feature map to a vector of H*W*C (a vector stays as it is). No arithmetic."""
@@ -419,13 +525,22 @@ class Flatten(Layer):
     def output_shape(self, shape: Shape) -> Shape:
         return (prod(shape),)
 
+    def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
+        return Cost()
+
+    def window(self, shape: Shape) -> Windows:
+        return NO_WINDOW  # each element keeps the field of the position it came from
+
+    def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
+        return [f"reshape: {'*'.join(map(str, in_shape))} = {T.n(out_shape[0])} values; "
+                "params 0"]
+
 
 class Dense(Layer):
     """Fully connected layer on a vector. Elementwise: bias and activation, one op per output."""
 
     kind: ClassVar[str] = "dense"
     positional: ClassVar[tuple[str, ...]] = ("units",)
-    has_params: ClassVar[bool] = True
 
     units: Positive
     bias: Bool = True
@@ -449,6 +564,18 @@ class Dense(Layer):
             + activation_ops(self.activation, self.units),
         )
 
+    def window(self, shape: Shape) -> Windows:
+        return EVERYWHERE
+
+    def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
+        n_in, n_out = in_shape[0], out_shape[0]
+        params = F.dense_params(n_in, n_out, self.bias)
+        p = (f"({T.n(n_in)} + 1) * {T.n(n_out)} = {T.n(params)}" if self.bias
+             else f"{T.n(n_in)} * {T.n(n_out)} = {T.n(params)}   (no bias)")
+        return [f"every one of {T.n(n_out)} units sees all {T.n(n_in)} inputs",
+                f"params: {p}",
+                f"MACs: {T.n(n_in)} * {T.n(n_out)} = {T.n(F.dense_macs(n_in, n_out))}"]
+
 
 class Activation(Layer):
     """An activation function on its own. Elementwise: 1 op per element, softmax 3
@@ -471,6 +598,15 @@ class Activation(Layer):
     def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
         return Cost(elementwise=activation_ops(self.function, prod(out_shape)))
 
+    def window(self, shape: Shape) -> Windows:
+        return NO_WINDOW
+
+    def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
+        values = prod(out_shape)
+        per = self.cost(in_shape, out_shape).elementwise // values if values else 0
+        return [f"{self.function} on each of {T.n(values)} values ({per} op each); shape "
+                "unchanged; params 0"]
+
 
 class BatchNorm(Layer):
     """Batch normalisation over channels: 2C params (scale, shift) when affine, 2C buffers
@@ -483,10 +619,23 @@ class BatchNorm(Layer):
     momentum: float = 0.1
     affine: Bool = True
 
+    def output_shape(self, shape: Shape) -> Shape:
+        return shape
+
+    def window(self, shape: Shape) -> Windows:
+        return NO_WINDOW
+
     def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
         c = in_shape[-1]
         return Cost(params=2 * c if self.affine else 0, buffers=2 * c,
                     elementwise=2 * prod(out_shape))
+
+    def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
+        c = in_shape[-1]
+        cost = self.cost(in_shape, out_shape)
+        params = (f"2 * {c} = {cost.params} (scale, shift)" if self.affine
+                  else "0 (affine: false)")
+        return [f"params: {params}; buffers: 2 * {c} = {cost.buffers} (running mean, variance)"]
 
 
 class Dropout(Layer):
@@ -497,6 +646,18 @@ class Dropout(Layer):
 
     rate: Annotated[float, Field(ge=0, lt=1)] = 0.5
 
+    def output_shape(self, shape: Shape) -> Shape:
+        return shape
+
+    def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
+        return Cost()
+
+    def window(self, shape: Shape) -> Windows:
+        return NO_WINDOW
+
+    def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
+        return [f"rate {self.rate}; the identity at inference; params 0"]
+
 
 class SqueezeExcite(Layer):
     """Squeeze-and-excitation (torchvision's SqueezeExcitation): global average pool,
@@ -506,7 +667,6 @@ class SqueezeExcite(Layer):
 
     kind: ClassVar[str] = "se"
     positional: ClassVar[tuple[str, ...]] = ("squeeze",)
-    has_params: ClassVar[bool] = True
 
     squeeze: Positive
     activation: ActivationName = "relu"
@@ -524,6 +684,80 @@ class SqueezeExcite(Layer):
             macs=F.conv_macs(1, 1, c, 1, 1, s) + F.conv_macs(1, 1, s, 1, 1, c),
             elementwise=h * w * c + 2 * s + 2 * c + h * w * c,
         )
+
+    def window(self, shape: Shape) -> Windows:
+        return EVERYWHERE
+
+    def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
+        c, s = in_shape[2], self.squeeze
+        cost = self.cost(in_shape, out_shape)
+        return [f"global average pool -> 1x1 conv {c}->{s} -> {self.activation} -> "
+                f"1x1 conv {s}->{c} -> {self.gate} -> scale the input",
+                f"params: ({c} + 1)*{s} + ({s} + 1)*{c} = {T.n(cost.params)}",
+                f"MACs: {c}*{s} + {s}*{c} = {T.n(cost.macs)}"]
+
+
+class Merge(Layer):
+    """Joins the outputs of several paths into one: a residual's body and shortcut, or a
+    parallel block's branches. The engine makes one per container; a spec does not name it.
+    Receptive field: the union of the paths (`receptive.union`)."""
+
+    #: why shapes that `combine` refuses cannot be joined
+    refusal: ClassVar[str] = ""
+
+    def combine(self, shapes: list[Shape]) -> Shape | None:
+        """The joined shape, or None when these shapes cannot be joined."""
+        raise NotImplementedError
+
+    def merge_cost(self, shapes: list[Shape], out_shape: Shape) -> Cost:
+        """Element-wise ops of joining `shapes` (merges have no params)."""
+        raise NotImplementedError(f"{type(self).__name__} has no cost rule")
+
+    def explain_merge(self, shapes: list[Shape], out_shape: Shape) -> list[str]:
+        raise NotImplementedError(f"{type(self).__name__} has no explanation")
+
+
+class Add(Merge):
+    """Element-wise sum of k paths of equal shape. Elementwise: `k - 1` adds per output
+    element (adding two tensors is one add per element)."""
+
+    kind: ClassVar[str] = "add"
+    refusal: ClassVar[str] = "cannot add branches of different shapes"
+
+    def combine(self, shapes: list[Shape]) -> Shape | None:
+        return shapes[0] if all(s == shapes[0] for s in shapes) else None
+
+    def merge_cost(self, shapes: list[Shape], out_shape: Shape) -> Cost:
+        return Cost(elementwise=(len(shapes) - 1) * prod(out_shape))
+
+    def explain_merge(self, shapes: list[Shape], out_shape: Shape) -> list[str]:
+        listing = " + ".join(fmt_shape(s) for s in shapes)
+        per = self.merge_cost(shapes, out_shape).elementwise // max(prod(out_shape), 1)
+        return [f"add element-wise: {listing} (shapes must match); {per} add per value"]
+
+
+class Concat(Merge):
+    """Concatenation along the channels (the last axis); every other axis must agree.
+    No arithmetic."""
+
+    kind: ClassVar[str] = "concat"
+    refusal: ClassVar[str] = "cannot concatenate along channels, spatial sizes differ"
+
+    def combine(self, shapes: list[Shape]) -> Shape | None:
+        if len({len(s) for s in shapes}) != 1 or any(s[:-1] != shapes[0][:-1] for s in shapes):
+            return None
+        return (*shapes[0][:-1], sum(s[-1] for s in shapes))
+
+    def merge_cost(self, shapes: list[Shape], out_shape: Shape) -> Cost:
+        return Cost()  # copies, no arithmetic
+
+    def explain_merge(self, shapes: list[Shape], out_shape: Shape) -> list[str]:
+        chans = " + ".join(str(s[-1]) for s in shapes)
+        return [f"concatenate along channels: {chans} = {out_shape[-1]}"]
+
+
+#: The merges a container can end in, by name (`parallel: {merge: add}`, a residual's add).
+MERGES: dict[str, Merge] = {"add": Add(), "concat": Concat()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,7 +73,7 @@ class _Schedule:
                 branches.append(self.visit(child, tensor))
             elif child.container == "shortcut":
                 shortcut = self.visit(child, tensor)
-            elif child.children is None and child.layer is None and child.inputs:
+            elif child.is_merge:
                 reads = branches or [current, tensor if shortcut is None else shortcut]
                 current = self.run(child, reads, prod(child.output_shape))
             else:

@@ -14,12 +14,13 @@ padding `p_l` before the axis; the effective kernel is `f_eff = d (f - 1) + 1`) 
 
     r' = r + (f_eff - 1) * j        j' = j * s        p' = p + p_l * j
 
-Per kind (one table, `WINDOWS`): conv, depthwise and separable are windows (separable's 1x1 adds
-nothing); pooling is a window with its padding; adaptive pooling uses the lecture's window
-`s = floor(n_in / n_out)`, `f = n_in - (n_out - 1) s`; a pad layer is `f = 1, s = 1` with its
-padding (so only `p` grows); global pooling, dense and squeeze-and-excitation see every position
-of their input (a window as large as the grid, stride 1); flatten, activations, batch norm and
-dropout change nothing (flatten keeps the positions the vector's elements came from).
+Per kind (each kind's `window` method, in `layers`): conv, depthwise and separable are
+windows (separable's 1x1 adds nothing); pooling is a window with its padding; adaptive
+pooling uses the lecture's window `s = floor(n_in / n_out)`, `f = n_in - (n_out - 1) s`; a
+pad layer is `f = 1, s = 1` with its padding (so only `p` grows); global pooling, dense and
+squeeze-and-excitation see every position of their input (a window as large as the grid,
+stride 1); flatten, activations, batch norm and dropout change nothing (flatten keeps the
+positions the vector's elements came from).
 
 Branches: a parallel block's branches and a residual block's body and shortcut (identity or
 projection) start from the block's input; the merge (add or concat) sees the union of what its
@@ -31,29 +32,12 @@ take it; when they are not, it is the honest span (larger than every single path
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from . import formulas as F
-from .layers import (
-    Activation,
-    AdaptivePool,
-    BatchNorm,
-    Conv,
-    Dense,
-    Depthwise,
-    Dropout,
-    Flatten,
-    GlobalPool,
-    Layer,
-    Pad,
-    Pool,
-    Separable,
-    Shape,
-    SqueezeExcite,
-    pair,
-)
+from .formulas import Window
+from .layers import EVERYWHERE, Layer, Shape, Windows
 from .report import Node, Report
 
 
@@ -65,16 +49,6 @@ class Axis:
     stride: int = 1
     padding: int = 0
     positions: int = 1
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """One axis of a layer's window: kernel `f`, stride `s`, padding before `p`, dilation `d`."""
-
-    f: int
-    s: int = 1
-    p: int = 0
-    d: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,64 +108,9 @@ def union(axes: list[Axis], positions: int) -> Axis:
     return Axis(end + padding, max(a.stride for a in axes), padding, positions)
 
 
-# --------------------------------------------------------------------------- per kind
-
-#: A kind's windows: (height, width), or None when the layer changes nothing, or "all" when
-#: every output sees every position of its input.
-Windows = tuple[Window, Window] | None | str
-
-
-def _conv(layer: Any, shape: Shape) -> Windows:
-    (fh, fw), (sh, sw), (dh, dw) = pair(layer.kernel), pair(layer.stride), pair(layer.dilation)
-    top, _, left, _ = layer.padding_of(shape)
-    return Window(fh, sh, top, dh), Window(fw, sw, left, dw)
-
-
-def _pool(layer: Any, shape: Shape) -> Windows:
-    (fh, fw), (sh, sw) = pair(layer.kernel), layer.strides()
-    top, _, left, _ = layer.padding_of(shape)
-    return Window(fh, sh, top), Window(fw, sw, left)
-
-
-def _adaptive(layer: Any, shape: Shape) -> Windows:
-    (fh, fw), (sh, sw) = layer.window(shape)
-    return Window(fh, sh), Window(fw, sw)
-
-
-def _pad(layer: Any, shape: Shape) -> Windows:
-    top, _, left, _ = layer.padding_of(shape)
-    return Window(1, 1, top), Window(1, 1, left)
-
-
-def _everything(layer: Any, shape: Shape) -> Windows:
-    return "all"
-
-
-def _nothing(layer: Any, shape: Shape) -> Windows:
-    return None
-
-
-#: Every layer class and its receptive-field rule (a test checks that no kind is missing).
-WINDOWS: dict[type[Layer], Callable[[Any, Shape], Windows]] = {
-    Conv: _conv,
-    Depthwise: _conv,
-    Separable: _conv,
-    Pool: _pool,
-    AdaptivePool: _adaptive,
-    Pad: _pad,
-    GlobalPool: _everything,
-    Dense: _everything,
-    SqueezeExcite: _everything,
-    Flatten: _nothing,
-    Activation: _nothing,
-    BatchNorm: _nothing,
-    Dropout: _nothing,
-}
-
-
 def windows(layer: Layer, in_shape: Shape) -> Windows:
-    """The windows of one layer on an input of `in_shape` (see WINDOWS)."""
-    return WINDOWS[type(layer)](layer, in_shape)
+    """The windows of one layer on an input of `in_shape` (each kind's `window` rule)."""
+    return layer.window(in_shape)
 
 
 def _positions(shape: Shape, before: Field) -> tuple[int, int]:
@@ -207,7 +126,7 @@ def through(layer: Layer, in_shape: Shape, out_shape: Shape, before: Field) -> F
     if rule is None:
         return Field(Axis(before.h.size, before.h.stride, before.h.padding, ph),
                      Axis(before.w.size, before.w.stride, before.w.padding, pw))
-    if rule == "all":
+    if rule == EVERYWHERE:
         wh, ww = Window(before.h.positions), Window(before.w.positions)
         return Field(step(before.h, wh, 1), step(before.w, ww, 1))
     assert not isinstance(rule, str)
@@ -236,20 +155,13 @@ def receptive_fields(report: Report,
     return out
 
 
-def is_merge(node: Node) -> bool:
-    """An add or concat node that joins paths (made by the engine, not written in a spec)."""
-    return node.children is None and node.layer is None and bool(node.inputs)
-
-
 def _visit(node: Node, before: Field, out: dict[str, Field],
            inputs: dict[str, Field] | None = None) -> Field:
     if node.children is None:
         if inputs is not None:
             inputs[node.path] = before
-        if node.layer is None:  # pragma: no cover - merges are handled by their block
-            result = before
-        else:
-            result = through(node.layer, node.input_shape, node.output_shape, before)
+        assert node.layer is not None and not node.is_merge  # merges: handled by their block
+        result = through(node.layer, node.input_shape, node.output_shape, before)
         out[node.path] = result
         return result
     current = before
@@ -260,7 +172,7 @@ def _visit(node: Node, before: Field, out: dict[str, Field],
             paths.append(_visit(child, before, out, inputs))
         elif child.container == "shortcut":
             shortcut = _visit(child, before, out, inputs)
-        elif is_merge(child):
+        elif child.is_merge:
             joined = paths or [current, shortcut or before]
             ph, pw = _positions(child.output_shape, current)
             current = Field(union([f.h for f in joined], ph), union([f.w for f in joined], pw))

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .layers import Layer, Shape, fmt_shape
+from .layers import Layer, Merge, Shape, fmt_shape
 from .units import DTYPE_BYTES
 
 CONVENTIONS = (
@@ -50,6 +50,11 @@ class Node:
     @property
     def is_block(self) -> bool:
         return self.children is not None
+
+    @property
+    def is_merge(self) -> bool:
+        """An add or concat joining paths (made by the engine for a container)."""
+        return isinstance(self.layer, Merge)
 
     def walk(self) -> Iterator[Node]:
         """This node and everything below it, in order."""

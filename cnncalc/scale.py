@@ -5,8 +5,8 @@ result is again a spec: it can be analysed, printed as YAML, and scaled again. L
 the original entries are kept, so an error in a scaled spec still points into the user's file.
 
 What scales (and nothing else):
-- **width** `w`: every literal `filters` of a `conv` or `separable` layer (mapping, list or bare
-  value form), and every literal argument that a block declares `channels`
+- **width** `w`: every literal width field of a kind that declares one (`Layer.width_field`:
+  the `filters` of `conv` and `separable`), in the mapping, list or bare value form, and every literal argument that a block declares `channels`
   (`args: {filters: channels}`), becomes `make_divisible(c * w, divisor)` (torchvision's
   `_make_divisible`: nearest multiple of `divisor`, never more than 10% down; divisor 8).
   A width of exactly 1 changes nothing, even counts that are not multiples of the divisor.
@@ -38,8 +38,22 @@ ALPHA = 1.2   # depth
 BETA = 1.1    # width
 GAMMA = 1.15  # resolution
 
-#: Leaf kinds whose literal `filters` scale with the width.
-WIDTH_KINDS = ("conv", "separable")
+
+def _width_fields() -> dict[str, tuple[str, int | None]]:
+    """Spec kind names whose width scales: (the field, its place among the positional ones)."""
+    from .layers import KINDS
+
+    out = {}
+    for name, entry in KINDS.items():
+        field = entry.model.width_field
+        if field is not None:
+            positional = entry.model.positional
+            out[name] = (field, positional.index(field) if field in positional else None)
+    return out
+
+
+#: Leaf kinds whose literal width (`filters`) scales: each kind says so (`Layer.width_field`).
+WIDTH_FIELDS = _width_fields()
 _COMMON = ("name", "repeat", "when", "trainable", "scale")
 
 
@@ -196,18 +210,20 @@ class _Rewriter:
                 return  # malformed; parse_spec names the problem
             kind = others[0]
             fields = item[kind]
-            if kind in WIDTH_KINDS and _literal_int(fields):
+            place = WIDTH_FIELDS[kind][1] if kind in WIDTH_FIELDS else None
+            if place == 0 and _literal_int(fields):
                 item[kind] = self.width(fields)  # `- conv: 64` fills filters
                 return
-            if kind in WIDTH_KINDS and isinstance(fields, list) and fields \
-                    and _literal_int(fields[0]):
-                fields[0] = self.width(fields[0])  # `- conv: [64, 3, 1, 1]`
+            if place is not None and isinstance(fields, list) and len(fields) > place \
+                    and _literal_int(fields[place]):
+                fields[place] = self.width(fields[place])  # `- conv: [64, 3, 1, 1]`
                 return
         if not isinstance(kind, str):
             return
-        if kind in WIDTH_KINDS:
-            if isinstance(fields, dict) and _literal_int(fields.get("filters")):
-                fields["filters"] = self.width(fields["filters"])
+        if kind in WIDTH_FIELDS:
+            field = WIDTH_FIELDS[kind][0]
+            if isinstance(fields, dict) and _literal_int(fields.get(field)):
+                fields[field] = self.width(fields[field])
         elif kind in ("seq", "residual", "parallel"):
             self.container(kind, fields)
         elif kind in self.channel_args and isinstance(fields, dict):

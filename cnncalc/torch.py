@@ -257,7 +257,7 @@ def _pool(layer: L.Pool, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
 
 
 def _adaptive_pool(layer: L.AdaptivePool, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
-    kernel, stride = layer.window(in_shape)
+    kernel, stride = layer.windows_of(in_shape)
     pool = nn.MaxPool2d if layer.mode == "max" else nn.AvgPool2d
     return pool(kernel, stride)
 
@@ -298,8 +298,16 @@ def _se(layer: L.SqueezeExcite, in_shape: L.Shape, out_shape: L.Shape) -> nn.Mod
     return SqueezeExcitation(in_shape[2], layer.squeeze, layer.activation, layer.gate)
 
 
-#: One builder per layer kind (the model classes of `layers.KINDS`; aliases such as maxpool or
-#: relu share their model's builder). A test checks that every kind has one.
+def _add(layer: L.Add, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
+    return Add()
+
+
+def _concat(layer: L.Concat, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
+    return Concat()
+
+
+#: One builder per layer kind (the model classes of `layers.KINDS` and `layers.MERGES`; aliases
+#: such as maxpool or relu share their model's builder). A test checks that every kind has one.
 BUILDERS: dict[type[L.Layer], Builder] = {
     L.Conv: _conv,
     L.Depthwise: _depthwise,
@@ -314,6 +322,8 @@ BUILDERS: dict[type[L.Layer], Builder] = {
     L.BatchNorm: _batchnorm,
     L.Dropout: _dropout,
     L.SqueezeExcite: _se,
+    L.Add: _add,
+    L.Concat: _concat,
 }
 
 
@@ -397,11 +407,6 @@ class Parallel(Container):
         return out
 
 
-def _is_merge(node: Node) -> bool:
-    # Only merge nodes are leaves without a layer model.
-    return node.children is None and node.layer is None
-
-
 def _container(node: Node) -> str:
     """How a group's children connect: "seq" (in order), "residual" or "parallel".
 
@@ -410,7 +415,7 @@ def _container(node: Node) -> str:
     """
     if node.container == "parallel":
         return "parallel"
-    if node.container == "residual" and any(_is_merge(c) for c in node.children or []):
+    if node.container == "residual" and any(c.is_merge for c in node.children or []):
         return "residual"
     return "seq"
 
@@ -431,8 +436,6 @@ class _Builder:
 
     def _module(self, node: Node) -> nn.Module:
         if node.children is None:
-            if node.layer is None:
-                return Add() if node.kind == "add" else Concat()
             builder = BUILDERS.get(type(node.layer))
             if builder is None:  # pragma: no cover - a test proves every kind has a builder
                 raise CnnCalcError(f"the torch backend has no builder for {node.kind}")
@@ -445,7 +448,7 @@ class _Builder:
             container = _container(node)
             if container == "seq":
                 return Sequence(self.named(children))
-            index = next(i for i, c in enumerate(children) if _is_merge(c))
+            index = next(i for i, c in enumerate(children) if c.is_merge)
             before, merge, post = children[:index], children[index], children[index + 1:]
             built_merge = (merge.name, self.module(merge))
             if container == "parallel":

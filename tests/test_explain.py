@@ -6,13 +6,8 @@ import pytest
 
 from cnncalc import analyze, load
 from cnncalc.commands import app
-from cnncalc.explain import EXPLAIN, explain
-from cnncalc.layers import KINDS
+from cnncalc.explain import explain
 from tests.conftest import analyze_text
-
-
-def test_every_kind_has_an_explanation():
-    assert {entry.model for entry in KINDS.values()} <= set(EXPLAIN)
 
 
 def test_the_lecture_39x39_example(runner):

@@ -1,23 +1,61 @@
-"""Every layer kind is complete: shape rule, cost rule, a summary, and a bundled spec using it."""
+"""Every layer kind is complete: each rule defined on its class, a summary, a bundled spec using
+it (its torch builder: tests/test_torch_backend.py; its conventions row: tests/test_rules.py)."""
 
 from __future__ import annotations
 
 import cnncalc
-from cnncalc.layers import KINDS, Layer
+import pytest
+
+from cnncalc.layers import KINDS, MERGES, Layer, Merge
+from cnncalc.spec import FORMS
+
+#: The parts a leaf kind must define itself (the base class refuses each one).
+LEAF_RULES = ("output_shape", "cost", "window", "explain")
+#: The parts a merge must define itself.
+MERGE_RULES = ("combine", "merge_cost", "explain_merge")
 
 
-def test_every_kind_has_its_rules():
-    for name, entry in KINDS.items():
-        model = entry.model
-        assert issubclass(model, Layer), name
-        assert entry.summary, f"{name} has no summary"
-        # every kind with parameters must say how to count them
-        if model.has_params:
-            assert model.cost is not Layer.cost, name
-        for field in dict(entry.fixed):
-            assert field in model.model_fields, (name, field)
-        for field in model.positional:
-            assert field in model.model_fields, (name, field)
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_every_kind_has_all_of_its_parts(name: str) -> None:
+    """A kind = its class with every rule, a summary, and fields its short forms can fill."""
+    entry = KINDS[name]
+    model = entry.model
+    assert issubclass(model, Layer) and not issubclass(model, Merge), name
+    assert entry.summary, f"{name} has no summary"
+    missing = [rule for rule in LEAF_RULES if getattr(model, rule) is getattr(Layer, rule)]
+    assert not missing, f"{name} ({model.__name__}) does not define {missing}"
+    for field in dict(entry.fixed):
+        assert field in model.model_fields, (name, field)
+    for field in model.positional:
+        assert field in model.model_fields, (name, field)
+    if model.width_field is not None:
+        assert model.width_field in model.model_fields, (name, model.width_field)
+    for field in model.model_fields:
+        annotation = str(model.model_fields[field].annotation)
+        if "Literal" in annotation or "tuple" in annotation:  # unions the messages describe
+            assert field in FORMS or field in ("mode", "gate"), (name, field)
+
+
+@pytest.mark.parametrize("name", sorted(MERGES))
+def test_every_merge_has_all_of_its_parts(name: str) -> None:
+    merge = MERGES[name]
+    assert merge.kind == name
+    missing = [rule for rule in MERGE_RULES if getattr(type(merge), rule) is getattr(Merge, rule)]
+    assert not missing, f"{name} does not define {missing}"
+    assert merge.refusal
+
+
+def test_a_kind_without_a_rule_fails_loudly() -> None:
+    """The base class never answers for a kind: a forgotten rule raises, never counts 0."""
+
+    class Forgetful(Layer):
+        kind = "forgetful"
+
+    layer = Forgetful()
+    for rule, args in (("output_shape", ((4, 4, 3),)), ("cost", ((4, 4, 3), (4, 4, 3))),
+                       ("window", ((4, 4, 3),)), ("explain", ((4, 4, 3), (4, 4, 3)))):
+        with pytest.raises(NotImplementedError):
+            getattr(layer, rule)(*args)
 
 
 def test_every_kind_appears_in_a_bundled_spec():

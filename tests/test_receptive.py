@@ -6,8 +6,7 @@ import json
 
 from cnncalc import analyze, load
 from cnncalc.commands import app
-from cnncalc.layers import KINDS
-from cnncalc.receptive import WINDOWS, receptive_fields
+from cnncalc.receptive import receptive_fields
 from tests.conftest import analyze_text
 
 
@@ -141,6 +140,3 @@ def test_show_rf_column(runner):
     plain = runner.invoke(app, ["show", "vgg16"])
     assert "212 / 32 / 90" not in plain.output
 
-
-def test_every_kind_has_a_receptive_field_rule():
-    assert {entry.model for entry in KINDS.values()} <= set(WINDOWS)
