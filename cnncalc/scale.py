@@ -6,10 +6,11 @@ the original entries are kept, so an error in a scaled spec still points into th
 
 What scales (and nothing else):
 - **width** `w`: every literal width field of a kind that declares one (`Layer.width_field`:
-  the `filters` of `conv` and `separable`), in the mapping, list or bare value form, and every literal argument that a block declares `channels`
-  (`args: {filters: channels}`), becomes `make_divisible(c * w, divisor)` (torchvision's
-  `_make_divisible`: nearest multiple of `divisor`, never more than 10% down; divisor 8).
-  A width of exactly 1 changes nothing, even counts that are not multiples of the divisor.
+  the `filters` of `conv` and `separable`), in the mapping, list or bare value form, and every
+  literal argument that a block declares `channels` (`args: {filters: channels}`), becomes
+  `make_divisible(c * w, divisor)` (torchvision's `_make_divisible`: nearest multiple of
+  `divisor`, never more than 10% down; divisor 8). A width of exactly 1 changes nothing, even
+  counts that are not multiples of the divisor.
 - **depth** `d`: every literal `repeat: n` becomes `ceil(n * d)` (torchvision's `adjust_depth`).
 - **resolution**: the spec's `input` height and width are replaced; channels are kept.
 

@@ -27,13 +27,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import expr
 from .errors import CnnCalcError, Problem
-from .layers import KINDS, Layer, Shape
+from .layers import ACTIVATIONS, KINDS, Layer, Shape
 from .loader import LineDict, LineList, line_of
 
 COMMON = ("name", "repeat", "when", "trainable", "scale")
 CONTAINERS = ("seq", "residual", "parallel")
 SHAPE_VARS = ("in_height", "in_width", "in_channels", "i")
-ARG_MARKERS = ("required", "channels")
 
 
 # --------------------------------------------------------------------------- entries
@@ -219,10 +218,8 @@ FORMS = {
     "dilation": "a positive integer or [height, width]",
     "size": "a positive integer or [height, width]",
     "padding": "'valid', 'same', an integer, [height, width] or [top, bottom, left, right]",
-    "activation": "one of relu, relu6, leaky_relu, tanh, sigmoid, silu, swish, hardswish, "
-                  "hardsigmoid, gelu, softmax",
-    "function": "one of relu, relu6, leaky_relu, tanh, sigmoid, silu, swish, hardswish, "
-                "hardsigmoid, gelu, softmax",
+    "activation": f"one of {', '.join(ACTIVATIONS)}",
+    "function": f"one of {', '.join(ACTIVATIONS)}",
     "mode": "one of the modes listed in the README for this kind",
     "bias": "true or false",
 }

@@ -40,9 +40,6 @@ from .report import Node, Report
 from .spec import Spec
 from .verify import Measured, Measurement, torch_shape
 
-#: The class name of the root module; FlopCounterMode names modules `Network.<path>`.
-ROOT = "Network"
-
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 

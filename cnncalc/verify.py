@@ -17,9 +17,6 @@ from dataclasses import dataclass, field
 from .layers import Shape, fmt_shape
 from .report import Node, Report
 
-#: What is compared, in order.
-FIELDS = ("shape", "params", "buffers", "macs")
-
 
 def torch_shape(shape: Shape, batch: int = 1) -> tuple[int, ...]:
     """An engine shape as the tensor shape torch gives: `HxWxC` -> (N, C, H, W), `(n)` -> (N, n)."""

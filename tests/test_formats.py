@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from cnncalc.cli import Format
-from cnncalc.render import FORMATS, TEXT_WIDTH, render_check, render_report
+from cnncalc.render import FORMATS, render_check, render_report
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE = os.environ.get("CNNCALC_UPDATE_GOLDEN") == "1"
@@ -95,7 +95,7 @@ def _num(cell: str) -> int:
 
 
 def test_table_rows_add_up(lenet):
-    text = render_report(lenet, "table", width=TEXT_WIDTH)
+    text = render_report(lenet, "table")
     rows = {}
     for line in text.splitlines():
         cells = re.split(r"\s{2,}", line.strip())

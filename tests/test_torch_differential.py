@@ -106,20 +106,28 @@ def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
+#: The kinds drawn on a vector and on a feature map (repeats weigh the draw); every model of
+#: `layers.KINDS` must be reachable (test_every_kind_is_drawn), so a new kind cannot be missed.
+VECTOR_KINDS = ("dense", "dense", "activation", "batchnorm", "dropout", "flatten", "relu")
+MAP_KINDS = ("conv", "conv", "conv", "depthwise", "depthwise", "separable", "pool", "maxpool",
+             "avgpool", "pad", "adaptive_pool", "global_pool", "pad", "flatten", "activation",
+             "batchnorm", "dropout", "se", "relu6", "silu")
+
+
+def test_every_kind_is_drawn() -> None:
+    drawn = {L.KINDS[name].model for name in (*VECTOR_KINDS, *MAP_KINDS)}
+    assert {e.model.__name__ for e in L.KINDS.values() if e.model not in drawn} == set()
+
+
 def _leaf(draw: st.DrawFn, shape: tuple[int, ...]) -> dict | str:
     """One layer that fits a feature map (H, W, C) or a vector (N,) most of the time."""
     if len(shape) == 1:
-        kind = draw(st.sampled_from(["dense", "dense", "activation", "batchnorm", "dropout",
-                                     "flatten", "relu"]))
+        kind = draw(st.sampled_from(VECTOR_KINDS))
         if kind == "dense":
             return {"dense": {"units": draw(st.integers(1, 8)), "bias": draw(st.booleans()),
                               "activation": draw(MAYBE_ACTIVATION)}}
     else:
-        kind = draw(st.sampled_from([
-            "conv", "conv", "conv", "depthwise", "depthwise", "separable", "pool", "maxpool",
-            "avgpool", "pad",
-            "adaptive_pool", "global_pool", "pad", "flatten", "activation", "batchnorm",
-            "dropout", "se", "relu6", "silu"]))
+        kind = draw(st.sampled_from(MAP_KINDS))
     c = shape[-1]
     if kind == "conv":
         groups = draw(st.sampled_from(_divisors(c)))

@@ -28,8 +28,7 @@ def _text_console(width: int | None):  # noqa: ANN202 (rich is imported lazily)
                    force_terminal=False, soft_wrap=False)
 
 
-def render_report(report: Report, fmt: Format, *, max_depth: int | None = None,
-                  width: int | None = None) -> str:
+def render_report(report: Report, fmt: Format, *, max_depth: int | None = None) -> str:
     """The report in one format, as text; every Format has a branch (checked by assert_never)."""
     if fmt == "table":
         import io

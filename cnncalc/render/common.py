@@ -22,10 +22,6 @@ def layer_label(node: Node) -> str:
     return f"{text} ({note})" if note else text
 
 
-def kind_label(node: Node) -> str:
-    return node.kind
-
-
 def has_frozen(report: Report) -> bool:
     return report.totals.frozen_params > 0
 
