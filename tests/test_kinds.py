@@ -3,9 +3,9 @@ it (its torch builder: tests/test_torch_backend.py; its conventions row: tests/t
 
 from __future__ import annotations
 
-import cnncalc
 import pytest
 
+import cnncalc
 from cnncalc.layers import KINDS, MERGES, Layer, Merge
 from cnncalc.spec import FORMS
 
