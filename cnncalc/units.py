@@ -106,26 +106,45 @@ def parse_share(text: str | float, what: str = "share") -> Fraction:
     return Fraction(match.group(1)) / 100
 
 
+def _scaled(n: int | float, base: int, units: tuple[str, ...], digits: int) -> tuple[int, str]:
+    """(index into units, text) of the largest unit not above `n`, moving up one unit when the
+    text would round to `base` of it (999,999 is 1.0M, not 1000.0k); index -1 past the last."""
+    index = 0
+    while index + 1 < len(units) and n >= base ** (index + 1):
+        index += 1
+    while index > 0:
+        text = f"{n / base ** index:.{digits}f}"
+        if float(text) < base:
+            return index, text
+        if index + 1 == len(units):
+            return -1, ""
+        index += 1
+    return 0, ""
+
+
 def si(n: int | float, digits: int = 1) -> str:
-    """Counts in SI units: 138.4M, 15.5G, 280."""
+    """Counts in SI units: 138.4M, 15.5G, 280. Past 10^15 (or what rounds to it) prefixes stop
+    helping: 1.0e+36 reads better than 1e24T."""
     sign = "-" if n < 0 else ""
     n = abs(n)
-    if n >= 10**15:  # past T, prefixes stop helping: 1.0e+36 reads better than 1e24T
+    index, text = _scaled(n, 1000, ("", "k", "M", "G", "T"), digits)
+    if index == -1:
         return f"{sign}{float(n):.{digits}e}"
-    for prefix, size in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("k", 10**3)):
-        if n >= size:
-            return f"{sign}{n / size:.{digits}f}{prefix}"
-    return f"{sign}{n:,}" if isinstance(n, int) else f"{sign}{n:.{digits}f}"
+    if index == 0:
+        return f"{sign}{n:,}" if isinstance(n, int) else f"{sign}{n:.{digits}f}"
+    return f"{sign}{text}{('', 'k', 'M', 'G', 'T')[index]}"
 
 
 def binary(n: int | float) -> str:
-    """Bytes in binary units: 527.8 MiB, 1.0 KiB, 12 B."""
-    if n >= 2**50:  # past 1024 TiB: 4.0e+36 B
+    """Bytes in binary units: 527.8 MiB, 1.0 KiB, 12 B; 2^20 - 1 bytes is 1.0 MiB (not
+    1024.0 KiB); past 1024 TiB: 4.0e+36 B."""
+    units = ("B", "KiB", "MiB", "GiB", "TiB")
+    index, text = _scaled(n, 1024, units, 1)
+    if index == -1:
         return f"{float(n):.1e} B"
-    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n:,} B"
+    if index == 0:
+        return f"{n:,} B"
+    return f"{text} {units[index]}"
 
 
 def exact(n: int) -> str:

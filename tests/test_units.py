@@ -250,14 +250,16 @@ def test_binary_reads_back_within_its_precision(n):
             parse_bytes(shown)
 
 
-@pytest.mark.xfail(strict=True, reason="rounding to one decimal can reach 1000 (1024) of a unit "
-                   "without moving to the next prefix: si(999_999) is '1000.0k', "
-                   "binary(2**20 - 1) is '1024.0 KiB'")
 @pytest.mark.parametrize("show, n, expected", [
     (si, 999_999, "1.0M"),
     (si, 10**12 - 1, "1.0T"),
     (binary, 2**20 - 1, "1.0 MiB"),
     (binary, 2**30 - 1, "1.0 GiB"),
+    (si, 999_949, "999.9k"),
+    (si, 999, "999"),
+    (si, 10**15 - 1, "1.0e+15"),
+    (binary, 1023, "1,023 B"),
+    (binary, 2**50 - 1, "1.1e+15 B"),
 ])
 def test_a_rounded_value_moves_to_the_next_prefix(show, n, expected):
     """A shown mantissa stays below 1000 (SI) or 1024 (binary): once rounding reaches it, the
