@@ -11,7 +11,7 @@ A value passes when `value <= limit` (a budget is the largest allowed value). Th
 compares params and MACs with a saved `cnncalc show --format json` report: with an allowed growth
 share g, the limit is `floor(baseline * (1 + g))`, the largest whole number that grew by at most g.
 
-Everything here is pure: a CheckResult is data, and render/ formats it.
+Everything here is pure: a CheckResult is data; `present.check` arranges it for the writers.
 """
 
 from __future__ import annotations
@@ -162,33 +162,6 @@ class CheckResult:
         if "fail" in statuses or (self.require_budget and "unchecked" in statuses):
             return EXIT_EXCEEDED
         return EXIT_OK
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON document of `cnncalc check --format json` (exact integers)."""
-        from . import __version__
-
-        return {
-            "cnncalc": __version__,
-            "exit_code": self.exit_code,
-            "passed": self.exit_code == EXIT_OK,
-            "problems": [_problem_dict(p) for p in self.problems],
-            "specs": [{
-                "ref": s.ref, "file": s.file, "spec": s.name, "status": s.status,
-                "batch": s.batch, "dtype": s.dtype,
-                "checks": [{
-                    "budget": r.budget, "unit": r.unit, "value": r.value, "limit": r.limit,
-                    "share": None if r.share is None else round(r.share, 6),
-                    "passed": r.passed, "source": r.source, "line": r.line,
-                    **({"baseline": r.baseline, "max_growth": float(r.growth or 0)}
-                       if r.baseline is not None else {}),
-                } for r in s.rows],
-                "problems": [_problem_dict(p) for p in s.problems],
-            } for s in self.specs],
-        }
-
-
-def _problem_dict(p: Problem) -> dict[str, Any]:
-    return {"message": p.message, "file": p.file, "line": p.line, "layer": p.layer}
 
 
 # --------------------------------------------------------------------------- reading limits
@@ -372,54 +345,3 @@ def check(refs: Iterable[str], cli: dict[str, Limit] | None = None, *,
                 f"the baseline is a report of spec {b['spec']!r}, which is not among the "
                 f"checked specs", file=b["file"]))
     return result
-
-
-# --------------------------------------------------------------------------- GitHub Actions
-
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def _text(p: Problem) -> str:
-    # the annotation carries file and line itself; the message keeps the layer
-    return f"{p.layer}: {p.message}" if p.layer else p.message
-
-
-def annotations(result: CheckResult) -> list[str]:
-    """`::error file=...,line=...::message` for every failed limit and every problem.
-
-    A failed limit points at its key in the spec's `budget:` mapping; a command-line limit or a
-    baseline row (written nowhere in the spec) at the spec's first line.
-    """
-    from .units import binary, exact
-
-    def fmt(unit: str, n: int) -> str:
-        return f"{binary(n)} ({exact(n)} bytes)" if unit == "bytes" else exact(n)
-
-    lines = []
-    for s in result.specs:
-        for r in s.rows:
-            if r.passed:
-                continue
-            line = r.line or 1
-            used = f" ({r.share:.1%} of the limit)" if r.share is not None else ""
-            if r.baseline is not None:
-                text = (f"{s.name}: {r.budget} grew from {exact(r.baseline)} to {exact(r.value)}"
-                        f", more than the allowed {float(r.growth or 0):.1%}")
-            else:
-                origin = "" if r.source == "spec" else f" (set by {BUDGETS[r.budget].option})"
-                text = (f"{s.name}: {r.budget} {fmt(r.unit, r.value)} exceeds the budget "
-                        f"{fmt(r.unit, r.limit)}{used}{origin}")
-            lines.append(f"::error file={_escape_property(s.file)},line={line},"
-                         f"title=cnncalc budget::{_escape_data(text)}")
-        for p in s.problems:
-            lines.append(f"::error file={_escape_property(p.file or s.file)},line={p.line or 1},"
-                         f"title=cnncalc invalid spec::{_escape_data(_text(p))}")
-    for p in result.problems:
-        where = f"file={_escape_property(p.file)},line={p.line or 1}," if p.file else ""
-        lines.append(f"::error {where}title=cnncalc::{_escape_data(p.format())}")
-    return lines

@@ -20,9 +20,9 @@ if TYPE_CHECKING:
 
 from . import __version__
 from .errors import CnnCalcError
-from .render import FORMATS
 from .spec import parse_shape
 from .units import DTYPE_BYTES
+from .writers import FORMATS
 
 app = typer.Typer(
     name="cnncalc",
@@ -40,8 +40,8 @@ EXIT_INVALID = 2
 #: Element types for memory, one per entry of `units.DTYPE_BYTES` (the one list of them).
 Dtype = Enum("Dtype", {name: name for name in DTYPE_BYTES}, type=str)  # type: ignore[misc]
 
-#: Output formats, one per renderer of `cnncalc.render` (whose FORMATS is the one list; a test
-#: checks that every format has a renderer).
+#: Output formats, one per writer of `cnncalc.writers` (whose FORMATS is the one list; a test
+#: checks that every format has a writer).
 Format = Enum("Format", {name: name for name in FORMATS}, type=str)  # type: ignore[misc]
 
 
@@ -53,6 +53,19 @@ def console(width: int | None = None, file: object = None) -> Console:
 
 def fail(message: str) -> None:
     print(f"cnncalc: {message}", file=sys.stderr)
+
+
+def finish(result: object, format: Format | None, output: Path | None,
+           inputs: tuple[str, ...] = ()) -> None:
+    """Write a command's Result (`writers.emit`) and end with its exit code."""
+    from .writers import emit
+
+    with errors_to_exit():
+        emit(result, format.value if format is not None else None, output,  # type: ignore[arg-type]
+             inputs)
+    code = getattr(result, "exit_code", 0)
+    if code:
+        raise typer.Exit(code)
 
 
 @contextmanager
@@ -106,10 +119,11 @@ BatchOpt = Annotated[int, typer.Option("--batch", "-b", min=1,
                                        help="Batch size (activations, MACs, memory scale).")]
 DtypeOpt = Annotated[Dtype, typer.Option("--dtype", help="Element type for memory.")]
 OutputOpt = Annotated[Optional[Path], typer.Option(
-    "--output", "-o", help="Write to this file instead of standard output.")]
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
-WidthOpt = Annotated[Optional[int], typer.Option(
-    "--width", help="Console width for the table (default: the terminal's).")]
+    "--output", "-o", help="Write to this file instead of standard output (the format follows "
+    "the extension: .md, .csv, .json, .html; else the table), never onto an input.")]
+FormatOpt = Annotated[Optional[Format], typer.Option(
+    "--format", "-f", help="Output format (default: the table, or -o's extension).",
+    show_default=False)]
 FreezeUntilOpt = Annotated[Optional[str], typer.Option(
     "--freeze-until", help="Freeze every layer up to and including this one (a name or dotted "
     "path), in addition to what the spec freezes.")]

@@ -54,7 +54,7 @@ def rf_lines(layer: Layer, in_shape: Shape, before: Field, after: Field) -> list
 # --------------------------------------------------------------------------- the report
 
 def explain_node(node: Node, before: Field | None, after: Field) -> list[str]:
-    """The lines for one node: its heading, then its arithmetic."""
+    """The lines for one node: its heading, then its arithmetic (one line per step)."""
     head = (f"{node.path} ({node.kind}): {fmt_shape(node.input_shape)} -> "
             f"{fmt_shape(node.output_shape)}")
     if node.children is not None:
@@ -65,12 +65,12 @@ def explain_node(node: Node, before: Field | None, after: Field) -> list[str]:
         body = node.layer.explain_merge(node.inputs, node.output_shape)
         body.append(f"receptive field: the union of the paths: r = {after.size}, "
                     f"j = {after.stride}, p = {after.padding}")
-        return [head, *("  " + line for line in body)]
+        return [head, *body]
     assert node.layer is not None
     body = node.layer.explain(node.input_shape, node.output_shape)
     if before is not None:
         body += rf_lines(node.layer, node.input_shape, before, after)
-    return [head, *("  " + line for line in body)]
+    return [head, *body]
 
 
 def select(report: Report, layer: str | None) -> list[Node]:
@@ -88,15 +88,25 @@ def select(report: Report, layer: str | None) -> list[Node]:
     return list(target.walk())
 
 
-def explain(report: Report, layer: str | None = None) -> list[str]:
-    """All the lines of `cnncalc explain`."""
+def explain_nodes(report: Report, layer: str | None = None) -> list[tuple[str, str, list[str]]]:
+    """(path, kind, [heading, step, ...]) for the input (unless `layer` is given) and every node
+    (or the one named `layer` and what is inside it)."""
     inputs: dict[str, Field] = {}
     fields = receptive_fields(report, inputs)
-    lines = [f"input: {fmt_shape(report.input_shape)} = {n(report.input_size)} values; "
-             "receptive field r = 1, j = 1, p = 0"] if layer is None else []
+    out = [] if layer is not None else [
+        ("input", "input", [f"input: {fmt_shape(report.input_shape)} = "
+                            f"{n(report.input_size)} values; receptive field r = 1, j = 1, "
+                            "p = 0"])]
     for node in select(report, layer):
-        lines += explain_node(node, inputs.get(node.path), fields[node.path])
-    return lines
+        out.append((node.path, node.kind,
+                    explain_node(node, inputs.get(node.path), fields[node.path])))
+    return out
 
 
-__all__ = ["explain", "explain_node", "rf_lines", "size_line"]
+def explain(report: Report, layer: str | None = None) -> list[str]:
+    """All the lines of `cnncalc explain` as text (steps indented under their heading)."""
+    return [line if i == 0 else "  " + line
+            for _, _, lines in explain_nodes(report, layer) for i, line in enumerate(lines)]
+
+
+__all__ = ["explain", "explain_node", "explain_nodes", "rf_lines", "size_line"]

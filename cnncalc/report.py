@@ -1,16 +1,16 @@
 """What the engine finds: a tree of nodes with per-example counts, and the totals.
 
-Renderers only read a Report. Counts on nodes are per example; the Report applies the batch
-(activations, MACs, FLOPs and element-wise ops scale with it, parameters and buffers do not).
+Results (`present`) and writers only read a Report. Counts on nodes are per example; the Report
+applies the batch (activations, MACs, FLOPs and element-wise ops scale with it, parameters and
+buffers do not).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
-from .layers import Layer, Merge, Shape, fmt_shape
+from .layers import Layer, Merge, Shape
 from .units import DTYPE_BYTES
 
 CONVENTIONS = (
@@ -139,72 +139,3 @@ class Report:
     @property
     def activation_bytes(self) -> int:
         return self.activations(self.totals) * self.bytes_per_element
-
-    def node_dict(self, node: Node) -> dict[str, Any]:
-        return {
-            "name": node.name,
-            "path": node.path,
-            "kind": node.kind,
-            "depth": node.depth,
-            "line": node.line,
-            "block": node.is_block,
-            "input_shape": list(node.input_shape),
-            "output_shape": list(node.output_shape),
-            "params": node.params,
-            "trainable_params": node.trainable_params,
-            "frozen_params": node.params - node.trainable_params,
-            "buffers": node.buffers,
-            "activations": self.activations(node),
-            "macs": self.macs(node),
-            "flops": self.flops(node),
-            "elementwise_ops": self.elementwise(node),
-        }
-
-    def totals_dict(self) -> dict[str, int]:
-        t = self.totals
-        return {
-            "params": t.params,
-            "trainable_params": t.trainable_params,
-            "frozen_params": t.frozen_params,
-            "buffers": t.buffers,
-            "activations": self.activations(t),
-            "macs": self.macs(t),
-            "flops": self.flops(t),
-            "elementwise_ops": self.elementwise(t),
-            "param_bytes": self.param_bytes,
-            "buffer_bytes": self.buffer_bytes,
-            "activation_bytes": self.activation_bytes,
-            "input_size": self.input_size * self.batch,
-            "layers": self.layer_count,
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON document of `--format json` (documented in the README).
-
-        `layers` holds every layer (leaf), so they add up to `totals`; `blocks` holds the
-        subtotals of every block, in the same order as they open. Each carries
-        `receptive_field` ({size, stride, padding}, see `receptive`) at its output.
-        """
-        from . import __version__
-        from .receptive import receptive_fields
-
-        fields = receptive_fields(self)
-
-        def entry(node: Node) -> dict[str, Any]:
-            return {**self.node_dict(node), "receptive_field": fields[node.path].to_dict()}
-
-        return {
-            "cnncalc": __version__,
-            "spec": self.spec_name,
-            "description": self.description,
-            "input": list(self.input_shape),
-            "batch": self.batch,
-            "dtype": self.dtype,
-            "conventions": CONVENTIONS,
-            "layers": [entry(n) for n in self.walk() if not n.is_block],
-            "blocks": [entry(n) for n in self.walk() if n.is_block],
-            "totals": self.totals_dict(),
-        }
-
-    def shape_text(self, node: Node) -> str:
-        return fmt_shape(node.output_shape)

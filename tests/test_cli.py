@@ -60,7 +60,7 @@ def test_depth_collapses_blocks(runner):
 
 def test_specs_lists_bundled(runner):
     result = runner.invoke(app, ["specs", "--format", "json"])
-    rows = {row["name"]: row for row in json.loads(result.output)}
+    rows = {row["name"]: row for row in json.loads(result.output)["specs"]}
     assert rows["vgg16"]["params"] == 138_357_544
     assert rows["lenet5"]["description"]
 

@@ -69,8 +69,9 @@ def test_markdown_table(runner) -> None:
                                  "--format", "markdown"])
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert lines[0] == "|  | inception-5x5 | inception-bottleneck |"
-    assert lines[1] == "| --- | ---: | ---: |"
+    assert lines[0] == "### compare"
+    assert lines[2] == "|  | inception-5x5 | inception-bottleneck |"
+    assert lines[3] == "| :--- | ---: | ---: |"
     assert f"| MACs | {FIVE:,} | {NECK:,} (1/9.68) |" in lines
     # param memory at fp32: 4 bytes per param, in binary units
     assert f"| param memory | {FIVE_PARAMS * 4 / 1024:.1f} KiB |" in row(result.output,

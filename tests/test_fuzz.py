@@ -19,6 +19,7 @@ from cnncalc.engine import analyze
 from cnncalc.errors import CnnCalcError
 from cnncalc.layers import KINDS
 from cnncalc.loader import decode, load_yaml
+from cnncalc.present.report import document
 from cnncalc.spec import parse_spec
 
 SCALE = int(os.environ.get("CNNCALC_FUZZ", "1"))
@@ -37,7 +38,7 @@ def survive(run: Any) -> None:
 
 def full(text: str) -> None:
     report = analyze(cnncalc.load_text(text, "fuzz.yaml"))
-    report.to_dict()  # the JSON contract must also build
+    document(report)  # the JSON contract must also build
 
 
 # --------------------------------------------------------------------------- bytes and text

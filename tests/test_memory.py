@@ -144,9 +144,18 @@ def test_memory_command_table(runner):
     assert bad.exit_code == 2
 
 
-def test_memory_refuses_formats_it_cannot_write(runner):
+def test_memory_writes_every_format(runner):
+    """CSV carries exact bytes; LeNet-5's params are the lecture's 62,006 at 4 bytes each."""
+    import csv
+    import io
+
     from cnncalc.commands import app
 
     result = runner.invoke(app, ["memory", "lenet5", "-f", "csv"])
-    assert result.exit_code == 2
-    assert "csv" in result.output
+    assert result.exit_code == 0, result.output
+    rows = {r["part"]: r for r in csv.DictReader(io.StringIO(result.output))}
+    assert int(rows["params"]["bytes"]) == 62_006 * 4
+    assert int(rows["training: gradients"]["bytes"]) == 62_006 * 4
+    for fmt in ("markdown", "html"):
+        text = runner.invoke(app, ["memory", "lenet5", "-f", fmt]).output
+        assert f"{62_006 * 4:,}" in text, fmt

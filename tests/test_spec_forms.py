@@ -6,6 +6,7 @@ import pytest
 
 import cnncalc
 from cnncalc.errors import CnnCalcError
+from cnncalc.present.report import totals
 from tests.conftest import analyze_text, spec_text
 
 
@@ -108,9 +109,9 @@ def test_trainable_false_is_inherited_and_counted_as_frozen():
 def test_batch_scales_activations_and_macs_not_params():
     one = analyze_text("- conv: {filters: 4, kernel: 3}", input="8x8x3")
     many = analyze_text("- conv: {filters: 4, kernel: 3}", input="8x8x3", batch=16)
-    assert many.totals_dict()["params"] == one.totals_dict()["params"]
-    assert many.totals_dict()["macs"] == 16 * one.totals_dict()["macs"]
-    assert many.totals_dict()["activations"] == 16 * 6 * 6 * 4
+    assert totals(many)["params"] == totals(one)["params"]
+    assert totals(many)["macs"] == 16 * totals(one)["macs"]
+    assert totals(many)["activations"] == 16 * 6 * 6 * 4
     assert many.activation_bytes == 16 * 6 * 6 * 4 * 4
 
 

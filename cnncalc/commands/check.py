@@ -14,16 +14,13 @@ from typing import Annotated, Optional
 import typer
 
 from ..cli import (
-    EXIT_INVALID,
     Dtype,
-    Format,
     FormatOpt,
     InputOpt,
     OutputOpt,
-    WidthOpt,
     app,
-    console,
     errors_to_exit,
+    finish,
     parse_input,
 )
 
@@ -63,15 +60,15 @@ def check(
     dtype: Annotated[Optional[Dtype], typer.Option(
         "--dtype", help="Element type for memory (default: the budget's 'dtype', else fp32).",
         show_default=False)] = None,
-    format: FormatOpt = Format.table,
+    format: FormatOpt = None,
     output: OutputOpt = None,
-    width: WidthOpt = None,
 ) -> None:
     """Check specs against their budgets (and a baseline); exit 1 when any is exceeded."""
-    from ..budget import annotations, cli_limits
     from ..budget import check as run_check
-    from ..render import render_check
+    from ..budget import cli_limits
+    from ..present.check import annotations, result
     from ..units import parse_share
+    from ..writers import format_for
 
     with errors_to_exit():
         limits = cli_limits({
@@ -85,32 +82,20 @@ def check(
                                "'cnncalc show --format json' report)")
         growth = parse_share(max_growth, "--max-growth") if max_growth is not None else None
         shape = parse_input(input)
-    result = run_check(specs, limits, input_shape=shape, batch=batch,
-                       dtype=dtype.value if dtype else None,
-                       baselines=[str(p) for p in baseline or []], growth=growth,
-                       require_budget=require_budget)
+    outcome = run_check(specs, limits, input_shape=shape, batch=batch,
+                        dtype=dtype.value if dtype else None,
+                        baselines=[str(p) for p in baseline or []], growth=growth,
+                        require_budget=require_budget)
 
     # Problems go to stderr one per line, as everywhere in cnncalc.
-    for problem in result.problems + [p for s in result.specs for p in s.problems]:
+    for problem in outcome.problems + [p for s in outcome.specs for p in s.problems]:
         print(problem.format(), file=sys.stderr)
+    fmt = format_for(format.value if format is not None else None, output)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         # Workflow commands belong on stdout, unless stdout carries a machine-read format.
-        stream = sys.stderr if output is None and format is not Format.table else sys.stdout
-        for line in annotations(result):
+        stream = sys.stderr if output is None and fmt != "table" else sys.stdout
+        for line in annotations(outcome):
             print(line, file=stream)
-    if format is Format.table and output is None:
-        from ..render.check import render_table
-
-        render_table(result, console(width))
-    else:
-        text = render_check(result, format.value, width=width)  # type: ignore[arg-type]
-        if output is None:
-            sys.stdout.write(text)
-        else:
-            try:
-                output.write_text(text, encoding="utf-8")
-            except OSError as exc:
-                print(f"{output}: cannot write: {exc.strerror or exc}", file=sys.stderr)
-                raise typer.Exit(EXIT_INVALID) from None
-    if result.exit_code:
-        raise typer.Exit(result.exit_code)
+    # On the terminal, an invalid spec's problems are the lines on stderr; files get them too.
+    finish(result(outcome, detail=not (fmt == "table" and output is None)), format, output,
+           (*specs, *(str(p) for p in baseline or [])))

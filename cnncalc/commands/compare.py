@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,14 +10,12 @@ from ..cli import (
     BatchOpt,
     Dtype,
     DtypeOpt,
-    Format,
     FormatOpt,
     InputOpt,
     OutputOpt,
-    WidthOpt,
     app,
-    console,
     errors_to_exit,
+    finish,
     parse_input,
 )
 
@@ -32,13 +28,13 @@ def compare(
     input: InputOpt = None,
     batch: BatchOpt = 1,
     dtype: DtypeOpt = Dtype.fp32,
-    format: FormatOpt = Format.table,
+    format: FormatOpt = None,
     output: OutputOpt = None,
-    width: WidthOpt = None,
 ) -> None:
     """Compare specs' params, MACs, FLOPs, activations and memory, with ratios to the first."""
     from ..engine import analyze
     from ..errors import CnnCalcError
+    from ..present.compare import result
     from ..source import load
 
     with errors_to_exit():
@@ -56,24 +52,4 @@ def compare(
                 problems += exc.problems
         if problems:
             raise CnnCalcError(problems)
-    emit(reports, format, output, width)
-
-
-def emit(reports: list, format: Format, output: Path | None, width: int | None) -> None:
-    from ..render import compare as view
-
-    handle = open(output, "w", encoding="utf-8") if output else None
-    try:
-        if format is Format.json:
-            print(view.render_json(reports), file=handle or sys.stdout)
-        elif format is Format.markdown:
-            print(view.render_markdown(reports), file=handle or sys.stdout)
-        elif format is Format.csv:
-            print(view.render_csv(reports), file=handle or sys.stdout, end="")
-        elif format is Format.html:
-            print(view.render_html(reports), file=handle or sys.stdout, end="")
-        else:
-            view.render_table(reports, console(width or (200 if handle else None), handle))
-    finally:
-        if handle:
-            handle.close()
+    finish(result(reports), format, output, tuple(specs))

@@ -63,7 +63,6 @@ def _print(out: object, matrix: list, title: str) -> None:  # type: ignore[type-
     from rich.table import Table
 
     from ..convolve import fmt
-    from ..render.table import print_table
 
     out.print(title, highlight=False, soft_wrap=True)  # type: ignore[attr-defined]
     table = Table(box=box.SQUARE, show_header=False)
@@ -72,3 +71,16 @@ def _print(out: object, matrix: list, title: str) -> None:  # type: ignore[type-
     for row in matrix:
         table.add_row(*(fmt(v) for v in row))
     print_table(out, table)  # type: ignore[arg-type]
+
+
+def print_table(console: object, table: object) -> None:
+    """Print a rich table, never cutting a number: a narrower console is widened."""
+    from rich.console import Console
+
+    needed = table.__rich_measure__(  # type: ignore[attr-defined]
+        console, console.options.update_width(10**6)).maximum  # type: ignore[attr-defined]
+    if needed > console.width:  # type: ignore[attr-defined]
+        console = Console(file=console.file, width=needed, soft_wrap=False,  # type: ignore
+                          color_system=console.color_system and "auto",  # type: ignore
+                          force_terminal=console.is_terminal)  # type: ignore[attr-defined]
+    console.print(table)  # type: ignore[attr-defined]

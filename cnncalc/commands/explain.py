@@ -6,7 +6,16 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..cli import InputOpt, SpecArg, app, errors_to_exit, parse_input
+from ..cli import (
+    FormatOpt,
+    InputOpt,
+    OutputOpt,
+    SpecArg,
+    app,
+    errors_to_exit,
+    finish,
+    parse_input,
+)
 
 
 @app.command()
@@ -16,13 +25,15 @@ def explain(
         "--layer", "-l", help="Only this layer (a name or dotted path; a block shows all "
         "inside it).")] = None,
     input: InputOpt = None,
+    format: FormatOpt = None,
+    output: OutputOpt = None,
 ) -> None:
     """Show the arithmetic behind each layer: output size, params, MACs, receptive field."""
     from ..engine import analyze
-    from ..explain import explain as explain_lines
+    from ..present.explain import result
     from ..source import load
 
     with errors_to_exit():
         report = analyze(load(spec), parse_input(input))
-        lines = explain_lines(report, layer)
-    print("\n".join(lines))
+        found = result(report, layer)
+    finish(found, format, output, (spec,))

@@ -7,9 +7,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..cli import BatchOpt, Dtype, DtypeOpt, SpecArg, app, console, errors_to_exit
-
-EXIT_NOTHING_FITS = 1
+from ..cli import (
+    BatchOpt,
+    Dtype,
+    DtypeOpt,
+    FormatOpt,
+    OutputOpt,
+    SpecArg,
+    app,
+    errors_to_exit,
+    finish,
+)
 
 
 @app.command()
@@ -38,10 +46,13 @@ def fit(
         "--divisor", min=1, help="Scaled channel counts are multiples of this.")] = 8,
     batch: BatchOpt = 1,
     dtype: DtypeOpt = Dtype.fp32,
+    format: FormatOpt = None,
+    output: OutputOpt = None,
 ) -> None:
     """Find the largest scale (compound phi, or one multiplier) that meets every budget."""
     from .. import scale as rules
     from ..errors import CnnCalcError
+    from ..present.fit import result
     from ..source import load_raw
     from ..units import parse_bytes, parse_count
 
@@ -62,76 +73,7 @@ def fit(
                             default[2] if step is None else step)
         name, raw = load_raw(spec)
         tried = rules.search(raw, name, by, points, budgets, batch, dtype.value, divisor)
-    _render(spec, by, tried, budgets, batch, dtype.value)
-    best = rules.winner(tried)
-    if best is None:
-        first = next((c for c in tried if c.error is None), None)
-        if first is None:
-            reason = "no candidate could be built (see the errors above)"
-        else:
-            reason = (f"the smallest, {by} {_value(by, first.value)}, already needs "
-                      + ", ".join(f"{_amount(k, getattr(first, k))} {_LABEL[k]} > "
-                                  f"{_amount(k, budgets[k])}" for k in first.over))
-        print(f"cnncalc: nothing on the grid meets the budget: {reason}. Lower --from, "
-              "or relax a budget.", file=sys.stderr)
-        raise typer.Exit(code=EXIT_NOTHING_FITS)
-    s = best.scaling
-    command = [f"cnncalc scale {spec}"]
-    if s.phi is not None:
-        command.append(f"--phi {s.phi:g}")
-    elif s.width != 1:
-        command.append(f"--width {rules.multiplier(s.width)}")
-    if s.phi is None and s.depth != 1:
-        command.append(f"--depth {rules.multiplier(s.depth)}")
-    if s.phi is None and s.resolution is not None:
-        h, w = s.resolution
-        command.append(f"--resolution {h}" if h == w else f"--resolution {h}x{w}")
-    if s.divisor != 8:
-        command.append(f"--divisor {s.divisor}")
-    print(f"Largest that fits: {by} {_value(by, best.value)} ({s.describe()}): "
-          f"{best.params:,} params, {best.macs:,} MACs, {_amount('memory', best.memory)}")
-    print(f"Reproduce: {' '.join(command)}" if len(command) > 1
-          else "Reproduce: the spec as it is")
-
-
-_LABEL = {"params": "params", "macs": "MACs", "memory": "of memory"}
-
-
-def _value(by: str, value: float) -> str:
-    return f"{int(value)}" if by == "resolution" else f"{value:g}"
-
-
-def _amount(kind: str, n: int) -> str:
-    from ..units import binary, si
-
-    return binary(n) if kind == "memory" else si(n, 2)
-
-
-def _render(name: str, by: str, tried: list, budgets: dict, batch: int, dtype: str) -> None:
-    """The candidates as a table: multipliers, totals and the verdict of each."""
-    from rich.table import Table
-
-    from ..scale import multiplier
-    from ..units import binary
-
-    limits = ", ".join(f"{_LABEL[k].removeprefix('of ')} <= {_amount(k, v)}"
-                       for k, v in budgets.items())
-    out = console(width=200)
-    out.print(f"fit {name} by {by}: {limits} (batch {batch}, {dtype})", highlight=False)
-    table = Table(box=None, pad_edge=False)
-    columns = ("phi",) if by == "compound" else ()
-    for column in (*columns, "width", "depth", "input", "params", "MACs", "memory", "verdict"):
-        table.add_column(column, justify="left" if column == "verdict" else "right")
-    for c in tried:
-        s = c.scaling
-        first = (_value(by, c.value),) if by == "compound" else ()
-        res = f"{s.resolution[0]}x{s.resolution[1]}" if s.resolution else "as written"
-        row = (*first, multiplier(s.width), multiplier(s.depth), res)
-        if c.error is not None:
-            table.add_row(*row, "", "", "", f"invalid: {c.error}")
-            continue
-        verdict = "fits" if c.fits else "over: " + ", ".join(_LABEL[k].removeprefix("of ")
-                                                             for k in c.over)
-        table.add_row(*row, f"{c.params:,}", f"{c.macs:,}", binary(c.memory), verdict)
-    out.print(table, highlight=False)
-
+    found = result(spec, by, tried, budgets, batch, dtype.value)
+    if found.exit_code:
+        print(f"cnncalc: {found.notes[0][0].lower()}{found.notes[0][1:]}", file=sys.stderr)
+    finish(found, format, output, (spec,))

@@ -12,14 +12,13 @@ from ..cli import (
     BatchOpt,
     Dtype,
     DtypeOpt,
-    Format,
     FormatOpt,
     OutputOpt,
     SpecArg,
     app,
     errors_to_exit,
+    finish,
 )
-from .show import emit
 
 
 @app.command()
@@ -40,7 +39,7 @@ def scale(
         "--divisor", min=1, help="Scaled channel counts are multiples of this.")] = 8,
     yaml: Annotated[bool, typer.Option(
         "--yaml", help="Print the scaled spec as YAML instead of its table.")] = False,
-    format: FormatOpt = Format.table,
+    format: FormatOpt = None,
     levels: Annotated[Optional[int], typer.Option(
         "--levels", min=0, help="Collapse blocks deeper than this (show's --depth).")] = None,
     batch: BatchOpt = 1,
@@ -50,6 +49,7 @@ def scale(
     """Scale a spec's width, depth and resolution, then show it (or print it as YAML)."""
     from .. import scale as scaling_rules
     from ..engine import analyze
+    from ..present.report import result
     from ..source import load_raw, parse
 
     with errors_to_exit():
@@ -63,12 +63,15 @@ def scale(
                       "comments of the original are not kept)")
             document = scaling_rules.to_yaml(scaled, header)
             if output:
-                output.write_text(document, encoding="utf-8")
+                from ..writers import write_file
+
+                write_file(output, document, (spec,))
             else:
                 sys.stdout.write(document)
             return
         report = analyze(parsed, batch=batch, dtype=dtype.value)
-    emit(report, format, levels, output)
+        found = result(report, levels, command="scale")
+    finish(found, format, output, (spec,))
 
 
 def _scaling(raw: object, name: str, phi: float | None, width: float | None,

@@ -1,10 +1,7 @@
-"""`cnncalc show`: the per-layer table of one spec, or its JSON report."""
+"""`cnncalc show`: the per-layer table of one spec, in any format."""
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -13,7 +10,6 @@ from ..cli import (
     BatchOpt,
     Dtype,
     DtypeOpt,
-    Format,
     FormatOpt,
     FreezeUntilOpt,
     InputOpt,
@@ -21,6 +17,7 @@ from ..cli import (
     SpecArg,
     app,
     errors_to_exit,
+    finish,
     parse_input,
 )
 
@@ -31,7 +28,7 @@ def show(
     input: InputOpt = None,
     batch: BatchOpt = 1,
     dtype: DtypeOpt = Dtype.fp32,
-    format: FormatOpt = Format.table,
+    format: FormatOpt = None,
     depth: Annotated[Optional[int], typer.Option(
         "--depth", "-d", min=0, help="Collapse blocks deeper than this (0 = top level).")]
     = None,
@@ -43,6 +40,7 @@ def show(
 ) -> None:
     """Per-layer shapes, parameters and MACs of a spec, with totals and memory."""
     from ..engine import analyze
+    from ..present.report import result
     from ..source import load
 
     with errors_to_exit():
@@ -51,29 +49,5 @@ def show(
             from ..freeze import freeze_until as freeze
 
             freeze(report, freeze_until)
-    emit(report, format, depth, output, rf)
-
-
-def emit(report: object, format: Format, depth: int | None, output: Path | None,
-         rf: bool = False) -> None:
-    handle = open(output, "w", encoding="utf-8") if output else None
-    try:
-        if format is Format.json:
-            from ..render import json as json_view
-
-            print(json_view.render(report), file=handle or sys.stdout)  # type: ignore[arg-type]
-        elif format is not Format.table:  # markdown, csv, html: one renderer each
-            from ..render import render_report
-
-            text = render_report(report, format.value, max_depth=depth)  # type: ignore[arg-type]
-            (handle or sys.stdout).write(text)
-        else:
-            from ..render import table as table_view
-
-            out = handle or sys.stdout
-            styled = handle is None and out.isatty() and "NO_COLOR" not in os.environ \
-                and os.environ.get("TERM") != "dumb"
-            table_view.render(report, out, depth, rf, styled)  # type: ignore[arg-type]
-    finally:
-        if handle:
-            handle.close()
+        found = result(report, depth, rf)
+    finish(found, format, output, (spec,))

@@ -1,0 +1,97 @@
+"""The Result of `cnncalc fit`: every scale tried with its totals and verdict, the largest that
+fits, and the `cnncalc scale` command that reproduces it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..result import Column, Result, Row, Table
+from ..scale import Candidate, multiplier, winner
+from ..units import binary, si
+
+EXIT_NOTHING_FITS = 1
+LABEL = {"params": "params", "macs": "MACs", "memory": "memory"}
+
+
+def value_text(by: str, value: float) -> str:
+    return f"{int(value)}" if by == "resolution" else f"{value:g}"
+
+
+def amount(kind: str, n: int) -> str:
+    return binary(n) if kind == "memory" else si(n, 2)
+
+
+def reproduce(spec: str, best: Candidate) -> str:
+    """The `cnncalc scale` command line of a candidate."""
+    s = best.scaling
+    command = [f"cnncalc scale {spec}"]
+    if s.phi is not None:
+        command.append(f"--phi {s.phi:g}")
+    elif s.width != 1:
+        command.append(f"--width {multiplier(s.width)}")
+    if s.phi is None and s.depth != 1:
+        command.append(f"--depth {multiplier(s.depth)}")
+    if s.phi is None and s.resolution is not None:
+        h, w = s.resolution
+        command.append(f"--resolution {h}" if h == w else f"--resolution {h}x{w}")
+    if s.divisor != 8:
+        command.append(f"--divisor {s.divisor}")
+    return " ".join(command)
+
+
+def result(spec: str, by: str, tried: list[Candidate], budgets: dict[str, int], batch: int,
+           dtype: str) -> Result:
+    """The candidates as a table; notes name the winner (exit 0) or why nothing fits (exit 1)."""
+    limits = ", ".join(f"{LABEL[k]} <= {amount(k, v)}" for k, v in budgets.items())
+    title = f"fit {spec} by {by}: {limits} (batch {batch}, {dtype})"
+    columns = [
+        *([Column("phi", "phi", "float")] if by == "compound" else []),
+        Column("value", "value", "float", human=False),
+        Column("width", "width", "float"), Column("depth", "depth", "float"),
+        Column("input", "input"), Column("params", "params", "count"),
+        Column("macs", "MACs", "count"), Column("memory_text", "memory", "bytes",
+                                                machine=False),
+        Column("memory", "memory bytes", "count", human=False),
+        Column("verdict", "verdict"),
+    ]
+    rows = []
+    for c in tried:
+        s = c.scaling
+        res = f"{s.resolution[0]}x{s.resolution[1]}" if s.resolution else "as written"
+        values: dict[str, Any] = {"phi": c.value, "value": c.value, "width": s.width,
+                                  "depth": s.depth, "input": res}
+        if c.error is not None:
+            values["verdict"] = f"invalid: {c.error}"
+        else:
+            values.update(params=c.params, macs=c.macs, memory_text=c.memory, memory=c.memory,
+                          verdict="fits" if c.fits else
+                          "over: " + ", ".join(LABEL[k] for k in c.over))
+        rows.append(Row(values, role="" if c.fits else "fail" if c.error is None else "invalid"))
+    best = winner(tried)
+    data: dict[str, Any] = {"budgets": budgets, "best": None, "reproduce": None}
+    if best is None:
+        first = next((c for c in tried if c.error is None), None)
+        if first is None:
+            reason = "no candidate could be built (see the errors above)"
+        else:
+            reason = (f"the smallest, {by} {value_text(by, first.value)}, already needs "
+                      + ", ".join(f"{amount(k, getattr(first, k))} {LABEL[k]} > "
+                                  f"{amount(k, budgets[k])}" for k in first.over))
+        notes = [f"Nothing on the grid meets the budget: {reason}. Lower --from, "
+                 "or relax a budget."]
+        code = EXIT_NOTHING_FITS
+    else:
+        command = reproduce(spec, best)
+        notes = [f"Largest that fits: {by} {value_text(by, best.value)} "
+                 f"({best.scaling.describe()}): {best.params:,} params, {best.macs:,} MACs, "
+                 f"{amount('memory', best.memory)}",
+                 f"Reproduce: {command}" if command != f"cnncalc scale {spec}"
+                 else "Reproduce: the spec as it is"]
+        data.update(best={"value": best.value, "width": best.scaling.width,
+                          "depth": best.scaling.depth, "params": best.params,
+                          "macs": best.macs, "memory": best.memory},
+                    reproduce=command)
+        code = 0
+    return Result("fit", title, [Table("candidates", columns, rows)], notes=notes,
+                  meta={"spec": spec, "by": by, "batch": batch, "dtype": dtype}, data=data,
+                  exit_code=code)

@@ -1,0 +1,155 @@
+"""The Result of `cnncalc show` (and `scale`): the lecture's per-layer table, the summary, and
+the JSON document of the README's contract (`layers`, `blocks`, `totals`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..layers import fmt_shape
+from ..report import CONVENTIONS, Node, Report
+from ..result import Column, Result, Row, Table
+from ..units import binary, exact, si
+
+
+def layer_label(node: Node) -> str:
+    """The row's name with the layer's settings (`conv1 (f=5, s=1)`, `layer1 (3 x bottleneck)`)."""
+    note = node.layer.describe() if node.layer is not None else ""
+    if node.children is not None and node.container == "repeat":
+        note = f"{len(node.children)} x {node.kind}"
+    elif (node.children is not None and node.kind != node.name and not node.name.isdigit()
+          and node.kind not in ("seq", "residual", "parallel")):
+        note = node.kind  # a block's use: `inception3a (inception)`
+    if node.children is None and note == node.kind:
+        note = ""  # `relu1`, `softmax`: the name already says it
+    name = f"{node.name}: {node.kind}" if node.name.isdigit() else node.name
+    return f"{name} ({note})" if note else name
+
+
+def summary_lines(report: Report) -> list[str]:
+    """The lines under the table: totals in exact and SI form, and memory."""
+    t = report.totals
+    macs = report.macs(t)
+    flops = report.flops(t)
+    return [
+        f"Input {fmt_shape(report.input_shape)} ({exact(report.input_size)} values), "
+        f"batch {report.batch}, {report.dtype}; {report.layer_count:,} "
+        f"layer{'s' if report.layer_count != 1 else ''}",
+        f"Params: {exact(t.params)} ({si(t.params)}): trainable {exact(t.trainable_params)}, "
+        f"frozen {exact(t.frozen_params)}; buffers {exact(t.buffers)}",
+        f"MACs: {exact(macs)} ({si(macs)}); FLOPs: {exact(flops)} ({si(flops)}); "
+        f"element-wise ops: {exact(report.elementwise(t))}",
+        f"Memory: params {binary(report.param_bytes)}, buffers {binary(report.buffer_bytes)}, "
+        f"activations {binary(report.activation_bytes)} "
+        f"({exact(report.activations(t))} values)",
+    ]
+
+
+def node_values(report: Report, node: Node) -> dict[str, Any]:
+    """One node's numbers at the report's batch (the JSON contract's keys)."""
+    return {
+        "name": node.name,
+        "path": node.path,
+        "kind": node.kind,
+        "depth": node.depth,
+        "line": node.line,
+        "block": node.is_block,
+        "input_shape": list(node.input_shape),
+        "output_shape": list(node.output_shape),
+        "params": node.params,
+        "trainable_params": node.trainable_params,
+        "frozen_params": node.params - node.trainable_params,
+        "buffers": node.buffers,
+        "activations": report.activations(node),
+        "macs": report.macs(node),
+        "flops": report.flops(node),
+        "elementwise_ops": report.elementwise(node),
+    }
+
+
+def totals(report: Report) -> dict[str, int]:
+    """The totals at the report's batch (the JSON contract's `totals`; baselines read it)."""
+    t = report.totals
+    return {
+        "params": t.params,
+        "trainable_params": t.trainable_params,
+        "frozen_params": t.frozen_params,
+        "buffers": t.buffers,
+        "activations": report.activations(t),
+        "macs": report.macs(t),
+        "flops": report.flops(t),
+        "elementwise_ops": report.elementwise(t),
+        "param_bytes": report.param_bytes,
+        "buffer_bytes": report.buffer_bytes,
+        "activation_bytes": report.activation_bytes,
+        "input_size": report.input_size * report.batch,
+        "layers": report.layer_count,
+    }
+
+
+def document(report: Report) -> dict[str, Any]:
+    """The JSON contract (README): every layer (they add up to `totals`) and every block's
+    subtotal, in order, each with its `receptive_field` ({size, stride, padding})."""
+    from ..receptive import receptive_fields
+
+    fields = receptive_fields(report)
+
+    def entry(node: Node) -> dict[str, Any]:
+        return {**node_values(report, node), "receptive_field": fields[node.path].to_dict()}
+
+    return {
+        "layers": [entry(n) for n in report.walk() if not n.is_block],
+        "blocks": [entry(n) for n in report.walk() if n.is_block],
+        "totals": totals(report),
+    }
+
+
+def result(report: Report, max_depth: int | None = None, rf: bool = False,
+           command: str = "show") -> Result:
+    """The per-layer table (collapsed below `max_depth`), summary notes and the JSON data."""
+    frozen = report.totals.frozen_params > 0
+    columns = [
+        Column("label", "Layer", "name", machine=False),
+        Column("row", "row", human=False),
+        Column("path", "path", human=False),
+        Column("name", "name", human=False),
+        Column("kind", "kind", human=False),
+        Column("depth", "depth", "count", human=False),
+        Column("line", "line", "count", human=False),
+        Column("input_shape", "input shape", "shape", human=False),
+        Column("output_shape", "Activation shape", "shape"),
+        Column("activations", "Activation size", "count"),
+        Column("params", "# Parameters", "count"),
+        Column("trainable_params", "Trainable", "count", human=False),
+        Column("frozen_params", "Frozen", "count", human=frozen),
+        Column("buffers", "Buffers", "count", human=False),
+        Column("macs", "MACs", "count"),
+        Column("flops", "FLOPs", "count", human=False),
+        Column("elementwise_ops", "Element-wise ops", "count", human=False),
+    ]
+    fields: dict[str, Any] = {}
+    if rf:
+        from ..receptive import input_field, receptive_fields
+
+        fields = receptive_fields(report)
+        columns.append(Column("receptive_field", "RF size / stride / pad", "field"))
+    batch = f" x{report.batch}" if report.batch > 1 else ""
+    rows = [Row({"label": "input", "output_shape": fmt_shape(report.input_shape) + batch,
+                 "activations": report.input_size * report.batch, "params": 0,
+                 "frozen_params": 0, "macs": 0,
+                 **({"receptive_field": input_field(report.input_shape)} if rf else {})},
+                role="input", machine=False)]
+    for node in report.walk(max_depth):
+        values = node_values(report, node)
+        values.update(label=layer_label(node), row="block" if node.is_block else "layer")
+        if rf:
+            values["receptive_field"] = fields[node.path]
+        rows.append(Row(values, role=values["row"], depth=node.depth))
+    rows.append(Row({"label": "total", "row": "total", "input_shape": report.input_shape,
+                     **totals(report)}, role="total"))
+    title = report.spec_name + (f": {report.description}" if report.description else "")
+    meta = {"spec": report.spec_name, "description": report.description,
+            "input": list(report.input_shape), "batch": report.batch, "dtype": report.dtype,
+            "conventions": CONVENTIONS}
+    return Result(command, title, [Table("rows", columns, rows, json=False)],
+                  notes=summary_lines(report), footnote=f"Counted: {CONVENTIONS}.",
+                  meta=meta, data=document(report))
