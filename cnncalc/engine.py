@@ -82,6 +82,10 @@ def _clip_path(path: str, limit: int = 80) -> str:
     return path if len(path) <= limit else "..." + path[-(limit - 3):]
 
 
+#: One instance per merge kind (models are frozen), made on first use.
+_MERGE_OF: dict[str, Any] = {}
+
+
 def _join(parent: str, name: str) -> str:
     return f"{parent}.{name}" if parent else name
 
@@ -223,7 +227,7 @@ class _Walker:
     def merge(self, kind: str, path: str, depth: int, line: int, shapes: list[Shape],
               names: list[str], where: str, trainable: bool) -> Node:
         """An add or concat node joining branch outputs; shape errors name every branch."""
-        merge = MERGES[kind]
+        merge = _MERGE_OF.get(kind) or _MERGE_OF.setdefault(kind, MERGES[kind]())
         out = merge.combine(shapes)
         if out is None:
             listing = ", ".join(f"{n} gives {fmt_shape(s)}"

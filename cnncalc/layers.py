@@ -757,7 +757,8 @@ class Concat(Merge):
 
 
 #: The merges a container can end in, by name (`parallel: {merge: add}`, a residual's add).
-MERGES: dict[str, Merge] = {"add": Add(), "concat": Concat()}
+#: Classes, not instances: a pydantic model builds its schema on first use, not at import.
+MERGES: dict[str, type[Merge]] = {"add": Add, "concat": Concat}
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ CSV and JSON. Where a command has a documented JSON contract of its own (`show`,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -70,5 +71,7 @@ class Result:
     #: one closing line (what was counted), set apart from the notes by every writer
     footnote: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
-    data: dict[str, Any] = field(default_factory=dict)
+    #: the JSON data, or a function that builds it (only the JSON writer calls it: a table of
+    #: 100,000 layers need not build their JSON objects too)
+    data: dict[str, Any] | Callable[[], dict[str, Any]] = field(default_factory=dict)
     exit_code: int = 0

@@ -38,7 +38,7 @@ def test_every_kind_has_all_of_its_parts(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(MERGES))
 def test_every_merge_has_all_of_its_parts(name: str) -> None:
-    merge = MERGES[name]
+    merge = MERGES[name]()
     assert merge.kind == name
     missing = [rule for rule in MERGE_RULES if getattr(type(merge), rule) is getattr(Merge, rule)]
     assert not missing, f"{name} does not define {missing}"

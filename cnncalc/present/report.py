@@ -152,4 +152,4 @@ def result(report: Report, max_depth: int | None = None, rf: bool = False,
             "conventions": CONVENTIONS}
     return Result(command, title, [Table("rows", columns, rows, json=False)],
                   notes=summary_lines(report), footnote=f"Counted: {CONVENTIONS}.",
-                  meta=meta, data=document(report))
+                  meta=meta, data=lambda: document(report))

@@ -37,7 +37,7 @@ def document(result: Result) -> dict[str, Any]:
             columns = machine_columns(table)
             doc[table.key] = [{c.key: value(row.values.get(c.key)) for c in columns}
                               for row in table.rows if row.machine]
-    doc.update(result.data)
+    doc.update(result.data() if callable(result.data) else result.data)
     return doc
 
 
