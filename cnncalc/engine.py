@@ -6,6 +6,7 @@ Pure Python; it never imports torch. Shapes propagate with `floor((n + 2p - f) /
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from . import expr
@@ -43,7 +44,7 @@ def analyze(spec: Spec, input_shape: Shape | None = None, batch: int = 1,
     walker = _Walker(spec)
     try:
         with paused_gc():
-            nodes, _ = walker.seq(spec.layers, shape, dict(spec.vars), "", 0, True, ())
+            nodes, _ = walker.seq(spec.layers, shape, Frame(dict(spec.vars)))
     except RecursionError:  # a backstop: MAX_DEPTH should refuse such specs first
         raise CnnCalcError(f"the spec nests more deeply than cnncalc can follow "
                            f"(at most {MAX_DEPTH} levels)").located(file=spec.file) from None
@@ -90,6 +91,23 @@ def _join(parent: str, name: str) -> str:
     return f"{parent}.{name}" if parent else name
 
 
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """Where the walk is: the variables in scope, the path of the enclosing entry ("" at the
+    top), the depth of the entries walked here, whether their layers train, and the blocks
+    being expanded (a block that uses itself is refused)."""
+
+    env: dict[str, Any]
+    parent: str = ""
+    depth: int = 0
+    trainable: bool = True
+    stack: tuple[str, ...] = ()
+
+    def inside(self, path: str, levels: int = 1, **changes: Any) -> Frame:
+        """The frame of entries `levels` deeper, under `path`."""
+        return replace(self, parent=path, depth=self.depth + levels, **changes)
+
+
 class _Walker:
     def __init__(self, spec: Spec):
         self.spec = spec
@@ -115,10 +133,10 @@ class _Walker:
         return bool(result)
 
     # -- lists of entries
-    def seq(self, entries: list[Entry], shape: Shape, env: dict[str, Any], parent: str,
-            depth: int, trainable: bool, stack: tuple[str, ...]) -> tuple[list[Node], Shape]:
-        if depth > MAX_DEPTH:
+    def seq(self, entries: list[Entry], shape: Shape, frame: Frame) -> tuple[list[Node], Shape]:
+        if frame.depth > MAX_DEPTH:
             raise CnnCalcError(f"blocks nest more than {MAX_DEPTH} levels deep")
+        parent = frame.parent
         nodes: list[Node] = []
         taken = {e.name for e in entries if e.name}
         used: set[str] = set()
@@ -126,7 +144,7 @@ class _Walker:
         for position, entry in enumerate(entries, 1):
             label = f"layer {position}" + (f" of '{_clip_path(parent)}'" if parent else "")
             try:
-                scoped = self.env_at(env, shape)
+                scoped = self.env_at(frame.env, shape)
                 if entry.when is not None and not self.truth(entry.when, scoped, "when"):
                     continue
                 name = entry.name
@@ -143,20 +161,20 @@ class _Walker:
                 path = _join(parent, name)
                 # the path already names the parent: `layer 2 'a.b.a' (a)`
                 label = f"layer {position} '{_clip_path(path)}' ({entry.kind})"
-                node, shape = self.entry(entry, name, path, shape, env, depth,
-                                         trainable if entry.trainable is None else entry.trainable,
-                                         stack)
+                here = frame if entry.trainable is None else replace(
+                    frame, trainable=entry.trainable)
+                node, shape = self.entry(entry, name, path, shape, here)
             except CnnCalcError as exc:
                 raise exc.located(file=entry.file or self.spec.file, line=entry.line,
                                   layer=label) from None
             nodes.append(node)
         return nodes, shape
 
-    def entry(self, entry: Entry, name: str, path: str, shape: Shape, env: dict[str, Any],
-              depth: int, trainable: bool, stack: tuple[str, ...]) -> tuple[Node, Shape]:
+    def entry(self, entry: Entry, name: str, path: str, shape: Shape,
+              frame: Frame) -> tuple[Node, Shape]:
         if entry.repeat is None:
-            return self.single(entry, name, path, shape, env, depth, trainable, stack)
-        times = self.value(entry.repeat, self.env_at(env, shape))
+            return self.single(entry, name, path, shape, frame)
+        times = self.value(entry.repeat, self.env_at(frame.env, shape))
         if isinstance(times, bool) or not isinstance(times, int) or times < 1:
             raise CnnCalcError(f"repeat must be a whole number >= 1, got {times!r}")
         if times > MAX_LAYERS:
@@ -166,35 +184,33 @@ class _Walker:
         out = shape
         before = self.count
         for index in range(times):
-            inner = dict(env, i=index)
-            child, out = self.single(entry, str(index), _join(path, str(index)), out, inner,
-                                     depth + 1, trainable, stack)
+            inner = frame.inside(path, env=dict(frame.env, i=index))
+            child, out = self.single(entry, str(index), _join(path, str(index)), out, inner)
             children.append(child)
             if index == 0 and before + (self.count - before) * times > MAX_LAYERS:
                 # Fail now, not after expanding millions of layers (nested repeats).
                 raise CnnCalcError(
                     f"repeat {times:,} of {self.count - before:,} layers each is more than "
                     f"the {MAX_LAYERS:,} layers cnncalc computes")
-        group = Node(name, path, entry.kind, depth, entry.line, shape, out, trainable=trainable,
-                     container="repeat")
+        group = Node(name, path, entry.kind, frame.depth, entry.line, shape, out,
+                     trainable=frame.trainable, container="repeat")
         return _sum_into(group, children), out
 
-    def single(self, entry: Entry, name: str, path: str, shape: Shape, env: dict[str, Any],
-               depth: int, trainable: bool, stack: tuple[str, ...],
+    def single(self, entry: Entry, name: str, path: str, shape: Shape, frame: Frame,
                kind: str | None = None) -> tuple[Node, Shape]:
         kind = kind or entry.kind
         if isinstance(entry, Leaf):
-            return self.leaf(entry, name, path, shape, env, depth, trainable)
+            return self.leaf(entry, name, path, shape, frame)
         if isinstance(entry, Use):
-            return self.use(entry, name, path, shape, env, depth, trainable, stack)
-        group = Node(name, path, kind, depth, entry.line, shape, shape, trainable=trainable)
+            return self.use(entry, name, path, shape, frame)
+        group = Node(name, path, kind, frame.depth, entry.line, shape, shape,
+                     trainable=frame.trainable)
         if isinstance(entry, Seq):
-            children, out = self.seq(entry.children, shape, env, path, depth + 1, trainable,
-                                     stack)
+            children, out = self.seq(entry.children, shape, frame.inside(path))
         elif isinstance(entry, Residual):
-            children, out = self.residual(entry, path, shape, env, depth, trainable, stack)
+            children, out = self.residual(entry, path, shape, frame)
         elif isinstance(entry, Parallel):
-            children, out = self.parallel(entry, path, shape, env, depth, trainable, stack)
+            children, out = self.parallel(entry, path, shape, frame)
         else:  # pragma: no cover - the parser makes no other entries
             raise AssertionError(type(entry))
         group.output_shape = out
@@ -202,11 +218,11 @@ class _Walker:
         return _sum_into(group, children), out
 
     # -- leaves
-    def leaf(self, entry: Leaf, name: str, path: str, shape: Shape, env: dict[str, Any],
-             depth: int, trainable: bool) -> tuple[Node, Shape]:
+    def leaf(self, entry: Leaf, name: str, path: str, shape: Shape,
+             frame: Frame) -> tuple[Node, Shape]:
         layer = entry.model
         if layer is None:
-            args = expr.resolve(entry.args, self.env_at(env, shape))
+            args = expr.resolve(entry.args, self.env_at(frame.env, shape))
             layer = validate_leaf(entry.kind, args)
         out = layer.output_shape(shape)
         cost = layer.cost(shape, out)
@@ -218,14 +234,15 @@ class _Walker:
         self.count += 1
         if self.count > MAX_LAYERS:
             raise CnnCalcError(f"the spec expands to more than {MAX_LAYERS:,} layers")
-        node = Node(name, path, entry.kind, depth, entry.line, shape, out,
+        trainable = frame.trainable
+        node = Node(name, path, entry.kind, frame.depth, entry.line, shape, out,
                     params=cost.params, trainable_params=cost.params if trainable else 0,
                     buffers=cost.buffers, activations=prod(out), macs=cost.macs,
                     elementwise=cost.elementwise, trainable=trainable, layer=layer)
         return node, out
 
-    def merge(self, kind: str, path: str, depth: int, line: int, shapes: list[Shape],
-              names: list[str], where: str, trainable: bool) -> Node:
+    def merge(self, kind: str, path: str, line: int, shapes: list[Shape], names: list[str],
+              where: str, frame: Frame) -> Node:
         """An add or concat node joining branch outputs; shape errors name every branch."""
         merge = _MERGE_OF.get(kind) or _MERGE_OF.setdefault(kind, MERGES[kind]())
         out = merge.combine(shapes)
@@ -238,81 +255,77 @@ class _Walker:
             raise CnnCalcError(f"{where}: {merge.refusal}: {listing}{rule}")
         cost = merge.merge_cost(shapes, out)
         self.count += 1
-        return Node(kind, _join(path, kind), kind, depth + 1, line, shapes[0], out,
-                    activations=prod(out), elementwise=cost.elementwise, trainable=trainable,
-                    layer=merge, inputs=list(shapes))
+        return Node(kind, _join(path, kind), kind, frame.depth + 1, line, shapes[0], out,
+                    activations=prod(out), elementwise=cost.elementwise,
+                    trainable=frame.trainable, layer=merge, inputs=list(shapes))
 
-    def post_activation(self, function: str | None, path: str, depth: int, line: int,
-                        shape: Shape, trainable: bool) -> list[Node]:
+    def post_activation(self, function: str | None, path: str, line: int, shape: Shape,
+                        frame: Frame) -> list[Node]:
         if function is None:
             return []
         layer = validate_leaf(function, {})
         cost = layer.cost(shape, shape)
         self.count += 1
-        return [Node(function, _join(path, function), function, depth + 1, line, shape, shape,
-                     activations=prod(shape), elementwise=cost.elementwise,
-                     trainable=trainable, layer=layer)]
+        return [Node(function, _join(path, function), function, frame.depth + 1, line, shape,
+                     shape, activations=prod(shape), elementwise=cost.elementwise,
+                     trainable=frame.trainable, layer=layer)]
 
     # -- containers
-    def residual(self, entry: Residual, path: str, shape: Shape, env: dict[str, Any],
-                 depth: int, trainable: bool,
-                 stack: tuple[str, ...]) -> tuple[list[Node], Shape]:
-        children, body_out = self.seq(entry.body, shape, env, path, depth + 1, trainable, stack)
+    def residual(self, entry: Residual, path: str, shape: Shape,
+                 frame: Frame) -> tuple[list[Node], Shape]:
+        children, body_out = self.seq(entry.body, shape, frame.inside(path))
         out = body_out
-        if self.truth(entry.add, self.env_at(env, shape), "residual.add"):
+        if self.truth(entry.add, self.env_at(frame.env, shape), "residual.add"):
             short_out = shape
             if entry.shortcut:
                 sc_path = _join(path, "shortcut")
-                sc_nodes, short_out = self.seq(entry.shortcut, shape, env, sc_path, depth + 2,
-                                               trainable, stack)
+                sc_nodes, short_out = self.seq(entry.shortcut, shape, frame.inside(sc_path, 2))
                 if sc_nodes:
-                    group = Node("shortcut", sc_path, "seq", depth + 1, entry.line, shape,
-                                 short_out, trainable=trainable, container="shortcut")
+                    group = Node("shortcut", sc_path, "seq", frame.depth + 1, entry.line, shape,
+                                 short_out, trainable=frame.trainable, container="shortcut")
                     children.append(_sum_into(group, sc_nodes))
             names = ["the body", "the shortcut" if entry.shortcut else "the identity shortcut"]
-            node = self.merge("add", path, depth, entry.line, [body_out, short_out], names,
+            node = self.merge("add", path, entry.line, [body_out, short_out], names,
                               f"residual block '{path}'" + (
                                   # inside a block, the error sits at the use; point at the
                                   # definition too, where the body and shortcut are written
-                                  f" (defined in block '{stack[-1]}' at line {entry.line})"
-                                  if stack else ""), trainable)
+                                  f" (defined in block '{frame.stack[-1]}' at line {entry.line})"
+                                  if frame.stack else ""), frame)
             children.append(node)
             out = node.output_shape
-        children += self.post_activation(entry.activation, path, depth, entry.line, out,
-                                         trainable)
+        children += self.post_activation(entry.activation, path, entry.line, out, frame)
         return children, out
 
-    def parallel(self, entry: Parallel, path: str, shape: Shape, env: dict[str, Any],
-                 depth: int, trainable: bool,
-                 stack: tuple[str, ...]) -> tuple[list[Node], Shape]:
+    def parallel(self, entry: Parallel, path: str, shape: Shape,
+                 frame: Frame) -> tuple[list[Node], Shape]:
         children: list[Node] = []
         outs: list[Shape] = []
         names: list[str] = []
         for index, branch in enumerate(entry.branches, 1):
             name = f"branch{index}"
             b_path = _join(path, name)
-            nodes, out = self.seq(branch, shape, env, b_path, depth + 2, trainable, stack)
-            group = Node(name, b_path, "seq", depth + 1, entry.line, shape, out,
-                         trainable=trainable, container="branch")
+            nodes, out = self.seq(branch, shape, frame.inside(b_path, 2))
+            group = Node(name, b_path, "seq", frame.depth + 1, entry.line, shape, out,
+                         trainable=frame.trainable, container="branch")
             children.append(_sum_into(group, nodes))
             outs.append(out)
             names.append(name)
-        node = self.merge(entry.merge, path, depth, entry.line, outs, names,
-                          f"parallel block '{path}'", trainable)
+        node = self.merge(entry.merge, path, entry.line, outs, names,
+                          f"parallel block '{path}'", frame)
         children.append(node)
-        children += self.post_activation(entry.activation, path, depth, entry.line,
-                                         node.output_shape, trainable)
+        children += self.post_activation(entry.activation, path, entry.line,
+                                         node.output_shape, frame)
         return children, node.output_shape
 
-    def use(self, entry: Use, name: str, path: str, shape: Shape, env: dict[str, Any],
-            depth: int, trainable: bool, stack: tuple[str, ...]) -> tuple[Node, Shape]:
+    def use(self, entry: Use, name: str, path: str, shape: Shape,
+            frame: Frame) -> tuple[Node, Shape]:
         block = self.spec.blocks.get(entry.kind)
         if block is None:  # pragma: no cover - the parser refuses unknown kinds
             raise CnnCalcError(f"unknown block '{entry.kind}'")
-        if entry.kind in stack:
-            chain = " -> ".join((*stack, entry.kind))
+        if entry.kind in frame.stack:
+            chain = " -> ".join((*frame.stack, entry.kind))
             raise CnnCalcError(f"block '{entry.kind}' uses itself ({chain})")
-        caller = self.env_at(env, shape)
+        caller = self.env_at(frame.env, shape)
         bound: dict[str, Any] = dict(self.spec.vars)
         for key in entry.args:
             if key not in block.args:
@@ -330,8 +343,9 @@ class _Walker:
         for key, value in block.let.items():
             inner[key] = self.value(value, inner)
         bound.update((k, inner[k]) for k in block.let)
-        node, out = self.single(block.body, name, path, shape, bound, depth, trainable,
-                                (*stack, entry.kind), kind=entry.kind)
+        node, out = self.single(block.body, name, path, shape,
+                                replace(frame, env=bound, stack=(*frame.stack, entry.kind)),
+                                kind=entry.kind)
         node.line = entry.line
         return node, out
 

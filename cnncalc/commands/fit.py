@@ -50,7 +50,7 @@ def fit(
     output: OutputOpt = None,
 ) -> None:
     """Find the largest scale (compound phi, or one multiplier) that meets every budget."""
-    from .. import scale as rules
+    from .. import fit as rules
     from ..errors import CnnCalcError
     from ..present.fit import result
     from ..source import load_raw

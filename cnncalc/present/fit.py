@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..fit import Candidate, winner
 from ..result import Column, Result, Row, Table
-from ..scale import Candidate, multiplier, winner
+from ..scale import multiplier
 from ..units import binary, si
 
 EXIT_NOTHING_FITS = 1

@@ -1,0 +1,120 @@
+"""Fitting a budget (`cnncalc fit`): the largest scale of a spec whose totals stay within limits.
+
+A search over one scaling rule of `scale` (EfficientNet's compound phi, a width, a depth or a
+resolution) on a grid of values; every total grows with each multiplier, so the search stops at
+the first point over budget.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import CnnCalcError
+from .scale import Scaling, compound, input_size, pixels, scaled_spec
+
+#: What `fit` can scale, with its default grid (from, to, step). Compound and resolution
+#: steps suit EfficientNet (phi) and MobileNet (224, 192, 160, 128 are multiples of 32).
+SEARCHES: dict[str, tuple[float, float, float]] = {
+    "compound": (-4.0, 8.0, 0.5),
+    "width": (0.25, 4.0, 0.25),
+    "depth": (0.25, 4.0, 0.25),
+    "resolution": (32.0, 1024.0, 32.0),
+}
+
+#: Budgets `fit` knows: the Report totals they limit.
+BUDGETS = ("params", "macs", "memory")
+
+
+@dataclass(slots=True)
+class Candidate:
+    """One point of a `fit` search: its multipliers and, unless invalid, its totals."""
+
+    value: float
+    scaling: Scaling
+    params: int = 0
+    macs: int = 0
+    memory: int = 0  # bytes: params + buffers + activations at the batch and dtype
+    error: str | None = None
+    over: tuple[str, ...] = ()  # the budgets it exceeds
+
+    @property
+    def fits(self) -> bool:
+        return self.error is None and not self.over
+
+
+def grid(start: float, stop: float, step: float) -> list[float]:
+    """`start, start + step, ... <= stop`, free of float noise (0.3, not 0.30000000000000004)."""
+    if not all(math.isfinite(x) for x in (start, stop, step)) or step <= 0:
+        raise CnnCalcError(f"the grid needs finite bounds and a positive step, got "
+                           f"from {start} to {stop} step {step}")
+    if stop < start:
+        raise CnnCalcError(f"the grid is empty: from {start} is above to {stop}")
+    count = int(math.floor((stop - start) / step + 1e-9)) + 1
+    if count > 1000:
+        raise CnnCalcError(f"the grid has {count} points; at most 1000 (raise the step)")
+    return [round(start + k * step, 10) for k in range(count)]
+
+
+def scaling_for(by: str, value: float, base: tuple[int, int], divisor: int = 8) -> Scaling:
+    """The multipliers of one search point: phi, a width, a depth, or a resolution in pixels
+    (the height; a non-square input keeps its aspect ratio)."""
+    if by == "compound":
+        return compound(value, base, divisor=divisor)
+    if by == "width":
+        return Scaling(width=value, divisor=divisor)
+    if by == "depth":
+        return Scaling(depth=value, divisor=divisor)
+    if by == "resolution":
+        height = int(value)
+        if height != value or height < 1:
+            raise CnnCalcError(f"a resolution must be a whole number of pixels, got {value}")
+        return Scaling(resolution=(height, pixels(base[1], height / base[0])), divisor=divisor)
+    raise CnnCalcError(f"cannot search by {by!r}; use one of {', '.join(SEARCHES)}")
+
+
+def search(raw: Any, file: str, by: str, points: list[float], budgets: dict[str, int],
+           batch: int = 1, dtype: str = "fp32", divisor: int = 8) -> list[Candidate]:
+    """Try `points` in increasing order until one exceeds a budget; return those tried.
+
+    Every total grows with each multiplier (more channels, repeats or pixels never cost less),
+    so once a point is over budget every larger one is too, and the search stops there. A
+    point whose network cannot be built (say, a resolution too small for a kernel) is kept
+    with its error and skipped. The winner is the last candidate that `fits`.
+    """
+    from .engine import analyze
+
+    unknown = set(budgets) - set(BUDGETS)
+    if unknown:
+        raise CnnCalcError(f"unknown budget {sorted(unknown)[0]!r}; use {', '.join(BUDGETS)}")
+    if not budgets:
+        raise CnnCalcError("give at least one budget: --max-macs, --max-params or --max-memory")
+    # A spec that is wrong as written is an error (exit 2), not a grid of invalid candidates.
+    scaled_spec(raw, Scaling(), file)
+    needs_image = by in ("compound", "resolution")
+    base = input_size(raw, file)[:2] if needs_image else (1, 1)
+    tried: list[Candidate] = []
+    for value in sorted(points):
+        scaling = scaling_for(by, value, base, divisor)  # type: ignore[arg-type]
+        candidate = Candidate(value, scaling)
+        tried.append(candidate)
+        try:
+            report = analyze(scaled_spec(raw, scaling, file), batch=batch, dtype=dtype)
+        except CnnCalcError as exc:
+            candidate.error = "; ".join(p.message for p in exc.problems)
+            continue
+        candidate.params = report.totals.params
+        candidate.macs = report.macs(report.totals)
+        candidate.memory = report.param_bytes + report.buffer_bytes + report.activation_bytes
+        candidate.over = tuple(k for k in BUDGETS if k in budgets
+                               and getattr(candidate, k) > budgets[k])
+        if candidate.over:
+            break
+    return tried
+
+
+def winner(tried: list[Candidate]) -> Candidate | None:
+    """The largest candidate that meets every budget, or None."""
+    fitting = [c for c in tried if c.fits]
+    return fitting[-1] if fitting else None
