@@ -92,7 +92,7 @@ class Budgets:
 
 
 @dataclass(frozen=True, slots=True)
-class Row:
+class LimitCheck:
     """One checked limit of one spec. `baseline` is set on regression-gate rows."""
 
     budget: str
@@ -128,7 +128,7 @@ class SpecCheck:
     ref: str
     file: str
     name: str = ""
-    rows: list[Row] = field(default_factory=list)
+    rows: list[LimitCheck] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     batch: int = 1
     dtype: str = "fp32"
@@ -194,7 +194,7 @@ def spec_budgets(budget: dict[str, Any] | None, lines: dict[str, int], file: str
                 out.limits[key] = Limit(key, parse_limit(key, value, f"budget.{key}"), "spec",
                                         line, str(value))
             else:
-                from .spec import suggest
+                from .errors import suggest
 
                 raise CnnCalcError(
                     f"budget: unknown key {key!r}{suggest(key, [*BUDGETS, *SETTINGS])}; "
@@ -290,7 +290,7 @@ def check_spec(ref: str, cli: dict[str, Limit], *, input_shape: tuple[int, ...] 
         for key in BUDGETS:  # in the table's order, not the spec's
             if key in limits:
                 lim = limits[key]
-                result.rows.append(Row(key, BUDGETS[key].unit, BUDGETS[key].measure(report),
+                result.rows.append(LimitCheck(key, BUDGETS[key].unit, BUDGETS[key].measure(report),
                                        lim.limit, lim.source,
                                        lim.line if lim.source == "spec" else None))
         if baseline is not None:
@@ -301,7 +301,7 @@ def check_spec(ref: str, cli: dict[str, Limit], *, input_shape: tuple[int, ...] 
                     f"at batch {result.batch}; MACs scale with the batch, so pass "
                     f"--batch {baseline['batch']}", file=baseline["file"]))
             for key in ("params", "macs"):
-                result.rows.append(Row(key, "count", BUDGETS[key].measure(report),
+                result.rows.append(LimitCheck(key, "count", BUDGETS[key].measure(report),
                                        growth_limit(baseline[key], share), "baseline",
                                        None, baseline[key], share))
     except CnnCalcError as exc:
@@ -310,7 +310,7 @@ def check_spec(ref: str, cli: dict[str, Limit], *, input_shape: tuple[int, ...] 
     return result
 
 
-def check(refs: Iterable[str], cli: dict[str, Limit] | None = None, *,
+def check_budgets(refs: Iterable[str], cli: dict[str, Limit] | None = None, *,
           input_shape: tuple[int, ...] | None = None, batch: int | None = None,
           dtype: str | None = None, baselines: Iterable[str] = (),
           growth: Fraction | None = None, require_budget: bool = False) -> CheckResult:

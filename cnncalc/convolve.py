@@ -101,7 +101,7 @@ def filter_arg(value: str) -> Matrix:
     if value in FILTERS:
         return FILTERS[value]
     if not any(c.isdigit() for c in value):
-        from .spec import suggest
+        from .errors import suggest
 
         raise CnnCalcError(f"--filter: unknown filter {value!r}{suggest(value, FILTERS)}; "
                            f"built in: {', '.join(FILTERS)}; or give numbers, e.g. "

@@ -10,12 +10,13 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from . import expr
-from .errors import CnnCalcError
+from .errors import CnnCalcError, suggest
 from .layers import KINDS, MERGES, Shape, fmt_shape, prod
 from .loader import paused_gc
 from .report import Node, Report, Totals
-from .spec import Entry, Leaf, Parallel, Residual, Seq, Spec, Use, suggest, validate_leaf
+from .spec import Entry, Leaf, Parallel, Residual, Seq, Spec, Use
 from .units import DTYPE_BYTES
+from .validate import validate_leaf
 
 _T = TypeVar("_T", Node, Totals)
 

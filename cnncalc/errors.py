@@ -8,6 +8,7 @@ the spec walker adds the file, the line and the layer, and the CLI prints one li
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,3 +57,11 @@ class CnnCalcError(Exception):
             for p in self.problems
         ]
         return CnnCalcError(fixed)
+
+
+def suggest(word: str, choices: Any) -> str:
+    """` (did you mean 'relu'?)` when a choice is close to `word`, else ""."""
+    import difflib
+
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

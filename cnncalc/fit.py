@@ -24,7 +24,7 @@ SEARCHES: dict[str, tuple[float, float, float]] = {
 }
 
 #: Budgets `fit` knows: the Report totals they limit.
-BUDGETS = ("params", "macs", "memory")
+LIMITS = ("params", "macs", "memory")
 
 
 @dataclass(slots=True)
@@ -85,9 +85,9 @@ def search(raw: Any, file: str, by: str, points: list[float], budgets: dict[str,
     """
     from .engine import analyze
 
-    unknown = set(budgets) - set(BUDGETS)
+    unknown = set(budgets) - set(LIMITS)
     if unknown:
-        raise CnnCalcError(f"unknown budget {sorted(unknown)[0]!r}; use {', '.join(BUDGETS)}")
+        raise CnnCalcError(f"unknown budget {sorted(unknown)[0]!r}; use {', '.join(LIMITS)}")
     if not budgets:
         raise CnnCalcError("give at least one budget: --max-macs, --max-params or --max-memory")
     # A spec that is wrong as written is an error (exit 2), not a grid of invalid candidates.
@@ -107,7 +107,7 @@ def search(raw: Any, file: str, by: str, points: list[float], budgets: dict[str,
         candidate.params = report.totals.params
         candidate.macs = report.macs(report.totals)
         candidate.memory = report.param_bytes + report.buffer_bytes + report.activation_bytes
-        candidate.over = tuple(k for k in BUDGETS if k in budgets
+        candidate.over = tuple(k for k in LIMITS if k in budgets
                                and getattr(candidate, k) > budgets[k])
         if candidate.over:
             break

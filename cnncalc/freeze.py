@@ -15,7 +15,7 @@ from .report import Node, Report
 
 def find_node(report: Report, target: str) -> Node:
     """The node with dotted path `target`, or the one node named `target`."""
-    from .spec import suggest
+    from .errors import suggest
 
     nodes = list(report.walk())
     for node in nodes:

@@ -125,8 +125,8 @@ def _sourced(body: LineDict, file: str) -> SourcedDict:
 
 def _locate(ref: str, file: str, line: int) -> tuple[str, Path]:
     """(display name, path) of an extends reference: a path relative to `file`, or a name."""
+    from .errors import suggest
     from .source import bundled
-    from .spec import suggest
 
     if ref.endswith((".yaml", ".yml")) or "/" in ref or "\\" in ref:
         folder = Path(file).parent if Path(file).exists() else Path.cwd()
@@ -209,7 +209,7 @@ def _apply_edit(layers: SourcedList, edit: Any, file: str, line: int) -> None:
 
 
 def _index(layers: list[Any], target: Any) -> int:
-    from .spec import suggest
+    from .errors import suggest
 
     names = [item.get("name") if isinstance(item, dict) else None for item in layers]
     if not isinstance(target, str) or target not in names:

@@ -158,8 +158,7 @@ def saved_activations(report: Report) -> int:
 
 def training(report: Report, optimizer: str = "sgd") -> Training:
     """Memory of one training step with `optimizer` (sgd, momentum or adam)."""
-    from .errors import CnnCalcError
-    from .spec import suggest
+    from .errors import CnnCalcError, suggest
 
     if optimizer not in OPTIMIZER_STATES:
         raise CnnCalcError(f"unknown optimizer {optimizer!r}{suggest(optimizer, OPTIMIZER_STATES)}"

@@ -81,7 +81,7 @@ def multiplier(x: float) -> str:
     return f"{x:.4f}".rstrip("0").rstrip(".")
 
 
-def check(scaling: Scaling) -> None:
+def validate(scaling: Scaling) -> None:
     """Refuse multipliers that cannot make a network."""
     for what, value in (("width", scaling.width), ("depth", scaling.depth)):
         if not math.isfinite(value) or value <= 0:
@@ -143,7 +143,7 @@ def scale_raw(raw: Any, scaling: Scaling, file: str = "<spec>") -> Any:
 
     `description` gets the multipliers appended so that a scaled report says what it is.
     """
-    check(scaling)
+    validate(scaling)
     if not isinstance(raw, dict):
         return copy_tree(raw)  # parse_spec reports what is wrong with it
     out = copy_tree(raw)

@@ -16,9 +16,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .errors import CnnCalcError, Problem
+from .errors import CnnCalcError, Problem, suggest
 from .loader import MAX_FILE_BYTES, decode, load_yaml, paused_gc, read_text
-from .spec import Spec, parse_spec, suggest
+from .spec import Spec, parse_spec
 
 #: A rewrite of a loaded spec's YAML (with lines), applied after `extends` and before parsing.
 Rewrite = Callable[[Any], Any]

@@ -65,7 +65,7 @@ class Measurement:
 
 
 @dataclass(frozen=True, slots=True)
-class Check:
+class FieldCheck:
     """One number (or shape) from both sides."""
 
     field: str
@@ -91,11 +91,11 @@ class Check:
 
 
 @dataclass(slots=True)
-class Row:
+class LayerCheck:
     """One node of the report and its checks."""
 
     node: Node
-    checks: list[Check]
+    checks: list[FieldCheck]
 
     @property
     def agrees(self) -> bool:
@@ -110,8 +110,8 @@ class Verification:
     """Every node checked, and the totals. `agrees` is the exit status's answer."""
 
     report: Report
-    rows: list[Row]
-    totals: list[Check]
+    rows: list[LayerCheck]
+    totals: list[FieldCheck]
     device: str = "cpu"
     dtype: str = "fp32"
     missing: list[str] = field(default_factory=list)
@@ -121,20 +121,21 @@ class Verification:
         return all(r.agrees for r in self.rows) and all(c.agrees for c in self.totals)
 
     @property
-    def disagreeing(self) -> list[Row]:
+    def disagreeing(self) -> list[LayerCheck]:
         return [r for r in self.rows if not r.agrees]
 
 
-def _checks(expected: tuple[tuple[int, ...], int, int, int], found: Measured | None) -> list[Check]:
+def _checks(expected: tuple[tuple[int, ...], int, int, int],
+            found: Measured | None) -> list[FieldCheck]:
     shape, params, buffers, macs = expected
     if found is None:
-        return [Check("module", "present", None)]
-    return [Check("shape", shape, found.shape), Check("params", params, found.params),
-            Check("buffers", buffers, found.buffers), Check("macs", macs, found.macs)]
+        return [FieldCheck("module", "present", None)]
+    return [FieldCheck("shape", shape, found.shape), FieldCheck("params", params, found.params),
+            FieldCheck("buffers", buffers, found.buffers), FieldCheck("macs", macs, found.macs)]
 
 
-def compare(report: Report, measurement: Measurement) -> Verification:
-    """Check every node of `report` (at its batch size) against torch's counts."""
+def match(report: Report, measurement: Measurement) -> Verification:
+    """FieldCheck every node of `report` (at its batch size) against torch's counts."""
     rows = []
     missing = []
     for node in report.walk():
@@ -143,16 +144,16 @@ def compare(report: Report, measurement: Measurement) -> Verification:
             missing.append(node.path)
         expected = (torch_shape(node.output_shape, report.batch), node.params, node.buffers,
                     report.macs(node))
-        rows.append(Row(node, _checks(expected, found)))
+        rows.append(LayerCheck(node, _checks(expected, found)))
     t = report.totals
     final = report.nodes[-1].output_shape if report.nodes else report.input_shape
     total = measurement.total
     totals = [
-        Check("shape", torch_shape(final, report.batch), total.shape),
-        Check("params", t.params, total.params),
-        Check("trainable params", t.trainable_params, total.trainable_params),
-        Check("buffers", t.buffers, total.buffers),
-        Check("macs", report.macs(t), total.macs),
+        FieldCheck("shape", torch_shape(final, report.batch), total.shape),
+        FieldCheck("params", t.params, total.params),
+        FieldCheck("trainable params", t.trainable_params, total.trainable_params),
+        FieldCheck("buffers", t.buffers, total.buffers),
+        FieldCheck("macs", report.macs(t), total.macs),
     ]
     return Verification(report, rows, totals, measurement.device, measurement.dtype, missing)
 

@@ -5,9 +5,14 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from hypothesis import settings
 from typer.testing import CliRunner
 
 import cnncalc
+
+# Mutation runs (tools/mutation.py, `--hypothesis-profile=mutation`): the same examples on every
+# run and for every mutant, no example database carried from one mutant to the next.
+settings.register_profile("mutation", derandomize=True, database=None, deadline=None)
 
 
 @pytest.fixture

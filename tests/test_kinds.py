@@ -7,7 +7,7 @@ import pytest
 
 import cnncalc
 from cnncalc.layers import KINDS, MERGES, Layer, Merge
-from cnncalc.spec import FORMS
+from cnncalc.validate import FORMS
 
 #: The parts a leaf kind must define itself (the base class refuses each one).
 LEAF_RULES = ("output_shape", "cost", "window", "explain")

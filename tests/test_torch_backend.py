@@ -26,8 +26,8 @@ from cnncalc.errors import CnnCalcError  # noqa: E402
 from cnncalc.verify import (  # noqa: E402
     Measured,
     Measurement,
-    compare,
     engine_shape,
+    match,
     summarize_times,
     torch_shape,
 )
@@ -284,10 +284,10 @@ def test_compare_reports_each_difference() -> None:
                                                          "39x39x3"), "t.yaml"))
     # The lecture: 39x39x3 -> 37x37x10 with 280 params, 3*3*3 * 37*37*10 MACs.
     right = Measured((1, 10, 37, 37), 280, 280, 0, 27 * 37 * 37 * 10)
-    good = compare(report, Measurement({"conv1": right}, right))
+    good = match(report, Measurement({"conv1": right}, right))
     assert good.agrees and not good.disagreeing
     wrong = Measured((1, 10, 19, 19), 280, 280, 0, 27 * 19 * 19 * 10)  # a stride-2 module
-    bad = compare(report, Measurement({"conv1": wrong}, wrong))
+    bad = match(report, Measurement({"conv1": wrong}, wrong))
     assert not bad.agrees
     (row,) = bad.disagreeing
     text = "; ".join(row.differences())
@@ -298,7 +298,7 @@ def test_compare_reports_each_difference() -> None:
 def test_compare_flags_a_missing_module() -> None:
     report = cnncalc.analyze(cnncalc.load("lenet5"))
     total = Measured((1, 10), 62006, 62006, 0, 0)
-    verification = compare(report, Measurement({}, total))
+    verification = match(report, Measurement({}, total))
     assert len(verification.missing) == len(list(report.walk()))
     assert not verification.agrees
 

@@ -64,8 +64,7 @@ def check(
     output: OutputOpt = None,
 ) -> None:
     """Check specs against their budgets (and a baseline); exit 1 when any is exceeded."""
-    from ..budget import check as run_check
-    from ..budget import cli_limits
+    from ..budget import check_budgets, cli_limits
     from ..present.check import annotations, result
     from ..units import parse_share
     from ..writers import format_for
@@ -82,7 +81,7 @@ def check(
                                "'cnncalc show --format json' report)")
         growth = parse_share(max_growth, "--max-growth") if max_growth is not None else None
         shape = parse_input(input)
-    outcome = run_check(specs, limits, input_shape=shape, batch=batch,
+    outcome = check_budgets(specs, limits, input_shape=shape, batch=batch,
                         dtype=dtype.value if dtype else None,
                         baselines=[str(p) for p in baseline or []], growth=growth,
                         require_budget=require_budget)

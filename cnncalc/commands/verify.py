@@ -78,7 +78,7 @@ def verify(
     from ..engine import analyze
     from ..present.verify import add_timing, failed_run, result
     from ..source import load
-    from ..verify import compare
+    from ..verify import match
 
     with errors_to_exit():
         report = analyze(load(spec), parse_input(input), batch, dtype.value)
@@ -94,7 +94,7 @@ def verify(
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         finish(failed_run(report.spec_name, device.value, first), format, output, (spec,))
         return
-    verification = compare(report, measurement)
+    verification = match(report, measurement)
     found = result(verification, depth)
     if time and verification.agrees:
         timing = time_it(torch_backend, module, report, device.value, dtype.value, runs, warmup)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..budget import BUDGETS, EXIT_OK, CheckResult, Row
+from ..budget import BUDGETS, EXIT_OK, CheckResult, LimitCheck
 from ..errors import Problem
 from ..result import Column, Result, Table
 from ..result import Row as ResultRow
@@ -106,7 +106,7 @@ def document(check: CheckResult) -> dict[str, Any]:
     }
 
 
-def _check(r: Row) -> dict[str, Any]:
+def _check(r: LimitCheck) -> dict[str, Any]:
     return {
         "budget": r.budget, "unit": r.unit, "value": r.value, "limit": r.limit,
         "share": None if r.share is None else round(r.share, 6),
