@@ -2,7 +2,7 @@
 
 The scripts are typer's (click's machinery): each asks `cnncalc` itself what to offer, with
 `_CNNCALC_COMPLETE` set, so commands, options, choices (`--dtype`, `--format`) and the bundled
-spec names (`cli.complete_spec`) are always those of the installed version. They are shipped
+spec names (`commands.base.complete_spec`) are those of the installed version. They are shipped
 in `completions/` and a test keeps them equal to what this module generates:
 
     python -m cnncalc.completion generate completions/

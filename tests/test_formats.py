@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from cnncalc.cli import Format
+from cnncalc.commands.base import Format
 from cnncalc.writers import FORMATS, write
 
 

@@ -1,4 +1,4 @@
-"""The commands, one module each, registered on `cli.app` when their module is imported.
+"""The commands, one module each, registered on `base.app` when their module is imported.
 
 `from cnncalc.commands import app` gives the app with every command (for help, completion and
 tests). The console script imports only the module of the command it runs (`register`), so
@@ -21,7 +21,7 @@ COMMANDS: dict[str, str] = {
 def register(argv: list[str] | None = None) -> Any:
     """Import the command modules `argv` needs (all of them unless it names one) and
     return the app."""
-    from ..cli import app
+    from .base import app
 
     name = next((a for a in argv or [] if not a.startswith("-")), None)
     modules = [COMMANDS[name]] if name in COMMANDS else list(dict.fromkeys(COMMANDS.values()))

@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..cli import (
+from .base import (
     Dtype,
     FormatOpt,
     InputOpt,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ..cli import (
+from .base import (
     BatchOpt,
     Dtype,
     DtypeOpt,

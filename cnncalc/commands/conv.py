@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..cli import app, console, errors_to_exit
+from .base import app, console, errors_to_exit
 
 
 class PadMode(str, Enum):

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..cli import (
+from .base import (
     FormatOpt,
     InputOpt,
     OutputOpt,

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..cli import (
+from .base import (
     BatchOpt,
     Dtype,
     DtypeOpt,

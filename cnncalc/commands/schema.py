@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..cli import OutputOpt, app, errors_to_exit
+from .base import OutputOpt, app, errors_to_exit
 
 
 @app.command()

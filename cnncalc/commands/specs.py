@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..cli import FormatOpt, OutputOpt, app, errors_to_exit, finish
+from .base import FormatOpt, OutputOpt, app, errors_to_exit, finish
 
 
 @app.command()

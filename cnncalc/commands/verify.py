@@ -14,7 +14,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..cli import (
+from ..errors import CnnCalcError
+from .base import (
     BatchOpt,
     FormatOpt,
     InputOpt,
@@ -25,7 +26,6 @@ from ..cli import (
     finish,
     parse_input,
 )
-from ..errors import CnnCalcError
 
 INSTALL_HINT = "pip install 'cnncalc[torch]'"
 EXIT_MISMATCH = 1
