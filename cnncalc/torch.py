@@ -125,21 +125,32 @@ class Separable(nn.Module):
 
 
 class PaddedPool(nn.Module):
-    """Pooling after an explicit pad: -inf for max (padding never wins), zeros for average
-    (counted in the mean, as torch's default `count_include_pad=True` does)."""
+    """Pooling with padding torch's pools cannot take (unequal sides): an explicit pad, then a
+    pool. `pads` (left, right, top, bottom) are the declared padding; `extra` (right, bottom)
+    the overhang ceil_mode's last window may have past it. Max pads with -inf (padding never
+    wins). Average divides each window's sum by its positions inside the input and the
+    declared padding, as torch's `count_include_pad=True` does (the overhang is not counted)."""
 
     def __init__(self, mode: str, kernel: tuple[int, int], stride: tuple[int, int],
-                 pads: tuple[int, int, int, int]):
+                 pads: tuple[int, int, int, int], extra: tuple[int, int] = (0, 0)):
         super().__init__()
-        self.mode, self.kernel, self.stride, self.pads = mode, kernel, stride, pads
+        self.mode, self.kernel, self.stride, self.pads, self.extra = (
+            mode, kernel, stride, pads, extra)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        left, right, top, bottom = self.pads
+        pads = (left, right + self.extra[0], top, bottom + self.extra[1])
         if self.mode == "max":
-            return TF.max_pool2d(TF.pad(x, self.pads, value=-math.inf), self.kernel, self.stride)
-        return TF.avg_pool2d(TF.pad(x, self.pads), self.kernel, self.stride)
+            return TF.max_pool2d(TF.pad(x, pads, value=-math.inf), self.kernel, self.stride)
+        sums = TF.avg_pool2d(TF.pad(x, pads), self.kernel, self.stride, divisor_override=1)
+        h, w = x.shape[-2] + top + bottom, x.shape[-1] + left + right
+        inside = TF.pad(x.new_ones(1, 1, h, w), (0, self.extra[0], 0, self.extra[1]))
+        counts = TF.avg_pool2d(inside, self.kernel, self.stride, divisor_override=1)
+        return sums / counts
 
     def extra_repr(self) -> str:
-        return f"{self.mode}, kernel={self.kernel}, stride={self.stride}, pads={self.pads}"
+        return (f"{self.mode}, kernel={self.kernel}, stride={self.stride}, pads={self.pads}"
+                + (f", ceil overhang={self.extra}" if any(self.extra) else ""))
 
 
 class GlobalPool(nn.Module):
@@ -245,12 +256,13 @@ def _pool(layer: L.Pool, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
     if top == bottom and left == right and top <= kernel[0] // 2 and left <= kernel[1] // 2:
         pool = nn.MaxPool2d if layer.mode == "max" else nn.AvgPool2d
         return pool(kernel, stride, padding=(top, left), ceil_mode=layer.ceil_mode)
-    # Asymmetric: pad explicitly. With ceil_mode, the engine's rule may keep one more window
-    # than floor; pad the bottom/right just enough that floor gives that count.
+    # Unequal sides: pad explicitly. With ceil_mode, the engine's rule may keep one more
+    # window than floor; the overhang past the bottom/right padding makes floor give it.
     h, w = in_shape[0], in_shape[1]
-    bottom = max(bottom, (out_shape[0] - 1) * stride[0] + kernel[0] - h - top)
-    right = max(right, (out_shape[1] - 1) * stride[1] + kernel[1] - w - left)
-    return PaddedPool(layer.mode, kernel, stride, (left, right, top, bottom))
+    extra_bottom = max(0, (out_shape[0] - 1) * stride[0] + kernel[0] - h - top - bottom)
+    extra_right = max(0, (out_shape[1] - 1) * stride[1] + kernel[1] - w - left - right)
+    return PaddedPool(layer.mode, kernel, stride, (left, right, top, bottom),
+                      (extra_right, extra_bottom))
 
 
 def _adaptive_pool(layer: L.AdaptivePool, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
