@@ -17,13 +17,14 @@ __version__ = "0.1.0"
 
 __all__ = ["__version__", "CnnCalcError", "Problem", "analyze", "bundled", "load", "load_text"]
 
-_HOMES = {"analyze": "engine", "CnnCalcError": "errors", "Problem": "errors",
-          "bundled": "source", "load": "source", "load_text": "source"}
+_HOMES = {"analyze": "core.engine", "CnnCalcError": "errors", "Problem": "errors",
+          "bundled": "core.catalog", "load": "core.source", "load_text": "core.source"}
 
 if TYPE_CHECKING:
-    from .engine import analyze
+    from .core.catalog import bundled
+    from .core.engine import analyze
+    from .core.source import load, load_text
     from .errors import CnnCalcError, Problem
-    from .source import bundled, load, load_text
 
 
 def __getattr__(name: str) -> Any:

@@ -34,11 +34,11 @@ import torch
 import torch.nn.functional as TF
 from torch import nn
 
-from . import layers as L
+from .analyses.verify import Measured, Measurement, torch_shape
+from .core import layers as L
+from .core.report import Node, Report
+from .core.spec import Spec
 from .errors import CnnCalcError
-from .report import Node, Report
-from .spec import Spec
-from .verify import Measured, Measurement, torch_shape
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -479,8 +479,8 @@ def build(spec_or_report: Spec | Report | str, input_shape: L.Shape | None = Non
     `with torch.device("meta"):` to allocate nothing. Layers marked `trainable: false` have
     `requires_grad = False`. The module's input is N x C x H x W (or N x C for a vector spec).
     """
-    from .engine import analyze
-    from .source import load
+    from .core.engine import analyze
+    from .core.source import load
 
     if isinstance(spec_or_report, str):
         spec_or_report = load(spec_or_report)

@@ -6,8 +6,8 @@ from fractions import Fraction
 
 import pytest
 
+from cnncalc.core.units import parse_bytes, parse_count, parse_share
 from cnncalc.errors import CnnCalcError
-from cnncalc.units import parse_bytes, parse_count, parse_share
 
 
 @pytest.mark.parametrize("text, value", [

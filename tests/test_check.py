@@ -192,7 +192,7 @@ def test_baseline_gate_both_ways(runner, tmp_path):
 def test_baseline_limit_is_exact_at_the_edge(runner, tmp_path):
     from fractions import Fraction
 
-    from cnncalc.budget import growth_limit
+    from cnncalc.analyses.budget import growth_limit
 
     assert growth_limit(1_000_000, Fraction(5, 100)) == 1_050_000
     assert growth_limit(LENET_PARAMS, Fraction(0)) == LENET_PARAMS
@@ -215,14 +215,8 @@ def test_baseline_errors(runner, tmp_path):
 
 
 def test_peak_memory_budget(runner, tmp_path):
-    try:
-        from cnncalc.memory import peak_inference
-    except ImportError:
-        # until cnncalc.memory exists, the budget is an error naming the missing function
-        result = run(runner, "lenet5", "--max-peak-memory", "1MiB")
-        assert result.exit_code == 2 and "peak_inference" in result.stderr
-        pytest.skip("cnncalc.memory.peak_inference does not exist yet")
     from cnncalc import analyze, load
+    from cnncalc.analyses.memory import peak_inference
 
     peak = peak_inference(analyze(load("lenet5")))
     assert peak >= 4 * 3072  # at least the fp32 input

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cnncalc.completion import FILES, generate, main
-from cnncalc.source import bundled
+from cnncalc.core.catalog import bundled
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "completions"

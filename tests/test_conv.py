@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from cnncalc.analyses.convolve import FILTERS, convolve, pad
 from cnncalc.commands import app
-from cnncalc.convolve import FILTERS, convolve, pad
 
 LECTURE = "3 0 1 2 7 4; 1 5 8 9 3 1; 2 7 2 5 1 3; 0 1 3 1 7 8; 4 2 1 6 2 8; 2 4 5 2 3 9"
 STEP = "; ".join(["10 10 10 0 0 0"] * 6)

@@ -11,10 +11,10 @@ import math
 
 import pytest
 
-from cnncalc.engine import analyze
-from cnncalc.loader import load_yaml
-from cnncalc.scale import Scaling, scaled_spec
-from cnncalc.source import load, read
+from cnncalc.analyses.scale import Scaling, scaled_spec
+from cnncalc.core.engine import analyze
+from cnncalc.core.loader import load_yaml
+from cnncalc.core.source import load, read
 
 
 def _raw(name: str):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cnncalc import analyze, load
+from cnncalc.analyses.explain import explain
 from cnncalc.commands import app
-from cnncalc.explain import explain
 from tests.conftest import analyze_text
 
 

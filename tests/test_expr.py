@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cnncalc.core.expr import FUNCTIONS, evaluate, make_divisible, names_in, source_of
 from cnncalc.errors import CnnCalcError
-from cnncalc.expr import FUNCTIONS, evaluate, make_divisible, names_in, source_of
 
 ENV = {"a": 2, "b": 3, "c": 0, "w": 1.5, "s": "relu"}
 

@@ -79,7 +79,7 @@ def test_hand_table_is_the_lecture_table():
 
 
 def test_every_format_has_a_writer(lenet):
-    from cnncalc.budget import check_budgets as check
+    from cnncalc.analyses.budget import check_budgets as check
 
     assert set(FORMATS) == {f.value for f in Format}
     result = check(["lenet5"], {})

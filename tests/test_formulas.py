@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cnncalc import formulas as F
+from cnncalc.core import formulas as F
 
 
 def count_windows(n: int, f: int, s: int, before: int, after: int, d: int,

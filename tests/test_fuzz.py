@@ -15,12 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cnncalc
-from cnncalc.engine import analyze
+from cnncalc.core.engine import analyze
+from cnncalc.core.layers import KINDS
+from cnncalc.core.loader import decode, load_yaml
+from cnncalc.core.spec import parse_spec
 from cnncalc.errors import CnnCalcError
-from cnncalc.layers import KINDS
-from cnncalc.loader import decode, load_yaml
 from cnncalc.present.report import document
-from cnncalc.spec import parse_spec
 
 SCALE = int(os.environ.get("CNNCALC_FUZZ", "1"))
 FUZZ = settings(max_examples=150 * SCALE, deadline=None,

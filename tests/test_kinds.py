@@ -3,11 +3,13 @@ it (its torch builder: tests/test_torch_backend.py; its conventions row: tests/t
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 import cnncalc
-from cnncalc.layers import KINDS, MERGES, Layer, Merge
-from cnncalc.validate import FORMS
+from cnncalc.core.layers import KINDS, MERGES, Layer, Merge
+from cnncalc.core.validate import FORMS
 
 #: The parts a leaf kind must define itself (the base class refuses each one).
 LEAF_RULES = ("output_shape", "cost", "window", "explain")
@@ -95,3 +97,39 @@ def test_tour_by_hand():
     # adaptive 5 -> 3 by the lecture's rule: s = 1, f = 3
     assert rows["adaptive_pool1"].output_shape == (3, 3, 80)
     assert rows["dense2"].params == 64 * 10 + 10
+
+
+def test_the_new_kind_example_of_developing_md_works(monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/DEVELOPING.md's `pixel_shuffle` is everything a kind needs: run as written, it has
+    all its parts, counts (4x4x8, factor 2 -> 8x8x2, no params) and builds in torch."""
+    import re
+    from pathlib import Path
+
+    from cnncalc.core import layers
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "DEVELOPING.md").read_text()
+    code = re.search(r"```python\n(.*?)```", doc, re.S).group(1)
+    namespace = dict(vars(layers))
+    exec(code, namespace)  # noqa: S102 - our own documentation
+    model = namespace["PixelShuffle"]
+    monkeypatch.setitem(KINDS, "pixel_shuffle",
+                        layers.KindEntry(model, summary="sub-pixel upsampling"))
+    test_every_kind_has_all_of_its_parts("pixel_shuffle")
+    report = cnncalc.analyze(cnncalc.load_text(
+        "name: up\ninput: 4x4x8\nlayers:\n  - pixel_shuffle: 2\n"))
+    (node,) = report.leaves()
+    assert (node.output_shape, node.params, node.macs) == ((8, 8, 2), 0, 0)
+    with pytest.raises(cnncalc.CnnCalcError, match="divisible by 4"):
+        cnncalc.analyze(cnncalc.load_text(
+            "name: up\ninput: 4x4x6\nlayers:\n  - pixel_shuffle: 2\n"))
+    if os.environ.get("CI"):
+        import torch  # CI installs torch: there a missing torch fails, never skips
+    else:
+        torch = pytest.importorskip("torch")
+    from cnncalc import torch as ct
+
+    builder = eval(re.search(r"L\.PixelShuffle: (lambda .*)", code).group(1),  # noqa: S307
+                   {"nn": torch.nn})
+    monkeypatch.setitem(ct.BUILDERS, model, builder)
+    out = ct.build(report)(torch.randn(1, 8, 4, 4))
+    assert tuple(out.shape) == (1, 2, 8, 8)

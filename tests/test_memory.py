@@ -7,8 +7,8 @@ import json
 import pytest
 
 from cnncalc import analyze, load
+from cnncalc.analyses.memory import peak_inference, peak_step, saved_activations, training
 from cnncalc.commands import app
-from cnncalc.memory import peak_inference, peak_step, saved_activations, training
 from tests.conftest import analyze_text
 
 

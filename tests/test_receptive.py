@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from cnncalc import analyze, load
+from cnncalc.analyses.receptive import receptive_fields
 from cnncalc.commands import app
-from cnncalc.receptive import receptive_fields
 from tests.conftest import analyze_text
 
 

@@ -35,8 +35,8 @@ else:
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import cnncalc  # noqa: E402
-from cnncalc import layers as L  # noqa: E402
 from cnncalc import torch as ct  # noqa: E402
+from cnncalc.core import layers as L  # noqa: E402
 from cnncalc.errors import CnnCalcError  # noqa: E402
 from tests import reference_torch as ref  # noqa: E402
 

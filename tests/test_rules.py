@@ -30,8 +30,8 @@ from hypothesis import strategies as st
 
 import cnncalc
 from cnncalc.commands import app
+from cnncalc.core.layers import KINDS, MERGES
 from cnncalc.errors import CnnCalcError
-from cnncalc.layers import KINDS, MERGES
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "conventions.md"
@@ -690,7 +690,7 @@ PEAK = max(X, X + CONV, CONV + BN)
 
 
 def test_inference_memory_is_weights_plus_buffers_plus_peak_activations():
-    from cnncalc.memory import inference_bytes, peak_inference
+    from cnncalc.analyses.memory import inference_bytes, peak_inference
 
     report = analyze_layers(NET, "4x4x2")
     assert (report.totals.params, report.totals.buffers) == (PARAMS, BUFFERS)
@@ -715,7 +715,7 @@ def test_memory_command_reports_inference_with_buffers(runner, tmp_path):
 
 @pytest.mark.parametrize("optimizer,states", [("sgd", 0), ("momentum", 1), ("adam", 2)])
 def test_training_memory_parts_by_hand(optimizer, states):
-    from cnncalc.memory import training
+    from cnncalc.analyses.memory import training
 
     report = analyze_layers(NET, "4x4x2", batch=2)
     t = training(report, optimizer)
@@ -727,7 +727,7 @@ def test_training_memory_parts_by_hand(optimizer, states):
 
 
 def test_training_memory_of_a_frozen_start():
-    from cnncalc.memory import training
+    from cnncalc.analyses.memory import training
 
     frozen = [dict(NET[0], trainable=False), NET[1]]
     t = training(analyze_layers(frozen, "4x4x2"), "adam")
@@ -766,7 +766,7 @@ def torchvision_make_divisible(v: float, divisor: int, min_value: int | None = N
 @pytest.mark.parametrize("c", [1, 3, 8, 16, 24, 32, 40, 96])
 @pytest.mark.parametrize("width", [0.05, 0.1, 0.25, 0.35, 0.5, 0.75, 1.4])
 def test_scaled_channels_follow_make_divisible_with_its_minimum(c, width):
-    from cnncalc.scale import channels
+    from cnncalc.analyses.scale import channels
 
     assert channels(c, width) == torchvision_make_divisible(c * width, 8)
     assert channels(c, width, 4) == torchvision_make_divisible(c * width, 4)
@@ -795,7 +795,7 @@ def test_make_divisible_expression_keeps_an_explicit_minimum():
 # --------------------------------------------------------------------------- (b) receptive field
 
 def rf(report, path: str) -> tuple[int, int, int]:
-    from cnncalc.receptive import receptive_fields
+    from cnncalc.analyses.receptive import receptive_fields
 
     field = receptive_fields(report)[path]
     return field.size, field.stride, field.padding

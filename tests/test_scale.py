@@ -1,4 +1,4 @@
-"""Width, depth and resolution multipliers (cnncalc.scale) and `cnncalc scale`.
+"""Width, depth and resolution multipliers (cnncalc.analyses.scale) and `cnncalc scale`.
 
 Expected channel counts are torchvision's `_make_divisible` worked by hand: the nearest
 multiple of 8 to c * w (halves up), raised by 8 when that is more than 10% below c * w, and
@@ -14,11 +14,7 @@ import textwrap
 
 import pytest
 
-from cnncalc.commands import app
-from cnncalc.engine import analyze
-from cnncalc.errors import CnnCalcError
-from cnncalc.loader import load_yaml
-from cnncalc.scale import (
+from cnncalc.analyses.scale import (
     Scaling,
     channels,
     compound,
@@ -28,7 +24,11 @@ from cnncalc.scale import (
     scaled_spec,
     to_yaml,
 )
-from cnncalc.source import load_text, read
+from cnncalc.commands import app
+from cnncalc.core.engine import analyze
+from cnncalc.core.loader import load_yaml
+from cnncalc.core.source import load_text, read
+from cnncalc.errors import CnnCalcError
 
 SPEC = textwrap.dedent("""\
     name: toy
@@ -216,7 +216,7 @@ def test_yaml_round_trip_and_rescaling():
 
 
 def test_import_does_not_pull_in_torch():
-    code = ("import sys, cnncalc.scale, cnncalc.commands.scale, cnncalc.commands.fit; "
+    code = ("import sys, cnncalc.analyses.scale, cnncalc.commands.scale, cnncalc.commands.fit; "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)

@@ -18,9 +18,9 @@ import yaml
 from typer.testing import CliRunner
 
 from cnncalc.commands import app
-from cnncalc.layers import KINDS
-from cnncalc.schema import render, spec_schema
-from cnncalc.spec import COMMON, Header
+from cnncalc.core.layers import KINDS
+from cnncalc.core.schema import render, spec_schema
+from cnncalc.core.spec import COMMON, Header
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "schema" / "cnncalc.schema.json"

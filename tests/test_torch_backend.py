@@ -19,11 +19,8 @@ else:
     torch = pytest.importorskip("torch")
 
 import cnncalc  # noqa: E402
-from cnncalc import layers as L  # noqa: E402
 from cnncalc import torch as ct  # noqa: E402
-from cnncalc.commands import app  # noqa: E402
-from cnncalc.errors import CnnCalcError  # noqa: E402
-from cnncalc.verify import (  # noqa: E402
+from cnncalc.analyses.verify import (  # noqa: E402
     Measured,
     Measurement,
     engine_shape,
@@ -31,6 +28,9 @@ from cnncalc.verify import (  # noqa: E402
     summarize_times,
     torch_shape,
 )
+from cnncalc.commands import app  # noqa: E402
+from cnncalc.core import layers as L  # noqa: E402
+from cnncalc.errors import CnnCalcError  # noqa: E402
 from tests.conftest import spec_text  # noqa: E402
 
 pytestmark = pytest.mark.torch

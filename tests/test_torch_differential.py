@@ -5,8 +5,8 @@ kernels and strides, dilation, groups, ceil_mode, adaptive and global pooling, r
 and without projection, parallel concat and add, se, blocks used with repeat and `i`), loads it
 with `cnncalc.load_text`, builds it with `cnncalc.torch.build` and runs one forward pass. The
 truth is torch's: output shapes from forward hooks, params from `p.numel()`, MACs from
-`FlopCounterMode` halved, measured here (not through cnncalc.verify). Torch's own output-size
-arithmetic produces the shapes; for "same" padding the test also checks the convention
+`FlopCounterMode` halved, measured here (not through cnncalc.analyses.verify). Torch's own
+output-size arithmetic produces the shapes; for "same" padding the test also checks the convention
 `ceil(n / s)` outputs, and for adaptive pooling the target size, since those paddings and
 windows are computed by cnncalc before torch sees them.
 """
@@ -29,8 +29,8 @@ else:
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import cnncalc  # noqa: E402
-from cnncalc import layers as L  # noqa: E402
 from cnncalc import torch as ct  # noqa: E402
+from cnncalc.core import layers as L  # noqa: E402
 from cnncalc.errors import CnnCalcError  # noqa: E402
 
 pytestmark = pytest.mark.torch
@@ -254,7 +254,7 @@ def _document(input_shape: tuple[int, ...], layers: list) -> dict:
     return {"name": "random", "input": list(input_shape), "blocks": BLOCKS, "layers": layers}
 
 
-def _analyze(doc: dict) -> cnncalc.report.Report:
+def _analyze(doc: dict) -> cnncalc.core.report.Report:
     return cnncalc.analyze(cnncalc.load_text(yaml.safe_dump(doc, sort_keys=False), "random"))
 
 
@@ -283,7 +283,7 @@ def specs(draw: st.DrawFn) -> tuple[str, int]:
         draw(st.sampled_from([1, 1, 2]))
 
 
-def torch_counts(module: torch.nn.Module, report: cnncalc.report.Report) -> tuple[dict, dict]:
+def torch_counts(module: torch.nn.Module, report: cnncalc.core.report.Report) -> tuple[dict, dict]:
     """Output shape per engine path (forward hooks) and FlopCounterMode counts, from torch."""
     modules = dict(module.named_modules())
     shapes: dict[str, tuple[int, ...]] = {}

@@ -17,9 +17,9 @@ else:
     torch = pytest.importorskip("torch")
 
 import cnncalc  # noqa: E402
-from cnncalc import layers as L  # noqa: E402
 from cnncalc import torch as ct  # noqa: E402
 from cnncalc.commands import app  # noqa: E402
+from cnncalc.core import layers as L  # noqa: E402
 from tests.conftest import spec_text  # noqa: E402
 
 pytestmark = pytest.mark.torch

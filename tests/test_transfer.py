@@ -6,8 +6,8 @@ import pytest
 
 from cnncalc import CnnCalcError, analyze, load
 from cnncalc.commands import app
-from cnncalc.freeze import freeze_until
-from cnncalc.source import load_text
+from cnncalc.core.freeze import freeze_until
+from cnncalc.core.source import load_text
 
 
 def test_vgg16_transfer_counts_by_hand():

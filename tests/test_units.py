@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cnncalc.core.units import DTYPE_BYTES, binary, exact, parse_bytes, parse_count, parse_share, si
 from cnncalc.errors import CnnCalcError
-from cnncalc.units import DTYPE_BYTES, binary, exact, parse_bytes, parse_count, parse_share, si
 
 # prefix -> power of 1000 (SI) or of 1024 (IEC)
 SI_COUNT = {"k": 1, "K": 1, "M": 2, "G": 3, "B": 3, "T": 4}

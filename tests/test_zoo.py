@@ -12,7 +12,7 @@ import re
 import pytest
 
 import cnncalc
-from cnncalc.source import bundled
+from cnncalc.core.catalog import bundled
 
 # (spec, params, MACs) from CONVENTIONS.md, "From torchvision's model definitions".
 TORCHVISION = [
@@ -36,11 +36,11 @@ LECTURE = [
 ]
 
 
-def report(name: str, **kw: object) -> cnncalc.report.Report:
+def report(name: str, **kw: object) -> cnncalc.core.report.Report:
     return cnncalc.analyze(cnncalc.load(name), **kw)
 
 
-def by_path(rep: cnncalc.report.Report) -> dict[str, cnncalc.report.Node]:
+def by_path(rep: cnncalc.core.report.Report) -> dict[str, cnncalc.core.report.Node]:
     return {n.path: n for n in rep.walk()}
 
 

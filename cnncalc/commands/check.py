@@ -64,9 +64,9 @@ def check(
     output: OutputOpt = None,
 ) -> None:
     """Check specs against their budgets (and a baseline); exit 1 when any is exceeded."""
-    from ..budget import check_budgets, cli_limits
+    from ..analyses.budget import check_budgets, cli_limits
+    from ..core.units import parse_share
     from ..present.check import annotations, result
-    from ..units import parse_share
     from ..writers import format_for
 
     with errors_to_exit():

@@ -32,10 +32,10 @@ def compare(
     output: OutputOpt = None,
 ) -> None:
     """Compare specs' params, MACs, FLOPs, activations and memory, with ratios to the first."""
-    from ..engine import analyze
+    from ..core.engine import analyze
+    from ..core.source import load
     from ..errors import CnnCalcError
     from ..present.compare import result
-    from ..source import load
 
     with errors_to_exit():
         if len(specs) < 2:

@@ -33,7 +33,7 @@ def conv(
         "--show-padded", help="Also print the padded input.")] = False,
 ) -> None:
     """Cross-correlate a matrix with a filter (no flip, as the lecture) and print the result."""
-    from ..convolve import convolve, filter_arg, matrix_arg, pad, paddings
+    from ..analyses.convolve import convolve, filter_arg, matrix_arg, pad, paddings
     from ..errors import CnnCalcError
 
     with errors_to_exit():
@@ -62,7 +62,7 @@ def _print(out: object, matrix: list, title: str) -> None:  # type: ignore[type-
     from rich import box
     from rich.table import Table
 
-    from ..convolve import fmt
+    from ..analyses.convolve import fmt
 
     out.print(title, highlight=False, soft_wrap=True)  # type: ignore[attr-defined]
     table = Table(box=box.SQUARE, show_header=False)

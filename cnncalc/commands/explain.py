@@ -29,9 +29,9 @@ def explain(
     output: OutputOpt = None,
 ) -> None:
     """Show the arithmetic behind each layer: output size, params, MACs, receptive field."""
-    from ..engine import analyze
+    from ..core.engine import analyze
+    from ..core.source import load
     from ..present.explain import result
-    from ..source import load
 
     with errors_to_exit():
         report = analyze(load(spec), parse_input(input))

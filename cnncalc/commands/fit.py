@@ -50,11 +50,11 @@ def fit(
     output: OutputOpt = None,
 ) -> None:
     """Find the largest scale (compound phi, or one multiplier) that meets every budget."""
-    from .. import fit as rules
+    from ..analyses import fit as rules
+    from ..core.source import load_raw
+    from ..core.units import parse_bytes, parse_count
     from ..errors import CnnCalcError
     from ..present.fit import result
-    from ..source import load_raw
-    from ..units import parse_bytes, parse_count
 
     with errors_to_exit():
         if by not in rules.SEARCHES:

@@ -43,14 +43,14 @@ def memory(
     output: OutputOpt = None,
 ) -> None:
     """Memory breakdown: params, activations, peak inference and one training step."""
-    from ..engine import analyze
+    from ..core.engine import analyze
+    from ..core.source import load
     from ..present.memory import result
-    from ..source import load
 
     with errors_to_exit():
         report = analyze(load(spec), parse_input(input), batch, dtype.value)
         if freeze_until:
-            from ..freeze import freeze_until as freeze
+            from ..core.freeze import freeze_until as freeze
 
             freeze(report, freeze_until)
         found = result(report, optimizer.value)

@@ -47,10 +47,10 @@ def scale(
     output: OutputOpt = None,
 ) -> None:
     """Scale a spec's width, depth and resolution, then show it (or print it as YAML)."""
-    from .. import scale as scaling_rules
-    from ..engine import analyze
+    from ..analyses import scale as scaling_rules
+    from ..core.engine import analyze
+    from ..core.source import load_raw, parse
     from ..present.report import result
-    from ..source import load_raw, parse
 
     with errors_to_exit():
         name, raw = load_raw(spec)
@@ -77,8 +77,8 @@ def scale(
 def _scaling(raw: object, name: str, phi: float | None, width: float | None,
              depth: float | None, resolution: str | None, divisor: int) -> object:
     """The Scaling the options ask for (phi, or explicit multipliers, not both)."""
+    from ..analyses.scale import Scaling, compound, input_size, parse_resolution
     from ..errors import CnnCalcError
-    from ..scale import Scaling, compound, input_size, parse_resolution
 
     explicit = (width, depth, resolution)
     if phi is not None:

@@ -8,7 +8,7 @@ from .base import OutputOpt, app, errors_to_exit
 @app.command()
 def schema(output: OutputOpt = None) -> None:
     """Print the JSON Schema of spec files (point an editor's YAML support at it)."""
-    from ..schema import render
+    from ..core.schema import render
 
     with errors_to_exit():
         text = render()

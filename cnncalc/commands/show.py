@@ -39,14 +39,14 @@ def show(
     freeze_until: FreezeUntilOpt = None,
 ) -> None:
     """Per-layer shapes, parameters and MACs of a spec, with totals and memory."""
-    from ..engine import analyze
+    from ..core.engine import analyze
+    from ..core.source import load
     from ..present.report import result
-    from ..source import load
 
     with errors_to_exit():
         report = analyze(load(spec), parse_input(input), batch, dtype.value)
         if freeze_until:
-            from ..freeze import freeze_until as freeze
+            from ..core.freeze import freeze_until as freeze
 
             freeze(report, freeze_until)
         found = result(report, depth, rf)

@@ -11,9 +11,10 @@ def specs(
     output: OutputOpt = None,
 ) -> None:
     """List the bundled specs with their description, params and MACs."""
-    from ..engine import analyze
+    from ..core.catalog import bundled
+    from ..core.engine import analyze
+    from ..core.source import load
     from ..present.specs import result
-    from ..source import bundled, load
 
     with errors_to_exit():
         reports = {name: analyze(load(name)) for name in bundled()}

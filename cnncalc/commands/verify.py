@@ -75,10 +75,10 @@ def verify(
     output: OutputOpt = None,
 ) -> None:
     """Build the spec as a torch module and check shapes, params, buffers and MACs per layer."""
-    from ..engine import analyze
+    from ..analyses.verify import match
+    from ..core.engine import analyze
+    from ..core.source import load
     from ..present.verify import add_timing, failed_run, result
-    from ..source import load
-    from ..verify import match
 
     with errors_to_exit():
         report = analyze(load(spec), parse_input(input), batch, dtype.value)
@@ -109,7 +109,7 @@ def time_it(torch_backend: ModuleType, module: object, report: object, device: s
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from ..verify import summarize_times
+    from ..analyses.verify import summarize_times
 
     x = torch_backend.example_input(report, device, torch_backend.dtype_of(dtype))
     with Progress(TextColumn("timing forward passes"), BarColumn(), MofNCompleteColumn(),

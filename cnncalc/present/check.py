@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..budget import BUDGETS, EXIT_OK, CheckResult, LimitCheck
+from ..analyses.budget import BUDGETS, EXIT_OK, CheckResult, LimitCheck
+from ..core.units import binary, exact
 from ..errors import Problem
 from ..result import Column, Result, Table
 from ..result import Row as ResultRow
-from ..units import binary, exact
 
 
 def amount(unit: str, n: int) -> str:
@@ -135,7 +135,7 @@ def annotations(result: CheckResult) -> list[str]:
     A failed limit points at its key in the spec's `budget:` mapping; a command-line limit or a
     baseline row (written nowhere in the spec) at the spec's first line.
     """
-    from ..units import binary, exact
+    from ..core.units import binary, exact
 
     def fmt(unit: str, n: int) -> str:
         return f"{binary(n)} ({exact(n)} bytes)" if unit == "bytes" else exact(n)

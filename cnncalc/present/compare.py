@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..layers import fmt_shape
-from ..report import CONVENTIONS, Report
+from ..core.layers import fmt_shape
+from ..core.report import CONVENTIONS, Report
+from ..core.units import binary, exact
 from ..result import Column, Result, Row, Table
-from ..units import binary, exact
 from .report import totals
 
 

@@ -3,8 +3,8 @@ lines of text for people, `path`, `kind` and `text` columns for machines)."""
 
 from __future__ import annotations
 
-from ..explain import explain_nodes
-from ..report import Report
+from ..analyses.explain import explain_nodes
+from ..core.report import Report
 from ..result import Column, Result, Row, Table
 
 COLUMNS = [Column("path", "path", human=False), Column("kind", "kind", human=False),

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..fit import Candidate, winner
+from ..analyses.fit import Candidate, winner
+from ..analyses.scale import multiplier
+from ..core.units import binary, si
 from ..result import Column, Result, Row, Table
-from ..scale import multiplier
-from ..units import binary, si
 
 EXIT_NOTHING_FITS = 1
 LABEL = {"params": "params", "macs": "MACs", "memory": "memory"}

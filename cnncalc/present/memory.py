@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..memory import OPTIMIZER_STATES, inference_bytes, peak_inference, peak_step, training
-from ..report import Report
+from ..analyses.memory import OPTIMIZER_STATES, inference_bytes, peak_inference, peak_step, training
+from ..core.report import Report
+from ..core.units import exact
 from ..result import Column, Result, Row, Table
-from ..units import exact
 
 COLUMNS = [
     Column("part", "Part"),

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..layers import fmt_shape
-from ..report import CONVENTIONS, Node, Report
+from ..core.layers import fmt_shape
+from ..core.report import CONVENTIONS, Node, Report
+from ..core.units import binary, exact, si
 from ..result import Column, Result, Row, Table
-from ..units import binary, exact, si
 
 
 def layer_label(node: Node) -> str:
@@ -89,7 +89,7 @@ def totals(report: Report) -> dict[str, int]:
 def document(report: Report) -> dict[str, Any]:
     """The JSON contract (README): every layer (they add up to `totals`) and every block's
     subtotal, in order, each with its `receptive_field` ({size, stride, padding})."""
-    from ..receptive import receptive_fields
+    from ..analyses.receptive import receptive_fields
 
     fields = receptive_fields(report)
 
@@ -128,7 +128,7 @@ def result(report: Report, max_depth: int | None = None, rf: bool = False,
     ]
     fields: dict[str, Any] = {}
     if rf:
-        from ..receptive import input_field, receptive_fields
+        from ..analyses.receptive import input_field, receptive_fields
 
         fields = receptive_fields(report)
         columns.append(Column("receptive_field", "RF size / stride / pad", "field"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..report import Report
+from ..core.report import Report
 from ..result import Column, Result, Row, Table
 
 COLUMNS = [

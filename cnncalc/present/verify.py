@@ -3,9 +3,9 @@ and (with `--time`) the measured latency."""
 
 from __future__ import annotations
 
+from ..analyses.verify import Timing, Verification
+from ..core.units import exact, si
 from ..result import Column, Result, Row, Table
-from ..units import exact, si
-from ..verify import Timing, Verification
 from .report import layer_label
 
 COLUMNS = [

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..layers import fmt_shape
+from ..core.layers import fmt_shape
+from ..core.units import binary, exact
 from ..result import LEFT_ALIGNED, Column, Row, Table
-from ..units import binary, exact
 
 
 def human(value: Any, column: Column) -> str:

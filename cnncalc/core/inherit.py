@@ -25,7 +25,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .errors import CnnCalcError, Problem
+from ..errors import CnnCalcError, Problem
 from .loader import LineDict, LineList
 
 EDIT_KINDS = ("remove", "replace", "insert_before", "insert_after", "append")
@@ -125,8 +125,8 @@ def _sourced(body: LineDict, file: str) -> SourcedDict:
 
 def _locate(ref: str, file: str, line: int) -> tuple[str, Path]:
     """(display name, path) of an extends reference: a path relative to `file`, or a name."""
-    from .errors import suggest
-    from .source import bundled
+    from ..errors import suggest
+    from .catalog import bundled
 
     if ref.endswith((".yaml", ".yml")) or "/" in ref or "\\" in ref:
         folder = Path(file).parent if Path(file).exists() else Path.cwd()
@@ -209,7 +209,7 @@ def _apply_edit(layers: SourcedList, edit: Any, file: str, line: int) -> None:
 
 
 def _index(layers: list[Any], target: Any) -> int:
-    from .errors import suggest
+    from ..errors import suggest
 
     names = [item.get("name") if isinstance(item, dict) else None for item in layers]
     if not isinstance(target, str) or target not in names:

@@ -24,9 +24,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import CnnCalcError, Problem
-from .report import Report
-from .units import DTYPE_BYTES, parse_bytes, parse_count
+from ..core.report import Report
+from ..core.units import DTYPE_BYTES, parse_bytes, parse_count
+from ..errors import CnnCalcError, Problem
 
 Unit = Literal["count", "bytes"]
 
@@ -194,7 +194,7 @@ def spec_budgets(budget: dict[str, Any] | None, lines: dict[str, int], file: str
                 out.limits[key] = Limit(key, parse_limit(key, value, f"budget.{key}"), "spec",
                                         line, str(value))
             else:
-                from .errors import suggest
+                from ..errors import suggest
 
                 raise CnnCalcError(
                     f"budget: unknown key {key!r}{suggest(key, [*BUDGETS, *SETTINGS])}; "
@@ -270,9 +270,9 @@ def check_spec(ref: str, cli: dict[str, Limit], *, input_shape: tuple[int, ...] 
                baseline: dict[str, Any] | None = None, growth: Fraction | None = None
                ) -> SpecCheck:
     """Load, analyse and check one spec; problems are collected in the result, never raised."""
-    from .engine import analyze
-    from .loader import LineDict
-    from .source import load, resolve
+    from ..core.engine import analyze
+    from ..core.loader import LineDict
+    from ..core.source import load, resolve
 
     result = SpecCheck(ref=ref, file=ref)
     try:

@@ -24,8 +24,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ..errors import CnnCalcError, Problem, suggest
 from . import expr
-from .errors import CnnCalcError, Problem, suggest
 from .layers import KINDS, Layer, Shape
 from .loader import LineDict, LineList, line_of
 from .validate import pydantic_problems, validate_leaf

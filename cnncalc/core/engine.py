@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
+from ..errors import CnnCalcError, suggest
 from . import expr
-from .errors import CnnCalcError, suggest
 from .layers import KINDS, MERGES, Shape, fmt_shape, prod
 from .loader import paused_gc
 from .report import Node, Report, Totals

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import CnnCalcError
+from ..errors import CnnCalcError
 from .scale import Scaling, compound, input_size, pixels, scaled_spec
 
 #: What `fit` can scale, with its default grid (from, to, step). Compound and resolution
@@ -83,7 +83,7 @@ def search(raw: Any, file: str, by: str, points: list[float], budgets: dict[str,
     point whose network cannot be built (say, a resolution too small for a kernel) is kept
     with its error and skipped. The winner is the last candidate that `fits`.
     """
-    from .engine import analyze
+    from ..core.engine import analyze
 
     unknown = set(budgets) - set(LIMITS)
     if unknown:

@@ -14,8 +14,8 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-from .layers import Shape, fmt_shape
-from .report import Node, Report
+from ..core.layers import Shape, fmt_shape
+from ..core.report import Node, Report
 
 
 def torch_shape(shape: Shape, batch: int = 1) -> tuple[int, ...]:

@@ -35,10 +35,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from . import formulas as F
-from .formulas import Window
-from .layers import EVERYWHERE, Layer, Shape, Windows
-from .report import Node, Report
+from ..core import formulas as F
+from ..core.formulas import Window
+from ..core.layers import EVERYWHERE, Layer, Shape, Windows
+from ..core.report import Node, Report
 
 
 @dataclass(frozen=True, slots=True)

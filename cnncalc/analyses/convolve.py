@@ -17,8 +17,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from . import formulas as F
-from .errors import CnnCalcError
+from ..core import formulas as F
+from ..errors import CnnCalcError
 
 Number = int | float
 MAX_PADDING = 100
@@ -75,7 +75,7 @@ def parse_matrix(text: str, where: str = "matrix") -> Matrix:
 
 def read_matrix(path: str) -> Matrix:
     """A matrix from a `.csv` file (one row per line) or a `.yaml` file (a list of lists)."""
-    from .loader import load_yaml, read_text
+    from ..core.loader import load_yaml, read_text
 
     text = read_text(path)
     if path.lower().endswith((".yaml", ".yml")):
@@ -101,7 +101,7 @@ def filter_arg(value: str) -> Matrix:
     if value in FILTERS:
         return FILTERS[value]
     if not any(c.isdigit() for c in value):
-        from .errors import suggest
+        from ..errors import suggest
 
         raise CnnCalcError(f"--filter: unknown filter {value!r}{suggest(value, FILTERS)}; "
                            f"built in: {', '.join(FILTERS)}; or give numbers, e.g. "

@@ -24,9 +24,9 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from ..errors import CnnCalcError
 from . import formulas as F
 from . import worked as T
-from .errors import CnnCalcError
 from .formulas import Window
 
 Shape = tuple[int, ...]

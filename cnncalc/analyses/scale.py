@@ -31,9 +31,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import CnnCalcError, Problem
-from .expr import make_divisible
-from .loader import LineDict, copy_tree
+from ..core.expr import make_divisible
+from ..core.loader import LineDict, copy_tree
+from ..errors import CnnCalcError, Problem
 
 ALPHA = 1.2   # depth
 BETA = 1.1    # width
@@ -42,7 +42,7 @@ GAMMA = 1.15  # resolution
 
 def _width_fields() -> dict[str, tuple[str, int | None]]:
     """Spec kind names whose width scales: (the field, its place among the positional ones)."""
-    from .layers import KINDS
+    from ..core.layers import KINDS
 
     out = {}
     for name, entry in KINDS.items():
@@ -122,7 +122,7 @@ def compound(phi: float, base: tuple[int, int], alpha: float = ALPHA, beta: floa
 
 def input_size(raw: Any, file: str) -> tuple[int, int, int]:
     """The (height, width, channels) of a loaded spec's `input`; an error for a vector input."""
-    from .spec import parse_shape
+    from ..core.spec import parse_shape
 
     line = raw.line_of("input") if isinstance(raw, LineDict) else None
     if not isinstance(raw, dict) or "input" not in raw:
@@ -313,6 +313,6 @@ def parse_resolution(text: str) -> tuple[int, int]:
 
 def scaled_spec(raw: Any, scaling: Scaling, file: str) -> Any:
     """Scale a loaded spec and parse the result (a `spec.Spec`, errors naming `file`)."""
-    from .source import parse
+    from ..core.source import parse
 
     return parse(raw, file, lambda loaded: scale_raw(loaded, scaling, file))

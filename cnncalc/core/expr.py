@@ -16,7 +16,7 @@ import tokenize
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import CnnCalcError
+from ..errors import CnnCalcError
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:

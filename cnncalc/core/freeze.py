@@ -9,13 +9,13 @@ adds to what `trainable: false` already froze.
 
 from __future__ import annotations
 
-from .errors import CnnCalcError
+from ..errors import CnnCalcError
 from .report import Node, Report
 
 
 def find_node(report: Report, target: str) -> Node:
     """The node with dotted path `target`, or the one node named `target`."""
-    from .errors import suggest
+    from ..errors import suggest
 
     nodes = list(report.walk())
     for node in nodes:

@@ -12,33 +12,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .errors import CnnCalcError, Problem, suggest
+from ..errors import CnnCalcError, Problem, suggest
+from .catalog import bundled
 from .loader import MAX_FILE_BYTES, decode, load_yaml, paused_gc, read_text
 from .spec import Spec, parse_spec
 
 #: A rewrite of a loaded spec's YAML (with lines), applied after `extends` and before parsing.
 Rewrite = Callable[[Any], Any]
-
-
-@lru_cache(maxsize=1)
-def specs_dir() -> Path:
-    """The bundled specs: inside the installed package, or `specs/` of a source checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "specs", here.parent / "specs"):
-        if candidate.is_dir():
-            return candidate
-    return here / "specs"
-
-
-def bundled() -> dict[str, Path]:
-    """Bundled spec names and their files, sorted by name."""
-    folder = specs_dir()
-    files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]) if folder.is_dir() else []
-    return {p.stem: p for p in files}
 
 
 def resolve(ref: str) -> tuple[str, Path | None]:

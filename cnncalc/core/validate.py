@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .errors import CnnCalcError, Problem
+from ..errors import CnnCalcError, Problem
 from .layers import ACTIVATIONS, KINDS, Layer
 
 

@@ -14,13 +14,13 @@ walks the report. Counts are per example, as in the table's rows at batch 1.
 
 from __future__ import annotations
 
-from . import formulas as F
-from .errors import CnnCalcError
-from .formulas import Window
-from .layers import EVERYWHERE, Layer, Merge, Shape, fmt_shape
+from ..core import formulas as F
+from ..core.formulas import Window
+from ..core.layers import EVERYWHERE, Layer, Merge, Shape, fmt_shape
+from ..core.report import Node, Report
+from ..core.worked import n, size_line
+from ..errors import CnnCalcError
 from .receptive import Axis, Field, receptive_fields, windows
-from .report import Node, Report
-from .worked import n, size_line
 
 # --------------------------------------------------------------------------- receptive field
 
@@ -78,7 +78,7 @@ def select(report: Report, layer: str | None) -> list[Node]:
     nodes = list(report.walk())
     if layer is None:
         return nodes
-    from .freeze import find_node
+    from ..core.freeze import find_node
 
     try:
         target = find_node(report, layer)

@@ -30,8 +30,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .layers import prod
-from .report import Node, Report
+from ..core.layers import prod
+from ..core.report import Node, Report
 
 OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2}
 
@@ -158,7 +158,7 @@ def saved_activations(report: Report) -> int:
 
 def training(report: Report, optimizer: str = "sgd") -> Training:
     """Memory of one training step with `optimizer` (sgd, momentum or adam)."""
-    from .errors import CnnCalcError, suggest
+    from ..errors import CnnCalcError, suggest
 
     if optimizer not in OPTIMIZER_STATES:
         raise CnnCalcError(f"unknown optimizer {optimizer!r}{suggest(optimizer, OPTIMIZER_STATES)}"

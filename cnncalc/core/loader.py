@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from .errors import CnnCalcError, Problem
+from ..errors import CnnCalcError, Problem
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_NODES = 2_000_000
