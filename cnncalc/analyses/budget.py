@@ -16,7 +16,6 @@ Everything here is pure: a CheckResult is data; `present.check` arranges it for 
 
 from __future__ import annotations
 
-import glob
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -252,19 +251,6 @@ def growth_limit(baseline: int, growth: Fraction) -> int:
 
 # --------------------------------------------------------------------------- checking
 
-def expand_refs(refs: Iterable[str]) -> list[str]:
-    """Spec references with quoted globs expanded (sorted); a glob matching nothing stays as
-    it is, so that reading it reports the missing file."""
-    out: list[str] = []
-    for ref in refs:
-        if any(ch in ref for ch in "*?["):
-            matches = sorted(glob.glob(ref, recursive=True))
-            out.extend(matches or [ref])
-        else:
-            out.append(ref)
-    return out
-
-
 def check_spec(ref: str, cli: dict[str, Limit], *, input_shape: tuple[int, ...] | None = None,
                batch: int | None = None, dtype: str | None = None,
                baseline: dict[str, Any] | None = None, growth: Fraction | None = None
@@ -311,9 +297,9 @@ def check_spec(ref: str, cli: dict[str, Limit], *, input_shape: tuple[int, ...] 
 
 
 def check_budgets(refs: Iterable[str], cli: dict[str, Limit] | None = None, *,
-          input_shape: tuple[int, ...] | None = None, batch: int | None = None,
-          dtype: str | None = None, baselines: Iterable[str] = (),
-          growth: Fraction | None = None, require_budget: bool = False) -> CheckResult:
+                  input_shape: tuple[int, ...] | None = None, batch: int | None = None,
+                  dtype: str | None = None, baselines: Iterable[str] = (),
+                  growth: Fraction | None = None, require_budget: bool = False) -> CheckResult:
     """Check every spec; a baseline applies to the spec of the same name (or, with one spec and
     one baseline, to that spec whatever its name)."""
     result = CheckResult([], require_budget)
@@ -323,7 +309,6 @@ def check_budgets(refs: Iterable[str], cli: dict[str, Limit] | None = None, *,
             loaded.append(load_baseline(path))
         except CnnCalcError as exc:
             result.problems.extend(exc.problems)
-    refs = expand_refs(refs)
     used: set[int] = set()
     for ref in refs:
         checked = check_spec(ref, cli or {}, input_shape=input_shape, batch=batch, dtype=dtype)

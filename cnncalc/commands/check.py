@@ -6,6 +6,7 @@ baseline) is invalid; every spec is still checked and reported. The logic is in 
 
 from __future__ import annotations
 
+import glob
 import os
 import sys
 from pathlib import Path
@@ -81,7 +82,7 @@ def check(
                                "'cnncalc show --format json' report)")
         growth = parse_share(max_growth, "--max-growth") if max_growth is not None else None
         shape = parse_input(input)
-    outcome = check_budgets(specs, limits, input_shape=shape, batch=batch,
+    outcome = check_budgets(expand_refs(specs), limits, input_shape=shape, batch=batch,
                         dtype=dtype.value if dtype else None,
                         baselines=[str(p) for p in baseline or []], growth=growth,
                         require_budget=require_budget)
@@ -98,3 +99,16 @@ def check(
     # On the terminal, an invalid spec's problems are the lines on stderr; files get them too.
     finish(result(outcome, detail=not (fmt == "table" and output is None)), format, output,
            (*specs, *(str(p) for p in baseline or [])))
+
+
+def expand_refs(refs: list[str]) -> list[str]:
+    """Spec references with quoted globs expanded (sorted); a glob matching nothing stays as
+    it is, so that reading it reports the missing file."""
+    out: list[str] = []
+    for ref in refs:
+        if any(ch in ref for ch in "*?["):
+            matches = sorted(glob.glob(ref, recursive=True))
+            out.extend(matches or [ref])
+        else:
+            out.append(ref)
+    return out
