@@ -1,4 +1,4 @@
-"""The error corpus (tests/errors/cases.yaml): every malformed spec, run as a user runs it.
+"""The error corpus (tests/errors/cases*.yaml): every malformed spec, run as a user runs it.
 
 Each case runs `python -m cnncalc show FILE` in a subprocess and must exit 2 (or as the case
 says), print no traceback, name the file and line (and the layer where one applies), say what
@@ -25,7 +25,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "errors"
-CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text(encoding="utf-8"))
+#: cases.yaml, then any cases-TOPIC.yaml beside it (one file per class of input, so that
+#: additions do not collide)
+CASES = [case for path in sorted(CORPUS.glob("cases*.yaml"))
+         for case in yaml.safe_load(path.read_text(encoding="utf-8")) or []]
 
 MAX_CPU_S = 2.0
 MAX_WALL_S = 10.0  # a hang guard only; a loaded shared runner can stretch wall time
