@@ -37,7 +37,6 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 import cnncalc  # noqa: E402
 from cnncalc import torch as ct  # noqa: E402
 from cnncalc.core import layers as L  # noqa: E402
-from cnncalc.errors import CnnCalcError  # noqa: E402
 from tests import reference_torch as ref  # noqa: E402
 
 pytestmark = pytest.mark.torch
@@ -148,7 +147,6 @@ def spec(input_shape: str, *layers: str) -> str:
 
 # --------------------------------------------------------------------------- fixed specs
 
-ISSUE_13 = pytest.mark.xfail(strict=True, raises=CnnCalcError, reason="issue 13 class 12")
 
 #: (id, spec text, expected final shape (H, W, C) or (n,) or None, marks)
 FIXED = [
@@ -165,7 +163,7 @@ FIXED = [
         "6x6x2", "maxpool: {kernel: 3, stride: 3, padding: [1, 0, 0, 1], ceil_mode: true}"),
      (3, 2, 2), ()),
     ("rule_ceil_mode_kernel_past_small_input", spec(
-        "2x2x1", "maxpool: {kernel: 3, stride: 4, ceil_mode: true}"), (1, 1, 1), (ISSUE_13,)),
+        "2x2x1", "maxpool: {kernel: 3, stride: 4, ceil_mode: true}"), (1, 1, 1), ()),
     ("rule_ceil_mode_avg_divisor_clips_overhang", spec(
         "4x4x1", "avgpool: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}"), (3, 3, 1), ()),
     ("rule_ceil_mode_avg_divisor_clips_overhang_asymmetric", spec(

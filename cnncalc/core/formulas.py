@@ -19,21 +19,21 @@ def output_size(n: int, f: int, s: int = 1, pad_before: int = 0, pad_after: int 
     """Outputs along one axis: `floor((n + p_before + p_after - f_eff) / s) + 1`.
 
     With the symmetric padding `p` on both sides this is the lecture's
-    `floor((n + 2p - f) / s) + 1`. `ceil_mode` is PyTorch's pooling rule: round up, but drop
-    a last window that would start past the input and its leading padding. Returns 0 or less
-    when the kernel does not fit; callers turn that into an error.
+    `floor((n + 2p - f) / s) + 1`. `ceil_mode` is PyTorch's pooling rule
+    (`pooling_output_shape` in ATen): round up instead of down, so a last window may hang past
+    the input and its padding (even a kernel larger than the input keeps one window when the
+    stride reaches past it), but drop a last window that would start past the input and its
+    leading padding. Returns 0 or less when no window fits; callers turn that into an error.
     """
     if pad_after is None:
         pad_after = pad_before
     span = n + pad_before + pad_after - effective_kernel(f, d)
-    if span < 0:
-        return 0
     if not ceil_mode:
-        return span // s + 1
-    out = -(-span // s) + 1
-    if (out - 1) * s >= n + pad_before:
+        return span // s + 1 if span >= 0 else 0
+    out = (span + s - 1) // s + 1  # floor division: rounds toward -infinity, as ATen's div_rtn
+    if out > 0 and (out - 1) * s >= n + pad_before:
         out -= 1
-    return out
+    return max(out, 0)
 
 
 def same_padding(n: int, f: int, s: int = 1, d: int = 1) -> tuple[int, int]:
