@@ -12,28 +12,24 @@ def count_windows(n: int, f: int, s: int, before: int, after: int, d: int,
                   ceil_mode: bool) -> int:
     """Slide a dilated window over the padded axis and count where it may start.
 
-    Floor mode: the whole window lies inside the padded input. Ceil mode (PyTorch pooling):
-    a window may hang over the end, but must start inside the input or its leading padding;
-    positions past the far padding are then allowed implicitly.
+    Floor mode: the whole window lies inside the padded input. Ceil mode (PyTorch pooling,
+    ATen's `pooling_output_shape`): a window may hang over the far end as long as the window
+    before it did not already reach it (so even a kernel larger than the padded input keeps
+    one window when the stride reaches past it), and it must start inside the input or its
+    leading padding.
     """
     span = d * (f - 1) + 1
     padded = n + before + after
     count = 0
     start = 0
     while True:
-        fits = start + span <= padded
-        if not ceil_mode and not fits:
-            break
-        if ceil_mode and not fits:
-            # ceil mode: one extra, partial window if it starts before the far side of the
-            # input proper and at least one window already fitted
-            if count and start < n + before and start + span > padded and \
-                    start - s + span < padded:
-                count += 1
-            break
+        if ceil_mode:
+            if not (start - s + span < padded and start < n + before):
+                return count
+        elif start + span > padded:
+            return count
         count += 1
         start += s
-    return count
 
 
 @settings(max_examples=400, deadline=None)
