@@ -3,12 +3,59 @@
 Everything that goes wrong with a user's input ends as a :class:`CnnCalcError` holding one
 :class:`Problem` per thing to fix. Deep code raises with what it knows (the values involved);
 the spec walker adds the file, the line and the layer, and the CLI prints one line per problem.
+
+Text from the input (names, descriptions, file names, values) is shown through `visible`
+everywhere it is written (error lines, every writer, GitHub annotations): a control or format
+character can neither break a line, move the cursor, recolour the terminal nor reorder the text
+around it, and no input forms a GitHub Actions workflow command.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from typing import Any
+
+#: The short escapes of `visible`; every other escaped character is `\xNN`, `\uNNNN` or
+#: `\UNNNNNNNN`, as in a Python string literal.
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+#: White space that is not a plain space: C0/C1 controls and the line and paragraph
+#: separators (`visible` keeps only the space separators: U+0020, no-break space, ...)
+_BREAKS = frozenset("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\u2028\u2029")
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if ch in _SHORT:
+        return _SHORT[ch]
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def visible(text: str) -> str:
+    """`text` safe to show: every character that is not printable (control characters C0 and
+    C1 such as newline and ESC, format characters such as the bidi overrides U+202A-U+202E and
+    U+2066-U+2069, the line and paragraph separators U+2028/U+2029, lone surrogates, unassigned
+    code points) written as a visible escape (`\\n`, `\\x1b`, `\\u202e`); spaces (U+0020 and
+    the other space separators) kept. `##[`, which starts a GitHub Actions command anywhere in
+    a line, is written `##\\x5b`. Printable text comes back as it is."""
+    if text.isprintable():
+        return text.replace("##[", "##\\x5b") if "##[" in text else text
+    out = "".join(ch if ch.isprintable() or ch.isspace() and ch not in _BREAKS
+                  else _escape(ch) for ch in text)
+    return out.replace("##[", "##\\x5b") if "##[" in out else out
+
+
+def line_start(line: str) -> str:
+    """A line that cannot start a GitHub Actions workflow command (`::error ...::`), which the
+    runner reads from any output line starting with `::` after white space: the first colon
+    is written `\\x3a`."""
+    stripped = line.lstrip()
+    if stripped.startswith("::"):
+        at = len(line) - len(stripped)
+        return line[:at] + "\\x3a" + line[at + 1:]
+    return line
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +77,8 @@ class Problem:
         text = f"{where}: "
         if self.layer:
             text += f"{self.layer}: "
-        return text + self.message
+        # one line, whatever the file name, layer name or value quoted in the message holds
+        return line_start(visible(text + self.message))
 
 
 class CnnCalcError(Exception):

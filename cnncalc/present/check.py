@@ -7,7 +7,7 @@ from typing import Any
 
 from ..analyses.budget import BUDGETS, EXIT_OK, CheckResult, LimitCheck
 from ..core.units import binary, exact
-from ..errors import Problem
+from ..errors import Problem, visible
 from ..result import Column, Result, Table
 from ..result import Row as ResultRow
 
@@ -116,8 +116,13 @@ def _check(r: LimitCheck) -> dict[str, Any]:
     }
 # --------------------------------------------------------------------------- GitHub Actions
 
+# GitHub's workflow-command rules (actions/toolkit `command.ts`): the data after `::` escapes
+# `%`, CR and LF; a property value also `:` and `,`. Text from the input is first made
+# `visible` (no control or format character, no `##[`), so an annotation is always one line
+# and carries nothing the runner would read as a second command.
+
 def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return visible(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _escape_property(text: str) -> str:

@@ -2,18 +2,22 @@
 
 `emit` is the one place that writes a Result: to standard output, or to `-o FILE` with the
 format taken from the file's extension unless `--format` says otherwise, atomically (a
-temporary file beside the target, then a rename), and never onto a file the command read.
-A test checks that every format has a writer.
+temporary file beside the target, then a rename), and never onto a file the command read
+(`core.reads` knows every file read: specs, `extends` bases, baselines, standard input).
+Every other file a command writes goes through `write_file` too. A test checks that every
+format has a writer.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, assert_never, get_args
 
-from ..errors import CnnCalcError
+from ..errors import CnnCalcError, Problem
 
 if TYPE_CHECKING:
     from ..result import Result
@@ -71,39 +75,111 @@ def _styled() -> bool:
 
 def emit(result: Result, fmt: str | None = None, output: Path | None = None,
          inputs: tuple[str, ...] = ()) -> None:
-    """Write `result` to standard output or to `output` (see the module docstring)."""
-    chosen = format_for(fmt, output)
-    if output is None:
+    """Write `result` to standard output (also for `-o -`) or to `output` (see the module
+    docstring)."""
+    chosen = format_for(fmt, output if output is not None and str(output) != "-" else None)
+    if output is None or str(output) == "-":
         sys.stdout.write(write(result, chosen, _styled() and chosen == "table"))
         sys.stdout.flush()
         return
+    check_target(output, inputs)  # before the work of writing: a refusal costs nothing
     write_file(output, write(result, chosen), inputs)
 
 
-def write_file(output: Path, text: str, inputs: tuple[str, ...] = ()) -> None:
-    """Write `text` to `output` atomically; CnnCalcError (exit 2) naming the path on failure,
-    and when `output` is one of the files the command read."""
-    target = Path(output)
-    for ref in inputs:
-        try:
-            if Path(ref).exists() and target.exists() and target.samefile(ref):
-                raise CnnCalcError(f"{output}: refusing to write the output onto an input "
-                                   "of this command; choose another file")
-        except OSError:
-            continue
-    if target.is_dir():
-        raise CnnCalcError(f"{output}: is a folder; give a file name")
-    folder = target.parent
-    if not folder.is_dir():
-        raise CnnCalcError(f"{output}: the folder {str(folder)!r} does not exist")
-    temporary = folder / f".{target.name}.cnncalc-{os.getpid()}.tmp"
+def _refuse(output: Path | str, message: str) -> CnnCalcError:
+    return CnnCalcError(Problem(message, file=str(output)))
+
+
+def check_target(output: Path | str, inputs: tuple[str, ...] = ()) -> None:
+    """CnnCalcError (exit 2, naming the path) unless `output` may be written: not a file this
+    command read (`core.reads`, or any of `inputs`; a symlink or hard link to one, or another
+    spelling of its path, is the same file), not a folder, in a folder that exists, and not
+    read-only."""
+    from ..core import reads
+
+    target = str(output)
+    named = [ref for ref in inputs if ref != "-"]
+    if reads.READ.has(target) or any(_same(target, ref) for ref in named):
+        raise _refuse(output, "is an input of this command; refusing to write the output "
+                      "onto an input (it would be lost): choose another file")
     try:
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, target)
-    except OSError as exc:
+        info = os.stat(target)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:  # a loop of symlinks, a name too long, a path through a file
+        raise _refuse(output, f"cannot write: {exc.strerror or exc}") from None
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        raise _refuse(output, "is a folder; give a file name")
+    if info is None or stat.S_ISREG(info.st_mode):
+        folder = os.path.dirname(os.path.realpath(target)) or "."
+        if not os.path.isdir(folder):
+            what = "is not a folder" if os.path.exists(folder) else "does not exist"
+            raise _refuse(output, f"cannot write: the folder {folder!r} {what}")
+    if info is not None and stat.S_ISREG(info.st_mode) and (
+            not info.st_mode & 0o222 or not os.access(target, os.W_OK)):
+        raise _refuse(output, "is read-only; refusing to replace it (make it writable or "
+                      "choose another file)")
+
+
+def _same(target: str, ref: str) -> bool:
+    try:
+        return os.path.exists(ref) and os.path.exists(target) and os.path.samefile(target, ref)
+    except (OSError, ValueError):
+        return False
+
+
+def write_file(output: Path | str, text: str, inputs: tuple[str, ...] = ()) -> None:
+    """Write `text` to `output` atomically: a temporary file beside the target, then a rename,
+    so that a failed run (a full disk, an interrupt) leaves the old file as it was. A symlink
+    is followed (the link stays a link); a device or pipe (`/dev/stdout`) is written directly;
+    `-` is standard output. CnnCalcError (exit 2) naming the path for every refusal
+    (`check_target`) and failure."""
+    if str(output) == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    check_target(output, inputs)
+    data = text.encode("utf-8", "backslashreplace")
+    target = str(output)
+    try:
+        info: os.stat_result | None = os.stat(target)
+    except OSError:
+        info = None
+    if info is not None and not stat.S_ISREG(info.st_mode):
         try:
-            temporary.unlink()
-        except OSError:
-            pass
-        raise CnnCalcError(f"{output}: cannot write: {exc.strerror or exc}") from None
+            with open(target, "wb") as handle:
+                handle.write(data)
+        except OSError as exc:
+            raise _refuse(output, f"cannot write: {exc.strerror or exc}") from None
+        return
+    real = os.path.realpath(target)
+    folder, name = os.path.split(real)
+    temporary = None
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".cnncalc-tmp", dir=folder)
+        try:
+            os.fchmod(fd, stat.S_IMODE(info.st_mode) if info is not None else _new_file_mode())
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, real)
+        temporary = None
+    except OSError as exc:
+        kept = "; the old file is unchanged" if info is not None else ""
+        raise _refuse(output, f"cannot write: {exc.strerror or exc}{kept}") from None
+    finally:
+        if temporary is not None:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+
+
+def _new_file_mode() -> int:
+    """The mode `open(..., "w")` would give a new file: 0o666 less the umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask

@@ -1,5 +1,9 @@
 """How a value is shown in a cell, by column type: for people (table, markdown, HTML) and for
-machines (CSV). JSON takes values as they are (`json.value`)."""
+machines (CSV). JSON takes values as they are (`json.value`): its encoder escapes every
+control character itself.
+
+Text cells (names, descriptions, file names, messages) go through `errors.visible`: a newline,
+ESC or bidi override from a spec is shown as `\\n`, `\\x1b`, `\\u202e`, never written raw."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 
 from ..core.layers import fmt_shape
 from ..core.units import binary, exact
+from ..errors import visible
 from ..result import LEFT_ALIGNED, Column, Row, Table
 
 
@@ -26,8 +31,8 @@ def human(value: Any, column: Column) -> str:
     if kind == "float" and isinstance(value, float | int):
         return f"{value:.6g}"
     if kind == "field":
-        return value.text()
-    return str(value)
+        return visible(value.text())
+    return visible(str(value))
 
 
 def machine(value: Any, column: Column) -> str | int:
@@ -40,10 +45,10 @@ def machine(value: Any, column: Column) -> str | int:
     if kind in ("share", "float") and isinstance(value, float):
         return f"{value:.6g}"
     if kind == "field":
-        return value.text()
+        return visible(value.text())
     if isinstance(value, bool):
         return "true" if value else "false"
-    return value if isinstance(value, int) else str(value)
+    return value if isinstance(value, int) else visible(str(value))
 
 
 def left(column: Column) -> bool:

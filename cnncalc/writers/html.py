@@ -1,12 +1,14 @@
 """The HTML view: one self-contained page (inline CSS, no scripts, no external assets).
 
-Every piece of text is escaped; numbers are the terminal table's. Plain tables are a `<pre>`.
+Every piece of text is escaped (HTML's `<`, `>`, `&`, quotes, and control characters shown as
+`errors.visible` escapes); numbers are the terminal table's. Plain tables are a `<pre>`.
 """
 
 from __future__ import annotations
 
-from html import escape
+import html
 
+from ..errors import line_start, visible
 from ..result import Result
 from .cells import human_cells, human_columns, left
 
@@ -25,6 +27,10 @@ tr.fail td, tr.invalid td { color: #b00020; font-weight: bold; }
 tr.unchecked td { color: #8a6d00; }
 p.conventions { color: #555; font-size: 0.9em; max-width: 60em; }
 """.strip()
+
+
+def escape(text: str) -> str:
+    return html.escape(visible(text))
 
 
 def write(result: Result) -> str:
@@ -57,7 +63,8 @@ def write(result: Result) -> str:
         body += ["<ul>", *(f"<li>{escape(note)}</li>" for note in result.notes), "</ul>"]
     if result.footnote:
         body.append(f'<p class="conventions">{escape(result.footnote)}</p>')
-    return "\n".join([
+    page = "\n".join([
         "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
         f"<title>cnncalc: {escape(result.title)}</title>", f"<style>\n{STYLE}\n</style>",
-        "</head>", "<body>", *body, "</body>", "</html>"]) + "\n"
+        "</head>", "<body>", *body, "</body>", "</html>"])
+    return "\n".join(map(line_start, page.split("\n"))) + "\n"

@@ -4,6 +4,8 @@ Every command's document starts with the same two keys. Tables become lists of o
 machine columns); a command with a documented contract of its own carries it in `data`.
 Written with one list item per line: readable, diff-friendly and fast (the C encoder handles
 each line; a pretty-printed document of 100,000 layers would go through Python's slow encoder).
+The encoder writes every control and non-ASCII character as a `\\uXXXX` escape, and `##[`
+(a GitHub Actions command anywhere in a line) as `##\\u005b`: the same string to a JSON reader.
 """
 
 from __future__ import annotations
@@ -55,4 +57,6 @@ def dumps(doc: dict[str, Any]) -> str:
 
 
 def write(result: Result) -> str:
-    return dumps(value(document(result))) + "\n"
+    text = dumps(value(document(result)))
+    # `#` occurs only inside JSON strings, where `\u005b` is `[` itself
+    return (text.replace("##[", "##\\u005b") if "##[" in text else text) + "\n"

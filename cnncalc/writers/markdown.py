@@ -7,14 +7,16 @@ tables (`explain`) are a fenced block.
 
 from __future__ import annotations
 
+from ..errors import line_start, visible
 from ..result import Result
 from .cells import human_cells, human_columns, left
 
 
 def escape(text: str) -> str:
-    """Cell text that cannot break the table or turn into HTML: `|`, `<`, `>` and `&` escaped."""
-    return (text.replace("\\", "\\\\").replace("&", "&amp;").replace("<", "&lt;")
-            .replace(">", "&gt;").replace("|", "\\|").replace("\n", " "))
+    """Cell text that cannot break the table or turn into HTML: `|`, `<`, `>` and `&` escaped,
+    control characters shown as escapes (`errors.visible`)."""
+    return (visible(text).replace("\\", "\\\\").replace("&", "&amp;").replace("<", "&lt;")
+            .replace(">", "&gt;").replace("|", "\\|"))
 
 
 def write(result: Result) -> str:
@@ -44,4 +46,4 @@ def write(result: Result) -> str:
         out += ["", f"_{escape(result.footnote)}_"]
     while out and not out[-1]:
         out.pop()
-    return "\n".join(out) + "\n"
+    return "\n".join(map(line_start, out)) + "\n"

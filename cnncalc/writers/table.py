@@ -3,10 +3,15 @@
 Laid out here, not with rich's Table: the column widths come from the cells, no number is ever
 cut, and 100,000 rows take a fraction of a second. On a colour terminal, headers, blocks and
 totals are bold, the input row dim, failures red.
+
+Text from the input is shown through `errors.visible` (the cells already are: `cells.human`),
+and no line starts a GitHub Actions command (`errors.line_start`): the only control characters
+written are the newlines between lines and, on a colour terminal, the writer's own styles.
 """
 
 from __future__ import annotations
 
+from ..errors import line_start, visible
 from ..result import Result, Table
 from .cells import human_cells, human_columns, left
 
@@ -21,7 +26,7 @@ def lines(table: Table) -> list[tuple[str, str]]:
         return [(row.role, "  " * row.depth + "  ".join(c for c in human_cells(table, row) if c))
                 for row in table.rows]
     columns = human_columns(table)
-    header = [c.title for c in columns]
+    header = [visible(c.title) for c in columns]
     cells = []
     for row in table.rows:
         values = human_cells(table, row)
@@ -46,19 +51,20 @@ def lines(table: Table) -> list[tuple[str, str]]:
 
 def write(result: Result, styled: bool = False) -> str:
     """The whole result as terminal text (ANSI styles when `styled`)."""
-    out: list[tuple[str, str]] = [("title", result.title), ("blank", "")]
+    out: list[tuple[str, str]] = [("title", visible(result.title)), ("blank", "")]
     for table in result.tables:
         if table.title and table.title != result.title:
-            out += [("heading", table.title)]
+            out += [("heading", visible(table.title))]
         out += lines(table)
         out.append(("blank", ""))
-    out += [("note", note) for note in result.notes]
+    out += [("note", visible(note)) for note in result.notes]
     if result.footnote:
-        out.append(("note", result.footnote))
+        out.append(("note", visible(result.footnote)))
     while out and out[-1][0] == "blank":
         out.pop()
     text = []
     for role, content in out:
+        content = line_start(content)
         code = STYLES.get(role) if styled else None
         text.append(f"{code}{content}{RESET}" if code and content else content)
     return "\n".join(text) + "\n"
