@@ -103,6 +103,9 @@ def main(
         help="Print the version and exit.")] = None,
 ) -> None:
     """Shapes, parameters, multiply-adds and memory of convolutional networks."""
+    from ..core import reads
+
+    reads.forget()  # a new command has read nothing yet (tests run many in one process)
 
 
 def complete_spec(incomplete: str) -> list[str]:

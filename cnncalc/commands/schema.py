@@ -15,4 +15,7 @@ def schema(output: OutputOpt = None) -> None:
     if output is None:
         print(text, end="")
     else:
-        output.write_text(text, encoding="utf-8")
+        from ..writers import write_file
+
+        with errors_to_exit():
+            write_file(output, text)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CnnCalcError, Problem, suggest
+from . import reads
 from .catalog import bundled
 from .loader import MAX_FILE_BYTES, decode, load_yaml, paused_gc, read_text
 from .spec import Spec, parse_spec
@@ -43,6 +44,7 @@ def read(ref: str) -> tuple[str, str]:
     """(display name, text) of a spec reference."""
     name, path = resolve(ref)
     if path is None:
+        reads.note_stdin()
         # Read one byte past the limit, not everything: a runaway pipe must not fill memory.
         return name, decode(sys.stdin.buffer.read(MAX_FILE_BYTES + 1), name)
     return name, read_text(path)
