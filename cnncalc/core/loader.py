@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from ..errors import CnnCalcError, Problem
+from . import reads
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_NODES = 2_000_000
@@ -95,6 +96,7 @@ def read_text(path: str | os.PathLike[str]) -> str:
     """Read a spec file as UTF-8, with every failure as a one-line error."""
     name = str(path)
     p = Path(path)
+    reads.note(p)  # an input, even when it cannot be read: no output may replace it
     try:
         if p.is_dir():
             raise CnnCalcError(Problem("is a directory, not a spec file", file=name))
