@@ -33,7 +33,7 @@ from typing import Any
 
 from ..core.expr import make_divisible
 from ..core.loader import LineDict, copy_tree
-from ..errors import CnnCalcError, Problem
+from ..errors import CnnCalcError, Problem, visible
 
 ALPHA = 1.2   # depth
 BETA = 1.1    # width
@@ -281,16 +281,27 @@ def to_yaml(raw: Any, header: str = "") -> str:
         return dumper.represent_sequence("tag:yaml.org,2002:seq", data,
                                          flow_style=bool(data) and all(map(flat, data)))
 
+    def text(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+        # Text a terminal or a CI log would obey (errors.visible) is written double-quoted,
+        # where the escapes below mean the same characters to a YAML reader.
+        plain = data.isprintable() and "##[" not in data
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data,
+                                       style=None if plain else '"')
+
     _Dumper.add_representer(dict, mapping)
     _Dumper.add_representer(_Root, mapping)
     _Dumper.add_representer(list, sequence)
+    _Dumper.add_representer(str, text)
     doc = plain(raw)
     if isinstance(doc, dict):
         doc = _Root(doc)
     text = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
                      width=100)
-    lines = [f"# {row}".rstrip() for row in header.splitlines()] if header else []
-    return "\n".join([*lines, text.rstrip("\n")]) + "\n"
+    lines = [f"# {visible(row)}".rstrip() for row in header.splitlines()] if header else []
+    # every character left that visible() escapes is inside a double-quoted scalar, where
+    # `\x1b`, `\u202e` and `\x5b` are YAML's own escapes: the document reads back the same
+    body = [visible(line) for line in text.rstrip("\n").split("\n")]
+    return "\n".join([*lines, *body]) + "\n"
 
 
 def _is_entry(data: dict[Any, Any]) -> bool:
