@@ -20,6 +20,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -221,27 +222,135 @@ def cli_limits(options: dict[str, str | None]) -> dict[str, Limit]:
     return out
 
 
+#: A baseline is a small JSON report; anything larger is not one (and is not read whole).
+MAX_BASELINE_BYTES = 8 * 2**20
+#: The commands whose JSON report carries the totals a baseline needs.
+BASELINE_COMMANDS = ("show", "scale")
+
+
+@cache
+def _baseline_model() -> Any:
+    """The pydantic model of a baseline: only the fields the gate uses, each strictly typed
+    (JSON `true`, `2.0`, `"2"` and `null` are not whole numbers), extra keys ignored."""
+    from typing import Annotated
+
+    from pydantic import BaseModel, ConfigDict, Field
+
+    from ..core.engine import MAX_COUNT
+
+    Count = Annotated[int, Field(strict=True, ge=0, le=MAX_COUNT)]
+
+    class Totals(BaseModel):
+        model_config = ConfigDict(extra="ignore")
+        params: Count
+        macs: Count
+
+    class Baseline(BaseModel):
+        model_config = ConfigDict(extra="ignore")
+        command: Annotated[str, Field(strict=True)] = "show"
+        spec: Annotated[str, Field(strict=True)] = ""
+        batch: Annotated[int, Field(strict=True, ge=1, le=MAX_COUNT)] = 1
+        totals: Totals
+
+    return Baseline
+
+
+def _shown(value: Any) -> str:
+    """A JSON value as a message quotes it: short, whatever its size."""
+    text = json.dumps(value) if not isinstance(value, int) or abs(value) < 10**30 else (
+        f"an integer of {len(str(abs(value)))} digits")
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"duplicate key {key!r}")
+        seen[key] = value
+    return seen
+
+
 def load_baseline(path: str) -> dict[str, Any]:
-    """A saved `cnncalc show --format json` report: its spec name, batch and total params/MACs."""
+    """A saved `cnncalc show --format json` report: its spec name, batch and total params/MACs.
+
+    Validated field by field (`_baseline_model`); every problem is a CnnCalcError naming the
+    file and the field (`totals.params: must be a whole number >= 0, got -5`), never a crash:
+    not UTF-8, not JSON, nested too deeply, numbers past 10^100, duplicate keys, a folder.
+    """
+    from ..core import reads
+
+    def problem(message: str, line: int | None = None) -> CnnCalcError:
+        return CnnCalcError(Problem(message, file=path, line=line))
+
+    reads.note(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        if Path(path).is_dir():
+            raise problem("the baseline is a folder; give the JSON file that "
+                          "'cnncalc show --format json --output FILE' wrote")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_BASELINE_BYTES + 1)
+    except FileNotFoundError:
+        raise problem("no such baseline file") from None
     except OSError as exc:
-        raise CnnCalcError(Problem(f"cannot read the baseline: {exc.strerror or exc}",
-                                   file=path)) from None
+        raise problem(f"cannot read the baseline: {exc.strerror or exc}") from None
+    if len(data) > MAX_BASELINE_BYTES:
+        raise problem(f"the baseline is more than {MAX_BASELINE_BYTES // 2**20} MiB; a "
+                      "'cnncalc show --format json' report is much smaller")
     try:
-        doc = json.loads(text)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise problem(f"the baseline is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                      f"{exc.start})", data[:exc.start].count(b"\n") + 1) from None
+    try:
+        doc = json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
-        raise CnnCalcError(Problem(f"the baseline is not JSON: {exc.msg}", file=path,
-                                   line=exc.lineno)) from None
-    totals = doc.get("totals") if isinstance(doc, dict) else None
-    if not isinstance(totals, dict) or not all(
-            isinstance(totals.get(k), int) and not isinstance(totals.get(k), bool)
-            for k in ("params", "macs")):
-        raise CnnCalcError(Problem(
-            "the baseline is not a report of 'cnncalc show --format json' "
-            "(it needs totals.params and totals.macs)", file=path))
-    return {"file": path, "spec": str(doc.get("spec", "")), "batch": int(doc.get("batch", 1)),
-            "params": totals["params"], "macs": totals["macs"]}
+        raise problem(f"the baseline is not JSON: {exc.msg}", exc.lineno) from None
+    except RecursionError:
+        raise problem("the baseline is not a report: its JSON is nested too deeply") from None
+    except ValueError as exc:  # a duplicate key, an integer past Python's 4,300 digits
+        reason = ("a number has more than 4,300 digits" if "digits" in str(exc) else str(exc))
+        raise problem(f"the baseline is not a report: {reason}") from None
+    if not isinstance(doc, dict):
+        raise problem("the baseline is not a report of 'cnncalc show --format json' (a JSON "
+                      f"object with totals.params and totals.macs); got {_shown(doc)}")
+    return _validated(doc, path)
+
+
+def _validated(doc: dict[str, Any], path: str) -> dict[str, Any]:
+    """The gate's fields of a baseline's JSON object, or every field's problem at once."""
+    from pydantic import ValidationError
+
+    command = doc.get("command")
+    if isinstance(command, str) and command not in BASELINE_COMMANDS:
+        raise CnnCalcError(Problem(f"the baseline is a report of 'cnncalc {command}', not of "
+                                   "'cnncalc show --format json'", file=path))
+    try:
+        baseline = _baseline_model().model_validate(doc)
+    except ValidationError as exc:
+        messages = []
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"])
+            kind = error["type"]
+            if kind == "missing":
+                text = "missing"
+            elif field == "command" or field == "spec":
+                text = f"must be text, got {_shown(error['input'])}"
+            elif kind in ("greater_than_equal", "less_than_equal"):
+                bound = error.get("ctx", {})
+                low = bound.get("ge")
+                text = (f"must be at least {low}" if kind == "greater_than_equal" else
+                        "must be at most 10^100") + f", got {_shown(error['input'])}"
+            elif kind in ("model_type", "model_attributes_type", "dict_type"):
+                text = f"must be an object, got {_shown(error['input'])}"
+            else:
+                text = f"must be a whole number, got {_shown(error['input'])}"
+            messages.append(f"{field}: {text}")
+        raise CnnCalcError([Problem(f"the baseline is not a report of 'cnncalc show --format "
+                                    f"json': {m}", file=path) for m in messages]) from None
+    return {"file": path, "spec": baseline.spec,
+            "batch": baseline.batch, "params": baseline.totals.params,
+            "macs": baseline.totals.macs}
 
 
 def growth_limit(baseline: int, growth: Fraction) -> int:
@@ -253,8 +362,8 @@ def growth_limit(baseline: int, growth: Fraction) -> int:
 
 def check_spec(ref: str, cli: dict[str, Limit], *, input_shape: tuple[int, ...] | None = None,
                batch: int | None = None, dtype: str | None = None,
-               baseline: dict[str, Any] | None = None, growth: Fraction | None = None
-               ) -> SpecCheck:
+               baseline: dict[str, Any] | None = None, growth: Fraction | None = None,
+               rewrite: Callable[[Any], Any] | None = None) -> SpecCheck:
     """Load, analyse and check one spec; problems are collected in the result, never raised."""
     from ..core.engine import analyze
     from ..core.loader import LineDict
@@ -263,7 +372,7 @@ def check_spec(ref: str, cli: dict[str, Limit], *, input_shape: tuple[int, ...] 
     result = SpecCheck(ref=ref, file=ref)
     try:
         result.file = resolve(ref)[0]
-        spec = load(ref)
+        spec = load(ref, rewrite)  # rewrite: `--var` (core.variables)
         result.name = spec.name
         budget_line = (spec.raw.line_of("budget") if isinstance(spec.raw, LineDict)
                        and "budget" in spec.raw else None)
@@ -299,7 +408,8 @@ def check_spec(ref: str, cli: dict[str, Limit], *, input_shape: tuple[int, ...] 
 def check_budgets(refs: Iterable[str], cli: dict[str, Limit] | None = None, *,
                   input_shape: tuple[int, ...] | None = None, batch: int | None = None,
                   dtype: str | None = None, baselines: Iterable[str] = (),
-                  growth: Fraction | None = None, require_budget: bool = False) -> CheckResult:
+                  growth: Fraction | None = None, require_budget: bool = False,
+                  rewrite: Callable[[Any], Any] | None = None) -> CheckResult:
     """Check every spec; a baseline applies to the spec of the same name (or, with one spec and
     one baseline, to that spec whatever its name)."""
     result = CheckResult([], require_budget)
@@ -311,7 +421,8 @@ def check_budgets(refs: Iterable[str], cli: dict[str, Limit] | None = None, *,
             result.problems.extend(exc.problems)
     used: set[int] = set()
     for ref in refs:
-        checked = check_spec(ref, cli or {}, input_shape=input_shape, batch=batch, dtype=dtype)
+        checked = check_spec(ref, cli or {}, input_shape=input_shape, batch=batch, dtype=dtype,
+                             rewrite=rewrite)
         base = None
         if loaded and checked.status != "invalid":
             matches = [i for i, b in enumerate(loaded) if b["spec"] == checked.name]
@@ -322,7 +433,7 @@ def check_budgets(refs: Iterable[str], cli: dict[str, Limit] | None = None, *,
                 used.add(matches[0])
         if base is not None:
             checked = check_spec(ref, cli or {}, input_shape=input_shape, batch=batch,
-                                 dtype=dtype, baseline=base, growth=growth)
+                                 dtype=dtype, baseline=base, growth=growth, rewrite=rewrite)
         result.specs.append(checked)
     for i, b in enumerate(loaded):
         if i not in used and all(s.status != "invalid" for s in result.specs):
