@@ -26,10 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CnnCalcError, Problem
-from .loader import LineDict, LineList
+from .loader import LineDict, LineList, copy_tree
 
 EDIT_KINDS = ("remove", "replace", "insert_before", "insert_after", "append")
 MAX_CHAIN = 32
+#: What `extends` reads: a file whose name ends in one of these, or a bundled spec's name.
+SPEC_SUFFIXES = (".yaml", ".yml")
+
 
 class SourcedList(LineList):
     """A layer list whose items may come from several files (`item_files[i]`, None = this)."""
@@ -93,6 +96,11 @@ def resolve_extends(raw: Any, file: str, chain: tuple[str, ...] = ()) -> Any:
         for k, value in source.items():
             if k in ("extends", "edits"):
                 continue
+            if source is base and k not in ("blocks", "layers"):
+                # A setting taken from the base (budget, freeze_until, vars, input, ...) is
+                # located where this file takes it in: its `extends:` line. Errors name this
+                # file, so a line number of the base's would point at the wrong line.
+                value = _relocated(value, line)
             if k in ("vars", "blocks") and isinstance(merged.get(k), LineDict) \
                     and isinstance(value, LineDict):
                 combined = LineDict(value.line)
@@ -102,7 +110,7 @@ def resolve_extends(raw: Any, file: str, chain: tuple[str, ...] = ()) -> Any:
                         combined.key_lines[name] = part.line_of(name)
                 value = combined
             merged[k] = value
-            merged.key_lines[k] = source.line_of(k)
+            merged.key_lines[k] = source.line_of(k) if source is raw else line
     layers = SourcedList(base["layers"].line)
     base_layers = base["layers"]
     for index, item in enumerate(base_layers):
@@ -113,6 +121,24 @@ def resolve_extends(raw: Any, file: str, chain: tuple[str, ...] = ()) -> Any:
     merged.key_lines["layers"] = line
     _apply_edits(layers, raw.get("edits"), file, raw.line_of("edits"))
     return merged
+
+
+def _relocated(value: Any, line: int) -> Any:
+    """A copy of loaded YAML with every line set to `line` (see resolve_extends)."""
+    if not isinstance(value, (LineDict, LineList)):
+        return value
+    out = copy_tree(value)
+    stack = [out]
+    while stack:
+        node = stack.pop()
+        node.line = line
+        if isinstance(node, LineDict):
+            node.key_lines = dict.fromkeys(node.key_lines, line)
+            stack.extend(v for v in node.values() if isinstance(v, (LineDict, LineList)))
+        else:
+            node.item_lines = [line] * len(node.item_lines)
+            stack.extend(v for v in node if isinstance(v, (LineDict, LineList)))
+    return out
 
 
 def _sourced(body: LineDict, file: str) -> SourcedDict:
@@ -128,18 +154,44 @@ def _locate(ref: str, file: str, line: int) -> tuple[str, Path]:
     from ..errors import suggest
     from .catalog import bundled
 
-    if ref.endswith((".yaml", ".yml")) or "/" in ref or "\\" in ref:
+    if ref.endswith(SPEC_SUFFIXES) or "/" in ref or "\\" in ref:
         folder = Path(file).parent if Path(file).exists() else Path.cwd()
         path = folder / ref
-        if not path.is_file():
-            raise CnnCalcError(Problem(f"extends: no such file {str(path)!r}", file, line))
-        return str(path), path
+        return str(path), _spec_file(path, file, line)
     specs = bundled()
     if ref not in specs:
-        raise CnnCalcError(Problem(f"extends: no bundled spec named {ref!r}"
-                                   f"{suggest(ref, specs)}; for a file, write a path "
-                                   "ending in .yaml", file, line))
+        shown = repr(ref) if len(ref) <= 200 else repr(ref[:200]) + "..."
+        raise CnnCalcError(Problem(f"extends: no bundled spec named {shown}"
+                                   f"{suggest(ref[:200], specs)}; for a file, write a path "
+                                   "ending in .yaml or .yml", file, line))
     return str(specs[ref]), specs[ref]
+
+
+def _spec_file(path: Path, file: str, line: int) -> Path:
+    """`path` when it is a spec file: a regular file whose name, and the name of what it links
+    to, ends in .yaml or .yml. Anything else is refused before a byte of it is read, so that no
+    error can quote a line of another file (`extends: /etc/shadow`)."""
+    shown = repr(str(path)) if len(str(path)) <= 200 else repr(str(path)[:200]) + "..."
+
+    def refuse(why: str) -> CnnCalcError:
+        return CnnCalcError(Problem(f"extends: {shown} {why}", file, line))
+
+    try:
+        if path.is_dir():
+            raise refuse("is a directory, not a spec file")
+        if not path.exists():
+            raise CnnCalcError(Problem(f"extends: no such file {shown}", file, line))
+
+        if not path.is_file():
+            raise refuse("is not a regular file (a device, pipe or socket); extends reads "
+                         "spec files only")
+        real = path.resolve()
+    except OSError as exc:
+        raise refuse(f"cannot be read: {exc.strerror or exc}") from None
+    if not (path.name.endswith(SPEC_SUFFIXES) and real.name.endswith(SPEC_SUFFIXES)):
+        raise refuse("is not a spec: extends reads only .yaml or .yml files and bundled "
+                     "specs (nothing of this file was read)")
+    return path
 
 
 def _apply_edits(layers: SourcedList, edits: Any, file: str, line: int) -> None:

@@ -20,9 +20,9 @@ Counting conventions (CONVENTIONS.md), stated once, here:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from ..errors import CnnCalcError
 from . import formulas as F
@@ -32,14 +32,23 @@ from .formulas import Window
 Shape = tuple[int, ...]
 
 
+#: Past 2**53 a float no longer holds every integer: 2**53 + 1 reads as 2**53.
+EXACT_FLOAT_LIMIT = 2**53
+
+
 def _integral(value: Any) -> Any:
-    """Accept integral floats (from expressions); refuse bools and strings."""
+    """Accept whole floats that are surely exact (`10.0`, `1e3`, `$(n / 2)`); refuse
+    fractions, bools, text, and floats past 2**53, which may have been rounded already."""
     if isinstance(value, bool):
         raise ValueError("must be an integer, not a boolean")
     if isinstance(value, float):
-        if value.is_integer():
-            return int(value)
-        raise ValueError(f"must be an integer, got {value}")
+        if not value.is_integer():
+            raise ValueError(f"must be an integer, got {value}")
+        if abs(value) > EXACT_FLOAT_LIMIT:
+            raise ValueError(f"must be an integer, got the float {value!r}, past 2**53 where "
+                             "floats skip integers; write it in digits (in an expression, "
+                             "divide with //)")
+        return int(value)
     if isinstance(value, str):
         raise ValueError(f"must be an integer, got the text {value!r}")
     return value
@@ -59,6 +68,8 @@ ExplicitPadding = Union[
     tuple[NonNegative, NonNegative, NonNegative, NonNegative],
 ]
 Bool = Annotated[bool, Field(strict=True)]
+#: A real number: an int or a float, finite; never a bool or text (`rate: '0.5'`, `eps: true`).
+Real = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
 ActivationName = Literal["relu", "relu6", "leaky_relu", "tanh", "sigmoid", "silu", "swish",
                          "hardswish", "hardsigmoid", "gelu", "softmax"]
@@ -111,7 +122,8 @@ class Layer(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     kind: ClassVar[str]
-    #: fields that a bare value or a list fills in order, e.g. `dense: 120`, `conv: [64, 3]`
+    #: the fields of the short forms (`list_form` says what a list after the kind means):
+    #: a bare value fills the first (`dense: 120`), a list fills them in order (`conv: [64, 3]`)
     positional: ClassVar[tuple[str, ...]] = ()
     #: the field a width multiplier scales (`cnncalc scale --width`); None: no width to scale
     width_field: ClassVar[str | None] = None
@@ -141,6 +153,35 @@ class Layer(BaseModel):
     def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
         """The worked arithmetic of this layer's numbers (`cnncalc explain`)."""
         raise NotImplementedError(f"{type(self).__name__} has no explanation")
+
+
+ListForm = Literal["fields", "value", "refused"]
+
+
+def list_form(model: type[Layer], fixed: tuple[str, ...] = ()) -> ListForm:
+    """What a list after the kind means (`KIND: [a, b]`), one reading per kind, never two.
+
+    - "fields": the list fills `positional` in order (`conv: [64, 3, 2, 1]`: filters, kernel,
+      stride, padding); each value is one field, a 2-D size is a nested list (`[64, [3, 5]]`).
+    - "value": the list is the one positional field's value (`adaptive_pool: [7, 7]` is a 7x7
+      target, `pad: [1, 1, 2, 2]` top, bottom, left, right).
+    - "refused": the first field is itself a size that a list could hold, so `maxpool: [2, 3]`
+      could be kernel 2 and stride 3 or a 2x3 kernel; the mapping form says which. Kinds
+      without a positional field (`flatten`, `relu`) take no value at all.
+    """
+    positional = tuple(f for f in model.positional if f not in fixed)
+    if not positional:
+        return "refused"
+    if len(positional) == 1:
+        return "value"
+    return "refused" if _takes_list(model.model_fields[positional[0]].annotation) else "fields"
+
+
+def _takes_list(annotation: Any) -> bool:
+    """Whether a field's type admits a list (a tuple or list anywhere in its union)."""
+    if get_origin(annotation) in (tuple, list):
+        return True
+    return any(_takes_list(arg) for arg in get_args(annotation))
 
 
 def _size_note(value: Any) -> str:
@@ -486,7 +527,7 @@ class Pad(Layer):
     """Explicit padding: zeros, replication (the lecture's two) or reflection. No arithmetic."""
 
     kind: ClassVar[str] = "pad"
-    positional: ClassVar[tuple[str, ...]] = ("padding", "mode")
+    positional: ClassVar[tuple[str, ...]] = ("padding",)
 
     padding: ExplicitPadding
     mode: Literal["zeros", "replicate", "reflect"] = "zeros"
@@ -585,14 +626,18 @@ class Activation(Layer):
     positional: ClassVar[tuple[str, ...]] = ("function",)
 
     function: ActivationName
-    negative_slope: float | None = None
+    negative_slope: Real | None = None
+
+    @model_validator(mode="after")
+    def _slope_only_for_leaky_relu(self) -> Activation:
+        if self.negative_slope is not None and self.function != "leaky_relu":
+            raise ValueError(f"negative_slope applies to leaky_relu, not {self.function}")
+        return self
 
     def describe(self) -> str:
         return self.function
 
     def output_shape(self, shape: Shape) -> Shape:
-        if self.negative_slope is not None and self.function != "leaky_relu":
-            raise CnnCalcError(f"negative_slope applies to leaky_relu, not {self.function}")
         return shape
 
     def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
@@ -615,8 +660,8 @@ class BatchNorm(Layer):
     kind: ClassVar[str] = "batchnorm"
     positional: ClassVar[tuple[str, ...]] = ()
 
-    eps: float = 1e-5
-    momentum: float = 0.1
+    eps: Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0)] = 1e-5
+    momentum: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=1)] = 0.1
     affine: Bool = True
 
     def output_shape(self, shape: Shape) -> Shape:
@@ -644,7 +689,7 @@ class Dropout(Layer):
     kind: ClassVar[str] = "dropout"
     positional: ClassVar[tuple[str, ...]] = ("rate",)
 
-    rate: Annotated[float, Field(ge=0, lt=1)] = 0.5
+    rate: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, lt=1)] = 0.5
 
     def output_shape(self, shape: Shape) -> Shape:
         return shape

@@ -4,16 +4,31 @@ PyYAML's safe loader is used (the C parser when it is available); on top of it t
 - keeps line numbers so that every error can name the line it is about,
 - refuses duplicate keys (PyYAML silently keeps the last one),
 - refuses documents that expand past a node budget (a "billion laughs" alias bomb),
+- reads plain scalars by the YAML 1.2 core schema, not PyYAML's YAML 1.1 rules (below),
 - turns every reading failure (missing file, directory, non-UTF-8 bytes, syntax) into a
   :class:`~cnncalc.errors.CnnCalcError` naming the file and the line.
+
+Scalars, one documented way (the YAML 1.2 core schema, https://yaml.org/spec/1.2.2/#1032-tag-resolution):
+`null`/`Null`/`NULL`/`~`/empty is null; `true`/`True`/`TRUE`/`false`/`False`/`FALSE` are the
+only booleans (`yes`, `no`, `on`, `off` are text); `[-+]?[0-9]+` is a decimal integer (`010` and
+`+010` are 10), `0o[0-7]+` octal, `0x[0-9a-fA-F]+` hexadecimal; `[-+]?(.[0-9]+|[0-9]+(.[0-9]*)?)
+([eE][-+]?[0-9]+)?` and `.inf`/`.nan` are floats; everything else is text (`0_10`, `1:30`,
+`0b101`, `2001-12-14`). A float whose written value a float cannot hold as written and that
+would read as a whole number (`1e23`, `10.0000000000000001`, `1e-400`) or as infinity
+(`1e400`) is refused, never rounded into an integer. Merge keys (`<<: *base`, not in YAML 1.2)
+are read with YAML's meaning: keys written in the mapping override merged ones, and of several
+merged mappings the earlier wins; a key written twice is still an error.
 """
 
 from __future__ import annotations
 
 import gc
+import math
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +40,55 @@ from . import reads
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_NODES = 2_000_000
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_STR = "tag:yaml.org,2002:str"
-_INT = "tag:yaml.org,2002:int"
-_COLLECTION_TAGS = ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map")
+_TAG = "tag:yaml.org,2002:"
+_STR, _INT, _FLOAT = _TAG + "str", _TAG + "int", _TAG + "float"
+_BOOL, _NULL, _MERGE = _TAG + "bool", _TAG + "null", _TAG + "merge"
+_COLLECTION_TAGS = (_TAG + "seq", _TAG + "map")
+#: The longest number, in characters, that is read (Python's own limit for decimal integers).
+MAX_NUMBER_CHARS = 4300
+_TOO_MANY_DIGITS = 10**MAX_NUMBER_CHARS
+
+
+#: The YAML 1.2 core schema's tag resolution, regexes as the spec writes them (10.3.2), and
+#: the merge key `<<` (a YAML 1.1 extension kept for anchors: `{<<: *base, filters: 16}`).
+CORE_NULL = re.compile(r"(?:null|Null|NULL|~|)\Z")
+CORE_BOOL = re.compile(r"(?:true|True|TRUE|false|False|FALSE)\Z")
+CORE_INT10 = re.compile(r"[-+]?[0-9]+\Z")
+CORE_INT8 = re.compile(r"0o[0-7]+\Z")
+CORE_INT16 = re.compile(r"0x[0-9a-fA-F]+\Z")
+CORE_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
+CORE_INF = re.compile(r"[-+]?(?:\.inf|\.Inf|\.INF)\Z")
+CORE_NAN = re.compile(r"(?:\.nan|\.NaN|\.NAN)\Z")
+_MERGE_KEY = re.compile(r"<<\Z")
+_DIGITS = "0123456789"
+_CORE_RESOLVERS = (  # (tag, regex, first characters), tried in this order
+    (_NULL, CORE_NULL, ["~", "n", "N", ""]),
+    (_BOOL, CORE_BOOL, ["t", "T", "f", "F"]),
+    (_INT, CORE_INT10, ["-", "+", *_DIGITS]),
+    (_INT, CORE_INT8, ["0"]),
+    (_INT, CORE_INT16, ["0"]),
+    (_FLOAT, CORE_FLOAT, ["-", "+", ".", *_DIGITS]),
+    (_FLOAT, CORE_INF, ["-", "+", "."]),
+    (_FLOAT, CORE_NAN, ["."]),
+    (_MERGE, _MERGE_KEY, ["<"]),
+)
+
+
+def add_core_resolvers(cls: Any) -> Any:
+    """Give a PyYAML loader or dumper class the YAML 1.2 core schema's resolvers (only them).
+
+    A dumper with them quotes exactly the text that this loader would read as something else
+    (`'0o10'`, `'1e3'`), so what it writes reads back unchanged.
+    """
+    cls.yaml_implicit_resolvers = {}
+    for tag, regex, first in _CORE_RESOLVERS:
+        cls.add_implicit_resolver(tag, regex, first)
+    return cls
+
+
+@add_core_resolvers
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """PyYAML's safe loader (the C parser when available) with the core schema's resolvers."""
 
 
 class LineDict(dict):
@@ -240,21 +300,12 @@ class _Builder:
         self.loader = loader
         self.name = name
 
+    def fail(self, message: str, node: yaml.Node) -> CnnCalcError:
+        return CnnCalcError(Problem(message, file=self.name, line=node.start_mark.line + 1))
+
     def build(self, node: yaml.Node) -> Any:
         if isinstance(node, yaml.ScalarNode):
-            # Plain strings and decimal integers are most of a spec: skip PyYAML's generic
-            # constructor for them (it is the slowest part of loading a large spec).
-            if node.tag == _STR:
-                return node.value
-            try:
-                if node.tag == _INT and node.value.isdigit():
-                    return int(node.value)
-                return self.loader.construct_object(node, deep=True)
-            except ValueError as exc:  # e.g. an integer of more than 4300 digits
-                raise CnnCalcError(Problem(
-                    f"cannot read the value {_clip(node.value)}: "
-                    + str(exc).split("; use sys.")[0], file=self.name,
-                    line=node.start_mark.line + 1)) from None
+            return self.scalar(node)
         line = node.start_mark.line + 1
         if node.tag not in _COLLECTION_TAGS:
             # We build lists and mappings ourselves, so a tag on one (`!!python/object`)
@@ -267,23 +318,118 @@ class _Builder:
                 out.item_lines.append(item.start_mark.line + 1)
                 out.append(self.build(item))
             return out
-        if isinstance(node, yaml.MappingNode):
-            self.loader.flatten_mapping(node)
-            result = LineDict(line)
-            for key_node, value_node in node.value:
-                key = self.build(key_node)
-                key_line = key_node.start_mark.line + 1
-                if isinstance(key, (dict, list)):
-                    raise CnnCalcError(Problem("a mapping key must be a plain value",
-                                               file=self.name, line=key_line))
-                if key in result:
-                    raise CnnCalcError(Problem(
-                        f"duplicate key {key!r} (first on line {result.line_of(key)})",
-                        file=self.name, line=key_line))
-                result.key_lines[key] = key_line
-                result[key] = self.build(value_node)
-            return result
-        raise CnnCalcError(Problem(f"unsupported YAML node {node.tag}", file=self.name))
+        return self.mapping(node)
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        """A scalar by the YAML 1.2 core schema (the module docstring); other tags refused."""
+        tag, text = node.tag, node.value
+        if tag == _STR:
+            return text
+        if tag == _INT:
+            # Plain decimal integers are most of a spec: the quickest path first.
+            if CORE_INT10.match(text):
+                if len(text) > MAX_NUMBER_CHARS:
+                    raise self.too_long(text, node)
+                return int(text)
+            if CORE_INT16.match(text) or CORE_INT8.match(text):
+                value = int(text[2:], 16 if text[1] == "x" else 8) if len(text) <= 20_000 \
+                    else None  # (a power-of-two base converts in linear time)
+                if value is None or value >= _TOO_MANY_DIGITS:  # the same bound as decimal
+                    raise self.too_long(text, node)
+                return value
+
+            raise self.fail(f"{_clip(text)} is not an integer (YAML 1.2: digits with an "
+                            "optional sign, 0o octal or 0x hexadecimal)", node)
+        if tag == _FLOAT:
+            return self.float(text, node)
+        if tag == _BOOL:
+            if CORE_BOOL.match(text):
+                return text.lower() == "true"
+            raise self.fail(f"{_clip(text)} is not a boolean (YAML 1.2: true or false)", node)
+        if tag == _NULL:
+            if CORE_NULL.match(text):
+                return None
+            raise self.fail(f"{_clip(text)} is not null (YAML 1.2: null, ~ or nothing)", node)
+        if tag == _MERGE:  # `<<` where a value is expected: text, as YAML 1.2 reads it
+            return text
+        raise self.fail(f"unsupported YAML tag {tag!r}", node)
+
+    def too_long(self, text: str, node: yaml.Node) -> CnnCalcError:
+        return self.fail(f"cannot read the value {_clip(text)}: a number may have at most "
+                         f"{MAX_NUMBER_CHARS} decimal digits", node)
+
+    def float(self, text: str, node: yaml.Node) -> float:
+        if CORE_INF.match(text):
+            return -math.inf if text.startswith("-") else math.inf
+        if CORE_NAN.match(text):
+            return math.nan
+        if not CORE_FLOAT.match(text):
+            raise self.fail(f"{_clip(text)} is not a number (YAML 1.2 floats: 1.5, -2e3, "
+                            ".inf, .nan)", node)
+        if len(text) > MAX_NUMBER_CHARS:
+            raise self.too_long(text, node)
+        value = float(text)
+        if math.isinf(value):
+            raise self.fail(f"the number {_clip(text)} is too large: floats end near 1.8e308 "
+                            "(a whole number can be written out in digits)", node)
+        # A float that lands on a whole number must be the number written, or an integer
+        # field would silently get another one (`1e23` is 99999999999999991611392).
+        if value.is_integer() and Decimal(text) != Decimal(value):
+            written = Decimal(text)
+            raise self.fail(f"the number {_clip(text)} cannot be held exactly as a float: it "
+                            f"would read as {value!r}; "
+                            + ("write the integer in digits" if written == written.to_integral()
+                               else "write fewer digits"), node)
+        return value
+
+    def mapping(self, node: yaml.MappingNode) -> LineDict:
+        """A mapping; merge keys (`<<`) add the keys that the mapping does not write itself."""
+        result = LineDict(node.start_mark.line + 1)
+        own: list[tuple[yaml.Node, yaml.Node, Any]] = []
+        merges: list[yaml.Node] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE and isinstance(key_node, yaml.ScalarNode):
+                if merges:
+                    raise self.fail("duplicate merge key '<<' (merge several mappings with "
+                                    "'<<: [*a, *b]')", key_node)
+                merges.append(value_node)
+                continue
+            key = self.build(key_node)
+            key_line = key_node.start_mark.line + 1
+            if isinstance(key, (dict, list)):
+                raise CnnCalcError(Problem("a mapping key must be a plain value",
+                                           file=self.name, line=key_line))
+            if key in result.key_lines:
+                raise CnnCalcError(Problem(
+                    f"duplicate key {key!r} (first on line {result.line_of(key)})",
+                    file=self.name, line=key_line))
+            result.key_lines[key] = key_line
+            own.append((key_node, value_node, key))
+        merged: dict[Any, tuple[Any, int]] = {}
+        for source in self.merge_sources(merges):
+            for key, value in source.items():
+                if key not in result.key_lines and key not in merged:  # the earlier wins
+                    merged[key] = (value, source.line_of(key))
+        for _, value_node, key in own:  # in the order written, then the merged keys
+            result[key] = self.build(value_node)
+        for key, (value, key_line) in merged.items():
+            result[key] = value
+            result.key_lines[key] = key_line
+        return result
+
+    def merge_sources(self, merges: list[yaml.Node]) -> list[LineDict]:
+        """The mappings a `<<` key merges, earliest first."""
+        if not merges:
+            return []
+        value = merges[0]
+        items = value.value if isinstance(value, yaml.SequenceNode) else [value]
+        sources = []
+        for item in items:
+            if not isinstance(item, yaml.MappingNode) or item.tag not in _COLLECTION_TAGS:
+                raise self.fail("a merge key '<<' takes a mapping or a list of mappings "
+                                "(e.g. '<<: *base')", item)
+            sources.append(self.mapping(item))
+        return sources
 
 
 def _clip(text: str, limit: int = 40) -> str:

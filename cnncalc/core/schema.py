@@ -78,19 +78,47 @@ def _kind_fields(kind: str) -> dict[str, Any]:
 
 
 def _short_value(kind: str) -> dict[str, Any]:
-    """What may follow `KIND:` in the short form: fields, a bare value, a list, or nothing."""
-    from .layers import KINDS
+    """What may follow `KIND:` in the short form: fields, a bare value, a list, or nothing.
 
-    positional = [p for p in KINDS[kind].model.positional if p not in dict(KINDS[kind].fixed)]
+    A list means one thing per kind (`layers.list_form`): the fields in order (conv), the
+    first field's own value (adaptive_pool, pad), or nothing at all (pool, depthwise, whose
+    `[2, 3]` could be kernel and stride or a 2x3 kernel): there the bare value is a scalar.
+    """
+    from .layers import KINDS, list_form
+
+    fixed = tuple(dict(KINDS[kind].fixed))
+    positional = [p for p in KINDS[kind].model.positional if p not in fixed]
+    form = list_form(KINDS[kind].model, fixed)
     fields = _ref(f"fields.{kind}")
     options: list[dict[str, Any]] = [fields, {"type": "null"}]
+    properties = _kind_fields(kind)["properties"]
     if positional:
-        first = _kind_fields(kind)["properties"][positional[0]]
-        options.append({k: v for k, v in first.items() if k != "description"})
-    if len(positional) > 1:
-        options.append({"type": "array", "maxItems": len(positional),
-                        "description": "in order: " + ", ".join(positional)})
+        first = _bare(properties[positional[0]])
+        options.append(_scalars_only(first) if form == "refused" else first)
+    if form == "fields":
+        required = _kind_fields(kind).get("required", [])
+        options.append({"type": "array",
+                        "minItems": max([positional.index(f) + 1 for f in required
+                                         if f in positional] or [1]),
+                        "prefixItems": [_bare(properties[p]) for p in positional],
+                        "items": False,
+                        "description": "in order: " + ", ".join(positional)
+                                       + " (a [height, width] size is a nested list)"})
     return {"anyOf": options}
+
+
+def _bare(field: dict[str, Any]) -> dict[str, Any]:
+    """A field's schema without its description and default (for use inside a short form)."""
+    return {k: v for k, v in field.items() if k not in ("description", "default")}
+
+
+def _scalars_only(field: dict[str, Any]) -> dict[str, Any]:
+    """A field's schema with its list alternatives removed (`kernel: 2`, not `[2, 3]`)."""
+    if "anyOf" in field:
+        kept = [_scalars_only(option) for option in field["anyOf"]
+                if option.get("type") != "array"]
+        return {**field, "anyOf": kept}
+    return field
 
 
 def _common() -> dict[str, Any]:
@@ -199,9 +227,11 @@ def spec_schema() -> dict[str, Any]:
             "description": "height x width x channels (32x32x3 or [32, 32, 3]) or a vector "
                            "length",
             "anyOf": [
-                {"type": "string", "pattern": r"^\s*[1-9][\d_]*((\s*[xX]\s*[1-9][\d_]*){2})?\s*$"},
+                {"type": "string", "pattern": r"^ *0*[1-9][0-9]*(( *[xX] *0*[1-9][0-9]*){2})? *$"},
                 {"type": "array", "items": {"type": "integer", "minimum": 1},
-                 "minItems": 1, "maxItems": 3},
+                 "minItems": 1, "maxItems": 1},
+                {"type": "array", "items": {"type": "integer", "minimum": 1},
+                 "minItems": 3, "maxItems": 3},
                 {"type": "integer", "minimum": 1},
             ],
         }
@@ -215,15 +245,22 @@ def spec_schema() -> dict[str, Any]:
             "additionalProperties": _ref("block"),
         }
     defs = _entry_defs()
-    arg = {"anyOf": [{"enum": ["required", "channels"]}, {"type": ["integer", "number",
-                                                                    "boolean", "string"]}]}
+    defs["binding"] = _binding()
+    if "vars" in props:
+        props["vars"]["propertyNames"] = _ref("binding")
+    arg = {"anyOf": [{"enum": ["required", "channels"]},
+                     {"type": ["integer", "number", "boolean", "string", "array"]}]}
+
     defs["block"] = {
         "type": "object",
         "properties": {
             "args": {"type": "object", "additionalProperties": arg,
+                     "propertyNames": _ref("binding"),
                      "description": "name -> default, or `required`, or `channels` (a "
                                     "required channel count that width multipliers scale)"},
-            "let": {"type": "object", "description": "names computed from the args"},
+            "let": {"type": "object", "propertyNames": _ref("binding"),
+                    "description": "names computed from the args"},
+
             "layers": _ref("layers"),
             "residual": _ref("residual"),
             "parallel": _ref("parallel"),
@@ -247,7 +284,21 @@ def spec_schema() -> dict[str, Any]:
     }
 
 
-def _add_inherit(props: dict[str, Any], header: dict[str, Any], defs: dict[str, Any]) -> None:
+def _binding() -> dict[str, Any]:
+    """A name a spec may bind (a var, block argument or let): an identifier that is not a
+    Python keyword nor a name expressions already define (`spec.RESERVED_NAMES`)."""
+    import keyword
+
+    from .spec import RESERVED_NAMES
+
+    return {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$",
+            "not": {"enum": sorted({*RESERVED_NAMES, *keyword.kwlist})},
+            "description": "a name usable in expressions; in_height, in_width, in_channels, "
+                           "i and the functions are taken"}
+
+
+def _add_inherit(
+props: dict[str, Any], header: dict[str, Any], defs: dict[str, Any]) -> None:
     """`extends` and `edits` (handled by `inherit` before the Header sees the spec)."""
     from .inherit import EDIT_KINDS
 

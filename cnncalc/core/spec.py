@@ -19,6 +19,8 @@ Field values may be expressions (`$width`, `$(width * 4)`), evaluated when shape
 
 from __future__ import annotations
 
+import keyword
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -26,13 +28,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import CnnCalcError, Problem, suggest
 from . import expr
-from .layers import KINDS, Layer, Shape
+from .layers import ACTIVATIONS, KINDS, Layer, Shape, list_form
 from .loader import LineDict, LineList, line_of
+from .shapes import refuse_channels_first
 from .validate import pydantic_problems, validate_leaf
 
 COMMON = ("name", "repeat", "when", "trainable", "scale")
 CONTAINERS = ("seq", "residual", "parallel")
 SHAPE_VARS = ("in_height", "in_width", "in_channels", "i")
+#: Names an expression already gives a meaning: a var, block argument or let of one of these
+#: names would be shadowed (or unreachable), so it is refused.
+RESERVED_NAMES = frozenset((*SHAPE_VARS, *expr.FUNCTIONS))
+#: The rows a residual adds beside its body's layers (`PATH.add`, `PATH.shortcut`, and
+#: `PATH.<activation>`): a body layer of one of these names would share its path.
+RESIDUAL_ROWS = ("add", "shortcut")
 
 
 # --------------------------------------------------------------------------- entries
@@ -98,14 +107,18 @@ class BlockDef:
 
 # --------------------------------------------------------------------------- the spec
 
+_DIGITS = re.compile(r"[0-9]+")
+
+
 def parse_shape(value: Any) -> Shape:
     """`32x32x3`, `[32, 32, 3]` (height, width, channels) or `[784]` / `784` (a vector)."""
     if isinstance(value, str):
         parts = value.lower().replace(" ", "").split("x")
-        try:
-            value = [int(p.replace("_", "")) for p in parts]
-        except ValueError:
-            raise ValueError(f"cannot read {value!r}; write HxWxC, e.g. 224x224x3") from None
+        if not all(_DIGITS.fullmatch(part) for part in parts) or len(value) > 200:
+            shown = repr(value) if len(value) <= 60 else repr(value[:60]) + "..."
+            raise ValueError(f"cannot read {shown}; write HxWxC in decimal digits, e.g. "
+                             "224x224x3")
+        value = [int(part) for part in parts]
     elif isinstance(value, int) and not isinstance(value, bool):
         value = [value]
     if not isinstance(value, (list, tuple)) or len(value) not in (1, 3):
@@ -116,7 +129,7 @@ def parse_shape(value: Any) -> Shape:
             raise ValueError(f"sizes must be whole numbers, got {n!r}")
         if n < 1:
             raise ValueError(f"sizes must be positive, got {n}")
-    return tuple(value)
+    return refuse_channels_first(value)  # `3x224x224`: torch's order, refused (core.shapes)
 
 
 class Header(BaseModel):
@@ -189,6 +202,8 @@ class Parser:
                 line = raw.line_of(key) if isinstance(raw, LineDict) else None
                 self.problems.append(Problem(f"{key}: {msg}", self.file, line))
             raise CnnCalcError(self.problems) from None
+        self.check_bindings(raw.get("vars"), "var", raw.line_of("vars")
+                            if isinstance(raw, LineDict) else None)
         blocks_raw = raw.get("blocks") or {}
         self.block_names = set(blocks_raw)
         blocks = {}
@@ -212,6 +227,33 @@ class Parser:
         spec.freeze_line = raw.line_of("freeze_until") if isinstance(raw, LineDict) else None
         return spec
 
+    def check_bindings(self, names: Any, what: str, line: int | None,
+                       taken: tuple[str, ...] = ()) -> bool:
+        """Refuse names that an expression could never reach: not identifiers, Python's
+        keywords, and names expressions already define (`RESERVED_NAMES`), which would
+        shadow them or be shadowed by them. `taken`: names already bound beside them."""
+        if not isinstance(names, dict):
+            return True
+        ok = True
+        for key in names:
+            at = names.line_of(key) if isinstance(names, LineDict) else line
+            if not isinstance(key, str) or not key.isascii() or not key.isidentifier() \
+                    or keyword.iskeyword(key):
+                self.problem(f"{what} name {key!r} must be a name usable in expressions "
+                             "(ASCII letters, digits and _, not starting with a digit, not a "
+                             "Python keyword)", at)
+                ok = False
+            elif key in RESERVED_NAMES:
+                meaning = ("the input's shape" if key.startswith("in_")
+                           else "the repeat index" if key == "i" else "a function")
+                self.problem(f"{what} name '{key}' is reserved: in expressions it is "
+                             f"{meaning}; pick another name", at)
+                ok = False
+            elif key in taken:
+                self.problem(f"{what} name '{key}' is already an argument of the block", at)
+                ok = False
+        return ok
+
     # -- block definitions
     def block(self, name: str, raw: Any, line: int) -> BlockDef | None:
         if name in KINDS or name in CONTAINERS or name in COMMON or name == "kind":
@@ -229,6 +271,20 @@ class Parser:
         if not isinstance(args, dict) or not isinstance(let, dict):
             self.problem(f"block '{name}': 'args' and 'let' must be mappings", line)
             return None
+        args_line, let_line = ((raw.line_of("args"), raw.line_of("let"))
+                               if isinstance(raw, LineDict) else (line, line))
+        if not (self.check_bindings(args, f"block '{name}': argument", args_line)
+                & self.check_bindings(let, f"block '{name}': let", let_line,
+                                      tuple(k for k in args if isinstance(k, str)))):
+            return None
+        for what, table in (("argument", args), ("let", let)):
+            for key, value in table.items():
+                if value is None:  # `filters:` with nothing: not a default, not "required"
+                    at = table.line_of(key) if isinstance(table, LineDict) else line
+                    hint = ", or write required (or channels)" if what == "argument" else ""
+                    self.problem(f"block '{name}': {what} '{key}' has no value; give a "
+                                 f"value{hint}", at)
+                    return None
         bodies = [k for k in raw if k in ("layers", "residual", "parallel")]
         extra = [k for k in raw if k not in ("args", "let", "layers", "residual", "parallel")]
         for key in extra:
@@ -371,21 +427,28 @@ class Parser:
 
     def common(self, common: dict[str, Any], lines: dict[str, int], line: int,
                label: str) -> tuple[Any, ...] | None:
+        # A key written with no value (`name:`, `when:`) is an error, never "not given".
+        for key, value in common.items():
+            if value is None:
+                self.problem(f"{key} has no value: give one, or leave '{key}' out",
+                             lines.get(key, line), label)
+        if None in common.values():
+            return None
         ok = True
         name = common.get("name")
-        if name is not None and (not isinstance(name, str) or not name
+        if "name" in common and (not isinstance(name, str) or not name
                                  or "." in name or not name.replace("-", "_").isidentifier()):
             self.problem(f"name {name!r} must be a word of letters, digits, _ or - (no dots)",
                          lines.get("name", line), label)
             ok = False
         repeat = common.get("repeat")
-        if repeat is not None and not expr.is_expression(repeat) and (
+        if "repeat" in common and not expr.is_expression(repeat) and (
                 isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1):
             self.problem(f"repeat must be a whole number >= 1, got {repeat!r}",
                          lines.get("repeat", line), label)
             ok = False
         when = common.get("when")
-        if when is not None and not isinstance(when, bool) and not expr.is_expression(when):
+        if "when" in common and not isinstance(when, bool) and not expr.is_expression(when):
             self.problem(f"when must be true, false or an expression, got {when!r}",
                          lines.get("when", line), label)
             ok = False
@@ -401,12 +464,24 @@ class Parser:
     def leaf(self, kind: str, args: Any, line: int, label: str,
              arg_lines: dict[str, int]) -> Leaf | None:
         model = KINDS[kind].model
-        positional = model.positional
+        fixed = dict(KINDS[kind].fixed)
+        positional = tuple(f for f in model.positional if f not in fixed)
+        form = list_form(model, tuple(fixed))
         if args is None:
             fields: dict[str, Any] = {}
         elif isinstance(args, dict):
             fields = dict(args)
-        elif isinstance(args, list) and len(positional) > 1:
+        elif isinstance(args, list) and form == "refused" and positional:
+            first, second = positional[0], positional[1]
+            a, b = (args[:2] if len(args) >= 2 and not any(isinstance(v, (list, dict))
+                                                          for v in args[:2]) else (2, 3))
+            self.problem(
+                f"{kind}: {_flow(args)} can be read two ways ({', '.join(positional)} in order, "
+                f"or one [height, width] {first}); write the fields by name: "
+                f"{kind}: {{{first}: {_flow(a)}, {second}: {_flow(b)}}} or "
+                f"{kind}: {{{first}: [{_flow(a)}, {_flow(b)}]}}", line, label)
+            return None
+        elif isinstance(args, list) and form == "fields":
             if len(args) > len(positional):
                 self.problem(f"{kind} takes at most {len(positional)} values in a list "
                              f"({', '.join(positional)}), got {len(args)}", line, label)
@@ -418,7 +493,6 @@ class Parser:
             self.problem(f"{kind} takes no value; write '- {kind}' or give fields as a mapping",
                          line, label)
             return None
-        fixed = dict(KINDS[kind].fixed)
         bad = False
         for key in fields:
             if key in fixed:
@@ -442,6 +516,21 @@ class Parser:
                     self.problem(p.message, arg_lines.get(field_name, line), label)
                 return None
         return entry
+
+    def check_residual_names(self, body: list[Entry], activation: str | None,
+                             label: str) -> None:
+        """A body layer may not take the name of a row the residual adds beside it (its
+        path would be the path of that row; see RESIDUAL_ROWS)."""
+        rows = {**{row: f"the residual's {row}" for row in RESIDUAL_ROWS},
+                **({activation: f"the activation after the add ({activation})"}
+                   if activation else {})}
+        for entry in body:
+            if entry.name in rows:
+                own_file, self.file = self.file, entry.file or self.file
+                self.problem(f"the name '{entry.name}' is taken by {rows[entry.name]}, a row "
+                             f"of the residual with the same path; rename this layer",
+                             entry.line, f"{label}: body layer '{entry.name}'")
+                self.file = own_file
 
     def use(self, kind: str, args: Any, line: int, label: str,
             arg_lines: dict[str, int]) -> Use | None:
@@ -469,10 +558,14 @@ class Parser:
                 self.problem(f"{kind}: unknown field '{key}'{suggest(key, allowed)}",
                              lines.get(key, line), label)
                 return None
+        # The activation after the merge is an activation function and nothing else: any
+        # other kind (batchnorm, global_pool) would be counted as a 0-param activation.
         activation = args.get("activation")
-        if activation is not None and (not isinstance(activation, str)
-                                       or activation not in KINDS):
-            self.problem(f"{kind}.activation: unknown activation {activation!r}", line, label)
+        if activation is not None and activation not in ACTIVATIONS:  # null: none, as for conv
+            self.problem(f"{kind}.activation: {_clip(activation)} is not an activation "
+                         f"function{suggest(str(activation), ACTIVATIONS)}; one of "
+                         f"{', '.join(ACTIVATIONS)} (another layer goes in the body, or after "
+                         f"the {kind})", lines.get("activation", line), label)
             return None
         if kind == "residual":
             if "body" not in args:
@@ -483,12 +576,18 @@ class Parser:
                 self.problem(f"residual.add must be true, false or an expression, got {add!r}",
                              lines.get("add", line), label)
                 return None
-            shortcut = args.get("shortcut") or []
-            if shortcut == "identity":
+            shortcut = args.get("shortcut")
+            if shortcut is None or shortcut == "identity":
                 shortcut = []
-            return Residual("residual", line,
-                            body=self.entries(args["body"], f"residual body at line {line}",
-                                              lines.get("body", line)),
+            elif not isinstance(shortcut, list):
+                self.problem(f"residual.shortcut must be a list of layers, [] or identity, got "
+                             f"{_clip(shortcut)} (for no shortcut at all, write add: false)",
+                             lines.get("shortcut", line), label)
+                return None
+            body = self.entries(args["body"], f"residual body at line {line}",
+                                lines.get("body", line))
+            self.check_residual_names(body, activation, label)
+            return Residual("residual", line, body=body,
                             shortcut=self.entries(shortcut, f"shortcut at line {line}",
                                                   lines.get("shortcut", line)),
                             activation=activation, add=add)
@@ -498,18 +597,33 @@ class Parser:
                          lines.get("branches", line), label)
             return None
         merge = args.get("merge", "concat")
-        if merge not in ("concat", "add"):
+        if not isinstance(merge, str) or merge not in ("concat", "add"):
             self.problem(f"parallel.merge must be concat or add, got {merge!r}",
                          lines.get("merge", line), label)
             return None
         parsed = []
         for index, branch in enumerate(branches):
-            if branch is None or branch == "identity":
+            if branch is None or (isinstance(branch, str) and branch == "identity"):
                 branch = []
             parsed.append(self.entries(branch, f"branch {index + 1} at line {line}",
                                        branches.line_of(index)
                                        if isinstance(branches, LineList) else line))
         return Parallel("parallel", line, branches=parsed, merge=merge, activation=activation)
+
+
+def _clip(value: Any, limit: int = 40) -> str:
+    """The repr of a value, cut short enough for a one-line message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _flow(value: Any) -> str:
+    """A short value as YAML's flow style writes it (`[2, 3]`), for messages."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_flow(v) for v in value[:4]) + (", ..." if len(value) > 4
+                                                                 else "") + "]"
+    text = "true" if value is True else "false" if value is False else str(value)
+    return text if len(text) <= 20 else text[:20] + "..."
 
 
 def _has_expression(value: Any) -> bool:

@@ -43,7 +43,8 @@ def pydantic_problems(exc: ValidationError) -> list[tuple[str, str]]:
             where = f"[{sub[0]}]" if sub and "[key]" not in chosen["loc"] else ""
             shown = _clip(chosen["input"])
             quoted = isinstance(chosen["input"], str) and shown in msg
-            got = "" if " got " in msg or quoted else f" (got {shown})"
+            # a rule between fields (key "") is about the whole layer, not one value
+            got = "" if " got " in msg or quoted or not key else f" (got {shown})"
             out.append((key, f"{msg.lower() if msg[:1].isupper() else msg}{where}{got}"))
             continue
         expected = FORMS.get(key, "a valid value")
