@@ -134,12 +134,15 @@ class _Walker:
         return bool(result)
 
     # -- lists of entries
-    def seq(self, entries: list[Entry], shape: Shape, frame: Frame) -> tuple[list[Node], Shape]:
+    def seq(self, entries: list[Entry], shape: Shape, frame: Frame,
+            reserved: frozenset[str] = frozenset()) -> tuple[list[Node], Shape]:
+        """`reserved`: names of rows the container adds beside these entries (a residual's
+        add, shortcut and activation); no entry may take one, generated names skip them."""
         if frame.depth > MAX_DEPTH:
             raise CnnCalcError(f"blocks nest more than {MAX_DEPTH} levels deep")
         parent = frame.parent
         nodes: list[Node] = []
-        taken = {e.name for e in entries if e.name}
+        taken = {e.name for e in entries if e.name} | reserved
         used: set[str] = set()
         counts: dict[str, int] = {}
         for position, entry in enumerate(entries, 1):
@@ -155,7 +158,7 @@ class _Walker:
                         name = f"{entry.kind}{counts[entry.kind]}"
                         if name not in taken:
                             break
-                if name in used:
+                if name in used or name in reserved:
                     raise CnnCalcError(f"the name '{name}' is used twice in "
                                        f"{repr(parent) if parent else 'the top level'}")
                 used.add(name)
@@ -274,7 +277,8 @@ class _Walker:
     # -- containers
     def residual(self, entry: Residual, path: str, shape: Shape,
                  frame: Frame) -> tuple[list[Node], Shape]:
-        children, body_out = self.seq(entry.body, shape, frame.inside(path))
+        rows = frozenset(("add", "shortcut", *([entry.activation] if entry.activation else [])))
+        children, body_out = self.seq(entry.body, shape, frame.inside(path), rows)
         out = body_out
         if self.truth(entry.add, self.env_at(frame.env, shape), "residual.add"):
             short_out = shape
