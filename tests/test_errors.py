@@ -166,8 +166,10 @@ HOSTILE_OPTIONS = [
     (["conv", "-i", "1e400 1; 1 1", "-k", "1"], "'1e400' is not a number"),
     # padding 10^11 would build a 10^11 x 10^11 matrix: was a hang
     (["conv", "-i", "1 2; 3 4", "-p", "99999999999"], "--padding 99999999999 is more than"),
-    # a width multiplier of 1e300 makes 10^18 * 1e300 = inf channels: was an OverflowError
-    (["scale", "-w", "1e300", "tests/errors/absurd-sizes.yaml"], "not a finite number"),
+    # a width multiplier of 1e300 makes 10^18 * 1e300 = inf channels: was an OverflowError;
+    # multipliers are now at most 100 (10^18 * 100 channels stay finite)
+    (["scale", "-w", "1e300", "tests/errors/absurd-sizes.yaml"],
+     "the width multiplier must be a number above 0 and at most 100"),
     (["show", "lenet5", "--input", "9" * 5000 + "x1x1"], "--input: cannot read"),
 ]
 

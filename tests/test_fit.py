@@ -117,7 +117,7 @@ def test_an_invalid_spec_exits_2_before_searching(runner, tmp_path):
     (["--by", "height", "--max-macs", "1G"], "--by"),
     ([], "at least one budget"),
     (["--max-macs", "5Q"], "--max-macs"),
-    (["--max-macs", "1G", "--step", "0"], "positive step"),
+    (["--max-macs", "1G", "--step", "0"], "grid step must be a number above 0"),
     (["--max-macs", "1G", "--from", "3", "--to", "1"], "empty"),
 ])
 def test_bad_options_exit_2(runner, args, message):

@@ -149,10 +149,13 @@ def test_scale_false_keeps_the_entry_and_all_inside_it():
     assert g["conv"]["filters"] == 100 and g["repeat"] == 2
 
 
-def test_depth_scales_literal_repeats_only():
+def test_depth_scales_literal_and_expression_repeats():
     _, out = scaled(depth=1.5)
     assert entry(out, "f")["repeat"] == 5  # ceil(4.5)
-    assert entry(out, "s")["repeat"] == "$(1 + 1)"
+    # an expression is wrapped in the same rule: ceil((1 + 1) * 1.5) = 3 when evaluated
+    assert entry(out, "s")["repeat"] == "$(scaled_repeats(1 + 1, 1.5))"
+    s_node = next(n for n in analyze(load_text(to_yaml(out), "t")).walk() if n.path == "s")
+    assert [c.name for c in s_node.children] == ["0", "1", "2"]
     assert entry(out, "a")["conv"]["filters"] == 32  # width 1 changes nothing
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,13 @@ from ..errors import CnnCalcError
 Number = int | float
 MAX_PADDING = 100
 Matrix = list[list[Number]]
+#: Bounds that keep `cnncalc conv` within a second or so (it is for the lecture's small
+#: matrices, printed cell by cell): values in one matrix (the input or the filter) and in
+#: the padded input, the stride, and multiply-adds of the whole convolution.
+MAX_VALUES = 250_000
+MAX_PADDED = 300_000
+MAX_STRIDE = 1000
+MAX_WORK = 5_000_000
 
 #: The lecture's filters (vertical and horizontal edge) and the classic Sobel and Scharr ones.
 #: "vertical" filters find vertical edges (bright on the left gives positive values).
@@ -38,22 +46,30 @@ FILTERS: dict[str, Matrix] = {
 
 def _number(text: str, where: str) -> Number:
     text = text.strip()
-    try:
+    if len(text) > 100:  # int() of thousands of digits is slow, then refused
+        raise CnnCalcError(f"{where}: {text[:40]!r}... is not a number this command reads "
+                           "(at most 100 characters)")
+    if text.lstrip("+-").isdigit():
         return int(text)
-    except ValueError:
-        pass
     try:
-        value = float(Fraction(text))
-    except (ValueError, ZeroDivisionError, OverflowError):  # OverflowError: '1e400'
-        raise CnnCalcError(f"{where}: {text!r} is not a number") from None
+        # float() rounds a decimal correctly, as float(Fraction()) does, and much faster;
+        # Fraction reads `1/3`. Neither may give inf or nan ('1e400', 'nan').
+        value = float(text) if "/" not in text else float(Fraction(text))
+    except (ValueError, ZeroDivisionError, OverflowError):  # OverflowError: '1e400/3'
+        value = math.nan
+    if not math.isfinite(value):
+        raise CnnCalcError(f"{where}: {text!r} is not a number")
     return int(value) if value.is_integer() and "." not in text and "/" not in text else value
 
 
 def check_matrix(rows: Any, where: str) -> Matrix:
-    """A non-empty rectangular list of lists of numbers."""
+    """A non-empty rectangular list of lists of numbers, of at most MAX_VALUES values."""
     if not isinstance(rows, list) or not rows or not all(isinstance(r, list) and r for r in rows):
         raise CnnCalcError(f"{where}: expected a non-empty matrix (a list of rows)")
     width = len(rows[0])
+    if len(rows) * width > MAX_VALUES:
+        raise CnnCalcError(f"{where}: {len(rows):,}x{width:,} is more than the {MAX_VALUES:,} "
+                           "values this command convolves (it prints every cell)")
     for index, row in enumerate(rows, 1):
         if len(row) != width:
             raise CnnCalcError(f"{where}: row {index} has {len(row)} values, row 1 has {width}")
@@ -65,6 +81,9 @@ def check_matrix(rows: Any, where: str) -> Matrix:
 
 def parse_matrix(text: str, where: str = "matrix") -> Matrix:
     """`"3 0 1; 1 5 8"`: rows split by `;` or new lines, values by spaces or commas."""
+    if len(text) > MAX_VALUES * 24:  # read no more than MAX_VALUES numbers can take
+        raise CnnCalcError(f"{where}: {len(text):,} characters is more than a matrix of "
+                           f"{MAX_VALUES:,} values")
     rows = []
     for part in text.replace("\n", ";").split(";"):
         values = part.replace(",", " ").split()
@@ -152,20 +171,45 @@ def pad(x: Matrix, pads: tuple[int, int, int, int], mode: str = "zeros") -> Matr
 
 def convolve(x: Matrix, w: Matrix, stride: int = 1, padding: str | int = "valid",
              mode: str = "zeros") -> Matrix:
-    """Cross-correlate `x` with the filter `w` (no flip), with padding and stride."""
-    if stride < 1:
-        raise CnnCalcError(f"--stride must be at least 1, got {stride}")
+    """Cross-correlate `x` with the filter `w` (no flip), with padding and stride.
+
+    Each output row is built tap by tap (`out[j] += w[u][v] * row[j*s + v]` over whole rows),
+    adding the taps in the order of the formula (u, then v), so floats round as they would
+    cell by cell; at most MAX_WORK multiply-adds.
+    """
+    if not 1 <= stride <= MAX_STRIDE:
+        raise CnnCalcError(f"--stride must be from 1 to {MAX_STRIDE:,}, got {stride}")
     n, f = (len(x), len(x[0])), (len(w), len(w[0]))
-    padded = pad(x, paddings(padding, n, f, stride), mode)
-    ph, pw = len(padded), len(padded[0])
+    pads = paddings(padding, n, f, stride)
+    ph, pw = n[0] + pads[0] + pads[1], n[1] + pads[2] + pads[3]
     if f[0] > ph or f[1] > pw:
         raise CnnCalcError(f"the {f[0]}x{f[1]} filter does not fit the {ph}x{pw} "
                            f"(padded) input")
+    if ph * pw > MAX_PADDED:
+        raise CnnCalcError(f"the padded input {ph:,}x{pw:,} is more than the {MAX_PADDED:,} "
+                           "values this command convolves (it prints every cell)")
     rows = (ph - f[0]) // stride + 1
     cols = (pw - f[1]) // stride + 1
-    return [[sum(padded[i * stride + u][j * stride + v] * w[u][v]
-                 for u in range(f[0]) for v in range(f[1]))
-             for j in range(cols)] for i in range(rows)]
+    if rows * cols * f[0] * f[1] > MAX_WORK:
+        raise CnnCalcError(f"a {rows:,}x{cols:,} output of a {f[0]}x{f[1]} filter is "
+                           f"{rows * cols * f[0] * f[1]:,} multiply-adds, more than the "
+                           f"{MAX_WORK:,} this command computes")
+    from itertools import repeat
+    from operator import add, mul
+
+    padded = pad(x, pads, mode)
+    span = (cols - 1) * stride + 1
+    out = []
+    for i in range(rows):
+        acc: list[Number] = [0] * cols
+        for u in range(f[0]):
+            line = padded[i * stride + u]
+            for v, weight in enumerate(w[u]):
+                if weight:  # a zero tap adds 0 (or -0.0): the printed sums are the same
+                    acc = list(map(add, acc, map(mul, line[v:v + span:stride],
+                                                 repeat(weight))))
+        out.append(acc)
+    return out
 
 
 def fmt(value: Number) -> str:

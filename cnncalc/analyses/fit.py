@@ -12,7 +12,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import CnnCalcError
-from .scale import Scaling, compound, input_size, pixels, scaled_spec
+from .scale import (
+    MAX_MULTIPLIER,
+    MAX_PHI,
+    MAX_RESOLUTION,
+    Scaling,
+    compound,
+    input_size,
+    pixels,
+    scale_raw,
+    scaled_spec,
+)
 
 #: What `fit` can scale, with its default grid (from, to, step). Compound and resolution
 #: steps suit EfficientNet (phi) and MobileNet (224, 192, 160, 128 are multiples of 32).
@@ -25,6 +35,17 @@ SEARCHES: dict[str, tuple[float, float, float]] = {
 
 #: Budgets `fit` knows: the Report totals they limit.
 LIMITS = ("params", "macs", "memory")
+
+#: The values each search may try: (lowest, highest, whether the lowest is excluded).
+RANGES: dict[str, tuple[float, float, bool]] = {
+    "compound": (-MAX_PHI, MAX_PHI, False),
+    "width": (0.0, MAX_MULTIPLIER, True),
+    "depth": (0.0, MAX_MULTIPLIER, True),
+    "resolution": (1.0, float(MAX_RESOLUTION), False),
+}
+#: The most layers one search analyses, its candidates' layers summed: a grid of 1,000
+#: points on a network of hundreds of layers would otherwise run for minutes.
+MAX_SEARCH_LAYERS = 100_000
 
 
 @dataclass(slots=True)
@@ -53,8 +74,23 @@ def grid(start: float, stop: float, step: float) -> list[float]:
         raise CnnCalcError(f"the grid is empty: from {start} is above to {stop}")
     count = int(math.floor((stop - start) / step + 1e-9)) + 1
     if count > 1000:
-        raise CnnCalcError(f"the grid has {count} points; at most 1000 (raise the step)")
+        raise CnnCalcError(f"the grid has {count:,} points; at most 1,000 (raise the step)")
     return [round(start + k * step, 10) for k in range(count)]
+
+
+def check_grid(by: str, start: float, stop: float, step: float) -> None:
+    """Refuse a grid that reaches values the search cannot try (`RANGES`), naming the
+    option: a width multiplier of -1, phi 100, a resolution of 0.5 pixels."""
+    low, high, open_low = RANGES[by]
+    what = {"compound": "phi", "width": "a width multiplier", "depth": "a depth multiplier",
+            "resolution": "a resolution in pixels"}[by]
+    span = (f"above {low:g} and at most {high:g}" if open_low else f"from {low:g} to {high:g}")
+    for option, value in (("--from", start), ("--to", stop)):
+        if not low <= value <= high or (open_low and value == low):
+            raise CnnCalcError(f"{option} {value:g}: {what} must be {span}")
+    if by == "resolution" and not (float(start).is_integer() and float(step).is_integer()):
+        raise CnnCalcError(f"--by resolution tries whole pixels: --from {start:g} and --step "
+                           f"{step:g} must be whole numbers")
 
 
 def scaling_for(by: str, value: float, base: tuple[int, int], divisor: int = 8) -> Scaling:
@@ -90,11 +126,16 @@ def search(raw: Any, file: str, by: str, points: list[float], budgets: dict[str,
         raise CnnCalcError(f"unknown budget {sorted(unknown)[0]!r}; use {', '.join(LIMITS)}")
     if not budgets:
         raise CnnCalcError("give at least one budget: --max-macs, --max-params or --max-memory")
-    # A spec that is wrong as written is an error (exit 2), not a grid of invalid candidates.
+    # A spec that is wrong as written is an error (exit 2), not a grid of invalid candidates;
+    # so is a multiplier that reaches nothing in it (every candidate would be the same).
     scaled_spec(raw, Scaling(), file)
+    if by in ("width", "depth", "compound"):
+        scale_raw(raw, Scaling(width=2.0 if by != "depth" else 1.0,
+                               depth=2.0 if by != "width" else 1.0), file)
     needs_image = by in ("compound", "resolution")
     base = input_size(raw, file)[:2] if needs_image else (1, 1)
     tried: list[Candidate] = []
+    layers = 0
     for value in sorted(points):
         scaling = scaling_for(by, value, base, divisor)  # type: ignore[arg-type]
         candidate = Candidate(value, scaling)
@@ -104,6 +145,12 @@ def search(raw: Any, file: str, by: str, points: list[float], budgets: dict[str,
         except CnnCalcError as exc:
             candidate.error = "; ".join(p.message for p in exc.problems)
             continue
+        layers += report.layer_count
+        if layers > MAX_SEARCH_LAYERS:
+            raise CnnCalcError(
+                f"the search has analysed {len(tried)} candidates of {layers:,} layers in all "
+                f"and would go on (at most {MAX_SEARCH_LAYERS:,}); narrow --from/--to or "
+                "raise --step")
         candidate.params = report.totals.params
         candidate.macs = report.macs(report.totals)
         candidate.memory = report.param_bytes + report.buffer_bytes + report.activation_bytes

@@ -31,13 +31,28 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.expr import make_divisible
-from ..core.loader import LineDict, copy_tree
+from ..core.expr import (
+    is_expression,
+    names_in,
+    scaled_channels,
+    scaled_repeats,
+    source_of,
+    whole_number,
+)
+from ..core.loader import LineDict, LineList, copy_tree
+from ..core.units import clip
 from ..errors import CnnCalcError, Problem, visible
 
 ALPHA = 1.2   # depth
 BETA = 1.1    # width
 GAMMA = 1.15  # resolution
+
+# Bounds of the options (the README's section on bad input): past them a network is a typo,
+# not a design (and 1e300 channels overflow a float).
+MAX_MULTIPLIER = 100.0  # --width and --depth: above 0 and at most this
+MAX_PHI = 20.0  # --phi: width 1.1^20 = 6.7, depth 1.2^20 = 38, resolution 1.15^20 = 16.4
+MAX_RESOLUTION = 100_000  # pixels per side
+MAX_DIVISOR = 1024
 
 
 def _width_fields() -> dict[str, tuple[str, int | None]]:
@@ -53,8 +68,15 @@ def _width_fields() -> dict[str, tuple[str, int | None]]:
     return out
 
 
-#: Leaf kinds whose literal width (`filters`) scales: each kind says so (`Layer.width_field`).
+#: Leaf kinds whose width (`filters`) scales: each kind says so (`Layer.width_field`). Dense
+#: units scale too, except the network's last dense layer (the classifier: its classes).
 WIDTH_FIELDS = _width_fields()
+#: What a spec lacks when a multiplier reaches nothing in it.
+NOTHING = {
+    "width": "no channel count that scales (conv or separable filters, a block argument "
+               "declared 'channels', dense units before the classifier)",
+    "depth": "no 'repeat:' that scales (write 'repeat: 1' on a stage that may grow)",
+}
 _COMMON = ("name", "repeat", "when", "trainable", "scale")
 
 
@@ -82,26 +104,29 @@ def multiplier(x: float) -> str:
 
 
 def validate(scaling: Scaling) -> None:
-    """Refuse multipliers that cannot make a network."""
+    """Refuse multipliers that cannot make a network (or only an absurd one)."""
     for what, value in (("width", scaling.width), ("depth", scaling.depth)):
-        if not math.isfinite(value) or value <= 0:
-            raise CnnCalcError(f"{what} multiplier must be a positive number, got {value}")
-    if scaling.divisor < 1:
-        raise CnnCalcError(f"divisor must be at least 1, got {scaling.divisor}")
-    if scaling.resolution is not None and min(scaling.resolution) < 1:
-        raise CnnCalcError(f"resolution must be positive, got {scaling.resolution}")
+        if not math.isfinite(value) or value <= 0 or value > MAX_MULTIPLIER:
+            raise CnnCalcError(f"{what} multiplier must be a number above 0 and at most "
+                               f"{MAX_MULTIPLIER:g}, got {value}")
+    if not 1 <= scaling.divisor <= MAX_DIVISOR:
+        raise CnnCalcError(f"divisor must be from 1 to {MAX_DIVISOR}, got {scaling.divisor}")
+    if scaling.resolution is not None and not all(
+            1 <= n <= MAX_RESOLUTION for n in scaling.resolution):
+        raise CnnCalcError(f"resolution must be from 1 to {MAX_RESOLUTION:,} pixels per side, "
+                           f"got {scaling.resolution[0]}x{scaling.resolution[1]}")
 
 
 def channels(c: int, width: float, divisor: int = 8) -> int:
-    """A channel count scaled by `width`: `make_divisible(c * width, divisor)`; width 1 keeps c."""
-    if width == 1:
-        return c
-    return make_divisible(c * width, divisor)
+    """A channel count scaled by `width`: `make_divisible(c * width, divisor)`; width 1 keeps c
+    (`expr.scaled_channels`, which scaled specs call for widths given by expressions)."""
+    return scaled_channels(c, width, divisor)  # type: ignore[no-any-return]
 
 
 def repeats(n: int, depth: float) -> int:
-    """A repeat count scaled by `depth`: `ceil(n * depth)`, at least 1 (torchvision's rule)."""
-    return max(1, int(math.ceil(n * depth)))
+    """A repeat count scaled by `depth`: `ceil(n * depth)`, at least 1 (torchvision's rule;
+    `expr.scaled_repeats`)."""
+    return scaled_repeats(n, depth)  # type: ignore[no-any-return]
 
 
 def pixels(n: int, factor: float) -> int:
@@ -112,8 +137,8 @@ def pixels(n: int, factor: float) -> int:
 def compound(phi: float, base: tuple[int, int], alpha: float = ALPHA, beta: float = BETA,
              gamma: float = GAMMA, divisor: int = 8) -> Scaling:
     """EfficientNet's compound scaling of a network whose input is `base` (height, width)."""
-    if not math.isfinite(phi) or abs(phi) > 50:
-        raise CnnCalcError(f"phi must be a number between -50 and 50, got {phi}")
+    if not math.isfinite(phi) or abs(phi) > MAX_PHI:
+        raise CnnCalcError(f"phi must be a number from {-MAX_PHI:g} to {MAX_PHI:g}, got {phi}")
     factor = gamma ** phi
     return Scaling(width=beta ** phi, depth=alpha ** phi,
                    resolution=(pixels(base[0], factor), pixels(base[1], factor)),
@@ -158,38 +183,133 @@ def scale_raw(raw: Any, scaling: Scaling, file: str = "<spec>") -> Any:
             args = body.get("args") if isinstance(body, dict) else None
             if isinstance(args, dict):
                 channel_args[str(name)] = {k for k, v in args.items() if v == "channels"}
-    rewriter = _Rewriter(scaling, channel_args)
+    rewriter = _Rewriter(scaling, channel_args, file, _classifier(out))
     if isinstance(out.get("layers"), list):
         rewriter.entries(out["layers"])
     if isinstance(out.get("blocks"), dict):
-        for body in out["blocks"].values():
-            if not isinstance(body, dict):
-                continue
-            if isinstance(body.get("layers"), list):
-                rewriter.entries(body["layers"])
-            for key in ("residual", "parallel"):
-                if isinstance(body.get(key), dict):
-                    rewriter.container(key, body[key])
+        for name, body in out["blocks"].items():
+            if isinstance(body, dict):
+                rewriter.block(str(name), body)
+    nothing = [what for what, value, sites in (
+        ("width", scaling.width, rewriter.width_sites),
+        ("depth", scaling.depth, rewriter.depth_sites)) if value != 1 and not sites]
+    if nothing:
+        prefix = f"phi {multiplier(scaling.phi)}: " if scaling.phi is not None else ""
+        raise CnnCalcError(Problem(
+            prefix + "; ".join(
+                f"the {what} multiplier {multiplier(getattr(scaling, what))} would change "
+                f"nothing: this spec has {NOTHING[what]}" for what in nothing)
+            + " (scaled numbers would equal the unscaled ones)", file,
+            raw.line_of("layers") if isinstance(raw, LineDict) else None))
     description = out.get("description")
     note = f"scaled: {scaling.describe()}"
     out["description"] = f"{description}; {note}" if description else note
     return out
 
 
-def _literal_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _literal(value: Any) -> bool:
+    """A width or repeat written as a number: 32, or 32.0 (which the layer reads as 32)."""
+    return whole_number(value) is not None
+
+
+#: Names whose value follows the scaled network: the shape of the layer's input.
+_SHAPE_NAMES = frozenset(("in_channels", "in_height", "in_width"))
+
+
+@dataclass(slots=True)
+class _Scope:
+    """A block definition's arguments (`channels` or not) and `let` values, by name."""
+
+    block: str
+    args: dict[str, Any]
+    lets: dict[str, Any]
 
 
 class _Rewriter:
-    """Walks entries in place (on a copy), scaling what the module docstring lists."""
+    """Walks entries in place (on a copy), scaling what the module docstring lists, and
+    counts the places each multiplier reached (`width_sites`, `depth_sites`)."""
 
-    def __init__(self, scaling: Scaling, channel_args: dict[str, set[str]]):
+    def __init__(self, scaling: Scaling, channel_args: dict[str, set[str]], file: str,
+                 classifier: int | None):
         self.scaling = scaling
         self.channel_args = channel_args
+        self.file = file
+        self.classifier = classifier  # id() of the network's last dense entry: kept
+        self.scope: _Scope | None = None  # inside a block definition
+        self.width_sites = 0
+        self.depth_sites = 0
 
-    def width(self, c: int) -> int:
-        return channels(c, self.scaling.width, self.scaling.divisor)
+    # -- the values
+    def width_of(self, value: Any, where: tuple[Any, Any], what: str) -> Any:
+        """`value` of a width scaled: a number by the rule, an expression wrapped in
+        `scaled_channels` unless it follows the scaled network (`$(4 * in_channels)`)."""
+        if self.scaling.width == 1:
+            return value
+        if _literal(value):
+            self.width_sites += 1
+            return channels(whole_number(value), self.scaling.width,  # type: ignore[arg-type]
+                            self.scaling.divisor)
+        if not is_expression(value):
+            return value  # text, a list...: the layer's own check names it
+        origin = self.origin(value)
+        if origin == "follows":
+            return value
+        if origin != "fixed":
+            scope = self.scope
+            assert scope is not None
+            container, line = where
+            raise CnnCalcError(Problem(
+                f"--width cannot scale {what} {value!r}: it comes from the argument "
+                f"'{origin}' of block '{scope.block}', which is not declared 'channels'; "
+                f"declare it (args: {{{origin}: channels}}) so that each use scales it, or "
+                "mark the layer 'scale: false'", self.file, _line(container, line)))
+        self.width_sites += 1
+        return (f"$(scaled_channels({source_of(value)}, {self.scaling.width!r}, "
+                f"{self.scaling.divisor}))")
 
+    def repeat_of(self, value: Any) -> Any:
+        if self.scaling.depth == 1:
+            return value
+        if _literal(value):
+            self.depth_sites += 1
+            return repeats(whole_number(value), self.scaling.depth)  # type: ignore[arg-type]
+        if is_expression(value):
+            self.depth_sites += 1
+            return f"$(scaled_repeats({source_of(value)}, {self.scaling.depth!r}))"
+        return value
+
+    def origin(self, text: str) -> str:
+        """"follows" when an expression reads the input's shape or a `channels` argument
+        (directly or through `let`), else the first other block argument it reads, else
+        "fixed" (vars, the repeat index, numbers: what --width must scale itself)."""
+        try:
+            stack = sorted(names_in(text))
+        except CnnCalcError:
+            return "follows"  # not a valid expression: parse_spec names the problem
+        seen: set[str] = set()
+        args: list[str] = []
+        scope = self.scope
+        while stack:
+            name = stack.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            if name in _SHAPE_NAMES:
+                return "follows"
+            if scope is not None and name in scope.lets:
+                value = scope.lets[name]
+                if is_expression(value):
+                    try:
+                        stack.extend(sorted(names_in(value)))
+                    except CnnCalcError:
+                        return "follows"
+            elif scope is not None and name in scope.args:
+                if scope.args[name] == "channels":
+                    return "follows"
+                args.append(name)
+        return sorted(args)[0] if args else "fixed"
+
+    # -- the entries
     def entries(self, items: Any) -> None:
         if not isinstance(items, list):
             return
@@ -200,8 +320,8 @@ class _Rewriter:
     def entry(self, item: dict[str, Any]) -> None:
         if item.get("scale") is False:
             return
-        if _literal_int(item.get("repeat")):
-            item["repeat"] = repeats(item["repeat"], self.scaling.depth)
+        if "repeat" in item:
+            item["repeat"] = self.repeat_of(item["repeat"])
         if "kind" in item:
             kind = item["kind"]
             fields: Any = item  # the long form keeps fields beside `kind`
@@ -211,26 +331,27 @@ class _Rewriter:
                 return  # malformed; parse_spec names the problem
             kind = others[0]
             fields = item[kind]
-            place = WIDTH_FIELDS[kind][1] if kind in WIDTH_FIELDS else None
-            if place == 0 and _literal_int(fields):
-                item[kind] = self.width(fields)  # `- conv: 64` fills filters
-                return
-            if place is not None and isinstance(fields, list) and len(fields) > place \
-                    and _literal_int(fields[place]):
-                fields[place] = self.width(fields[place])  # `- conv: [64, 3, 1, 1]`
-                return
         if not isinstance(kind, str):
             return
-        if kind in WIDTH_FIELDS:
-            field = WIDTH_FIELDS[kind][0]
-            if isinstance(fields, dict) and _literal_int(fields.get(field)):
-                fields[field] = self.width(fields[field])
+        width = WIDTH_FIELDS.get(kind) or (
+            ("units", 0) if kind == "dense" and id(item) != self.classifier else None)
+        if width is not None:
+            field, place = width
+            what = f"{kind}.{field}"
+            if isinstance(fields, dict):
+                if field in fields:
+                    fields[field] = self.width_of(fields[field], (fields, field), what)
+            elif place == 0 and not isinstance(fields, list) and "kind" not in item:
+                item[kind] = self.width_of(fields, (item, kind), what)  # `- conv: 64`
+            elif place is not None and isinstance(fields, list) and len(fields) > place:
+                fields[place] = self.width_of(fields[place], (fields, place), what)
         elif kind in ("seq", "residual", "parallel"):
             self.container(kind, fields)
         elif kind in self.channel_args and isinstance(fields, dict):
-            for arg in self.channel_args[kind]:
-                if _literal_int(fields.get(arg)):
-                    fields[arg] = self.width(fields[arg])
+            for arg in sorted(self.channel_args[kind]):
+                if arg in fields:
+                    fields[arg] = self.width_of(fields[arg], (fields, arg),
+                                                f"the argument {arg}")
 
     def container(self, kind: str, fields: Any) -> None:
         if kind == "seq":
@@ -243,6 +364,67 @@ class _Rewriter:
             if isinstance(branches, list):
                 for branch in branches:
                     self.entries(branch)
+
+    def block(self, name: str, body: dict[str, Any]) -> None:
+        """A block definition's layers, with its arguments and lets in scope."""
+        args = body.get("args") if isinstance(body.get("args"), dict) else {}
+        lets = body.get("let") if isinstance(body.get("let"), dict) else {}
+        self.scope = _Scope(name, dict(args), dict(lets))  # type: ignore[arg-type]
+        try:
+            if isinstance(body.get("layers"), list):
+                self.entries(body["layers"])
+            for key in ("residual", "parallel"):
+                if isinstance(body.get(key), dict):
+                    self.container(key, body[key])
+        finally:
+            self.scope = None
+
+
+def _line(container: Any, key: Any) -> int | None:
+    if isinstance(container, (LineDict, LineList)):
+        return container.line_of(key)
+    return None
+
+
+def _classifier(raw: dict[str, Any]) -> int | None:
+    """id() of the network's last dense entry (the classifier: its units are the classes),
+    following containers and block uses in the order the layers run; None without one."""
+    blocks = raw.get("blocks") if isinstance(raw.get("blocks"), dict) else {}
+    last: list[int] = []
+
+    def walk(items: Any, stack: tuple[str, ...]) -> None:
+        if not isinstance(items, list) or len(stack) > 100:
+            return
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            kind = item.get("kind")
+            fields: Any = item
+            if kind is None:
+                others = [k for k in item if k not in _COMMON]
+                if len(others) != 1:
+                    continue
+                kind, fields = others[0], item[others[0]]
+            if kind == "dense":
+                last.append(id(item))
+            elif kind == "seq":
+                walk(fields, stack)
+            elif kind == "residual" and isinstance(fields, dict):
+                walk(fields.get("body"), stack)
+            elif kind == "parallel" and isinstance(fields, dict) \
+                    and isinstance(fields.get("branches"), list):
+                for branch in fields["branches"]:
+                    walk(branch, stack)
+            elif isinstance(kind, str) and kind in blocks and kind not in stack:
+                body = blocks[kind]
+                if isinstance(body, dict):
+                    walk(body.get("layers"), (*stack, kind))
+                    for key in ("residual", "parallel"):
+                        if isinstance(body.get(key), dict):
+                            walk([{key: body[key]}], (*stack, kind))
+
+    walk(raw.get("layers"), ())
+    return last[-1] if last else None
 
 
 # --------------------------------------------------------------------------- YAML out
@@ -313,12 +495,15 @@ def parse_resolution(text: str) -> tuple[int, int]:
     """`240` -> (240, 240); `240x320` -> (240, 320) (height x width)."""
     parts = str(text).lower().replace(" ", "").split("x")
     try:
-        sizes = [int(p) for p in parts]
+        sizes = [int(p) for p in parts] if len(str(text)) <= 40 else []
     except ValueError:
         sizes = []
-    if len(sizes) not in (1, 2) or min(sizes) < 1:
-        raise CnnCalcError(f"--resolution: cannot read {text!r}; write a size in pixels "
-                           "(240) or height x width (240x320)")
+    if len(sizes) not in (1, 2):
+        raise CnnCalcError(f"--resolution: cannot read {clip(str(text))}; write a size in "
+                           "pixels (240) or height x width (240x320)")
+    if not all(1 <= n <= MAX_RESOLUTION for n in sizes):
+        raise CnnCalcError(f"--resolution: {clip(str(text))} is not from 1 to "
+                           f"{MAX_RESOLUTION:,} pixels per side")
     return (sizes[0], sizes[-1])
 
 

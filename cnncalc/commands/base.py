@@ -8,6 +8,7 @@ the library, and hands its Result to `finish`.
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,17 +17,48 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
+from typer.core import TyperGroup
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 from .. import __version__
 from ..core.spec import parse_shape
-from ..core.units import DTYPE_BYTES
+from ..core.units import DTYPE_BYTES, clip
 from ..errors import CnnCalcError
 from ..writers import FORMATS
 
+#: click's exception classes, from typer (which vendors click since 0.20: not `import click`)
+_UsageError_base = typer.BadParameter.__mro__[1]
+_ClickException = next(k for k in typer.BadParameter.__mro__ if k.__name__ == "ClickException")
+
+
+class _UsageError(_ClickException):  # type: ignore[misc, valid-type]
+    """A mistake on the command line, shown as one line (click shows usage, a hint and the
+    error on four)."""
+
+    exit_code = 2
+
+    def show(self, file: object = None) -> None:
+        print(self.format_message(), file=sys.stderr)
+
+
+class CommandGroup(TyperGroup):
+    """The app: a mistake in a command's options or arguments (a value out of range, an
+    unknown option, a missing argument) is one line on stderr and exit 2, like every other
+    invalid input."""
+
+    def invoke(self, ctx: typer.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except _UsageError_base as exc:
+            path = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            raise _UsageError(f"{path}: {exc.format_message()} "
+                              f"(see '{path} --help')") from None
+
+
 app = typer.Typer(
+    cls=CommandGroup,
     name="cnncalc",
     help="Shapes, parameters, multiply-adds and memory of convolutional networks, "
     "from a YAML spec.",
@@ -81,6 +113,57 @@ def errors_to_exit() -> Iterator[None]:
         raise typer.Exit(code=EXIT_INVALID) from None
 
 
+#: Bounds of the numeric options (the README's section on bad input lists them).
+MAX_BATCH = 10**9
+MAX_LEVELS = 1000  # --depth / --levels: rows nest far less deep (engine.MAX_DEPTH)
+
+
+def number(low: float, high: float, *, integer: bool = False, above: bool = False,
+           what: str = "") -> object:
+    """A typer `parser` for a numeric option: a finite number from `low` (or above it, when
+    `above`) to `high`, whole when `integer`; anything else is refused with one line that
+    names the option (and `what` it is)."""
+    if integer:
+        span = f"a whole number from {low:,} to {high:,}"
+    elif above:
+        span = f"a number above {low:g} and at most {high:g}"
+    else:
+        span = f"a number from {low:g} to {high:g}"
+
+    def refuse(shown: str) -> Exception:
+        return typer.BadParameter(f"{shown}: the {what} must be {span}" if what
+                                  else f"{shown} is not {span}")
+
+    def parse(value: object) -> int | float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = value  # a default
+        else:
+            text = str(value).strip()
+            try:
+                if len(text) > 40:
+                    raise ValueError
+                number = int(text) if integer else float(text)
+            except ValueError:
+                raise refuse(clip(str(value))) from None
+        if isinstance(number, float) and not math.isfinite(number):
+            raise refuse(clip(str(value)))
+        if number < low or number > high or (above and number == low):
+            raise refuse(clip(str(value)))
+        return number
+
+    return parse
+
+
+def load_spec(ref: str, var: list[str] | None = None) -> object:
+    """A checked spec (`source.load`), with `--var NAME=VALUE` overriding its vars."""
+    from ..core.source import load_raw, parse
+    from ..core.variables import override, parse_vars
+
+    values = parse_vars(var)
+    name, raw = load_raw(ref)
+    return parse(override(raw, values, name), name)
+
+
 def parse_input(text: str | None) -> tuple[int, ...] | None:
     if text is None:
         return None
@@ -120,8 +203,16 @@ SpecArg = Annotated[str, typer.Argument(
     show_default=False, autocompletion=complete_spec)]
 InputOpt = Annotated[Optional[str], typer.Option(
     "--input", "-i", help="Override the input size: HxWxC, e.g. 224x224x3.")]
-BatchOpt = Annotated[int, typer.Option("--batch", "-b", min=1,
-                                       help="Batch size (activations, MACs, memory scale).")]
+BatchOpt = Annotated[int, typer.Option(
+    "--batch", "-b", parser=number(1, MAX_BATCH, integer=True),
+    help=f"Batch size (activations, MACs, memory scale), 1 to {MAX_BATCH:,}.")]
+LevelsOpt = Annotated[Optional[int], typer.Option(
+    "--depth", "-d", parser=number(0, MAX_LEVELS, integer=True),
+    help="Collapse blocks deeper than this (0 = top level).")]
+VarOpt = Annotated[Optional[list[str]], typer.Option(
+    "--var", metavar="NAME=VALUE", show_default=False,
+    help="Set one of the spec's vars (repeatable): --var width=32. The spec must declare it "
+    "under 'vars:'.")]
 DtypeOpt = Annotated[Dtype, typer.Option("--dtype", help="Element type for memory.")]
 OutputOpt = Annotated[Optional[Path], typer.Option(
     "--output", "-o", help="Write to this file instead of standard output (the format follows "

@@ -15,13 +15,16 @@ from typing import Annotated, Optional
 import typer
 
 from .base import (
+    MAX_BATCH,
     Dtype,
     FormatOpt,
     InputOpt,
     OutputOpt,
+    VarOpt,
     app,
     errors_to_exit,
     finish,
+    number,
     parse_input,
 )
 
@@ -56,17 +59,19 @@ def check(
         "--require-budget", help="Fail (exit 1) when a spec has nothing to check.")] = False,
     input: InputOpt = None,
     batch: Annotated[Optional[int], typer.Option(
-        "--batch", "-b", min=1, help="Batch size (default: the budget's 'batch', else 1).",
-        show_default=False)] = None,
+        "--batch", "-b", parser=number(1, MAX_BATCH, integer=True), show_default=False,
+        help="Batch size (default: the budget's 'batch', else 1).")] = None,
     dtype: Annotated[Optional[Dtype], typer.Option(
         "--dtype", help="Element type for memory (default: the budget's 'dtype', else fp32).",
         show_default=False)] = None,
     format: FormatOpt = None,
     output: OutputOpt = None,
+    var: VarOpt = None,
 ) -> None:
     """Check specs against their budgets (and a baseline); exit 1 when any is exceeded."""
     from ..analyses.budget import check_budgets, cli_limits
     from ..core.units import parse_share
+    from ..core.variables import parse_vars, rewrite
     from ..present.check import annotations, result
     from ..writers import format_for
 
@@ -82,10 +87,11 @@ def check(
                                "'cnncalc show --format json' report)")
         growth = parse_share(max_growth, "--max-growth") if max_growth is not None else None
         shape = parse_input(input)
+        values = parse_vars(var)
     outcome = check_budgets(expand_refs(specs), limits, input_shape=shape, batch=batch,
                         dtype=dtype.value if dtype else None,
                         baselines=[str(p) for p in baseline or []], growth=growth,
-                        require_budget=require_budget)
+                        require_budget=require_budget, rewrite=rewrite(values))
 
     # Problems go to stderr one per line, as everywhere in cnncalc.
     for problem in outcome.problems + [p for s in outcome.specs for p in s.problems]:

@@ -13,9 +13,11 @@ from .base import (
     FormatOpt,
     InputOpt,
     OutputOpt,
+    VarOpt,
     app,
     errors_to_exit,
     finish,
+    load_spec,
     parse_input,
 )
 
@@ -30,10 +32,11 @@ def compare(
     dtype: DtypeOpt = Dtype.fp32,
     format: FormatOpt = None,
     output: OutputOpt = None,
+    var: VarOpt = None,
 ) -> None:
     """Compare specs' params, MACs, FLOPs, activations and memory, with ratios to the first."""
     from ..core.engine import analyze
-    from ..core.source import load
+    from ..core.variables import parse_vars
     from ..errors import CnnCalcError
     from ..present.compare import result
 
@@ -43,11 +46,12 @@ def compare(
         if specs.count("-") > 1:
             raise CnnCalcError("standard input (-) can be read only once")
         shape = parse_input(input)
+        parse_vars(var)  # a malformed --var is one problem, not one per spec
         reports, problems = [], []
         # analyse every spec before failing, so that one run names every invalid spec
         for ref in specs:
             try:
-                reports.append(analyze(load(ref), shape, batch, dtype.value))
+                reports.append(analyze(load_spec(ref, var), shape, batch, dtype.value))
             except CnnCalcError as exc:
                 problems += exc.problems
         if problems:

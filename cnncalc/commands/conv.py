@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from enum import Enum
 from typing import Annotated
 
 import typer
 
-from .base import app, console, errors_to_exit
+from .base import app, errors_to_exit, number
 
 
 class PadMode(str, Enum):
@@ -28,7 +29,9 @@ def conv(
         "--padding", "-p", help="valid, same or a whole number.")] = "valid",
     pad_mode: Annotated[PadMode, typer.Option(
         "--pad-mode", help="Fill padding with zeros or replicate the edge.")] = PadMode.zeros,
-    stride: Annotated[int, typer.Option("--stride", "-s", min=1, help="Stride.")] = 1,
+    stride: Annotated[int, typer.Option(
+        "--stride", "-s", parser=number(1, 1000, integer=True), help="Stride (1 to 1,000).")]
+    = 1,
     show_padded: Annotated[bool, typer.Option(
         "--show-padded", help="Also print the padded input.")] = False,
 ) -> None:
@@ -44,7 +47,6 @@ def conv(
             pads = paddings(padding, (len(x), len(x[0])), (len(w), len(w[0])), stride)
         except CnnCalcError as exc:  # options, not a spec: say so instead of '<spec>'
             raise exc.located(file="cnncalc conv") from None
-    out = console()
     top, bottom, left, right = pads
     note = "no padding" if not any(pads) else (
         f"padding {top}" if len(set(pads)) == 1 else
@@ -52,35 +54,24 @@ def conv(
         f" ({pad_mode.value})" if any(pads) else "")
     if show_padded:
         padded = pad(x, pads, pad_mode.value)
-        _print(out, padded, f"Padded input {len(padded)}x{len(padded[0])} ({note})")
-    _print(out, w, f"Filter {len(w)}x{len(w[0])}")
-    _print(out, result, f"Output {len(result)}x{len(result[0])}: {len(x)}x{len(x[0])} input, "
+        _print(padded, f"Padded input {len(padded)}x{len(padded[0])} ({note})")
+    _print(w, f"Filter {len(w)}x{len(w[0])}")
+    _print(result, f"Output {len(result)}x{len(result[0])}: {len(x)}x{len(x[0])} input, "
            f"{note}, stride {stride}")
 
 
-def _print(out: object, matrix: list, title: str) -> None:  # type: ignore[type-arg]
-    from rich import box
-    from rich.table import Table
+def _print(matrix: list, title: str) -> None:  # type: ignore[type-arg]
+    """The title, then the matrix in a box, every number right-aligned and never cut.
 
+    Written line by line rather than as a rich table: a 500x500 matrix is a quarter of a
+    million cells, which rich lays out in tens of seconds."""
     from ..analyses.convolve import fmt
 
-    out.print(title, highlight=False, soft_wrap=True)  # type: ignore[attr-defined]
-    table = Table(box=box.SQUARE, show_header=False)
-    for _ in matrix[0]:
-        table.add_column(justify="right", no_wrap=True)
-    for row in matrix:
-        table.add_row(*(fmt(v) for v in row))
-    print_table(out, table)  # type: ignore[arg-type]
-
-
-def print_table(console: object, table: object) -> None:
-    """Print a rich table, never cutting a number: a narrower console is widened."""
-    from rich.console import Console
-
-    needed = table.__rich_measure__(  # type: ignore[attr-defined]
-        console, console.options.update_width(10**6)).maximum  # type: ignore[attr-defined]
-    if needed > console.width:  # type: ignore[attr-defined]
-        console = Console(file=console.file, width=needed, soft_wrap=False,  # type: ignore
-                          color_system=console.color_system and "auto",  # type: ignore
-                          force_terminal=console.is_terminal)  # type: ignore[attr-defined]
-    console.print(table)  # type: ignore[attr-defined]
+    cells = [[fmt(v) for v in row] for row in matrix]
+    widths = [max(len(row[j]) for row in cells) for j in range(len(cells[0]))]
+    rule = ["─" * (width + 2) for width in widths]
+    lines = [title, "┌" + "┬".join(rule) + "┐"]
+    lines += ["│" + "│".join(f" {cell.rjust(width)} " for cell, width in
+                             zip(row, widths, strict=True)) + "│" for row in cells]
+    lines.append("└" + "┴".join(rule) + "┘")
+    sys.stdout.write("\n".join(lines) + "\n")

@@ -11,9 +11,11 @@ from .base import (
     InputOpt,
     OutputOpt,
     SpecArg,
+    VarOpt,
     app,
     errors_to_exit,
     finish,
+    load_spec,
     parse_input,
 )
 
@@ -27,13 +29,13 @@ def explain(
     input: InputOpt = None,
     format: FormatOpt = None,
     output: OutputOpt = None,
+    var: VarOpt = None,
 ) -> None:
     """Show the arithmetic behind each layer: output size, params, MACs, receptive field."""
     from ..core.engine import analyze
-    from ..core.source import load
     from ..present.explain import result
 
     with errors_to_exit():
-        report = analyze(load(spec), parse_input(input))
+        report = analyze(load_spec(spec, var), parse_input(input))
         found = result(report, layer)
     finish(found, format, output, (spec,))

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..analyses.scale import MAX_DIVISOR, MAX_RESOLUTION
 from .base import (
     BatchOpt,
     Dtype,
@@ -14,10 +15,16 @@ from .base import (
     FormatOpt,
     OutputOpt,
     SpecArg,
+    VarOpt,
     app,
     errors_to_exit,
     finish,
+    number,
 )
+
+#: --from and --to are finite and within the widest range of any search; `fit.check_grid`
+#: narrows it to the search's own (phi, a multiplier, pixels).
+GRID_VALUE = number(-MAX_RESOLUTION, MAX_RESOLUTION, what="grid value")
 
 
 @app.command()
@@ -34,25 +41,30 @@ def fit(
         "--by", help="What to scale: compound (phi), width, depth or resolution (pixels).")]
     = "compound",
     start: Annotated[Optional[float], typer.Option(
-        "--from", help="Smallest value tried (default: compound -4, width/depth 0.25, "
+        "--from", parser=GRID_VALUE,
+        help="Smallest value tried (default: compound -4, width/depth 0.25, "
         "resolution 32).")] = None,
     stop: Annotated[Optional[float], typer.Option(
-        "--to", help="Largest value tried (default: compound 8, width/depth 4, "
+        "--to", parser=GRID_VALUE, help="Largest value tried (default: compound 8, width/depth 4, "
         "resolution 1024).")] = None,
     step: Annotated[Optional[float], typer.Option(
-        "--step", help="Grid step (default: compound 0.5, width/depth 0.25, "
+        "--step", parser=number(0, MAX_RESOLUTION, above=True, what="grid step"),
+        help="Grid step (default: compound 0.5, width/depth 0.25, "
         "resolution 32).")] = None,
     divisor: Annotated[int, typer.Option(
-        "--divisor", min=1, help="Scaled channel counts are multiples of this.")] = 8,
+        "--divisor", parser=number(1, MAX_DIVISOR, integer=True),
+        help=f"Scaled channel counts are multiples of this (1 to {MAX_DIVISOR}).")] = 8,
     batch: BatchOpt = 1,
     dtype: DtypeOpt = Dtype.fp32,
     format: FormatOpt = None,
     output: OutputOpt = None,
+    var: VarOpt = None,
 ) -> None:
     """Find the largest scale (compound phi, or one multiplier) that meets every budget."""
     from ..analyses import fit as rules
     from ..core.source import load_raw
     from ..core.units import parse_bytes, parse_count
+    from ..core.variables import override, parse_vars
     from ..errors import CnnCalcError
     from ..present.fit import result
 
@@ -68,12 +80,15 @@ def fit(
         if max_memory is not None:
             budgets["memory"] = parse_bytes(max_memory, "--max-memory")
         default = rules.SEARCHES[by]
-        points = rules.grid(default[0] if start is None else start,
-                            default[1] if stop is None else stop,
-                            default[2] if step is None else step)
+        bounds = (default[0] if start is None else start, default[1] if stop is None else stop,
+                  default[2] if step is None else step)
+        rules.check_grid(by, *bounds)
+        points = rules.grid(*bounds)
+        values = parse_vars(var)
         name, raw = load_raw(spec)
+        raw = override(raw, values, name)
         tried = rules.search(raw, name, by, points, budgets, batch, dtype.value, divisor)
-    found = result(spec, by, tried, budgets, batch, dtype.value)
+    found = result(spec, by, tried, budgets, batch, dtype.value, tuple(var or ()))
     if found.exit_code:
         print(f"cnncalc: {found.notes[0][0].lower()}{found.notes[0][1:]}", file=sys.stderr)
     finish(found, format, output, (spec,))

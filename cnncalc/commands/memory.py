@@ -16,9 +16,11 @@ from .base import (
     InputOpt,
     OutputOpt,
     SpecArg,
+    VarOpt,
     app,
     errors_to_exit,
     finish,
+    load_spec,
     parse_input,
 )
 
@@ -41,14 +43,14 @@ def memory(
     freeze_until: FreezeUntilOpt = None,
     format: FormatOpt = None,
     output: OutputOpt = None,
+    var: VarOpt = None,
 ) -> None:
     """Memory breakdown: params, activations, peak inference and one training step."""
     from ..core.engine import analyze
-    from ..core.source import load
     from ..present.memory import result
 
     with errors_to_exit():
-        report = analyze(load(spec), parse_input(input), batch, dtype.value)
+        report = analyze(load_spec(spec, var), parse_input(input), batch, dtype.value)
         if freeze_until:
             from ..core.freeze import freeze_until as freeze
 

@@ -8,16 +8,20 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..analyses.scale import MAX_DIVISOR, MAX_MULTIPLIER, MAX_PHI
 from .base import (
+    MAX_LEVELS,
     BatchOpt,
     Dtype,
     DtypeOpt,
     FormatOpt,
     OutputOpt,
     SpecArg,
+    VarOpt,
     app,
     errors_to_exit,
     finish,
+    number,
 )
 
 
@@ -25,35 +29,44 @@ from .base import (
 def scale(
     spec: SpecArg,
     phi: Annotated[Optional[float], typer.Option(
-        "--phi", help="EfficientNet compound coefficient: depth 1.2^phi, width 1.1^phi, "
-        "resolution 1.15^phi (nearest pixel).")] = None,
+        "--phi", parser=number(-MAX_PHI, MAX_PHI, what="compound coefficient phi"),
+        help="EfficientNet compound coefficient: depth 1.2^phi, width 1.1^phi, "
+        f"resolution 1.15^phi (nearest pixel); -{MAX_PHI:g} to {MAX_PHI:g}.")] = None,
     width: Annotated[Optional[float], typer.Option(
-        "--width", "-w", help="Width multiplier: channel counts x W, rounded to a multiple "
-        "of --divisor.")] = None,
+        "--width", "-w", parser=number(0, MAX_MULTIPLIER, above=True, what="width multiplier"),
+        help="Width multiplier: channel counts x W, rounded to a multiple of --divisor "
+        f"(above 0, at most {MAX_MULTIPLIER:g}).")] = None,
     depth: Annotated[Optional[float], typer.Option(
-        "--depth", "-d", help="Depth multiplier: each literal 'repeat: n' becomes ceil(n x D).")]
-    = None,
+        "--depth", "-d", parser=number(0, MAX_MULTIPLIER, above=True, what="depth multiplier"),
+        help="Depth multiplier: each 'repeat: n' becomes ceil(n x D) "
+        f"(above 0, at most {MAX_MULTIPLIER:g}).")] = None,
     resolution: Annotated[Optional[str], typer.Option(
         "--resolution", "-r", help="Input size in pixels: 240 or HxW (240x320).")] = None,
     divisor: Annotated[int, typer.Option(
-        "--divisor", min=1, help="Scaled channel counts are multiples of this.")] = 8,
+        "--divisor", parser=number(1, MAX_DIVISOR, integer=True),
+        help=f"Scaled channel counts are multiples of this (1 to {MAX_DIVISOR}).")] = 8,
     yaml: Annotated[bool, typer.Option(
         "--yaml", help="Print the scaled spec as YAML instead of its table.")] = False,
     format: FormatOpt = None,
     levels: Annotated[Optional[int], typer.Option(
-        "--levels", min=0, help="Collapse blocks deeper than this (show's --depth).")] = None,
+        "--levels", parser=number(0, MAX_LEVELS, integer=True),
+        help="Collapse blocks deeper than this (show's --depth).")] = None,
     batch: BatchOpt = 1,
     dtype: DtypeOpt = Dtype.fp32,
     output: OutputOpt = None,
+    var: VarOpt = None,
 ) -> None:
     """Scale a spec's width, depth and resolution, then show it (or print it as YAML)."""
     from ..analyses import scale as scaling_rules
     from ..core.engine import analyze
     from ..core.source import load_raw, parse
+    from ..core.variables import override, parse_vars
     from ..present.report import result
 
     with errors_to_exit():
+        values = parse_vars(var)
         name, raw = load_raw(spec)
+        raw = override(raw, values, name)
         scaling = _scaling(raw, name, phi, width, depth, resolution, divisor)
         scaled = scaling_rules.scale_raw(raw, scaling, name)
         parsed = parse(scaled, name)

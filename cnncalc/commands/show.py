@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -13,11 +13,14 @@ from .base import (
     FormatOpt,
     FreezeUntilOpt,
     InputOpt,
+    LevelsOpt,
     OutputOpt,
     SpecArg,
+    VarOpt,
     app,
     errors_to_exit,
     finish,
+    load_spec,
     parse_input,
 )
 
@@ -29,22 +32,20 @@ def show(
     batch: BatchOpt = 1,
     dtype: DtypeOpt = Dtype.fp32,
     format: FormatOpt = None,
-    depth: Annotated[Optional[int], typer.Option(
-        "--depth", "-d", min=0, help="Collapse blocks deeper than this (0 = top level).")]
-    = None,
+    depth: LevelsOpt = None,
     output: OutputOpt = None,
     rf: Annotated[bool, typer.Option(
         "--rf", help="Add the receptive field column (size / effective stride / padding).")]
     = False,
     freeze_until: FreezeUntilOpt = None,
+    var: VarOpt = None,
 ) -> None:
     """Per-layer shapes, parameters and MACs of a spec, with totals and memory."""
     from ..core.engine import analyze
-    from ..core.source import load
     from ..present.report import result
 
     with errors_to_exit():
-        report = analyze(load(spec), parse_input(input), batch, dtype.value)
+        report = analyze(load_spec(spec, var), parse_input(input), batch, dtype.value)
         if freeze_until:
             from ..core.freeze import freeze_until as freeze
 

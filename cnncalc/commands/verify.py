@@ -16,19 +16,25 @@ import typer
 
 from ..errors import CnnCalcError
 from .base import (
+    MAX_LEVELS,
     BatchOpt,
     FormatOpt,
     InputOpt,
     OutputOpt,
     SpecArg,
+    VarOpt,
     app,
     errors_to_exit,
     finish,
+    load_spec,
+    number,
     parse_input,
 )
 
 INSTALL_HINT = "pip install 'cnncalc[torch]'"
 EXIT_MISMATCH = 1
+#: The most timed (and untimed warm-up) forward passes `--time` runs.
+MAX_RUNS = 10_000
 
 
 class Device(str, Enum):
@@ -65,23 +71,26 @@ def verify(
     = TorchDtype.fp32,
     time: Annotated[bool, typer.Option(
         "--time", help="Also time forward passes: latency, images/s, MACs/s.")] = False,
-    runs: Annotated[int, typer.Option("--runs", min=1, help="Timed forward passes.")] = 20,
-    warmup: Annotated[int, typer.Option("--warmup", min=0,
-                                        help="Untimed passes before timing.")] = 3,
+    runs: Annotated[int, typer.Option(
+        "--runs", parser=number(1, MAX_RUNS, integer=True),
+        help=f"Timed forward passes (1 to {MAX_RUNS:,}).")] = 20,
+    warmup: Annotated[int, typer.Option(
+        "--warmup", parser=number(0, MAX_RUNS, integer=True),
+        help=f"Untimed passes before timing (0 to {MAX_RUNS:,}).")] = 3,
     depth: Annotated[Optional[int], typer.Option(
-        "--depth", "-d", min=0, help="Show rows down to this depth (disagreements always "
-        "show).")] = None,
+        "--depth", "-d", parser=number(0, MAX_LEVELS, integer=True),
+        help="Show rows down to this depth (disagreements always show).")] = None,
     format: FormatOpt = None,
     output: OutputOpt = None,
+    var: VarOpt = None,
 ) -> None:
     """Build the spec as a torch module and check shapes, params, buffers and MACs per layer."""
     from ..analyses.verify import match
     from ..core.engine import analyze
-    from ..core.source import load
     from ..present.verify import add_timing, failed_run, result
 
     with errors_to_exit():
-        report = analyze(load(spec), parse_input(input), batch, dtype.value)
+        report = analyze(load_spec(spec, var), parse_input(input), batch, dtype.value)
         torch_backend = backend()
         if time and device is Device.meta:
             raise CnnCalcError("--time needs --device cpu or cuda: on meta nothing is computed")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from ..errors import CnnCalcError, suggest
-from . import expr
+from . import expr, units
 from .layers import KINDS, MERGES, Shape, fmt_shape, prod
 from .loader import paused_gc
 from .report import Node, Report, Totals
@@ -20,14 +20,19 @@ from .validate import validate_leaf
 
 _T = TypeVar("_T", Node, Totals)
 
-# Bounds that keep hostile specs within seconds and ~200 MB: a layer costs ~350 bytes of
-# report, and each level of nesting ~5 Python frames (of the 1000 Python allows).
-MAX_LAYERS = 250_000
+# Bounds that keep hostile specs within 2 s and 200 MB in every command and format: work is
+# bounded by the rows computed, not by what is declared. Every row counts (a layer, a merge, a
+# post-activation, and the row of each repeat, block, seq, shortcut and branch), so empty
+# sequences repeated millions of times are refused as fast as millions of layers; the heaviest
+# writers (JSON, `explain`) need about 1 s and 150 MB for 20,000 rows. The largest real
+# networks have a few thousand (EfficientNet-B7: about 800). Each level of nesting costs ~5
+# Python frames (of the 1000 Python allows).
+MAX_ROWS = 20_000
 MAX_DEPTH = 100
-# Counts stay exact integers at any size, but past a googol they are surely a typo, and
-# larger ones (e.g. 4096-bit expression results multiplied together) would pass Python's
-# 4300-digit int-to-text limit and a float's range when printed.
-MAX_COUNT = 10**100
+#: Expression work per analysis, in syntax-tree nodes evaluated (see `expr.budget`).
+MAX_EXPRESSION_STEPS = 5_000_000
+# Counts stay exact integers at any size, but past a googol they are surely a typo (units).
+MAX_COUNT = units.MAX_COUNT
 
 
 def analyze(spec: Spec, input_shape: Shape | None = None, batch: int = 1,
@@ -44,7 +49,7 @@ def analyze(spec: Spec, input_shape: Shape | None = None, batch: int = 1,
                            ).located(file=spec.file)
     walker = _Walker(spec)
     try:
-        with paused_gc():
+        with paused_gc(), expr.budget(MAX_EXPRESSION_STEPS):
             nodes, _ = walker.seq(spec.layers, shape, Frame(dict(spec.vars)))
     except RecursionError:  # a backstop: MAX_DEPTH should refuse such specs first
         raise CnnCalcError(f"the spec nests more deeply than cnncalc can follow "
@@ -112,9 +117,38 @@ class Frame:
 class _Walker:
     def __init__(self, spec: Spec):
         self.spec = spec
-        self.count = 0
+        self.count = 0  # layers, merges and post-activations: the report's layer count
+        self.rows = 0  # every node made, groups included: what MAX_ROWS bounds
+
+    def node(self, *args: Any, **fields: Any) -> Node:
+        """A new row of the report, refused past MAX_ROWS."""
+        self.rows += 1
+        if self.rows > MAX_ROWS:
+            raise CnnCalcError(f"the spec expands to more than {MAX_ROWS:,} rows (layers, "
+                               "repeats, blocks and branches); cnncalc computes at most "
+                               f"{MAX_ROWS:,}")
+        return Node(*args, **fields)
 
     # -- helpers
+    def varies(self, entry: Entry, seen: frozenset[str] = frozenset(), top: bool = False) -> bool:
+        """Whether passes of a repeat may make different rows: a `when`, a repeat or a
+        residual's `add` given by an expression, inside `entry` or a block it uses (the
+        repeated entry's own `when` and `repeat` are read once, `top`)."""
+        if not top and (entry.when is not None or expr.is_expression(entry.repeat)):
+            return True
+        if isinstance(entry, Seq):
+            return any(self.varies(e, seen) for e in entry.children)
+        if isinstance(entry, Residual):
+            return expr.is_expression(entry.add) or any(
+                self.varies(e, seen) for e in (*entry.body, *entry.shortcut))
+        if isinstance(entry, Parallel):
+            return any(self.varies(e, seen) for branch in entry.branches for e in branch)
+        if isinstance(entry, Use):
+            block = self.spec.blocks.get(entry.kind)
+            return entry.kind in seen or block is None or self.varies(
+                block.body, seen | {entry.kind})
+        return False
+
     def env_at(self, env: dict[str, Any], shape: Shape) -> dict[str, Any]:
         scoped = dict(env)
         if len(shape) == 3:
@@ -181,23 +215,25 @@ class _Walker:
         times = self.value(entry.repeat, self.env_at(frame.env, shape))
         if isinstance(times, bool) or not isinstance(times, int) or times < 1:
             raise CnnCalcError(f"repeat must be a whole number >= 1, got {times!r}")
-        if times > MAX_LAYERS:
-            raise CnnCalcError(f"repeat {times:,} is more than the {MAX_LAYERS:,} layers "
+        if times > MAX_ROWS:
+            raise CnnCalcError(f"repeat {times:,} is more than the {MAX_ROWS:,} rows "
                                "cnncalc computes")
         children = []
         out = shape
-        before = self.count
+        before = self.rows
         for index in range(times):
             inner = frame.inside(path, env=dict(frame.env, i=index))
             child, out = self.single(entry, str(index), _join(path, str(index)), out, inner)
             children.append(child)
-            if index == 0 and before + (self.count - before) * times > MAX_LAYERS:
-                # Fail now, not after expanding millions of layers (nested repeats).
+            if index == 0 and before + (self.rows - before) * times > MAX_ROWS \
+                    and not self.varies(entry, top=True):
+                # Fail now, not after expanding thousands of rows (nested repeats); only
+                # when every pass makes the same rows (no `when`, no repeat by expression).
                 raise CnnCalcError(
-                    f"repeat {times:,} of {self.count - before:,} layers each is more than "
-                    f"the {MAX_LAYERS:,} layers cnncalc computes")
-        group = Node(name, path, entry.kind, frame.depth, entry.line, shape, out,
-                     trainable=frame.trainable, container="repeat")
+                    f"repeat {times:,} of {self.rows - before:,} rows each is more than "
+                    f"the {MAX_ROWS:,} rows cnncalc computes")
+        group = self.node(name, path, entry.kind, frame.depth, entry.line, shape, out,
+                          trainable=frame.trainable, container="repeat")
         return _sum_into(group, children), out
 
     def single(self, entry: Entry, name: str, path: str, shape: Shape, frame: Frame,
@@ -207,8 +243,8 @@ class _Walker:
             return self.leaf(entry, name, path, shape, frame)
         if isinstance(entry, Use):
             return self.use(entry, name, path, shape, frame)
-        group = Node(name, path, kind, frame.depth, entry.line, shape, shape,
-                     trainable=frame.trainable)
+        group = self.node(name, path, kind, frame.depth, entry.line, shape, shape,
+                          trainable=frame.trainable)
         if isinstance(entry, Seq):
             children, out = self.seq(entry.children, shape, frame.inside(path))
         elif isinstance(entry, Residual):
@@ -236,13 +272,11 @@ class _Walker:
             raise CnnCalcError(f"counts past 10^100 (output {shown}); "
                                "check the sizes for a typo")
         self.count += 1
-        if self.count > MAX_LAYERS:
-            raise CnnCalcError(f"the spec expands to more than {MAX_LAYERS:,} layers")
         trainable = frame.trainable
-        node = Node(name, path, entry.kind, frame.depth, entry.line, shape, out,
-                    params=cost.params, trainable_params=cost.params if trainable else 0,
-                    buffers=cost.buffers, activations=prod(out), macs=cost.macs,
-                    elementwise=cost.elementwise, trainable=trainable, layer=layer)
+        node = self.node(name, path, entry.kind, frame.depth, entry.line, shape, out,
+                         params=cost.params, trainable_params=cost.params if trainable else 0,
+                         buffers=cost.buffers, activations=prod(out), macs=cost.macs,
+                         elementwise=cost.elementwise, trainable=trainable, layer=layer)
         return node, out
 
     def merge(self, kind: str, path: str, line: int, shapes: list[Shape], names: list[str],
@@ -259,9 +293,9 @@ class _Walker:
             raise CnnCalcError(f"{where}: {merge.refusal}: {listing}{rule}")
         cost = merge.merge_cost(shapes, out)
         self.count += 1
-        return Node(kind, _join(path, kind), kind, frame.depth + 1, line, shapes[0], out,
-                    activations=prod(out), elementwise=cost.elementwise,
-                    trainable=frame.trainable, layer=merge, inputs=list(shapes))
+        return self.node(kind, _join(path, kind), kind, frame.depth + 1, line, shapes[0], out,
+                         activations=prod(out), elementwise=cost.elementwise,
+                         trainable=frame.trainable, layer=merge, inputs=list(shapes))
 
     def post_activation(self, function: str | None, path: str, line: int, shape: Shape,
                         frame: Frame) -> list[Node]:
@@ -270,9 +304,9 @@ class _Walker:
         layer = validate_leaf(function, {})
         cost = layer.cost(shape, shape)
         self.count += 1
-        return [Node(function, _join(path, function), function, frame.depth + 1, line, shape,
-                     shape, activations=prod(shape), elementwise=cost.elementwise,
-                     trainable=frame.trainable, layer=layer)]
+        return [self.node(function, _join(path, function), function, frame.depth + 1, line, shape,
+                          shape, activations=prod(shape), elementwise=cost.elementwise,
+                          trainable=frame.trainable, layer=layer)]
 
     # -- containers
     def residual(self, entry: Residual, path: str, shape: Shape,
@@ -286,8 +320,9 @@ class _Walker:
                 sc_path = _join(path, "shortcut")
                 sc_nodes, short_out = self.seq(entry.shortcut, shape, frame.inside(sc_path, 2))
                 if sc_nodes:
-                    group = Node("shortcut", sc_path, "seq", frame.depth + 1, entry.line, shape,
-                                 short_out, trainable=frame.trainable, container="shortcut")
+                    group = self.node("shortcut", sc_path, "seq", frame.depth + 1, entry.line,
+                                      shape, short_out, trainable=frame.trainable,
+                                      container="shortcut")
                     children.append(_sum_into(group, sc_nodes))
             names = ["the body", "the shortcut" if entry.shortcut else "the identity shortcut"]
             node = self.merge("add", path, entry.line, [body_out, short_out], names,
@@ -310,8 +345,8 @@ class _Walker:
             name = f"branch{index}"
             b_path = _join(path, name)
             nodes, out = self.seq(branch, shape, frame.inside(b_path, 2))
-            group = Node(name, b_path, "seq", frame.depth + 1, entry.line, shape, out,
-                         trainable=frame.trainable, container="branch")
+            group = self.node(name, b_path, "seq", frame.depth + 1, entry.line, shape, out,
+                              trainable=frame.trainable, container="branch")
             children.append(_sum_into(group, nodes))
             outs.append(out)
             names.append(name)

@@ -13,7 +13,8 @@ import io
 import math
 import operator
 import tokenize
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from ..errors import CnnCalcError
@@ -32,6 +33,36 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None)
     if rounded < 0.9 * value:
         rounded += divisor
     return rounded
+
+
+def whole_number(value: Any) -> int | None:
+    """`value` as a positive whole number (32 or 32.0), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return None
+    return int(value) if value >= 1 else None
+
+
+def scaled_channels(c: Any, width: float, divisor: int = 8) -> Any:
+    """A channel count scaled by `cnncalc scale --width`: `make_divisible(c * width,
+    divisor)`; width 1 keeps `c`. `scale` writes it around a width given by an expression
+    (`$(scaled_channels(16 * k, 2.0, 8))`). A value that is not a positive whole number is
+    returned as it is, for the layer's own check to refuse."""
+    whole = whole_number(c)
+    if whole is None or width == 1:
+        return c
+    return make_divisible(whole * width, divisor)
+
+
+def scaled_repeats(n: Any, depth: float) -> Any:
+    """A repeat count scaled by `cnncalc scale --depth`: `ceil(n * depth)`, at least 1
+    (torchvision's `adjust_depth`); what `scale` writes around `repeat: $n`. A value that is
+    not a positive whole number is returned as it is, for the repeat's own check."""
+    whole = whole_number(n)
+    if whole is None:
+        return n
+    return max(1, math.ceil(whole * depth))
 
 
 def _round(value: Any, ndigits: Any = None) -> Any:
@@ -55,6 +86,8 @@ FUNCTIONS: dict[str, Any] = {
     "floor": math.floor,
     "ceil": math.ceil,
     "make_divisible": make_divisible,
+    "scaled_channels": scaled_channels,
+    "scaled_repeats": scaled_repeats,
 }
 
 _BINARY = {
@@ -69,6 +102,42 @@ _COMPARE = {
 _UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_}
 
 _CACHE: dict[str, ast.expr] = {}
+#: The work of one evaluation of each cached expression (see `_cost`).
+_COSTS: dict[str, int] = {}
+#: Steps left to the analyses running now (innermost last); empty: unbounded.
+_BUDGETS: list[list[int]] = []
+
+
+@contextmanager
+def budget(steps: int) -> Iterator[None]:
+    """Bound the expression work inside the block: every evaluation costs the size of its
+    syntax tree (text constants by their length), and past `steps` in all, CnnCalcError.
+
+    A repeated layer evaluates its expressions once per pass, so a few kilobytes of
+    `max(1, 1, ...)` repeated thousands of times would otherwise run for minutes.
+    """
+    _BUDGETS.append([steps, steps])
+    try:
+        yield
+    finally:
+        _BUDGETS.pop()
+
+
+def _cost(tree: ast.expr) -> int:
+    return sum(1 + (len(n.value) // 64 if isinstance(n, ast.Constant)
+                    and isinstance(n.value, str) else 0) for n in ast.walk(tree))
+
+
+def _charge(text: str) -> None:
+    if not _BUDGETS:
+        return
+    left = _BUDGETS[-1]
+    left[0] -= _COSTS[text]
+    if left[0] < 0:
+        raise CnnCalcError(
+            f"the spec's expressions take more than {left[1]:,} steps to evaluate (one "
+            f"step per operator, name and number, at every pass of a repeat); the last was "
+            f"{text[:40]!r}{'...' if len(text) > 40 else ''}")
 
 
 def is_expression(value: Any) -> bool:
@@ -131,6 +200,7 @@ def parse(text: str) -> ast.expr:
             raise CnnCalcError(f"expression too deeply nested: {text[:60]!r}...") from None
         _check(tree, text)
         _CACHE[text] = tree
+        _COSTS[text] = _cost(tree)
     return tree
 
 
@@ -141,6 +211,7 @@ def names_in(text: str) -> set[str]:
 def evaluate(text: str, env: Mapping[str, Any]) -> Any:
     """Evaluate `$...` against `env`; errors name the expression."""
     tree = parse(text)
+    _charge(text)
     try:
         return _eval(tree, env, text)
     except CnnCalcError:

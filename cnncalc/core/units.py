@@ -19,6 +19,16 @@ BYTE_UNITS = {
 }
 DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
 
+#: The largest count or size cnncalc computes or reads (a limit, a budget, a layer's count):
+#: past a googol a number is surely a typo, and larger ones would pass Python's 4300-digit
+#: int-to-text limit and a float's range when printed.
+MAX_COUNT = 10**100
+#: Text of a number longer than this is refused before it is read: `1e100000000` or 5,000
+#: digits would take minutes (or Python's 4300-digit limit) to turn into an integer.
+MAX_NUMBER_CHARS = 120
+#: The largest share `parse_share` reads (`--max-growth`): 1,000,000% is 10,001 times the base.
+MAX_SHARE_PERCENT = 10**6
+
 # A number as people write it in budgets: digits with optional `_` or `,` separators, an optional
 # decimal part and exponent (`5e6`), then an optional unit. The sign is matched so that `-1M`
 # gets its own message instead of "cannot read".
@@ -46,10 +56,13 @@ def _parse(text: str | int, units: dict[str, int], what: str, kind: str = "count
         raise CnnCalcError(f"{what}: expected a number, got {text!r}")
     if isinstance(text, int):
         if text < 0:
-            raise CnnCalcError(f"{what}: {text} is negative; a limit must be 0 or more")
-        return text
+            raise CnnCalcError(f"{what}: {clip(text)} is negative; a limit must be 0 or more")
+        return _bounded(text, text, what)
     if isinstance(text, float):
         text = repr(text)
+    if len(str(text)) > MAX_NUMBER_CHARS:
+        raise CnnCalcError(f"{what}: {clip(text)} is too long to be a number "
+                           f"(at most {MAX_NUMBER_CHARS} characters; limits stop at 10^100)")
     other = BYTE_UNITS if kind == "count" else COUNT_UNITS
     names = ", ".join(u for u in units if u)
     match = _NUMBER.match(str(text))
@@ -66,13 +79,36 @@ def _parse(text: str | int, units: dict[str, int], what: str, kind: str = "count
         raise CnnCalcError(f"{what}: {text!r} is negative; a limit must be 0 or more")
     value = Fraction(number.replace("_", "").replace(",", "")) * units[unit]
     if exponent:
-        value *= Fraction(10) ** int(exponent)
+        power = int(exponent)
+        if power > 300 and value:  # past MAX_COUNT whatever the (at most 120) digits
+            raise CnnCalcError(f"{what}: {clip(text)} is more than 10^100, the largest "
+                               "count cnncalc reads")
+        value *= Fraction(10) ** max(power, -300)  # 1e-9999 is a fraction like 1e-300
     if value.denominator != 1:
         whole = "parameters, MACs and FLOPs are counted" if kind == "count" else "bytes are"
         raise CnnCalcError(
             f"{what}: {text!r} is not a whole number; {whole} in whole units "
             f"(write e.g. {'1500 or 1.5k' if kind == 'count' else '1536 or 1.5KiB'})")
-    return int(value)
+    return _bounded(int(value), text, what)
+
+
+def _bounded(value: int, text: object, what: str) -> int:
+    if value > MAX_COUNT:
+        raise CnnCalcError(f"{what}: {clip(text)} is more than 10^100, the largest count "
+                           "cnncalc reads")
+    return value
+
+
+def clip(value: object, limit: int = 40) -> str:
+    """A value for a one-line message: `'99999...' (5,000 chars)` when it is long."""
+    if isinstance(value, int) and value.bit_length() > 4000:  # str() would raise past 4300
+        return f"an integer of {value.bit_length():,} bits"
+    text = value if isinstance(value, str) else str(value) if isinstance(value, int) else \
+        repr(value)
+    if len(text) <= limit:
+        return repr(text) if isinstance(value, str) else text
+    head = repr(text[:limit]) if isinstance(value, str) else text[:limit]
+    return f"{head}... ({len(text):,} chars)"
 
 
 def parse_count(text: str | int, what: str = "count") -> int:
@@ -95,6 +131,8 @@ def parse_share(text: str | float, what: str = "share") -> Fraction:
     The sign is required: a bare `5` could mean 5% or 500%, so it is an error.
     """
     raw = str(text)
+    if len(raw) > MAX_NUMBER_CHARS:
+        raise CnnCalcError(f"{what}: {clip(raw)} is too long to be a percentage")
     match = _PERCENT.match(raw)
     if not match:
         hint = ""
@@ -103,7 +141,11 @@ def parse_share(text: str | float, what: str = "share") -> Fraction:
         elif raw.strip().startswith("-"):
             hint = "; a share must be 0% or more"
         raise CnnCalcError(f"{what}: cannot read {raw!r} as a percentage{hint}")
-    return Fraction(match.group(1)) / 100
+    share = Fraction(match.group(1))
+    if share > MAX_SHARE_PERCENT:
+        raise CnnCalcError(f"{what}: {clip(raw)} is more than {MAX_SHARE_PERCENT:,}%, the "
+                           "largest share cnncalc reads")
+    return share / 100
 
 
 def _scaled(n: int | float, base: int, units: tuple[str, ...], digits: int) -> tuple[int, str]:

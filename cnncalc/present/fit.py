@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..analyses.fit import Candidate, winner
-from ..analyses.scale import multiplier
+from ..analyses.scale import Scaling, multiplier
 from ..core.units import binary, si
 from ..result import Column, Result, Row, Table
 
@@ -22,10 +22,12 @@ def amount(kind: str, n: int) -> str:
     return binary(n) if kind == "memory" else si(n, 2)
 
 
-def reproduce(spec: str, best: Candidate) -> str:
-    """The `cnncalc scale` command line of a candidate."""
+def reproduce(spec: str, best: Candidate, var: tuple[str, ...] = ()) -> str:
+    """The `cnncalc scale` command line of a candidate (with the search's `--var`s)."""
+    import shlex
+
     s = best.scaling
-    command = [f"cnncalc scale {spec}"]
+    command = [f"cnncalc scale {spec}", *(f"--var {shlex.quote(v)}" for v in var)]
     if s.phi is not None:
         command.append(f"--phi {s.phi:g}")
     elif s.width != 1:
@@ -41,7 +43,7 @@ def reproduce(spec: str, best: Candidate) -> str:
 
 
 def result(spec: str, by: str, tried: list[Candidate], budgets: dict[str, int], batch: int,
-           dtype: str) -> Result:
+           dtype: str, var: tuple[str, ...] = ()) -> Result:
     """The candidates as a table; notes name the winner (exit 0) or why nothing fits (exit 1)."""
     limits = ", ".join(f"{LABEL[k]} <= {amount(k, v)}" for k, v in budgets.items())
     title = f"fit {spec} by {by}: {limits} (batch {batch}, {dtype})"
@@ -82,11 +84,12 @@ def result(spec: str, by: str, tried: list[Candidate], budgets: dict[str, int], 
                  "or relax a budget."]
         code = EXIT_NOTHING_FITS
     else:
-        command = reproduce(spec, best)
+        command = reproduce(spec, best, var)
         notes = [f"Largest that fits: {by} {value_text(by, best.value)} "
                  f"({best.scaling.describe()}): {best.params:,} params, {best.macs:,} MACs, "
                  f"{amount('memory', best.memory)}",
-                 f"Reproduce: {command}" if command != f"cnncalc scale {spec}"
+                 f"Reproduce: {command}"
+                 if command != reproduce(spec, Candidate(0, Scaling()), var)
                  else "Reproduce: the spec as it is"]
         data.update(best={"value": best.value, "width": best.scaling.width,
                           "depth": best.scaling.depth, "params": best.params,
