@@ -549,6 +549,40 @@ def test_annotations_are_one_line_escaped_as_github_does() -> None:
         "bad\\nvalue \\x1b[2J"]
 
 
+def _github_unescape(text: str) -> str:
+    """What the runner makes of an escaped value (actions/runner ActionCommand.Unescape)."""
+    for token, replacement in (("%0D", "\r"), ("%0A", "\n"), ("%3A", ":"), ("%2C", ","),
+                               ("%25", "%")):
+        text = text.replace(token, replacement)
+    return text
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=NAMES, file=NAMES, message=NAMES, layer=NAMES, line=st.none() | st.integers(1, 99))
+def test_property_annotations_are_one_line(name: str, file: str, message: str, layer: str,
+                                           line: int | None) -> None:
+    """Every annotation is one line of the form GitHub reads, and what GitHub shows after
+    unescaping it (file and message) carries no line break and no control character."""
+    from cnncalc.analyses.budget import CheckResult, LimitCheck, SpecCheck
+    from cnncalc.errors import Problem
+    from cnncalc.present.check import annotations
+
+    over = SpecCheck(ref=file, file=file, name=name,
+                     rows=[LimitCheck("macs", "count", 5, 4, "cli", line)])
+    broken = SpecCheck(ref=file, file=file, name=name,
+                       problems=[Problem(message, file, line, layer)])
+    lines = annotations(CheckResult([over, broken], problems=[Problem(message, file, line)]))
+    assert len(lines) == 3
+    for text in lines:
+        match = ANNOTATION.match(text)
+        assert match and "\n" not in text and "\r" not in text, ascii(text)
+        shown = _github_unescape(text[match.end():])
+        props = _github_unescape(match.group(1) or "")
+        for part in (shown, props):
+            assert "\n" not in part and "\r" not in part and not FORBIDDEN.search(part), ascii(text)
+            assert "##[" not in part
+
+
 def test_problem_lines_are_one_line() -> None:
     from cnncalc.errors import Problem
 

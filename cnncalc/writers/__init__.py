@@ -10,6 +10,7 @@ format has a writer.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import sys
@@ -158,11 +159,13 @@ def write_file(output: Path | str, text: str, inputs: tuple[str, ...] = ()) -> N
     try:
         fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".cnncalc-tmp", dir=folder)
         try:
-            os.fchmod(fd, stat.S_IMODE(info.st_mode) if info is not None else _new_file_mode())
+            if hasattr(os, "fchmod"):  # mkstemp makes 0o600: give the mode open() would
+                os.fchmod(fd, stat.S_IMODE(info.st_mode) if info is not None
+                          else _new_file_mode())
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
-            os.fsync(fd)
+            _sync(fd)
         finally:
             os.close(fd)
         os.replace(temporary, real)
@@ -176,6 +179,16 @@ def write_file(output: Path | str, text: str, inputs: tuple[str, ...] = ()) -> N
                 os.unlink(temporary)
             except OSError:
                 pass
+
+
+def _sync(fd: int) -> None:
+    """Flush the data to the disk before the rename (a full disk may only say so here); a file
+    system that cannot sync (EINVAL, ENOTSUP) is not a failed write."""
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
 
 
 def _new_file_mode() -> int:
