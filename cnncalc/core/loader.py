@@ -356,7 +356,7 @@ class _Builder:
 
     def too_long(self, text: str, node: yaml.Node) -> CnnCalcError:
         return self.fail(f"cannot read the value {_clip(text)}: a number may have at most "
-                         f"{MAX_NUMBER_CHARS} decimal digits", node)
+                         f"{MAX_NUMBER_CHARS} digits (in decimal)", node)
 
     def float(self, text: str, node: yaml.Node) -> float:
         if CORE_INF.match(text):
