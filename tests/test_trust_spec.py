@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import cnncalc
+from cnncalc.core.layers import KINDS
 from cnncalc.core.loader import load_yaml
 from cnncalc.errors import CnnCalcError
 
@@ -213,7 +214,7 @@ def residual_spec(activation: Any, container: str = "residual") -> str:
 
 
 @pytest.mark.parametrize("container", ["residual", "parallel"])
-@pytest.mark.parametrize("name", sorted({*cnncalc.core.layers.KINDS, "seq", "residual",
+@pytest.mark.parametrize("name", sorted({*KINDS, "seq", "residual",
                                          "parallel", "add", "concat", "Relu", ""})
                          + [5, True, None])
 def test_a_containers_activation_is_an_activation_function(container: str, name: Any) -> None:
