@@ -17,10 +17,10 @@ from .scale import (
     MAX_PHI,
     MAX_RESOLUTION,
     Scaling,
+    check_reach,
     compound,
     input_size,
     pixels,
-    scale_raw,
     scaled_spec,
 )
 
@@ -45,7 +45,7 @@ RANGES: dict[str, tuple[float, float, bool]] = {
 }
 #: The most layers one search analyses, its candidates' layers summed: a grid of 1,000
 #: points on a network of hundreds of layers would otherwise run for minutes.
-MAX_SEARCH_LAYERS = 100_000
+MAX_SEARCH_LAYERS = 30_000
 
 
 @dataclass(slots=True)
@@ -130,8 +130,7 @@ def search(raw: Any, file: str, by: str, points: list[float], budgets: dict[str,
     # so is a multiplier that reaches nothing in it (every candidate would be the same).
     scaled_spec(raw, Scaling(), file)
     if by in ("width", "depth", "compound"):
-        scale_raw(raw, Scaling(width=2.0 if by != "depth" else 1.0,
-                               depth=2.0 if by != "width" else 1.0), file)
+        check_reach(raw, file, ("width", "depth") if by == "compound" else (by,), f"--by {by}")
     needs_image = by in ("compound", "resolution")
     base = input_size(raw, file)[:2] if needs_image else (1, 1)
     tried: list[Candidate] = []

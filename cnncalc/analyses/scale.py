@@ -166,11 +166,53 @@ def input_size(raw: Any, file: str) -> tuple[int, int, int]:
 def scale_raw(raw: Any, scaling: Scaling, file: str = "<spec>") -> Any:
     """A scaled copy of a loaded spec (the input is not changed), lines kept.
 
-    `description` gets the multipliers appended so that a scaled report says what it is.
+    `description` gets the multipliers appended so that a scaled report says what it is. A
+    width or depth multiplier other than 1 that reaches nothing in the spec is an error: the
+    scaled numbers would be the unscaled ones under a scaled title.
     """
     validate(scaling)
     if not isinstance(raw, dict):
         return copy_tree(raw)  # parse_spec reports what is wrong with it
+    out, rewriter = _rewrite(raw, scaling, file)
+    nothing = [what for what, value, sites in (
+        ("width", scaling.width, rewriter.width_sites),
+        ("depth", scaling.depth, rewriter.depth_sites)) if value != 1 and not sites]
+    if nothing:
+        prefix = f"phi {multiplier(scaling.phi)}: " if scaling.phi is not None else ""
+        raise CnnCalcError(Problem(
+            prefix + "; ".join(
+                f"the {what} multiplier {multiplier(getattr(scaling, what))} would change "
+                f"nothing: this spec has {NOTHING[what]}" for what in nothing)
+            + " (scaled numbers would equal the unscaled ones)", file, _layers_line(raw)))
+    description = out.get("description")
+    note = f"scaled: {scaling.describe()}"
+    out["description"] = f"{description}; {note}" if description else note
+    return out
+
+
+def check_reach(raw: Any, file: str, what: tuple[str, ...], option: str) -> None:
+    """Refuse a search (`fit --by ...`) whose multipliers (`what`: width, depth) reach nothing
+    in the spec: every candidate would be the spec as written."""
+    if not isinstance(raw, dict):
+        return
+    probe = Scaling(width=2.0 if "width" in what else 1.0,
+                    depth=2.0 if "depth" in what else 1.0)
+    _, rewriter = _rewrite(raw, probe, file)
+    sites = {"width": rewriter.width_sites, "depth": rewriter.depth_sites}
+    nothing = [w for w in what if not sites[w]]
+    if nothing:
+        raise CnnCalcError(Problem(
+            f"{option}: " + "; ".join(f"the {w} multiplier would change nothing: this spec "
+                                      f"has {NOTHING[w]}" for w in nothing)
+            + " (every candidate would be the spec as written)", file, _layers_line(raw)))
+
+
+def _layers_line(raw: Any) -> int | None:
+    return raw.line_of("layers") if isinstance(raw, LineDict) else None
+
+
+def _rewrite(raw: dict[str, Any], scaling: Scaling, file: str) -> tuple[Any, _Rewriter]:
+    """The scaled copy and the rewriter that made it (which counts what it reached)."""
     out = copy_tree(raw)
     if scaling.resolution is not None:
         h, w = scaling.resolution
@@ -190,21 +232,7 @@ def scale_raw(raw: Any, scaling: Scaling, file: str = "<spec>") -> Any:
         for name, body in out["blocks"].items():
             if isinstance(body, dict):
                 rewriter.block(str(name), body)
-    nothing = [what for what, value, sites in (
-        ("width", scaling.width, rewriter.width_sites),
-        ("depth", scaling.depth, rewriter.depth_sites)) if value != 1 and not sites]
-    if nothing:
-        prefix = f"phi {multiplier(scaling.phi)}: " if scaling.phi is not None else ""
-        raise CnnCalcError(Problem(
-            prefix + "; ".join(
-                f"the {what} multiplier {multiplier(getattr(scaling, what))} would change "
-                f"nothing: this spec has {NOTHING[what]}" for what in nothing)
-            + " (scaled numbers would equal the unscaled ones)", file,
-            raw.line_of("layers") if isinstance(raw, LineDict) else None))
-    description = out.get("description")
-    note = f"scaled: {scaling.describe()}"
-    out["description"] = f"{description}; {note}" if description else note
-    return out
+    return out, rewriter
 
 
 def _literal(value: Any) -> bool:
@@ -396,6 +424,8 @@ def _classifier(raw: dict[str, Any]) -> int | None:
         if not isinstance(items, list) or len(stack) > 100:
             return
         for item in items:
+            if isinstance(item, str):  # `- head`: a block (or a kind) without arguments
+                item = {item: None}
             if not isinstance(item, dict):
                 continue
             kind = item.get("kind")

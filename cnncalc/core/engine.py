@@ -23,14 +23,14 @@ _T = TypeVar("_T", Node, Totals)
 # Bounds that keep hostile specs within 2 s and 200 MB in every command and format: work is
 # bounded by the rows computed, not by what is declared. Every row counts (a layer, a merge, a
 # post-activation, and the row of each repeat, block, seq, shortcut and branch), so empty
-# sequences repeated millions of times are refused as fast as millions of layers; the heaviest
-# writers (JSON, `explain`) need about 1 s and 150 MB for 20,000 rows. The largest real
-# networks have a few thousand (EfficientNet-B7: about 800). Each level of nesting costs ~5
-# Python frames (of the 1000 Python allows).
-MAX_ROWS = 20_000
+# sequences repeated millions of times are refused as fast as millions of layers. The
+# heaviest output (`explain -f json`) takes about 0.9 s and 100 MB for 10,000 rows; the
+# largest real networks have a few thousand (EfficientNet-B7: about 800). Each level of
+# nesting costs ~5 Python frames (of the 1000 Python allows).
+MAX_ROWS = 10_000
 MAX_DEPTH = 100
 #: Expression work per analysis, in syntax-tree nodes evaluated (see `expr.budget`).
-MAX_EXPRESSION_STEPS = 5_000_000
+MAX_EXPRESSION_STEPS = 2_000_000
 # Counts stay exact integers at any size, but past a googol they are surely a typo (units).
 MAX_COUNT = units.MAX_COUNT
 

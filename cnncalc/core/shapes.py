@@ -40,6 +40,7 @@ def refuse_channels_first(shape: Sequence[int]) -> tuple[int, ...]:
     if channels_first(shape):
         c, h, w = shape
         raise ValueError(
-            f"{c}x{h}x{w} looks channels-first, torch's CxHxW ({c} channels of {h}x{w}); "
+            f"{c}x{h}x{w} looks channels-first, torch's CxHxW ({c} channel"
+            f"{'s' if c > 1 else ''} of {h}x{w}); "
             f"cnncalc reads HxWxC (height {c}, width {h}, {w} channels): write {h}x{w}x{c}")
     return tuple(shape)
