@@ -207,6 +207,16 @@ FUNCTION_CASES = [
     ("make_divisible(1, 8, 1)", 1),
     ("make_divisible(32 * w, 8)", 48),
     ("max(min(a, b), 1) + abs(-c)", 2),
+    # scale's rules (README, scaling): make_divisible(c * w, divisor), c itself at w = 1;
+    # max(1, ceil(n * d)); values that are no count pass through for the layer to refuse
+    ("scaled_channels(32, 0.75, 8)", 24),
+    ("scaled_channels(6, 1, 8)", 6),
+    ("scaled_channels(16.0, 2, 8)", 32),
+    ("scaled_channels(16.5, 2, 8)", 16.5),
+    ("scaled_channels(100, 1.1, 8)", 112),  # 110 -> the nearest multiple of 8
+    ("scaled_repeats(3, 1.5)", 5),  # ceil(4.5)
+    ("scaled_repeats(1, 0.25)", 1),
+    ("scaled_repeats(2.0, 2)", 2.0),  # no repeat count: passed on as written
 ]
 
 
@@ -217,9 +227,10 @@ def test_every_function(src, value):
 
 
 def test_the_function_table_is_what_the_readme_lists():
-    """README: `min max abs int round floor ceil make_divisible`; every one is tested above."""
+    """README: `min max abs int round floor ceil make_divisible scaled_channels
+    scaled_repeats`; every one is tested above."""
     assert list(FUNCTIONS) == ["min", "max", "abs", "int", "round", "floor", "ceil",
-                               "make_divisible"]
+                               "make_divisible", "scaled_channels", "scaled_repeats"]
     tested = {name for name in FUNCTIONS for src, _ in FUNCTION_CASES if src.startswith(name + "(")}
     assert tested == set(FUNCTIONS)
 

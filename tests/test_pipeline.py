@@ -106,13 +106,14 @@ def test_scale_width_on_an_extending_spec_by_hand(specs: dict[str, str]) -> None
 
 
 def test_scale_of_bundled_vgg16_transfer() -> None:
-    # VGG-16 at half width: conv widths 32..256; the dense layers are not width-scaled.
+    # VGG-16 at half width: conv widths 32..256; the hidden dense layers fc6 and fc7 too
+    # (4096 -> 2048); fc8, the network's last dense layer, keeps its 5 classes.
     widths = [3, 32, 32, 64, 64, 128, 128, 128, 256, 256, 256, 256, 256, 256]
     convs = sum(9 * a * b + b for a, b in zip(widths, widths[1:], strict=False))
-    dense = (7 * 7 * 256 * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * 5 + 5)
+    dense = (7 * 7 * 256 * 2048 + 2048) + (2048 * 2048 + 2048) + (2048 * 5 + 5)
     totals = _totals(["scale", "vgg16-transfer", "--width", "0.5"])
     assert totals["params"] == convs + dense
-    assert totals["trainable_params"] == 4096 * 5 + 5  # only fc8 trains, as in the base spec
+    assert totals["trainable_params"] == 2048 * 5 + 5  # only fc8 trains, as in the base spec
 
 
 def test_scale_yaml_of_an_extending_spec_loads_again(specs: dict[str, str],

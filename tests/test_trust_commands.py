@@ -88,7 +88,9 @@ def _real_inputs() -> list[tuple[int, ...]]:
     from cnncalc.core.source import load
 
     shapes = {load(name).input_shape for name in bundled()}
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    # the README's examples: its code blocks (its table of refusals quotes torch's order)
+    readme = "\n".join(re.findall(r"```[a-z]*\n(.*?)```", (ROOT / "README.md").read_text(
+        encoding="utf-8"), flags=re.S))
     for h, w, c in re.findall(r"(?:input:? *|--input |-i |-r )(\d+)x(\d+)x(\d+)", readme):
         shapes.add((int(h), int(w), int(c)))
     for h, w, c in re.findall(r"input: *\[(\d+), *(\d+), *(\d+)\]", readme):

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core import formulas as F
+from ..core.units import clip
 from ..errors import CnnCalcError
 
 Number = int | float
@@ -140,7 +141,7 @@ def paddings(padding: str | int, n: tuple[int, int], f: tuple[int, int],
             padding = int(padding)
         except ValueError:
             raise CnnCalcError(f"--padding must be valid, same or a whole number, "
-                               f"got {padding!r}") from None
+                               f"got {clip(padding)}") from None
     if padding < 0:
         raise CnnCalcError(f"--padding must not be negative, got {padding}")
     if padding > MAX_PADDING:  # the padded matrix is built and printed cell by cell

@@ -40,6 +40,7 @@ from ..core.expr import (
     whole_number,
 )
 from ..core.loader import LineDict, LineList, copy_tree
+from ..core.shapes import channels_first
 from ..core.units import clip
 from ..errors import CnnCalcError, Problem, visible
 
@@ -217,6 +218,12 @@ def _rewrite(raw: dict[str, Any], scaling: Scaling, file: str) -> tuple[Any, _Re
     if scaling.resolution is not None:
         h, w = scaling.resolution
         c = input_size(raw, file)[2]
+        if channels_first((h, w, c)):  # the spec's parser would blame the user's input
+            raise CnnCalcError(Problem(
+                f"the resolution {h}x{w} with the spec's {c} channels makes the input "
+                f"{h}x{w}x{c}, which cnncalc refuses as a likely channels-first size "
+                "(a first side of at most 4 before two of at least 8)", file,
+                raw.line_of("input") if isinstance(raw, LineDict) else None))
         out["input"] = f"{h}x{w}x{c}"
     blocks = raw.get("blocks")
     channel_args: dict[str, set[str]] = {}
@@ -298,9 +305,9 @@ class _Rewriter:
     def repeat_of(self, value: Any) -> Any:
         if self.scaling.depth == 1:
             return value
-        if _literal(value):
-            self.depth_sites += 1
-            return repeats(whole_number(value), self.scaling.depth)  # type: ignore[arg-type]
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            self.depth_sites += 1  # (2.0 is no repeat count: parse_spec refuses it as written)
+            return repeats(value, self.scaling.depth)
         if is_expression(value):
             self.depth_sites += 1
             return f"$(scaled_repeats({source_of(value)}, {self.scaling.depth!r}))"

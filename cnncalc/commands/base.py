@@ -48,13 +48,26 @@ class CommandGroup(TyperGroup):
     unknown option, a missing argument) is one line on stderr and exit 2, like every other
     invalid input."""
 
+    def make_context(self, info_name: str | None, args: list[str], parent: object = None,
+                     **extra: object) -> typer.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)  # type: ignore
+        except _UsageError_base as exc:  # `cnncalc --bogus`
+            if type(exc).__name__ == "NoArgsIsHelpError":  # plain `cnncalc`: the help
+                raise
+            raise _one_line(exc, info_name or "cnncalc") from None
+
     def invoke(self, ctx: typer.Context) -> object:
         try:
             return super().invoke(ctx)
         except _UsageError_base as exc:
-            path = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
-            raise _UsageError(f"{path}: {exc.format_message()} "
-                              f"(see '{path} --help')") from None
+            raise _one_line(exc, ctx.command_path) from None
+
+
+def _one_line(exc: Exception, path: str) -> _UsageError:
+    context = getattr(exc, "ctx", None)
+    path = context.command_path if context is not None else path
+    return _UsageError(f"{path}: {exc.format_message()} (see '{path} --help')")  # type: ignore
 
 
 app = typer.Typer(

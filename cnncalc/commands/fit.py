@@ -88,7 +88,8 @@ def fit(
         name, raw = load_raw(spec)
         raw = override(raw, values, name)
         tried = rules.search(raw, name, by, points, budgets, batch, dtype.value, divisor)
-    found = result(spec, by, tried, budgets, batch, dtype.value, tuple(var or ()))
+    found = result(spec, by, tried, budgets, batch, dtype.value, tuple(var or ()),
+                   name=str(raw["name"]) if isinstance(raw, dict) and "name" in raw else None)
     if found.exit_code:
         print(f"cnncalc: {found.notes[0][0].lower()}{found.notes[0][1:]}", file=sys.stderr)
     finish(found, format, output, (spec,))

@@ -14,6 +14,7 @@ from . import expr, units
 from .layers import KINDS, MERGES, Shape, fmt_shape, prod
 from .loader import paused_gc
 from .report import Node, Report, Totals
+from .shapes import channels_first, refuse_channels_first
 from .spec import Entry, Leaf, Parallel, Residual, Seq, Spec, Use
 from .units import DTYPE_BYTES
 from .validate import validate_leaf
@@ -43,6 +44,11 @@ def analyze(spec: Spec, input_shape: Shape | None = None, batch: int = 1,
     if dtype not in DTYPE_BYTES:
         raise CnnCalcError(f"unknown dtype {dtype!r}{suggest(dtype, DTYPE_BYTES)}; "
                            f"use one of {', '.join(DTYPE_BYTES)}")
+    if input_shape is not None and channels_first(input_shape):
+        try:  # an API caller's (3, 224, 224): the same refusal as `--input` and `input:`
+            refuse_channels_first(input_shape)
+        except ValueError as exc:
+            raise CnnCalcError(f"input_shape: {exc}").located(file=spec.file) from None
     shape = tuple(input_shape or spec.input_shape)
     if prod(shape) > MAX_COUNT:
         raise CnnCalcError(f"the input {fmt_shape(shape)} has more than 10^100 values"

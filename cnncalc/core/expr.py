@@ -59,10 +59,9 @@ def scaled_repeats(n: Any, depth: float) -> Any:
     """A repeat count scaled by `cnncalc scale --depth`: `ceil(n * depth)`, at least 1
     (torchvision's `adjust_depth`); what `scale` writes around `repeat: $n`. A value that is
     not a positive whole number is returned as it is, for the repeat's own check."""
-    whole = whole_number(n)
-    if whole is None:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:  # a repeat is an int (not 2.0)
         return n
-    return max(1, math.ceil(whole * depth))
+    return max(1, math.ceil(n * depth))
 
 
 def _round(value: Any, ndigits: Any = None) -> Any:

@@ -43,7 +43,7 @@ def reproduce(spec: str, best: Candidate, var: tuple[str, ...] = ()) -> str:
 
 
 def result(spec: str, by: str, tried: list[Candidate], budgets: dict[str, int], batch: int,
-           dtype: str, var: tuple[str, ...] = ()) -> Result:
+           dtype: str, var: tuple[str, ...] = (), name: str | None = None) -> Result:
     """The candidates as a table; notes name the winner (exit 0) or why nothing fits (exit 1)."""
     limits = ", ".join(f"{LABEL[k]} <= {amount(k, v)}" for k, v in budgets.items())
     title = f"fit {spec} by {by}: {limits} (batch {batch}, {dtype})"
@@ -97,5 +97,6 @@ def result(spec: str, by: str, tried: list[Candidate], budgets: dict[str, int], 
                     reproduce=command)
         code = 0
     return Result("fit", title, [Table("candidates", columns, rows)], notes=notes,
-                  meta={"spec": spec, "by": by, "batch": batch, "dtype": dtype}, data=data,
+                  meta={"spec": spec if name is None else name, "file": spec, "by": by,
+                        "batch": batch, "dtype": dtype}, data=data,
                   exit_code=code)
