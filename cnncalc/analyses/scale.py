@@ -5,19 +5,29 @@ result is again a spec: it can be analysed, printed as YAML, and scaled again. L
 the original entries are kept, so an error in a scaled spec still points into the user's file.
 
 What scales (and nothing else):
-- **width** `w`: every literal width field of a kind that declares one (`Layer.width_field`:
-  the `filters` of `conv` and `separable`), in the mapping, list or bare value form, and every
-  literal argument that a block declares `channels` (`args: {filters: channels}`), becomes
-  `make_divisible(c * w, divisor)` (torchvision's `_make_divisible`: nearest multiple of
-  `divisor`, never more than 10% down; divisor 8). A width of exactly 1 changes nothing, even
-  counts that are not multiples of the divisor.
-- **depth** `d`: every literal `repeat: n` becomes `ceil(n * d)` (torchvision's `adjust_depth`).
+- **width** `w`: every width field of a kind that declares one (`Layer.width_field`: the
+  `filters` of `conv` and `separable`), in the mapping, list or bare value form; every argument
+  that a block declares `channels` (`args: {filters: channels}`); and the `units` of every
+  `dense` layer but the network's last (the classifier: its units are the classes). A number
+  becomes `make_divisible(c * w, divisor)` (torchvision's `_make_divisible`: nearest multiple
+  of `divisor`, never more than 10% down; divisor 8). A width of exactly 1 changes nothing,
+  even counts that are not multiples of the divisor.
+- **depth** `d`: every `repeat: n` becomes `ceil(n * d)` (torchvision's `adjust_depth`).
 - **resolution**: the spec's `input` height and width are replaced; channels are kept.
 
-Never scaled: expressions (`$...`; they usually derive from scaled values, such as
-`$(4 * in_channels)`), `vars`, dense units, `se` squeeze widths, depthwise multipliers, block
-argument defaults. An entry marked `scale: false` is left as written with everything inside it;
-a literal inside a block *definition* scales with the definition, whatever its uses say.
+Widths and repeats given by expressions scale too (`_Rewriter.origin`): a width that reads the
+input's shape (`in_channels`, ...) or a `channels` argument, directly or through `let`, follows
+what scales and is kept (`$(4 * in_channels)`); any other (vars, the repeat index, numbers) is
+wrapped in the same rule, `$(scaled_channels(EXPR, w, divisor))`, and a repeat in
+`$(scaled_repeats(EXPR, d))` (both `expr` functions). A width read from a block argument not
+declared `channels` is refused (its value is set at each use, unseen here), and so is a width
+or depth multiplier other than 1 that reaches nothing: never unscaled numbers under a scaled
+title.
+
+Never scaled: `vars` (`--var` sets them), the classifier's units, `se` squeeze widths,
+depthwise multipliers, block argument defaults. An entry marked `scale: false` is left as
+written with everything inside it; a width inside a block *definition* scales with the
+definition, whatever its uses say.
 
 The compound rule (Tan and Le, EfficientNet, 2019, equation 3): depth `alpha^phi`, width
 `beta^phi`, resolution `gamma^phi` with alpha 1.2, beta 1.1, gamma 1.15 (chosen so that

@@ -28,8 +28,9 @@ from ..core.units import DTYPE_BYTES, clip
 from ..errors import CnnCalcError
 from ..writers import FORMATS
 
-#: click's exception classes, from typer (which vendors click since 0.20: not `import click`)
-_UsageError_base = typer.BadParameter.__mro__[1]
+#: click's exception classes, found from typer's (typer vendors click in recent versions, so
+#: `import click` may name other classes than the ones raised)
+_ClickUsageError = next(k for k in typer.BadParameter.__mro__ if k.__name__ == "UsageError")
 _ClickException = next(k for k in typer.BadParameter.__mro__ if k.__name__ == "ClickException")
 
 
@@ -52,7 +53,7 @@ class CommandGroup(TyperGroup):
                      **extra: object) -> typer.Context:
         try:
             return super().make_context(info_name, args, parent, **extra)  # type: ignore
-        except _UsageError_base as exc:  # `cnncalc --bogus`
+        except _ClickUsageError as exc:  # `cnncalc --bogus`
             if type(exc).__name__ == "NoArgsIsHelpError":  # plain `cnncalc`: the help
                 raise
             raise _one_line(exc, info_name or "cnncalc") from None
@@ -60,7 +61,7 @@ class CommandGroup(TyperGroup):
     def invoke(self, ctx: typer.Context) -> object:
         try:
             return super().invoke(ctx)
-        except _UsageError_base as exc:
+        except _ClickUsageError as exc:
             raise _one_line(exc, ctx.command_path) from None
 
 
