@@ -45,6 +45,8 @@ COPIED = ("cnncalc", "tests", "docs", "specs", "README.md", "pyproject.toml")
 THRESHOLD = 0.95
 PRAGMA = "  # pragma: no mutate"
 PROSE = "prose about the rules (`cnncalc explain`, one-line notes): text, not a rule"
+EXPR_TEXT = ("message text only: `text` names the expression in error messages and nowhere "
+             "else")
 MESSAGE = "message text only: the value is used in an error message and nowhere else"
 YAML_LAYOUT = ("the layout of `cnncalc scale -f yaml` (inline or block style); what the YAML "
                "means is tested by loading it again (tests/test_scale.py)")
@@ -137,6 +139,46 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
      'parts = str(text).lower().replace(" ", "").split("x")',
      'parts = str(text).lower().replace("XX XX", "").split("x")',
      "int() ignores the spaces around each number, so removing them changes nothing"),
+    ("cnncalc/layers.py", "AdaptivePool.windows_of",
+     "for n, t in zip(shape[:2], pair(self.size), strict=True))", None,
+     "both sides always have two items (height and width)"),
+    ("cnncalc/expr.py", "parse", "tree = _CACHE.get(text)", "tree = None",
+     "the cache only saves time: a miss parses the text again, to the same tree"),
+    ("cnncalc/expr.py", "parse", "tree = _CACHE.get(text)", "tree = _CACHE.get(None)",
+     "the cache only saves time: a miss parses the text again, to the same tree"),
+    ("cnncalc/expr.py", "parse", "_CACHE[text] = tree", "_CACHE[text] = None",
+     "the cache only saves time: a cached None reads as a miss and the text is parsed again"),
+    ("cnncalc/expr.py", "parse", "_check(tree, text)", "_check(tree, None)", EXPR_TEXT),
+    ("cnncalc/expr.py", "_eval", "result: Any = True", None,
+     "an `and` has two values or more: the loop sets `result` before it is returned"),
+    ("cnncalc/expr.py", "_eval", "result = False", None,
+     "an `or` has two values or more: the loop sets `result` before it is returned"),
+    ("cnncalc/expr.py", "_eval",
+     "for op, comparator in zip(node.ops, node.comparators, strict=True):", None,
+     "Python's parser gives a comparison as many operators as operands after the first"),
+    ("cnncalc/expr.py", "_eval",
+     'raise CnnCalcError(f"{text!r}: unsupported expression")  # pragma: no cover', None,
+     "unreachable: _check admits only the node types handled above"),
+    ("cnncalc/layers.py", "Pad.output_shape", 'h, w, c = spatial(shape, "pad")', None,
+     "message text only: the name is used in the error for a non-image input"),
+    ("cnncalc/layers.py", "Pad.output_shape",
+     "top, bottom, left, right = self.padding_of(shape)",
+     "top, bottom, left, right = self.padding_of(None)",
+     "Pad.padding_of ignores the shape (explicit padding only)"),
+    ("cnncalc/layers.py", "Pad.output_shape",
+     'if self.mode == "replicate" and (h == 0 or w == 0):', None,
+     "unreachable: every size of a shape is at least 1 (the parser and every kind ensure it)"),
+    ("cnncalc/units.py", "_scaled",
+     "while index + 1 < len(units) and n >= base ** (index + 1):",
+     "while index + 2 < len(units) and n >= base ** (index + 1):",
+     "a value that stops one unit short is at least 1000 of that unit, so the second loop "
+     "moves it up to the same unit"),
+    ("cnncalc/units.py", "_scaled", 'return -1, ""', 'return -1, "XXXX"',
+     "with index -1 callers ignore the text (they print an exponent)"),
+    ("cnncalc/units.py", "_scaled", 'return 0, ""', 'return 0, "XXXX"',
+     "with index 0 callers ignore the text (they print the number itself)"),
+    ("cnncalc/units.py", "binary", 'units = ("B", "KiB", "MiB", "GiB", "TiB")', None,
+     "index 0 (bytes) is printed by its own line ({n:,} B); the name 'B' is never read"),
 ]
 
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
@@ -349,6 +391,9 @@ def mutants_of(path: str) -> list[Mutant]:
         if function in skipped or function.split(".")[-1] in skipped:
             continue  # results of a run made before the function was marked
         mutant = Mutant(key, status, line, function, before, after)
+        if path == "cnncalc/expr.py" and after and after == before.replace(
+                "env, text)", "env, None)"):
+            mutant.reason = EXPR_TEXT  # _eval passes `text` down for its error messages
         for file, func, was, now, reason in EQUIVALENT:
             if (file, func, was) == (path, function, before) and now in (None, after):
                 mutant.reason = reason
