@@ -1,0 +1,1176 @@
+"""What the peer tools report: torchinfo, fvcore, ptflops, thop and torch's FlopCounterMode.
+
+The measurement behind `--convention NAME` (issue 16) and docs/peers.md. Run it in a scratch
+environment that has the pinned tools (never torchvision: the torchvision models are written
+out below, module for module), with this checkout on the path:
+
+    python -m venv /tmp/peers-venv
+    /tmp/peers-venv/bin/pip install torch==2.13.0 torchinfo==1.8.0 \\
+        fvcore==0.1.5.post20221221 ptflops==0.7.5 thop==0.1.1.post2209072238 \\
+        pyyaml pydantic typer rich
+    PYTHONPATH=. /tmp/peers-venv/bin/python bench/peers.py            # writes tests/data/peers.json
+    PYTHONPATH=. /tmp/peers-venv/bin/python bench/peers.py --only resnet18 --output /tmp/p.json
+
+Every tool runs with its defaults, as its README shows, on a fresh copy of the model in eval
+mode (ptflops, thop and torchinfo switch to eval themselves; fvcore and FlopCounterMode count
+the mode they are given, and a user counting a model for inference gives eval):
+
+- torchinfo: `summary(model, input_size=(1, C, H, W))` -> `total_params`, `total_mult_adds`;
+  per layer: each leaf row's `macs`.
+- fvcore: `FlopCountAnalysis(model, x).total()` and `parameter_count(model)[""]`; per layer:
+  `by_module()`, less what the module's children count (the module's own operators). fvcore
+  counts batch norm by the mode: the train-mode total is kept as `number_train`.
+- ptflops: `get_model_complexity_info(model, (C, H, W), as_strings=False,
+  print_per_layer_stat=False)` with its default backend (`pytorch` at 0.7.5) -> (MACs, params);
+  per layer: each hooked module's `__flops__` (what its per-layer stat prints) plus the patched
+  functional and tensor calls (`F.relu`, `torch.add`, ...), attributed here to the module whose
+  forward made them (ptflops itself adds them to the total only; `functional` keeps their sum).
+- thop: `profile(model, inputs=(x,))` -> (ops, params); per layer: the leaf entries of
+  `ret_layer_info=True` (the same computation).
+- flopcounter: `torch.utils.flop_counter.FlopCounterMode`, `get_total_flops()` (FLOPs, 2 per
+  multiply-add); per layer: `get_flop_counts()`, less the children. It reports no parameters.
+
+Per layer, only non-zero numbers are kept; a module path that is absent counted 0.
+
+Three kinds of model are measured:
+- `specs`: every bundled spec, built by `cnncalc.torch.build` (cnncalc's own modules: a Conv2d
+  subclass with a fused activation, `Add`, a `mean` global pool, ...); with cnncalc's own counts.
+- `specs[...]["torchvision"]`: for the specs that equal a torchvision model (resnet18, resnet50,
+  vgg16, googlenet without aux heads, mobilenet_v2, efficientnet_b0), that model written out here
+  with torchvision's module classes, names and forward code (torchvision 0.29.1's source).
+- `pieces` and `nets`: one operation each, in each form it is written in (module, functional,
+  operator), and a few small equivalent networks; what each tool counts for each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import logging
+import math
+import sys
+import warnings
+from collections import defaultdict
+from collections.abc import Callable
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOLS = ("torchinfo", "fvcore", "ptflops", "thop", "flopcounter")
+PINNED = {"torch": "2.13.0", "torchinfo": "1.8.0", "fvcore": "0.1.5.post20221221",
+          "ptflops": "0.7.5", "thop": "0.1.1.post2209072238"}
+DISTRIBUTIONS = {"torch": "torch", "torchinfo": "torchinfo", "fvcore": "fvcore",
+                 "ptflops": "ptflops", "thop": "thop"}
+
+Maker = Callable[[], nn.Module]
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _parents(model: nn.Module) -> dict[str, str]:
+    """Each module path's parent path ("" is the root)."""
+    return {path: (path.rsplit(".", 1)[0] if "." in path else "")
+            for path, _ in model.named_modules() if path}
+
+
+def _own(totals: dict[str, int], model: nn.Module) -> dict[str, int]:
+    """Per-module counts that include the children (fvcore, FlopCounterMode) as each module's
+    own count: its total less its direct children's totals. Non-zero entries only."""
+    own = dict(totals)
+    for path, parent in _parents(model).items():
+        if path in totals:
+            own[parent] = own.get(parent, 0) - totals[path]
+    return {path: int(n) for path, n in own.items() if n}
+
+
+def _paths(model: nn.Module) -> dict[int, str]:
+    return {id(m): path for path, m in model.named_modules()}
+
+
+def _int(value: Any) -> int:
+    number = float(value)
+    if number != int(number):
+        raise ValueError(f"not an integer: {value!r}")
+    return int(number)
+
+
+def _exact(value: Any) -> int | float:
+    """An integer where the tool's number is one, else the float as the tool gave it."""
+    number = float(value)
+    return int(number) if number == int(number) else number
+
+
+def _fresh(make: Maker) -> nn.Module:
+    torch.manual_seed(0)
+    return make().eval()
+
+
+# --------------------------------------------------------------------------- the tools
+
+def run_torchinfo(make: Maker, shape: tuple[int, ...]) -> dict[str, Any]:
+    import torchinfo
+
+    model = _fresh(make)
+    stats = torchinfo.summary(model, input_size=(1, *shape), verbose=0)
+    paths = _paths(model)
+    layers: dict[str, int] = defaultdict(int)
+    for row in stats.summary_list:
+        if row.is_leaf_layer and row.macs:
+            layers[paths.get(id(row.module), row.var_name)] += row.macs
+    return {"params": stats.total_params, "trainable_params": stats.trainable_params,
+            "number": stats.total_mult_adds, "per_layer": dict(layers)}
+
+
+def run_fvcore(make: Maker, shape: tuple[int, ...]) -> dict[str, Any]:
+    from fvcore.nn import FlopCountAnalysis, parameter_count
+
+    model = _fresh(make)
+    x = torch.randn(1, *shape)
+    analysis = FlopCountAnalysis(model, x)
+    analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+    total = analysis.total()
+    per_module = {path: n for path, n in analysis.by_module().items()}
+    skipped = dict(sorted(analysis.unsupported_ops().items()))
+    result: dict[str, Any] = {"params": parameter_count(model)[""], "number": _int(total),
+                              "per_layer": _own(per_module, model), "skipped_ops": skipped}
+    train = make().train()
+    try:
+        again = FlopCountAnalysis(train, x)
+        again.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        result["number_train"] = _int(again.total())
+    except Exception as exc:  # batch norm of one value per channel cannot train
+        result["number_train"] = f"error: {type(exc).__name__}: {exc}".splitlines()[0]
+    return result
+
+
+def run_ptflops(make: Maker, shape: tuple[int, ...]) -> dict[str, Any]:
+    import ptflops
+    import ptflops.pytorch_engine as engine
+
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink):
+        macs, params = ptflops.get_model_complexity_info(
+            _fresh(make), tuple(shape), as_strings=False, print_per_layer_stat=False)
+    if macs is None:
+        raise RuntimeError("ptflops failed: " + sink.getvalue().strip().splitlines()[-1])
+
+    # Per layer: the same run again, reading each hooked module's __flops__ where ptflops's
+    # per-layer printer reads it, and noting which module's forward made each patched call.
+    model = _fresh(make)
+    paths = _paths(model)
+    stack: list[str] = []
+    handles = []
+    for module in model.modules():
+        handles.append(module.register_forward_pre_hook(
+            lambda m, _i: stack.append(paths[id(m)])))
+        handles.append(module.register_forward_hook(lambda m, _i, _o: [stack.pop(), None][1]))
+    hooked: dict[str, int] = {}
+    functional: dict[str, int] = defaultdict(int)
+
+    def printer(flops_model: nn.Module, *args: Any, **kwargs: Any) -> None:
+        for path, module in flops_model.named_modules():
+            if engine.is_supported_instance(module) and module.__flops__:
+                hooked[path] = _int(module.__flops__ / flops_model.__batch_counter__)
+
+    original_call = engine.torch_function_wrapper.__call__
+
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        flops = self.handler(*args, **kwargs)
+        self.collector.append(flops)
+        functional[stack[-1] if stack else ""] += _int(flops)
+        return self.op(*args, **kwargs)
+
+    original_printer = engine.print_model_with_flops
+    engine.print_model_with_flops = printer
+    engine.torch_function_wrapper.__call__ = call
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            again, _ = ptflops.get_model_complexity_info(
+                model, tuple(shape), as_strings=False, print_per_layer_stat=True)
+    finally:
+        engine.print_model_with_flops = original_printer
+        engine.torch_function_wrapper.__call__ = original_call
+        for handle in handles:
+            handle.remove()
+    layers: dict[str, int] = defaultdict(int)
+    for path, n in [*hooked.items(), *functional.items()]:
+        layers[path] += n
+    if again != macs or sum(layers.values()) != macs:
+        raise RuntimeError(f"ptflops per layer {sum(layers.values())} != total {macs}")
+    return {"params": params, "number": macs, "per_layer": {k: v for k, v in layers.items() if v},
+            "functional": sum(functional.values())}
+
+
+def run_thop(make: Maker, shape: tuple[int, ...]) -> dict[str, Any]:
+    import thop
+
+    model = _fresh(make)
+    with contextlib.redirect_stdout(io.StringIO()):
+        ops, params, info = thop.profile(model, inputs=(torch.randn(1, *shape),),
+                                         ret_layer_info=True)
+    layers: dict[str, int | float] = {}
+
+    def walk(tree: dict[str, Any], prefix: str) -> None:
+        for name, (n, _p, below) in tree.items():
+            path = f"{prefix}{name}"
+            if below:
+                walk(below, path + ".")
+            elif n:
+                layers[path] = _exact(n)
+
+    walk(info, "")
+    return {"params": _exact(params), "number": _exact(ops), "per_layer": layers}
+
+
+def run_flopcounter(make: Maker, shape: tuple[int, ...]) -> dict[str, Any]:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = _fresh(make)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(torch.randn(1, *shape))
+    root = type(model).__name__
+    per_module: dict[str, int] = {}
+    for key, ops in counter.get_flop_counts().items():
+        if key == root:
+            per_module[""] = sum(ops.values())
+        elif key.startswith(root + "."):
+            per_module[key[len(root) + 1:]] = sum(ops.values())
+    return {"params": None, "number": counter.get_total_flops(),
+            "per_layer": _own(per_module, model)}
+
+
+RUNNERS: dict[str, Callable[[Maker, tuple[int, ...]], dict[str, Any]]] = {
+    "torchinfo": run_torchinfo, "fvcore": run_fvcore, "ptflops": run_ptflops,
+    "thop": run_thop, "flopcounter": run_flopcounter}
+
+
+def measure(make: Maker, shape: tuple[int, ...], per_layer: bool = True) -> dict[str, Any]:
+    """Every tool on a fresh copy of the model; an error is recorded, never raised."""
+    out: dict[str, Any] = {}
+    for tool, runner in RUNNERS.items():
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result = runner(make, shape)
+        except Exception as exc:
+            result = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
+        if not per_layer:
+            result.pop("per_layer", None)
+        out[tool] = result
+    return out
+
+
+# --------------------------------------------------------------------------- torchvision models
+# Module classes, attribute names and forward code as in torchvision 0.29.1 (weights=None), so
+# that hooks, traces and per-module names see what they see on torchvision's own models.
+
+def _make_divisible(v: float, divisor: int, min_value: int | None = None) -> int:
+    if min_value is None:
+        min_value = divisor
+    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
+    if new_v < 0.9 * v:
+        new_v += divisor
+    return new_v
+
+
+class Conv2dNormActivation(nn.Sequential):
+    """torchvision.ops.misc.Conv2dNormActivation (a Sequential)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1,
+                 groups: int = 1, norm_layer: Callable[..., nn.Module] | None = nn.BatchNorm2d,
+                 activation_layer: Callable[..., nn.Module] | None = nn.ReLU):
+        padding = (kernel_size - 1) // 2
+        layers: list[nn.Module] = [nn.Conv2d(in_channels, out_channels, kernel_size, stride,
+                                             padding, groups=groups, bias=norm_layer is None)]
+        if norm_layer is not None:
+            layers.append(norm_layer(out_channels))
+        if activation_layer is not None:
+            layers.append(activation_layer(inplace=True))
+        super().__init__(*layers)
+        self.out_channels = out_channels
+
+
+class SqueezeExcitation(nn.Module):
+    """torchvision.ops.misc.SqueezeExcitation."""
+
+    def __init__(self, input_channels: int, squeeze_channels: int,
+                 activation: Callable[..., nn.Module] = nn.ReLU,
+                 scale_activation: Callable[..., nn.Module] = nn.Sigmoid):
+        super().__init__()
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(input_channels, squeeze_channels, 1)
+        self.fc2 = nn.Conv2d(squeeze_channels, input_channels, 1)
+        self.activation = activation()
+        self.scale_activation = scale_activation()
+
+    def _scale(self, input: torch.Tensor) -> torch.Tensor:
+        scale = self.avgpool(input)
+        scale = self.fc1(scale)
+        scale = self.activation(scale)
+        scale = self.fc2(scale)
+        return self.scale_activation(scale)
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        scale = self._scale(input)
+        return scale * input
+
+
+class StochasticDepth(nn.Module):
+    """torchvision.ops.StochasticDepth: the identity in eval mode."""
+
+    def __init__(self, p: float, mode: str):
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return input
+        size = [input.shape[0]] + [1] * (input.ndim - 1)
+        noise = torch.empty(size, dtype=input.dtype, device=input.device)
+        noise = noise.bernoulli_(1.0 - self.p)
+        if 1.0 - self.p > 0.0:
+            noise.div_(1.0 - self.p)
+        return input * noise
+
+
+# ResNet (torchvision/models/resnet.py)
+def conv3x3(in_planes: int, out_planes: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=1,
+                     groups=groups, bias=False, dilation=1)
+
+
+def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False)
+
+
+class BasicBlock(nn.Module):
+    expansion = 1
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1,
+                 downsample: nn.Module | None = None):
+        super().__init__()
+        self.conv1 = conv3x3(inplanes, planes, stride)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = conv3x3(planes, planes)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = downsample
+        self.stride = stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x
+        out = self.conv1(x)
+        out = self.bn1(out)
+        out = self.relu(out)
+        out = self.conv2(out)
+        out = self.bn2(out)
+        if self.downsample is not None:
+            identity = self.downsample(x)
+        out += identity
+        out = self.relu(out)
+        return out
+
+
+class Bottleneck(nn.Module):
+    expansion = 4
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1,
+                 downsample: nn.Module | None = None):
+        super().__init__()
+        width = planes
+        self.conv1 = conv1x1(inplanes, width)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = conv3x3(width, width, stride)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = conv1x1(width, planes * self.expansion)
+        self.bn3 = nn.BatchNorm2d(planes * self.expansion)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+        self.stride = stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x
+        out = self.conv1(x)
+        out = self.bn1(out)
+        out = self.relu(out)
+        out = self.conv2(out)
+        out = self.bn2(out)
+        out = self.relu(out)
+        out = self.conv3(out)
+        out = self.bn3(out)
+        if self.downsample is not None:
+            identity = self.downsample(x)
+        out += identity
+        out = self.relu(out)
+        return out
+
+
+class ResNet(nn.Module):
+    def __init__(self, block: type[BasicBlock] | type[Bottleneck], layers: list[int],
+                 num_classes: int = 1000):
+        super().__init__()
+        self.inplanes = 64
+        self.conv1 = nn.Conv2d(3, self.inplanes, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(self.inplanes)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.layer1 = self._make_layer(block, 64, layers[0])
+        self.layer2 = self._make_layer(block, 128, layers[1], stride=2)
+        self.layer3 = self._make_layer(block, 256, layers[2], stride=2)
+        self.layer4 = self._make_layer(block, 512, layers[3], stride=2)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(512 * block.expansion, num_classes)
+
+    def _make_layer(self, block: Any, planes: int, blocks: int, stride: int = 1) -> nn.Sequential:
+        downsample = None
+        if stride != 1 or self.inplanes != planes * block.expansion:
+            downsample = nn.Sequential(conv1x1(self.inplanes, planes * block.expansion, stride),
+                                       nn.BatchNorm2d(planes * block.expansion))
+        layers = [block(self.inplanes, planes, stride, downsample)]
+        self.inplanes = planes * block.expansion
+        for _ in range(1, blocks):
+            layers.append(block(self.inplanes, planes))
+        return nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv1(x)
+        x = self.bn1(x)
+        x = self.relu(x)
+        x = self.maxpool(x)
+        x = self.layer1(x)
+        x = self.layer2(x)
+        x = self.layer3(x)
+        x = self.layer4(x)
+        x = self.avgpool(x)
+        x = torch.flatten(x, 1)
+        x = self.fc(x)
+        return x
+
+
+# VGG (torchvision/models/vgg.py), configuration "D"
+class VGG(nn.Module):
+    def __init__(self, features: nn.Module, num_classes: int = 1000, dropout: float = 0.5):
+        super().__init__()
+        self.features = features
+        self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
+        self.classifier = nn.Sequential(
+            nn.Linear(512 * 7 * 7, 4096), nn.ReLU(True), nn.Dropout(p=dropout),
+            nn.Linear(4096, 4096), nn.ReLU(True), nn.Dropout(p=dropout),
+            nn.Linear(4096, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(x)
+        x = self.avgpool(x)
+        x = torch.flatten(x, 1)
+        x = self.classifier(x)
+        return x
+
+
+def vgg16() -> VGG:
+    layers: list[nn.Module] = []
+    in_channels = 3
+    for v in [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
+              512, 512, 512, "M"]:
+        if v == "M":
+            layers += [nn.MaxPool2d(kernel_size=2, stride=2)]
+        else:
+            layers += [nn.Conv2d(in_channels, int(v), kernel_size=3, padding=1),
+                       nn.ReLU(inplace=True)]
+            in_channels = int(v)
+    return VGG(nn.Sequential(*layers))
+
+
+# GoogLeNet (torchvision/models/googlenet.py), aux_logits=False, transform_input=False
+class BasicConv2d(nn.Module):
+    def __init__(self, in_channels: int, out_channels: int, **kwargs: Any):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, bias=False, **kwargs)
+        self.bn = nn.BatchNorm2d(out_channels, eps=0.001)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x)
+        x = self.bn(x)
+        return F.relu(x, inplace=True)
+
+
+class Inception(nn.Module):
+    def __init__(self, in_channels: int, ch1x1: int, ch3x3red: int, ch3x3: int, ch5x5red: int,
+                 ch5x5: int, pool_proj: int):
+        super().__init__()
+        self.branch1 = BasicConv2d(in_channels, ch1x1, kernel_size=1)
+        self.branch2 = nn.Sequential(BasicConv2d(in_channels, ch3x3red, kernel_size=1),
+                                     BasicConv2d(ch3x3red, ch3x3, kernel_size=3, padding=1))
+        self.branch3 = nn.Sequential(BasicConv2d(in_channels, ch5x5red, kernel_size=1),
+                                     BasicConv2d(ch5x5red, ch5x5, kernel_size=3, padding=1))
+        self.branch4 = nn.Sequential(
+            nn.MaxPool2d(kernel_size=3, stride=1, padding=1, ceil_mode=True),
+            BasicConv2d(in_channels, pool_proj, kernel_size=1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs = [self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)]
+        return torch.cat(outputs, 1)
+
+
+class GoogLeNet(nn.Module):
+    def __init__(self, num_classes: int = 1000, dropout: float = 0.2):
+        super().__init__()
+        self.aux_logits = False
+        self.transform_input = False
+        self.conv1 = BasicConv2d(3, 64, kernel_size=7, stride=2, padding=3)
+        self.maxpool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+        self.conv2 = BasicConv2d(64, 64, kernel_size=1)
+        self.conv3 = BasicConv2d(64, 192, kernel_size=3, padding=1)
+        self.maxpool2 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+        self.inception3a = Inception(192, 64, 96, 128, 16, 32, 32)
+        self.inception3b = Inception(256, 128, 128, 192, 32, 96, 64)
+        self.maxpool3 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+        self.inception4a = Inception(480, 192, 96, 208, 16, 48, 64)
+        self.inception4b = Inception(512, 160, 112, 224, 24, 64, 64)
+        self.inception4c = Inception(512, 128, 128, 256, 24, 64, 64)
+        self.inception4d = Inception(512, 112, 144, 288, 32, 64, 64)
+        self.inception4e = Inception(528, 256, 160, 320, 32, 128, 128)
+        self.maxpool4 = nn.MaxPool2d(2, stride=2, ceil_mode=True)
+        self.inception5a = Inception(832, 256, 160, 320, 32, 128, 128)
+        self.inception5b = Inception(832, 384, 192, 384, 48, 128, 128)
+        self.aux1 = None
+        self.aux2 = None
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.dropout = nn.Dropout(p=dropout)
+        self.fc = nn.Linear(1024, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv1(x)
+        x = self.maxpool1(x)
+        x = self.conv2(x)
+        x = self.conv3(x)
+        x = self.maxpool2(x)
+        x = self.inception3a(x)
+        x = self.inception3b(x)
+        x = self.maxpool3(x)
+        x = self.inception4a(x)
+        x = self.inception4b(x)
+        x = self.inception4c(x)
+        x = self.inception4d(x)
+        x = self.inception4e(x)
+        x = self.maxpool4(x)
+        x = self.inception5a(x)
+        x = self.inception5b(x)
+        x = self.avgpool(x)
+        x = torch.flatten(x, 1)
+        x = self.dropout(x)
+        x = self.fc(x)
+        return x
+
+
+# MobileNetV2 (torchvision/models/mobilenetv2.py)
+class InvertedResidual(nn.Module):
+    def __init__(self, inp: int, oup: int, stride: int, expand_ratio: int):
+        super().__init__()
+        self.stride = stride
+        hidden_dim = int(round(inp * expand_ratio))
+        self.use_res_connect = self.stride == 1 and inp == oup
+        layers: list[nn.Module] = []
+        if expand_ratio != 1:
+            layers.append(Conv2dNormActivation(inp, hidden_dim, kernel_size=1,
+                                               activation_layer=nn.ReLU6))
+        layers.extend([
+            Conv2dNormActivation(hidden_dim, hidden_dim, stride=stride, groups=hidden_dim,
+                                 activation_layer=nn.ReLU6),
+            nn.Conv2d(hidden_dim, oup, 1, 1, 0, bias=False),
+            nn.BatchNorm2d(oup)])
+        self.conv = nn.Sequential(*layers)
+        self.out_channels = oup
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.use_res_connect:
+            return x + self.conv(x)
+        return self.conv(x)
+
+
+class MobileNetV2(nn.Module):
+    def __init__(self, num_classes: int = 1000, dropout: float = 0.2):
+        super().__init__()
+        input_channel = _make_divisible(32, 8)
+        self.last_channel = _make_divisible(1280, 8)
+        features: list[nn.Module] = [Conv2dNormActivation(3, input_channel, stride=2,
+                                                          activation_layer=nn.ReLU6)]
+        for t, c, n, s in [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2],
+                           [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1]]:
+            output_channel = _make_divisible(c, 8)
+            for i in range(n):
+                features.append(InvertedResidual(input_channel, output_channel,
+                                                 s if i == 0 else 1, expand_ratio=t))
+                input_channel = output_channel
+        features.append(Conv2dNormActivation(input_channel, self.last_channel, kernel_size=1,
+                                             activation_layer=nn.ReLU6))
+        self.features = nn.Sequential(*features)
+        self.classifier = nn.Sequential(nn.Dropout(p=dropout),
+                                        nn.Linear(self.last_channel, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(x)
+        x = nn.functional.adaptive_avg_pool2d(x, (1, 1))
+        x = torch.flatten(x, 1)
+        x = self.classifier(x)
+        return x
+
+
+# EfficientNet-B0 (torchvision/models/efficientnet.py)
+class MBConv(nn.Module):
+    def __init__(self, expand_ratio: int, kernel: int, stride: int, input_channels: int,
+                 out_channels: int, stochastic_depth_prob: float):
+        super().__init__()
+        self.use_res_connect = stride == 1 and input_channels == out_channels
+        layers: list[nn.Module] = []
+        expanded_channels = _make_divisible(input_channels * expand_ratio, 8)
+        if expanded_channels != input_channels:
+            layers.append(Conv2dNormActivation(input_channels, expanded_channels, kernel_size=1,
+                                               activation_layer=nn.SiLU))
+        layers.append(Conv2dNormActivation(expanded_channels, expanded_channels,
+                                           kernel_size=kernel, stride=stride,
+                                           groups=expanded_channels, activation_layer=nn.SiLU))
+        squeeze_channels = max(1, input_channels // 4)
+        layers.append(SqueezeExcitation(expanded_channels, squeeze_channels,
+                                        activation=lambda: nn.SiLU(inplace=True)))
+        layers.append(Conv2dNormActivation(expanded_channels, out_channels, kernel_size=1,
+                                           activation_layer=None))
+        self.block = nn.Sequential(*layers)
+        self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
+        self.out_channels = out_channels
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        result = self.block(input)
+        if self.use_res_connect:
+            result = self.stochastic_depth(result)
+            result += input
+        return result
+
+
+class EfficientNet(nn.Module):
+    def __init__(self, dropout: float = 0.2, stochastic_depth_prob: float = 0.2,
+                 num_classes: int = 1000):
+        super().__init__()
+        setting = [(1, 3, 1, 32, 16, 1), (6, 3, 2, 16, 24, 2), (6, 5, 2, 24, 40, 2),
+                   (6, 3, 2, 40, 80, 3), (6, 5, 1, 80, 112, 3), (6, 5, 2, 112, 192, 4),
+                   (6, 3, 1, 192, 320, 1)]
+        layers: list[nn.Module] = [Conv2dNormActivation(3, setting[0][3], kernel_size=3,
+                                                        stride=2, activation_layer=nn.SiLU)]
+        total = sum(n for *_, n in setting)
+        block_id = 0
+        for t, k, s, c_in, c_out, n in setting:
+            stage: list[nn.Module] = []
+            for _ in range(n):
+                stride, inp = (1, c_out) if stage else (s, c_in)
+                stage.append(MBConv(t, k, stride, inp, c_out,
+                                    stochastic_depth_prob * float(block_id) / total))
+                block_id += 1
+            layers.append(nn.Sequential(*stage))
+        layers.append(Conv2dNormActivation(setting[-1][4], 4 * setting[-1][4], kernel_size=1,
+                                           activation_layer=nn.SiLU))
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Sequential(nn.Dropout(p=dropout, inplace=True),
+                                        nn.Linear(4 * setting[-1][4], num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(x)
+        x = self.avgpool(x)
+        x = torch.flatten(x, 1)
+        x = self.classifier(x)
+        return x
+
+
+#: Bundled spec -> the torchvision model it equals (input 224x224x3).
+TORCHVISION: dict[str, Maker] = {
+    "resnet18": lambda: ResNet(BasicBlock, [2, 2, 2, 2]),
+    "resnet50": lambda: ResNet(Bottleneck, [3, 4, 6, 3]),
+    "vgg16": vgg16,
+    "googlenet": GoogLeNet,
+    "mobilenet_v2": MobileNetV2,
+    "efficientnet_b0": EfficientNet,
+}
+
+
+# --------------------------------------------------------------------------- pieces
+
+class Op(nn.Module):
+    """A module whose forward is one function of its input (a functional or an operator)."""
+
+    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], label: str):
+        super().__init__()
+        self.fn, self.label = fn, label
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fn(x)
+
+    def extra_repr(self) -> str:
+        return self.label
+
+
+def _inplace_add(x: torch.Tensor) -> torch.Tensor:
+    out = x.clone()
+    out += x
+    return out
+
+
+def _cnncalc_pieces() -> dict[str, tuple[Maker, tuple[int, ...], str]]:
+    from cnncalc import torch as ct
+
+    return {
+        "cnncalc_conv3x3_bias": (lambda: ct.Conv2d(8, 16, 3, padding=1), (8, 16, 16),
+                                 "cnncalc.torch.Conv2d (a subclass of nn.Conv2d), bias"),
+        "cnncalc_conv3x3_relu": (lambda: ct.Conv2d(8, 16, 3, padding=1, activation="relu"),
+                                 (8, 16, 16), "cnncalc.torch.Conv2d with its fused relu (F.relu)"),
+        "cnncalc_conv3x3_hardswish": (
+            lambda: ct.Conv2d(8, 16, 3, padding=1, activation="hardswish"), (8, 16, 16),
+            "cnncalc.torch.Conv2d with its fused hardswish (F.hardswish)"),
+        "cnncalc_linear_softmax": (lambda: ct.Linear(64, 10, activation="softmax"), (64,),
+                                   "cnncalc.torch.Linear with its fused softmax (F.softmax)"),
+        "cnncalc_activation_relu": (lambda: ct.Activation("relu"), (8, 16, 16),
+                                    "cnncalc.torch.Activation('relu') (F.relu)"),
+        "cnncalc_activation_silu": (lambda: ct.Activation("silu"), (8, 16, 16),
+                                    "cnncalc.torch.Activation('silu') (F.silu)"),
+        "cnncalc_activation_sigmoid": (lambda: ct.Activation("sigmoid"), (8, 16, 16),
+                                       "cnncalc.torch.Activation('sigmoid') (torch.sigmoid)"),
+        "cnncalc_global_avg": (lambda: ct.GlobalPool("avg", False), (8, 16, 16),
+                               "cnncalc.torch.GlobalPool avg (x.mean((2, 3)))"),
+        "cnncalc_add": (lambda: Op(lambda x: ct.Add()(x, x), "cnncalc Add"), (8, 16, 16),
+                        "cnncalc.torch.Add of two maps (a + b)"),
+        "cnncalc_se": (lambda: ct.SqueezeExcitation(16, 4, "silu", "sigmoid"), (16, 8, 8),
+                       "cnncalc.torch.SqueezeExcitation(16, squeeze 4, silu, sigmoid)"),
+    }
+
+
+def pieces() -> dict[str, tuple[Maker, tuple[int, ...], str]]:
+    """name -> (model, input shape C,H,W or N, what it is). One operation each."""
+    m = (8, 16, 16)
+    v = (64,)
+    return {
+        # convolutions and dense layers
+        "conv3x3_bias": (lambda: nn.Conv2d(8, 16, 3, padding=1), m, "nn.Conv2d 8->16 3x3 p1"),
+        "conv3x3_nobias": (lambda: nn.Conv2d(8, 16, 3, padding=1, bias=False), m,
+                           "nn.Conv2d 8->16 3x3 p1, bias=False"),
+        "conv3x3_s2_bias": (lambda: nn.Conv2d(8, 16, 3, stride=2, padding=1), m,
+                            "nn.Conv2d 8->16 3x3 s2 p1"),
+        "conv3x3_groups4_nobias": (lambda: nn.Conv2d(8, 16, 3, padding=1, groups=4, bias=False),
+                                   m, "nn.Conv2d 8->16 3x3 p1 groups=4, bias=False"),
+        "depthwise3x3_nobias": (lambda: nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False), m,
+                                "nn.Conv2d 8->8 3x3 p1 groups=8, bias=False"),
+        "depthwise3x3_bias": (lambda: nn.Conv2d(8, 8, 3, padding=1, groups=8), m,
+                              "nn.Conv2d 8->8 3x3 p1 groups=8"),
+        "depthwise3x3_mult2_nobias": (
+            lambda: nn.Conv2d(8, 16, 3, padding=1, groups=8, bias=False), m,
+            "nn.Conv2d 8->16 3x3 p1 groups=8 (multiplier 2), bias=False"),
+        "linear_bias": (lambda: nn.Linear(64, 10), v, "nn.Linear 64->10"),
+        "linear_nobias": (lambda: nn.Linear(64, 10, bias=False), v, "nn.Linear 64->10, bias=False"),
+        # batch norm
+        "batchnorm2d": (lambda: nn.BatchNorm2d(8), m, "nn.BatchNorm2d(8)"),
+        "batchnorm2d_noaffine": (lambda: nn.BatchNorm2d(8, affine=False), m,
+                                 "nn.BatchNorm2d(8, affine=False)"),
+        "batchnorm1d": (lambda: nn.BatchNorm1d(64), v, "nn.BatchNorm1d(64) on a vector"),
+        # activations: module, functional
+        "relu_module": (lambda: nn.ReLU(), m, "nn.ReLU()"),
+        "relu_module_inplace": (lambda: nn.ReLU(inplace=True), m, "nn.ReLU(inplace=True)"),
+        "relu_functional": (lambda: Op(lambda x: F.relu(x), "F.relu"), m, "F.relu(x)"),
+        "relu_functional_bound": (lambda: Op(F.relu, "relu"), m, "relu(x), the function bound "
+                                  "before counting (from torch.nn.functional import relu)"),
+        "relu_torch": (lambda: Op(lambda x: torch.relu(x), "torch.relu"), m, "torch.relu(x)"),
+        "relu6_module": (lambda: nn.ReLU6(), m, "nn.ReLU6()"),
+        "relu6_functional": (lambda: Op(lambda x: F.relu6(x), "F.relu6"), m, "F.relu6(x)"),
+        "leaky_relu_module": (lambda: nn.LeakyReLU(0.2), m, "nn.LeakyReLU(0.2)"),
+        "leaky_relu_functional": (lambda: Op(lambda x: F.leaky_relu(x, 0.2), "F.leaky_relu"), m,
+                                  "F.leaky_relu(x, 0.2)"),
+        "hardswish_module": (lambda: nn.Hardswish(), m, "nn.Hardswish()"),
+        "hardswish_functional": (lambda: Op(lambda x: F.hardswish(x), "F.hardswish"), m,
+                                 "F.hardswish(x)"),
+        "hardsigmoid_module": (lambda: nn.Hardsigmoid(), m, "nn.Hardsigmoid()"),
+        "prelu_module": (lambda: nn.PReLU(), m, "nn.PReLU() (one parameter)"),
+        "elu_module": (lambda: nn.ELU(), m, "nn.ELU()"),
+        "gelu_module": (lambda: nn.GELU(), m, "nn.GELU()"),
+        "gelu_functional": (lambda: Op(lambda x: F.gelu(x), "F.gelu"), m, "F.gelu(x)"),
+        "silu_module": (lambda: nn.SiLU(), m, "nn.SiLU()"),
+        "silu_functional": (lambda: Op(lambda x: F.silu(x), "F.silu"), m, "F.silu(x)"),
+        "sigmoid_module": (lambda: nn.Sigmoid(), m, "nn.Sigmoid()"),
+        "sigmoid_torch": (lambda: Op(lambda x: torch.sigmoid(x), "torch.sigmoid"), m,
+                          "torch.sigmoid(x)"),
+        "tanh_module": (lambda: nn.Tanh(), m, "nn.Tanh()"),
+        "tanh_torch": (lambda: Op(lambda x: torch.tanh(x), "torch.tanh"), m, "torch.tanh(x)"),
+        "softmax_module": (lambda: nn.Softmax(dim=1), (1000,), "nn.Softmax(dim=1) on 1000"),
+        "softmax_functional": (lambda: Op(lambda x: F.softmax(x, dim=1), "F.softmax"), (1000,),
+                               "F.softmax(x, dim=1) on 1000"),
+        "softmax_module_map": (lambda: nn.Softmax(dim=1), m, "nn.Softmax(dim=1) on a map"),
+        # pooling
+        "maxpool2x2": (lambda: nn.MaxPool2d(2), m, "nn.MaxPool2d(2)"),
+        "maxpool3x3_s2_p1": (lambda: nn.MaxPool2d(3, 2, padding=1), m, "nn.MaxPool2d(3, 2, 1)"),
+        "maxpool2x2_ceil": (lambda: nn.MaxPool2d(3, 2, ceil_mode=True), m,
+                            "nn.MaxPool2d(3, 2, ceil_mode=True)"),
+        "maxpool_functional": (lambda: Op(lambda x: F.max_pool2d(x, 2), "F.max_pool2d"), m,
+                               "F.max_pool2d(x, 2)"),
+        "avgpool2x2": (lambda: nn.AvgPool2d(2), m, "nn.AvgPool2d(2)"),
+        "avgpool3x3_s1_p1": (lambda: nn.AvgPool2d(3, 1, padding=1), m, "nn.AvgPool2d(3, 1, 1)"),
+        "avgpool_functional": (lambda: Op(lambda x: F.avg_pool2d(x, 2), "F.avg_pool2d"), m,
+                               "F.avg_pool2d(x, 2)"),
+        "adaptive_avg_1": (lambda: nn.AdaptiveAvgPool2d(1), m, "nn.AdaptiveAvgPool2d(1)"),
+        "adaptive_avg_4": (lambda: nn.AdaptiveAvgPool2d(4), m,
+                           "nn.AdaptiveAvgPool2d(4) (16 -> 4: window 4)"),
+        "adaptive_avg_5": (lambda: nn.AdaptiveAvgPool2d(5), m,
+                           "nn.AdaptiveAvgPool2d(5) (16 -> 5: windows do not divide)"),
+        "adaptive_avg_identity": (lambda: nn.AdaptiveAvgPool2d(7), (8, 7, 7),
+                                  "nn.AdaptiveAvgPool2d(7) on 7x7 (VGG's at 224: the identity)"),
+        "adaptive_avg_functional": (
+            lambda: Op(lambda x: F.adaptive_avg_pool2d(x, (1, 1)), "F.adaptive_avg_pool2d"), m,
+            "F.adaptive_avg_pool2d(x, (1, 1)) (MobileNetV2's)"),
+        "adaptive_max_1": (lambda: nn.AdaptiveMaxPool2d(1), m, "nn.AdaptiveMaxPool2d(1)"),
+        "mean_hw": (lambda: Op(lambda x: x.mean((2, 3)), "mean"), m, "x.mean((2, 3))"),
+        "mean_hw_keepdim": (lambda: Op(lambda x: x.mean((2, 3), keepdim=True), "mean keepdim"), m,
+                            "x.mean((2, 3), keepdim=True)"),
+        "amax_hw": (lambda: Op(lambda x: x.amax((2, 3)), "amax"), m, "x.amax((2, 3))"),
+        # merges and the SE multiply
+        "add_operator": (lambda: Op(lambda x: x + x, "+"), m, "a + b"),
+        "add_inplace": (lambda: Op(_inplace_add, "+="), m, "a += b"),
+        "add_torch": (lambda: Op(lambda x: torch.add(x, x), "torch.add"), m, "torch.add(a, b)"),
+        "add_method": (lambda: Op(lambda x: x.add(x), "Tensor.add"), m, "a.add(b)"),
+        "concat": (lambda: Op(lambda x: torch.cat([x, x], 1), "torch.cat"), m,
+                   "torch.cat([a, b], 1)"),
+        "mul_broadcast_operator": (lambda: Op(lambda x: x * x[:, :, :1, :1], "*"), m,
+                                   "x * s, s of N x C x 1 x 1 (the SE multiply)"),
+        "mul_broadcast_torch": (lambda: Op(lambda x: torch.mul(x, x[:, :, :1, :1]), "torch.mul"),
+                                m, "torch.mul(x, s), s of N x C x 1 x 1"),
+        # shape-only
+        "flatten_module": (lambda: nn.Flatten(), m, "nn.Flatten()"),
+        "dropout_module": (lambda: nn.Dropout(0.5), m, "nn.Dropout(0.5)"),
+        "zeropad_module": (lambda: nn.ZeroPad2d(1), m, "nn.ZeroPad2d(1)"),
+        "pad_functional": (lambda: Op(lambda x: F.pad(x, (1, 1, 1, 1)), "F.pad"), m,
+                           "F.pad(x, (1, 1, 1, 1))"),
+        # squeeze-and-excitation, torchvision's
+        "se_torchvision": (lambda: SqueezeExcitation(16, 4, activation=nn.SiLU), (16, 8, 8),
+                           "torchvision SqueezeExcitation(16, 4, SiLU, Sigmoid) on 8x8x16"),
+        **_cnncalc_pieces(),
+    }
+
+
+# --------------------------------------------------------------------------- small nets
+
+class SmallNet(nn.Module):
+    """conv 3->8 3x3 p1, batch norm, relu, max pool 2, global average pool, linear 8->10; the
+    global pool and the relu written in the form named."""
+
+    def __init__(self, pool: str = "adaptive", relu: str = "module"):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+        self.relu = nn.ReLU() if relu == "module" else None
+        self.maxpool = nn.MaxPool2d(2)
+        self.avgpool = nn.AdaptiveAvgPool2d(1) if pool == "adaptive" else None
+        self.pool = pool
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.bn(self.conv(x))
+        x = self.relu(x) if self.relu is not None else F.relu(x)
+        x = self.maxpool(x)
+        if self.pool == "adaptive":
+            x = torch.flatten(self.avgpool(x), 1)
+        elif self.pool == "functional":
+            x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+        else:
+            x = x.mean((2, 3))
+        return self.fc(x)
+
+
+class SmallResidual(nn.Module):
+    """conv-bn-relu-conv-bn on 16x16x8, the input added back (in the form named), relu."""
+
+    def __init__(self, add: str):
+        super().__init__()
+        self.conv1 = nn.Conv2d(8, 8, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.relu = nn.ReLU()
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(8)
+        self.add = add
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        if self.add == "operator":
+            out = out + x
+        elif self.add == "inplace":
+            out += x
+        else:
+            out = torch.add(out, x)
+        return self.relu(out)
+
+
+def nets() -> dict[str, tuple[Maker, tuple[int, ...], str]]:
+    s, r = (3, 32, 32), (8, 16, 16)
+    return {
+        "net_adaptive_avgpool": (lambda: SmallNet("adaptive"), s,
+                                 "conv+bn+ReLU()+maxpool+AdaptiveAvgPool2d(1)+flatten+linear"),
+        "net_functional_avgpool": (lambda: SmallNet("functional"), s,
+                                   "the same with F.adaptive_avg_pool2d(x, 1)"),
+        "net_mean": (lambda: SmallNet("mean"), s, "the same with x.mean((2, 3))"),
+        "net_mean_functional_relu": (lambda: SmallNet("mean", relu="functional"), s,
+                                     "the same with x.mean((2, 3)) and F.relu"),
+        "residual_operator": (lambda: SmallResidual("operator"), r, "residual block, out + x"),
+        "residual_inplace": (lambda: SmallResidual("inplace"), r, "residual block, out += x"),
+        "residual_torch_add": (lambda: SmallResidual("torch"), r,
+                               "residual block, torch.add(out, x)"),
+    }
+
+
+# --------------------------------------------------------------------------- specs
+
+def _shape_of(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """cnncalc's HWC (or N) as torch's CHW (or N)."""
+    return (shape[2], shape[0], shape[1]) if len(shape) == 3 else tuple(shape)
+
+
+def spec_entry(name: str, per_layer: bool) -> dict[str, Any]:
+    import cnncalc
+    from cnncalc.torch import build
+
+    report = cnncalc.analyze(cnncalc.load(name))
+    shape = _shape_of(report.input_shape)
+    t = report.totals
+    entry: dict[str, Any] = {
+        "input": list(shape),
+        "cnncalc": {"params": t.params, "trainable_params": t.trainable_params,
+                    "buffers": t.buffers, "macs": t.macs, "elementwise": t.elementwise,
+                    "activations": t.activations},
+        "tools": measure(lambda: build(report), shape, per_layer),
+    }
+    if name in TORCHVISION:
+        entry["torchvision"] = {"tools": measure(TORCHVISION[name], (3, 224, 224), per_layer)}
+    return entry
+
+
+def versions() -> dict[str, str]:
+    out = {"python": sys.version.split()[0]}
+    for name, dist in DISTRIBUTIONS.items():
+        out[name] = version(dist)
+    return out
+
+
+# --------------------------------------------------------------------------- the rules, checked
+# docs/peers.md's per-kind rules, applied to cnncalc's own nodes (kinds, fields and shapes), must
+# give every measured total. Where a tool's count depends on how the model writes a piece
+# (nn.ReLU or F.relu, nn.AdaptiveAvgPool2d or F.adaptive_avg_pool2d or mean), the form is an
+# input: FORMS says how torchvision writes each model; "build" is cnncalc.torch.build's form.
+
+#: ptflops's ops per element of an activation written as a module (its hook, plus the patched
+#: functional that the module's forward calls) and as a functional. Absent: 0.
+PTFLOPS_MODULE = {"relu": 2, "relu6": 1, "leaky_relu": 1, "gelu": 2, "silu": 1, "swish": 1,
+                  "softmax": 1, "elu": 2, "prelu": 2}
+PTFLOPS_FUNCTIONAL = {"relu": 1, "relu6": 1, "gelu": 1, "silu": 1, "swish": 1, "softmax": 1,
+                      "elu": 1, "prelu": 1}
+
+#: How the torchvision models write their activations and their global pool.
+FORMS: dict[str, dict[str, Any]] = {
+    "resnet18": {"act": "module", "gpool": "adaptive_module"},
+    "resnet50": {"act": "module", "gpool": "adaptive_module"},
+    # its AdaptiveAvgPool2d((7, 7)) sees 7x7x512 at 224 (the identity, still counted); no softmax
+    "vgg16": {"act": "module", "gpool": None, "identity_pool": 7 * 7 * 512, "softmax": False},
+    "googlenet": {"act": "functional", "gpool": "adaptive_module"},
+    "mobilenet_v2": {"act": "module", "gpool": "adaptive_functional"},
+    "efficientnet_b0": {"act": "module", "gpool": "adaptive_module"},
+}
+BUILD = {"act": "functional", "gpool": "mean", "build": True}
+
+
+def rule(tool: str, node: Any, form: dict[str, Any]) -> tuple[int, int]:
+    """(number, params) that `tool` reports for one leaf node of a cnncalc report, the model
+    written in `form`."""
+    layer, kind = node.layer, node.kind
+    n_in, n_out = math.prod(node.input_shape), math.prod(node.output_shape)
+    built = form.get("build", False)  # cnncalc's Conv2d/Linear subclasses: ptflops, thop blind
+
+    def act(function: str | None, n: int, written: str | None = None) -> int:
+        if function is None or (function == "softmax" and not form.get("softmax", True)):
+            return 0
+        written = written or form["act"]
+        if tool == "ptflops":
+            table = PTFLOPS_MODULE if written == "module" else PTFLOPS_FUNCTIONAL
+            return table.get(function, 0) * n
+        if tool == "thop" and written == "module" and function == "softmax":
+            c = node.output_shape[-1]
+            return (3 * c - 1) * (n // c)
+        return 0
+
+    if kind in ("conv", "depthwise", "separable", "dense"):
+        macs, params = node.macs, node.params
+        bias = int(layer.bias) * n_out
+        number = {"torchinfo": macs + bias, "fvcore": macs, "ptflops": macs + bias,
+                  "thop": macs, "flopcounter": 2 * macs}[tool]
+        if built and tool in ("ptflops", "thop"):
+            number, params = 0, (params if tool == "ptflops" else 0)
+        return number + act(layer.activation, n_out), params
+    if kind == "batchnorm":
+        c, affine = node.input_shape[-1], int(layer.affine)
+        return {"torchinfo": 2 * c * affine, "fvcore": (1 + affine) * n_out,
+                "ptflops": (1 + affine) * n_out, "thop": 2 * (1 + affine) * n_out,
+                "flopcounter": 0}[tool], node.params
+    if kind in ("activation", *PTFLOPS_MODULE, "tanh", "sigmoid", "hardswish", "hardsigmoid"):
+        return act(layer.function, n_out), 0
+    if kind in ("pool", "maxpool", "avgpool", "adaptive_pool"):
+        # nn.MaxPool2d / nn.AvgPool2d (cnncalc builds adaptive pooling as these too)
+        avg = layer.mode == "avg"
+        return {"torchinfo": 0, "fvcore": 0, "ptflops": 2 * n_in,
+                "thop": n_out if avg else 0, "flopcounter": 0}[tool], 0
+    if kind == "global_pool":
+        h, w, c = node.input_shape
+        gpool = form["gpool"] if layer.mode == "avg" else "mean"
+        if gpool == "adaptive_module":
+            return {"fvcore": n_in, "ptflops": 2 * n_in, "thop": (h * w + 1) * c}.get(tool, 0), 0
+        if gpool == "adaptive_functional":
+            return {"fvcore": n_in, "ptflops": n_in}.get(tool, 0), 0
+        return 0, 0
+    if kind == "se":  # torchvision's: AdaptiveAvgPool2d, 1x1 convs with bias, act, gate, `*`
+        h, w, c = node.input_shape
+        s = layer.squeeze
+        number = {"torchinfo": 2 * c * s + s + c, "fvcore": h * w * c + 2 * c * s,
+                  "ptflops": 2 * h * w * c + 2 * c * s + s + c, "thop": (h * w + 1) * c + 2 * c * s,
+                  "flopcounter": 4 * c * s}[tool]
+        written = "functional" if built else "module"
+        number += act(layer.activation, s, written) + act(layer.gate, c, written)
+        return number, node.params
+    if kind in ("add", "concat", "dropout", "flatten", "pad"):
+        return 0, 0
+    raise ValueError(f"no rule for {kind}")
+
+
+def predicted(name: str, tool: str, form: dict[str, Any]) -> tuple[int, int | None]:
+    """(number, params) that `tool` reports for a bundled spec written in `form`."""
+    import cnncalc
+
+    report = cnncalc.analyze(cnncalc.load(name))
+    number = params = 0
+    for node in report.leaves():
+        n, p = rule(tool, node, form)
+        number += n
+        if tool != "ptflops" or node.trainable:
+            params += p
+    pool = form.get("identity_pool", 0)
+    number += {"fvcore": pool, "ptflops": 2 * pool, "thop": 2 * pool}.get(tool, 0)
+    return number, (None if tool == "flopcounter" else params)
+
+
+def check(data: dict[str, Any]) -> list[str]:
+    """Every total of a peers.json that the rules do not give."""
+    wrong = []
+    for name, entry in data["specs"].items():
+        models = [("build", entry["tools"], BUILD)]
+        if "torchvision" in entry:
+            models.append(("torchvision", entry["torchvision"]["tools"], FORMS[name]))
+        for model, tools, form in models:
+            for tool in TOOLS:
+                number, params = predicted(name, tool, form)
+                got = tools[tool]
+                if (got.get("number"), got.get("params")) != (number, params):
+                    wrong.append(f"{name} ({model}) {tool}: measured {got.get('number')} "
+                                 f"params {got.get('params')}; rules {number} params {params}")
+    return wrong
+
+
+def _cell(result: dict[str, Any], key: str) -> str:
+    if "error" in result:
+        return "error"
+    value = result.get(key)
+    if value is None:
+        return "-"
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
+
+
+def tables(data: dict[str, Any]) -> str:
+    """The markdown tables of docs/peers.md, from a peers.json."""
+    lines: list[str] = []
+    head = "| " + " | ".join(TOOLS) + " |"
+    rule = "| --- " * (len(TOOLS) + 2) + "|"
+    for title, key in (("numbers (MACs; FLOPs for flopcounter)", "number"),
+                       ("params", "params")):
+        lines += [f"### Bundled specs built by cnncalc.torch.build: {title}", "",
+                  f"| spec | cnncalc {'MACs' if key == 'number' else 'params'} {head}", rule]
+        for name, entry in data["specs"].items():
+            own = entry["cnncalc"]["macs" if key == "number" else "params"]
+            cells = " | ".join(_cell(entry["tools"][t], key) for t in TOOLS)
+            lines.append(f"| {name} | {own:,} | {cells} |")
+        lines.append("")
+        lines += [f"### The torchvision models (written out in bench/peers.py): {title}", "",
+                  f"| model | cnncalc {'MACs' if key == 'number' else 'params'} {head}", rule]
+        for name, entry in data["specs"].items():
+            if "torchvision" in entry:
+                own = entry["cnncalc"]["macs" if key == "number" else "params"]
+                cells = " | ".join(_cell(entry["torchvision"]["tools"][t], key) for t in TOOLS)
+                lines.append(f"| {name} | {own:,} | {cells} |")
+        lines.append("")
+    for group in ("pieces", "nets"):
+        lines += [f"### {group}", "", f"| {group[:-1]} | input (C,H,W) | n_in {head}",
+                  rule.replace("| --- |", "| --- | --- |", 1)]
+        for name, entry in data[group].items():
+            n_in = math.prod(entry["input"])
+            cells = " | ".join(_cell(entry["tools"][t], "number") for t in TOOLS)
+            lines.append(f"| {name}: {entry['what']} | {tuple(entry['input'])} | {n_in:,} | "
+                         f"{cells} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tables", type=Path, metavar="PEERS_JSON",
+                        help="print docs/peers.md's tables from a peers.json and stop")
+    parser.add_argument("--check", type=Path, metavar="PEERS_JSON",
+                        help="check docs/peers.md's rules against a peers.json and stop")
+    parser.add_argument("--output", type=Path, default=ROOT / "tests" / "data" / "peers.json")
+    parser.add_argument("--only", nargs="*", help="these bundled specs only")
+    parser.add_argument("--no-pieces", action="store_true", help="skip the pieces and nets")
+    parser.add_argument("--no-specs", action="store_true", help="the pieces and nets only")
+    parser.add_argument("--totals-only", nargs="*", default=[],
+                        help="specs whose per-layer numbers are not kept")
+    args = parser.parse_args()
+    if args.tables:
+        print(tables(json.loads(args.tables.read_text())))
+        return
+    if args.check:
+        wrong = check(json.loads(args.check.read_text()))
+        print("\n".join(wrong) or "every total follows the rules")
+        raise SystemExit(1 if wrong else 0)
+    logging.disable(logging.WARNING)
+    torch.set_num_threads(2)
+    import ptflops.flops_counter as pf
+
+    import cnncalc
+
+    default_backend = pf.get_model_complexity_info.__defaults__
+    backend = next(d for d in default_backend if isinstance(d, pf.FLOPS_BACKEND)).value
+    data: dict[str, Any] = {
+        "versions": versions(), "pinned": PINNED,
+        "defaults": {"ptflops_backend": backend, "mode": "eval", "batch": 1},
+        "units": {"torchinfo": "MACs (total_mult_adds)", "fvcore": "MACs (one per fused "
+                  "multiply-add)", "ptflops": "MACs", "thop": "MACs (total_ops)",
+                  "flopcounter": "FLOPs (2 per multiply-add)"},
+        "specs": {}, "pieces": {}, "nets": {},
+    }
+    names = [] if args.no_specs else args.only or sorted(cnncalc.bundled())
+    for name in names:
+        print(f"spec {name}", file=sys.stderr, flush=True)
+        data["specs"][name] = spec_entry(name, name not in args.totals_only)
+    if not args.no_pieces:
+        for group, table in (("pieces", pieces()), ("nets", nets())):
+            for name, (make, shape, what) in table.items():
+                print(f"{group} {name}", file=sys.stderr, flush=True)
+                data[group][name] = {"what": what, "input": list(shape),
+                                     "tools": measure(make, shape)}
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(data, indent=1) + "\n")
+    print(f"wrote {args.output} ({args.output.stat().st_size} bytes)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,461 @@
+"""Mutation testing of the counting rules: run mutmut, then score each target file.
+
+    python tools/mutation.py             # stage, run mutmut (niced, 2 workers), print the scores
+    python tools/mutation.py --report    # print the scores of the last run only
+    python tools/mutation.py --jobs 4    # more workers on a bigger machine
+    python tools/mutation.py --fresh     # forget earlier results (default: killed ones stay)
+    python tools/mutation.py --deselect tests/test_x.py::test_y   # a test failing already
+
+Slow (see docs/testing.md for the time on a 2-core machine); never run in CI. Needs
+`pip install -e '.[mutation]'`.
+
+What it does:
+1. Stages a copy of the working tree in `.mutation/` (cnncalc, tests, docs, specs, README,
+   pyproject; the same files mutmut would see, untouched by edits made while it runs). In the
+   copy, two kinds of code are marked `# pragma: no mutate` (the lines keep their numbers):
+   the text of an error message (each `raise SomethingError(...)` statement, rewritten on one
+   line) and the functions of NOT_MUTATED (prose about the rules, or tables built at import).
+   The target files are the `only_mutate` list of `[tool.mutmut]` in pyproject.toml: that
+   list is the one place that names them.
+2. Runs `mutmut run` in `.mutation/` (the tests it runs are `pytest_add_cli_args_test_selection`
+   of the same section; hypothesis runs under the derandomized `mutation` profile of
+   tests/conftest.py). mutmut keeps the results of unchanged functions between runs.
+3. Prints per target file: killed / non-equivalent mutants, the equivalent ones (EQUIVALENT
+   below, each with its reason) and every other survivor as `file:line  before -> after`.
+   Exit status 1 when a file scores under THRESHOLD.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import difflib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGE = ROOT / ".mutation"
+COPIED = ("cnncalc", "tests", "docs", "specs", "README.md", "pyproject.toml")
+THRESHOLD = 0.95
+PRAGMA = "  # pragma: no mutate"
+PROSE = "prose about the rules (`cnncalc explain`, one-line notes): text, not a rule"
+EXPR_TEXT = ("message text only: `text` names the expression in error messages and nowhere "
+             "else")
+MESSAGE = "message text only: the value is used in an error message and nowhere else"
+YAML_LAYOUT = ("the layout of `cnncalc scale -f yaml` (inline or block style); what the YAML "
+               "means is tested by loading it again (tests/test_scale.py)")
+AT_IMPORT = ("runs once at import (a module-level table), before mutmut switches a mutant on: "
+             "its mutants could never be killed; the tests of the table's users check it")
+
+#: Functions (`name`, or `Class.name`, or a method name for every class) not mutated, and why.
+NOT_MUTATED: dict[str, dict[str, str]] = {
+    "cnncalc/layers.py": {
+        "explain": PROSE, "explain_merge": PROSE, "describe": PROSE, "_window_lines": PROSE,
+        "_size_note": PROSE, "_window_note": PROSE,
+        "_kinds": AT_IMPORT,
+    },
+    "cnncalc/units.py": {"_unit_hint": "the hint of an error message (text only)"},
+    "cnncalc/scale.py": {
+        "Scaling.describe": PROSE, "_width_fields": AT_IMPORT,
+        "to_yaml": YAML_LAYOUT, "_is_entry": YAML_LAYOUT,
+    },
+}
+
+#: Surviving mutants that cannot change behaviour: (file, function, the changed line before,
+#: after (None: any change of that line), why). Lines are compared stripped of indentation.
+#: docs/testing.md lists them.
+EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
+    ("cnncalc/memory.py", "alive_per_step",
+     "last[steps[-1].writes] = len(steps) - 1  # the output lives to the end",
+     "last[steps[-2].writes] = len(steps) - 1  # the output lives to the end",
+     "the last step's tensor is born at the last step, so the line only restates it; the "
+     "tensor of the step before is always read by the last step (the next layer of a chain, "
+     "the merge of its branch, or the activation after a merge), so it lives to the end anyway"),
+    ("cnncalc/memory.py", "alive_per_step",
+     "change = [0] * (len(steps) + 1)  # a sweep, linear in the number of steps",
+     "change = [0] * (len(steps) + 2)  # a sweep, linear in the number of steps",
+     "the sweep reads change[0..len(steps) - 1] only; a longer list adds an unread zero"),
+    ("cnncalc/layers.py", "Pad.window", "top, _, left, _ = self.padding_of(shape)",
+     "top, _, left, _ = self.padding_of(None)",
+     "Pad.padding_of ignores the shape (explicit padding only)"),
+    ("cnncalc/units.py", "_parse",
+     'def _parse(text: str | int, units: dict[str, int], what: str, kind: str = "count") -> int:',
+     'def _parse(text: str | int, units: dict[str, int], what: str, kind: str = "XXcountXX") '
+     '-> int:', "every caller passes `kind`; the default is never used"),
+    ("cnncalc/units.py", "_parse",
+     'def _parse(text: str | int, units: dict[str, int], what: str, kind: str = "count") -> int:',
+     'def _parse(text: str | int, units: dict[str, int], what: str, kind: str = "COUNT") -> int:',
+     "every caller passes `kind`; the default is never used"),
+    ("cnncalc/units.py", "parse_count", 'return _parse(text, COUNT_UNITS, what, "count")',
+     "return _parse(text, COUNT_UNITS, what, )", "`count` is _parse's default"),
+    ("cnncalc/units.py", "si", 'index, text = _scaled(n, 1000, ("", "k", "M", "G", "T"), digits)',
+     None, "_scaled reads only the length of the unit names, not their text"),
+    ("cnncalc/units.py", "si", "return f\"{sign}{text}{('', 'k', 'M', 'G', 'T')[index]}\"",
+     "return f\"{sign}{text}{('XXXX', 'k', 'M', 'G', 'T')[index]}\"",
+     "index 0 returned two lines earlier; the empty name is never shown"),
+    ("cnncalc/scale.py", "multiplier", 'return f"{x:.4f}".rstrip("0").rstrip(".")',
+     'return f"{x:.4f}".rstrip("XX0XX").rstrip(".")',
+     "rstrip takes a set of characters: 'X' never occurs in a formatted number"),
+    ("cnncalc/scale.py", "multiplier", 'return f"{x:.4f}".rstrip("0").rstrip(".")',
+     'return f"{x:.4f}".rstrip("0").rstrip("XX.XX")',
+     "rstrip takes a set of characters: 'X' never occurs in a formatted number"),
+    ("cnncalc/expr.py", "_closed_at_end", "closed = False", "closed = None",
+     "`closed` keeps its first value only when no bracket closes, and is then only tested "
+     "for truth: None and False are both false"),
+    ("cnncalc/expr.py", "_closed_at_end",
+     'if token.type == tokenize.OP and token.string in "([{":',
+     'if token.type == tokenize.OP and token.string in "XX([{XX":',
+     "no operator token contains 'X', so the same tokens match"),
+    ("cnncalc/expr.py", "_closed_at_end",
+     'elif token.type == tokenize.OP and token.string in ")]}":',
+     'elif token.type == tokenize.OP and token.string in "XX)]}XX":',
+     "no operator token contains 'X', so the same tokens match"),
+    ("cnncalc/expr.py", "_closed_at_end", "return False", "return True",
+     "tokenize fails only on an unclosed bracket or string; the text without its outer "
+     "brackets is then unclosed too, and both ways end in the same 'invalid expression'"),
+    ("cnncalc/units.py", "_parse",
+     'whole = "parameters, MACs and FLOPs are counted" if kind == "count" else "bytes are"', None,
+     MESSAGE),
+    ("cnncalc/units.py", "parse_count",
+     'def parse_count(text: str | int, what: str = "count") -> int:', None, MESSAGE),
+    ("cnncalc/units.py", "parse_bytes",
+     'def parse_bytes(text: str | int, what: str = "size") -> int:', None, MESSAGE),
+    ("cnncalc/units.py", "parse_bytes", 'return _parse(text, BYTE_UNITS, what, "bytes")', None,
+     "message text only: any kind but 'count' reads the same units and refuses the same "
+     "texts; the kind picks the wording of the errors"),
+    ("cnncalc/units.py", "parse_share",
+     'def parse_share(text: str | float, what: str = "share") -> Fraction:', None, MESSAGE),
+    ("cnncalc/units.py", "parse_share", 'hint = ""', None, MESSAGE),
+    ("cnncalc/units.py", "parse_share", 'hint = "; a share must be 0% or more"', None, MESSAGE),
+    ("cnncalc/scale.py", "validate",
+     'for what, value in (("width", scaling.width), ("depth", scaling.depth)):', None, MESSAGE),
+    ("cnncalc/scale.py", "parse_resolution",
+     'parts = str(text).lower().replace(" ", "").split("x")',
+     'parts = str(text).lower().replace("XX XX", "").split("x")',
+     "int() ignores the spaces around each number, so removing them changes nothing"),
+    ("cnncalc/layers.py", "AdaptivePool.windows_of",
+     "for n, t in zip(shape[:2], pair(self.size), strict=True))", None,
+     "both sides always have two items (height and width)"),
+    ("cnncalc/expr.py", "parse", "tree = _CACHE.get(text)", "tree = None",
+     "the cache only saves time: a miss parses the text again, to the same tree"),
+    ("cnncalc/expr.py", "parse", "tree = _CACHE.get(text)", "tree = _CACHE.get(None)",
+     "the cache only saves time: a miss parses the text again, to the same tree"),
+    ("cnncalc/expr.py", "parse", "_CACHE[text] = tree", "_CACHE[text] = None",
+     "the cache only saves time: a cached None reads as a miss and the text is parsed again"),
+    ("cnncalc/expr.py", "parse", "_check(tree, text)", "_check(tree, None)", EXPR_TEXT),
+    ("cnncalc/expr.py", "_eval", "result: Any = True", None,
+     "an `and` has two values or more: the loop sets `result` before it is returned"),
+    ("cnncalc/expr.py", "_eval", "result = False", None,
+     "an `or` has two values or more: the loop sets `result` before it is returned"),
+    ("cnncalc/expr.py", "_eval",
+     "for op, comparator in zip(node.ops, node.comparators, strict=True):", None,
+     "Python's parser gives a comparison as many operators as operands after the first"),
+    ("cnncalc/expr.py", "_eval",
+     'raise CnnCalcError(f"{text!r}: unsupported expression")  # pragma: no cover', None,
+     "unreachable: _check admits only the node types handled above"),
+    ("cnncalc/layers.py", "Pad.output_shape", 'h, w, c = spatial(shape, "pad")', None,
+     "message text only: the name is used in the error for a non-image input"),
+    ("cnncalc/layers.py", "Pad.output_shape",
+     "top, bottom, left, right = self.padding_of(shape)",
+     "top, bottom, left, right = self.padding_of(None)",
+     "Pad.padding_of ignores the shape (explicit padding only)"),
+    ("cnncalc/layers.py", "Pad.output_shape",
+     'if self.mode == "replicate" and (h == 0 or w == 0):', None,
+     "unreachable: every size of a shape is at least 1 (the parser and every kind ensure it)"),
+    ("cnncalc/units.py", "_scaled",
+     "while index + 1 < len(units) and n >= base ** (index + 1):",
+     "while index + 2 < len(units) and n >= base ** (index + 1):",
+     "a value that stops one unit short is at least 1000 of that unit, so the second loop "
+     "moves it up to the same unit"),
+    ("cnncalc/units.py", "_scaled", 'return -1, ""', 'return -1, "XXXX"',
+     "with index -1 callers ignore the text (they print an exponent)"),
+    ("cnncalc/units.py", "_scaled", 'return 0, ""', 'return 0, "XXXX"',
+     "with index 0 callers ignore the text (they print the number itself)"),
+    ("cnncalc/units.py", "binary", 'units = ("B", "KiB", "MiB", "GiB", "TiB")', None,
+     "index 0 (bytes) is printed by its own line ({n:,} B); the name 'B' is never read"),
+]
+
+KILLED = {"killed", "timeout", "caught by type check", "segfault"}
+
+
+# --------------------------------------------------------------------------- configuration
+
+def config() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+
+
+def targets() -> list[str]:
+    return list(config()["only_mutate"])
+
+
+# --------------------------------------------------------------------------- staging
+
+def _raises(tree: ast.AST) -> list[ast.Raise]:
+    """`raise SomethingError(message, ...)` statements: the message is text, not a rule."""
+    return [node for node in ast.walk(tree)
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
+            and isinstance(node.exc.func, ast.Name) and node.exc.func.id.endswith("Error")]
+
+
+def _headers(tree: ast.Module, names: dict[str, str]) -> list[ast.FunctionDef]:
+    """The functions that NOT_MUTATED names."""
+    found = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name in names:
+            found.append(node)
+        if isinstance(node, ast.ClassDef):
+            found += [f for f in node.body if isinstance(f, ast.FunctionDef)
+                      and (f.name in names or f"{node.name}.{f.name}" in names)]
+    return found
+
+
+def annotate(path: str, source: str) -> str:
+    """`source` marked for mutmut, every line keeping its number.
+
+    A `raise SomethingError(...)` statement is written on one line (ast.unparse, blank lines
+    after it) ending in `# pragma: no mutate`: mutmut reads that pragma for the statement's
+    first line only. A function of NOT_MUTATED gets `# pragma: no mutate block` after the
+    colon of its header.
+    """
+    tree = ast.parse(source)
+    lines = source.split("\n")
+    for node in _raises(tree):
+        first = lines[node.lineno - 1]
+        indent = first[:node.col_offset]
+        if indent.strip() or lines[node.end_lineno - 1][node.end_col_offset:].strip():
+            continue  # shares a line with other code: leave it
+        count = node.end_lineno - node.lineno + 1
+        lines[node.lineno - 1:node.end_lineno] = (
+            [indent + ast.unparse(node) + PRAGMA] + [""] * (count - 1))
+    for func in _headers(tree, NOT_MUTATED.get(path, {})):
+        body = func.body[0].lineno
+        for number in range(body - 1, func.lineno - 1, -1):
+            code = lines[number - 1].rstrip()
+            if code.endswith(":") and "#" not in code:
+                lines[number - 1] = code + PRAGMA + " block"
+                break
+    return "\n".join(lines)
+
+
+def _sync(source: Path, target: Path, skip: set[Path]) -> None:
+    """Make `target` a copy of the folder `source` (times kept), except the paths in `skip`."""
+    wanted = set()
+    for file in source.rglob("*"):
+        if "__pycache__" in file.parts or not file.is_file():
+            continue
+        relative = file.relative_to(source)
+        wanted.add(relative)
+        copy = target / relative
+        if file in skip:
+            continue
+        stat = file.stat()
+        if copy.exists() and (copy.stat().st_mtime_ns, copy.stat().st_size) == (
+                stat.st_mtime_ns, stat.st_size):
+            continue
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(file, copy)
+    for file in list(target.rglob("*")):
+        if file.is_file() and "__pycache__" not in file.parts and \
+                file.relative_to(target) not in wanted:
+            file.unlink()
+
+
+def stage(deselect: list[str]) -> None:
+    """Copy the tree to STAGE; annotated target files are rewritten only when they change
+    (mutmut regenerates the mutants of a file whose time is newer than its mutants')."""
+    STAGE.mkdir(exist_ok=True)
+    skip = {ROOT / t for t in targets()}
+    for name in COPIED:
+        source = ROOT / name
+        if source.is_dir():
+            _sync(source, STAGE / name, skip)
+        else:
+            shutil.copy2(source, STAGE / name)
+    if deselect:  # tests failing for reasons of their own must not stop mutmut's first run
+        staged = STAGE / "pyproject.toml"
+        extra = "".join(f'"--deselect", "{d}", ' for d in deselect)
+        staged.write_text(staged.read_text().replace(
+            "pytest_add_cli_args = [", "pytest_add_cli_args = [" + extra, 1))
+    for path in targets():
+        text = annotate(path, (ROOT / path).read_text())
+        staged = STAGE / path
+        if not staged.exists() or staged.read_text() != text:
+            staged.parent.mkdir(parents=True, exist_ok=True)
+            staged.write_text(text)
+
+
+def forget(everything: bool) -> None:
+    """Make mutmut test again what the current tests may decide differently: its map of which
+    test calls which function is built afresh (functions move and get renamed), and every
+    mutant that was not killed is tested again (a new test may kill it). Killed mutants of
+    unchanged functions keep their result; `everything` drops all results."""
+    if everything:
+        shutil.rmtree(STAGE / "mutants", ignore_errors=True)
+        return
+    (STAGE / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
+    from mutmut.stats import status_by_exit_code
+
+    for path in targets():
+        meta = STAGE / "mutants" / (path + ".meta")
+        if meta.exists():
+            data = json.loads(meta.read_text())
+            codes = data["exit_code_by_key"]
+            for key, code in codes.items():
+                if status_by_exit_code[code] not in KILLED:
+                    codes[key] = None
+            meta.write_text(json.dumps(data, indent=4))
+
+
+def run_mutmut(jobs: int) -> int:
+    command = ["nice", "-n", "19", sys.executable, "-m", "mutmut", "run", "--max-children",
+               str(jobs)]
+    return subprocess.run(command, cwd=STAGE).returncode
+
+
+# --------------------------------------------------------------------------- the report
+
+@dataclass
+class Mutant:
+    name: str
+    status: str
+    line: int
+    function: str
+    before: str
+    after: str
+    reason: str | None = None  # why it is equivalent
+
+
+def _functions(tree: ast.Module) -> dict[str, ast.FunctionDef]:
+    out = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            out[node.name] = node
+    return out
+
+
+def _original(tree: ast.Module, mangled: str) -> tuple[str, ast.FunctionDef | None]:
+    """The function of the original source that mutmut's `xǁClassǁname` stands for."""
+    if mangled.startswith("xǁ"):  # xǁClassǁmethod
+        cls, name = mangled.split("ǁ")[1:3]
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef) and node.name == cls:
+                for f in node.body:
+                    if isinstance(f, ast.FunctionDef) and f.name == name:
+                        return f"{cls}.{name}", f
+        return f"{cls}.{name}", None
+    name = mangled[2:]
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            return name, node
+    return name, None
+
+
+def mutants_of(path: str) -> list[Mutant]:
+    meta = STAGE / "mutants" / (path + ".meta")
+    if not meta.exists():
+        return []
+    from mutmut.stats import status_by_exit_code
+
+    codes = json.loads(meta.read_text())["exit_code_by_key"]
+    mutated = (STAGE / "mutants" / path).read_text()
+    defs = _functions(ast.parse(mutated))
+    rows = mutated.split("\n")
+    original = ast.parse((ROOT / path).read_text())
+    result = []
+    for key, code in codes.items():
+        status = status_by_exit_code[code]
+        local = key.rsplit(".", 1)[-1]  # x_name__mutmut_3 or xǁClassǁname__mutmut_3
+        mangled = local.rsplit("__mutmut_", 1)[0]
+        function, node = _original(original, mangled)
+        line, before, after = 0, "", ""
+        orig_def, mut_def = defs.get(mangled + "__mutmut_orig"), defs.get(local)
+        if orig_def is not None and mut_def is not None:
+            plain = function.split(".")[-1]
+            a = rows[orig_def.lineno - 1:orig_def.end_lineno]
+            b = rows[mut_def.lineno - 1:mut_def.end_lineno]
+            a[0] = a[0].replace(orig_def.name, plain, 1)
+            b[0] = b[0].replace(mut_def.name, plain, 1)
+            for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b).get_opcodes():
+                if tag != "equal":
+                    before = " ".join(x.strip() for x in a[i1:i2])
+                    after = " ".join(x.strip() for x in b[j1:j2])
+                    line = (node.lineno if node is not None else 0) + i1
+                    break
+        skipped = NOT_MUTATED.get(path, {})
+        if function in skipped or function.split(".")[-1] in skipped:
+            continue  # results of a run made before the function was marked
+        mutant = Mutant(key, status, line, function, before, after)
+        if path == "cnncalc/expr.py" and after and after == before.replace(
+                "env, text)", "env, None)"):
+            mutant.reason = EXPR_TEXT  # _eval passes `text` down for its error messages
+        for file, func, was, now, reason in EQUIVALENT:
+            if (file, func, was) == (path, function, before) and now in (None, after):
+                mutant.reason = reason
+        result.append(mutant)
+    return result
+
+
+def report() -> bool:
+    """Print the survivors and the score table; False when a file is under THRESHOLD or
+    has mutants not checked yet."""
+    ok = True
+    rows = []
+    for path in targets():
+        mutants = mutants_of(path)
+        if not mutants:
+            print(f"{path}: no results (run without --report first)")
+            ok = False
+            continue
+        waiting = [m for m in mutants if m.status == "not checked"]
+        checked = [m for m in mutants if m.status != "not checked"]
+        killed = [m for m in checked if m.status in KILLED]
+        timeouts = [m for m in killed if m.status == "timeout"]
+        equivalent = [m for m in checked if m.status not in KILLED and m.reason]
+        alive = [m for m in checked if m.status not in KILLED and not m.reason]
+        scored = len(checked) - len(equivalent)
+        score = len(killed) / scored if scored else 1.0
+        ok &= score >= THRESHOLD and not waiting
+        rows.append((path, len(killed), scored, len(equivalent), len(timeouts), len(waiting),
+                     score))
+        for m in sorted(alive, key=lambda m: m.line):
+            print(f"{path}:{m.line}  [{m.status}] {m.function}: {m.before}  ->  {m.after}"
+                  f"    ({m.name})")
+    print()
+    print(f"{'file':<22} {'killed / non-equivalent':>24} {'equivalent':>11} {'timeouts':>9} "
+          f"{'not checked':>12}  score")
+    for path, k, n, e, to, w, s in rows:
+        print(f"{path:<22} {k:>11} / {n:<10} {e:>11} {to:>9} {w:>12}  {100 * s:.1f}%")
+    print("(timeouts count as killed: the mutant never finished; not-checked mutants are left "
+          "out of the score)")
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--report", action="store_true", help="only print the last run's scores")
+    parser.add_argument("--jobs", type=int, default=2, help="mutmut workers (default 2)")
+    parser.add_argument("--fresh", action="store_true",
+                        help="forget every earlier result (default: keep the killed ones)")
+    parser.add_argument("--deselect", action="append", default=[], metavar="NODEID",
+                        help="leave out a test that fails on the unmutated code (repeatable)")
+    args = parser.parse_args()
+    if not args.report:
+        stage(args.deselect)
+        os.chdir(STAGE)  # mutmut reads the staged pyproject
+        forget(args.fresh)
+        code = run_mutmut(args.jobs)
+        if code:
+            print(f"mutmut exited with {code}", file=sys.stderr)
+            return code
+    os.chdir(STAGE)  # mutmut.stats reads the staged pyproject
+    return 0 if report() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
