@@ -188,7 +188,7 @@ def scale_raw(raw: Any, scaling: Scaling, file: str = "<spec>") -> Any:
     nothing = [what for what, value, sites in (
         ("width", scaling.width, rewriter.width_sites),
         ("depth", scaling.depth, rewriter.depth_sites)) if value != 1 and not sites]
-    if nothing:
+    if nothing and _parses(raw, file):  # a malformed spec: parse_spec names what is wrong
         prefix = f"phi {multiplier(scaling.phi)}: " if scaling.phi is not None else ""
         raise CnnCalcError(Problem(
             prefix + "; ".join(
@@ -216,6 +216,17 @@ def check_reach(raw: Any, file: str, what: tuple[str, ...], option: str) -> None
             f"{option}: " + "; ".join(f"the {w} multiplier would change nothing: this spec "
                                       f"has {NOTHING[w]}" for w in nothing)
             + " (every candidate would be the spec as written)", file, _layers_line(raw)))
+
+
+def _parses(raw: Any, file: str) -> bool:
+    """Whether the spec as written is well formed (its shapes are not checked here)."""
+    from ..core.spec import parse_spec
+
+    try:
+        parse_spec(raw, file)
+    except CnnCalcError:
+        return False
+    return True
 
 
 def _layers_line(raw: Any) -> int | None:
