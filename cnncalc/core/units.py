@@ -154,6 +154,8 @@ def _scaled(n: int | float, base: int, units: tuple[str, ...], digits: int) -> t
     index = 0
     while index + 1 < len(units) and n >= base ** (index + 1):
         index += 1
+    if index == 0 and isinstance(n, float) and float(f"{n:.{digits}f}") >= base:
+        index = 1  # a fraction below the base that rounds up to it: 999.96 is 1.0k
     while index > 0:
         text = f"{n / base ** index:.{digits}f}"
         if float(text) < base:
