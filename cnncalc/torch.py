@@ -199,6 +199,17 @@ class SqueezeExcitation(nn.Module):
         return x * activate(scale, self.gate)
 
 
+class ConvTranspose2d(nn.ConvTranspose2d):
+    """`nn.ConvTranspose2d` with a fused activation."""
+
+    def __init__(self, *args: Any, activation: str | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.activation = activation
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return activate(super().forward(x), self.activation)
+
+
 class Add(nn.Module):
     """The merge node `add`: the element-wise sum of its inputs."""
 
@@ -307,6 +318,24 @@ def _se(layer: L.SqueezeExcite, in_shape: L.Shape, out_shape: L.Shape) -> nn.Mod
     return SqueezeExcitation(in_shape[2], layer.squeeze, layer.activation, layer.gate)
 
 
+def _conv_transpose(layer: L.ConvTranspose, in_shape: L.Shape, out_shape: L.Shape
+                    ) -> nn.Module:
+    return ConvTranspose2d(in_shape[2], layer.filters, L.pair(layer.kernel),
+                           L.pair(layer.stride), padding=L.pair(layer.padding),
+                           output_padding=L.pair(layer.output_padding), groups=layer.groups,
+                           bias=layer.bias, dilation=L.pair(layer.dilation),
+                           activation=layer.activation)
+
+
+def _upsample(layer: L.Upsample, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
+    corners = {"align_corners": False} if layer.mode == "bilinear" else {}
+    if layer.factor is not None:
+        return nn.Upsample(scale_factor=tuple(float(f) for f in L.pair(layer.factor)),
+                           mode=layer.mode, **corners)
+    return nn.Upsample(size=L.pair(layer.size), mode=layer.mode,  # type: ignore[arg-type]
+                       **corners)
+
+
 def _add(layer: L.Add, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
     return Add()
 
@@ -331,6 +360,8 @@ BUILDERS: dict[type[L.Layer], Builder] = {
     L.BatchNorm: _batchnorm,
     L.Dropout: _dropout,
     L.SqueezeExcite: _se,
+    L.ConvTranspose: _conv_transpose,
+    L.Upsample: _upsample,
     L.Add: _add,
     L.Concat: _concat,
 }

@@ -25,6 +25,12 @@ section and CONVENTIONS.md:
   separable: depthwise without bias, then 1x1 to `filters` with the bias and the activation.
 - se: torchvision's SqueezeExcitation (mean, 1x1 conv + bias, activation, 1x1 conv + bias,
   gate, multiply); softmax runs over the channels (dim 1); leaky_relu's slope defaults to 0.01.
+- conv_transpose: `F.conv_transpose2d` with weight (c_in, c_out / groups, f_h, f_w), torch's
+  own padding and output_padding (symmetric `padding`: an integer or [h, w]); the output is
+  checked against `(n - 1) s - 2p + d (f - 1) + output_padding + 1`, output_padding below the
+  stride or the dilation.
+- upsample: `F.interpolate` to the size `n * factor` (or the given `size`), nearest or bilinear
+  with align_corners false; exactly one of `factor` and `size`.
 - residual: body, shortcut (identity when absent), add (shapes must be equal: no
   broadcasting), post-activation; parallel: every branch on the input, concat (dim 1) or add.
 
@@ -105,12 +111,17 @@ FIELDS: dict[str, dict[str, Any]] = {
     "dropout": {"rate": 0.5},
     "se": {"squeeze": REQUIRED, "activation": "relu", "gate": "sigmoid"},
     "activation": {"function": REQUIRED, "negative_slope": None},
+    "conv_transpose": {"filters": REQUIRED, "kernel": REQUIRED, "stride": 1, "padding": 0,
+                       "output_padding": 0, "groups": 1, "dilation": 1, "bias": True,
+                       "activation": None},
+    "upsample": {"factor": None, "size": None, "mode": "nearest"},
 }
 LIST_FIELDS = {"conv": ("filters", "kernel", "stride", "padding"),
+               "conv_transpose": ("filters", "kernel", "stride", "padding"),
                "separable": ("filters", "kernel", "stride", "padding")}
 FIRST_FIELD = {"depthwise": "kernel", "pool": "kernel", "adaptive_pool": "size",
                "global_pool": "mode", "pad": "padding", "dense": "units", "dropout": "rate",
-               "se": "squeeze", "activation": "function"}
+               "se": "squeeze", "activation": "function", "upsample": "factor"}
 AMBIGUOUS_LISTS = ("depthwise", "pool", "pad")
 
 #: Spec names that are another kind with a field fixed.
@@ -457,10 +468,63 @@ class SqueezeExcite(nn.Module):
         return x * scale
 
 
+class ConvTranspose(nn.Module):
+    def __init__(self, c_in: int, hw: tuple[int, int], fields: dict[str, Any]):
+        super().__init__()
+        c_out, groups = fields["filters"], fields["groups"]
+        if c_in % groups or c_out % groups:
+            raise SpecError(f"groups {groups} must divide {c_in} and {c_out}")
+        self.kernel, self.stride = pair(fields["kernel"]), pair(fields["stride"])
+        self.dilation, self.groups = pair(fields["dilation"]), groups
+        self.padding, self.output_padding = pair(fields["padding"]), pair(fields["output_padding"])
+        for op, s, d in zip(self.output_padding, self.stride, self.dilation, strict=True):
+            if op >= s and op >= d:
+                raise SpecError("output_padding must be below the stride or the dilation")
+        self.out_hw = tuple((n - 1) * s - 2 * p + d * (f - 1) + op + 1 for n, f, s, p, d, op in zip(
+            hw, self.kernel, self.stride, self.padding, self.dilation, self.output_padding,
+            strict=True))
+        if min(self.out_hw) < 1:
+            raise SpecError(f"conv_transpose gives {self.out_hw}")
+        self.function = fields["activation"]
+        self.weight = _weight(c_in, c_out // groups, *self.kernel)
+        self.bias = _weight(c_out) if fields["bias"] else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
+                               self.output_padding, self.groups, self.dilation)
+        assert tuple(y.shape[2:]) == self.out_hw, (tuple(y.shape), self.out_hw)
+        return apply(self.function, y)
+
+
+class Upsample(nn.Module):
+    def __init__(self, hw: tuple[int, int], fields: dict[str, Any]):
+        super().__init__()
+        if (fields["factor"] is None) == (fields["size"] is None):
+            raise SpecError("upsample takes exactly one of factor and size")
+        if fields["mode"] not in ("nearest", "bilinear"):
+            raise SpecError(f"upsample mode {fields['mode']!r}")
+        if fields["factor"] is not None:
+            fh, fw = pair(fields["factor"])
+            self.size = (hw[0] * fh, hw[1] * fw)
+        else:
+            self.size = pair(fields["size"])
+        self.mode = fields["mode"]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "nearest":
+            return F.interpolate(x, size=self.size, mode="nearest")
+        return F.interpolate(x, size=self.size, mode="bilinear", align_corners=False)
+
+
 def make_leaf(base: str, fields: dict[str, Any], x: torch.Tensor) -> nn.Module:
     """The module of one leaf for the input `x` (a probe tensor of the right shape)."""
-    if base in ("conv", "depthwise", "separable", "pool", "adaptive_pool", "se"):
+    if base in ("conv", "depthwise", "separable", "pool", "adaptive_pool", "se",
+                "conv_transpose", "upsample"):
         c, h, w = _spatial(x, base)
+        if base == "conv_transpose":
+            return ConvTranspose(c, (h, w), fields)
+        if base == "upsample":
+            return Upsample((h, w), fields)
         if base == "conv":
             return Conv(c, fields["filters"], fields["groups"], (h, w), fields)
         if base == "depthwise":

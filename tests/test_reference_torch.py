@@ -349,7 +349,8 @@ def _leaf(draw: st.DrawFn, shape: tuple[int, ...]) -> object:
             "conv", "conv", "short_conv", "long_conv", "depthwise", "depthwise", "separable",
             "separable",
             "pool", "maxpool", "avgpool", "adaptive_pool", "global_pool", "pad", "pad",
-            "activation", "batchnorm", "dropout", "se", "relu6", "softmax"]))
+            "activation", "batchnorm", "dropout", "se", "relu6", "softmax", "conv_transpose",
+            "short_conv_transpose", "upsample", "upsample"]))
     if kind == "dense":
         return {"dense": {"units": draw(st.integers(1, 6)), "bias": draw(st.booleans()),
                           "activation": _activation(draw)}}
@@ -367,6 +368,26 @@ def _leaf(draw: st.DrawFn, shape: tuple[int, ...]) -> object:
     if kind == "short_conv":
         return {"conv": [draw(st.integers(1, 4)), draw(st.integers(1, 3)),
                          draw(st.integers(1, 2)), draw(st.integers(0, 1))]}
+    if kind == "conv_transpose":
+        groups = draw(st.sampled_from(_divisors(c)))
+        stride, dilation = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+        return {"conv_transpose": {
+            "filters": groups * draw(st.integers(1, 2)), "kernel": _size(draw, 1, 4),
+            "stride": stride, "padding": _size(draw, 0, 2), "dilation": dilation,
+            "output_padding": draw(st.integers(0, max(stride, dilation) - 1)),
+            "groups": groups, "bias": draw(st.booleans()), "activation": _activation(draw)}}
+    if kind == "short_conv_transpose":
+        return {"conv_transpose": [draw(st.integers(1, 4)), draw(st.integers(1, 4)),
+                                   draw(st.integers(1, 3)), draw(st.integers(0, 1))]}
+    if kind == "upsample":
+        mode = draw(st.sampled_from(["nearest", "bilinear"]))
+        form = draw(st.sampled_from(["short", "factor", "size"]))
+        if form == "short":
+            return {"upsample": _size(draw, 1, 3)}
+        if form == "factor":
+            return {"upsample": {"factor": _size(draw, 1, 3), "mode": mode}}
+        return {"upsample": {"size": [draw(st.integers(1, 12)), draw(st.integers(1, 12))],
+                             "mode": mode}}
     if kind == "depthwise":
         return {"depthwise": {**window, "multiplier": draw(st.integers(1, 2)),
                               "bias": draw(st.booleans()), "activation": _activation(draw)}}

@@ -382,6 +382,49 @@ def se_case(draw):
 
 
 @st.composite
+def conv_transpose_case(draw):
+    """Output per axis by torch's ConvTranspose2d rule `(n - 1) s - 2p + d (f - 1) + op + 1`,
+    output_padding below the stride or the dilation."""
+    kernel, stride, dilation = _pairable(draw, 1, 4), _pairable(draw, 1, 3), _pairable(draw, 1, 2)
+    padding = _pairable(draw, 0, 2)
+    out_pad = tuple(draw(st.integers(0, max(s, d) - 1))
+                    for s, d in zip(stride, dilation, strict=True))
+    sizes, outs = [], []
+    for f, s, p, d, op in zip(kernel, stride, padding, dilation, out_pad,
+                                  strict=True):
+        n = draw(st.integers(1, 6))
+        while (n - 1) * s - 2 * p + d * (f - 1) + op + 1 < 1:
+            n += 1
+        sizes.append(n)
+        outs.append((n - 1) * s - 2 * p + d * (f - 1) + op + 1)
+    groups = draw(st.integers(1, 3))
+    c_in, c_out = groups * draw(st.integers(1, 3)), groups * draw(st.integers(1, 3))
+    bias, act = draw(st.booleans()), draw(st.sampled_from((None, *FUNCTIONS)))
+    fields = {"filters": c_out, "kernel": _as_field(kernel), "stride": _as_field(stride),
+              "padding": _as_field(padding), "dilation": _as_field(dilation),
+              "output_padding": _as_field(out_pad), "groups": groups, "bias": bias}
+    if act:
+        fields["activation"] = act
+    return _case([{"conv_transpose": fields}], (*sizes, c_in), (*outs, c_out),
+                 {"f_h": kernel[0], "f_w": kernel[1], "groups": groups, "bias": int(bias),
+                  "act": act_ops(act)})
+
+
+def upsample_case(mode: str):
+    @st.composite
+    def case(draw):
+        h, w, c = draw(st.integers(1, 6)), draw(st.integers(1, 6)), draw(st.integers(1, 4))
+        if draw(st.booleans()):
+            factor = _pairable(draw, 1, 4)
+            fields, out = {"factor": _as_field(factor)}, (h * factor[0], w * factor[1])
+        else:
+            out = _pairable(draw, 1, 12)
+            fields = {"size": _as_field(out)}
+        return _case([{"upsample": {**fields, "mode": mode}}], (h, w, c), (*out, c), {})
+    return case()
+
+
+@st.composite
 def add_case(draw):
     """A residual block (body + identity or projection shortcut) or a parallel add of 2-4."""
     shape = draw(any_input())
@@ -437,6 +480,9 @@ GENERATORS = {
     ("batchnorm", ""): batchnorm_case(),
     ("dropout", ""): dropout_case(),
     ("se", ""): se_case(),
+    ("conv_transpose", ""): conv_transpose_case(),
+    ("upsample", "mode: nearest"): upsample_case("nearest"),
+    ("upsample", "mode: bilinear"): upsample_case("bilinear"),
     ("add", ""): add_case(),
     ("concat", ""): concat_case(),
 }

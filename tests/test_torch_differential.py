@@ -111,7 +111,7 @@ def _divisors(n: int) -> list[int]:
 VECTOR_KINDS = ("dense", "dense", "activation", "batchnorm", "dropout", "flatten", "relu")
 MAP_KINDS = ("conv", "conv", "conv", "depthwise", "depthwise", "separable", "pool", "maxpool",
              "avgpool", "pad", "adaptive_pool", "global_pool", "pad", "flatten", "activation",
-             "batchnorm", "dropout", "se", "relu6", "silu")
+             "batchnorm", "dropout", "se", "relu6", "silu", "conv_transpose", "upsample")
 
 
 def test_every_kind_is_drawn() -> None:
@@ -174,6 +174,23 @@ def _leaf(draw: st.DrawFn, shape: tuple[int, ...]) -> dict | str:
         count = {"int": 1, "pair": 2, "four": 4}[form]
         values = [draw(st.integers(0, limit)) for _ in range(count)]
         return {"pad": {"padding": values[0] if count == 1 else values, "mode": mode}}
+    if kind == "conv_transpose":
+        groups = draw(st.sampled_from(_divisors(c)))
+        stride, dilation = _pair(draw, 1, 3), _pair(draw, 1, 2)
+        limit = [max(s, d) - 1 for s, d in zip(*(([v, v] if isinstance(v, int) else v)
+                                                for v in (stride, dilation)), strict=True)]
+        return {"conv_transpose": {
+            "filters": groups * draw(st.integers(1, 3)), "groups": groups,
+            "kernel": _pair(draw, 1, 4), "stride": stride, "dilation": dilation,
+            "padding": _pair(draw, 0, 2),
+            "output_padding": [draw(st.integers(0, limit[0])), draw(st.integers(0, limit[1]))],
+            "bias": draw(st.booleans()), "activation": draw(MAYBE_ACTIVATION)}}
+    if kind == "upsample":
+        mode = draw(st.sampled_from(["nearest", "bilinear"]))
+        if draw(st.booleans()):
+            return {"upsample": {"factor": _pair(draw, 1, 3), "mode": mode}}
+        return {"upsample": {"size": [draw(st.integers(1, 14)), draw(st.integers(1, 14))],
+                             "mode": mode}}
     if kind == "activation":
         function = draw(ACTIVATION)
         fields: dict = {"function": function}

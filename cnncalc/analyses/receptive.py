@@ -22,6 +22,21 @@ squeeze-and-excitation see every position of their input (a window as large as t
 stride 1); flatten, activations, batch norm and dropout change nothing (flatten keeps the
 positions the vector's elements came from).
 
+Upsampling (not in Araujo et al., who treat only layers that keep or shrink the grid) makes the
+jump fractional. A transposed convolution (kernel `f`, stride `s`, padding `p`, dilation `d`)
+gives output `k` the input `i` through tap `t` when `i s + t d = k + p`, so output `k` sees the
+inputs in `[(k + p - (f_eff - 1)) / s, (k + p) / s]`: a window of stride `1/s`, padding
+`(f_eff - 1 - p) / s` and span `(f_eff - 1) / s` (kernel `f = (f_eff - 1)/s + 1`, `d = 1`).
+`upsample` with `q = n_in / n_out = a/b` in lowest terms: nearest's output `k` copies input
+`floor(k q)`, in `[k q - (b - 1)/b, k q]` (stride `q`, padding and span `(b - 1)/b`); bilinear's
+(align_corners false) reads `floor(x)` and `floor(x) + 1` for `x = k q + (q - 1)/2` (clamped at
+0 and n - 1), in `[x - (2b - 1)/(2b), x + 1]`. The same three formulas then hold with
+fractions: `r`, `j` and `p` are exact rationals (`fractions.Fraction`, whole ones shown as
+integers), and output `k` sees the whole pixels of the real interval `[k j - p, k j - p + r - 1]`
+(the honest span; with a stride and a dilation both above 1 some of them are skipped). Text
+shows a fraction as `5/2`, JSON as the string `"5/2"`. `tests/test_upsampling.py` checks these
+windows against the pixels torch's gradients reach.
+
 Branches: a parallel block's branches and a residual block's body and shortcut (identity or
 projection) start from the block's input; the merge (add or concat) sees the union of what its
 inputs see. Along an axis the union spans from the earliest start to the latest end:
@@ -33,6 +48,7 @@ take it; when they are not, it is the honest span (larger than every single path
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from ..core import formulas as F
@@ -40,14 +56,25 @@ from ..core.formulas import Window
 from ..core.layers import EVERYWHERE, Layer, Shape, Windows
 from ..core.report import Node, Report
 
+Number = int | Fraction
+
+
+def exact(x: Number) -> Number:
+    """A whole fraction as an int (`Fraction(4, 2)` -> 2); others unchanged."""
+    return int(x) if isinstance(x, Fraction) and x.denominator == 1 else x
+
+
+def _json_number(x: Number) -> int | str:
+    return x if isinstance(x, int) else str(x)
+
 
 @dataclass(frozen=True, slots=True)
 class Axis:
     """The receptive field along one axis, and how many output positions there are."""
 
-    size: int = 1
-    stride: int = 1
-    padding: int = 0
+    size: Number = 1
+    stride: Number = 1
+    padding: Number = 0
     positions: int = 1
 
 
@@ -59,15 +86,15 @@ class Field:
     w: Axis
 
     @property
-    def size(self) -> int:
+    def size(self) -> Number:
         return self.h.size
 
     @property
-    def stride(self) -> int:
+    def stride(self) -> Number:
         return self.h.stride
 
     @property
-    def padding(self) -> int:
+    def padding(self) -> Number:
         return self.h.padding
 
     @property
@@ -77,11 +104,13 @@ class Field:
 
     def to_dict(self) -> dict[str, Any]:
         """`{"size", "stride", "padding"}` of the height axis, plus `"width"` when it differs."""
-        out: dict[str, Any] = {"size": self.h.size, "stride": self.h.stride,
-                               "padding": self.h.padding}
+        out: dict[str, Any] = {"size": _json_number(self.h.size),
+                               "stride": _json_number(self.h.stride),
+                               "padding": _json_number(self.h.padding)}
         if not self.square:
-            out["width"] = {"size": self.w.size, "stride": self.w.stride,
-                            "padding": self.w.padding}
+            out["width"] = {"size": _json_number(self.w.size),
+                            "stride": _json_number(self.w.stride),
+                            "padding": _json_number(self.w.padding)}
         return out
 
     def text(self) -> str:
@@ -97,8 +126,8 @@ class Field:
 def step(axis: Axis, window: Window, positions: int) -> Axis:
     """One window layer: `r' = r + (f_eff - 1) j`, `j' = j s`, `p' = p + p_l j`."""
     f_eff = F.effective_kernel(window.f, window.d)
-    return Axis(axis.size + (f_eff - 1) * axis.stride, axis.stride * window.s,
-                axis.padding + window.p * axis.stride, positions)
+    return Axis(exact(axis.size + (f_eff - 1) * axis.stride), exact(axis.stride * window.s),
+                exact(axis.padding + window.p * axis.stride), positions)
 
 
 def union(axes: list[Axis], positions: int) -> Axis:

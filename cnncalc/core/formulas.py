@@ -7,6 +7,7 @@ the lecture: `n` input size, `f` filter (kernel) size, `p` padding, `s` stride, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 
 def effective_kernel(f: int, d: int = 1) -> int:
@@ -69,6 +70,21 @@ def conv_macs(f_h: int, f_w: int, c_in: int, h_out: int, w_out: int, c_out: int,
     return f_h * f_w * (c_in // groups) * h_out * w_out * c_out
 
 
+def transposed_output_size(n: int, f: int, s: int = 1, p: int = 0, d: int = 1,
+                           output_padding: int = 0) -> int:
+    """Outputs along one axis of a transposed convolution (torch's ConvTranspose2d):
+    `(n - 1) s - 2p + d (f - 1) + output_padding + 1`. May be 0 or less; callers refuse it."""
+    return (n - 1) * s - 2 * p + d * (f - 1) + output_padding + 1
+
+
+def transposed_conv_macs(f_h: int, f_w: int, c_in: int, h_in: int, w_in: int, c_out: int,
+                         groups: int = 1) -> int:
+    """Multiply-accumulates of a transposed convolution, bias excluded: every input value
+    meets every weight of its group once, `f_h * f_w * (c_out / groups) * H_in * W_in * c_in`
+    (torch's FlopCounterMode counts it so: input size, not output size)."""
+    return f_h * f_w * (c_out // groups) * h_in * w_in * c_in
+
+
 def dense_params(n_in: int, n_out: int, bias: bool = True) -> int:
     """`n_in * n_out` weights plus `n_out` biases."""
     return n_in * n_out + (n_out if bias else 0)
@@ -82,9 +98,11 @@ def dense_macs(n_in: int, n_out: int) -> int:
 @dataclass(frozen=True, slots=True)
 class Window:
     """A sliding window along one axis: kernel `f`, stride `s`, padding before `p`, dilation
-    `d`. Each layer kind says its windows (`Layer.window`); `receptive` steps through them."""
+    `d`. Each layer kind says its windows (`Layer.window`); `receptive` steps through them.
+    Upsampling layers (transposed convolution, upsample) have fractional ones: a stride below
+    1, a span and padding in fractions of an input pixel."""
 
-    f: int
-    s: int = 1
-    p: int = 0
+    f: int | Fraction
+    s: int | Fraction = 1
+    p: int | Fraction = 0
     d: int = 1

@@ -20,6 +20,7 @@ Counting conventions (CONVENTIONS.md), stated once, here:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -742,6 +743,184 @@ class SqueezeExcite(Layer):
                 f"MACs: {c}*{s} + {s}*{c} = {T.n(cost.macs)}"]
 
 
+def _transposed_line(axis: str, n: int, f: int, s: int, p: int, d: int, op: int) -> str:
+    out = F.transposed_output_size(n, f, s, p, d, op)
+    return (f"{axis}: (n - 1)*s - 2*p + d*(f - 1) + output_padding + 1 = "
+            f"({n} - 1)*{s} - 2*{p} + {d}*({f} - 1) + {op} + 1 = {out}")
+
+
+class ConvTranspose(Layer):
+    """Transposed 2-D convolution (torch's ConvTranspose2d), the gradient of a convolution:
+    each input value scatters `f_h f_w` weights into a window of the output, `stride` apart.
+    Output per axis `(n - 1) s - 2p + d (f - 1) + output_padding + 1`; `output_padding` (added
+    on one side, bottom/right) must be smaller than the stride or the dilation, as torch
+    requires. Params `f_h f_w (c_in / groups) c_out + c_out`. MACs: every input value meets
+    every weight of its group once, `f_h f_w (c_out / groups) H_in W_in c_in` (FlopCounterMode).
+    Elementwise as for conv: bias and activation, one op per output each."""
+
+    kind: ClassVar[str] = "conv_transpose"
+    positional: ClassVar[tuple[str, ...]] = ("filters", "kernel", "stride", "padding")
+    width_field: ClassVar[str | None] = "filters"
+
+    filters: Positive
+    kernel: Pair
+    stride: Pair = 1
+    padding: PadPair = 0
+    output_padding: PadPair = 0
+    groups: Positive = 1
+    dilation: Pair = 1
+    bias: Bool = True
+    activation: ActivationName | None = None
+
+    @model_validator(mode="after")
+    def _output_padding_below_stride_or_dilation(self) -> ConvTranspose:
+        for op, s, d in zip(pair(self.output_padding), pair(self.stride), pair(self.dilation),
+                            strict=True):
+            if op >= s and op >= d:
+                raise ValueError(
+                    f"output_padding {_size_note(self.output_padding)} must be smaller than "
+                    f"the stride ({_size_note(self.stride)}) or the dilation "
+                    f"({_size_note(self.dilation)}), as torch requires")
+        return self
+
+    def describe(self) -> str:
+        note = _window_note(self.kernel, self.stride, self.padding, self.dilation,
+                            self.activation)
+        return note + (f", op={_size_note(self.output_padding)}"
+                       if self.output_padding not in (0, (0, 0)) else "")
+
+    def _axes(self, shape: Shape) -> list[tuple[int, int, int, int, int, int]]:
+        """(n, f, s, p, d, output_padding) of the height axis and of the width axis."""
+        return list(zip(shape[:2], pair(self.kernel), pair(self.stride), pair(self.padding),
+                        pair(self.dilation), pair(self.output_padding), strict=True))
+
+    def output_shape(self, shape: Shape) -> Shape:
+        h, w, c = spatial(shape, self.kind)
+        if c % self.groups or self.filters % self.groups:
+            raise CnnCalcError(
+                f"groups = {self.groups} must divide both the input channels ({c}) "
+                f"and the filters ({self.filters})")
+        out = []
+        for axis, args in zip(("height", "width"), self._axes(shape), strict=True):
+            size = F.transposed_output_size(*args)
+            if size < 1:
+                raise CnnCalcError(f"conv_transpose gives no output: "
+                                   f"{_transposed_line('output ' + axis, *args)} < 1")
+            out.append(size)
+        return (out[0], out[1], self.filters)
+
+    def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
+        fh, fw = pair(self.kernel)
+        h, w, c_in = in_shape
+        n_out = prod(out_shape)
+        return Cost(
+            params=F.conv_params(fh, fw, c_in, self.filters, self.groups, self.bias),
+            macs=F.transposed_conv_macs(fh, fw, c_in, h, w, self.filters, self.groups),
+            elementwise=(n_out if self.bias else 0) + activation_ops(self.activation, n_out),
+        )
+
+    def window(self, shape: Shape) -> Windows:
+        """Output `k` gets input `i` through tap `t` when `i s + t d = k + p`: the inputs in
+        `[(k + p - (f_eff - 1)) / s, (k + p) / s]`. As a window on the input: a fractional
+        stride `1/s`, padding `(f_eff - 1 - p) / s` and span `(f_eff - 1) / s` (see
+        `receptive`)."""
+        out = []
+        for _, f, s, p, d, _ in self._axes(shape):
+            span = Fraction(F.effective_kernel(f, d) - 1, s)
+            out.append(Window(span + 1, Fraction(1, s), span - Fraction(p, s)))
+        return out[0], out[1]
+
+    def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
+        fh, fw = pair(self.kernel)
+        h, w, c_in = in_shape
+        c_out, g = self.filters, self.groups
+        axes = self._axes(in_shape)
+        if axes[0][1:] == axes[1][1:] and h == w:
+            sizes = [_transposed_line("output height and width", *axes[0])]
+        else:
+            sizes = [_transposed_line("output height", *axes[0]),
+                     _transposed_line("output width", *axes[1])]
+        per = f"{fh}*{fw}*{c_out}" if g == 1 else f"{fh}*{fw}*({c_out}/{g})"
+        macs = F.transposed_conv_macs(fh, fw, c_in, h, w, c_out, g)
+        return [*sizes,
+                f"channels: {c_in} -> {c_out}"
+                + (f" in {g} groups" if g > 1 else ""),
+                "params: " + T.conv_params(fh, fw, c_in, c_out, g, self.bias),
+                f"MACs: each input value meets the weights of its group once: "
+                f"{per} * {h}*{w}*{c_in} = {T.n(macs)}"]
+
+
+def _grid_ratio(n_in: int, n_out: int) -> tuple[Fraction, int]:
+    q = Fraction(n_in, n_out)
+    return q, q.denominator
+
+
+class Upsample(Layer):
+    """Resampling by an integer `factor` (or [h, w]) or to a `size` (exactly one of the two),
+    as `F.interpolate` does it: `nearest` copies input `floor(k n_in / n_out)` to output `k`;
+    `bilinear` (align_corners false) reads input position `(k + 1/2) n_in / n_out - 1/2`
+    (clamped at 0) and weighs its 2x2 neighbours. No params. Elementwise per output value:
+    nearest 0 (a copy); bilinear 7: a weighted sum of 4 values, 4 multiplies and 3 adds (the
+    weights depend on the row and column only, computed once per axis, not counted)."""
+
+    kind: ClassVar[str] = "upsample"
+    positional: ClassVar[tuple[str, ...]] = ("factor",)
+
+    factor: Pair | None = None
+    size: Pair | None = None
+    mode: Literal["nearest", "bilinear"] = "nearest"
+
+    @model_validator(mode="after")
+    def _factor_or_size(self) -> Upsample:
+        if (self.factor is None) == (self.size is None):
+            raise ValueError("upsample takes exactly one of factor and size")
+        return self
+
+    def describe(self) -> str:
+        how = (f"x{_size_note(self.factor)}" if self.factor is not None
+               else f"to {_size_note(self.size)}")
+        return f"{self.mode}, {how}"
+
+    def output_shape(self, shape: Shape) -> Shape:
+        h, w, c = spatial(shape, "upsample")
+        if self.factor is not None:
+            fh, fw = pair(self.factor)
+            return (h * fh, w * fw, c)
+        th, tw = pair(self.size)  # type: ignore[arg-type]
+        return (th, tw, c)
+
+    def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
+        return Cost(elementwise=7 * prod(out_shape) if self.mode == "bilinear" else 0)
+
+    def window(self, shape: Shape) -> Windows:
+        """With `q = n_in / n_out = a / b` in lowest terms: nearest's output `k` sees
+        `floor(k q)`, in `[k q - (b - 1)/b, k q]`; bilinear's sees `floor(x)` and `floor(x) + 1`
+        for `x = k q + (q - 1)/2`, in `[x - (2b - 1)/(2b), x + 1]` (x has denominator 2b)."""
+        out = self.output_shape(shape)
+        windows = []
+        for n_in, n_out in zip(shape[:2], out[:2], strict=True):
+            q, b = _grid_ratio(n_in, n_out)
+            if self.mode == "nearest":
+                back = Fraction(b - 1, b)
+                windows.append(Window(back + 1, q, back))
+            else:
+                back = Fraction(2 * b - 1, 2 * b)
+                windows.append(Window(back + 2, q, back - (q - 1) / 2))
+        return windows[0], windows[1]
+
+    def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
+        (h, w, c), (ho, wo, _) = in_shape, out_shape
+        if self.factor is not None:
+            fh, fw = pair(self.factor)
+            size = f"{h}*{fh} x {w}*{fw} = {ho}x{wo}"
+        else:
+            size = f"to {ho}x{wo} (given)"
+        ops = ("a copy, 0 ops" if self.mode == "nearest"
+               else f"4 multiplies + 3 adds per value: 7*{T.n(prod(out_shape))} = "
+                    f"{T.n(7 * prod(out_shape))} ops")
+        return [f"{self.mode}: {size}, channels unchanged ({c}); params 0, MACs 0; {ops}"]
+
+
 class Merge(Layer):
     """Joins the outputs of several paths into one: a residual's body and shortcut, or a
     parallel block's branches. The engine makes one per container; a spec does not name it.
@@ -832,6 +1011,8 @@ def _kinds() -> dict[str, KindEntry]:
         "batchnorm": KindEntry(BatchNorm, summary="batch normalisation"),
         "dropout": KindEntry(Dropout, summary="dropout (identity at inference)"),
         "se": KindEntry(SqueezeExcite, summary="squeeze-and-excitation"),
+        "conv_transpose": KindEntry(ConvTranspose, summary="transposed convolution"),
+        "upsample": KindEntry(Upsample, summary="nearest or bilinear upsampling"),
     }
     for name in ACTIVATIONS:
         function = "silu" if name == "swish" else name
