@@ -13,8 +13,10 @@ from ..errors import CnnCalcError, Problem
 from .layers import ACTIVATIONS, KINDS, Layer
 
 
-def pydantic_problems(exc: ValidationError) -> list[tuple[str, str]]:
-    """One (field, message) per field, with union alternatives collapsed to one message."""
+def pydantic_problems(exc: ValidationError, kind: str = "") -> list[tuple[str, str]]:
+    """One (field, message) per field, with union alternatives collapsed to one message
+    (`kind` picks the forms that kind's fields take where they differ from `FORMS`)."""
+    forms = {**FORMS, **KIND_FORMS.get(kind, {})}
     by_field: dict[str, list[dict[str, Any]]] = {}
     for err in exc.errors():
         loc = err["loc"]
@@ -33,9 +35,9 @@ def pydantic_problems(exc: ValidationError) -> list[tuple[str, str]]:
         # A plain type error is worth showing when it is the only one; union alternatives
         # are not (a single "expected ..." says it better). `meaningful` may be empty.
         chosen = meaningful[0] if meaningful else errs[0] if len(errs) == 1 else None
-        if len(errs) > 1 and key in FORMS and isinstance(errs[0]["input"], (str, list)):
+        if len(errs) > 1 and key in forms and isinstance(errs[0]["input"], (str, list)):
             chosen = None  # `padding: full`, `kernel: [3, 3, 3]`: say what is expected
-        if chosen is not None and (chosen in meaningful or key not in FORMS):
+        if chosen is not None and (chosen in meaningful or key not in forms):
             msg = chosen["msg"].removeprefix("Value error, ")
             if len(msg) > 160:  # messages may quote the whole (huge) input
                 msg = msg[:160] + "..."
@@ -47,7 +49,7 @@ def pydantic_problems(exc: ValidationError) -> list[tuple[str, str]]:
             got = "" if " got " in msg or quoted or not key else f" (got {shown})"
             out.append((key, f"{msg.lower() if msg[:1].isupper() else msg}{where}{got}"))
             continue
-        expected = FORMS.get(key, "a valid value")
+        expected = forms.get(key, "a valid value")
         out.append((key, f"invalid value {_clip(errs[0]['input'])}: expected {expected}"))
     return out
 
@@ -68,7 +70,12 @@ FORMS = {
     "function": f"one of {', '.join(ACTIVATIONS)}",
     "mode": "one of the modes listed in the README for this kind",
     "bias": "true or false",
+    "output_padding": "a non-negative integer or [height, width]",
+    "factor": "a positive integer or [height, width]",
 }
+
+#: A kind's fields whose forms differ from `FORMS` (torch's ConvTranspose2d pads both sides).
+KIND_FORMS = {"conv_transpose": {"padding": "a non-negative integer or [height, width]"}}
 
 
 _VALIDATED: dict[Any, Layer] = {}
@@ -110,5 +117,5 @@ def _validate(kind: str, args: dict[str, Any]) -> Layer:
         return entry.model.model_validate(data)
     except ValidationError as exc:
         problems = [Problem(f"{kind}.{f}: {m}" if f else f"{kind}: {m}")
-                    for f, m in pydantic_problems(exc)]
+                    for f, m in pydantic_problems(exc, kind)]
         raise CnnCalcError(problems) from None
