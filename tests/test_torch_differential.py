@@ -111,7 +111,8 @@ def _divisors(n: int) -> list[int]:
 VECTOR_KINDS = ("dense", "dense", "activation", "batchnorm", "dropout", "flatten", "relu")
 MAP_KINDS = ("conv", "conv", "conv", "depthwise", "depthwise", "separable", "pool", "maxpool",
              "avgpool", "pad", "adaptive_pool", "global_pool", "pad", "flatten", "activation",
-             "batchnorm", "dropout", "se", "relu6", "silu", "conv_transpose", "upsample")
+             "batchnorm", "dropout", "se", "relu6", "silu", "conv_transpose", "upsample",
+             "upsample")
 
 
 def test_every_kind_is_drawn() -> None:
