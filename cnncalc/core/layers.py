@@ -503,7 +503,8 @@ class AdaptivePool(Layer):
             lines.append(f"{axis}: {n_in} -> {n_out}, torch's windows "
                          f"[floor(i*{n_in}/{n_out}), ceil((i+1)*{n_in}/{n_out})) of sizes "
                          f"{', '.join(map(str, sizes))}{more} "
-                         f"(sum {n_in} + {n_out} - gcd({n_in}, {n_out}) = {F.adaptive_sum(n_in, n_out)})")
+                         f"(sum {n_in} + {n_out} - gcd({n_in}, {n_out}) = "
+                         f"{F.adaptive_sum(n_in, n_out)})")
         return [*lines, "params 0, MACs 0"]
 
     def output_shape(self, shape: Shape) -> Shape:
