@@ -177,11 +177,15 @@ class GlobalPool(nn.Module):
 class Activation(nn.Module):
     """An activation function by name (`layers.ACTIVATIONS`)."""
 
-    def __init__(self, function: str, negative_slope: float | None = None):
+    def __init__(self, function: str, negative_slope: float | None = None,
+                 approximate: str | None = None):
         super().__init__()
         self.function, self.negative_slope = function, negative_slope
+        self.approximate = approximate
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.approximate is not None:  # gelu only (the layer refuses it elsewhere)
+            return TF.gelu(x, approximate=self.approximate)
         return activate(x, self.function, self.negative_slope)
 
     def extra_repr(self) -> str:
@@ -346,7 +350,7 @@ def _dense(layer: L.Dense, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
 
 
 def _activation(layer: L.Activation, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
-    return Activation(layer.function, layer.negative_slope)
+    return Activation(layer.function, layer.negative_slope, layer.approximate)
 
 
 def _batchnorm(layer: L.BatchNorm, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:

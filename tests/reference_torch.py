@@ -112,7 +112,7 @@ FIELDS: dict[str, dict[str, Any]] = {
     "layer_scale": {"init": 1e-6},
     "stochastic_depth": {"rate": REQUIRED, "mode": "row"},
     "se": {"squeeze": REQUIRED, "activation": "relu", "gate": "sigmoid"},
-    "activation": {"function": REQUIRED, "negative_slope": None},
+    "activation": {"function": REQUIRED, "negative_slope": None, "approximate": None},
 }
 LIST_FIELDS = {"conv": ("filters", "kernel", "stride", "padding"),
                "separable": ("filters", "kernel", "stride", "padding")}
@@ -239,6 +239,10 @@ def leaf_fields(kind: str, value: Any) -> tuple[str, dict[str, Any]]:
             raise SpecError(f"unknown activation {fields['function']!r}")
         if fields["negative_slope"] is not None and fields["function"] != "leaky_relu":
             raise SpecError("negative_slope applies to leaky_relu only")
+        if fields["approximate"] is not None and (fields["function"] != "gelu"
+                                                  or fields["approximate"] not in ("none",
+                                                                                   "tanh")):
+            raise SpecError("approximate (none or tanh) applies to gelu only")
     return base, fields
 
 
@@ -408,11 +412,14 @@ class Dense(nn.Module):
 
 
 class Activation(nn.Module):
-    def __init__(self, function: str, slope: float | None = None):
+    def __init__(self, function: str, slope: float | None = None,
+                 approximate: str | None = None):
         super().__init__()
-        self.function, self.slope = function, slope
+        self.function, self.slope, self.approximate = function, slope, approximate
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.function == "gelu":  # torch's nn.GELU(approximate=...), "none" by default
+            return nn.GELU(approximate=self.approximate or "none")(x)
         return apply(self.function, x, self.slope)
 
 
@@ -540,7 +547,7 @@ def make_leaf(base: str, fields: dict[str, Any], x: torch.Tensor) -> nn.Module:
             raise SpecError("dense needs a vector (flatten or global_pool first)")
         return Dense(x.shape[1], fields)
     if base == "activation":
-        return Activation(fields["function"], fields["negative_slope"])
+        return Activation(fields["function"], fields["negative_slope"], fields["approximate"])
     if base == "batchnorm":
         return BatchNorm(x.shape[1], fields)
     if base == "dropout":

@@ -179,6 +179,22 @@ def test_gelu_is_torchs_exact_gelu():
                                                                        conv.bias)))
 
 
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_approximate_is_torchs(approximate: str):
+    x = torch.randn(2, 3, 4, 4) * 3
+    for entry in ({"gelu": {"approximate": approximate}},
+                  {"activation": {"function": "gelu", "approximate": approximate}}):
+        report = analyze([entry], "4x4x3")
+        assert leaf(report).elementwise == 4 * 4 * 3  # one op per element either way
+        assert torch.equal(ct.build(report).eval()(x), nn.GELU(approximate=approximate)(x))
+
+
+def test_approximate_is_for_gelu_only():
+    for entry in ({"relu": {"approximate": "tanh"}}, {"gelu": {"approximate": "erf"}}):
+        with pytest.raises(CnnCalcError):
+            analyze([entry], "2x2x2")
+
+
 # --------------------------------------------------------------------------- adaptive pooling
 
 @pytest.mark.parametrize("mode", ["avg", "max"])

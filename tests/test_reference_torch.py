@@ -428,6 +428,8 @@ def _leaf(draw: st.DrawFn, shape: tuple[int, ...]) -> object:
         fields: dict = {"function": function}
         if function == "leaky_relu" and draw(st.booleans()):
             fields["negative_slope"] = draw(st.sampled_from([0.2, 1.5, -0.5]))
+        if function == "gelu" and draw(st.booleans()):
+            fields["approximate"] = draw(st.sampled_from(["none", "tanh"]))
         return {"activation": fields}
     if kind == "batchnorm":
         return {"batchnorm": {"affine": draw(st.booleans())}}

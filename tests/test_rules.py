@@ -363,6 +363,8 @@ def activation_case(draw):
     entry = function if form == "bare" else {"activation": {"function": function}}
     if function == "leaky_relu" and draw(st.booleans()):
         entry = {"leaky_relu": {"negative_slope": 0.2}}
+    if function == "gelu" and draw(st.booleans()):
+        entry = {"gelu": {"approximate": draw(st.sampled_from(["none", "tanh"]))}}
     return _case([entry], shape, shape, {"act": act_ops(function)})
 
 

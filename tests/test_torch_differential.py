@@ -190,6 +190,8 @@ def _leaf(draw: st.DrawFn, shape: tuple[int, ...]) -> dict | str:
         fields: dict = {"function": function}
         if function == "leaky_relu" and draw(st.booleans()):
             fields["negative_slope"] = 0.2
+        if function == "gelu" and draw(st.booleans()):
+            fields["approximate"] = "tanh"
         return {"activation": fields}
     if kind == "batchnorm":
         return {"batchnorm": {"affine": draw(st.booleans())}}

@@ -643,22 +643,26 @@ class Dense(Layer):
 
 class Activation(Layer):
     """An activation function on its own. Elementwise: 1 op per element, softmax 3
-    (exp, sum, divide). Softmax on a feature map runs over the channels."""
+    (exp, sum, divide). Softmax on a feature map runs over the channels. `gelu` is torch's
+    exact GELU (`nn.GELU()`, `approximate: none`) unless `approximate: tanh`."""
 
     kind: ClassVar[str] = "activation"
     positional: ClassVar[tuple[str, ...]] = ("function",)
 
     function: ActivationName
     negative_slope: Real | None = None
+    approximate: Literal["none", "tanh"] | None = None
 
     @model_validator(mode="after")
     def _slope_only_for_leaky_relu(self) -> Activation:
         if self.negative_slope is not None and self.function != "leaky_relu":
             raise ValueError(f"negative_slope applies to leaky_relu, not {self.function}")
+        if self.approximate is not None and self.function != "gelu":
+            raise ValueError(f"approximate applies to gelu, not {self.function}")
         return self
 
     def describe(self) -> str:
-        return self.function
+        return self.function + (" (tanh)" if self.approximate == "tanh" else "")
 
     def output_shape(self, shape: Shape) -> Shape:
         return shape

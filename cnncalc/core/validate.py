@@ -68,6 +68,7 @@ FORMS = {
     "function": f"one of {', '.join(ACTIVATIONS)}",
     "mode": "one of the modes listed in the README for this kind",
     "bias": "true or false",
+    "approximate": "'none' or 'tanh' (gelu only)",
 }
 
 
