@@ -14,8 +14,13 @@ Exactness rules (each module must give the engine's shape by torch's own arithme
 - symmetric padding uses the layer's own `padding=`; asymmetric padding ("same" with an even
   kernel or a stride, or `[top, bottom, left, right]`) is an explicit `F.pad` before it, with
   zeros for convolutions and average pooling and -inf for max pooling;
-- adaptive pooling is explicit pooling with the lecture's window: `s = floor(n / out)`,
-  `f = n - (out - 1) s` (the same as torch's `AdaptiveAvgPool2d` when `out` divides `n`);
+- adaptive pooling is explicit pooling with the lecture's window, `s = floor(n / out)`,
+  `f = n - (out - 1) s`, where torch's adaptive windows slide evenly (`n mod out` is 0 or 1 on
+  both axes: then they are that window), and torch's own `AdaptiveAvgPool2d` /
+  `AdaptiveMaxPool2d` otherwise (uneven windows, or a target larger than the input);
+- layer norm runs over the channels of each position (torchvision's LayerNorm2d: channels
+  last, `F.layer_norm`, channels first again); layer scale's parameter is (C, 1, 1) on a map,
+  as ConvNeXt's; stochastic depth is torchvision's (the identity in eval mode);
 - global pooling gives a vector of C (N x C) unless `keepdims`; flatten runs on NCHW, so its
   vector is in torch's (C, H, W) order;
 - activations on conv, dense and se are applied in `forward` (no extra module).
@@ -172,15 +177,65 @@ class GlobalPool(nn.Module):
 class Activation(nn.Module):
     """An activation function by name (`layers.ACTIVATIONS`)."""
 
-    def __init__(self, function: str, negative_slope: float | None = None):
+    def __init__(self, function: str, negative_slope: float | None = None,
+                 approximate: str | None = None):
         super().__init__()
         self.function, self.negative_slope = function, negative_slope
+        self.approximate = approximate
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.approximate is not None:  # gelu only (the layer refuses it elsewhere)
+            return TF.gelu(x, approximate=self.approximate)
         return activate(x, self.function, self.negative_slope)
 
     def extra_repr(self) -> str:
         return self.function
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """torchvision's LayerNorm2d (ConvNeXt): `nn.LayerNorm` over the channels of each position
+    of an NCHW map (channels last, normalise, channels first)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 2, 3, 1)
+        x = TF.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class LayerScale(nn.Module):
+    """A learned scale per channel, all starting at `init`: ConvNeXt's
+    `nn.Parameter(torch.ones(dim, 1, 1) * layer_scale)` on a map, (C,) on a vector."""
+
+    def __init__(self, channels: int, dims: int, init: float):
+        super().__init__()
+        shape = (channels, 1, 1) if dims == 3 else (channels,)
+        self.scale = nn.Parameter(torch.ones(shape) * init)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale * x
+
+
+class StochasticDepth(nn.Module):
+    """torchvision.ops.StochasticDepth: in training, zero the input per example (`row`) or for
+    the whole batch (`batch`) with probability `rate`, and divide what survives by
+    `1 - rate`; the identity in eval mode or at rate 0."""
+
+    def __init__(self, rate: float, mode: str):
+        super().__init__()
+        self.rate, self.mode = rate, mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.rate == 0.0:
+            return x
+        survival = 1.0 - self.rate
+        size = [x.shape[0]] + [1] * (x.dim() - 1) if self.mode == "row" else [1] * x.dim()
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(survival)
+        if survival > 0.0:
+            noise.div_(survival)
+        return x * noise
+
+    def extra_repr(self) -> str:
+        return f"rate={self.rate}, mode={self.mode}"
 
 
 class SqueezeExcitation(nn.Module):
@@ -277,7 +332,11 @@ def _pool(layer: L.Pool, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
 
 
 def _adaptive_pool(layer: L.AdaptivePool, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
-    kernel, stride = layer.windows_of(in_shape)
+    uniform = layer.uniform_of(in_shape)
+    if uniform is None:
+        adaptive = nn.AdaptiveMaxPool2d if layer.mode == "max" else nn.AdaptiveAvgPool2d
+        return adaptive(L.pair(layer.size))
+    kernel, stride = uniform
     pool = nn.MaxPool2d if layer.mode == "max" else nn.AvgPool2d
     return pool(kernel, stride)
 
@@ -302,12 +361,27 @@ def _dense(layer: L.Dense, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
 
 
 def _activation(layer: L.Activation, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
-    return Activation(layer.function, layer.negative_slope)
+    return Activation(layer.function, layer.negative_slope, layer.approximate)
 
 
 def _batchnorm(layer: L.BatchNorm, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
     norm = nn.BatchNorm2d if len(in_shape) == 3 else nn.BatchNorm1d
     return norm(in_shape[-1], eps=layer.eps, momentum=layer.momentum, affine=layer.affine)
+
+
+def _layernorm(layer: L.LayerNorm, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
+    if len(in_shape) == 1:
+        return nn.LayerNorm(in_shape[0], eps=layer.eps, elementwise_affine=layer.affine)
+    return LayerNorm2d(in_shape[-1], eps=layer.eps, elementwise_affine=layer.affine)
+
+
+def _layer_scale(layer: L.LayerScale, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
+    return LayerScale(in_shape[-1], len(in_shape), layer.init)
+
+
+def _stochastic_depth(layer: L.StochasticDepth, in_shape: L.Shape,
+                      out_shape: L.Shape) -> nn.Module:
+    return StochasticDepth(layer.rate, layer.mode)
 
 
 def _dropout(layer: L.Dropout, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
@@ -359,6 +433,9 @@ BUILDERS: dict[type[L.Layer], Builder] = {
     L.Activation: _activation,
     L.BatchNorm: _batchnorm,
     L.Dropout: _dropout,
+    L.LayerNorm: _layernorm,
+    L.LayerScale: _layer_scale,
+    L.StochasticDepth: _stochastic_depth,
     L.SqueezeExcite: _se,
     L.ConvTranspose: _conv_transpose,
     L.Upsample: _upsample,

@@ -18,7 +18,12 @@ section and CONVENTIONS.md:
   padding (-inf); average divides by the window clipped to input + declared padding (torch's
   `count_include_pad=True`: declared padding counts, the overhang past it does not).
   `pool_by_hand` is checked against torch's own pooling on symmetric cases by the tests.
-- adaptive pooling: the lecture's window, `s = floor(n / out)`, `f = n - (out - 1) s`.
+- adaptive pooling: torch's own `F.adaptive_avg_pool2d` / `F.adaptive_max_pool2d` for any target
+  size (a larger one repeats positions); the README's lecture window is torch's when
+  `n mod out` is 0 or 1.
+- layernorm: `F.layer_norm` over the channels of each position (torchvision's LayerNorm2d:
+  channels last and back), over the features of a vector; layer_scale: a (C, 1, 1) parameter
+  (C on a vector) times the input, as ConvNeXt's; stochastic_depth: the identity in eval mode.
 - global pooling: mean/max over H and W; a vector of C, or N x C x 1 x 1 with `keepdims`.
 - flatten: torch's (C, H, W) order, as the README documents ("H·W·C (torch's order)").
 - depthwise: groups = channels, `multiplier` outputs per channel (torch's grouped order);
@@ -109,8 +114,11 @@ FIELDS: dict[str, dict[str, Any]] = {
     "dense": {"units": REQUIRED, "bias": True, "activation": None},
     "batchnorm": {"eps": 1e-5, "momentum": 0.1, "affine": True},
     "dropout": {"rate": 0.5},
+    "layernorm": {"eps": 1e-5, "affine": True},
+    "layer_scale": {"init": 1e-6},
+    "stochastic_depth": {"rate": REQUIRED, "mode": "row"},
     "se": {"squeeze": REQUIRED, "activation": "relu", "gate": "sigmoid"},
-    "activation": {"function": REQUIRED, "negative_slope": None},
+    "activation": {"function": REQUIRED, "negative_slope": None, "approximate": None},
     "conv_transpose": {"filters": REQUIRED, "kernel": REQUIRED, "stride": 1, "padding": 0,
                        "output_padding": 0, "groups": 1, "dilation": 1, "bias": True,
                        "activation": None},
@@ -121,6 +129,7 @@ LIST_FIELDS = {"conv": ("filters", "kernel", "stride", "padding"),
                "separable": ("filters", "kernel", "stride", "padding")}
 FIRST_FIELD = {"depthwise": "kernel", "pool": "kernel", "adaptive_pool": "size",
                "global_pool": "mode", "pad": "padding", "dense": "units", "dropout": "rate",
+               "layer_scale": "init", "stochastic_depth": "rate",
                "se": "squeeze", "activation": "function", "upsample": "factor"}
 AMBIGUOUS_LISTS = ("depthwise", "pool", "pad")
 
@@ -241,6 +250,10 @@ def leaf_fields(kind: str, value: Any) -> tuple[str, dict[str, Any]]:
             raise SpecError(f"unknown activation {fields['function']!r}")
         if fields["negative_slope"] is not None and fields["function"] != "leaky_relu":
             raise SpecError("negative_slope applies to leaky_relu only")
+        if fields["approximate"] is not None and (fields["function"] != "gelu"
+                                                  or fields["approximate"] not in ("none",
+                                                                                   "tanh")):
+            raise SpecError("approximate (none or tanh) applies to gelu only")
     return base, fields
 
 
@@ -358,19 +371,13 @@ class Pool(nn.Module):
 
 
 class AdaptivePool(nn.Module):
-    def __init__(self, hw: tuple[int, int], fields: dict[str, Any]):
+    def __init__(self, fields: dict[str, Any]):
         super().__init__()
-        size = pair(fields["size"])
-        if size[0] > hw[0] or size[1] > hw[1]:
-            raise SpecError("adaptive pooling cannot enlarge")
-        self.mode = fields["mode"]
-        self.stride = (hw[0] // size[0], hw[1] // size[1])
-        self.kernel = (hw[0] - (size[0] - 1) * self.stride[0],
-                       hw[1] - (size[1] - 1) * self.stride[1])
+        self.mode, self.size = fields["mode"], pair(fields["size"])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pool = F.max_pool2d if self.mode == "max" else F.avg_pool2d
-        return pool(x, self.kernel, self.stride)
+        pool = F.adaptive_max_pool2d if self.mode == "max" else F.adaptive_avg_pool2d
+        return pool(x, self.size)
 
 
 class GlobalPool(nn.Module):
@@ -416,11 +423,14 @@ class Dense(nn.Module):
 
 
 class Activation(nn.Module):
-    def __init__(self, function: str, slope: float | None = None):
+    def __init__(self, function: str, slope: float | None = None,
+                 approximate: str | None = None):
         super().__init__()
-        self.function, self.slope = function, slope
+        self.function, self.slope, self.approximate = function, slope, approximate
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.function == "gelu":  # torch's nn.GELU(approximate=...), "none" by default
+            return nn.GELU(approximate=self.approximate or "none")(x)
         return apply(self.function, x, self.slope)
 
 
@@ -438,6 +448,60 @@ class BatchNorm(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             False, self.momentum, self.eps)
+
+
+class LayerNorm(nn.Module):
+    """Over the channels of each position of N x C x H x W, over the features of N x C."""
+
+    def __init__(self, channels: int, fields: dict[str, Any]):
+        super().__init__()
+        self.channels, self.eps = channels, fields["eps"]
+        if isinstance(self.eps, bool) or not isinstance(self.eps, (int, float)) \
+                or not self.eps > 0:
+            raise SpecError(f"layernorm eps {self.eps!r}")
+        self.weight = _weight(channels) if fields["affine"] else None
+        self.bias = _weight(channels) if fields["affine"] else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2:
+            return F.layer_norm(x, (self.channels,), self.weight, self.bias, self.eps)
+        out = F.layer_norm(x.permute(0, 2, 3, 1), (self.channels,), self.weight, self.bias,
+                           self.eps)
+        return out.permute(0, 3, 1, 2)
+
+
+class LayerScale(nn.Module):
+    def __init__(self, channels: int, dims: int, fields: dict[str, Any]):
+        super().__init__()
+        init = fields["init"]
+        if isinstance(init, bool) or not isinstance(init, (int, float)):
+            raise SpecError(f"layer_scale init {init!r}")
+        self.scale = nn.Parameter(torch.full((channels, 1, 1) if dims == 4 else (channels,),
+                                             float(init)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale * x
+
+
+class StochasticDepth(nn.Module):
+    def __init__(self, fields: dict[str, Any]):
+        super().__init__()
+        rate = fields["rate"]
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+            raise SpecError(f"stochastic_depth rate {rate!r}")
+        if fields["mode"] not in ("row", "batch"):
+            raise SpecError(f"stochastic_depth mode {fields['mode']!r}")
+        self.rate, self.mode = rate, fields["mode"]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """torchvision.ops.stochastic_depth: eval is the identity; training keeps each row
+        (or the batch) with probability 1 - rate and divides it by 1 - rate."""
+        if not self.training or self.rate == 0:
+            return x
+        keep = 1.0 - self.rate
+        size = [x.shape[0]] + [1] * (x.dim() - 1) if self.mode == "row" else [1] * x.dim()
+        noise = torch.empty(size, dtype=x.dtype).bernoulli_(keep)
+        return x * (noise / keep if keep > 0 else noise)
 
 
 class Dropout(nn.Module):
@@ -534,7 +598,7 @@ def make_leaf(base: str, fields: dict[str, Any], x: torch.Tensor) -> nn.Module:
         if base == "pool":
             return Pool((h, w), fields)
         if base == "adaptive_pool":
-            return AdaptivePool((h, w), fields)
+            return AdaptivePool(fields)
         return SqueezeExcite(c, fields)
     if base == "global_pool":
         return GlobalPool(fields)
@@ -547,11 +611,17 @@ def make_leaf(base: str, fields: dict[str, Any], x: torch.Tensor) -> nn.Module:
             raise SpecError("dense needs a vector (flatten or global_pool first)")
         return Dense(x.shape[1], fields)
     if base == "activation":
-        return Activation(fields["function"], fields["negative_slope"])
+        return Activation(fields["function"], fields["negative_slope"], fields["approximate"])
     if base == "batchnorm":
         return BatchNorm(x.shape[1], fields)
     if base == "dropout":
         return Dropout(fields["rate"])
+    if base == "layernorm":
+        return LayerNorm(x.shape[1], fields)
+    if base == "layer_scale":
+        return LayerScale(x.shape[1], x.dim(), fields)
+    if base == "stochastic_depth":
+        return StochasticDepth(fields)
     raise SpecError(f"unknown kind {base!r}")  # pragma: no cover
 
 

@@ -239,6 +239,13 @@ FIXED = [
     ("rule_adaptive_pool_lecture_window", spec(
         "7x8x2", "adaptive_pool: [2, 3]", "pad: 1", "adaptive_pool: {size: 2, mode: max}"),
      (2, 2, 2), ()),
+    ("rule_adaptive_pool_torch_windows_uneven_and_enlarging", spec(
+        "5x4x2", "adaptive_pool: [3, 3]", "adaptive_pool: {size: [7, 5], mode: max}",
+        "adaptive_pool: {size: [2, 8]}"), (2, 8, 2), ()),
+    ("rule_layernorm_layer_scale_stochastic_depth", spec(
+        "4x5x3", "layernorm: {eps: 1.0e-6}", "layer_scale: 0.5",
+        "stochastic_depth: {rate: 0.2, mode: batch}", "layernorm: {affine: false}",
+        "global_pool", "layernorm", "layer_scale", "stochastic_depth: 1"), (3,), ()),
     ("rule_grouped_conv_and_depthwise_multiplier", spec(
         "5x5x4", "conv: {filters: 6, kernel: 3, groups: 2, padding: 1}",
         "depthwise: {kernel: 3, multiplier: 2, padding: same, activation: relu6}"),
@@ -343,14 +350,16 @@ def _leaf(draw: st.DrawFn, shape: tuple[int, ...]) -> object:
     c = shape[-1]
     if len(shape) == 1:
         kind = draw(st.sampled_from(["dense", "dense", "short_dense", "activation", "relu",
-                                     "batchnorm", "dropout", "flatten", "softmax"]))
+                                     "batchnorm", "dropout", "flatten", "softmax",
+                                     "layernorm", "layer_scale", "stochastic_depth"]))
     else:
         kind = draw(st.sampled_from([
             "conv", "conv", "short_conv", "long_conv", "depthwise", "depthwise", "separable",
             "separable",
             "pool", "maxpool", "avgpool", "adaptive_pool", "global_pool", "pad", "pad",
             "activation", "batchnorm", "dropout", "se", "relu6", "softmax", "conv_transpose",
-            "short_conv_transpose", "upsample", "upsample"]))
+            "short_conv_transpose", "upsample", "upsample", "layernorm", "layer_scale",
+            "stochastic_depth"]))
     if kind == "dense":
         return {"dense": {"units": draw(st.integers(1, 6)), "bias": draw(st.booleans()),
                           "activation": _activation(draw)}}
@@ -415,9 +424,17 @@ def _leaf(draw: st.DrawFn, shape: tuple[int, ...]) -> object:
         if kind == "pool":
             fields["mode"] = mode
         return {kind: fields}
-    if kind == "adaptive_pool":
-        size = [draw(st.integers(1, shape[0])), draw(st.integers(1, shape[1]))]
+    if kind == "adaptive_pool":  # larger than the input too: torch enlarges
+        size = [draw(st.integers(1, shape[0] + 3)), draw(st.integers(1, shape[1] + 3))]
         return {"adaptive_pool": {"size": size, "mode": draw(st.sampled_from(["max", "avg"]))}}
+    if kind == "layernorm":
+        return {"layernorm": {"affine": draw(st.booleans()),
+                              "eps": draw(st.sampled_from([1e-6, 1e-5]))}}
+    if kind == "layer_scale":
+        return draw(st.sampled_from(["layer_scale", {"layer_scale": 0.5}]))
+    if kind == "stochastic_depth":
+        return {"stochastic_depth": {"rate": draw(st.sampled_from([0, 0.1, 1])),
+                                     "mode": draw(st.sampled_from(["row", "batch"]))}}
     if kind == "global_pool":
         return {"global_pool": {"mode": draw(st.sampled_from(["max", "avg"])),
                                 "keepdims": draw(st.booleans())}}
@@ -432,6 +449,8 @@ def _leaf(draw: st.DrawFn, shape: tuple[int, ...]) -> object:
         fields: dict = {"function": function}
         if function == "leaky_relu" and draw(st.booleans()):
             fields["negative_slope"] = draw(st.sampled_from([0.2, 1.5, -0.5]))
+        if function == "gelu" and draw(st.booleans()):
+            fields["approximate"] = draw(st.sampled_from(["none", "tanh"]))
         return {"activation": fields}
     if kind == "batchnorm":
         return {"batchnorm": {"affine": draw(st.booleans())}}

@@ -288,18 +288,25 @@ def pool_case(mode: str):
     return case()
 
 
+def torch_adaptive_windows(n_in: int, n_out: int) -> list[tuple[int, int]]:
+    """torch's adaptive pooling windows along an axis (ATen's start_index / end_index):
+    output i pools `[floor(i n_in / n_out), ceil((i + 1) n_in / n_out))`."""
+    return [(math.floor(i * n_in / n_out), math.ceil((i + 1) * n_in / n_out))
+            for i in range(n_out)]
+
+
 def adaptive_case(mode: str):
     @st.composite
     def case(draw):
         h, w, c = draw(st.integers(1, 9)), draw(st.integers(1, 9)), draw(st.integers(1, 4))
-        th, tw = draw(st.integers(1, h)), draw(st.integers(1, w))
+        th, tw = draw(st.integers(1, 12)), draw(st.integers(1, 12))  # larger: torch enlarges
         fields = {"size": [th, tw]}
         if mode == "max" or draw(st.booleans()):
             fields["mode"] = mode  # avg is the default
-        # the lecture: s = floor(n_in / n_out), f = n_in - (n_out - 1) s
-        fh, fw = h - (th - 1) * (h // th), w - (tw - 1) * (w // tw)
+        sh = sum(end - start for start, end in torch_adaptive_windows(h, th))
+        sw = sum(end - start for start, end in torch_adaptive_windows(w, tw))
         return _case([{"adaptive_pool": fields}], (h, w, c), (th, tw, c),
-                     {"f_h": fh, "f_w": fw})
+                     {"S_h": sh, "S_w": sw})
     return case()
 
 
@@ -356,6 +363,8 @@ def activation_case(draw):
     entry = function if form == "bare" else {"activation": {"function": function}}
     if function == "leaky_relu" and draw(st.booleans()):
         entry = {"leaky_relu": {"negative_slope": 0.2}}
+    if function == "gelu" and draw(st.booleans()):
+        entry = {"gelu": {"approximate": draw(st.sampled_from(["none", "tanh"]))}}
     return _case([entry], shape, shape, {"act": act_ops(function)})
 
 
@@ -364,6 +373,31 @@ def batchnorm_case(draw):
     shape, affine = draw(any_input()), draw(st.booleans())
     entry = "batchnorm" if affine and draw(st.booleans()) else {"batchnorm": {"affine": affine}}
     return _case([entry], shape, shape, {"C": shape[-1], "affine": int(affine)})
+
+
+@st.composite
+def layernorm_case(draw):
+    shape, affine = draw(any_input()), draw(st.booleans())
+    entry = "layernorm" if affine and draw(st.booleans()) else \
+        {"layernorm": {"affine": affine, "eps": draw(st.sampled_from([1e-6, 1e-5, 0.001]))}}
+    return _case([entry], shape, shape, {"C": shape[-1], "affine": int(affine)})
+
+
+@st.composite
+def layer_scale_case(draw):
+    shape = draw(any_input())
+    entry = draw(st.sampled_from(["layer_scale", {"layer_scale": 0.5},
+                                  {"layer_scale": {"init": 1.0e-6}}]))
+    return _case([entry], shape, shape, {"C": shape[-1]})
+
+
+@st.composite
+def stochastic_depth_case(draw):
+    shape = draw(any_input())
+    entry = draw(st.sampled_from([{"stochastic_depth": 0.1},
+                                  {"stochastic_depth": {"rate": 0.5, "mode": "batch"}},
+                                  {"stochastic_depth": {"rate": 1, "mode": "row"}}]))
+    return _case([entry], shape, shape, {})
 
 
 @st.composite
@@ -479,6 +513,9 @@ GENERATORS = {
     ("activation", ""): activation_case(),
     ("batchnorm", ""): batchnorm_case(),
     ("dropout", ""): dropout_case(),
+    ("layernorm", ""): layernorm_case(),
+    ("layer_scale", ""): layer_scale_case(),
+    ("stochastic_depth", ""): stochastic_depth_case(),
     ("se", ""): se_case(),
     ("conv_transpose", ""): conv_transpose_case(),
     ("upsample", "mode: nearest"): upsample_case("nearest"),
@@ -931,11 +968,19 @@ def test_pool_padding_over_half_the_kernel_is_refused():
         assert leaf.output_shape == (n, n, 1)
 
 
-@pytest.mark.parametrize("size", [[2, 8], [8, 2], [8, 8]])
-def test_adaptive_pool_enlarging_any_axis_is_refused(size):
-    # the lecture's rule: s = floor(n_in / n_out) = floor(4 / 8) = 0 on the enlarged axis
-    assert min(4 // t for t in size) == 0
-    assert "cannot enlarge" in refused([{"adaptive_pool": {"size": size}}], "4x4x1")
+@pytest.mark.parametrize("size", [[2, 8], [8, 2], [8, 8], [3, 5]])
+def test_adaptive_pool_may_enlarge_any_axis_as_torch_does(size):
+    # torch's windows [floor(i n_in / n_out), ceil((i + 1) n_in / n_out)): 4 -> 8 pools one
+    # position per output (each input position twice), 4 -> 3 pools 2 per output, 4 -> 5
+    # windows of 1, 2, 2, 2, 1
+    sums = {2: 2 * 2, 8: 8 * 1, 3: 3 * 2, 5: 1 + 2 + 2 + 2 + 1}
+    for mode in ("avg", "max"):
+        leaf = only_leaf(analyze_layers([{"adaptive_pool": {"size": size, "mode": mode}}],
+                                        "4x4x3"))
+        assert leaf.output_shape == (size[0], size[1], 3)
+        window_sum = sums[size[0]] * sums[size[1]]
+        expected = window_sum if mode == "avg" else window_sum - size[0] * size[1]
+        assert leaf.elementwise == 3 * expected
 
 
 @pytest.mark.torch
@@ -960,10 +1005,16 @@ def test_torch_refuses_pool_padding_over_half_the_kernel():
 
 
 @pytest.mark.torch
-def test_torch_adaptive_pool_would_enlarge_what_the_lecture_rule_cannot():
-    # torch does not refuse: its adaptive pools repeat values to enlarge an axis. The lecture's
-    # window (s = floor(n_in / n_out)) has no stride for it, so cnncalc refuses instead.
+@pytest.mark.parametrize("size", [[2, 8], [8, 2], [8, 8], [3, 5]])
+def test_torch_adaptive_pool_enlarges_like_the_engine(size):
+    # torch is the truth: it does not refuse a target larger than the input, it repeats values
     torch = _torch()
-    x = torch.zeros(1, 1, 4, 4)
-    assert torch.nn.AdaptiveAvgPool2d((2, 8))(x).shape == (1, 1, 2, 8)
-    assert torch.nn.AdaptiveMaxPool2d((2, 8))(x).shape == (1, 1, 2, 8)
+    from cnncalc import torch as ct
+
+    x = torch.randn(1, 3, 4, 4)
+    for mode, pool in (("avg", torch.nn.AdaptiveAvgPool2d), ("max", torch.nn.AdaptiveMaxPool2d)):
+        want = pool(tuple(size))(x)
+        assert tuple(want.shape) == (1, 3, *size)
+        report = analyze_layers([{"adaptive_pool": {"size": size, "mode": mode}}], "4x4x3")
+        assert only_leaf(report).output_shape == (size[0], size[1], 3)
+        assert torch.equal(ct.build(report).eval()(x), want)

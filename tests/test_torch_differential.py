@@ -1,8 +1,9 @@
 """Differential tests: on random valid specs, the engine and torch agree on everything.
 
 Hypothesis writes spec YAML (every leaf kind, every padding form including "same" with even
-kernels and strides, dilation, groups, ceil_mode, adaptive and global pooling, residual with
-and without projection, parallel concat and add, se, blocks used with repeat and `i`), loads it
+kernels and strides, dilation, groups, ceil_mode, adaptive (enlarging too) and global pooling,
+layer norm, layer scale, stochastic depth, residual with and without projection, parallel
+concat and add, se, blocks used with repeat and `i`), loads it
 with `cnncalc.load_text`, builds it with `cnncalc.torch.build` and runs one forward pass. The
 truth is torch's: output shapes from forward hooks, params from `p.numel()`, MACs from
 `FlopCounterMode` halved, measured here (not through cnncalc.analyses.verify). Torch's own
@@ -108,11 +109,12 @@ def _divisors(n: int) -> list[int]:
 
 #: The kinds drawn on a vector and on a feature map (repeats weigh the draw); every model of
 #: `layers.KINDS` must be reachable (test_every_kind_is_drawn), so a new kind cannot be missed.
-VECTOR_KINDS = ("dense", "dense", "activation", "batchnorm", "dropout", "flatten", "relu")
+VECTOR_KINDS = ("dense", "dense", "activation", "batchnorm", "dropout", "flatten", "relu",
+                "layernorm", "layer_scale", "stochastic_depth")
 MAP_KINDS = ("conv", "conv", "conv", "depthwise", "depthwise", "separable", "pool", "maxpool",
              "avgpool", "pad", "adaptive_pool", "global_pool", "pad", "flatten", "activation",
              "batchnorm", "dropout", "se", "relu6", "silu", "conv_transpose", "upsample",
-             "upsample")
+             "upsample", "layernorm", "layer_scale", "stochastic_depth", "gelu")
 
 
 def test_every_kind_is_drawn() -> None:
@@ -161,9 +163,17 @@ def _leaf(draw: st.DrawFn, shape: tuple[int, ...]) -> dict | str:
         if kind == "pool":
             fields["mode"] = draw(st.sampled_from(["max", "avg"]))
         return {kind: fields}
-    if kind == "adaptive_pool":
-        size = [draw(st.integers(1, shape[0])), draw(st.integers(1, shape[1]))]
+    if kind == "adaptive_pool":  # larger than the input too: torch enlarges
+        size = [draw(st.integers(1, shape[0] + 3)), draw(st.integers(1, shape[1] + 3))]
         return {"adaptive_pool": {"size": size, "mode": draw(st.sampled_from(["max", "avg"]))}}
+    if kind == "layernorm":
+        return {"layernorm": {"affine": draw(st.booleans()),
+                              "eps": draw(st.sampled_from([1e-6, 1e-5]))}}
+    if kind == "layer_scale":
+        return {"layer_scale": draw(st.sampled_from([1e-6, 0.5]))}
+    if kind == "stochastic_depth":
+        return {"stochastic_depth": {"rate": draw(st.sampled_from([0, 0.1, 1])),
+                                     "mode": draw(st.sampled_from(["row", "batch"]))}}
     if kind == "global_pool":
         return {"global_pool": {"mode": draw(st.sampled_from(["max", "avg"])),
                                 "keepdims": draw(st.booleans())}}
@@ -197,6 +207,8 @@ def _leaf(draw: st.DrawFn, shape: tuple[int, ...]) -> dict | str:
         fields: dict = {"function": function}
         if function == "leaky_relu" and draw(st.booleans()):
             fields["negative_slope"] = 0.2
+        if function == "gelu" and draw(st.booleans()):
+            fields["approximate"] = "tanh"
         return {"activation": fields}
     if kind == "batchnorm":
         return {"batchnorm": {"affine": draw(st.booleans())}}

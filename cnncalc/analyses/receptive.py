@@ -16,11 +16,13 @@ padding `p_l` before the axis; the effective kernel is `f_eff = d (f - 1) + 1`) 
 
 Per kind (each kind's `window` method, in `layers`): conv, depthwise and separable are
 windows (separable's 1x1 adds nothing); pooling is a window with its padding; adaptive
-pooling uses the lecture's window `s = floor(n_in / n_out)`, `f = n_in - (n_out - 1) s`; a
-pad layer is `f = 1, s = 1` with its padding (so only `p` grows); global pooling, dense and
+pooling uses the lecture's window `s = floor(n_in / n_out)`, `f = n_in - (n_out - 1) s` where
+torch's windows slide evenly (`n_in mod n_out` 0 or 1), else the largest of torch's windows
+and the largest step between them, `ceil(n_in / n_out)` (a bound); a pad layer is
+`f = 1, s = 1` with its padding (so only `p` grows); global pooling, dense and
 squeeze-and-excitation see every position of their input (a window as large as the grid,
-stride 1); flatten, activations, batch norm and dropout change nothing (flatten keeps the
-positions the vector's elements came from).
+stride 1); flatten, activations, batch norm, layer norm, layer scale, dropout and stochastic
+depth change nothing (flatten keeps the positions the vector's elements came from).
 
 Upsampling (not in Araujo et al., who treat only layers that keep or shrink the grid) makes the
 jump fractional. A transposed convolution (kernel `f`, stride `s`, padding `p`, dilation `d`)

@@ -6,6 +6,7 @@ the lecture: `n` input size, `f` filter (kernel) size, `p` padding, `s` stride, 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -51,10 +52,46 @@ def same_padding(n: int, f: int, s: int = 1, d: int = 1) -> tuple[int, int]:
 def adaptive_window(n_in: int, n_out: int) -> tuple[int, int]:
     """The lecture's adaptive pooling rule: `s = floor(n_in / n_out)`, `f = n_in - (n_out - 1) s`.
 
-    Returns (f, s).
+    Returns (f, s). It is torch's rule (`adaptive_bounds`) exactly when `n_in mod n_out` is 0
+    or 1 (and `s >= 1`): see `adaptive_uniform`.
     """
     s = n_in // n_out
     return n_in - (n_out - 1) * s, s
+
+
+def adaptive_bounds(n_in: int, n_out: int, i: int) -> tuple[int, int]:
+    """Torch's adaptive pooling window of output `i` along an axis (ATen's `start_index`,
+    `end_index`): `[floor(i n_in / n_out), ceil((i + 1) n_in / n_out))`. Defined for any sizes,
+    so an axis may be enlarged (windows then repeat input positions)."""
+    return i * n_in // n_out, -(-(i + 1) * n_in // n_out)
+
+
+def adaptive_uniform(n_in: int, n_out: int) -> tuple[int, int] | None:
+    """(f, s) when torch's windows along an axis are one sliding window (all of size f, output
+    i starting at i s, s >= 1), else None. With `n_in = s n_out + r`, torch's start of output
+    i is `i s + floor(i r / n_out)`: it is `i s` for every i exactly when `r <= 1` (or
+    `n_out = 1`), and then every window ends at `i s + s + r`, so `f = n_in - (n_out - 1) s`:
+    the lecture's window."""
+    f, s = adaptive_window(n_in, n_out)
+    if s >= 1 and (n_out == 1 or n_in % n_out <= 1):
+        return f, s
+    return None
+
+
+def adaptive_sum(n_in: int, n_out: int) -> int:
+    """The sum of torch's window sizes over the `n_out` outputs of an axis:
+    `n_in + n_out - gcd(n_in, n_out)` (the ceilings add `n_in` plus one for every output
+    whose end is not a whole number; `gcd(n_in, n_out)` ends are)."""
+    return n_in + n_out - math.gcd(n_in, n_out)
+
+
+def adaptive_largest(n_in: int, n_out: int) -> int:
+    """The largest of torch's windows along an axis."""
+    uniform = adaptive_uniform(n_in, n_out)
+    if uniform is not None:
+        return uniform[0]
+    return max(end - start for start, end in
+               (adaptive_bounds(n_in, n_out, i) for i in range(n_out)))
 
 
 def conv_params(f_h: int, f_w: int, c_in: int, c_out: int, groups: int = 1,

@@ -455,8 +455,13 @@ class Pool(Layer):
 
 
 class AdaptivePool(Layer):
-    """Adaptive pooling to a target size, by the lecture's rule per axis:
-    `s = floor(n_in / n_out)`, `f = n_in - (n_out - 1) s`. Elementwise as for pool."""
+    """Adaptive pooling to a target size, with torch's windows (`AdaptiveAvgPool2d`,
+    `AdaptiveMaxPool2d`): output i of an axis pools input positions
+    `[floor(i n_in / n_out), ceil((i + 1) n_in / n_out))`, for any sizes (a target larger
+    than the input repeats positions). Where these windows slide evenly (`n_in mod n_out` is 0
+    or 1) they are the lecture's window, `s = floor(n_in / n_out)`, `f = n_in - (n_out - 1) s`.
+    Elementwise as for pool, summed over the windows: with `S` the sum of an axis's window
+    sizes (`n_in + n_out - gcd`), avg `S_h S_w C`, max `(S_h S_w - H_out W_out) C`."""
 
     kind: ClassVar[str] = "adaptive_pool"
     positional: ClassVar[tuple[str, ...]] = ("size",)
@@ -464,38 +469,56 @@ class AdaptivePool(Layer):
     mode: Literal["max", "avg"] = "avg"
     size: Pair
 
-    def windows_of(self, shape: Shape) -> tuple[tuple[int, int], tuple[int, int]]:
-        """((f_h, f_w), (s_h, s_w)) of the lecture's rule on an input of `shape`."""
-        (fh, sh), (fw, sw) = (F.adaptive_window(n, t)
-                              for n, t in zip(shape[:2], pair(self.size), strict=True))
+    def uniform_of(self, shape: Shape) -> tuple[tuple[int, int], tuple[int, int]] | None:
+        """((f_h, f_w), (s_h, s_w)) when both axes' windows slide evenly (the lecture's
+        window), else None."""
+        axes = [F.adaptive_uniform(n, t) for n, t in zip(shape[:2], pair(self.size), strict=True)]
+        if axes[0] is None or axes[1] is None:
+            return None
+        (fh, sh), (fw, sw) = axes
         return (fh, fw), (sh, sw)
 
     def window(self, shape: Shape) -> Windows:
-        (fh, fw), (sh, sw) = self.windows_of(shape)
-        return Window(fh, sh), Window(fw, sw)
+        # an uneven axis: the largest window, and the largest step between neighbouring
+        # windows (ceil(n_in / n_out)); a bound on what each output sees
+        out = []
+        for n, t in zip(shape[:2], pair(self.size), strict=True):
+            uniform = F.adaptive_uniform(n, t)
+            f, s = uniform if uniform is not None else (F.adaptive_largest(n, t), -(-n // t))
+            out.append(Window(f, s))
+        return out[0], out[1]
 
     def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
         lines = []
         for axis, n_in, n_out in (("height", in_shape[0], out_shape[0]),
                                   ("width", in_shape[1], out_shape[1])):
-            f, s = F.adaptive_window(n_in, n_out)
-            lines.append(f"{axis}: s = floor({n_in} / {n_out}) = {s}, "
-                         f"f = {n_in} - ({n_out} - 1)*{s} = {f}")
+            uniform = F.adaptive_uniform(n_in, n_out)
+            if uniform is not None:
+                f, s = uniform
+                lines.append(f"{axis}: s = floor({n_in} / {n_out}) = {s}, "
+                             f"f = {n_in} - ({n_out} - 1)*{s} = {f}")
+                continue
+            sizes = [e - b for b, e in (F.adaptive_bounds(n_in, n_out, i)
+                                        for i in range(min(n_out, 8)))]
+            more = ", ..." if n_out > 8 else ""
+            lines.append(f"{axis}: {n_in} -> {n_out}, torch's windows "
+                         f"[floor(i*{n_in}/{n_out}), ceil((i+1)*{n_in}/{n_out})) of sizes "
+                         f"{', '.join(map(str, sizes))}{more} "
+                         f"(sum {n_in} + {n_out} - gcd({n_in}, {n_out}) = "
+                         f"{F.adaptive_sum(n_in, n_out)})")
         return [*lines, "params 0, MACs 0"]
 
     def output_shape(self, shape: Shape) -> Shape:
         h, w, c = spatial(shape, "adaptive pooling")
         th, tw = pair(self.size)
-        if th > h or tw > w:
-            raise CnnCalcError(
-                f"adaptive pooling to {th}x{tw} cannot enlarge a {h}x{w} input "
-                f"(s = floor(n_in / n_out) would be 0)")
         return (th, tw, c)
 
     def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
-        (fh, fw), _ = self.windows_of(in_shape)
-        window = fh * fw
-        return Cost(elementwise=prod(out_shape) * (window if self.mode == "avg" else window - 1))
+        total = (F.adaptive_sum(in_shape[0], out_shape[0])
+                 * F.adaptive_sum(in_shape[1], out_shape[1]))
+        c = in_shape[2]
+        outputs = out_shape[0] * out_shape[1]
+        return Cost(elementwise=c * (total if self.mode == "avg" else total - outputs))
 
 
 class GlobalPool(Layer):
@@ -621,22 +644,26 @@ class Dense(Layer):
 
 class Activation(Layer):
     """An activation function on its own. Elementwise: 1 op per element, softmax 3
-    (exp, sum, divide). Softmax on a feature map runs over the channels."""
+    (exp, sum, divide). Softmax on a feature map runs over the channels. `gelu` is torch's
+    exact GELU (`nn.GELU()`, `approximate: none`) unless `approximate: tanh`."""
 
     kind: ClassVar[str] = "activation"
     positional: ClassVar[tuple[str, ...]] = ("function",)
 
     function: ActivationName
     negative_slope: Real | None = None
+    approximate: Literal["none", "tanh"] | None = None
 
     @model_validator(mode="after")
     def _slope_only_for_leaky_relu(self) -> Activation:
         if self.negative_slope is not None and self.function != "leaky_relu":
             raise ValueError(f"negative_slope applies to leaky_relu, not {self.function}")
+        if self.approximate is not None and self.function != "gelu":
+            raise ValueError(f"approximate applies to gelu, not {self.function}")
         return self
 
     def describe(self) -> str:
-        return self.function
+        return self.function + (" (tanh)" if self.approximate == "tanh" else "")
 
     def output_shape(self, shape: Shape) -> Shape:
         return shape
@@ -682,6 +709,87 @@ class BatchNorm(Layer):
         params = (f"2 * {c} = {cost.params} (scale, shift)" if self.affine
                   else "0 (affine: false)")
         return [f"params: {params}; buffers: 2 * {c} = {cost.buffers} (running mean, variance)"]
+
+
+class LayerNorm(Layer):
+    """Layer normalisation over the channels of each position (ConvNeXt's LayerNorm2d:
+    torch's `nn.LayerNorm(C)` on channels-last; on a vector, over its N): 2C params (scale,
+    shift) when affine, no buffers (the statistics are each example's own). Elementwise: 5 per
+    element (the mean's add; centre, square and add for the variance; multiply by
+    1 / sqrt(var + eps)), plus 2 when affine (scale, shift); the per-position divides and
+    square roots are not counted."""
+
+    kind: ClassVar[str] = "layernorm"
+    positional: ClassVar[tuple[str, ...]] = ()
+
+    eps: Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0)] = 1e-5
+    affine: Bool = True
+
+    def output_shape(self, shape: Shape) -> Shape:
+        return shape
+
+    def window(self, shape: Shape) -> Windows:
+        return NO_WINDOW  # over the channels of one position
+
+    def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
+        c = in_shape[-1]
+        return Cost(params=2 * c if self.affine else 0,
+                    elementwise=(7 if self.affine else 5) * prod(out_shape))
+
+    def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
+        c = in_shape[-1]
+        params = f"2 * {c} = {2 * c} (scale, shift)" if self.affine else "0 (affine: false)"
+        per = 7 if self.affine else 5
+        return [f"normalise the {c} channels of each position (eps {self.eps}); params: "
+                f"{params}; buffers 0; {per} ops per value"]
+
+
+class LayerScale(Layer):
+    """A learnable scale per channel (ConvNeXt's `layer_scale`, CaiT's LayerScale), all
+    starting at `init`: C params. Elementwise: 1 multiply per element."""
+
+    kind: ClassVar[str] = "layer_scale"
+    positional: ClassVar[tuple[str, ...]] = ("init",)
+
+    init: Real = 1e-6
+
+    def output_shape(self, shape: Shape) -> Shape:
+        return shape
+
+    def window(self, shape: Shape) -> Windows:
+        return NO_WINDOW
+
+    def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
+        return Cost(params=in_shape[-1], elementwise=prod(out_shape))
+
+    def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
+        return [f"multiply each of the {in_shape[-1]} channels by its own learned scale "
+                f"(starting at {self.init}); params {in_shape[-1]}; 1 op per value"]
+
+
+class StochasticDepth(Layer):
+    """Stochastic depth (torchvision's StochasticDepth: drop a residual body's output per
+    example, `row`, or for the whole batch, `batch`, with probability `rate`, scaling the kept
+    ones by 1 / (1 - rate) in training). The identity at inference: no arithmetic counted; a
+    row of its own, as torch's module is."""
+
+    kind: ClassVar[str] = "stochastic_depth"
+    positional: ClassVar[tuple[str, ...]] = ("rate",)
+
+    rate: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=1)]
+    mode: Literal["row", "batch"] = "row"
+
+    def output_shape(self, shape: Shape) -> Shape:
+        return shape
+
+    def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
+        return Cost()
+
+    def window(self, shape: Shape) -> Windows:
+        return NO_WINDOW
+
+    def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
+        return [f"rate {self.rate}, mode {self.mode}; the identity at inference; params 0"]
 
 
 class Dropout(Layer):
@@ -1010,6 +1118,10 @@ def _kinds() -> dict[str, KindEntry]:
         "activation": KindEntry(Activation, summary="an activation function by name"),
         "batchnorm": KindEntry(BatchNorm, summary="batch normalisation"),
         "dropout": KindEntry(Dropout, summary="dropout (identity at inference)"),
+        "layernorm": KindEntry(LayerNorm, summary="layer normalisation over the channels"),
+        "layer_scale": KindEntry(LayerScale, summary="a learnable scale per channel"),
+        "stochastic_depth": KindEntry(StochasticDepth,
+                                      summary="stochastic depth (identity at inference)"),
         "se": KindEntry(SqueezeExcite, summary="squeeze-and-excitation"),
         "conv_transpose": KindEntry(ConvTranspose, summary="transposed convolution"),
         "upsample": KindEntry(Upsample, summary="nearest or bilinear upsampling"),

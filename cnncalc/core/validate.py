@@ -72,6 +72,7 @@ FORMS = {
     "bias": "true or false",
     "output_padding": "a non-negative integer or [height, width]",
     "factor": "a positive integer or [height, width]",
+    "approximate": "'none' or 'tanh' (gelu only)",
 }
 
 #: A kind's fields whose forms differ from `FORMS` (torch's ConvTranspose2d pads both sides).
