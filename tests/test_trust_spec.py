@@ -404,6 +404,9 @@ def test_ordinary_names_still_work() -> None:
 # --------------------------------------------------------------------------- class 8: extends
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    from tests.conftest import skip_child_process_under_mutation
+
+    skip_child_process_under_mutation()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
     return subprocess.run([sys.executable, "-m", "cnncalc", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=60)
