@@ -767,7 +767,21 @@ class LayerScale(Layer):
                 f"(starting at {self.init}); params {in_shape[-1]}; 1 op per value"]
 
 
-class StochasticDepth(Layer):
+class InferenceIdentity(Layer):
+    """A kind that is the identity at inference (dropout, stochastic depth): the shape is kept,
+    nothing is counted, the receptive field is unchanged. Each kind still explains itself."""
+
+    def output_shape(self, shape: Shape) -> Shape:
+        return shape
+
+    def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
+        return Cost()
+
+    def window(self, shape: Shape) -> Windows:
+        return NO_WINDOW
+
+
+class StochasticDepth(InferenceIdentity):
     """Stochastic depth (torchvision's StochasticDepth: drop a residual body's output per
     example, `row`, or for the whole batch, `batch`, with probability `rate`, scaling the kept
     ones by 1 / (1 - rate) in training). The identity at inference: no arithmetic counted; a
@@ -779,35 +793,17 @@ class StochasticDepth(Layer):
     rate: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=1)]
     mode: Literal["row", "batch"] = "row"
 
-    def output_shape(self, shape: Shape) -> Shape:
-        return shape
-
-    def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
-        return Cost()
-
-    def window(self, shape: Shape) -> Windows:
-        return NO_WINDOW
-
     def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
         return [f"rate {self.rate}, mode {self.mode}; the identity at inference; params 0"]
 
 
-class Dropout(Layer):
+class Dropout(InferenceIdentity):
     """Dropout; the identity at inference. No arithmetic counted."""
 
     kind: ClassVar[str] = "dropout"
     positional: ClassVar[tuple[str, ...]] = ("rate",)
 
     rate: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, lt=1)] = 0.5
-
-    def output_shape(self, shape: Shape) -> Shape:
-        return shape
-
-    def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
-        return Cost()
-
-    def window(self, shape: Shape) -> Windows:
-        return NO_WINDOW
 
     def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
         return [f"rate {self.rate}; the identity at inference; params 0"]
