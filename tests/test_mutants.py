@@ -400,3 +400,44 @@ def test_rule_a_float_that_rounds_to_1000_moves_to_k():
 
     assert si(999.96) == "1.0k" and si(999.94) == "999.9"
     assert binary(1023.99) == "1.0 KiB"
+
+
+def _torch_windows(n_in: int, n_out: int) -> list[tuple[int, int]]:
+    """ATen's adaptive pooling windows, written out here: [floor(i n_in / n_out),
+    ceil((i + 1) n_in / n_out)) for each output i."""
+    import math
+
+    return [(math.floor(i * n_in / n_out), math.ceil((i + 1) * n_in / n_out))
+            for i in range(n_out)]
+
+
+def test_rule_adaptive_windows_are_one_sliding_window_exactly_when_torchs_are() -> None:
+    """`adaptive_uniform` is (f, s) exactly when torch's windows all have size f and output i
+    starts at i s (s >= 1); `adaptive_largest` is the largest of torch's windows."""
+    from cnncalc.core.formulas import adaptive_largest, adaptive_uniform
+
+    for n_in in range(1, 31):
+        for n_out in range(1, 31):
+            windows = _torch_windows(n_in, n_out)
+            sizes = {end - start for start, end in windows}
+            stride = windows[1][0] - windows[0][0] if n_out > 1 else n_in
+            sliding = len(sizes) == 1 and stride >= 1 and all(
+                start == i * stride for i, (start, _) in enumerate(windows))
+            expected = (sizes.pop(), stride) if sliding else None
+            assert adaptive_uniform(n_in, n_out) == expected, (n_in, n_out)
+            assert adaptive_largest(n_in, n_out) == max(e - s for s, e in windows), (n_in, n_out)
+
+
+def test_rule_transposed_convolution_defaults_and_whole_numbers() -> None:
+    """torch's ConvTranspose2d defaults (stride 1, padding 0, dilation 1, output_padding 0,
+    groups 1): `(n - 1) + (f - 1) + 1` outputs; MACs are whole numbers."""
+    from cnncalc.core.formulas import transposed_conv_macs, transposed_output_size
+
+    assert transposed_output_size(4, 3) == (4 - 1) * 1 - 0 + 1 * (3 - 1) + 0 + 1 == 6
+    assert transposed_output_size(4, 3, 2) == 9
+    assert transposed_output_size(4, 3, 2, 1) == 7
+    assert transposed_output_size(4, 3, 2, 1, 2) == 9
+    macs = transposed_conv_macs(3, 3, 4, 5, 5, 6)  # groups 1: 3*3*6 * 5*5 * 4
+    assert macs == 3 * 3 * 6 * 5 * 5 * 4 and type(macs) is int
+    grouped = transposed_conv_macs(3, 3, 4, 5, 5, 6, 2)
+    assert grouped == 3 * 3 * 3 * 5 * 5 * 4 and type(grouped) is int
