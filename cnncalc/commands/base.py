@@ -103,14 +103,14 @@ def fail(message: str) -> None:
     print(f"cnncalc: {message}", file=sys.stderr)
 
 
-def finish(result: object, format: Format | None, output: Path | None,
-           inputs: tuple[str, ...] = ()) -> None:
-    """Write a command's Result (`writers.emit`) and end with its exit code."""
+def finish(result: object, format: Format | None, output: Path | None) -> None:
+    """Write a command's Result (`writers.emit`: never onto a file the command read, see
+    `core.reads`) and end with its exit code."""
     from ..writers import emit
 
     with errors_to_exit():
-        emit(result, format.value if format is not None else None, output,  # type: ignore[arg-type]
-             inputs)
+        emit(result, format.value if format is not None else None,  # type: ignore[arg-type]
+             output)
     code = getattr(result, "exit_code", 0)
     if code:
         raise typer.Exit(code)

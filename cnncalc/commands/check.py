@@ -103,8 +103,7 @@ def check(
         for line in annotations(outcome):
             print(line, file=stream)
     # On the terminal, an invalid spec's problems are the lines on stderr; files get them too.
-    finish(result(outcome, detail=not (fmt == "table" and output is None)), format, output,
-           (*specs, *(str(p) for p in baseline or [])))
+    finish(result(outcome, detail=not (fmt == "table" and output is None)), format, output)
 
 
 def expand_refs(refs: list[str]) -> list[str]:

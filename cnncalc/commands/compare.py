@@ -56,4 +56,4 @@ def compare(
                 problems += exc.problems
         if problems:
             raise CnnCalcError(problems)
-    finish(result(reports), format, output, tuple(specs))
+    finish(result(reports), format, output)

@@ -38,4 +38,4 @@ def explain(
     with errors_to_exit():
         report = analyze(load_spec(spec, var), parse_input(input))
         found = result(report, layer)
-    finish(found, format, output, (spec,))
+    finish(found, format, output)

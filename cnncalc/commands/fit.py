@@ -92,4 +92,4 @@ def fit(
                    name=str(raw["name"]) if isinstance(raw, dict) and "name" in raw else None)
     if found.exit_code:
         print(f"cnncalc: {found.notes[0][0].lower()}{found.notes[0][1:]}", file=sys.stderr)
-    finish(found, format, output, (spec,))
+    finish(found, format, output)

@@ -56,4 +56,4 @@ def memory(
 
             freeze(report, freeze_until)
         found = result(report, optimizer.value)
-    finish(found, format, output, (spec,))
+    finish(found, format, output)

@@ -78,13 +78,13 @@ def scale(
             if output:
                 from ..writers import write_file
 
-                write_file(output, document, (spec,))
+                write_file(output, document)
             else:
                 sys.stdout.write(document)
             return
         report = analyze(parsed, batch=batch, dtype=dtype.value)
         found = result(report, levels, command="scale")
-    finish(found, format, output, (spec,))
+    finish(found, format, output)
 
 
 def _scaling(raw: object, name: str, phi: float | None, width: float | None,

@@ -51,4 +51,4 @@ def show(
 
             freeze(report, freeze_until)
         found = result(report, depth, rf)
-    finish(found, format, output, (spec,))
+    finish(found, format, output)

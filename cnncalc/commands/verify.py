@@ -101,7 +101,7 @@ def verify(
     except RuntimeError as exc:
         # The module does not run: torch disagrees with the engine about some shape.
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        finish(failed_run(report.spec_name, device.value, first), format, output, (spec,))
+        finish(failed_run(report.spec_name, device.value, first), format, output)
         return
     verification = match(report, measurement)
     found = result(verification, depth)
@@ -109,7 +109,7 @@ def verify(
         timing = time_it(torch_backend, module, report, device.value, dtype.value, runs, warmup)
         add_timing(found, timing, device.value, dtype.value, warmup,
                    report.macs(report.totals))
-    finish(found, format, output, (spec,))
+    finish(found, format, output)
 
 
 def time_it(torch_backend: ModuleType, module: object, report: object, device: str,

@@ -74,8 +74,7 @@ def _styled() -> bool:
             and os.environ.get("TERM") != "dumb")
 
 
-def emit(result: Result, fmt: str | None = None, output: Path | None = None,
-         inputs: tuple[str, ...] = ()) -> None:
+def emit(result: Result, fmt: str | None = None, output: Path | None = None) -> None:
     """Write `result` to standard output (also for `-o -`) or to `output` (see the module
     docstring)."""
     chosen = format_for(fmt, output if output is not None and str(output) != "-" else None)
@@ -83,24 +82,22 @@ def emit(result: Result, fmt: str | None = None, output: Path | None = None,
         sys.stdout.write(write(result, chosen, _styled() and chosen == "table"))
         sys.stdout.flush()
         return
-    check_target(output, inputs)  # before the work of writing: a refusal costs nothing
-    write_file(output, write(result, chosen), inputs)
+    write_file(output, write(result, chosen))
 
 
 def _refuse(output: Path | str, message: str) -> CnnCalcError:
     return CnnCalcError(Problem(message, file=str(output)))
 
 
-def check_target(output: Path | str, inputs: tuple[str, ...] = ()) -> None:
+def check_target(output: Path | str) -> None:
     """CnnCalcError (exit 2, naming the path) unless `output` may be written: not a file this
-    command read (`core.reads`, or any of `inputs`; a symlink or hard link to one, or another
+    command read (`core.reads`; a symlink or hard link to one, or another
     spelling of its path, is the same file), not a folder, in a folder that exists, and not
     read-only."""
     from ..core import reads
 
     target = str(output)
-    named = [ref for ref in inputs if ref != "-"]
-    if reads.READ.has(target) or any(_same(target, ref) for ref in named):
+    if reads.READ.has(target):
         raise _refuse(output, "is an input of this command; refusing to write the output "
                       "onto an input (it would be lost): choose another file")
     try:
@@ -122,14 +119,7 @@ def check_target(output: Path | str, inputs: tuple[str, ...] = ()) -> None:
                       "choose another file)")
 
 
-def _same(target: str, ref: str) -> bool:
-    try:
-        return os.path.exists(ref) and os.path.exists(target) and os.path.samefile(target, ref)
-    except (OSError, ValueError):
-        return False
-
-
-def write_file(output: Path | str, text: str, inputs: tuple[str, ...] = ()) -> None:
+def write_file(output: Path | str, text: str) -> None:
     """Write `text` to `output` atomically: a temporary file beside the target, then a rename,
     so that a failed run (a full disk, an interrupt) leaves the old file as it was. A symlink
     is followed (the link stays a link); a device or pipe (`/dev/stdout`) is written directly;
@@ -139,7 +129,7 @@ def write_file(output: Path | str, text: str, inputs: tuple[str, ...] = ()) -> N
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    check_target(output, inputs)
+    check_target(output)
     data = text.encode("utf-8", "backslashreplace")
     target = str(output)
     try:
