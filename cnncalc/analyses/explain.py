@@ -20,7 +20,7 @@ from ..core.layers import EVERYWHERE, Layer, Merge, Shape, fmt_shape
 from ..core.report import Node, Report
 from ..core.worked import n, size_line
 from ..errors import CnnCalcError
-from .receptive import Axis, Field, receptive_fields, windows
+from .receptive import Axis, Field, receptive_fields
 
 # --------------------------------------------------------------------------- receptive field
 
@@ -35,7 +35,7 @@ def _rf_axis(before: Axis, window: Window | None, after: Axis) -> str:
 
 def rf_lines(layer: Layer, in_shape: Shape, before: Field, after: Field) -> list[str]:
     """The receptive-field step of one layer, numbers filled in (see `receptive`)."""
-    rule = windows(layer, in_shape)
+    rule = layer.window(in_shape)
     if rule is None:
         pairs: tuple[Window | None, Window | None] = (None, None)
     elif rule == EVERYWHERE:

@@ -55,7 +55,7 @@ from typing import Any
 
 from ..core import formulas as F
 from ..core.formulas import Window
-from ..core.layers import EVERYWHERE, Layer, Shape, Windows
+from ..core.layers import EVERYWHERE, Layer, Shape
 from ..core.report import Node, Report
 
 Number = int | Fraction
@@ -139,11 +139,6 @@ def union(axes: list[Axis], positions: int) -> Axis:
     return Axis(end + padding, max(a.stride for a in axes), padding, positions)
 
 
-def windows(layer: Layer, in_shape: Shape) -> Windows:
-    """The windows of one layer on an input of `in_shape` (each kind's `window` rule)."""
-    return layer.window(in_shape)
-
-
 def _positions(shape: Shape, before: Field) -> tuple[int, int]:
     if len(shape) == 3:
         return shape[0], shape[1]
@@ -152,7 +147,7 @@ def _positions(shape: Shape, before: Field) -> tuple[int, int]:
 
 def through(layer: Layer, in_shape: Shape, out_shape: Shape, before: Field) -> Field:
     """The field after one leaf layer, from the field of its input."""
-    rule = windows(layer, in_shape)
+    rule = layer.window(in_shape)
     ph, pw = _positions(out_shape, before)
     if rule is None:
         return Field(Axis(before.h.size, before.h.stride, before.h.padding, ph),
