@@ -19,7 +19,7 @@ def run() -> None:
     # package's entry points, a fifth of `cnncalc show`'s own start-up time.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     # A short-lived process that builds many acyclic objects: the cyclic collector only
-    # costs time here (rendering 100,000 rows included). Memory is freed by refcounting.
+    # costs time here (rendering 10,000 rows included). Memory is freed by refcounting.
     import gc
 
     gc.disable()

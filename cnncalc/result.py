@@ -72,6 +72,6 @@ class Result:
     footnote: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
     #: the JSON data, or a function that builds it (only the JSON writer calls it: a table of
-    #: 100,000 layers need not build their JSON objects too)
+    #: 10,000 layers need not build their JSON objects too)
     data: dict[str, Any] | Callable[[], dict[str, Any]] = field(default_factory=dict)
     exit_code: int = 0

@@ -197,7 +197,8 @@ def paused_gc() -> Iterator[None]:
     """Pause Python's cyclic garbage collector while building many small acyclic objects.
 
     Loading and analysing a spec creates hundreds of thousands of objects and no cycles; the
-    collector's repeated scans made 100,000 layers take four times as long (not linear).
+    collector's repeated scans made 100,000 layers take four times as long (not linear), when
+    specs could still be that long.
     """
     enabled = gc.isenabled()
     gc.disable()

@@ -85,7 +85,7 @@ _VALIDATED: dict[Any, Layer] = {}
 def validate_leaf(kind: str, args: dict[str, Any]) -> Layer:
     """Validate a leaf's resolved fields; CnnCalcError with one problem per bad field.
 
-    Models are frozen, so equal fields share one validated model (a spec of 100,000 identical
+    Models are frozen, so equal fields share one validated model (a spec of 10,000 identical
     layers validates once).
     """
     try:

@@ -3,7 +3,7 @@
 Every command's document starts with the same two keys. Tables become lists of objects (their
 machine columns); a command with a documented contract of its own carries it in `data`.
 Written with one list item per line: readable, diff-friendly and fast (the C encoder handles
-each line; a pretty-printed document of 100,000 layers would go through Python's slow encoder).
+each line; a pretty-printed document of 10,000 layers would go through Python's slow encoder).
 The encoder writes every control and non-ASCII character as a `\\uXXXX` escape, and `##[`
 (a GitHub Actions command anywhere in a line) as `##\\u005b`: the same string to a JSON reader.
 """

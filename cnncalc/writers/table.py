@@ -1,8 +1,8 @@
 """The terminal view: each table laid out as plain text, then the notes.
 
 Laid out here, not with rich's Table: the column widths come from the cells, no number is ever
-cut, and 100,000 rows take a fraction of a second. On a colour terminal, headers, blocks and
-totals are bold, the input row dim, failures red.
+cut, and 10,000 rows (the most a spec may have) take a fraction of a second. On a colour
+terminal, headers, blocks and totals are bold, the input row dim, failures red.
 
 Text from the input is shown through `errors.visible` (the cells already are: `cells.human`),
 and no line starts a GitHub Actions command (`errors.line_start`): the only control characters
