@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -410,6 +411,29 @@ def _upsample(layer: L.Upsample, in_shape: L.Shape, out_shape: L.Shape) -> nn.Mo
                        **corners)
 
 
+class Chunk(nn.Module):
+    """`x.chunk(chunks, 1)[index]`: one part of the channels (a view)."""
+
+    def __init__(self, chunks: int, index: int):
+        super().__init__()
+        self.chunks, self.index = chunks, index
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.chunk(self.chunks, 1)[self.index]
+
+    def extra_repr(self) -> str:
+        return f"chunks={self.chunks}, index={self.index}"
+
+
+def _chunk(layer: L.Chunk, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
+    return Chunk(layer.chunks, layer.index)
+
+
+def _channel_shuffle(layer: L.ChannelShuffle, in_shape: L.Shape, out_shape: L.Shape
+                     ) -> nn.Module:
+    return nn.ChannelShuffle(layer.groups)
+
+
 def _add(layer: L.Add, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
     return Add()
 
@@ -439,6 +463,8 @@ BUILDERS: dict[type[L.Layer], Builder] = {
     L.SqueezeExcite: _se,
     L.ConvTranspose: _conv_transpose,
     L.Upsample: _upsample,
+    L.Chunk: _chunk,
+    L.ChannelShuffle: _channel_shuffle,
     L.Add: _add,
     L.Concat: _concat,
 }
@@ -446,8 +472,39 @@ BUILDERS: dict[type[L.Layer], Builder] = {
 
 # --------------------------------------------------------------------------- containers
 
+class _Graph:
+    """What the rows of one network share during a forward pass: the outputs that `from:`
+    reads and the network's outputs, by path (`input`: the network's input). Not a module:
+    it holds no state between passes."""
+
+    def __init__(self, keep: set[str]):
+        self.keep = keep
+        self.store: dict[str, torch.Tensor] = {}
+        #: run training-only rows in eval mode too (`measure` counts them this way)
+        self.all_rows = False
+
+    def keeper(self, path: str) -> Callable[..., None]:
+        """A forward hook that keeps a module's output under its path."""
+        def keep(_module: nn.Module, _inputs: Any, output: torch.Tensor) -> None:
+            self.store[path] = output
+        return keep
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """How a container runs one child: its module name and path, the paths `from:` feeds it
+    (none: the tensor before it), whether it runs only in training."""
+
+    name: str
+    path: str
+    sources: tuple[str, ...] = ()
+    training_only: bool = False
+
+
 class Container(nn.Module):
     """A block: children by position or name (`net["layer1"][0]["conv1"]`)."""
+
+    _cnncalc_graph: _Graph
 
     def __getitem__(self, key: int | str) -> nn.Module:
         if isinstance(key, str):
@@ -457,45 +514,72 @@ class Container(nn.Module):
     def __len__(self) -> int:
         return len(self._modules)
 
-
-class Sequence(Container):
-    """Children applied in order (a seq, a repeat, a block whose body is a list of layers)."""
-
-    def __init__(self, children: list[tuple[str, nn.Module]]):
-        super().__init__()
-        for name, child in children:
-            self.add_module(name, child)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for child in self._modules.values():
-            x = child(x)  # type: ignore[misc]
+    def _run(self, steps: list[_Step], x: torch.Tensor) -> torch.Tensor:
+        graph = self._cnncalc_graph
+        for step in steps:
+            if step.training_only and not self.training and not graph.all_rows:
+                continue  # an auxiliary head; what follows reads with from:
+            module = self._modules[step.name]
+            if step.sources:
+                x = module(*(graph.store[path] for path in step.sources))  # type: ignore[misc]
+            else:
+                x = module(x)  # type: ignore[misc]
         return x
 
 
+class Sequence(Container):
+    """Children applied in order (a seq, a repeat, a block whose body is a list of layers);
+    a child with `from:` reads the outputs it names instead."""
+
+    def __init__(self, children: list[tuple[_Step, nn.Module]], graph: _Graph):
+        super().__init__()
+        for step, child in children:
+            self.add_module(step.name, child)
+        self._cnncalc_steps = [step for step, _ in children]
+        self._cnncalc_graph = graph
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._run(self._cnncalc_steps, x)
+
+
 class Network(Sequence):
-    """The whole spec. `report` is the engine's Report it was built from."""
+    """The whole spec. `report` is the engine's Report it was built from. Its forward pass
+    returns the output, or a tuple of the outputs when the spec has several (in eval mode,
+    training-only outputs are left out)."""
 
     report: Report
+
+    def forward(self, x: torch.Tensor) -> Any:
+        graph = self._cnncalc_graph
+        graph.store = {"input": x}
+        try:
+            last = self._run(self._cnncalc_steps, x)
+            every = self.training or graph.all_rows
+            outputs = [graph.store.get(node.path, last) for node in self.report.outputs
+                       if every or not node.training_only]
+        finally:
+            graph.store = {}
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
 
 class Residual(Container):
     """Body layers in order, the shortcut (identity when absent), the `add` merge, then the
     post-activation. Children are registered under the engine's names."""
 
-    def __init__(self, body: list[tuple[str, nn.Module]], shortcut: tuple[str, nn.Module] | None,
-                 merge: tuple[str, nn.Module], post: list[tuple[str, nn.Module]]):
+    def __init__(self, body: list[tuple[_Step, nn.Module]], shortcut: tuple[str, nn.Module] | None,
+                 merge: tuple[str, nn.Module], post: list[tuple[str, nn.Module]], graph: _Graph):
         super().__init__()
-        for name, child in [*body, *([shortcut] if shortcut else []), merge, *post]:
+        for name, child in [*((s.name, m) for s, m in body),
+                            *([shortcut] if shortcut else []), merge, *post]:
             self.add_module(name, child)
-        self._cnncalc_body = [name for name, _ in body]
+        self._cnncalc_body = [step for step, _ in body]
         self._cnncalc_shortcut = shortcut[0] if shortcut else None
         self._cnncalc_merge = merge[0]
         self._cnncalc_post = [name for name, _ in post]
+        self._cnncalc_graph = graph
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = x
-        for name in self._cnncalc_body:
-            out = self._modules[name](out)  # type: ignore[misc]
+        out = self._run(self._cnncalc_body, x)
         short = x if self._cnncalc_shortcut is None else \
             self._modules[self._cnncalc_shortcut](x)  # type: ignore[misc]
         out = self._modules[self._cnncalc_merge](out, short)  # type: ignore[misc]
@@ -505,23 +589,33 @@ class Residual(Container):
 
 
 class Parallel(Container):
-    """Every branch on the same input, the merge (`concat` or `add`), the post-activation."""
+    """Every branch on the same input (or, with `split`, each on its part of the channels:
+    torch's `x.split(sizes, 1)`), the merge (`concat` or `add`), the post-activation."""
 
     def __init__(self, branches: list[tuple[str, nn.Module]], merge: tuple[str, nn.Module],
-                 post: list[tuple[str, nn.Module]]):
+                 post: list[tuple[str, nn.Module]], graph: _Graph,
+                 split: list[int] | None = None):
         super().__init__()
         for name, child in [*branches, merge, *post]:
             self.add_module(name, child)
         self._cnncalc_branches = [name for name, _ in branches]
         self._cnncalc_merge = merge[0]
         self._cnncalc_post = [name for name, _ in post]
+        self._cnncalc_graph = graph
+        self.split = split
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        outs = [self._modules[name](x) for name in self._cnncalc_branches]  # type: ignore[misc]
+        parts = [x] * len(self._cnncalc_branches) if self.split is None \
+            else x.split(self.split, 1)
+        outs = [self._modules[name](part)  # type: ignore[misc]
+                for name, part in zip(self._cnncalc_branches, parts, strict=True)]
         out = self._modules[self._cnncalc_merge](*outs)  # type: ignore[misc]
         for name in self._cnncalc_post:
             out = self._modules[name](out)  # type: ignore[misc]
         return out
+
+    def extra_repr(self) -> str:
+        return "" if self.split is None else f"split={self.split}"
 
 
 def _container(node: Node) -> str:
@@ -540,16 +634,25 @@ def _container(node: Node) -> str:
 class _Builder:
     def __init__(self, report: Report):
         self.report = report
+        keep = {path for node in report.walk() for path in node.sources}
+        self.graph = _Graph(keep | {node.path for node in report.outputs})
 
     def named(self, nodes: list[Node]) -> list[tuple[str, nn.Module]]:
         return [(node.name, self.module(node)) for node in nodes]
 
+    def steps(self, nodes: list[Node]) -> list[tuple[_Step, nn.Module]]:
+        return [(_Step(node.name, node.path, tuple(node.sources), node.training_only),
+                 self.module(node)) for node in nodes]
+
     def module(self, node: Node) -> nn.Module:
         try:
-            return self._module(node)
+            module = self._module(node)
         except CnnCalcError as exc:
             raise exc.located(file=self.report.file or None, line=node.line,
                               layer=f"'{node.path}' ({node.kind})") from None
+        if node.path in self.graph.keep:  # read later by from:, or an output: kept
+            module.register_forward_hook(self.graph.keeper(node.path))
+        return module
 
     def _module(self, node: Node) -> nn.Module:
         if node.children is None:
@@ -564,17 +667,19 @@ class _Builder:
         try:
             container = _container(node)
             if container == "seq":
-                return Sequence(self.named(children))
+                return Sequence(self.steps(children), self.graph)
             index = next(i for i, c in enumerate(children) if c.is_merge)
             before, merge, post = children[:index], children[index], children[index + 1:]
             built_merge = (merge.name, self.module(merge))
             if container == "parallel":
-                return Parallel(self.named(before), built_merge, self.named(post))
+                return Parallel(self.named(before), built_merge, self.named(post), self.graph,
+                                merge.split)
             shortcut = None
             if before and before[-1].container == "shortcut":
                 shortcut = (before[-1].name, self.module(before[-1]))
                 before = before[:-1]
-            return Residual(self.named(before), shortcut, built_merge, self.named(post))
+            return Residual(self.steps(before), shortcut, built_merge, self.named(post),
+                            self.graph)
         except (KeyError, TypeError) as exc:  # add_module refuses a name
             raise CnnCalcError(f"a layer name cannot be a torch module name here: {exc}") \
                 from None
@@ -601,7 +706,7 @@ def build(spec_or_report: Spec | Report | str, input_shape: L.Shape | None = Non
         report = analyze(spec_or_report, input_shape)
     builder = _Builder(report)
     try:
-        network = Network(builder.named(report.nodes))
+        network = Network(builder.steps(report.nodes), builder.graph)
     except (KeyError, TypeError) as exc:
         raise CnnCalcError(f"a layer name cannot be a torch module name here: {exc}") from None
     network.report = report
@@ -655,7 +760,10 @@ def measure(report: Report, device: str = "cpu", dtype: str = "fp32",
 
     Output shapes come from forward hooks; MACs are `FlopCounterMode` FLOPs of each module
     (its children included) halved; params are `p.numel()` summed over `parameters()`;
-    buffers exclude `num_batches_tracked`.
+    buffers exclude `num_batches_tracked`. The total's shape is a tuple of shapes when the
+    network has several outputs at inference. Training-only rows (auxiliary heads), which an
+    eval-mode pass skips, are measured by a second pass that runs them too (still in eval
+    mode): their shapes and MACs per row, and their MACs together in `training_only_macs`.
     """
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -677,13 +785,26 @@ def measure(report: Report, device: str = "cpu", dtype: str = "fp32",
         if node.path in modules:
             handles.append(modules[node.path].register_forward_hook(recorder(node.path)))
     x = example_input(report, where, kind)
+    graph = getattr(module, "_cnncalc_graph", None)
+    aux = graph is not None and any(node.training_only for node in report.nodes)
     try:
         with torch.no_grad(), FlopCounterMode(display=False) as counter:
             output = module(x)
+        flops = counter.get_flop_counts()
+        extra = 0
+        if aux:
+            assert graph is not None
+            graph.all_rows = True
+            try:
+                with torch.no_grad(), FlopCounterMode(display=False) as every:
+                    module(x)
+            finally:
+                graph.all_rows = False
+            flops = every.get_flop_counts()
+            extra = every.get_total_flops() // 2 - counter.get_total_flops() // 2
     finally:
         for handle in handles:
             handle.remove()
-    flops = counter.get_flop_counts()
     root = type(module).__name__
     layers: dict[str, Measured] = {}
     for node in report.walk():
@@ -696,9 +817,12 @@ def measure(report: Report, device: str = "cpu", dtype: str = "fp32",
             buffers=_buffers(found),
             macs=sum(flops.get(f"{root}.{node.path}", {}).values()) // 2)
     params, trainable = _params(module)
-    total = Measured(shape=_shape_of(output), params=params, trainable_params=trainable,
+    shape = _shape_of(output) if not isinstance(output, tuple) else tuple(
+        _shape_of(part) for part in output)
+    total = Measured(shape=shape, params=params, trainable_params=trainable,  # type: ignore
                      buffers=_buffers(module), macs=counter.get_total_flops() // 2)
-    return Measurement(layers=layers, total=total, device=str(where), dtype=dtype)
+    return Measurement(layers=layers, total=total, device=str(where), dtype=dtype,
+                       training_only_macs=extra if aux else None)
 
 
 def time_forward(module: nn.Module, x: torch.Tensor, runs: int, warmup: int = 3,

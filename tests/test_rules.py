@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import cnncalc
@@ -459,6 +459,29 @@ def upsample_case(mode: str):
 
 
 @st.composite
+def chunk_case(draw):
+    """torch's chunk: parts of ceil(C / chunks) channels, the last smaller, fewer parts when the
+    channels run out (5 in 4 chunks: 2, 2, 1)."""
+    shape = draw(any_input())
+    c = shape[-1]
+    assume(c >= 2)
+    chunks = draw(st.integers(2, c))
+    size = -(-c // chunks)
+    index = draw(st.integers(0, (c - 1) // size))
+    width = min(size, c - index * size)
+    entry = draw(st.sampled_from([{"chunk": [chunks, index]},
+                                  {"chunk": {"chunks": chunks, "index": index}}]))
+    return _case([entry], shape, (*shape[:-1], width), {})
+
+
+@st.composite
+def channel_shuffle_case(draw):
+    groups, per = draw(st.integers(2, 4)), draw(st.integers(1, 4))
+    shape = (draw(st.integers(1, 5)), draw(st.integers(1, 5)), groups * per)
+    return _case([{"channel_shuffle": groups}], shape, shape, {})
+
+
+@st.composite
 def add_case(draw):
     """A residual block (body + identity or projection shortcut) or a parallel add of 2-4."""
     shape = draw(any_input())
@@ -520,6 +543,8 @@ GENERATORS = {
     ("conv_transpose", ""): conv_transpose_case(),
     ("upsample", "mode: nearest"): upsample_case("nearest"),
     ("upsample", "mode: bilinear"): upsample_case("bilinear"),
+    ("chunk", ""): chunk_case(),
+    ("channel_shuffle", ""): channel_shuffle_case(),
     ("add", ""): add_case(),
     ("concat", ""): concat_case(),
 }

@@ -11,7 +11,9 @@ network's input is alive from the start, and the network's output until the end.
 block's input is read by the first layer of its body, by its shortcut (or, for an identity
 shortcut, by the add), so it stays alive through the whole body; a parallel block's input is
 read by the first layer of every branch (or by the merge, for an identity branch), and each
-branch's output stays alive until the merge. The peak is the largest total of tensors alive at
+branch's output stays alive until the merge. A row with `from:` reads the outputs it names,
+which stay alive until then; every output of the network lives to the end; training-only rows
+(auxiliary heads) do not run at inference. The peak is the largest total of tensors alive at
 one step. It counts activations only; weights and buffers are added in `inference_bytes`.
 
 Training (`training`) for one step on a batch, at the report's dtype (no mixed-precision copies):
@@ -19,8 +21,8 @@ Training (`training`) for one step on a batch, at the report's dtype (no mixed-p
 - gradients: one per trainable parameter (frozen parameters get none);
 - optimizer state: per trainable parameter, `sgd` 0, `momentum` 1 (velocity), `adam` 2 (first
   and second moments) tensors;
-- activations kept for the backward pass: every layer's output plus the network's input, in the
-  order of the table, except for a frozen start: the layers before the first layer with
+- activations kept for the backward pass: every layer's output (training-only rows included)
+  plus the network's input, in the order of the table, except for a frozen start: the layers before the first layer with
   trainable parameters need no backward pass, so of them only the tensor that feeds that first
   trainable layer is kept. Nothing trains -> nothing is kept. Transient gradient buffers of
   the backward pass itself are not counted.
@@ -49,9 +51,11 @@ class Step:
 
 
 class _Schedule:
-    def __init__(self) -> None:
+    def __init__(self, training: bool) -> None:
+        self.training = training
         self.sizes: list[int] = []  # elements per example, by tensor id
         self.steps: list[Step] = []
+        self.made: dict[str, int] = {}  # the tensor each row's output is, by path
 
     def tensor(self, elements: int) -> int:
         self.sizes.append(elements)
@@ -63,6 +67,18 @@ class _Schedule:
         return out
 
     def visit(self, node: Node, tensor: int) -> int:
+        if node.training_only and not self.training:  # not run at inference; what follows reads with from:
+            return tensor
+        if node.sources:
+            given = [self.made[path] for path in node.sources]
+            tensor = given[0]
+            if node.is_join:
+                self.made[node.path] = self.run(node, given, prod(node.output_shape))
+                return self.made[node.path]
+        self.made[node.path] = self.written(node, tensor)
+        return self.made[node.path]
+
+    def written(self, node: Node, tensor: int) -> int:
         if node.children is None:
             return self.run(node, [tensor], prod(node.output_shape))
         current = tensor
@@ -81,24 +97,27 @@ class _Schedule:
         return current
 
 
-def schedule(report: Report) -> tuple[list[Step], list[int]]:
-    """The forward pass as steps (the first writes the input) and tensor sizes per example."""
-    plan = _Schedule()
-    current = plan.run(None, [], prod(report.input_shape))
+def schedule(report: Report, training: bool = False) -> tuple[list[Step], list[int], list[int]]:
+    """The forward pass as steps (the first writes the input), tensor sizes per example, and
+    the tensors that are the network's outputs. Training-only rows run only in `training`."""
+    plan = _Schedule(training)
+    plan.made["input"] = current = plan.run(None, [], prod(report.input_shape))
     for node in report.nodes:
         current = plan.visit(node, current)
-    return plan.steps, plan.sizes
+    outputs = [plan.made[node.path] for node in report.outputs if node.path in plan.made]
+    return plan.steps, plan.sizes, outputs or [current]
 
 
 def alive_per_step(report: Report) -> list[tuple[Node | None, int]]:
     """(step's node, elements alive during it, per example) for every step of the forward pass."""
-    steps, sizes = schedule(report)
+    steps, sizes, outputs = schedule(report)
     born = {s.writes: i for i, s in enumerate(steps)}
     last = dict(born)
     for index, s in enumerate(steps):
         for t in s.reads:
             last[t] = max(last[t], index)
-    last[steps[-1].writes] = len(steps) - 1  # the output lives to the end
+    for t in outputs:  # the outputs live to the end
+        last[t] = len(steps) - 1
     change = [0] * (len(steps) + 1)  # a sweep, linear in the number of steps
     for t, start in born.items():
         change[start] += sizes[t]
@@ -146,7 +165,7 @@ class Training:
 
 def saved_activations(report: Report) -> int:
     """Elements per example kept for the backward pass (the module docstring's rule)."""
-    steps, sizes = schedule(report)
+    steps, sizes, _ = schedule(report, training=True)
     first = next((i for i, s in enumerate(steps)
                   if s.node is not None and s.node.children is None
                   and s.node.trainable_params > 0), None)

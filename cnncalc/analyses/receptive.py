@@ -173,16 +173,33 @@ def receptive_fields(report: Report,
     """The receptive field at the output of every node (layers, merges and blocks), by path.
 
     With `inputs`, it is also filled with the field at the input of every layer (leaf).
+    A row with `from:` starts from the fields of the rows it names (`input`: the input's);
+    an add or concat written as a layer is a merge of those.
     """
-    out: dict[str, Field] = {}
-    current = input_field(report.input_shape)
+    out: dict[str, Field] = {"input": input_field(report.input_shape)}
+    current = out["input"]
     for node in report.nodes:
         current = _visit(node, current, out, inputs)
+    del out["input"]
     return out
+
+
+def merged(fields: list[Field], shape: Shape, before: Field) -> Field:
+    """The field of a merge of paths with these fields, giving `shape`."""
+    if len(fields) == 1:
+        return fields[0]
+    ph, pw = _positions(shape, before)
+    return Field(union([f.h for f in fields], ph), union([f.w for f in fields], pw))
 
 
 def _visit(node: Node, before: Field, out: dict[str, Field],
            inputs: dict[str, Field] | None = None) -> Field:
+    if node.sources:
+        given = [out[path] for path in node.sources]
+        before = given[0]
+        if node.is_join:
+            out[node.path] = merged(given, node.output_shape, before)
+            return out[node.path]
     if node.children is None:
         if inputs is not None:
             inputs[node.path] = before
@@ -199,9 +216,8 @@ def _visit(node: Node, before: Field, out: dict[str, Field],
         elif child.container == "shortcut":
             shortcut = _visit(child, before, out, inputs)
         elif child.is_merge:
-            joined = paths or [current, shortcut or before]
-            ph, pw = _positions(child.output_shape, current)
-            current = Field(union([f.h for f in joined], ph), union([f.w for f in joined], pw))
+            current = merged(paths or [current, shortcut or before], child.output_shape,
+                             current)
             out[child.path] = current
         else:
             current = _visit(child, current, out, inputs)

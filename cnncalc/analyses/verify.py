@@ -62,6 +62,8 @@ class Measurement:
     total: Measured
     device: str = "cpu"
     dtype: str = "fp32"
+    #: MACs of the training-only rows (auxiliary heads), measured apart; None: none measured
+    training_only_macs: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,15 +148,18 @@ def match(report: Report, measurement: Measurement) -> Verification:
                     report.macs(node))
         rows.append(LayerCheck(node, _checks(expected, found)))
     t = report.totals
-    final = report.nodes[-1].output_shape if report.nodes else report.input_shape
+    finals = [torch_shape(node.output_shape, report.batch) for node in report.inference_outputs]
     total = measurement.total
     totals = [
-        FieldCheck("shape", torch_shape(final, report.batch), total.shape),
+        FieldCheck("shape", finals[0] if len(finals) == 1 else tuple(finals), total.shape),
         FieldCheck("params", t.params, total.params),
         FieldCheck("trainable params", t.trainable_params, total.trainable_params),
         FieldCheck("buffers", t.buffers, total.buffers),
         FieldCheck("macs", report.macs(t), total.macs),
     ]
+    if any(node.training_only for node in report.nodes):
+        totals.append(FieldCheck("training-only macs", report.macs(report.training_only),
+                                 measurement.training_only_macs))
     return Verification(report, rows, totals, measurement.device, measurement.dtype, missing)
 
 

@@ -15,7 +15,8 @@ from .layers import KINDS, MERGES, Shape, fmt_shape, prod
 from .loader import paused_gc
 from .report import Node, Report, Totals
 from .shapes import channels_first, refuse_channels_first
-from .spec import Entry, Leaf, Parallel, Residual, Seq, Spec, Use
+from .formulas import chunk_sizes
+from .spec import INPUT, Entry, Join, Leaf, Parallel, Residual, Seq, Spec, Use
 from .units import DTYPE_BYTES
 from .validate import validate_leaf
 
@@ -53,16 +54,21 @@ def analyze(spec: Spec, input_shape: Shape | None = None, batch: int = 1,
     if prod(shape) > MAX_COUNT:
         raise CnnCalcError(f"the input {fmt_shape(shape)} has more than 10^100 values"
                            ).located(file=spec.file)
-    walker = _Walker(spec)
+    walker = _Walker(spec, shape)
+    top = _Scope()
     try:
         with paused_gc(), expr.budget(MAX_EXPRESSION_STEPS):
-            nodes, _ = walker.seq(spec.layers, shape, Frame(dict(spec.vars)))
+            nodes, _ = walker.seq(spec.layers, shape, Frame(dict(spec.vars)), scope=top)
     except RecursionError:  # a backstop: MAX_DEPTH should refuse such specs first
         raise CnnCalcError(f"the spec nests more deeply than cnncalc can follow "
                            f"(at most {MAX_DEPTH} levels)").located(file=spec.file) from None
     totals = _accumulate(Totals(), nodes)
     report = Report(spec.name, spec.description, shape, nodes, totals, batch, dtype, spec.file,
                     walker.count)
+    report.training_only = _accumulate(Totals(), [n for n in report.walk() if n.training_only
+                                                  and not _in_training_only(n, report)],
+                                       inference=False)
+    report.outputs = walker.outputs(nodes, top, spec)
     if spec.freeze_until:
         from .freeze import freeze_until
 
@@ -73,21 +79,47 @@ def analyze(spec: Spec, input_shape: Shape | None = None, batch: int = 1,
     return report
 
 
-def _accumulate(target: _T, nodes: list[Node]) -> _T:
-    """Add the nodes' counts into a block's node or the totals."""
+def _accumulate(target: _T, nodes: list[Node], inference: bool = True) -> _T:
+    """Add the nodes' counts into a block's node or the totals. With `inference`, a
+    training-only node's MACs, activations and element-wise ops are left out (its params and
+    buffers count everywhere): in the totals and in every block but a training-only one."""
     for node in nodes:
         target.params += node.params
         target.trainable_params += node.trainable_params
         target.buffers += node.buffers
+        if inference and node.training_only:
+            continue
         target.activations += node.activations
         target.macs += node.macs
         target.elementwise += node.elementwise
     return target
 
 
+def _in_training_only(node: Node, report: Report) -> bool:
+    """Whether `node` sits inside a training-only block (whose counts already hold it)."""
+    parent = node.path.rpartition(".")[0]
+    while parent:
+        found = _find(report.nodes, parent)
+        if found is not None and found.training_only:
+            return True
+        parent = parent.rpartition(".")[0]
+    return False
+
+
+def _find(nodes: list[Node], path: str) -> Node | None:
+    """The node at a dotted path, or None."""
+    found = None
+    for part in path.split("."):
+        found = next((n for n in nodes if n.name == part), None)
+        if found is None:
+            return None
+        nodes = found.children or []
+    return found
+
+
 def _sum_into(node: Node, children: list[Node]) -> Node:
     node.children = children
-    return _accumulate(node, children)
+    return _accumulate(node, children, inference=not node.training_only)
 
 
 def _clip_path(path: str, limit: int = 80) -> str:
@@ -114,17 +146,35 @@ class Frame:
     depth: int = 0
     trainable: bool = True
     stack: tuple[str, ...] = ()
+    #: the lists enclosing this entry, outermost first: where `from:` looks names up
+    scopes: tuple[_Scope, ...] = ()
+    training_only: bool = False
 
     def inside(self, path: str, levels: int = 1, **changes: Any) -> Frame:
         """The frame of entries `levels` deeper, under `path`."""
         return replace(self, parent=path, depth=self.depth + levels, **changes)
 
 
+class _Scope:
+    """One list of entries being walked: the rows its entries made so far, by name, and the
+    names of the entries still to come (a `from:` naming one of them reads forward)."""
+
+    __slots__ = ("rows", "later")
+
+    def __init__(self) -> None:
+        self.rows: dict[str, Node] = {}
+        self.later: set[str] = set()
+
+
 class _Walker:
-    def __init__(self, spec: Spec):
+    def __init__(self, spec: Spec, input_shape: Shape):
         self.spec = spec
         self.count = 0  # layers, merges and post-activations: the report's layer count
         self.rows = 0  # every node made, groups included: what MAX_ROWS bounds
+        #: the network's input, as `from: input` reads it (not a row of the report)
+        self.input = Node(INPUT, INPUT, INPUT, 0, 0, input_shape, input_shape)
+        self.read: set[int] = set()  # ids of the nodes whose output something reads
+        self.ends: set[int] = set()  # ids of nodes that end nothing: outputs unless read
 
     def node(self, *args: Any, **fields: Any) -> Node:
         """A new row of the report, refused past MAX_ROWS."""
@@ -173,11 +223,91 @@ class _Walker:
             raise CnnCalcError(f"{what} must be true or false, got {result!r}")
         return bool(result)
 
+    # -- taps
+    def resolve(self, ref: Any, frame: Frame, env: dict[str, Any]) -> Node:
+        """The row `from:` names: a name in the enclosing lists (innermost first), then a
+        dotted path down its rows (`layer3.0.conv1`); `input` is the network's input."""
+        ref = self.value(ref, env)
+        if not isinstance(ref, str) or not ref:
+            raise CnnCalcError(f"from: {ref!r} is not a layer's name")
+        if ref == INPUT:
+            return self.input
+        first, *rest = ref.split(".")
+        node = None
+        for scope in reversed(frame.scopes):
+            if first in scope.rows:
+                node = scope.rows[first]
+                break
+            if first in scope.later:
+                raise CnnCalcError(f"from: '{ref}': '{first}' comes later or holds this "
+                                   "layer; a layer takes input only from layers before it")
+        if node is None:
+            visible = [n for scope in frame.scopes for n in scope.rows]
+            raise CnnCalcError(f"from: no earlier layer named '{first}'"
+                               f"{suggest(first, [*visible, INPUT])}")
+        for part in rest:
+            children = node.children or []
+            found = next((c for c in children if c.name == part), None)
+            if found is None:
+                names = [c.name for c in children]
+                raise CnnCalcError(
+                    f"from: '{ref}': '{node.path}' has no row '{part}'{suggest(part, names)}"
+                    + (f" (its rows: {', '.join(names[:8])}{', ...' if len(names) > 8 else ''})"
+                       if names and not suggest(part, names) else ""))
+            node = found
+        return node
+
+    def reads(self, source: Node, frame: Frame, what: str) -> None:
+        """Record that a row of `frame` reads `source`'s output."""
+        if source.training_only and not frame.training_only:
+            raise CnnCalcError(f"{what} '{source.path}' runs only in training; a layer that "
+                               "also runs at inference cannot read it (mark it training_only, "
+                               "or take its input with from:)")
+        self.read.add(id(source))
+
+    def outputs(self, nodes: list[Node], top: _Scope, spec: Spec) -> list[Node]:
+        """The network's outputs: `outputs:` resolved at the top level, or every row whose
+        output nothing reads, in the order of the table. A row nothing reads that `outputs:`
+        leaves out is an error: its layers would be counted but lead nowhere."""
+        if nodes:
+            self.ends.add(id(nodes[-1]))
+        unread = [n for top_node in nodes for n in top_node.walk()
+                  if id(n) in self.ends and id(n) not in self.read]
+        if spec.outputs is None:
+            found = unread
+        else:
+            frame = Frame({}, scopes=(top,))
+            found = []
+            for ref in spec.outputs:
+                try:
+                    node = self.resolve(ref, frame, {})
+                except CnnCalcError as exc:
+                    raise exc.located(file=spec.file, line=spec.outputs_line,
+                                      layer="outputs") from None
+                if node is self.input or node in found:
+                    raise CnnCalcError(f"outputs: '{ref}' is "
+                                       + ("the input" if node is self.input else "listed twice")
+                                       ).located(file=spec.file, line=spec.outputs_line)
+                found.append(node)
+            unused = [n.path for n in unread if n not in found]
+            if unused:
+                raise CnnCalcError(
+                    f"outputs: nothing reads the output of {', '.join(map(repr, unused))}: list "
+                    "it under outputs, take it with from:, or remove it"
+                ).located(file=spec.file, line=spec.outputs_line)
+        if not any(not n.training_only for n in found):
+            raise CnnCalcError("every output runs only in training: the network has no output "
+                               "at inference").located(file=spec.file, line=spec.outputs_line)
+        return found
+
     # -- lists of entries
     def seq(self, entries: list[Entry], shape: Shape, frame: Frame,
-            reserved: frozenset[str] = frozenset()) -> tuple[list[Node], Shape]:
+            reserved: frozenset[str] = frozenset(),
+            scope: _Scope | None = None) -> tuple[list[Node], Shape]:
         """`reserved`: names of rows the container adds beside these entries (a residual's
-        add, shortcut and activation); no entry may take one, generated names skip them."""
+        add, shortcut and activation); no entry may take one, generated names skip them.
+        The list's last row gives its output; a row before it that nothing reads (a side
+        head taken with `from:`) is an output of the network."""
         if frame.depth > MAX_DEPTH:
             raise CnnCalcError(f"blocks nest more than {MAX_DEPTH} levels deep")
         parent = frame.parent
@@ -185,12 +315,37 @@ class _Walker:
         taken = {e.name for e in entries if e.name} | reserved
         used: set[str] = set()
         counts: dict[str, int] = {}
+        scope = scope or _Scope()
+        scope.later = {e.name for e in entries if e.name}
+        frame = replace(frame, scopes=(*frame.scopes, scope))
+        previous: Node | None = None
         for position, entry in enumerate(entries, 1):
             label = f"layer {position}" + (f" of '{_clip_path(parent)}'" if parent else "")
             try:
-                scoped = self.env_at(frame.env, shape)
+                here = frame if entry.trainable is None else replace(
+                    frame, trainable=entry.trainable)
+                if entry.training_only:
+                    here = replace(here, training_only=True)
+                sources: list[Node] = []
+                inputs: list[Shape] | None = None
+                given = shape
+                if entry.sources is not None:
+                    env = self.env_at(frame.env, shape)
+                    sources = [self.resolve(ref, here, env) for ref in entry.sources]
+                    if len(sources) > 1 and not isinstance(entry, Join):
+                        raise CnnCalcError("from: only add and concat take several inputs; "
+                                           "give one name")
+                    inputs = [s.output_shape for s in sources]
+                    given = inputs[0]
+                scoped = self.env_at(frame.env, given)
                 if entry.when is not None and not self.truth(entry.when, scoped, "when"):
+                    if entry.name:
+                        scope.later.discard(entry.name)
                     continue
+                for source in sources:
+                    self.reads(source, here, "from:")
+                if not sources and previous is not None:
+                    self.reads(previous, here, "the layer before,")
                 name = entry.name
                 if name is None:
                     while True:
@@ -205,17 +360,35 @@ class _Walker:
                 path = _join(parent, name)
                 # the path already names the parent: `layer 2 'a.b.a' (a)`
                 label = f"layer {position} '{_clip_path(path)}' ({entry.kind})"
-                here = frame if entry.trainable is None else replace(
-                    frame, trainable=entry.trainable)
-                node, shape = self.entry(entry, name, path, shape, here)
+                node, shape = self.entry(entry, name, path, given, here, inputs)
+                node.sources = [s.path for s in sources]
             except CnnCalcError as exc:
                 raise exc.located(file=entry.file or self.spec.file, line=entry.line,
                                   layer=label) from None
+            scope.rows[name] = node
+            scope.later.discard(name)
             nodes.append(node)
+            previous = node
+        if nodes and frame.parent and nodes[-1].training_only and not frame.training_only:
+            last = nodes[-1]
+            raise CnnCalcError(
+                f"'{last.path}' runs only in training but is the last layer of "
+                f"'{_clip_path(parent)}', whose output is read at inference too; put the "
+                "training-only layer before the list's last layer (taking its input with from:)"
+            ).located(file=self.spec.file, line=last.line, layer=f"'{_clip_path(last.path)}'")
+        self.ends.update(id(n) for n in nodes[:-1])
         return nodes, shape
 
     def entry(self, entry: Entry, name: str, path: str, shape: Shape,
-              frame: Frame) -> tuple[Node, Shape]:
+              frame: Frame, inputs: list[Shape] | None = None) -> tuple[Node, Shape]:
+        if isinstance(entry, Join):
+            if entry.repeat is not None:
+                raise CnnCalcError(f"{entry.kind} joins the outputs from: names; it cannot "
+                                   "repeat")
+            assert inputs is not None  # the parser makes a Join only with from: [a, b, ...]
+            node = self.merge(entry.kind, path, entry.line, inputs, list(entry.sources or ()),
+                              f"{entry.kind} '{path}'", frame, name=name)
+            return node, node.output_shape
         if entry.repeat is None:
             return self.single(entry, name, path, shape, frame)
         times = self.value(entry.repeat, self.env_at(frame.env, shape))
@@ -239,7 +412,8 @@ class _Walker:
                     f"repeat {times:,} of {self.rows - before:,} rows each is more than "
                     f"the {MAX_ROWS:,} rows cnncalc computes")
         group = self.node(name, path, entry.kind, frame.depth, entry.line, shape, out,
-                          trainable=frame.trainable, container="repeat")
+                          trainable=frame.trainable, container="repeat",
+                          training_only=frame.training_only)
         return _sum_into(group, children), out
 
     def single(self, entry: Entry, name: str, path: str, shape: Shape, frame: Frame,
@@ -250,7 +424,7 @@ class _Walker:
         if isinstance(entry, Use):
             return self.use(entry, name, path, shape, frame)
         group = self.node(name, path, kind, frame.depth, entry.line, shape, shape,
-                          trainable=frame.trainable)
+                          trainable=frame.trainable, training_only=frame.training_only)
         if isinstance(entry, Seq):
             children, out = self.seq(entry.children, shape, frame.inside(path))
         elif isinstance(entry, Residual):
@@ -282,12 +456,14 @@ class _Walker:
         node = self.node(name, path, entry.kind, frame.depth, entry.line, shape, out,
                          params=cost.params, trainable_params=cost.params if trainable else 0,
                          buffers=cost.buffers, activations=prod(out), macs=cost.macs,
-                         elementwise=cost.elementwise, trainable=trainable, layer=layer)
+                         elementwise=cost.elementwise, trainable=trainable, layer=layer,
+                         training_only=frame.training_only)
         return node, out
 
     def merge(self, kind: str, path: str, line: int, shapes: list[Shape], names: list[str],
-              where: str, frame: Frame) -> Node:
-        """An add or concat node joining branch outputs; shape errors name every branch."""
+              where: str, frame: Frame, name: str | None = None) -> Node:
+        """An add or concat node joining branch outputs (a container's row `PATH.KIND`, or
+        the join entry `name` at `path`); shape errors name every input."""
         merge = _MERGE_OF.get(kind) or _MERGE_OF.setdefault(kind, MERGES[kind]())
         out = merge.combine(shapes)
         if out is None:
@@ -299,9 +475,14 @@ class _Walker:
             raise CnnCalcError(f"{where}: {merge.refusal}: {listing}{rule}")
         cost = merge.merge_cost(shapes, out)
         self.count += 1
-        return self.node(kind, _join(path, kind), kind, frame.depth + 1, line, shapes[0], out,
+        if name is None:
+            name, path, depth = kind, _join(path, kind), frame.depth + 1
+        else:
+            depth = frame.depth
+        return self.node(name, path, kind, depth, line, shapes[0], out,
                          activations=prod(out), elementwise=cost.elementwise,
-                         trainable=frame.trainable, layer=merge, inputs=list(shapes))
+                         trainable=frame.trainable, layer=merge, inputs=list(shapes),
+                         training_only=frame.training_only)
 
     def post_activation(self, function: str | None, path: str, line: int, shape: Shape,
                         frame: Frame) -> list[Node]:
@@ -312,7 +493,8 @@ class _Walker:
         self.count += 1
         return [self.node(function, _join(path, function), function, frame.depth + 1, line, shape,
                           shape, activations=prod(shape), elementwise=cost.elementwise,
-                          trainable=frame.trainable, layer=layer)]
+                          trainable=frame.trainable, layer=layer,
+                          training_only=frame.training_only)]
 
     # -- containers
     def residual(self, entry: Residual, path: str, shape: Shape,
@@ -328,7 +510,7 @@ class _Walker:
                 if sc_nodes:
                     group = self.node("shortcut", sc_path, "seq", frame.depth + 1, entry.line,
                                       shape, short_out, trainable=frame.trainable,
-                                      container="shortcut")
+                                      container="shortcut", training_only=frame.training_only)
                     children.append(_sum_into(group, sc_nodes))
             names = ["the body", "the shortcut" if entry.shortcut else "the identity shortcut"]
             node = self.merge("add", path, entry.line, [body_out, short_out], names,
@@ -347,21 +529,49 @@ class _Walker:
         children: list[Node] = []
         outs: list[Shape] = []
         names: list[str] = []
+        parts = self.split(entry, shape, frame) if entry.split is not None else None
         for index, branch in enumerate(entry.branches, 1):
             name = f"branch{index}"
             b_path = _join(path, name)
-            nodes, out = self.seq(branch, shape, frame.inside(b_path, 2))
-            group = self.node(name, b_path, "seq", frame.depth + 1, entry.line, shape, out,
-                              trainable=frame.trainable, container="branch")
+            given = shape if parts is None else (*shape[:-1], parts[index - 1])
+            nodes, out = self.seq(branch, given, frame.inside(b_path, 2))
+            group = self.node(name, b_path, "seq", frame.depth + 1, entry.line, given, out,
+                              trainable=frame.trainable, container="branch",
+                              training_only=frame.training_only)
             children.append(_sum_into(group, nodes))
             outs.append(out)
             names.append(name)
         node = self.merge(entry.merge, path, entry.line, outs, names,
                           f"parallel block '{path}'", frame)
+        node.split = parts  # read by the torch backend, from the merge's block (`_Builder`)
         children.append(node)
         children += self.post_activation(entry.activation, path, entry.line,
                                          node.output_shape, frame)
         return children, node.output_shape
+
+    def split(self, entry: Parallel, shape: Shape, frame: Frame) -> list[int]:
+        """The channels each branch of a parallel block with `split` is given."""
+        c = shape[-1]
+        split = self.value(entry.split, self.env_at(frame.env, shape))
+        n = len(entry.branches)
+        if isinstance(split, list):
+            sizes = [self.value(v, self.env_at(frame.env, shape)) for v in split]
+            if len(sizes) != n or not all(isinstance(v, int) and not isinstance(v, bool)
+                                          and v >= 1 for v in sizes):
+                raise CnnCalcError(f"parallel.split: {sizes!r} must be {n} whole channel "
+                                   "counts of at least 1")
+            if sum(sizes) != c:
+                raise CnnCalcError(f"parallel.split: {' + '.join(map(str, sizes))} = "
+                                   f"{sum(sizes)}, but the input has {c} channels")
+            return sizes
+        if split != n or isinstance(split, bool):
+            raise CnnCalcError(f"parallel.split: {split!r} must be the number of branches "
+                               f"({n}) or a list of {n} channel counts")
+        sizes = chunk_sizes(c, n)
+        if len(sizes) != n:
+            raise CnnCalcError(f"parallel.split: {c} channels make only {len(sizes)} chunks "
+                               f"({' + '.join(map(str, sizes))}) for {n} branches")
+        return sizes
 
     def use(self, entry: Use, name: str, path: str, shape: Shape,
             frame: Frame) -> tuple[Node, Shape]:

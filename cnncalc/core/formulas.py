@@ -143,3 +143,11 @@ class Window:
     s: int | Fraction = 1
     p: int | Fraction = 0
     d: int = 1
+
+
+def chunk_sizes(c: int, n: int) -> list[int]:
+    """Channel counts of torch's `x.chunk(n, dim)` on `c` channels: chunks of `ceil(c / n)`,
+    the last one smaller; fewer than `n` chunks when `c` runs out first (`chunk(4)` of 5 gives
+    2, 2, 1)."""
+    size = -(-c // n)
+    return [min(size, c - start) for start in range(0, c, size)]

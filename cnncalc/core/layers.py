@@ -809,6 +809,66 @@ class Dropout(InferenceIdentity):
         return [f"rate {self.rate}; the identity at inference; params 0"]
 
 
+class Chunk(Layer):
+    """One of `chunks` equal parts of the channels, as torch's `x.chunk(chunks, 1)[index]`
+    (parts of `ceil(C / chunks)` channels, the last one smaller). A view: no arithmetic.
+    With `from:` several chunks of one output feed different layers (YOLOv8's C2f)."""
+
+    kind: ClassVar[str] = "chunk"
+    positional: ClassVar[tuple[str, ...]] = ("chunks", "index")
+
+    chunks: Annotated[int, BeforeValidator(_integral), Field(strict=True, ge=2)]
+    index: NonNegative = 0
+
+    def output_shape(self, shape: Shape) -> Shape:
+        sizes = F.chunk_sizes(shape[-1], self.chunks)
+        if self.index >= len(sizes):
+            raise CnnCalcError(f"chunk {self.index} of {self.chunks}: {shape[-1]} channels make "
+                               f"only {len(sizes)} chunks ({' + '.join(map(str, sizes))}), "
+                               f"numbered 0 to {len(sizes) - 1}")
+        return (*shape[:-1], sizes[self.index])
+
+    def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
+        return Cost()
+
+    def window(self, shape: Shape) -> Windows:
+        return NO_WINDOW
+
+    def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
+        sizes = F.chunk_sizes(in_shape[-1], self.chunks)
+        start = sum(sizes[:self.index])
+        return [f"channels {start} to {start + out_shape[-1] - 1} of {in_shape[-1]} (chunk "
+                f"{self.index} of {' + '.join(map(str, sizes))}); a view, params 0"]
+
+
+class ChannelShuffle(Layer):
+    """ShuffleNet's channel shuffle (Zhang et al. 2018; torch's `nn.ChannelShuffle`): C
+    channels as `groups` x C/groups, transposed. A permutation: no arithmetic."""
+
+    kind: ClassVar[str] = "channel_shuffle"
+    positional: ClassVar[tuple[str, ...]] = ("groups",)
+
+    groups: Annotated[int, BeforeValidator(_integral), Field(strict=True, ge=2)]
+
+    def output_shape(self, shape: Shape) -> Shape:
+        h, w, c = spatial(shape, "channel_shuffle")
+        if c % self.groups:
+            raise CnnCalcError(f"channel_shuffle: {c} channels do not split into "
+                               f"{self.groups} equal groups")
+        return shape
+
+    def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
+        return Cost()
+
+    def window(self, shape: Shape) -> Windows:
+        return NO_WINDOW
+
+    def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
+        c = in_shape[-1]
+        return [f"{c} channels as {self.groups} groups of {c // self.groups}, interleaved; "
+                "a permutation, params 0"]
+
+
 class SqueezeExcite(Layer):
     """Squeeze-and-excitation (torchvision's SqueezeExcitation): global average pool,
     1x1 conv C->squeeze with bias, activation, 1x1 conv squeeze->C with bias, gate, and a
@@ -1121,6 +1181,8 @@ def _kinds() -> dict[str, KindEntry]:
         "se": KindEntry(SqueezeExcite, summary="squeeze-and-excitation"),
         "conv_transpose": KindEntry(ConvTranspose, summary="transposed convolution"),
         "upsample": KindEntry(Upsample, summary="nearest or bilinear upsampling"),
+        "chunk": KindEntry(Chunk, summary="one equal part of the channels (torch's chunk)"),
+        "channel_shuffle": KindEntry(ChannelShuffle, summary="ShuffleNet's channel shuffle"),
     }
     for name in ACTIVATIONS:
         function = "silu" if name == "swish" else name

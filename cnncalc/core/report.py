@@ -46,6 +46,14 @@ class Node:
     #: order), "shortcut" (a residual's projection, fed the block's input) or "branch" (one
     #: path of a parallel block, fed the block's input); "" for leaves and merges
     container: str = ""
+    #: `from:`: the paths of the rows whose outputs feed this one (`input`: the network's
+    #: input); empty when it is fed the usual way (the row before it, or its block's input)
+    sources: list[str] = field(default_factory=list)
+    #: runs only in training (an auxiliary head): its MACs, activations and element-wise ops
+    #: are left out of every total but its own (and `Report.training_only`'s)
+    training_only: bool = False
+    #: for a parallel block with `split`: the channels each branch is given
+    split: list[int] | None = None
 
     @property
     def is_block(self) -> bool:
@@ -53,8 +61,13 @@ class Node:
 
     @property
     def is_merge(self) -> bool:
-        """An add or concat joining paths (made by the engine for a container)."""
-        return isinstance(self.layer, Merge)
+        """An add or concat joining a container's paths (made by the engine for it)."""
+        return isinstance(self.layer, Merge) and not self.sources
+
+    @property
+    def is_join(self) -> bool:
+        """An add or concat written as a layer, joining the outputs its `from:` names."""
+        return isinstance(self.layer, Merge) and bool(self.sources)
 
     def walk(self) -> Iterator[Node]:
         """This node and everything below it, in order."""
@@ -91,6 +104,17 @@ class Report:
     dtype: str = "fp32"
     file: str = ""
     layer_count: int = 0
+    #: the network's outputs, in order: the rows named by `outputs:`, or else every row whose
+    #: output nothing reads (the last row is one)
+    outputs: list[Node] = field(default_factory=list)
+    #: the counts of the training-only rows (auxiliary heads), which `totals` leaves out
+    #: except for params and buffers (the network holds them)
+    training_only: Totals = field(default_factory=lambda: Totals())
+
+    @property
+    def inference_outputs(self) -> list[Node]:
+        """The outputs of a forward pass in eval mode (training-only ones left out)."""
+        return [node for node in self.outputs if not node.training_only]
 
     @property
     def bytes_per_element(self) -> int:

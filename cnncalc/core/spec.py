@@ -28,13 +28,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import CnnCalcError, Problem, suggest
 from . import expr
-from .layers import ACTIVATIONS, KINDS, Layer, Shape, list_form
+from .layers import ACTIVATIONS, KINDS, MERGES, Layer, Shape, list_form
 from .loader import LineDict, LineList, line_of
 from .shapes import refuse_channels_first
 from .validate import pydantic_problems, validate_leaf
 
-COMMON = ("name", "repeat", "when", "trainable", "scale")
+COMMON = ("name", "repeat", "when", "trainable", "scale", "from", "training_only")
 CONTAINERS = ("seq", "residual", "parallel")
+#: `from:` names the network's input with this word (a layer may not take it as its name).
+INPUT = "input"
 SHAPE_VARS = ("in_height", "in_width", "in_channels", "i")
 #: Names an expression already gives a meaning: a var, block argument or let of one of these
 #: names would be shadowed (or unreachable), so it is refused.
@@ -57,6 +59,11 @@ class Entry:
     when: bool | str | None = None
     trainable: bool | None = None
     scale: bool = True
+    #: `from:`: the layers (names or dotted paths, or `input`) whose outputs feed this entry
+    #: instead of the entry before it; None: the entry before it (or the list's input)
+    sources: list[str] | None = None
+    #: runs only in training (an auxiliary head): not in inference totals, not in eval mode
+    training_only: bool = False
     #: the file the entry was written in, when not the spec's own (see `inherit`, extends)
     file: str | None = None
 
@@ -86,6 +93,14 @@ class Parallel(Entry):
     branches: list[list[Entry]] = field(default_factory=list)
     merge: Literal["concat", "add"] = "concat"
     activation: str | None = None
+    #: None: every branch gets the whole input; an int n: the channels in n chunks (torch's
+    #: `x.chunk(n, 1)`), one per branch; a list: channel counts per branch (`x.split(sizes, 1)`)
+    split: int | list[Any] | str | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Join(Entry):
+    """`add` or `concat` of the outputs its `from:` names (two or more), as a layer."""
 
 
 @dataclass(slots=True, eq=False)
@@ -144,6 +159,9 @@ class Header(BaseModel):
     blocks: dict[str, Any] = {}
     vars: dict[str, int | float | bool | str] = {}
     budget: dict[str, Any] | None = None
+    #: the network's outputs by name or dotted path (default: every layer whose output
+    #: nothing reads, in order; the last layer is one)
+    outputs: list[str] | None = Field(default=None, min_length=1)
     #: freeze every layer up to and including this one (see `freeze`)
     freeze_until: str | None = Field(default=None, min_length=1)
 
@@ -174,6 +192,8 @@ class Spec:
     budget_lines: dict[str, int] = field(default_factory=dict)
     freeze_until: str | None = None  # a layer's name or path (see `freeze`)
     freeze_line: int | None = None
+    outputs: list[str] | None = None  # `outputs:` as written (names or dotted paths)
+    outputs_line: int | None = None
 
 
 class Parser:
@@ -225,6 +245,8 @@ class Parser:
                     dict(header.vars), header.budget, self.file, raw, budget_lines)
         spec.freeze_until = header.freeze_until
         spec.freeze_line = raw.line_of("freeze_until") if isinstance(raw, LineDict) else None
+        spec.outputs = header.outputs
+        spec.outputs_line = raw.line_of("outputs") if isinstance(raw, LineDict) else None
         return spec
 
     def check_bindings(self, names: Any, what: str, line: int | None,
@@ -256,7 +278,8 @@ class Parser:
 
     # -- block definitions
     def block(self, name: str, raw: Any, line: int) -> BlockDef | None:
-        if name in KINDS or name in CONTAINERS or name in COMMON or name == "kind":
+        if name in KINDS or name in CONTAINERS or name in MERGES or name in COMMON \
+                or name == "kind":
             self.problem(f"block name '{name}' is already a built-in kind", line)
             return None
         if not name.isidentifier():
@@ -401,7 +424,7 @@ class Parser:
             args = raw_map[kind]
             arg_lines = dict(args.key_lines) if isinstance(args, LineDict) else {}
         if not isinstance(kind, str) or not self.known(kind):
-            choices = list(KINDS) + list(CONTAINERS) + sorted(self.block_names)
+            choices = list(KINDS) + list(CONTAINERS) + list(MERGES) + sorted(self.block_names)
             self.problem(f"unknown kind '{kind}'{suggest(kind, choices)}", line, label)
             return None
         if isinstance(raw, dict):
@@ -411,19 +434,22 @@ class Parser:
             return None
         if kind in CONTAINERS:
             entry = self.container(kind, args, line, label, arg_lines)
+        elif kind in MERGES:
+            entry = self.join(kind, args, base[5], line, label)
         elif kind in self.block_names:
             entry = self.use(kind, args, line, label, arg_lines)
         else:
             entry = self.leaf(kind, args, line, label, arg_lines)
         if entry is None:
             return None
-        entry.name, entry.repeat, entry.when, entry.trainable, entry.scale = base
+        (entry.name, entry.repeat, entry.when, entry.trainable, entry.scale, entry.sources,
+         entry.training_only) = base
         entry.file = self.file
         return entry
 
     def known(self, kind: Any) -> bool:
         return isinstance(kind, str) and (
-            kind in KINDS or kind in CONTAINERS or kind in self.block_names)
+            kind in KINDS or kind in CONTAINERS or kind in MERGES or kind in self.block_names)
 
     def common(self, common: dict[str, Any], lines: dict[str, int], line: int,
                label: str) -> tuple[Any, ...] | None:
@@ -440,6 +466,23 @@ class Parser:
                                  or "." in name or not name.replace("-", "_").isidentifier()):
             self.problem(f"name {name!r} must be a word of letters, digits, _ or - (no dots)",
                          lines.get("name", line), label)
+            ok = False
+        elif name == INPUT:
+            self.problem(f"the name '{INPUT}' is reserved: `from: {INPUT}` names the network's "
+                         "input; pick another name", lines.get("name", line), label)
+            ok = False
+        sources = common.get("from")
+        if "from" in common:
+            sources = [sources] if isinstance(sources, str) else sources
+            if not isinstance(sources, list) or not sources or not all(
+                    isinstance(s, str) and s.strip() for s in sources):
+                self.problem(f"from must be a layer's name (or dotted path, or {INPUT}) or a "
+                             f"list of them, got {_clip(common['from'])}",
+                             lines.get("from", line), label)
+                ok = False
+        if "training_only" in common and not isinstance(common["training_only"], bool):
+            self.problem(f"training_only must be true or false, got "
+                         f"{common['training_only']!r}", lines.get("training_only", line), label)
             ok = False
         repeat = common.get("repeat")
         if "repeat" in common and not expr.is_expression(repeat) and (
@@ -459,7 +502,21 @@ class Parser:
                 ok = False
         if not ok:
             return None
-        return (name, repeat, when, common.get("trainable"), common.get("scale", True))
+        return (name, repeat, when, common.get("trainable"), common.get("scale", True),
+                sources if "from" in common else None, common.get("training_only", False))
+
+    def join(self, kind: str, args: Any, sources: list[str] | None, line: int,
+             label: str) -> Join | None:
+        """`add` / `concat` as a layer: it joins the outputs `from:` names."""
+        if args not in (None, {}):
+            self.problem(f"{kind} takes no fields: name what it joins with from: [a, b]",
+                         line, label)
+            return None
+        if sources is None or len(sources) < 2:
+            self.problem(f"{kind} as a layer joins two or more outputs: give them with "
+                         f"from: [a, b] (names of earlier layers, or {INPUT})", line, label)
+            return None
+        return Join(kind, line)
 
     def leaf(self, kind: str, args: Any, line: int, label: str,
              arg_lines: dict[str, int]) -> Leaf | None:
@@ -552,7 +609,7 @@ class Parser:
             return None
         lines = args.key_lines if isinstance(args, LineDict) else arg_lines
         allowed = {"residual": ("body", "shortcut", "activation", "add"),
-                   "parallel": ("branches", "merge", "activation")}[kind]
+                   "parallel": ("branches", "merge", "activation", "split")}[kind]
         for key in args:
             if key not in allowed:
                 self.problem(f"{kind}: unknown field '{key}'{suggest(key, allowed)}",
@@ -601,6 +658,18 @@ class Parser:
             self.problem(f"parallel.merge must be concat or add, got {merge!r}",
                          lines.get("merge", line), label)
             return None
+        split = args.get("split")
+        if split is not None and not expr.is_expression(split) and not (
+                isinstance(split, int) and not isinstance(split, bool)
+                and split == len(branches)) and not (
+                isinstance(split, list) and len(split) == len(branches) and all(
+                    expr.is_expression(n) or (isinstance(n, int) and not isinstance(n, bool)
+                                              and n >= 1) for n in split)):
+            self.problem(f"parallel.split must be the number of branches ({len(branches)}: "
+                         f"equal chunks of the channels, as torch's chunk) or a list of "
+                         f"{len(branches)} channel counts, got {_clip(split)}",
+                         lines.get("split", line), label)
+            return None
         parsed = []
         for index, branch in enumerate(branches):
             if branch is None or (isinstance(branch, str) and branch == "identity"):
@@ -608,7 +677,8 @@ class Parser:
             parsed.append(self.entries(branch, f"branch {index + 1} at line {line}",
                                        branches.line_of(index)
                                        if isinstance(branches, LineList) else line))
-        return Parallel("parallel", line, branches=parsed, merge=merge, activation=activation)
+        return Parallel("parallel", line, branches=parsed, merge=merge, activation=activation,
+                        split=split)
 
 
 def _clip(value: Any, limit: int = 40) -> str:

@@ -21,8 +21,30 @@ def layer_label(node: Node) -> str:
         note = node.kind  # a block's use: `inception3a (inception)`
     if node.children is None and note == node.kind:
         note = ""  # `relu1`, `softmax`: the name already says it
+    if node.is_join:
+        note = f"{node.kind} of {', '.join(node.sources)}"
+    elif node.sources:
+        note = "; ".join(filter(None, (note, f"from {node.sources[0]}")))
+    if node.training_only:
+        note = "; ".join(filter(None, (note, "training only")))
     name = f"{node.name}: {node.kind}" if node.name.isdigit() else node.name
     return f"{name} ({note})" if note else name
+
+
+def output_lines(report: Report) -> list[str]:
+    """The outputs, when there are several, and the training-only rows' counts."""
+    lines = []
+    if len(report.outputs) > 1:
+        lines.append("Outputs: " + ", ".join(
+            f"{node.path} {fmt_shape(node.output_shape)}"
+            + (" (training only)" if node.training_only else "") for node in report.outputs))
+    aux = report.training_only
+    if any(node.training_only for node in report.nodes) or aux.params:
+        lines.append(f"Training only (auxiliary heads): params {exact(aux.params)} (in the "
+                     f"params above), MACs {exact(report.macs(aux))} and activations "
+                     f"{exact(report.activations(aux))} (not in the totals above: eval mode "
+                     "skips them)")
+    return lines
 
 
 def summary_lines(report: Report) -> list[str]:
@@ -63,7 +85,15 @@ def node_values(report: Report, node: Node) -> dict[str, Any]:
         "macs": report.macs(node),
         "flops": report.flops(node),
         "elementwise_ops": report.elementwise(node),
+        "from": list(node.sources),
+        "training_only": node.training_only,
     }
+
+
+def outputs(report: Report) -> list[dict[str, Any]]:
+    """The JSON contract's `outputs`: each output's path and shape, in order."""
+    return [{"name": node.path, "shape": list(node.output_shape),
+             "training_only": node.training_only} for node in report.outputs]
 
 
 def totals(report: Report) -> dict[str, int]:
@@ -99,7 +129,14 @@ def document(report: Report) -> dict[str, Any]:
     return {
         "layers": [entry(n) for n in report.walk() if not n.is_block],
         "blocks": [entry(n) for n in report.walk() if n.is_block],
+        "outputs": outputs(report),
         "totals": totals(report),
+        **({"training_only": {"params": report.training_only.params,
+                              "activations": report.activations(report.training_only),
+                              "macs": report.macs(report.training_only),
+                              "flops": report.flops(report.training_only),
+                              "elementwise_ops": report.elementwise(report.training_only)}}
+           if any(node.training_only for node in report.nodes) else {}),
     }
 
 
@@ -151,5 +188,5 @@ def result(report: Report, max_depth: int | None = None, rf: bool = False,
             "input": list(report.input_shape), "batch": report.batch, "dtype": report.dtype,
             "conventions": CONVENTIONS}
     return Result(command, title, [Table("rows", columns, rows, json=False)],
-                  notes=summary_lines(report), footnote=f"Counted: {CONVENTIONS}.",
+                  notes=summary_lines(report) + output_lines(report), footnote=f"Counted: {CONVENTIONS}.",
                   meta=meta, data=lambda: document(report))
