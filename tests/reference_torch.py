@@ -37,7 +37,18 @@ section and CONVENTIONS.md:
 - upsample: `F.interpolate` to the size `n * factor` (or the given `size`), nearest or bilinear
   with align_corners false; exactly one of `factor` and `size`.
 - residual: body, shortcut (identity when absent), add (shapes must be equal: no
-  broadcasting), post-activation; parallel: every branch on the input, concat (dim 1) or add.
+  broadcasting), post-activation; parallel: every branch on the input, concat (dim 1) or add;
+  with `split: n` branch i gets `x.chunk(n, 1)[i]`, with `split: [sizes]` `x.split(sizes, 1)`.
+- chunk: `x.chunk(chunks, 1)[index]`; channel_shuffle: reshape to (N, g, C/g, ...), swap the
+  two channel axes, reshape back.
+- taps: an entry with `from:` reads the output of the named row: a name of the enclosing lists
+  (innermost first), then `.child` parts down its path; `input` is the model's input. `add` and
+  `concat` as entries join the rows `from:` lists. Every row's output is kept by path during a
+  forward pass (`STORE`). The outputs: `outputs:` (names or paths) or every row nothing reads
+  (the rows before the last of each list that no later row reads, and the last row), in order
+  of the rows' starts. `training_only: true` rows run only in training mode (or with
+  `ALL_ROWS`); taps are supported in lists (seq, repeat, branches, the top), not inside a
+  residual's body.
 
 Module names follow the README's paths (`<kind><n>` per kind among siblings unless `name:`;
 `0..n-1` under a repeat; `shortcut`, `add` and the activation's name in a residual;
@@ -60,7 +71,7 @@ import torch.nn.functional as F
 import yaml
 from torch import nn
 
-COMMON = ("name", "repeat", "when", "trainable", "scale")
+COMMON = ("name", "repeat", "when", "trainable", "scale", "from", "training_only")
 REQUIRED = object()
 
 
@@ -123,14 +134,18 @@ FIELDS: dict[str, dict[str, Any]] = {
                        "output_padding": 0, "groups": 1, "dilation": 1, "bias": True,
                        "activation": None},
     "upsample": {"factor": None, "size": None, "mode": "nearest"},
+    "chunk": {"chunks": REQUIRED, "index": 0},
+    "channel_shuffle": {"groups": REQUIRED},
 }
 LIST_FIELDS = {"conv": ("filters", "kernel", "stride", "padding"),
+               "chunk": ("chunks", "index"),
                "conv_transpose": ("filters", "kernel", "stride", "padding"),
                "separable": ("filters", "kernel", "stride", "padding")}
 FIRST_FIELD = {"depthwise": "kernel", "pool": "kernel", "adaptive_pool": "size",
                "global_pool": "mode", "pad": "padding", "dense": "units", "dropout": "rate",
                "layer_scale": "init", "stochastic_depth": "rate",
-               "se": "squeeze", "activation": "function", "upsample": "factor"}
+               "se": "squeeze", "activation": "function", "upsample": "factor",
+               "channel_shuffle": "groups"}
 AMBIGUOUS_LISTS = ("depthwise", "pool", "pad")
 
 #: Spec names that are another kind with a field fixed.
@@ -142,6 +157,7 @@ ALIASES: dict[str, tuple[str, dict[str, Any]]] = {
 
 #: Every leaf kind name the reference understands (a test compares it with cnncalc's KINDS).
 LEAF_KINDS = frozenset(FIELDS) | frozenset(ALIASES)
+JOINS = ("add", "concat")
 CONTAINERS = ("seq", "residual", "parallel")
 
 
@@ -580,8 +596,37 @@ class Upsample(nn.Module):
         return F.interpolate(x, size=self.size, mode="bilinear", align_corners=False)
 
 
+class Chunk(nn.Module):
+    def __init__(self, c: int, fields: dict[str, Any]):
+        super().__init__()
+        self.chunks, self.index = fields["chunks"], fields["index"]
+        if self.chunks < 2 or self.index >= len(torch.zeros(c).chunk(self.chunks)):
+            raise SpecError(f"chunk {self.index} of {self.chunks} on {c} channels")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.chunk(self.chunks, 1)[self.index]
+
+
+class ChannelShuffle(nn.Module):
+    def __init__(self, c: int, groups: int):
+        super().__init__()
+        if groups < 2 or c % groups:
+            raise SpecError(f"channel_shuffle {groups} on {c} channels")
+        self.groups = groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        return x.reshape(n, self.groups, c // self.groups, h, w).transpose(1, 2).reshape(
+            n, c, h, w)
+
+
 def make_leaf(base: str, fields: dict[str, Any], x: torch.Tensor) -> nn.Module:
     """The module of one leaf for the input `x` (a probe tensor of the right shape)."""
+    if base == "chunk":
+        return Chunk(x.shape[1], fields)
+    if base == "channel_shuffle":
+        _spatial(x, base)
+        return ChannelShuffle(x.shape[1], fields["groups"])
     if base in ("conv", "depthwise", "separable", "pool", "adaptive_pool", "se",
                 "conv_transpose", "upsample"):
         c, h, w = _spatial(x, base)
@@ -627,21 +672,54 @@ def make_leaf(base: str, fields: dict[str, Any], x: torch.Tensor) -> nn.Module:
 
 # --------------------------------------------------------------------------- containers
 
+#: Every row's output in the forward pass under way, by path (`input`: the model's input).
+STORE: dict[str, torch.Tensor] = {}
+#: Run training-only rows in eval mode too.
+ALL_ROWS = [False]
+
+
 class Seq(nn.Module):
-    """Children in order (a seq, a repeat, a branch, a shortcut, the whole model)."""
+    """Children in order (a seq, a repeat, a branch, a shortcut, the whole model); a child with
+    `from:` reads the stored outputs of the paths it names."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._ref_paths: dict[str, str] = {}  # child name -> its path
+        self._ref_sources: dict[str, list[str]] = {}
+        self._ref_aux: set[str] = set()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for child in self.children():
-            x = child(x)
+        for name, child in self.named_children():
+            if name in self._ref_aux and not (self.training or ALL_ROWS[0]):
+                continue
+            if name in self._ref_sources:
+                x = child(*(STORE[p] for p in self._ref_sources[name]))
+            else:
+                x = child(x)
+            if name in self._ref_paths:
+                STORE[self._ref_paths[name]] = x
         return x
 
 
 class Reference(Seq):
     """The whole spec; input N x C x H x W (or N x n for a vector input). `input_shape` and
-    `output_shape` are the spec's (H, W, C) or (n,), the output found by running torch."""
+    `output_shape` are the spec's (H, W, C) or (n,), the output found by running torch;
+    `outputs` the paths of the outputs; `training_only` the paths of training-only rows."""
 
     input_shape: tuple[int, ...]
     output_shape: tuple[int, ...]
+    outputs: list[str]
+    training_only: list[str]
+
+    def forward(self, x: torch.Tensor) -> Any:
+        STORE.clear()
+        STORE["input"] = x
+        last = super().forward(x)
+        every = self.training or ALL_ROWS[0]
+        outs = [STORE.get(p, last) for p in self.outputs
+                if every or not any(p == a or p.startswith(a + ".") for a in self.training_only)]
+        STORE.clear()
+        return outs[0] if len(outs) == 1 else tuple(outs)
 
 
 class Add(nn.Module):
@@ -686,8 +764,10 @@ class Residual(nn.Module):
 
 
 class Parallel(nn.Module):
-    def __init__(self, branches: list[nn.Module], merge: str, post: tuple[str, nn.Module] | None):
+    def __init__(self, branches: list[nn.Module], merge: str, post: tuple[str, nn.Module] | None,
+                 split: list[int] | None = None):
         super().__init__()
+        self.split = split
         for index, branch in enumerate(branches, 1):
             self.add_module(f"branch{index}", branch)
         self.count, self.merge_name = len(branches), merge
@@ -697,7 +777,8 @@ class Parallel(nn.Module):
             self.add_module(*post)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        outs = [self._modules[f"branch{i}"](x) for i in range(1, self.count + 1)]
+        parts = [x] * self.count if self.split is None else x.split(self.split, 1)
+        outs = [self._modules[f"branch{i}"](parts[i - 1]) for i in range(1, self.count + 1)]
         out = self._modules[self.merge_name](*outs)
         return out if self.post_name is None else self._modules[self.post_name](out)
 
@@ -721,11 +802,44 @@ def _entries(raw: Any) -> list[Any]:
     return raw
 
 
-def build_list(items: list[Any], x: torch.Tensor, trainable: bool,
-               into: nn.Module) -> torch.Tensor:
+class _Graph:
+    """What building needs for taps: each row's probe output by path, the lists' names in
+    scope, which rows are read, which end nothing, and the order rows start in."""
+
+    def __init__(self, x: torch.Tensor):
+        self.probe: dict[str, torch.Tensor] = {"input": x}
+        self.read: set[str] = set()
+        self.ends: list[str] = []
+        self.order: dict[str, int] = {}
+        self.training_only: list[str] = []
+
+    def resolve(self, ref: Any, scopes: list[dict[str, str]]) -> str:
+        if not isinstance(ref, str):
+            raise SpecError(f"from: {ref!r}")
+        if ref == "input":
+            return "input"
+        first, _, rest = ref.partition(".")
+        for scope in reversed(scopes):
+            if first in scope:
+                path = scope[first] + ("." + rest if rest else "")
+                if path not in self.probe:
+                    raise SpecError(f"from: no row {ref!r}")
+                return path
+        raise SpecError(f"from: no earlier row {first!r}")
+
+
+def build_list(items: list[Any], x: torch.Tensor, trainable: bool, into: nn.Module,
+               graph: _Graph | None = None, prefix: str = "",
+               scopes: list[dict[str, str]] | None = None,
+               training_only: bool = False) -> torch.Tensor:
     """Add the entries of a layer list to `into` under their names; the probe's output."""
+    graph = graph or _Graph(x)
+    scope: dict[str, str] = {}
+    scopes = [*(scopes or []), scope]
     taken = {item["name"] for item in items if isinstance(item, dict) and "name" in item}
     counts: dict[str, int] = {}
+    previous: str | None = None
+    made: list[str] = []
     for item in items:
         kind, value, common = read_entry(item)
         if common.get("when", True) is False:
@@ -739,32 +853,74 @@ def build_list(items: list[Any], x: torch.Tensor, trainable: bool,
                     break
         if name in into._modules:
             raise SpecError(f"name {name!r} used twice")
+        path = f"{prefix}.{name}" if prefix else name
+        graph.order[path] = len(graph.order)
+        aux = training_only or bool(common.get("training_only", False))
+        sources: list[str] = []
+        if "from" in common:
+            refs = common["from"] if isinstance(common["from"], list) else [common["from"]]
+            sources = [graph.resolve(r, scopes) for r in refs]
+            if not isinstance(into, Seq):
+                raise NotImplementedError("from: inside a residual body")
+            into._ref_sources[name] = sources
+            x = graph.probe[sources[0]]
+        elif previous is not None:
+            graph.read.add(previous)
+        graph.read.update(sources)
         frozen = trainable if common.get("trainable") is None else common["trainable"]
         times = common.get("repeat")
-        if times is None:
-            module, x = build_entry(kind, value, x, frozen)
+        if kind in JOINS:
+            if len(sources) < 2 or value is not None or times is not None:
+                raise SpecError(f"{kind} as a layer joins from: [a, b, ...]")
+            module: nn.Module = Add() if kind == "add" else Concat()
+            x = module(*(graph.probe[p] for p in sources))
+        elif times is None:
+            module, x = build_entry(kind, value, x, frozen, graph, path, scopes, aux)
         else:
             module = Seq()
             for index in range(times):
-                copy, x = build_entry(kind, value, x, frozen)
+                copy, x = build_entry(kind, value, x, frozen, graph, f"{path}.{index}", scopes,
+                                      aux)
                 module.add_module(str(index), copy)
+                module._ref_paths[str(index)] = f"{path}.{index}"
+                graph.probe[f"{path}.{index}"] = x
         into.add_module(name, module)
+        if isinstance(into, Seq):
+            into._ref_paths[name] = path
+            if common.get("training_only"):
+                into._ref_aux.add(name)
+        if common.get("training_only") and not training_only:
+            graph.training_only.append(path)
+        graph.probe[path] = x
+        scope[name] = path
+        previous = path
+        made.append(path)
+    graph.ends.extend(made[:-1])
     return x
 
 
-def build_entry(kind: str, value: Any, x: torch.Tensor,
-                trainable: bool) -> tuple[nn.Module, torch.Tensor]:
+def build_entry(kind: str, value: Any, x: torch.Tensor, trainable: bool,
+                graph: _Graph | None = None, path: str = "",
+                scopes: list[dict[str, str]] | None = None,
+                training_only: bool = False) -> tuple[nn.Module, torch.Tensor]:
+    graph = graph or _Graph(x)
+
+    def inner(items: list[Any], x: torch.Tensor, into: nn.Module, where: str) -> torch.Tensor:
+        return build_list(items, x, trainable, into, graph, where, scopes, training_only)
+
     if kind == "seq":
         module: nn.Module = Seq()
-        return module, build_list(_entries(value), x, trainable, module)
+        return module, inner(_entries(value), x, module, path)
     if kind == "residual":
         body = Seq()
-        out = build_list(_entries(value["body"]), x, trainable, body)
+        out = inner(_entries(value["body"]), x, body, path)
+        if body._ref_sources:
+            raise NotImplementedError("from: inside a residual body")
         add = value.get("add", True)
         shortcut = None
         if add:
             shortcut = Seq()
-            short = build_list(_entries(value.get("shortcut")), x, trainable, shortcut)
+            short = inner(_entries(value.get("shortcut")), x, shortcut, f"{path}.shortcut")
             if not len(shortcut._modules):
                 shortcut = None
             out = Add()(out, short)
@@ -774,14 +930,25 @@ def build_entry(kind: str, value: Any, x: torch.Tensor,
         branches, outs = [], []
         if not isinstance(value.get("branches"), list) or len(value["branches"]) < 2:
             raise SpecError("parallel needs at least two branches")
-        for raw in value["branches"]:
+        count = len(value["branches"])
+        split = value.get("split")
+        sizes = None
+        if split is not None:
+            if x.dim() < 2:
+                raise SpecError("split needs channels")
+            sizes = ([part.shape[1] for part in x.chunk(split, 1)] if isinstance(split, int)
+                     else list(split))
+            if len(sizes) != count or sum(sizes) != x.shape[1] or split == 0:
+                raise SpecError(f"split {split!r} of {x.shape[1]} channels, {count} branches")
+        parts = [x] * count if sizes is None else list(x.split(sizes, 1))
+        for index, raw in enumerate(value["branches"]):
             branch = Seq()
-            outs.append(build_list(_entries(raw), x, trainable, branch))
+            outs.append(inner(_entries(raw), parts[index], branch, f"{path}.branch{index + 1}"))
             branches.append(branch)
         merge = value.get("merge", "concat")
         out = (Add() if merge == "add" else Concat())(*outs)
         post, out = _post(value.get("activation"), out)
-        module = Parallel(branches, merge, post)
+        module = Parallel(branches, merge, post, sizes)
     elif kind in LEAF_KINDS:
         base, fields = leaf_fields(kind, value)
         module = make_leaf(base, fields, x)
@@ -824,8 +991,19 @@ def build(text: str) -> Reference:
     shape = input_shape(doc["input"])
     model = Reference()
     model.input_shape = shape
-    out = build_list(_entries(doc["layers"]), torch.zeros(nchw(shape)), True, model)
+    x = torch.zeros(nchw(shape))
+    graph = _Graph(x)
+    scope: dict[str, str] = {}
+    out = build_list(_entries(doc["layers"]), x, True, model, graph, "", [])
     model.output_shape = spec_shape(out.shape)
+    last = list(model._ref_paths.values())[-1]
+    if "outputs" in doc:
+        scope = {name: path for name, path in model._ref_paths.items()}
+        model.outputs = [graph.resolve(ref, [scope]) for ref in doc["outputs"]]
+    else:
+        ends = [p for p in [*graph.ends, last] if p not in graph.read]
+        model.outputs = sorted(set(ends), key=graph.order.__getitem__)
+    model.training_only = graph.training_only
     return model.eval()
 
 

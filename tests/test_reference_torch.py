@@ -66,6 +66,11 @@ def _run(model: torch.nn.Module, x: torch.Tensor, paths: list[str],
 
     handles = [modules[path].register_forward_hook(hook(path)) for path in paths]
     model.eval()
+    # training-only rows (auxiliary heads) run too, still in eval mode
+    graph = getattr(model, "_cnncalc_graph", None)
+    ref.ALL_ROWS[0] = True
+    if graph is not None:
+        graph.all_rows = True
     try:
         with torch.no_grad():
             if counter is None:
@@ -74,6 +79,9 @@ def _run(model: torch.nn.Module, x: torch.Tensor, paths: list[str],
                 with counter:
                     model(x)
     finally:
+        ref.ALL_ROWS[0] = False
+        if graph is not None:
+            graph.all_rows = False
         for handle in handles:
             handle.remove()
     return outs
@@ -98,27 +106,44 @@ def check(text: str, batch: int = 1, seed: int = 0) -> None:
     leaves = [path for path, m in modules.items()  # layers and merges, not groups
               if not isinstance(m, (ref.Seq, ref.Residual, ref.Parallel))]
 
+    def training_only(path: str) -> bool:
+        return any(path == a or path.startswith(a + ".") for a in model.training_only)
+
+    # the outputs, and which rows run only in training
+    assert [n.path for n in report.outputs] == model.outputs, text
+    assert [n.path for n in report.walk() if n.training_only] == [
+        p for p in paths if training_only(p)], text
+
     # (a) the engine's numbers, node by node and in total
     for node in report.walk():
         where = f"{node.path} ({node.kind})\n{text}"
         module = modules[node.path]
         assert tuple(outs[node.path].shape) == ref.nchw(node.output_shape, batch), where
-        under = [p for p in leaves if p == node.path or p.startswith(node.path + ".")]
+        under = [p for p in leaves if (p == node.path or p.startswith(node.path + "."))
+                 and (node.training_only or not training_only(p))]
         assert node.activations * batch == sum(outs[p].numel() for p in under), where
         params = list(module.parameters())
         assert node.params == sum(p.numel() for p in params), where
         assert node.trainable_params == sum(p.numel() for p in params if p.requires_grad), where
         assert node.buffers == sum(b.numel() for b in _buffers(module)), where
-        assert 2 * node.macs * batch == sum(flops.get(f"Reference.{node.path}", {}).values()), \
-            where
+        inner = 0 if node.training_only else sum(  # a block's training-only rows: apart
+            sum(flops.get(f"Reference.{a}", {}).values()) for a in model.training_only
+            if a.startswith(node.path + "."))
+        assert 2 * node.macs * batch == sum(
+            flops.get(f"Reference.{node.path}", {}).values()) - inner, where
     totals = report.totals
     assert report.nodes[-1].output_shape == model.output_shape
     assert totals.params == sum(p.numel() for p in model.parameters())
     assert totals.trainable_params == sum(
         p.numel() for p in model.parameters() if p.requires_grad)
     assert totals.buffers == sum(b.numel() for b in _buffers(model))
-    assert 2 * report.macs(totals) == counter.get_total_flops()
-    assert report.activations(totals) == sum(outs[p].numel() for p in leaves)
+    aux_flops = sum(sum(flops.get(f"Reference.{a}", {}).values()) for a in model.training_only)
+    assert 2 * report.macs(totals) == counter.get_total_flops() - aux_flops
+    assert 2 * report.macs(report.training_only) == aux_flops
+    assert report.activations(totals) == sum(outs[p].numel() for p in leaves
+                                             if not training_only(p))
+    assert report.activations(report.training_only) == sum(
+        outs[p].numel() for p in leaves if training_only(p))
 
     # (b) the torch backend computes the reference's function
     built = ct.build(report)
@@ -280,6 +305,28 @@ layers:
   - tanh
   - dense: {units: 10, activation: softmax}
 """, (10,), ()),
+    # taps and joins: a U-Net-like skip (upsample, concat with an earlier row), an add of two
+    # rows, a tap from the input
+    ("graph_taps_and_joins", spec(
+        "8x8x2", "{conv: {filters: 4, kernel: 3, padding: 1}, name: enc}",
+        "{maxpool: 2, name: down}", "{conv: {filters: 4, kernel: 3, padding: 1}, name: mid}",
+        "{upsample: 2, name: up}", "{concat: null, from: [up, enc], name: cat}",
+        "{conv: {filters: 2, kernel: 1}, name: fuse}",
+        "{add: null, from: [fuse, input]}"), (8, 8, 2), ()),
+    # an auxiliary head (training only) taken from the middle; the main path goes on with from:
+    ("graph_aux_head_and_outputs", spec(
+        "6x6x3", "{conv: [4, 3], name: c1}",
+        "{seq: [global_pool, {dense: 5}], from: c1, training_only: true, name: aux}",
+        "{conv: [2, 1], from: c1, name: c2}", "{flatten: null, from: c1, name: side}",
+        "{global_pool: null, from: c2}"), (2,), ()),
+    # ShuffleNetV2's unit (split, identity half, shuffle) and YOLOv8's C2f (chunk, concat)
+    ("graph_split_shuffle_chunk", spec(
+        "4x4x6", "{parallel: {split: 2, branches: [[], [{conv: [3, 1]}, batchnorm, relu]]}}",
+        "channel_shuffle: 2", "{conv: [8, 1], name: cv1}", "{chunk: [2, 1], name: piece}",
+        "{conv: {filters: 4, kernel: 3, padding: 1}, name: m0}",
+        "{concat: null, from: [cv1, m0], name: cat}",
+        "{parallel: {split: [2, 3, 7], branches: [[], [{conv: [1, 1]}], []]}}"), (4, 4, 10), ()),
+
 ]
 
 
@@ -359,7 +406,15 @@ def _leaf(draw: st.DrawFn, shape: tuple[int, ...]) -> object:
             "pool", "maxpool", "avgpool", "adaptive_pool", "global_pool", "pad", "pad",
             "activation", "batchnorm", "dropout", "se", "relu6", "softmax", "conv_transpose",
             "short_conv_transpose", "upsample", "upsample", "layernorm", "layer_scale",
-            "stochastic_depth"]))
+            "stochastic_depth", "chunk", "channel_shuffle"]))
+    if kind == "chunk":
+        chunks = draw(st.integers(2, 4))
+        index = draw(st.integers(0, chunks - 1))
+        return draw(st.sampled_from([{"chunk": [chunks, index]},
+                                     {"chunk": {"chunks": chunks, "index": index}}]))
+    if kind == "channel_shuffle":
+        return {"channel_shuffle": draw(st.sampled_from([d for d in _divisors(c) if d > 1]
+                                                        or [2]))}
     if kind == "dense":
         return {"dense": {"units": draw(st.integers(1, 6)), "bias": draw(st.booleans()),
                           "activation": _activation(draw)}}
@@ -472,8 +527,18 @@ def _container(draw: st.DrawFn, shape: tuple[int, ...]) -> dict:
         return {"parallel": {"merge": "concat",
                              "branches": [[{"dense": draw(st.integers(1, 4))}], []]}}
     kind = draw(st.sampled_from(["residual", "residual", "parallel", "parallel", "seq",
-                                 "repeat", "frozen"]))
+                                 "repeat", "frozen", "split", "split", "split"]))
     stride = draw(st.sampled_from([1, 1, 2]))
+    if kind == "split":  # ShuffleNetV2's unit: half the channels pass, half go through a conv
+        count = draw(st.integers(2, max(2, min(3, c))))
+        cuts = sorted(draw(st.lists(st.integers(1, max(1, c - 1)), min_size=count - 1,
+                                    max_size=count - 1, unique=True))) if c > count else []
+        split: object = count if not cuts or draw(st.booleans()) else \
+            [b - a for a, b in zip([0, *cuts], [*cuts, c], strict=True)]
+        branches = [[] if draw(st.booleans()) else
+                    [{"conv": {"filters": draw(st.integers(1, 3)), "kernel": 1}}]
+                    for _ in range(count)]
+        return {"parallel": {"split": split, "branches": branches}}
     if kind == "residual":
         filters = c if stride == 1 and draw(st.booleans()) else draw(st.integers(1, 4))
         body: list = [{"conv": {"filters": filters, "kernel": _size(draw, 1, 3),
@@ -536,18 +601,50 @@ def random_specs(draw: st.DrawFn) -> tuple[str, int]:
         shape = (draw(st.integers(2, 9)), draw(st.integers(2, 9)), draw(st.integers(1, 4)))
     input_shape = shape
     layers: list = []
+    named: dict[str, tuple[int, ...]] = {"input": input_shape}  # taps' targets: their shapes
 
-    def add(candidate: object) -> None:
+    def add(*candidates: object) -> None:
         nonlocal shape
         try:
-            model = ref.build(_text(input_shape, [*layers, candidate]))
+            model = ref.build(_text(input_shape, [*layers, *candidates]))
         except (ValueError, RuntimeError):
             return
-        layers.append(candidate)
+        layers.extend(candidates)
         shape = model.output_shape
+        last = candidates[-1]
+        if isinstance(last, dict) and "name" in last:
+            named[last["name"]] = shape
+
+    def named_entry(entry: object) -> object:
+        """Half the layers get a name, which later taps may read."""
+        if not draw(st.booleans()):
+            return entry
+        entry = {entry: None} if isinstance(entry, str) else dict(entry)  # type: ignore
+        return {**entry, "name": f"t{len(layers)}"}
 
     for _ in range(draw(st.integers(1, 6))):
-        add(_container(draw, shape) if draw(st.integers(0, 3)) == 0 else _leaf(draw, shape))
+        graph = draw(st.integers(0, 5))
+        if graph == 0:  # a tap: a layer on an earlier row's output
+            source = draw(st.sampled_from(sorted(named)))
+            leaf = _leaf(draw, named[source])
+            leaf = {leaf: None} if isinstance(leaf, str) else leaf
+            add(named_entry({**leaf, "from": source}))  # type: ignore[dict-item]
+        elif graph == 1:  # add or concat of earlier rows
+            a, b = draw(st.sampled_from(sorted(named))), draw(st.sampled_from(sorted(named)))
+            kind = "add" if named[a] == named[b] and draw(st.booleans()) else "concat"
+            add({kind: None, "from": [a, b], "name": f"t{len(layers)}"})
+        elif graph == 2:  # an auxiliary head, then the main path again with from:
+            source = draw(st.sampled_from(sorted(named)))
+            head = ["flatten" if len(named[source]) == 3 else "relu",
+                    {"dense": draw(st.integers(1, 4))}]
+            main = draw(st.sampled_from(sorted(named)))
+            leaf = _leaf(draw, named[main])
+            leaf = {leaf: None} if isinstance(leaf, str) else leaf
+            add({"seq": head, "from": source, "training_only": True},
+                {**leaf, "from": main, "name": f"t{len(layers) + 1}"})  # type: ignore
+        else:
+            add(named_entry(_container(draw, shape) if draw(st.integers(0, 3)) == 0
+                            else _leaf(draw, shape)))
     if len(shape) == 3 and draw(st.booleans()):  # a head: to a vector, then vector layers
         add(draw(st.sampled_from(["flatten", {"global_pool": draw(st.sampled_from(
             ["max", "avg"]))}])))

@@ -114,7 +114,8 @@ VECTOR_KINDS = ("dense", "dense", "activation", "batchnorm", "dropout", "flatten
 MAP_KINDS = ("conv", "conv", "conv", "depthwise", "depthwise", "separable", "pool", "maxpool",
              "avgpool", "pad", "adaptive_pool", "global_pool", "pad", "flatten", "activation",
              "batchnorm", "dropout", "se", "relu6", "silu", "conv_transpose", "upsample",
-             "upsample", "layernorm", "layer_scale", "stochastic_depth", "gelu")
+             "upsample", "layernorm", "layer_scale", "stochastic_depth", "gelu", "chunk",
+             "channel_shuffle")
 
 
 def test_every_kind_is_drawn() -> None:
@@ -217,7 +218,33 @@ def _leaf(draw: st.DrawFn, shape: tuple[int, ...]) -> dict | str:
     if kind == "se":
         return {"se": {"squeeze": draw(st.integers(1, 4)), "activation": draw(ACTIVATION),
                        "gate": draw(st.sampled_from(["sigmoid", "hardsigmoid"]))}}
+    if kind == "chunk":
+        return {"chunk": [draw(st.integers(2, 3)), draw(st.integers(0, 1))]}
+    if kind == "channel_shuffle":
+        return {"channel_shuffle": draw(st.sampled_from([d for d in _divisors(c) if d > 1]
+                                                        or [2]))}
     return kind  # flatten, relu, relu6, silu: a kind with no fields
+
+
+def _graph(draw: st.DrawFn, named: dict[str, tuple[int, ...]], index: int) -> list:
+    """Entries that use the graph syntax: a tap from an earlier row (or the input), an add or
+    concat of two earlier rows, an auxiliary head (training only) and the main path again."""
+    source = draw(st.sampled_from(sorted(named)))
+    choice = draw(st.sampled_from(["tap", "join", "aux"]))
+    if choice == "tap":
+        leaf = _leaf(draw, named[source])
+        leaf = {leaf: None} if isinstance(leaf, str) else leaf
+        return [{**leaf, "from": source, "name": f"g{index}"}]
+    if choice == "join":
+        other = draw(st.sampled_from(sorted(named)))
+        kind = "add" if named[source] == named[other] and draw(st.booleans()) else "concat"
+        return [{kind: None, "from": [source, other], "name": f"g{index}"}]
+    head = ["flatten" if len(named[source]) == 3 else "relu", {"dense": draw(st.integers(1, 4))}]
+    main = draw(st.sampled_from(sorted(named)))
+    leaf = _leaf(draw, named[main])
+    leaf = {leaf: None} if isinstance(leaf, str) else leaf
+    return [{"seq": head, "from": source, "training_only": True},
+            {**leaf, "from": main, "name": f"g{index}"}]
 
 
 def _container(draw: st.DrawFn, shape: tuple[int, ...]) -> dict:
@@ -298,15 +325,23 @@ def specs(draw: st.DrawFn) -> tuple[str, int]:
         shape = (draw(st.integers(3, 11)), draw(st.integers(3, 11)), draw(st.integers(1, 5)))
     input_shape = shape
     layers: list = []
+    named: dict[str, tuple[int, ...]] = {"input": input_shape}
     for _ in range(draw(st.integers(1, 5))):
-        candidate = _container(draw, shape) if draw(st.integers(0, 3)) == 0 \
-            else _leaf(draw, shape)
+        choice = draw(st.integers(0, 5))
+        candidates = _graph(draw, named, len(layers)) if choice == 0 else \
+            [_container(draw, shape) if choice == 1 else _leaf(draw, shape)]
+        if choice != 0 and draw(st.booleans()):  # a name, for later taps
+            first = candidates[0]
+            candidates = [{**({first: None} if isinstance(first, str) else first),
+                           "name": f"n{len(layers)}"}]
         try:
-            report = _analyze(_document(input_shape, [*layers, candidate]))
+            report = _analyze(_document(input_shape, [*layers, *candidates]))
         except CnnCalcError:
             continue
-        layers.append(candidate)
+        layers.extend(candidates)
         shape = report.nodes[-1].output_shape
+        if isinstance(candidates[-1], dict) and "name" in candidates[-1]:
+            named[candidates[-1]["name"]] = shape
     if not layers:
         layers = ["flatten"]
     return yaml.safe_dump(_document(input_shape, layers), sort_keys=False), \
@@ -328,8 +363,10 @@ def torch_counts(module: torch.nn.Module, report: cnncalc.core.report.Report) ->
     x_shape = (report.batch, c_in[2], c_in[0], c_in[1]) if len(c_in) == 3 \
         else (report.batch, c_in[0])
     module.eval()
+    module._cnncalc_graph.all_rows = True  # training-only rows too, still in eval mode
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         module(torch.randn(x_shape))
+    module._cnncalc_graph.all_rows = False
     for handle in handles:
         handle.remove()
     return shapes, counter.get_flop_counts()
@@ -348,6 +385,7 @@ def test_engine_equals_torch_on_random_specs(case: tuple[str, int]) -> None:
     module = ct.build(report)
     shapes, flops = torch_counts(module, report)
     modules = dict(module.named_modules())
+    aux_paths = {n.path for n in report.walk() if n.training_only}
     for node in report.walk():
         torch_module = modules[node.path]
         where = f"{node.path} ({node.kind})\n{text}"
@@ -357,7 +395,10 @@ def test_engine_equals_torch_on_random_specs(case: tuple[str, int]) -> None:
                       if not name.endswith("num_batches_tracked"))
         assert buffers == node.buffers, where
         torch_macs = sum(flops.get(f"Network.{node.path}", {}).values())
-        assert torch_macs == 2 * node.macs * batch, where
+        aux = 0 if node.training_only else sum(  # training-only rows inside: counted apart
+            sum(flops.get(f"Network.{n.path}", {}).values()) for n in node.walk()
+            if n is not node and n.training_only and not n.path.rpartition(".")[0] in aux_paths)
+        assert torch_macs - aux == 2 * node.macs * batch, where
         layer = node.layer
         # cnncalc computes "same" paddings and adaptive windows before torch sees them, so
         # check those against the convention itself, not only against torch.
@@ -369,4 +410,5 @@ def test_engine_equals_torch_on_random_specs(case: tuple[str, int]) -> None:
         if isinstance(layer, L.AdaptivePool):
             assert node.output_shape[:2] == tuple(L.pair(layer.size)), where
     assert sum(p.numel() for p in module.parameters()) == report.totals.params
-    assert sum(flops.get("Global", {}).values()) == 2 * report.macs(report.totals)
+    assert sum(flops.get("Global", {}).values()) == 2 * (
+        report.macs(report.totals) + report.macs(report.training_only))

@@ -135,13 +135,21 @@ def _common() -> dict[str, Any]:
         "trainable": {"type": "boolean", "description": "false: the layer's params are frozen."},
         "scale": {"type": "boolean",
                   "description": "false: width multipliers leave this entry's channels alone."},
+        "from": {"anyOf": [{"type": "string", "minLength": 1},
+                           {"type": "array", "minItems": 1,
+                            "items": {"type": "string", "minLength": 1}}],
+                 "description": "The earlier rows (names, dotted paths or `input`) whose "
+                                "outputs feed this entry; a list for add and concat."},
+        "training_only": {"type": "boolean",
+                          "description": "true: an auxiliary head, run only in training (its "
+                                         "MACs are left out of the totals)."},
     }
     return {key: known.get(key, {}) for key in COMMON}
 
 
 def _entry_defs() -> dict[str, Any]:
     """Every way to write one item of a layer list."""
-    from .layers import ACTIVATIONS, KINDS
+    from .layers import ACTIVATIONS, KINDS, MERGES
     from .spec import COMMON, CONTAINERS
 
     common = _common()
@@ -190,6 +198,12 @@ def _entry_defs() -> dict[str, Any]:
                 "anyOf": [_ref("layers"), {"const": "identity"}, {"type": "null"}]}},
             "merge": {"enum": ["concat", "add"], "default": "concat"},
             "activation": activation,
+            "split": {"anyOf": [{"type": "integer", "minimum": 2},
+                                {"type": "array", "items": {"anyOf": [
+                                    {"type": "integer", "minimum": 1}, _ref("expression")]}},
+                                _ref("expression")],
+                      "description": "hand each branch a part of the channels: the number of "
+                                     "branches (equal chunks) or a channel count per branch"},
         },
         "required": ["branches"],
         "additionalProperties": False,
@@ -199,12 +213,18 @@ def _entry_defs() -> dict[str, Any]:
     for name in CONTAINERS:
         forms.append({"type": "object", "properties": {name: containers[name], **common},
                       "required": [name], "additionalProperties": False})
+    for name in MERGES:  # `- concat:` with `from: [a, b]` beside it
+        forms.append({"type": "object",
+                      "properties": {name: {"anyOf": [{"type": "null"},
+                                                      {"const": {}}]},
+                                     **common},
+                      "required": [name, "from"], "additionalProperties": False})
     # A use of a block: one key that is not a built-in, with its arguments (or nothing).
     forms.append({
         "type": "object",
         "properties": common,
         "propertyNames": {"anyOf": [{"enum": list(COMMON)},
-                                    {"not": {"enum": [*kinds, *CONTAINERS, "kind"]},
+                                    {"not": {"enum": [*kinds, *CONTAINERS, *MERGES, "kind"]},
                                      "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"}]},
         "additionalProperties": {"anyOf": [
             {"type": "object", "additionalProperties": True}, {"type": "null"}]},
