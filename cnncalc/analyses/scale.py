@@ -51,6 +51,7 @@ from ..core.expr import (
 )
 from ..core.loader import LineDict, LineList, copy_tree
 from ..core.shapes import channels_first
+from ..core.spec import COMMON
 from ..core.units import clip
 from ..errors import CnnCalcError, Problem, visible
 
@@ -88,7 +89,7 @@ NOTHING = {
                "declared 'channels', dense units before the classifier)",
     "depth": "no 'repeat:' that scales (write 'repeat: 1' on a stage that may grow)",
 }
-_COMMON = ("name", "repeat", "when", "trainable", "scale")
+_COMMON = COMMON  # the settings beside an entry's kind (from, training_only included)
 
 
 @dataclass(frozen=True, slots=True)
