@@ -40,6 +40,9 @@ TORCHVISION = {
     "googlenet": (6_624_904, 1_498_376_192),
     "mobilenet_v2": (3_504_872, 300_774_272),
     "efficientnet_b0": (5_288_548, 385_814_752),
+    # torchvision's published num_params; MACs: FlopCounterMode / 2 of torchvision's module
+    # as tests/test_regnet.py transcribes it
+    "regnet_y_400mf": (4_344_144, 401_842_848),
 }
 
 
