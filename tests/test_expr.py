@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cnncalc.core.expr import FUNCTIONS, evaluate, make_divisible, names_in, source_of
+from cnncalc.core.expr import FUNCTIONS, budget, evaluate, make_divisible, names_in, source_of
 from cnncalc.errors import CnnCalcError
 
 ENV = {"a": 2, "b": 3, "c": 0, "w": 1.5, "s": "relu"}
@@ -217,6 +217,21 @@ FUNCTION_CASES = [
     ("scaled_repeats(3, 1.5)", 5),  # ceil(4.5)
     ("scaled_repeats(1, 0.25)", 1),
     ("scaled_repeats(2.0, 2)", 2.0),  # no repeat count: passed on as written
+    # math.log / exp / sqrt; RegNet's widths are logs (math.log(27.89 / 48 + 1) by hand below)
+    ("log(1)", 0.0),
+    ("log(8, 2)", 3.0),
+    ("log(100, 10)", 2.0),
+    ("exp(0)", 1.0),
+    ("sqrt(16)", 4.0),
+    ("sqrt(2)", math.sqrt(2)),
+    # lists
+    ("range(3)", [0, 1, 2]),
+    ("range(2, 8, 3)", [2, 5]),
+    ("range(0)", []),
+    ("len(range(5))", 5),
+    ("sum(range(5))", 10),
+    ("count([8, 16, 16, 8], 16)", 2),
+    ("unique([48, 104, 104, 208, 104])", [48, 104, 208]),
 ]
 
 
@@ -228,9 +243,11 @@ def test_every_function(src, value):
 
 def test_the_function_table_is_what_the_readme_lists():
     """README: `min max abs int round floor ceil make_divisible scaled_channels
-    scaled_repeats`; every one is tested above."""
+    scaled_repeats log exp sqrt` and, for lists, `range len sum count unique`; every one is
+    tested above."""
     assert list(FUNCTIONS) == ["min", "max", "abs", "int", "round", "floor", "ceil",
-                               "make_divisible", "scaled_channels", "scaled_repeats"]
+                               "make_divisible", "scaled_channels", "scaled_repeats", "log",
+                               "exp", "sqrt", "range", "len", "sum", "count", "unique"]
     tested = {name for name in FUNCTIONS for src, _ in FUNCTION_CASES if src.startswith(name + "(")}
     assert tested == set(FUNCTIONS)
 
@@ -242,6 +259,154 @@ def test_names_come_from_the_environment():
     assert same(evaluate("$(2 if i == 0 else 1)", {"i": 0}), 2)
     assert same(evaluate("$(2 if i == 0 else 1)", {"i": 3}), 1)
     assert names_in("$(a + min(b, 1) if flag else x)") == {"a", "b", "flag", "x"}
+
+
+# --------------------------------------------------------------------------- lists
+
+XS = {"xs": [1, 2, 3], "w": [0.5, 1.5, 2.5], "n": 3, "s": "relu"}
+
+
+@pytest.mark.parametrize("src, value", [
+    # arithmetic element by element, numbers repeated along a list (numpy's broadcasting)
+    ("xs * 2 + 1", [3, 5, 7]),
+    ("2 ** xs", [2, 4, 8]),
+    ("xs ** 2", [1, 4, 9]),
+    ("10 // xs", [10, 5, 3]),
+    ("xs / 2", [0.5, 1.0, 1.5]),
+    ("xs % 2", [1, 0, 1]),
+    ("xs + xs", [2, 4, 6]),  # not a concatenation
+    ("[1, 2] + [10, 20]", [11, 22]),
+    ("-xs", [-1, -2, -3]),
+    ("range(n) * 27.89 + 48", [48.0, 75.89, 103.78]),
+    # functions of one number map a list; other arguments are repeated or paired
+    ("round(w)", [0, 2, 2]),  # half to even, as Python's round, np.round and torch.round
+    ("round(w + 1)", [2, 2, 4]),
+    ("floor(w)", [0, 1, 2]),
+    ("ceil(w)", [1, 2, 3]),
+    ("int(w)", [0, 1, 2]),
+    ("abs(-xs)", [1, 2, 3]),
+    ("log(xs, 2)", [0.0, 1.0, math.log(3, 2)]),
+    ("log([8, 9], [2, 3])", [3.0, 2.0]),
+    ("make_divisible(xs * 10, 8)", [16, 24, 32]),  # 10 -> 16: 8 is 20% down
+    ("round(w, 0)", [0.0, 2.0, 2.0]),
+    # whole lists
+    ("len(xs)", 3),
+    ("sum(xs)", 6),
+    ("sum([])", 0),
+    ("min(xs)", 1),
+    ("max(xs * 2)", 6),
+    ("count(xs, 2)", 1),
+    ("count(xs * 0, 0)", 3),
+    ("unique([3, 1, 3, 2, 1])", [3, 1, 2]),
+    ("unique([])", []),
+    # indexing and slicing, Python's
+    ("xs[0]", 1),
+    ("xs[-1]", 3),
+    ("xs[n - 1]", 3),
+    ("xs[1:]", [2, 3]),
+    ("xs[:-1]", [1, 2]),
+    ("xs[::2]", [1, 3]),
+    ("xs[::-1]", [3, 2, 1]),
+    ("xs[5:]", []),
+    ("range(10)[2:8:3]", [2, 5]),
+    ("[s, 'x'][0]", "relu"),
+    ("xs if len(xs) > 0 else []", [1, 2, 3]),
+    ("len(xs) and xs", [1, 2, 3]),  # the last operand is returned, never tested
+    # RegNet's block capacities (torchvision's from_init_params, written out by hand)
+    ("round(log((range(4) * 27.89 + 48) / 48) / log(2.09))",
+     [round(math.log((j * 27.89 + 48) / 48) / math.log(2.09)) for j in range(4)]),
+])
+def test_lists(src, value):
+    """Lists: arithmetic and one-number functions go element by element (README)."""
+    assert same(ev(f"$({src})", XS), value), src
+    if isinstance(value, list):
+        assert all(same(got, want) for got, want in zip(ev(f"$({src})", XS), value,
+                                                         strict=True)), src
+
+
+def test_names_in_reads_indexes():
+    assert names_in("$(xs[i] + len(ys[a:b]))") == {"xs", "i", "ys", "a", "b"}
+
+
+@pytest.mark.parametrize("src, words", [
+    ("xs + [1, 2]", "arithmetic on lists of different lengths (2, 3)"),
+    ("round(xs, [1, 2])", "round() on lists of different lengths (2, 3)"),
+    ("[xs]", "a list may hold only numbers and text, not lists"),
+    ("[1, [2]]", "a list may hold only numbers and text, not lists"),
+    ("xs == xs", "lists are not compared"),
+    ("xs < 3", "lists are not compared"),
+    ("1 < 2 < xs", "lists are not compared"),
+    ("not xs", "a list is neither true nor false"),
+    ("xs and 1", "a list is neither true nor false"),
+    ("xs or 1", "a list is neither true nor false"),
+    ("1 if xs else 2", "a list is neither true nor false"),
+    ("xs[3]", "index 3 is outside the list of 3"),
+    ("xs[-4]", "index -4 is outside the list of 3"),
+    ("[][0]", "index 0 is outside the list of 0"),
+    ("xs[0.5]", "a list index must be a whole number, got 0.5"),
+    ("xs[True]", "a list index must be a whole number"),
+    ("xs[xs]", "a list index must be a whole number, got a list of 3"),
+    ("xs[0.5:]", "slice bounds must be whole numbers"),
+    ("xs[::0]", "a slice step cannot be zero"),
+    ("n[0]", "only a list can be indexed, not 3"),
+    ("s[0]", "only a list can be indexed, not 'relu'"),
+    ("range(10001)", "range() of 10,001 numbers: a list holds at most 10,000"),
+    ("range(0, 10**9, 1)", "a list holds at most 10,000"),
+    ("range(1.5)", "range() takes whole numbers"),
+    ("range()", "range() takes 1 to 3 whole numbers"),
+    ("len(3)", "len() takes a list, got 3"),
+    ("sum(n)", "sum() takes a list"),
+    ("count(n, 1)", "count() takes a list"),
+    ("unique(s)", "unique() takes a list, got 'relu'"),
+    ("min([])", "min() of an empty list"),
+    ("max(xs, 3)", "max() takes one list or at least two numbers"),
+    ("min(3)", "min() takes one list or at least two numbers"),
+    ("[s] * 2", "arithmetic on text is not allowed"),
+    ("-[s]", "arithmetic on text is not allowed"),
+    ("2 ** [65]", "power too large"),
+    ("[2 ** 65] ** 2", "power too large"),
+    ("[2 ** 64] ** 64", "number too large (more than 4096 bits)"),
+    ("log(xs * 0)", "math domain error"),
+    ("exp([1000])", "math range error"),
+    ("1 / (xs * 0)", "division by zero"),
+])
+def test_list_errors(src, words):
+    """Every refusal is one CnnCalcError naming the expression and the problem."""
+    message = error_of(f"$({src})", XS)
+    assert words in message and f"$({src})" in message
+
+
+def test_numbers_in_lists_are_bounded_like_numbers():
+    big = 2**4000
+    assert "number too large (more than 4096 bits)" in error_of("$(xs * xs)", {"xs": [big]})
+    assert "number too large" in error_of("$(sum(xs))", {"xs": [2**4095, 2**4095]})
+
+
+def test_list_elements_count_as_steps_of_the_budget():
+    """A short expression over a long list costs the list's length: `sum(range(5000))` is
+    refused by a budget of 1,000 steps, though its syntax tree has 5 nodes."""
+    text = "$(sum(range(5000)))"
+    with budget(20_000):
+        assert ev(text) == sum(range(5000))
+    with budget(1_000), pytest.raises(CnnCalcError, match="more than 1,000 steps"):
+        ev(text)
+
+
+def test_a_hostile_spec_of_long_lists_is_refused_in_time():
+    """Lists of 10,000 built at every pass of a long repeat: refused by the analysis'
+    budget of 2,000,000 steps, within a second or two."""
+    import time
+
+    from tests.conftest import analyze_text
+
+    layers = """
+    - dense: $(len(range(10000) * range(10000)) - 9999)
+      repeat: 1000
+    """
+    start = time.perf_counter()
+    with pytest.raises(CnnCalcError, match="steps to evaluate"):
+        analyze_text(layers, input="4")
+    assert time.perf_counter() - start < 10
 
 
 # --------------------------------------------------------------------------- errors
@@ -269,12 +434,11 @@ def test_division_by_zero(src):
 @pytest.mark.parametrize("src, node", [
     ("a.real", "Attribute"),
     ("lambda: 1", "Lambda"),
-    ("[1, 2][0]", "Subscript"),
     ("[x for x in (1, 2)]", "ListComp"),
     ("{x for x in (1, 2)}", "SetComp"),
     ("(x for x in (1, 2))", "GeneratorExp"),
-    ("[1, 2]", "List"),
     ("(1, 2)", "Tuple"),
+    ("[1, 2][0, 1]", "Tuple"),
     ("{1: 2}", "Dict"),
     ("f'{a}'", "JoinedStr"),
     ("(y := 1)", "NamedExpr"),

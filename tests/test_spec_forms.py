@@ -150,3 +150,48 @@ def test_every_problem_is_reported_at_once():
     with pytest.raises(CnnCalcError) as info:
         cnncalc.load_text(text, "two.yaml")
     assert [p.line for p in info.value.problems] == [4, 5]
+
+
+@pytest.mark.parametrize(("entry", "hint"), [
+    # YAML cuts a plain value at a comma inside {...} or [...]: filters '$max(a' and a key 'b)'
+    ("- conv: {filters: $max(a, b), kernel: 3}", 'quote the expression: filters: "$max(a, b)"'),
+    ("- conv: {filters: $(max(a, b)), kernel: 3}",
+     'quote the expression: filters: "$(max(a, b))"'),
+    ("- conv: {filters: $(max(a, b, 4) * 2) , kernel: 3}",
+     'quote the expression: filters: "$(max(a, b, 4) * 2)"'),
+    ("- conv: [$max(a, b), 3]", 'quote the expression: "$max(a, b)"'),
+    ("- conv: {filters: $(max(a, b) if s == 'relu' else 4), kernel: 3}",
+     '''quote the expression: filters: "$(max(a, b) if s == 'relu' else 4)"'''),
+    ("- conv: {filters: $(max(a, b) if s == \"relu\" else 4), kernel: 3}",
+     '''quote the expression: filters: '$(max(a, b) if s == "relu" else 4)\''''),
+    # and a bracket inside one is a YAML syntax error
+    ("- conv: {filters: $(xs[1]), kernel: 3}", 'quote the expression: filters: "$(xs[1])"'),
+    ("- conv: {filters: $xs[a], kernel: 3}", 'quote the expression: filters: "$xs[a]"'),
+    ("- conv: [$xs[1], 3]", 'quote the expression: "$xs[1]"'),
+])
+def test_an_unquoted_expression_in_a_flow_mapping_is_told_to_quote(entry, hint):
+    """`conv: {filters: $max(a, b)}` is cut by YAML; the error says how to write it, at its
+    line."""
+    extra = "vars: {a: 4, b: 6, s: relu}\n"
+    with pytest.raises(CnnCalcError) as info:
+        cnncalc.load_text(spec_text(entry, extra=extra), "q.yaml")
+    problem = info.value.problems[0]
+    assert hint in problem.message
+    assert "YAML" in problem.message and (problem.file, problem.line) == ("q.yaml", 5)
+    assert len(info.value.problems) == 1
+
+
+@pytest.mark.parametrize("entry", [
+    '- conv: {filters: "$max(a, b)", kernel: 3}',
+    "- conv: {filters: '$(max(a, b))', kernel: 3}",
+    '- conv: ["$max(a, b)", 3]',
+    "- conv: {filters: $a , kernel: 3}",
+    "- conv: [$a, 3]",
+    "- conv:\n    filters: $max(a, b)\n    kernel: 3",
+    "- conv: {filters: $(a +\n    b), kernel: 3}",
+])
+def test_expressions_written_so_that_yaml_keeps_them_whole(entry):
+    """Quoted, in block style, or free of commas and brackets: no complaint, the value is read."""
+    report = cnncalc.analyze(cnncalc.load_text(spec_text(entry, extra="vars: {a: 4, b: 6}\n"),
+                                               "q.yaml"))
+    assert report.nodes[0].output_shape[-1] in (4, 6, 10)

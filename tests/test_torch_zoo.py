@@ -46,6 +46,9 @@ TORCHVISION = {
     # GFLOPS).
     "convnext_tiny": (28_589_128, 4_455_531_264),
     "efficientnet_v2_s": (21_458_488, 8_365_617_152),
+    # torchvision's published num_params; MACs: FlopCounterMode / 2 of torchvision's module
+    # as tests/test_regnet.py transcribes it
+    "regnet_y_400mf": (4_344_144, 401_842_848),
 }
 
 #: The input of the torchvision numbers above where it is not 224x224x3 (efficientnet_v2_s is

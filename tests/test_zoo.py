@@ -20,6 +20,8 @@ TORCHVISION = [
     ("resnet50", 25_557_032, 4_089_184_256),
     ("googlenet", 6_624_904, 1_498_376_192),
     ("mobilenet_v2", 3_504_872, 300_774_272),
+    # torchvision's num_params of its weights; MACs FlopCounterMode / 2 (tests/test_regnet.py)
+    ("regnet_y_400mf", 4_344_144, 401_842_848),
 ]
 
 HW = 28 * 28  # the lecture's Inception input is 28x28x192

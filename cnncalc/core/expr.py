@@ -3,7 +3,16 @@
 A string field that starts with `$` is evaluated against the variables in scope: the block's
 arguments and `let` values, the spec's `vars`, the repeat index `i`, and the shape of the input
 (`in_height`, `in_width`, `in_channels`). Only arithmetic, comparisons, `and`/`or`/`not`,
-`x if cond else y` and the functions below are allowed; nothing else of Python is reachable.
+`x if cond else y`, the functions below, list literals `[a, b]`, indexing `xs[i]` and slicing
+`xs[a:b]` are allowed; nothing else of Python is reachable.
+
+Lists are for architectures whose widths are computed (RegNet: `round(log(range(depth) * wa +
+w0) ...)`): flat lists of numbers (or text), at most `MAX_LIST` long. Arithmetic with a list
+goes element by element, as numpy's does (`range(3) * 2 + 1` is `[1, 3, 5]`; two lists must be
+of one length), and so do the one-number functions (`round`, `log`, ...); `min`, `max`, `sum`,
+`len`, `count` and `unique` read a whole list. A list is neither true nor false and is not
+compared (Python and numpy disagree on what `xs < ys` means): both are refused. Each list an
+evaluation builds or reads costs its length in steps of the budget (`budget`).
 """
 
 from __future__ import annotations
@@ -64,6 +73,11 @@ def scaled_repeats(n: Any, depth: float) -> Any:
     return max(1, math.ceil(n * depth))
 
 
+def _log(value: Any, base: Any = None) -> float:
+    """The natural logarithm, or to `base` (math.log; RegNet's widths are logs)."""
+    return math.log(value) if base is None else math.log(value, base)
+
+
 def _round(value: Any, ndigits: Any = None) -> Any:
     """`round`, refusing huge `ndigits` (`round(5, -10**18)` would compute 10**(10**18))."""
     if ndigits is None:
@@ -75,10 +89,57 @@ def _round(value: Any, ndigits: Any = None) -> Any:
 
 #: The largest integer an expression may produce, in bits (2**64 ** 64 is 4096 bits).
 MAX_BITS = 4096
+#: The longest list an expression may hold (as many as the rows an analysis computes).
+MAX_LIST = 10_000
+
+
+def _many(name: str, args: tuple[Any, ...]) -> Any:
+    """`min`/`max`: of one list, or of several numbers (never of a list and numbers)."""
+    if len(args) == 1 and isinstance(args[0], list):
+        if not args[0]:
+            raise ValueError(f"{name}() of an empty list")
+        return min(args[0]) if name == "min" else max(args[0])
+    if len(args) < 2 or any(isinstance(a, list) for a in args):
+        raise ValueError(f"{name}() takes one list or at least two numbers")
+    return min(args) if name == "min" else max(args)
+
+
+def _a_list(name: str, value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise ValueError(f"{name}() takes a list, got {_what(value)}")
+    return value
+
+
+def _range(*args: Any) -> list[int]:
+    """`range(stop)`, `range(start, stop[, step])` as a list of at most MAX_LIST ints."""
+    if not 1 <= len(args) <= 3:
+        raise ValueError("range() takes 1 to 3 whole numbers")
+    if any(isinstance(a, bool) or not isinstance(a, int) for a in args):
+        raise ValueError(f"range() takes whole numbers, got {', '.join(map(_what, args))}")
+    numbers = range(*args)
+    if len(numbers) > MAX_LIST:
+        raise ValueError(f"range() of {len(numbers):,} numbers: a list holds at most "
+                         f"{MAX_LIST:,}")
+    return list(numbers)
+
+
+def _unique(xs: Any) -> list[Any]:
+    """The distinct values of a list, in the order they first appear."""
+    return list(dict.fromkeys(_a_list("unique", xs)))
+
+
+def _count(xs: Any, value: Any) -> int:
+    """How many elements of a list equal `value`."""
+    return _a_list("count", xs).count(value)
+
+
+def _what(value: Any) -> str:
+    return f"a list of {len(value)}" if isinstance(value, list) else repr(value)
+
 
 FUNCTIONS: dict[str, Any] = {
-    "min": min,
-    "max": max,
+    "min": lambda *args: _many("min", args),
+    "max": lambda *args: _many("max", args),
     "abs": abs,
     "int": int,
     "round": _round,
@@ -87,7 +148,18 @@ FUNCTIONS: dict[str, Any] = {
     "make_divisible": make_divisible,
     "scaled_channels": scaled_channels,
     "scaled_repeats": scaled_repeats,
+    "log": _log,
+    "exp": math.exp,
+    "sqrt": math.sqrt,
+    "range": _range,
+    "len": lambda xs: len(_a_list("len", xs)),
+    "sum": lambda xs: sum(_a_list("sum", xs)),
+    "count": _count,
+    "unique": _unique,
 }
+#: The functions of numbers that a list argument maps element by element (numpy's way).
+ELEMENTWISE = frozenset(("abs", "int", "round", "floor", "ceil", "make_divisible", "log",
+                         "exp", "sqrt"))
 
 _BINARY = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
@@ -127,16 +199,18 @@ def _cost(tree: ast.expr) -> int:
                     and isinstance(n.value, str) else 0) for n in ast.walk(tree))
 
 
-def _charge(text: str) -> None:
+def _charge(text: str, steps: int | None = None) -> None:
+    """Spend the steps of one evaluation of `text` (its syntax tree), or `steps` more (the
+    length of a list it builds or reads)."""
     if not _BUDGETS:
         return
     left = _BUDGETS[-1]
-    left[0] -= _COSTS[text]
+    left[0] -= _COSTS[text] if steps is None else steps
     if left[0] < 0:
         raise CnnCalcError(
             f"the spec's expressions take more than {left[1]:,} steps to evaluate (one "
-            f"step per operator, name and number, at every pass of a repeat); the last was "
-            f"{text[:40]!r}{'...' if len(text) > 40 else ''}")
+            f"step per operator, name, number and list element, at every pass of a "
+            f"repeat); the last was {text[:40]!r}{'...' if len(text) > 40 else ''}")
 
 
 def is_expression(value: Any) -> bool:
@@ -226,8 +300,8 @@ def evaluate(text: str, env: Mapping[str, Any]) -> Any:
 def _check(node: ast.AST, text: str) -> None:
     allowed = (
         ast.Expression, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp,
-        ast.Call, ast.Name, ast.Constant, ast.Load, ast.And, ast.Or,
-        *_BINARY, *_COMPARE, *_UNARY,
+        ast.Call, ast.Name, ast.Constant, ast.Load, ast.And, ast.Or, ast.List, ast.Subscript,
+        ast.Slice, *_BINARY, *_COMPARE, *_UNARY,
     )
     for sub in ast.walk(node):
         if not isinstance(sub, allowed):
@@ -253,47 +327,141 @@ def _eval(node: ast.expr, env: Mapping[str, Any], text: str) -> Any:
     if isinstance(node, ast.BinOp):
         left = _eval(node.left, env, text)
         right = _eval(node.right, env, text)
-        if isinstance(node.op, ast.Pow) and (abs(right) > 64 or abs(left) > 2**64):
-            raise CnnCalcError(f"{text!r}: power too large")
-        if isinstance(left, str) or isinstance(right, str):
-            # 'ab' * 10**9 would build a gigabyte; text is for comparisons only.
-            raise CnnCalcError(f"{text!r}: arithmetic on text is not allowed")
-        result = _BINARY[type(node.op)](left, right)
-        if isinstance(result, int) and result.bit_length() > MAX_BITS:
-            # Chained lets (a2 = a1 * a1, ...) could otherwise square a number into gigabytes.
-            raise CnnCalcError(f"{text!r}: number too large (more than {MAX_BITS} bits)")
-        return result
+        op = type(node.op)
+        if isinstance(left, list) or isinstance(right, list):
+            return _made(_pairs(left, right, text=text),
+                         lambda pair: _arithmetic(op, *pair, text), text)
+        return _arithmetic(op, left, right, text)
     if isinstance(node, ast.UnaryOp):
-        return _UNARY[type(node.op)](_eval(node.operand, env, text))
+        operand = _eval(node.operand, env, text)
+        if isinstance(node.op, ast.Not):
+            return not _truth(operand, text)
+        if isinstance(operand, list):
+            return _made(operand, lambda x: _unary(node.op, x, text), text)
+        return _unary(node.op, operand, text)
     if isinstance(node, ast.BoolOp):
         if isinstance(node.op, ast.And):
             result: Any = True
             for value in node.values:
                 result = _eval(value, env, text)
-                if not result:
+                if value is not node.values[-1] and not _truth(result, text):
                     return result
             return result
         result = False
         for value in node.values:
             result = _eval(value, env, text)
-            if result:
+            if value is not node.values[-1] and _truth(result, text):
                 return result
         return result
     if isinstance(node, ast.Compare):
         left = _eval(node.left, env, text)
         for op, comparator in zip(node.ops, node.comparators, strict=True):
             right = _eval(comparator, env, text)
+            if isinstance(left, list) or isinstance(right, list):
+                raise CnnCalcError(f"{text!r}: lists are not compared; compare their "
+                                   "elements (xs[0] == 8), len() or count()")
             if not _COMPARE[type(op)](left, right):
                 return False
             left = right
         return True
     if isinstance(node, ast.IfExp):
-        branch = node.body if _eval(node.test, env, text) else node.orelse
+        branch = node.body if _truth(_eval(node.test, env, text), text) else node.orelse
         return _eval(branch, env, text)
     if isinstance(node, ast.Call):
-        func = FUNCTIONS[node.func.id]  # type: ignore[union-attr]
-        return func(*(_eval(a, env, text) for a in node.args))
+        name = node.func.id  # type: ignore[union-attr]
+        args = [_eval(a, env, text) for a in node.args]
+        lists = [a for a in args if isinstance(a, list)]
+        _charge(text, sum(map(len, lists)))
+        if name in ELEMENTWISE and lists:
+            rows = _pairs(*args, text=text, what=f"{name}()")
+            result = _made(rows, lambda row: _checked(FUNCTIONS[name](*row), text), text)
+        else:
+            result = _checked(FUNCTIONS[name](*args), text)
+            if isinstance(result, list):
+                result = _made(result, lambda x: x, text)
+        return result
+    if isinstance(node, ast.List):
+        return _made([_eval(e, env, text) for e in node.elts], lambda x: x, text)
+    if isinstance(node, ast.Subscript):
+        return _subscript(node, env, text)
     raise CnnCalcError(f"{text!r}: unsupported expression")  # pragma: no cover
+
+
+def _arithmetic(op: type, left: Any, right: Any, text: str) -> Any:
+    """One binary operator on two numbers, within the limits on size."""
+    if isinstance(left, str) or isinstance(right, str):
+        # 'ab' * 10**9 would build a gigabyte; text is for comparisons only.
+        raise CnnCalcError(f"{text!r}: arithmetic on text is not allowed")
+    if op is ast.Pow and (abs(right) > 64 or abs(left) > 2**64):
+        raise CnnCalcError(f"{text!r}: power too large")
+    return _checked(_BINARY[op](left, right), text)
+
+
+def _unary(op: ast.unaryop, operand: Any, text: str) -> Any:
+    if isinstance(operand, str):
+        raise CnnCalcError(f"{text!r}: arithmetic on text is not allowed")
+    return _UNARY[type(op)](operand)
+
+
+def _checked(result: Any, text: str) -> Any:
+    if isinstance(result, int) and result.bit_length() > MAX_BITS:
+        # Chained lets (a2 = a1 * a1, ...) could otherwise square a number into gigabytes.
+        raise CnnCalcError(f"{text!r}: number too large (more than {MAX_BITS} bits)")
+    return result
+
+
+def _truth(value: Any, text: str) -> bool:
+    if isinstance(value, list):
+        raise CnnCalcError(f"{text!r}: a list is neither true nor false; test len(xs) > 0 "
+                           "or an element")
+    return bool(value)
+
+
+def _pairs(*args: Any, text: str, what: str = "arithmetic") -> list[tuple[Any, ...]]:
+    """The rows of an element-by-element operation: lists of one length side by side,
+    numbers repeated along them."""
+    lengths = {len(a) for a in args if isinstance(a, list)}
+    if len(lengths) > 1:
+        raise CnnCalcError(f"{text!r}: {what} on lists of different lengths "
+                           f"({', '.join(map(str, sorted(lengths)))})")
+    n = lengths.pop()
+    return list(zip(*(a if isinstance(a, list) else [a] * n for a in args), strict=True))
+
+
+def _made(items: list[Any], each: Any, text: str) -> list[Any]:
+    """A new list of `each(item)`: flat, at most MAX_LIST long, its length charged."""
+    if len(items) > MAX_LIST:
+        raise CnnCalcError(f"{text!r}: a list of {len(items):,} elements; a list holds at "
+                           f"most {MAX_LIST:,}")
+    _charge(text, len(items))
+    out = [each(x) for x in items]
+    if any(isinstance(x, (list, dict)) for x in out):
+        raise CnnCalcError(f"{text!r}: a list may hold only numbers and text, not lists")
+    return out
+
+
+def _subscript(node: ast.Subscript, env: Mapping[str, Any], text: str) -> Any:
+    """`xs[i]` (negative counts from the end) or `xs[a:b:s]`, of a list only."""
+    value = _eval(node.value, env, text)
+    if not isinstance(value, list):
+        raise CnnCalcError(f"{text!r}: only a list can be indexed, not {_what(value)}")
+    if isinstance(node.slice, ast.Slice):
+        bounds = [None if part is None else _eval(part, env, text)
+                  for part in (node.slice.lower, node.slice.upper, node.slice.step)]
+        if any(b is not None and (isinstance(b, bool) or not isinstance(b, int))
+               for b in bounds):
+            raise CnnCalcError(f"{text!r}: slice bounds must be whole numbers")
+        if bounds[2] == 0:
+            raise CnnCalcError(f"{text!r}: a slice step cannot be zero")
+        return _made(value[slice(*bounds)], lambda x: x, text)
+    index = _eval(node.slice, env, text)
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise CnnCalcError(f"{text!r}: a list index must be a whole number, got "
+                           f"{_what(index)}")
+    if not -len(value) <= index < len(value):
+        raise CnnCalcError(f"{text!r}: index {index} is outside the list of {len(value)} "
+                           f"(0 to {len(value) - 1}, or -1 for the last)")
+    return value[index]
 
 
 def resolve(value: Any, env: Mapping[str, Any]) -> Any:

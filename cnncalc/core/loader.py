@@ -232,7 +232,7 @@ def _load_yaml(text: str, name: str) -> Any:
                                            "'input' and 'layers'", file=name, line=1))
             if "&" in text:  # without anchors there are no aliases to expand
                 _check_size(node, name)
-            return _Builder(loader, name).build(node)
+            return _Builder(loader, name, text).build(node)
         finally:
             loader.dispose()
     except yaml.reader.ReaderError as exc:  # not a MarkedYAMLError: no mark, a position
@@ -247,7 +247,9 @@ def _load_yaml(text: str, name: str) -> Any:
         what = exc.problem or exc.context or "invalid YAML"
         if exc.context and exc.problem:
             what = f"{exc.context}: {exc.problem}"
-        raise CnnCalcError(Problem(f"invalid YAML: {what}", file=name, line=line)) from None
+        hint = _bracket_hint(text, exc.problem_mark.index) if exc.problem_mark else None
+        raise CnnCalcError(Problem(f"invalid YAML: {what}" + (f"; {hint}" if hint else ""),
+                                   file=name, line=line)) from None
     except yaml.YAMLError as exc:
         raise CnnCalcError(Problem(f"invalid YAML: {exc}", file=name)) from None
     except RecursionError:
@@ -294,12 +296,93 @@ def _check_size(root: yaml.Node, name: str) -> None:
         sizes[key] = total
 
 
+# --------------------------------------------------------------------------- expressions in {...}
+# Inside YAML's flow collections (`{...}`, `[...]`) a plain value ends at a comma and may not
+# hold a bracket: `conv: {filters: $max(a, b)}` reads as filters '$max(a' and a key 'b)', and
+# `{width: $(xs[i])}` is a YAML syntax error. Both are told to quote the expression.
+
+_QUOTES = "'\""
+_OPENING, _CLOSING = "([{", ")]}"
+
+
+#: How far an expression is looked for (a longer one is not hinted at): keeps the scans of a
+#: hostile line of thousands of `$((((` values linear.
+_MAX_SCAN = 1000
+
+
+def _expression_end(text: str, start: int) -> int | None:
+    """Where the expression written at `text[start]` (a `$`) ends when its brackets are
+    matched: at the first `,`, `}`, `]` or end of line outside them, trailing spaces left
+    out; None when they do not close on the line (or within _MAX_SCAN characters)."""
+    depth, index, stop = 0, start, min(len(text), start + _MAX_SCAN)
+    while index < stop:
+        char = text[index]
+        if char in _QUOTES:
+            close = text.find(char, index + 1, stop)
+            if close < 0 or "\n" in text[index:close]:
+                return None
+            index = close
+        elif char in _OPENING:
+            depth += 1
+        elif char in _CLOSING:
+            if depth == 0:
+                break
+            depth -= 1
+        elif depth == 0 and char in ",\n#":
+            break
+        elif char == "\n":
+            return None
+        index += 1
+    else:
+        if depth or stop < len(text):
+            return None
+    while index > start and text[index - 1] in " \t\r":
+        index -= 1
+    return index
+
+
+def _quote_hint(text: str, start: int, end: int, key: Any) -> str:
+    written = text[start:end].rstrip()
+    quoted = f'"{written}"' if '"' not in written else "'" + written.replace("'", "''") + "'"
+    return ("inside YAML's {...} or [...] a plain value ends at a comma and cannot hold "
+            f"brackets; quote the expression: {'' if key is None else f'{key}: '}{quoted}")
+
+
+def _bracket_hint(text: str, index: int) -> str | None:
+    """The hint for a YAML syntax error at `text[index]` that a bracket inside an unquoted
+    expression caused (`{width: $(xs[i])}`); None for any other error."""
+    if not 0 <= index < len(text) or text[index] not in "[{":
+        return None
+    line_start = text.rfind("\n", 0, index) + 1
+    match = re.search(r"(?:^|[\s,\[{])(\$[^,\[\]{}#]*)\Z", text[line_start:index])
+    if match is None:
+        return None
+    start = line_start + match.start(1)
+    end = _expression_end(text, start)
+    if end is None or end <= index:
+        return None
+    key = re.search(r"([A-Za-z_][\w-]*)\s*:\s*\Z", text[line_start:start])
+    return _quote_hint(text, start, end, key.group(1) if key else None)
+
+
 class _Builder:
     """Turns composed YAML nodes into Python values that remember their lines."""
 
-    def __init__(self, loader: Any, name: str):
+    def __init__(self, loader: Any, name: str, text: str = ""):
         self.loader = loader
         self.name = name
+        self.text = text
+
+    def check_cut(self, node: yaml.Node, key: Any = None) -> None:
+        """Refuse an expression that YAML cut at a comma inside `{...}` or `[...]`."""
+        if not (isinstance(node, yaml.ScalarNode) and node.style in (None, "")
+                and node.tag == _STR and node.value.startswith("$")):
+            return
+        start = node.start_mark.index
+        end = _expression_end(self.text, start) if self.text[start:start + 1] == "$" else None
+        if end is not None and end > node.end_mark.index:
+            raise self.fail(f"the expression {_clip(node.value)} is cut short: "
+                            + _quote_hint(self.text, start, end, key), node)
 
     def fail(self, message: str, node: yaml.Node) -> CnnCalcError:
         return CnnCalcError(Problem(message, file=self.name, line=node.start_mark.line + 1))
@@ -316,6 +399,8 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             out = LineList(line)
             for item in node.value:
+                if node.flow_style:
+                    self.check_cut(item)
                 out.item_lines.append(item.start_mark.line + 1)
                 out.append(self.build(item))
             return out
@@ -412,6 +497,8 @@ class _Builder:
                 if key not in result.key_lines and key not in merged:  # the earlier wins
                     merged[key] = (value, source.line_of(key))
         for _, value_node, key in own:  # in the order written, then the merged keys
+            if node.flow_style:
+                self.check_cut(value_node, key)
             result[key] = self.build(value_node)
         for key, (value, key_line) in merged.items():
             result[key] = value
