@@ -1,11 +1,12 @@
 """The files this command has read, so that no output is ever written onto one of them.
 
 Every place that opens an input notes it here before reading (`loader.read_text`: a spec, a
-bundled spec, an `extends` base, a `conv` matrix file; `source.read`: standard input;
-`budget.load_baseline`: a `--baseline` report), and `writers.write_file` refuses a target that
-is any of them: by identity (device and inode, so a symlink, a hard link or another spelling
-of the path is the same file) and by resolved path (a file that could not be read, or is not
-there yet, is still an input). The CLI forgets them at the start of each command.
+bundled spec, an `extends` base, a spec that `imports` reads, a `conv` matrix file;
+`source.read`: standard input; `budget.load_baseline`: a `--baseline` report), and
+`writers.write_file` refuses a target that is any of them: by identity (device and inode, so a
+symlink, a hard link or another spelling of the path is the same file) and by resolved path (a
+file that could not be read, or is not there yet, is still an input). The CLI forgets them at
+the start of each command.
 """
 
 from __future__ import annotations

@@ -319,10 +319,12 @@ def _binding() -> dict[str, Any]:
 
 def _add_inherit(
 props: dict[str, Any], header: dict[str, Any], defs: dict[str, Any]) -> None:
-    """`extends` and `edits` (handled by `inherit` before the Header sees the spec)."""
+    """`extends`, `edits` and `imports` (handled by `inherit` before the Header sees the
+    spec)."""
     from .inherit import EDIT_KINDS
 
-    name = {"type": "string", "description": "a top-level layer's name"}
+    name = {"type": "string",
+            "description": "a layer's name or dotted path (fc8, res.conv1, stage.*.conv1)"}
     edit_props: dict[str, Any] = {
         "remove": {"anyOf": [name, {"type": "array", "items": name}]},
         "replace": name, "insert_before": name, "insert_after": name,
@@ -342,7 +344,23 @@ props: dict[str, Any], header: dict[str, Any], defs: dict[str, Any]) -> None:
                         "description": "a bundled spec's name or a path relative to this file; "
                                        "its fields are the defaults of this one"}
     props["edits"] = {"type": "array", "items": _ref("edit"),
-                      "description": "changes to the extended spec's top-level layers, in order"}
+                      "description": "changes to the extended spec's layers, in order; a layer "
+                                     "is named by its path (fc8, res.conv1, stage.*.conv1)"}
+    spec_ref = {"type": "string", "minLength": 1,
+                "description": "a bundled spec's name or a path relative to this file"}
+    names = {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}}
+    defs["import"] = {"anyOf": [spec_ref, {
+        "type": "object",
+        "properties": {"from": spec_ref,
+                       "blocks": {"anyOf": [{"type": "string", "minLength": 1}, names],
+                                  "description": "the blocks to take (those they use come "
+                                                 "along); left out: every block"}},
+        "required": ["from"],
+        "additionalProperties": False,
+    }]}
+    props["imports"] = {"type": "array", "items": _ref("import"),
+                        "description": "block definitions taken from other specs, without "
+                                       "their layers"}
     # A spec that extends another inherits input and layers: they are required only without.
     required = header.pop("required", [])
     if required:

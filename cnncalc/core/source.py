@@ -1,8 +1,8 @@
 """Finding, reading and loading specs: the one loading pipeline of every command and the API.
 
-    read (path, bundled name or `-`) -> YAML with lines (`loader`) -> `extends` and `edits`
-    (`inherit`, a loading pass of its own) -> optional rewrites of the YAML (scaling is one)
-    -> parse and check (`spec`) -> analyze (`engine`, done by the caller).
+    read (path, bundled name or `-`) -> YAML with lines (`loader`) -> `extends`, `imports`
+    and `edits` (`inherit`, a loading pass of its own) -> optional rewrites of the YAML
+    (scaling is one) -> parse and check (`spec`) -> analyze (`engine`, done by the caller).
 
 `load(ref)` and `load_text(text)` run it to a checked Spec; `load_raw(ref)` stops before
 parsing, for commands that rewrite the YAML first (`scale`, `fit`), and `parse(raw)` finishes.
@@ -21,7 +21,8 @@ from .catalog import bundled
 from .loader import MAX_FILE_BYTES, decode, load_yaml, paused_gc, read_text
 from .spec import Spec, parse_spec
 
-#: A rewrite of a loaded spec's YAML (with lines), applied after `extends` and before parsing.
+#: A rewrite of a loaded spec's YAML (with lines), applied after `extends` and `imports` and
+#: before parsing.
 Rewrite = Callable[[Any], Any]
 
 
@@ -51,17 +52,17 @@ def read(ref: str) -> tuple[str, str]:
 
 
 def raw_of_text(text: str, name: str = "<string>") -> Any:
-    """The YAML of a spec's text with lines, its `extends` and `edits` applied."""
+    """The YAML of a spec's text with lines, its `extends`, `imports` and `edits` applied."""
     raw = load_yaml(text, name)
-    if isinstance(raw, dict) and ("extends" in raw or "edits" in raw):
-        from .inherit import resolve_extends
+    if isinstance(raw, dict) and ("extends" in raw or "edits" in raw or "imports" in raw):
+        from .inherit import resolve
 
-        raw = resolve_extends(raw, name)
+        raw = resolve(raw, name)
     return raw
 
 
 def load_raw(ref: str) -> tuple[str, Any]:
-    """(display name, YAML with lines and `extends` applied) of a spec reference."""
+    """(display name, YAML with lines and `extends` and `imports` applied) of a reference."""
     name, text = read(ref)
     return name, raw_of_text(text, name)
 
@@ -75,7 +76,8 @@ def parse(raw: Any, name: str, rewrite: Rewrite | None = None) -> Spec:
 
 
 def load_text(text: str, name: str = "<string>", rewrite: Rewrite | None = None) -> Spec:
-    """Parse the text of a spec (after its `extends` and `edits`, and `rewrite` if given)."""
+    """Parse the text of a spec (after its `extends`, `imports` and `edits`, and `rewrite` if
+    given)."""
     return parse(raw_of_text(text, name), name, rewrite)
 
 
