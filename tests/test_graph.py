@@ -206,6 +206,31 @@ def test_a_tap_cannot_see_inside_a_sibling_branch_by_bare_name() -> None:
     assert "no earlier layer named 'left'" in str(error)
 
 
+def test_a_row_dropped_by_when_need_not_find_what_it_reads() -> None:
+    """A concat of an optional row: when the row is dropped, the concat is too."""
+    text = """
+        name: t
+        input: 8x8x4
+        vars: {two: false}
+        layers:
+          - conv: {filters: 4, kernel: 1}
+            name: a
+          - conv: {filters: 4, kernel: 1}
+            name: b
+            when: $two
+          - concat:
+            from: [a, b]
+            when: $two
+    """
+    report = load(text)
+    assert [n.path for n in report.nodes] == ["a"]
+    report = cnncalc.analyze(cnncalc.load_text(textwrap.dedent(text).replace(
+        "two: false", "two: true"), "t"))
+    assert report.nodes[-1].output_shape == (8, 8, 8)
+    error = refused(text.replace("from: [a, b]\n            when: $two", "from: [a, b]"))
+    assert "no earlier layer named 'b'" in str(error)
+
+
 # --------------------------------------------------------------------------- outputs
 
 def test_outputs_listed_in_order_and_json_contract(runner, tmp_path: Path) -> None:

@@ -331,7 +331,16 @@ class _Walker:
                 given = shape
                 if entry.sources is not None:
                     env = self.env_at(frame.env, shape)
-                    sources = [self.resolve(ref, here, env) for ref in entry.sources]
+                    try:
+                        sources = [self.resolve(ref, here, env) for ref in entry.sources]
+                    except CnnCalcError:
+                        # a row dropped by `when` need not find what it would read (its
+                        # `when` then sees the shape of the row before it)
+                        if entry.when is None or self.truth(entry.when, env, "when"):
+                            raise
+                        if entry.name:
+                            scope.later.discard(entry.name)
+                        continue
                     if len(sources) > 1 and not isinstance(entry, Join):
                         raise CnnCalcError("from: only add and concat take several inputs; "
                                            "give one name")
