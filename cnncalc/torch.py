@@ -514,8 +514,13 @@ class Container(nn.Module):
     def __len__(self) -> int:
         return len(self._modules)
 
+    #: where `from: input` of the rows inside finds this block's input (None: not read)
+    _cnncalc_input: str | None = None
+
     def _run(self, steps: list[_Step], x: torch.Tensor) -> torch.Tensor:
         graph = self._cnncalc_graph
+        if self._cnncalc_input is not None:
+            graph.store[self._cnncalc_input] = x
         for step in steps:
             if step.training_only and not self.training and not graph.all_rows:
                 continue  # an auxiliary head; what follows reads with from:
@@ -664,6 +669,12 @@ class _Builder:
                 module.requires_grad_(False)
             return module
         children = node.children
+        module = self._container_module(node, children)
+        if f"{node.path}.input" in self.graph.keep:
+            module._cnncalc_input = f"{node.path}.input"
+        return module
+
+    def _container_module(self, node: Node, children: list[Node]) -> Container:
         try:
             container = _container(node)
             if container == "seq":

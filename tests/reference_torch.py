@@ -42,7 +42,8 @@ section and CONVENTIONS.md:
 - chunk: `x.chunk(chunks, 1)[index]`; channel_shuffle: reshape to (N, g, C/g, ...), swap the
   two channel axes, reshape back.
 - taps: an entry with `from:` reads the output of the named row: a name of the enclosing lists
-  (innermost first), then `.child` parts down its path; `input` is the model's input. `add` and
+  (innermost first), then `.child` parts down its path; `input` is the input of the list the
+  entry is in (the model's input at the top). `add` and
   `concat` as entries join the rows `from:` lists. Every row's output is kept by path during a
   forward pass (`STORE`). The outputs: `outputs:` (names or paths) or every row nothing reads
   (the rows before the last of each list that no later row reads, and the last row), in order
@@ -687,8 +688,11 @@ class Seq(nn.Module):
         self._ref_paths: dict[str, str] = {}  # child name -> its path
         self._ref_sources: dict[str, list[str]] = {}
         self._ref_aux: set[str] = set()
+        self._ref_input = ""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self._ref_input:
+            STORE[self._ref_input] = x
         for name, child in self.named_children():
             if name in self._ref_aux and not (self.training or ALL_ROWS[0]):
                 continue
@@ -816,8 +820,6 @@ class _Graph:
     def resolve(self, ref: Any, scopes: list[dict[str, str]]) -> str:
         if not isinstance(ref, str):
             raise SpecError(f"from: {ref!r}")
-        if ref == "input":
-            return "input"
         first, _, rest = ref.partition(".")
         for scope in reversed(scopes):
             if first in scope:
@@ -834,8 +836,12 @@ def build_list(items: list[Any], x: torch.Tensor, trainable: bool, into: nn.Modu
                training_only: bool = False) -> torch.Tensor:
     """Add the entries of a layer list to `into` under their names; the probe's output."""
     graph = graph or _Graph(x)
-    scope: dict[str, str] = {}
+    key = f"{prefix}.input" if prefix else "input"  # `from: input`: this list's input
+    graph.probe[key] = x
+    scope: dict[str, str] = {"input": key}
     scopes = [*(scopes or []), scope]
+    if isinstance(into, Seq):
+        into._ref_input = key
     taken = {item["name"] for item in items if isinstance(item, dict) and "name" in item}
     counts: dict[str, int] = {}
     previous: str | None = None

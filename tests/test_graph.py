@@ -157,6 +157,38 @@ def test_a_block_argument_names_the_callers_row() -> None:
     assert report.nodes[-1].output_shape == (8, 8, 3 + 3)  # enc upsampled, and enc
 
 
+def test_input_is_the_input_of_the_enclosing_list() -> None:
+    """`from: input` inside a block reads the block's input (at the top: the network's), so a
+    block's rows can read it twice and every use of the block is written alike."""
+    report = load("""
+        name: t
+        input: 8x8x4
+        blocks:
+          unit:
+            args: {}
+            layers:
+              - conv: {filters: 4, kernel: 3, padding: 1}
+                name: conv1
+              - conv: {filters: 4, kernel: 1}
+                from: input
+                name: side
+              - add:
+                from: [conv1, side, input]
+        layers:
+          - conv: {filters: 4, kernel: 1}
+            name: stem
+          - unit: {}
+            repeat: 2
+            name: stage
+    """)
+    rows = {node.path: node for node in report.walk()}
+    assert rows["stage.1.side"].sources == ["stage.1.input"]
+    assert rows["stage.1.add1"].sources == ["stage.1.conv1", "stage.1.side", "stage.1.input"]
+    per_unit = conv(3, 4, 4, 8)[0] + conv(1, 4, 4, 8)[0]
+    assert report.totals.params == conv(1, 4, 4, 8)[0] + 2 * per_unit
+    assert rows["stage.0.add1"].elementwise == 2 * 8 * 8 * 4
+
+
 # --------------------------------------------------------------------------- refusals
 
 @pytest.mark.parametrize("layers, message", [

@@ -313,6 +313,12 @@ layers:
         "{upsample: 2, name: up}", "{concat: null, from: [up, enc], name: cat}",
         "{conv: {filters: 2, kernel: 1}, name: fuse}",
         "{add: null, from: [fuse, input]}"), (8, 8, 2), ()),
+    # `input` inside a seq is the seq's input; repeated, each pass reads its own
+    ("graph_list_input", spec(
+        "5x5x3", "{conv: [4, 1], name: stem}",
+        "{seq: [{conv: {filters: 4, kernel: 3, padding: 1}, name: a},"
+        " {conv: [4, 1], from: input, name: b}, {add: null, from: [a, b, input]}],"
+        " repeat: 2, name: stage}"), (5, 5, 4), ()),
     # an auxiliary head (training only) taken from the middle; the main path goes on with from:
     ("graph_aux_head_and_outputs", spec(
         "6x6x3", "{conv: [4, 3], name: c1}",

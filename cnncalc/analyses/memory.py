@@ -81,6 +81,7 @@ class _Schedule:
     def written(self, node: Node, tensor: int) -> int:
         if node.children is None:
             return self.run(node, [tensor], prod(node.output_shape))
+        self.made[f"{node.path}.input"] = tensor  # what `from: input` reads inside it
         current = tensor
         branches: list[int] = []
         shortcut: int | None = None

@@ -180,8 +180,8 @@ def receptive_fields(report: Report,
     current = out["input"]
     for node in report.nodes:
         current = _visit(node, current, out, inputs)
-    del out["input"]
-    return out
+    return {path: field for path, field in out.items()
+            if path != "input" and not path.endswith(".input")}
 
 
 def merged(fields: list[Field], shape: Shape, before: Field) -> Field:
@@ -207,6 +207,7 @@ def _visit(node: Node, before: Field, out: dict[str, Field],
         result = through(node.layer, node.input_shape, node.output_shape, before)
         out[node.path] = result
         return result
+    out[f"{node.path}.input"] = before  # what `from: input` reads inside it
     current = before
     paths: list[Field] = []
     shortcut: Field | None = None

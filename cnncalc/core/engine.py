@@ -159,11 +159,13 @@ class _Scope:
     """One list of entries being walked: the rows its entries made so far, by name, and the
     names of the entries still to come (a `from:` naming one of them reads forward)."""
 
-    __slots__ = ("rows", "later")
+    __slots__ = ("rows", "later", "input")
 
     def __init__(self) -> None:
         self.rows: dict[str, Node] = {}
         self.later: set[str] = set()
+        #: the list's input, as `from: input` reads it (not a row of the report)
+        self.input: Node | None = None
 
 
 class _Walker:
@@ -171,10 +173,8 @@ class _Walker:
         self.spec = spec
         self.count = 0  # layers, merges and post-activations: the report's layer count
         self.rows = 0  # every node made, groups included: what MAX_ROWS bounds
-        #: the network's input, as `from: input` reads it (not a row of the report)
-        self.input = Node(INPUT, INPUT, INPUT, 0, 0, input_shape, input_shape)
-        self.read: set[int] = set()  # ids of the nodes whose output something reads
-        self.ends: set[int] = set()  # ids of nodes that end nothing: outputs unless read
+        self.read: set[Node] = set()  # the nodes whose output something reads
+        self.ends: set[Node] = set()  # the nodes that end nothing: outputs unless read
 
     def node(self, *args: Any, **fields: Any) -> Node:
         """A new row of the report, refused past MAX_ROWS."""
@@ -226,12 +226,15 @@ class _Walker:
     # -- taps
     def resolve(self, ref: Any, frame: Frame, env: dict[str, Any]) -> Node:
         """The row `from:` names: a name in the enclosing lists (innermost first), then a
-        dotted path down its rows (`layer3.0.conv1`); `input` is the network's input."""
+        dotted path down its rows (`layer3.0.conv1`); `input` is the input of the list the
+        entry is in (at the top level, the network's input; in a block, the block's)."""
         ref = self.value(ref, env)
         if not isinstance(ref, str) or not ref:
             raise CnnCalcError(f"from: {ref!r} is not a layer's name")
         if ref == INPUT:
-            return self.input
+            found = frame.scopes[-1].input
+            assert found is not None
+            return found
         first, *rest = ref.split(".")
         node = None
         for scope in reversed(frame.scopes):
@@ -263,16 +266,16 @@ class _Walker:
             raise CnnCalcError(f"{what} '{source.path}' runs only in training; a layer that "
                                "also runs at inference cannot read it (mark it training_only, "
                                "or take its input with from:)")
-        self.read.add(id(source))
+        self.read.add(source)
 
     def outputs(self, nodes: list[Node], top: _Scope, spec: Spec) -> list[Node]:
         """The network's outputs: `outputs:` resolved at the top level, or every row whose
         output nothing reads, in the order of the table. A row nothing reads that `outputs:`
         leaves out is an error: its layers would be counted but lead nowhere."""
         if nodes:
-            self.ends.add(id(nodes[-1]))
+            self.ends.add(nodes[-1])
         unread = [n for top_node in nodes for n in top_node.walk()
-                  if id(n) in self.ends and id(n) not in self.read]
+                  if n in self.ends and n not in self.read]
         if spec.outputs is None:
             found = unread
         else:
@@ -284,9 +287,9 @@ class _Walker:
                 except CnnCalcError as exc:
                     raise exc.located(file=spec.file, line=spec.outputs_line,
                                       layer="outputs") from None
-                if node is self.input or node in found:
+                if node is top.input or node in found:
                     raise CnnCalcError(f"outputs: '{ref}' is "
-                                       + ("the input" if node is self.input else "listed twice")
+                                       + ("the input" if node is top.input else "listed twice")
                                        ).located(file=spec.file, line=spec.outputs_line)
                 found.append(node)
             unused = [n.path for n in unread if n not in found]
@@ -317,6 +320,9 @@ class _Walker:
         counts: dict[str, int] = {}
         scope = scope or _Scope()
         scope.later = {e.name for e in entries if e.name}
+        # `PATH.input` (`input` at the top): no row has that path, `input` is no row's name
+        scope.input = Node(INPUT, _join(parent, INPUT), INPUT, 0, 0, shape, shape,
+                           training_only=frame.training_only)
         frame = replace(frame, scopes=(*frame.scopes, scope))
         previous: Node | None = None
         for position, entry in enumerate(entries, 1):
@@ -385,7 +391,7 @@ class _Walker:
                 f"'{_clip_path(parent)}', whose output is read at inference too; put the "
                 "training-only layer before the list's last layer (taking its input with from:)"
             ).located(file=self.spec.file, line=last.line, layer=f"'{_clip_path(last.path)}'")
-        self.ends.update(id(n) for n in nodes[:-1])
+        self.ends.update(nodes[:-1])
         return nodes, shape
 
     def entry(self, entry: Entry, name: str, path: str, shape: Shape,

@@ -35,7 +35,8 @@ from .validate import pydantic_problems, validate_leaf
 
 COMMON = ("name", "repeat", "when", "trainable", "scale", "from", "training_only")
 CONTAINERS = ("seq", "residual", "parallel")
-#: `from:` names the network's input with this word (a layer may not take it as its name).
+#: `from: input` reads the input of the list the entry is in (at the top, the network's input);
+#: no layer may take it as its name.
 INPUT = "input"
 SHAPE_VARS = ("in_height", "in_width", "in_channels", "i")
 #: Names an expression already gives a meaning: a var, block argument or let of one of these
