@@ -125,6 +125,10 @@ class _Writer:
         self.row_of: dict[str, _Row] = {}  # op id -> its leaf row
         self.blocks: dict[str, list[str]] = {}  # block name -> its body lines
         self.block_of: dict[str, str] = {}  # body text -> block name
+        self.counts: dict[str, int] = {}  # body text -> how many groups have it
+        self.texts: dict[int, str] = {}  # id(group) -> its body text, written out in full
+        self.counting = False  # writing out in full: no block uses
+        self.taken = frozenset(("seq", "residual", "parallel", "add", "concat", "kind"))
 
     # -- the tree
     def build(self) -> None:
@@ -179,11 +183,25 @@ class _Writer:
             row = row.parent
         return row
 
+    @staticmethod
+    def input_of(row: _Row) -> str | None:
+        """The op whose output a list (a group, the root) starts from, as `from: input` reads
+        it inside; None when its first row joins several."""
+        if row.parent is None:
+            return INPUT
+        first = row.first_op()
+        return first.inputs[0] if len(first.inputs) == 1 else None
+
     def ref(self, op_id: str, reader: _Row) -> str:
-        """The shortest name the engine resolves, from `reader`'s place, to `op_id`'s row."""
+        """The shortest name the engine resolves, from `reader`'s place, to `op_id`'s row:
+        `input` for the input of the reader's list."""
+        assert reader.parent is not None
+        if op_id == self.input_of(reader.parent):
+            return INPUT
         row = self.target(op_id, reader)
         if row is None:
-            return INPUT
+            raise CnnCalcError(f"{reader.path} reads the network's input from inside a block; "
+                               "cnncalc can name only the input of the enclosing list")
         chain = self._ancestors(reader)  # innermost list first
         for index, holder in enumerate(chain):
             prefix = holder.path
@@ -242,13 +260,15 @@ class _Writer:
         if repeated is not None:
             return repeated
         lines = self.list_lines(row)
-        text = "\n".join(lines)
-        if len(row.children) > 1 and self.external(row) is False and self.counts.get(text, 0) > 1:
+        if self.counting or len(row.children) < 2 or self.external(row):
+            return lines
+        text = self.full_text(row)
+        if self.counts.get(text, 0) > 1:
             name = self.block_of.get(text)
             if name is None:
                 base = re.sub(r"[^A-Za-z0-9_]", "_", (row.cls or "block").lower()) or "block"
                 name, n = base, 1
-                while name in self.blocks or name in _TAKEN_KINDS:
+                while name in self.blocks or name in self.taken:
                     n += 1
                     name = f"{base}_{n}"
                 self.blocks[name] = lines
@@ -264,14 +284,15 @@ class _Writer:
         return lines
 
     def external(self, row: _Row) -> bool:
-        """Whether any op below `row` reads an op outside it, other than through the row's
-        own input (its first op's)."""
+        """Whether an op below `row` reads an op outside it other than its list's input (which
+        `from: input`, or the flow into the list's first row, reads alike in every copy)."""
         inside = {op.id for op in row.ops()}
-        first = row.first_op()
         for op in row.ops():
-            for source in op.inputs:
-                if source not in inside and not (op is first):
-                    return True
+            holder = self.row_of[op.id].parent
+            assert holder is not None
+            allowed = self.input_of(holder)
+            if any(source not in inside and source != allowed for source in op.inputs):
+                return True
         return False
 
     def repeat(self, row: _Row) -> list[str] | None:
@@ -297,23 +318,32 @@ class _Writer:
         return [*(line[2:] if i == 0 else line for i, line in enumerate(texts[0])),
                 f"repeat: {len(children)}"]
 
+    def full_text(self, row: _Row) -> str:
+        """A group's list written out in full (no block uses inside): equal texts, equal
+        groups."""
+        key = id(row)
+        if key not in self.texts:
+            counting, self.counting = self.counting, True
+            try:
+                self.texts[key] = "\n".join(self.list_lines(row))
+            finally:
+                self.counting = counting
+        return self.texts[key]
+
     def count_bodies(self) -> None:
         """How often each group's list is written out identically (blocks for the repeated)."""
-        self.counts: dict[str, int] = {}
-
         def visit(row: _Row) -> None:
             for child in row.children:
                 if child.op is None:
                     visit(child)
                     if len(child.children) > 1 and not self.external(child):
-                        text = "\n".join(self.list_lines(child))
+                        text = self.full_text(child)
                         self.counts[text] = self.counts.get(text, 0) + 1
         visit(self.root)
 
     def write(self, name: str, input_shape: tuple[int, ...], description: str,
               header: list[str]) -> str:
         self.build()
-        self.counts = {}
         self.count_bodies()
         layers: list[str] = []
         previous: str | None = INPUT
@@ -361,10 +391,6 @@ class _Writer:
         return paths
 
 
-#: Block names that would read as a layer kind instead of the block.
-_TAKEN_KINDS = frozenset(("seq", "residual", "parallel", "add", "concat", "kind"))
-
-
 def to_spec(ops: list[Op], input_shape: tuple[int, ...], name: str, outputs: list[str],
             description: str = "", header: list[str] | None = None) -> str:
     """The YAML text of a spec of `ops` (in execution order) on `input_shape` (HxWxC or a
@@ -374,6 +400,5 @@ def to_spec(ops: list[Op], input_shape: tuple[int, ...], name: str, outputs: lis
     if not ops:
         raise CnnCalcError("the model has no operations to import")
     writer = _Writer(ops, outputs)
-    global _TAKEN_KINDS
-    _TAKEN_KINDS = _TAKEN_KINDS | frozenset(KINDS)
+    writer.taken = writer.taken | frozenset(KINDS)  # a block named `conv` would read as one
     return writer.write(name, input_shape, description, header or [])
