@@ -434,6 +434,25 @@ def _channel_shuffle(layer: L.ChannelShuffle, in_shape: L.Shape, out_shape: L.Sh
     return nn.ChannelShuffle(layer.groups)
 
 
+class Crop(nn.Module):
+    """`x[:, :, top:H - bottom, left:W - right]`: the sides removed (a view)."""
+
+    def __init__(self, amounts: tuple[int, int, int, int]):
+        super().__init__()
+        self.amounts = amounts
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        top, bottom, left, right = self.amounts
+        return x[:, :, top:x.shape[2] - bottom, left:x.shape[3] - right]
+
+    def extra_repr(self) -> str:
+        return f"top, bottom, left, right={self.amounts}"
+
+
+def _crop(layer: L.Crop, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
+    return Crop(L.explicit_padding(layer.amount))
+
+
 def _add(layer: L.Add, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
     return Add()
 
@@ -465,6 +484,7 @@ BUILDERS: dict[type[L.Layer], Builder] = {
     L.Upsample: _upsample,
     L.Chunk: _chunk,
     L.ChannelShuffle: _channel_shuffle,
+    L.Crop: _crop,
     L.Add: _add,
     L.Concat: _concat,
 }

@@ -36,6 +36,8 @@ section and CONVENTIONS.md:
   stride or the dilation.
 - upsample: `F.interpolate` to the size `n * factor` (or the given `size`), nearest or bilinear
   with align_corners false; exactly one of `factor` and `size`.
+- crop: `F.pad` with the amounts negated (an integer, `[h, w]` or `[top, bottom, left, right]`,
+  read as pad's padding); something of the input must be left.
 - residual: body, shortcut (identity when absent), add (shapes must be equal: no
   broadcasting), post-activation; parallel: every branch on the input, concat (dim 1) or add;
   with `split: n` branch i gets `x.chunk(n, 1)[i]`, with `split: [sizes]` `x.split(sizes, 1)`.
@@ -137,6 +139,7 @@ FIELDS: dict[str, dict[str, Any]] = {
     "upsample": {"factor": None, "size": None, "mode": "nearest"},
     "chunk": {"chunks": REQUIRED, "index": 0},
     "channel_shuffle": {"groups": REQUIRED},
+    "crop": {"amount": REQUIRED},
 }
 LIST_FIELDS = {"conv": ("filters", "kernel", "stride", "padding"),
                "chunk": ("chunks", "index"),
@@ -146,7 +149,7 @@ FIRST_FIELD = {"depthwise": "kernel", "pool": "kernel", "adaptive_pool": "size",
                "global_pool": "mode", "pad": "padding", "dense": "units", "dropout": "rate",
                "layer_scale": "init", "stochastic_depth": "rate",
                "se": "squeeze", "activation": "function", "upsample": "factor",
-               "channel_shuffle": "groups"}
+               "channel_shuffle": "groups", "crop": "amount"}
 AMBIGUOUS_LISTS = ("depthwise", "pool", "pad")
 
 #: Spec names that are another kind with a field fixed.
@@ -423,6 +426,19 @@ class Pad(nn.Module):
         return F.pad(x, (left, right, top, bottom), mode=self.mode)
 
 
+class Crop(nn.Module):
+    def __init__(self, fields: dict[str, Any]):
+        super().__init__()
+        self.cuts = explicit(fields["amount"])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _spatial(x, "crop")
+        top, bottom, left, right = self.cuts
+        if top + bottom >= x.shape[2] or left + right >= x.shape[3]:
+            raise SpecError(f"crop {self.cuts} leaves nothing of {tuple(x.shape[2:])}")
+        return F.pad(x, (-left, -right, -top, -bottom))
+
+
 class Flatten(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.reshape(x.shape[0], -1)  # NCHW: the (C, H, W) order
@@ -650,6 +666,8 @@ def make_leaf(base: str, fields: dict[str, Any], x: torch.Tensor) -> nn.Module:
         return GlobalPool(fields)
     if base == "pad":
         return Pad(fields)
+    if base == "crop":
+        return Crop(fields)
     if base == "flatten":
         return Flatten()
     if base == "dense":

@@ -205,6 +205,10 @@ FIXED = [
         "pad: {padding: [2, 0, 3, 1], mode: replicate}",
         "pad: {padding: [0, 3, 2, 1], mode: reflect}",
         "pad: {padding: [1, 2], mode: reflect}", "pad: 1"), (16, 21, 2), ()),
+    # crop: 8x10 -> 5x7 -> 3x5 -> 1x3, padded to 3x5, -> 2x3 (the values: the middle)
+    ("rule_crop_sides", spec(
+        "8x10x2", "crop: [1, 2, 0, 3]", "crop: [1, 1]", "crop: 1", "pad: 1",
+        "crop: {amount: [0, 1, 2, 0]}"), (2, 3, 2), ()),
     ("rule_non_square_conv", spec(
         "7x9x3", "conv: {filters: 4, kernel: [1, 3], stride: [2, 1], dilation: [1, 2]}"),
      (4, 5, 4), ()),
@@ -412,7 +416,7 @@ def _leaf(draw: st.DrawFn, shape: tuple[int, ...]) -> object:
             "pool", "maxpool", "avgpool", "adaptive_pool", "global_pool", "pad", "pad",
             "activation", "batchnorm", "dropout", "se", "relu6", "softmax", "conv_transpose",
             "short_conv_transpose", "upsample", "upsample", "layernorm", "layer_scale",
-            "stochastic_depth", "chunk", "channel_shuffle"]))
+            "stochastic_depth", "chunk", "channel_shuffle", "crop"]))
     if kind == "chunk":
         chunks = draw(st.integers(2, 4))
         index = draw(st.integers(0, chunks - 1))
@@ -505,6 +509,11 @@ def _leaf(draw: st.DrawFn, shape: tuple[int, ...]) -> object:
         count = draw(st.sampled_from([1, 2, 4, 4]))
         values = [draw(st.integers(0, limit)) for _ in range(count)]
         return {"pad": {"padding": values[0] if count == 1 else values, "mode": mode}}
+    if kind == "crop":  # in each of pad's forms; too much is refused and redrawn
+        count = draw(st.sampled_from([1, 2, 4]))
+        values = [draw(st.integers(0, 2)) for _ in range(count)]
+        amount = values[0] if count == 1 else values
+        return draw(st.sampled_from([{"crop": amount}, {"crop": {"amount": amount}}]))
     if kind == "activation":
         function = draw(st.sampled_from(L.ACTIVATIONS))
         fields: dict = {"function": function}

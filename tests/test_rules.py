@@ -482,6 +482,26 @@ def channel_shuffle_case(draw):
 
 
 @st.composite
+def crop_case(draw):
+    """Amounts off each side, written as pad's padding: every side, [h, w] or four sides."""
+    form = draw(st.sampled_from(["int", "pair", "four"]))
+    cuts = [draw(st.integers(0, 3)) for _ in range(4)]
+    if form == "int":
+        cuts = [cuts[0]] * 4
+        amount: object = cuts[0]
+    elif form == "pair":
+        cuts = [cuts[0], cuts[0], cuts[2], cuts[2]]
+        amount = [cuts[0], cuts[2]]
+    else:
+        amount = cuts
+    h = cuts[0] + cuts[1] + draw(st.integers(1, 4))
+    w = cuts[2] + cuts[3] + draw(st.integers(1, 4))
+    c = draw(st.integers(1, 3))
+    entry = draw(st.sampled_from([{"crop": amount}, {"crop": {"amount": amount}}]))
+    return _case([entry], (h, w, c), (h - cuts[0] - cuts[1], w - cuts[2] - cuts[3], c), {})
+
+
+@st.composite
 def add_case(draw):
     """A residual block (body + identity or projection shortcut) or a parallel add of 2-4."""
     shape = draw(any_input())
@@ -545,6 +565,7 @@ GENERATORS = {
     ("upsample", "mode: bilinear"): upsample_case("bilinear"),
     ("chunk", ""): chunk_case(),
     ("channel_shuffle", ""): channel_shuffle_case(),
+    ("crop", ""): crop_case(),
     ("add", ""): add_case(),
     ("concat", ""): concat_case(),
 }

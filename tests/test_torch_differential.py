@@ -115,7 +115,7 @@ MAP_KINDS = ("conv", "conv", "conv", "depthwise", "depthwise", "separable", "poo
              "avgpool", "pad", "adaptive_pool", "global_pool", "pad", "flatten", "activation",
              "batchnorm", "dropout", "se", "relu6", "silu", "conv_transpose", "upsample",
              "upsample", "layernorm", "layer_scale", "stochastic_depth", "gelu", "chunk",
-             "channel_shuffle")
+             "channel_shuffle", "crop")
 
 
 def test_every_kind_is_drawn() -> None:
@@ -178,6 +178,11 @@ def _leaf(draw: st.DrawFn, shape: tuple[int, ...]) -> dict | str:
     if kind == "global_pool":
         return {"global_pool": {"mode": draw(st.sampled_from(["max", "avg"])),
                                 "keepdims": draw(st.booleans())}}
+    if kind == "crop":  # leaves at least one row and column, most of the time
+        h, w = shape[0], shape[1]
+        cuts = [draw(st.integers(0, max(0, (n - 1) // 2))) for n in (h, h, w, w)]
+        form = draw(st.sampled_from(["int", "four"]))
+        return {"crop": min(cuts) if form == "int" else cuts}
     if kind == "pad":
         mode = draw(st.sampled_from(["zeros", "replicate", "reflect"]))
         limit = min(shape[0], shape[1]) - 1 if mode == "reflect" else 2

@@ -30,6 +30,10 @@ SPECS = sorted(cnncalc.bundled())
 #: input resolution (the same builders, a quarter of the arithmetic), to keep CI within
 #: minutes on two cores. Every bundled spec verifies at full size on meta.
 CPU_MAX_MACS = 5_000_000_000
+#: Specs whose shapes allow only some inputs, on cpu at the smallest they allow: U-Net's crops
+#: need 16 k + 124 pixels (half of 572 is not), Inception v3's auxiliary head needs 299x299
+#: (its 5x5 conv reads Mixed_6e, 17x17 at 299).
+CPU_INPUTS = {"unet": "188x188x1", "inception_v3": "299x299x3"}
 
 # CONVENTIONS.md, "From torchvision's model definitions" (224x224x3 unless given): params and
 # MACs (= FlopCounterMode / 2).
@@ -49,11 +53,16 @@ TORCHVISION = {
     # torchvision's published num_params; MACs: FlopCounterMode / 2 of torchvision's module
     # as tests/test_regnet.py transcribes it
     "regnet_y_400mf": (4_344_144, 401_842_848),
+    # 299x299x3; params with the auxiliary head (aux_logits=True, torchvision's default), MACs
+    # in eval mode, which skips it (torchvision publishes 5.71 "GFLOPS"; tests/test_zoo_graph.py
+    # counts a plain-torch Inception3 with FlopCounterMode)
+    "inception_v3": (27_161_264, 5_713_216_096),
 }
+#: The input of a TORCHVISION entry where it is not 224x224x3.
 
 #: The input of the torchvision numbers above where it is not 224x224x3 (efficientnet_v2_s is
 #: published at its evaluation size).
-TORCHVISION_INPUT = {"efficientnet_v2_s": (384, 384, 3)}
+TORCHVISION_INPUT = {"efficientnet_v2_s": (384, 384, 3), "inception_v3": (299, 299, 3)}
 
 
 def _macs(name: str) -> int:
@@ -70,7 +79,9 @@ def test_every_bundled_spec_verifies_on_meta(runner, name: str) -> None:
 @pytest.mark.parametrize("name", SPECS)
 def test_every_bundled_spec_verifies_on_cpu(runner, name: str) -> None:
     args = ["verify", name, "--device", "cpu", "--depth", "0"]
-    if _macs(name) > CPU_MAX_MACS:
+    if name in CPU_INPUTS:
+        args += ["--input", CPU_INPUTS[name]]
+    elif _macs(name) > CPU_MAX_MACS:
         h, w, c = cnncalc.load(name).input_shape
         args += ["--input", f"{h // 2}x{w // 2}x{c}"]
     result = runner.invoke(app, args)

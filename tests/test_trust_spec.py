@@ -268,7 +268,7 @@ def test_real_valued_fields_take_real_numbers_only(fields: str) -> None:
 #: The README's short-form table: what a list after each kind means.
 LIST_MEANS = {
     "conv": "fields", "separable": "fields",
-    "adaptive_pool": "value", "pad": "value",
+    "adaptive_pool": "value", "pad": "value", "crop": "value",
     "depthwise": "refused", "pool": "refused", "maxpool": "refused", "avgpool": "refused",
 }
 
@@ -299,7 +299,7 @@ def test_a_list_short_form_has_one_reading(kind: str, value: list) -> None:
                 got = getattr(layer, name)
                 assert list(got) == item if isinstance(item, list) else got == item
         else:
-            field = "size" if kind == "adaptive_pool" else "padding"
+            field = {"adaptive_pool": "size", "crop": "amount"}.get(kind, "padding")
             assert list(getattr(layer, field)) == value
     assert check(yaml.safe_load(text)) == accepted, (kind, value)
 

@@ -869,6 +869,38 @@ class ChannelShuffle(Layer):
                 "a permutation, params 0"]
 
 
+class Crop(Layer):
+    """Remove `amount` rows and columns from the sides of a feature map: an integer (every
+    side), `[h, w]` (top and bottom, left and right) or `[top, bottom, left, right]`, as `pad`
+    takes its padding; torch's `F.pad` with those amounts negated. U-Net's crop of the skip
+    connection to the upsampled size (Ronneberger et al. 2015). A view: no arithmetic."""
+
+    kind: ClassVar[str] = "crop"
+    positional: ClassVar[tuple[str, ...]] = ("amount",)
+
+    amount: ExplicitPadding
+
+    def output_shape(self, shape: Shape) -> Shape:
+        h, w, c = spatial(shape, "crop")
+        top, bottom, left, right = explicit_padding(self.amount)
+        if top + bottom >= h or left + right >= w:
+            raise CnnCalcError(f"crop of {top}+{bottom} rows and {left}+{right} columns "
+                               f"leaves nothing of the input {h}x{w}")
+        return (h - top - bottom, w - left - right, c)
+
+    def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
+        return Cost()
+
+    def window(self, shape: Shape) -> Windows:
+        top, _, left, _ = explicit_padding(self.amount)
+        return Window(1, 1, -top), Window(1, 1, -left)
+
+    def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
+        top, bottom, left, right = explicit_padding(self.amount)
+        return [f"height: {in_shape[0]} - {top} - {bottom} = {out_shape[0]}; width: "
+                f"{in_shape[1]} - {left} - {right} = {out_shape[1]}; a view, params 0"]
+
+
 class SqueezeExcite(Layer):
     """Squeeze-and-excitation (torchvision's SqueezeExcitation): global average pool,
     1x1 conv C->squeeze with bias, activation, 1x1 conv squeeze->C with bias, gate, and a
@@ -1183,6 +1215,7 @@ def _kinds() -> dict[str, KindEntry]:
         "upsample": KindEntry(Upsample, summary="nearest or bilinear upsampling"),
         "chunk": KindEntry(Chunk, summary="one equal part of the channels (torch's chunk)"),
         "channel_shuffle": KindEntry(ChannelShuffle, summary="ShuffleNet's channel shuffle"),
+        "crop": KindEntry(Crop, summary="remove rows and columns from the sides"),
     }
     for name in ACTIVATIONS:
         function = "silu" if name == "swish" else name

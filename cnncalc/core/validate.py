@@ -73,6 +73,7 @@ FORMS = {
     "output_padding": "a non-negative integer or [height, width]",
     "factor": "a positive integer or [height, width]",
     "approximate": "'none' or 'tanh' (gelu only)",
+    "amount": "a non-negative integer, [height, width] or [top, bottom, left, right]",
 }
 
 #: A kind's fields whose forms differ from `FORMS` (torch's ConvTranspose2d pads both sides).
