@@ -58,8 +58,6 @@ TORCHVISION = {
     # counts a plain-torch Inception3 with FlopCounterMode)
     "inception_v3": (27_161_264, 5_713_216_096),
 }
-#: The input of a TORCHVISION entry where it is not 224x224x3.
-
 #: The input of the torchvision numbers above where it is not 224x224x3 (efficientnet_v2_s is
 #: published at its evaluation size).
 TORCHVISION_INPUT = {"efficientnet_v2_s": (384, 384, 3), "inception_v3": (299, 299, 3)}
