@@ -464,7 +464,8 @@ class Parser:
         ok = True
         name = common.get("name")
         if "name" in common and (not isinstance(name, str) or not name
-                                 or "." in name or not name.replace("-", "_").isidentifier()):
+                                 or "." in name or not ("_" + name.replace("-", "_")
+                                                        ).isidentifier()):
             self.problem(f"name {name!r} must be a word of letters, digits, _ or - (no dots)",
                          lines.get("name", line), label)
             ok = False

@@ -44,8 +44,11 @@ def _conv(m: nn.Conv2d, shape: tuple[int, ...]) -> tuple[str, Fields]:
     if m.padding_mode != "zeros":
         raise Unsupported(f"padding_mode {m.padding_mode!r} (write a pad layer before it)")
     padding: Any = m.padding if isinstance(m.padding, str) else _pair(m.padding)
-    fields: Fields = {"filters": m.out_channels, "kernel": _pair(m.kernel_size),
-                      "stride": _pair(m.stride), "padding": padding}
+    fields: Fields = {"filters": m.out_channels, "kernel": _pair(m.kernel_size)}
+    if _pair(m.stride) != 1:
+        fields["stride"] = _pair(m.stride)
+    if padding != 0:
+        fields["padding"] = padding
     if _pair(m.dilation) != 1:
         fields["dilation"] = _pair(m.dilation)
     if m.groups != 1:
@@ -468,15 +471,17 @@ def to_spec(module: nn.Module, input_shape: tuple[int, ...], name: str | None = 
     and the params and buffers; any difference is an error."""
     ops, outputs, gm = trace(module, tuple(input_shape))
     name = name or type(module).__name__.lower()
-    text = write_spec(ops, tuple(input_shape), name, outputs, description,
-                      header=[f"Imported from {type(module).__module__}."
-                              f"{type(module).__qualname__} by cnncalc import (torch.fx)."])
+    text, paths = write_spec(ops, tuple(input_shape), name, outputs, description,
+                             header=[f"Imported from {type(module).__module__}."
+                                     f"{type(module).__qualname__} by cnncalc import "
+                                     "(torch.fx)."])
     if check:
-        _check(text, module, gm, ops)
+        _check(text, module, gm, ops, paths)
     return text
 
 
-def _check(text: str, module: nn.Module, gm: fx.GraphModule, ops: list[Op]) -> None:
+def _check(text: str, module: nn.Module, gm: fx.GraphModule, ops: list[Op],
+           paths: dict[str, str]) -> None:
     """The engine's report of `text` against the module: shapes per op, params, buffers."""
     from ..core.engine import analyze
     from ..core.source import load_text
@@ -485,11 +490,13 @@ def _check(text: str, module: nn.Module, gm: fx.GraphModule, ops: list[Op]) -> N
     problems = []
     nodes = {n.name: n for n in gm.graph.nodes}
     rows = {n.path: n for n in report.walk()}
-    paths = _row_paths(report)
     for op in ops:
         expected = _shape(nodes[op.id])
-        row = rows.get(paths.get(op.id, ""))
-        if expected is None or row is None:
+        row = rows.get(paths[op.id])
+        if expected is None:
+            continue
+        if row is None:
+            problems.append(f"{paths[op.id]}: no such row in the spec")
             continue
         got = (1, row.output_shape[2], row.output_shape[0], row.output_shape[1]) \
             if len(row.output_shape) == 3 else (1, *row.output_shape)
@@ -507,12 +514,6 @@ def _check(text: str, module: nn.Module, gm: fx.GraphModule, ops: list[Op]) -> N
     if problems:
         raise CnnCalcError([f"the imported spec disagrees with the module: {p}"
                             for p in problems])
-
-
-def _row_paths(report: Any) -> dict[str, str]:
-    """Op id -> row path is not kept by the engine; the writer's names are: leaf rows are
-    matched in order (the writer emits one leaf row per op, in execution order)."""
-    return {}
 
 
 __all__ = ["MODULES", "trace", "to_spec"]

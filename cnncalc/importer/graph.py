@@ -392,13 +392,14 @@ class _Writer:
 
 
 def to_spec(ops: list[Op], input_shape: tuple[int, ...], name: str, outputs: list[str],
-            description: str = "", header: list[str] | None = None) -> str:
+            description: str = "", header: list[str] | None = None) -> tuple[str, dict[str, str]]:
     """The YAML text of a spec of `ops` (in execution order) on `input_shape` (HxWxC or a
-    vector), returning `outputs` (op ids, in the model's order)."""
+    vector), returning `outputs` (op ids, in the model's order); and each op's row path."""
     from ..core.layers import KINDS
 
     if not ops:
         raise CnnCalcError("the model has no operations to import")
     writer = _Writer(ops, outputs)
     writer.taken = writer.taken | frozenset(KINDS)  # a block named `conv` would read as one
-    return writer.write(name, input_shape, description, header or [])
+    text = writer.write(name, input_shape, description, header or [])
+    return text, {op_id: row.path for op_id, row in writer.row_of.items()}
