@@ -884,5 +884,26 @@ def paths(module: nn.Module) -> Iterator[str]:
     return (name for name, _ in module.named_modules() if name)
 
 
+# --------------------------------------------------------------------------- importing
+
+def to_spec(module: nn.Module, input_shape: L.Shape = (224, 224, 3), name: str | None = None,
+            description: str = "") -> str:
+    """The YAML text of a spec of `module` on an input of `input_shape` (HxWxC or a vector),
+    traced with torch.fx and checked against the module (every row's shape, params, buffers:
+    a difference is a CnnCalcError). Its rows are named as the module's, so
+    `build(spec).load_state_dict(module.state_dict())` loads (see `cnncalc.importer`)."""
+    from .importer.fx import to_spec as trace_to_spec
+
+    return trace_to_spec(module, tuple(input_shape), name=name, description=description)
+
+
+def program_to_spec(path: str | Any, input_shape: L.Shape | None = None,
+                    name: str | None = None) -> str:
+    """The YAML text of a spec of a saved `torch.export` program (`.pt2`)."""
+    from .importer.aten import program_to_spec as convert
+
+    return convert(path, input_shape, name=name)
+
+
 __all__ = ["BUILDERS", "FUNCTIONS", "Network", "build", "measure", "time_forward",
-           "example_input", "device_of", "dtype_of"]
+           "example_input", "device_of", "dtype_of", "to_spec", "program_to_spec"]
