@@ -1,7 +1,8 @@
 """The CSV view: per table a header row of machine keys, then one row per row, exact integers.
 
 A result with several tables writes them one after the other, separated by an empty line.
-Text cells show control characters as escapes (`cells.machine`), so every record is one line;
+Text cells and header keys (`compare`'s are spec names) show control characters as escapes
+(`cells.machine`, `errors.visible`), so every record is one line;
 a record whose first cell would start a GitHub Actions command (`::...`) is written with every
 field quoted (the same values).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 
+from ..errors import visible
 from ..result import Result
 from .cells import machine, machine_columns
 
@@ -23,7 +25,7 @@ def write(result: Result) -> str:
         if index:
             out.write("\n")
         columns = machine_columns(table)
-        writer.writerow([c.key for c in columns])
+        writer.writerow([visible(c.key) for c in columns])  # compare's keys are spec names
         for row in table.rows:
             if row.machine:
                 cells = [machine(row.values.get(c.key), c) for c in columns]
