@@ -209,7 +209,9 @@ def test_input_is_the_input_of_the_enclosing_list() -> None:
     ("- conv: [4, 2]\n  name: a\n- concat:\n  from: [a, input]",
      r"cannot concatenate along channels, spatial sizes differ: a gives 3x3x4, input gives"),
     ("- conv: [4, 1]\n  name: input", r"the name 'input' is reserved"),
-    ("- conv: [4, 1]\n  from: 3", r"from must be a layer's name .* got 3"),
+    ("- conv: [4, 1]\n  from: 3.5", r"from must be a layer's name .* got 3.5"),
+    # a whole number is a name, as `name: 3` is: the row named "3"
+    ("- conv: [4, 1]\n  from: 3", r"from: no earlier layer named '3'"),
     ("- conv: [4, 1]\n  training_only: yes", r"training_only must be true or false"),
     ("- conv: [4, 1]\n  name: a\n- concat:\n  from: [a, input]\n  repeat: 2",
      r"concat joins the outputs from: names; it cannot repeat"),

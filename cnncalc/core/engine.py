@@ -16,7 +16,7 @@ from .loader import paused_gc
 from .report import Node, Report, Totals
 from .shapes import channels_first, refuse_channels_first
 from .formulas import chunk_sizes
-from .spec import INPUT, Entry, Join, Leaf, Parallel, Residual, Seq, Spec, Use
+from .spec import INPUT, Entry, Join, Leaf, Parallel, Residual, Seq, Spec, Use, shortcut_name
 from .units import DTYPE_BYTES
 from .validate import validate_leaf
 
@@ -514,12 +514,21 @@ class _Walker:
     # -- containers
     def residual(self, entry: Residual, path: str, shape: Shape,
                  frame: Frame) -> tuple[list[Node], Shape]:
-        rows = frozenset(("add", "shortcut", *([entry.activation] if entry.activation else [])))
+        short = shortcut_name(entry)
+        rows = frozenset(("add", "shortcut", *([entry.activation] if entry.activation else []),
+                          *([short] if short else [])))
         children, body_out = self.seq(entry.body, shape, frame.inside(path), rows)
         out = body_out
         if self.truth(entry.add, self.env_at(frame.env, shape), "residual.add"):
             short_out = shape
-            if entry.shortcut:
+            if short is not None and self.is_row(entry.shortcut[0]):
+                # one named layer or list of layers: that row is the shortcut, at
+                # `PATH.NAME` (torchvision's `layer2.0.downsample`), not inside `PATH.shortcut`
+                sc_nodes, short_out = self.seq(entry.shortcut, shape, frame.inside(path))
+                if sc_nodes:
+                    sc_nodes[0].container = "shortcut"
+                    children.append(sc_nodes[0])
+            elif entry.shortcut:
                 sc_path = _join(path, "shortcut")
                 sc_nodes, short_out = self.seq(entry.shortcut, shape, frame.inside(sc_path, 2))
                 if sc_nodes:
@@ -538,6 +547,18 @@ class _Walker:
             out = node.output_shape
         children += self.post_activation(entry.activation, path, entry.line, out, frame)
         return children, out
+
+    def is_row(self, entry: Entry) -> bool:
+        """Whether a residual's one named shortcut entry can be the shortcut's row itself: a
+        layer, a seq, or a block whose body is a list, run in order. A repeat, residual or
+        parallel keeps the `shortcut` row around it (its `container` says how its own
+        children connect)."""
+        if entry.repeat is not None:
+            return False
+        if isinstance(entry, Use):
+            block = self.spec.blocks.get(entry.kind)
+            return block is not None and isinstance(block.body, Seq)
+        return isinstance(entry, (Leaf, Seq))
 
     def parallel(self, entry: Parallel, path: str, shape: Shape,
                  frame: Frame) -> tuple[list[Node], Shape]:
