@@ -789,12 +789,13 @@ class Residual(nn.Module):
 
 
 class Parallel(nn.Module):
-    def __init__(self, branches: list[nn.Module], merge: str, post: tuple[str, nn.Module] | None,
-                 split: list[int] | None = None):
+    def __init__(self, branches: list[tuple[str, nn.Module]], merge: str,
+                 post: tuple[str, nn.Module] | None, split: list[int] | None = None):
         super().__init__()
         self.split = split
-        for index, branch in enumerate(branches, 1):
-            self.add_module(f"branch{index}", branch)
+        for name, branch in branches:
+            self.add_module(name, branch)
+        self.branch_names = [name for name, _ in branches]
         self.count, self.merge_name = len(branches), merge
         self.add_module(merge, Add() if merge == "add" else Concat())
         self.post_name = post[0] if post else None
@@ -803,7 +804,8 @@ class Parallel(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         parts = [x] * self.count if self.split is None else x.split(self.split, 1)
-        outs = [self._modules[f"branch{i}"](parts[i - 1]) for i in range(1, self.count + 1)]
+        outs = [self._modules[name](part) for name, part in zip(self.branch_names, parts,
+                                                                strict=True)]
         out = self._modules[self.merge_name](*outs)
         return out if self.post_name is None else self._modules[self.post_name](out)
 
@@ -977,9 +979,17 @@ def build_entry(kind: str, value: Any, x: torch.Tensor, trainable: bool,
                 raise SpecError(f"split {split!r} of {x.shape[1]} channels, {count} branches")
         parts = [x] * count if sizes is None else list(x.split(sizes, 1))
         for index, raw in enumerate(value["branches"]):
-            branch = Seq()
-            outs.append(inner(_entries(raw), parts[index], branch, f"{path}.branch{index + 1}"))
-            branches.append(branch)
+            # README, Paths: a branch written as one named layer or seq (no repeat) is that
+            # row itself (`PATH.NAME`); any other branch sits inside a row `PATH.branchN`
+            items = _entries(raw)
+            own = (len(items) == 1 and isinstance(items[0], dict) and "name" in items[0]
+                   and "repeat" not in items[0]
+                   and read_entry(items[0])[0] not in ("residual", "parallel"))
+            holder = Seq()
+            outs.append(inner(items, parts[index], holder,
+                              path if own else f"{path}.branch{index + 1}"))
+            branches.append(next(iter(holder._modules.items())) if own
+                            else (f"branch{index + 1}", holder))
         merge = value.get("merge", "concat")
         out = (Add() if merge == "add" else Concat())(*outs)
         post, out = _post(value.get("activation"), out)

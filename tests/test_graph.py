@@ -451,6 +451,34 @@ def test_parallel_split_hands_each_branch_its_channels() -> None:
     assert report.totals.params == (1 * 1 * 3 * 3 + 3) + (2 * 5 + 5)
 
 
+def test_a_branch_written_as_one_named_entry_is_that_row() -> None:
+    """torchvision's Inception keeps `Mixed_5b.branch1x1`: a branch that is one named layer (or
+    seq) is that row; any other branch sits in a `branchN` row."""
+    report = load("""
+        name: t
+        input: 4x4x3
+        layers:
+          - parallel:
+              branches:
+                - [{conv: [2, 1], name: branch1x1}]
+                - [{conv: [3, 1]}, relu]
+            name: mix
+    """)
+    paths = [node.path for node in report.walk()]
+    assert paths == ["mix", "mix.branch1x1", "mix.branch2", "mix.branch2.conv1",
+                     "mix.branch2.relu1", "mix.concat"]
+    error = refused("""
+        name: t
+        input: 4x4x3
+        layers:
+          - parallel:
+              branches:
+                - [{conv: [2, 1], name: branch2}]
+                - [{conv: [3, 1]}, relu]
+    """)
+    assert "the branch name 'branch2' is taken" in str(error)
+
+
 @pytest.mark.parametrize("split, channels, message", [
     ("[1, 2]", 4, r"parallel.split: 1 \+ 2 = 3, but the input has 4 channels"),
     ("3", 4, r"parallel.split must be the number of branches \(2"),

@@ -327,6 +327,11 @@ layers:
         "{upsample: 2, name: up}", "{concat: null, from: [up, enc], name: cat}",
         "{conv: {filters: 2, kernel: 1}, name: fuse}",
         "{add: null, from: [fuse, input]}"), (8, 8, 2), ()),
+    # a branch written as one named layer or seq is that row (`m.left`); others `m.branchN`
+    ("rule_named_branch_is_its_row", spec(
+        "5x5x3", "{parallel: {branches: [[{conv: [2, 1], name: left}],"
+        " [{seq: [{conv: [3, 1]}, relu], name: right}], [{conv: [1, 1]}, relu]]}, name: m}"),
+     (5, 5, 6), ()),
     # `input` inside a seq is the seq's input; repeated, each pass reads its own
     ("graph_list_input", spec(
         "5x5x3", "{conv: [4, 1], name: stem}",

@@ -549,10 +549,10 @@ class _Walker:
         return children, out
 
     def is_row(self, entry: Entry) -> bool:
-        """Whether a residual's one named shortcut entry can be the shortcut's row itself: a
-        layer, a seq, or a block whose body is a list, run in order. A repeat, residual or
-        parallel keeps the `shortcut` row around it (its `container` says how its own
-        children connect)."""
+        """Whether a residual's one named shortcut entry (or a parallel block's one named
+        branch entry) can be that row itself: a layer, a seq, or a block whose body is a list,
+        run in order. A repeat, residual or parallel keeps the `shortcut` (`branchN`) row
+        around it (its `container` says how its own children connect)."""
         if entry.repeat is not None:
             return False
         if isinstance(entry, Use):
@@ -566,15 +566,31 @@ class _Walker:
         outs: list[Shape] = []
         names: list[str] = []
         parts = self.split(entry, shape, frame) if entry.split is not None else None
+        own = [branch[0].name if len(branch) == 1 and branch[0].name and self.is_row(branch[0])
+               else None for branch in entry.branches]
+        taken = {entry.merge, *([entry.activation] if entry.activation else [])}
         for index, branch in enumerate(entry.branches, 1):
-            name = f"branch{index}"
-            b_path = _join(path, name)
             given = shape if parts is None else (*shape[:-1], parts[index - 1])
-            nodes, out = self.seq(branch, given, frame.inside(b_path, 2))
-            group = self.node(name, b_path, "seq", frame.depth + 1, entry.line, given, out,
-                              trainable=frame.trainable, container="branch",
-                              training_only=frame.training_only)
-            children.append(_sum_into(group, nodes))
+            name = own[index - 1]
+            if name is not None:
+                # one named layer or list of layers: that row is the branch, at `PATH.NAME`
+                # (torchvision's `Mixed_5b.branch1x1`), not inside `PATH.branchN`
+                if name in taken or name in {f"branch{i}" for i, o in
+                                             enumerate(own, 1) if o is None}:
+                    raise CnnCalcError(f"parallel block '{path}': the branch name '{name}' is "
+                                       "taken by another branch or row of the block")
+                nodes, out = self.seq(branch, given, frame.inside(path))
+                nodes[0].container = "branch"
+                children.append(nodes[0])
+            else:
+                name = f"branch{index}"
+                b_path = _join(path, name)
+                nodes, out = self.seq(branch, given, frame.inside(b_path, 2))
+                group = self.node(name, b_path, "seq", frame.depth + 1, entry.line, given, out,
+                                  trainable=frame.trainable, container="branch",
+                                  training_only=frame.training_only)
+                children.append(_sum_into(group, nodes))
+            taken.add(name)
             outs.append(out)
             names.append(name)
         node = self.merge(entry.merge, path, entry.line, outs, names,
