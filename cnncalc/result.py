@@ -9,6 +9,10 @@ table and `62006` in CSV and JSON; a `shape` is `28x28x6` in a table, `28x28x6` 
 `[28, 28, 6]` in JSON. `human` columns appear in table, markdown and HTML; `machine` columns in
 CSV and JSON. Where a command has a documented JSON contract of its own (`show`, `compare`,
 `check`, `memory`), its Result carries that document in `data`, and its tables say `json=False`.
+
+A Result about one network also carries its `Network`: the rows as boxes and the data flow
+between them as edges (`present.network` builds it), for the writers that draw (mermaid, the
+HTML report's diagram). A writer that draws refuses a Result without one.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 #: How a column's values are shown: `text` and `name` (indented by the row's depth) are left
-#: aligned; numbers and shapes right aligned. `share` is a fraction (0.985 -> 98.5%).
-ColumnType = Literal["text", "name", "count", "bytes", "shape", "share", "float", "field"]
+#: aligned; numbers and shapes right aligned. `share` is a fraction (0.985 -> 98.5%); `si` is
+#: a count that people read in SI form (`62.4M`) and machines exactly.
+ColumnType = Literal["text", "name", "count", "si", "bytes", "shape", "share", "float", "field"]
 
 LEFT_ALIGNED = ("text", "name")
 
@@ -33,6 +38,9 @@ class Column:
     type: ColumnType = "text"
     human: bool = True
     machine: bool = True
+    #: how readily a narrow terminal leaves the column out (highest first, with a note saying
+    #: so); 0: never
+    drop: int = 0
 
 
 @dataclass(slots=True)
@@ -45,6 +53,8 @@ class Row:
     depth: int = 0
     #: False for rows people read but machines do not need (a table's `input` row)
     machine: bool = True
+    #: one of the costliest rows (by the table's measure): writers may highlight it
+    hot: bool = False
 
 
 @dataclass(slots=True)
@@ -75,3 +85,75 @@ class Result:
     #: 10,000 layers need not build their JSON objects too)
     data: dict[str, Any] | Callable[[], dict[str, Any]] = field(default_factory=dict)
     exit_code: int = 0
+    #: the network the result is about (or a function that builds it), for the writers that
+    #: draw it
+    network: Network | Callable[[], Network] | None = None
+
+    def drawing(self) -> Network | None:
+        """The network to draw, built on first use; None for a result about no one network."""
+        if callable(self.network):
+            self.network = self.network()
+        return self.network
+
+
+@dataclass(slots=True)
+class Unit:
+    """One box of a network drawing: a layer, or a block (drawn as a box of its own when
+    `children` is None, else as a frame around its children)."""
+
+    id: str
+    label: str
+    kind: str
+    shape: str
+    params: int = 0
+    macs: int = 0
+    block: bool = False
+    #: the units inside an expanded block, in order; None for a box
+    children: list[Unit] | None = None
+    output: bool = False
+    training_only: bool = False
+
+
+@dataclass(slots=True)
+class Network:
+    """A network as boxes and arrows: the top-level units (blocks hold theirs), the edges between
+    drawn boxes (`input` is the network's input), in data-flow order, and the output boxes.
+    `totals` are the network's MACs and params (for shares)."""
+
+    name: str
+    input_shape: str
+    units: list[Unit]
+    edges: list[tuple[str, str]]
+    macs: int = 0
+    params: int = 0
+
+    def boxes(self) -> list[Unit]:
+        """Every unit drawn as a box (no expanded block), in order."""
+        out: list[Unit] = []
+        stack = list(reversed(self.units))
+        while stack:
+            unit = stack.pop()
+            if unit.children is None:
+                out.append(unit)
+            else:
+                stack.extend(reversed(unit.children))
+        return out
+
+    def top_level(self) -> tuple[list[Unit], list[tuple[str, str]]]:
+        """The top-level units as boxes, and the edges between them (each drawn edge taken to
+        the top-level units at its ends; edges inside one unit left out)."""
+        owner: dict[str, str] = {"input": "input"}
+        for top in self.units:
+            stack = [top]
+            while stack:
+                unit = stack.pop()
+                owner[unit.id] = top.id
+                stack.extend(unit.children or ())
+        edges: list[tuple[str, str]] = []
+        seen: set[tuple[str, str]] = set()
+        for a, b in self.edges:
+            edge = (owner.get(a, a), owner.get(b, b))
+            if edge[0] != edge[1] and edge not in seen:
+                seen.add(edge)
+                edges.append(edge)
+        return self.units, edges

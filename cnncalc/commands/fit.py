@@ -87,7 +87,11 @@ def fit(
         values = parse_vars(var)
         name, raw = load_raw(spec)
         raw = override(raw, values, name)
-        tried = rules.search(raw, name, by, points, budgets, batch, dtype.value, divisor)
+        from .progress import progress
+
+        with progress(f"trying {spec} by {by}", len(points)) as bar:
+            tried = rules.search(raw, name, by, points, budgets, batch, dtype.value, divisor,
+                                 bar.advance)
     found = result(spec, by, tried, budgets, batch, dtype.value, tuple(var or ()),
                    name=str(raw["name"]) if isinstance(raw, dict) and "name" in raw else None)
     if found.exit_code:

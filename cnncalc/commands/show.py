@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from enum import Enum
+from typing import Annotated, Optional
 
 import typer
 
@@ -21,8 +22,31 @@ from .base import (
     errors_to_exit,
     finish,
     load_spec,
+    number,
     parse_input,
 )
+
+#: The most rows `--top` keeps (a spec has at most 10,000 layers).
+MAX_TOP = 100_000
+
+
+class Sort(str, Enum):
+    """What `--sort` orders the rows by (present.report.MEASURES)."""
+
+    macs = "macs"
+    params = "params"
+    activations = "activations"
+
+
+SortOpt = Annotated[Optional[Sort], typer.Option(
+    "--sort", help="List the rows by this, largest first, each named by its path (blocks "
+    "that --depth collapses count as one row). The percent column follows it.",
+    show_default=False)]
+TopOpt = Annotated[Optional[int], typer.Option(
+    "--top", metavar="N", parser=number(1, MAX_TOP, integer=True),
+    help="Only the N largest rows (by --sort, else by MACs).", show_default=False)]
+ExplainCountsOpt = Annotated[bool, typer.Option(
+    "--explain-counts", help="End with every counting rule instead of the short legend.")]
 
 
 @app.command()
@@ -39,10 +63,14 @@ def show(
     = False,
     freeze_until: FreezeUntilOpt = None,
     var: VarOpt = None,
+    sort: SortOpt = None,
+    top: TopOpt = None,
+    explain_counts: ExplainCountsOpt = False,
 ) -> None:
     """Per-layer shapes, parameters and MACs of a spec, with totals and memory."""
     from ..core.engine import analyze
     from ..present.report import result
+    from ..writers import format_for
 
     with errors_to_exit():
         report = analyze(load_spec(spec, var), parse_input(input), batch, dtype.value)
@@ -50,5 +78,8 @@ def show(
             from ..core.freeze import freeze_until as freeze
 
             freeze(report, freeze_until)
-        found = result(report, depth, rf)
+        # the HTML report adds what a page has room for: the receptive field, the memory
+        report_page = format_for(format.value if format else None, output) == "html"
+        found = result(report, depth, rf, sort=sort.value if sort else None, top=top,
+                       explain_counts=explain_counts, full=report_page)
     finish(found, format, output)
