@@ -7,7 +7,7 @@ buffers do not).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from .layers import Layer, Merge, Shape
@@ -94,6 +94,12 @@ class Totals:
         return self.params - self.trainable_params
 
 
+#: How a Report shows itself in a notebook, by format (`html`, `markdown`): filled by
+#: `cnncalc.notebook` (the public API loads it), which renders through `present` and the
+#: writers, so that the core imports neither.
+VIEWS: dict[str, Callable[[Report], str]] = {}
+
+
 @dataclass(slots=True, eq=False)
 class Report:
     spec_name: str
@@ -111,6 +117,16 @@ class Report:
     #: the counts of the training-only rows (auxiliary heads), which `totals` leaves out
     #: except for params and buffers (the network holds them)
     training_only: Totals = field(default_factory=lambda: Totals())
+
+    def _repr_html_(self) -> str | None:
+        """Jupyter's rich view: the HTML report (a diagram, the sortable table, memory)."""
+        view = VIEWS.get("html")
+        return view(self) if view is not None else None
+
+    def _repr_markdown_(self) -> str | None:
+        """The per-layer table as markdown (for front ends that show markdown)."""
+        view = VIEWS.get("markdown")
+        return view(self) if view is not None else None
 
     @property
     def inference_outputs(self) -> list[Node]:

@@ -95,6 +95,10 @@ def document(reports: list[Report]) -> dict[str, Any]:
             "conventions": CONVENTIONS, "specs": specs}
 
 
+#: The line under the table (the JSON's `conventions` holds every rule).
+LEGEND = "MACs = multiply-adds, FLOPs = 2 x MACs; every rule: show --explain-counts"
+
+
 def result(reports: list[Report]) -> Result:
     """One row per metric, one column per spec (its text with the ratio; in CSV its exact
     value and ratio as two columns)."""
@@ -120,4 +124,4 @@ def result(reports: list[Report]) -> Result:
     notes = [f"Ratios against {titles[0]}: 2x = twice as much, 1/2 = half. "
              f"Batch {first.batch}, {first.dtype}."]
     return Result("compare", "compare", [Table("metrics", columns, rows, json=False)],
-                  notes=notes, footnote=f"Counted: {CONVENTIONS}.", data=document(reports))
+                  notes=notes, footnote=LEGEND, data=document(reports))

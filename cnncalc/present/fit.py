@@ -50,7 +50,9 @@ def result(spec: str, by: str, tried: list[Candidate], budgets: dict[str, int], 
     columns = [
         *([Column("phi", "phi", "float")] if by == "compound" else []),
         Column("value", "value", "float", human=False),
-        Column("width", "width", "float"), Column("depth", "depth", "float"),
+        # compound's width and depth follow from phi: left out first on a narrow terminal
+        Column("width", "width", "float", drop=1 if by == "compound" else 0),
+        Column("depth", "depth", "float", drop=1 if by == "compound" else 0),
         Column("input", "input"), Column("params", "params", "count"),
         Column("macs", "MACs", "count"), Column("memory_text", "memory", "bytes",
                                                 machine=False),

@@ -5,9 +5,11 @@ from __future__ import annotations
 from ..core.report import Report
 from ..result import Column, Result, Row, Table
 
+#: Params and MACs in SI units for people (`62.4M`), exact for machines; the input is left out
+#: first on a narrow terminal (the descriptions say it).
 COLUMNS = [
-    Column("name", "Name"), Column("input", "Input", "shape"),
-    Column("params", "Params", "count"), Column("macs", "MACs", "count"),
+    Column("name", "Name", "name"), Column("input", "Input", "shape", drop=1),
+    Column("params", "Params", "si"), Column("macs", "MACs", "si"),
     Column("description", "Description"),
 ]
 
