@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 #: How a column's values are shown: `text` and `name` (indented by the row's depth) are left
-#: aligned; numbers and shapes right aligned. `share` is a fraction (0.985 -> 98.5%); `si` is
-#: a count that people read in SI form (`62.4M`) and machines exactly.
-ColumnType = Literal["text", "name", "count", "si", "bytes", "shape", "share", "float", "field"]
+#: aligned; numbers and shapes right aligned. `share` is a fraction (0.985 -> 98.5%).
+ColumnType = Literal["text", "name", "count", "bytes", "shape", "share", "float", "field"]
 
 LEFT_ALIGNED = ("text", "name")
 
@@ -41,6 +40,8 @@ class Column:
     #: how readily a narrow terminal leaves the column out (highest first, with a note saying
     #: so); 0: never
     drop: int = 0
+    #: a count the terminal shows in SI units (`62.4M`; exact in every other format)
+    brief: bool = False
 
 
 @dataclass(slots=True)

@@ -68,7 +68,7 @@ def test_repr_html_is_the_report_fragment(lenet):
     assert page.startswith('<div class="cnncalc">') and page.rstrip().endswith("</div>")
     assert "<html" not in page and "<body" not in page  # a cell's output, not a page
     assert page.count('<g class="node') == len(lenet.nodes) == 8  # a box per top-level row
-    assert "62,006" in page and "RF size/stride/pad" in page  # totals, receptive field
+    assert "62,006" in page and "RF size / stride / pad" in page  # totals, receptive field
     assert "<h2>Memory</h2>" in page and "peak activations" in page
 
 

@@ -214,7 +214,7 @@ def result(report: Report, max_depth: int | None = None, rf: bool = False,
         from ..analyses.receptive import input_field, receptive_fields
 
         fields = receptive_fields(report)
-        columns.append(Column("receptive_field", "RF size/stride/pad", "field"))
+        columns.append(Column("receptive_field", "RF size / stride / pad", "field"))
     whole = measure_total(report, key)
     bpe = report.bytes_per_element
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from ..core.report import Report
 from ..result import Column, Result, Row, Table
 
-#: Params and MACs in SI units for people (`62.4M`), exact for machines; the input is left out
-#: first on a narrow terminal (the descriptions say it).
+#: Params and MACs in SI units in the terminal (`62.4M`), exact elsewhere; the input is left
+#: out first on a narrow terminal (the descriptions say it).
 COLUMNS = [
     Column("name", "Name", "name"), Column("input", "Input", "shape", drop=1),
-    Column("params", "Params", "si"), Column("macs", "MACs", "si"),
+    Column("params", "Params", "count", brief=True), Column("macs", "MACs", "count", brief=True),
     Column("description", "Description"),
 ]
 

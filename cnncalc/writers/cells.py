@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.layers import fmt_shape
-from ..core.units import binary, exact, si
+from ..core.units import binary, exact
 from ..errors import visible
 from ..result import LEFT_ALIGNED, Column, Row, Table
 
@@ -22,8 +22,6 @@ def human(value: Any, column: Column) -> str:
     kind = column.type
     if kind == "count" and isinstance(value, int):
         return exact(value)
-    if kind == "si" and isinstance(value, int):
-        return si(value)
     if kind == "bytes" and isinstance(value, int):
         return binary(value)
     if kind == "shape" and isinstance(value, tuple | list):
