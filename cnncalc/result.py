@@ -140,16 +140,38 @@ class Network:
                 stack.extend(reversed(unit.children))
         return out
 
-    def top_level(self) -> tuple[list[Unit], list[tuple[str, str]]]:
-        """The top-level units as boxes, and the edges between them (each drawn edge taken to
-        the top-level units at its ends; edges inside one unit left out)."""
+    def levels(self) -> int:
+        """How deeply units nest: 1 when every unit is a box at the top level."""
+        def depth(units: list[Unit]) -> int:
+            return 1 + max((depth(u.children) for u in units if u.children), default=0)
+        return depth(self.units)
+
+    def collapsed(self, depth: int) -> Network:
+        """The network with every block at nesting `depth` (0: the top level) drawn as one
+        box: each edge taken to the boxes at its ends, edges inside one box left out."""
         owner: dict[str, str] = {"input": "input"}
-        for top in self.units:
-            stack = [top]
-            while stack:
-                unit = stack.pop()
-                owner[unit.id] = top.id
-                stack.extend(unit.children or ())
+
+        def fold(units: list[Unit], level: int) -> list[Unit]:
+            out = []
+            for unit in units:
+                if unit.children is not None and level >= depth:
+                    stack = list(unit.children)
+                    while stack:
+                        inner = stack.pop()
+                        owner[inner.id] = unit.id
+                        stack.extend(inner.children or ())
+                    out.append(Unit(unit.id, unit.label, unit.kind, unit.shape, unit.params,
+                                    unit.macs, True, None, unit.output, unit.training_only))
+                else:
+                    children = (None if unit.children is None
+                                else fold(unit.children, level + 1))
+                    out.append(Unit(unit.id, unit.label, unit.kind, unit.shape, unit.params,
+                                    unit.macs, unit.block, children, unit.output,
+                                    unit.training_only))
+                owner.setdefault(unit.id, unit.id)
+            return out
+
+        units = fold(self.units, 0)
         edges: list[tuple[str, str]] = []
         seen: set[tuple[str, str]] = set()
         for a, b in self.edges:
@@ -157,4 +179,9 @@ class Network:
             if edge[0] != edge[1] and edge not in seen:
                 seen.add(edge)
                 edges.append(edge)
-        return self.units, edges
+        return Network(self.name, self.input_shape, units, edges, self.macs, self.params)
+
+    def top_level(self) -> tuple[list[Unit], list[tuple[str, str]]]:
+        """The top-level units as boxes, and the edges between them."""
+        top = self.collapsed(0)
+        return top.units, top.edges

@@ -6,7 +6,9 @@ MACs, in SI units); an expanded block is a frame (`subgraph`) around its rows, a
 a box with double sides; an add or concat is a hexagon; the input a stadium. Arrows follow the
 data (`present.network`): branches, shortcuts and taps (`from:`) included. Outputs have a thick
 border, training-only rows a dashed one. A Result without a network (`specs`, `compare`, ...)
-is refused with a CnnCalcError.
+is refused with a CnnCalcError. A network too large for GitHub to draw (more than 50,000
+characters or 500 arrows) is drawn with its deepest blocks collapsed, level by level, until it
+fits.
 
 Labels are quoted, with mermaid's entity codes for the characters that would end or break them
 (`"`, `#`, `<`, `>`, `&`), and control characters shown as escapes (`errors.visible`). Ids are
@@ -44,13 +46,29 @@ def write(result: Result) -> str:
         raise CnnCalcError(f"--format mermaid draws a network, and '{result.command}' "
                            "describes none; draw one with 'cnncalc show SPEC -f mermaid' "
                            "(or scale)")
-    return flowchart(network)
+    text = flowchart(network)
+    depth = network.levels() - 2
+    while too_big(text) and depth >= 0:
+        text = flowchart(network.collapsed(depth),
+                         f"blocks below depth {depth} drawn as one box, to stay within "
+                         "GitHub's limits (-d chooses the depth)")
+        depth -= 1
+    return text
 
 
-def flowchart(network: Network) -> str:
-    """The network as mermaid's `flowchart TD` text."""
+#: What GitHub's mermaid draws at most (mermaid's `maxTextSize` and `maxEdges` defaults).
+MAX_TEXT = 50_000
+MAX_EDGES = 500
+
+
+def too_big(text: str) -> bool:
+    return len(text) > MAX_TEXT or text.count(" --> ") > MAX_EDGES
+
+
+def flowchart(network: Network, note: str = "") -> str:
+    """The network as mermaid's `flowchart TD` text (`note`: a comment after the first line)."""
     ids: dict[str, str] = {"input": "input"}
-    lines = ["flowchart TD",
+    lines = ["flowchart TD", *([f"  %% {_escape(note)}"] if note else []),
              f'  input(["{_escape("input " + network.input_shape)}"])']
     outputs: list[str] = []
     training: list[str] = []
