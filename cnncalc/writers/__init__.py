@@ -1,4 +1,5 @@
-"""Writers: one module per format, each taking any `result.Result` (`write(result) -> str`).
+"""Writers: one module per format, each taking any `result.Result` (`write(result) -> str`);
+`mermaid` draws the Result's network and refuses a Result without one.
 
 `emit` is the one place that writes a Result: to standard output, or to `-o FILE` with the
 format taken from the file's extension unless `--format` says otherwise, atomically (a
