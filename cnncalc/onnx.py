@@ -258,6 +258,8 @@ class _Model:
             **self.weights}
         #: a constant that is an initializer of the file passed through Identity: its name
         self.weight_of: dict[str, str] = {name: name for name in self.weights}
+        #: constants the converters read as attributes (not weights: never params)
+        self.attributes: set[str] = set()
         self.producer: dict[str, onnx.NodeProto] = {}
         self.consumers: dict[str, list[onnx.NodeProto]] = {}
         self.outputs = [v.name for v in self.graph.output]
@@ -332,7 +334,14 @@ class _Model:
         return True
 
     def const(self, name: str, what: str) -> np.ndarray:
-        """The constant value `name`, or Unsupported naming `what` it should have been."""
+        """The constant value `name` read as an attribute (a shape, scales, bounds), or
+        Unsupported naming `what` it should have been."""
+        value = self.tensor(name, what)
+        self.attributes.add(name)
+        return value
+
+    def tensor(self, name: str, what: str) -> np.ndarray:
+        """The constant `name` (a weight: its converter counts it), or Unsupported."""
         if name not in self.consts:
             raise Unsupported(f"{what} is computed at run time (cnncalc needs a constant)")
         return self.consts[name]
@@ -406,7 +415,7 @@ def _evaluate(node: onnx.NodeProto, feeds: dict[str, np.ndarray], opset: int) ->
 def _weight(node: onnx.NodeProto, m: _Model, index: int, what: str) -> np.ndarray:
     if len(node.input) <= index or node.input[index] == "":
         raise Unsupported(f"no {what}")
-    return m.const(node.input[index], f"the {what}")
+    return m.tensor(node.input[index], f"the {what}")
 
 
 def _spatial_attrs(node: onnx.NodeProto, kernel: tuple[int, int], in_shape: tuple[int, ...],
@@ -476,11 +485,11 @@ def _conv(node: onnx.NodeProto, m: _Model) -> Converted:
     if _attr(node, "group", 1) != 1:
         fields["groups"] = int(_attr(node, "group", 1))
     params = [node.input[1]]
-    bias = m.optional_const(node, 2, "the bias")
-    if bias is None:
-        fields["bias"] = False
-    else:
+    if len(node.input) > 2 and node.input[2]:
+        _weight(node, m, 2, "bias")
         params.append(node.input[2])
+    else:
+        fields["bias"] = False
     return Converted("conv", fields, [source], params, absorbed=[pad] if pad else [])
 
 
@@ -511,10 +520,11 @@ def _conv_transpose(node: onnx.NodeProto, m: _Model) -> Converted:
     if group != 1:
         fields["groups"] = group
     params = [node.input[1]]
-    if m.optional_const(node, 2, "the bias") is None:
-        fields["bias"] = False
-    else:
+    if len(node.input) > 2 and node.input[2]:
+        _weight(node, m, 2, "bias")
         params.append(node.input[2])
+    else:
+        fields["bias"] = False
     return Converted("conv_transpose", fields, [node.input[0]], params)
 
 
@@ -637,7 +647,8 @@ def _global(mode: str) -> Convert:
     def convert(node: onnx.NodeProto, m: _Model) -> Converted:
         if len(m.shape(node.input[0])) != 4:
             raise Unsupported("global pooling of a tensor that is not NCHW")
-        return Converted("global_pool", {"mode": mode, "keepdims": True}, [node.input[0]])
+        fields: Fields = {"mode": mode} if mode != "avg" else {}
+        return Converted("global_pool", {**fields, "keepdims": True}, [node.input[0]])
     return convert
 
 
@@ -654,7 +665,7 @@ def _reduce(mode: str) -> Convert:
         if rank != 4 or axes is None or sorted(a % 4 for a in axes) != [2, 3]:
             raise Unsupported(f"a reduction over axes {axes} (cnncalc's global pooling reduces "
                               "height and width of NCHW)")
-        fields: Fields = {"mode": mode}
+        fields: Fields = {"mode": mode} if mode != "avg" else {}
         if _attr(node, "keepdims", 1):
             fields["keepdims"] = True
         return Converted("global_pool", fields, [node.input[0]])
@@ -740,8 +751,9 @@ def _layernorm(node: onnx.NodeProto, m: _Model, channels_last: bool = False) -> 
         raise Unsupported(f"a layer norm over axis {axis} of {shape} (cnncalc's normalises "
                           "the channels of each position)")
     _weight(node, m, 1, "scale")
-    if m.optional_const(node, 2, "the bias") is None:
+    if len(node.input) < 3 or not node.input[2]:
         raise Unsupported("a layer norm without a bias (cnncalc's affine one has both)")
+    _weight(node, m, 2, "bias")
     fields: Fields = {}
     eps = _short(_attr(node, "epsilon", 1e-5))
     if eps != 1e-5:
@@ -774,7 +786,7 @@ def _gemm(node: onnx.NodeProto, m: _Model) -> Converted:
     out = _dense(node, m, _weight(node, m, 1, "weight"), bool(_attr(node, "transB", 0)),
                  node.input[0])
     out.params = [node.input[1]]
-    bias = m.optional_const(node, 2, "the bias")
+    bias = _weight(node, m, 2, "bias") if len(node.input) > 2 and node.input[2] else None
     if bias is None:
         out.fields["bias"] = False
     elif bias.size != out.fields["units"]:
@@ -958,9 +970,21 @@ def _slice(node: onnx.NodeProto, m: _Model) -> Converted:
                               "takes torch's equal chunks)")
         return Converted("chunk", {"chunks": found[0], "index": found[1]}, [node.input[0]])
     if rank == 4 and set(bounds) <= {2, 3}:
-        (top, bottom), (left, right) = (bounds.get(axis, (0, shape[axis])) for axis in (2, 3))
-        return Converted("crop", {"amount": _padding(top, shape[2] - bottom, left,
-                                                     shape[3] - right)}, [node.input[0]])
+        (top, end_h), (left, end_w) = (bounds.get(axis, (0, shape[axis])) for axis in (2, 3))
+        amounts = (top, shape[2] - end_h, left, shape[3] - end_w)
+        source, absorbed = node.input[0], []
+        before = m.made_by(source, "Slice")  # torch crops height and width by two slices
+        if before is not None and m.only_reader(source, node) \
+                and _module_path(before, m) == _module_path(node, m):
+            try:
+                first = _slice(before, m)
+            except Unsupported:
+                first = None
+            if first is not None and first.kind == "crop":
+                amounts = _with_pad(amounts, first.fields["_amounts"])
+                source, absorbed = first.inputs[0], [before, *first.absorbed]
+        return Converted("crop", {"amount": _padding(*amounts), "_amounts": amounts},
+                         [source], absorbed=absorbed)
     raise Unsupported(f"a slice along axes {sorted(bounds)} (cnncalc takes channel chunks or "
                       "a crop of height and width)")
 
@@ -1245,7 +1269,8 @@ def _convert(m: _Model) -> _Ops:
                 problems.append(f"{label}: reads the constant {constants[0]!r} as a tensor")
                 continue
             module = _common([_module_path(n, m) for n in [node, *row.absorbed]])
-            ops.append(Op(output, row.kind, row.fields,
+            fields = {k: v for k, v in row.fields.items() if not k.startswith("_")}
+            ops.append(Op(output, row.kind, fields,
                           [alias.get(name, name) for name in row.inputs], module))
             params[output] = row.params
             buffers[output] = row.buffers
@@ -1423,6 +1448,16 @@ def _check(text: str, m: _Model, imported: _Ops, paths: dict[str, str]) -> None:
     if report.totals.buffers != buffers:
         problems.append(f"buffers: the spec counts {report.totals.buffers:,}, the model's "
                         f"running statistics have {buffers:,}")
+    counted = {name for names in (*imported.params.values(), *imported.buffers.values())
+               for name in names}
+    for node in m.nodes:
+        for name in node.input:
+            value = m.consts.get(name)
+            if name in m.weight_of and name not in counted and name not in m.attributes \
+                    and value is not None and value.size > 1 and value.dtype.kind == "f":
+                problems.append(f"{node.name or node.op_type} reads the weight "
+                                f"{m.weight_of[name]!r} ({value.size:,} values), which no row "
+                                "counts")
     if problems:
         raise CnnCalcError([f"the imported spec disagrees with the ONNX model: {p}"
                             for p in problems])

@@ -348,6 +348,69 @@ def test_input_shape_from_the_model_and_overridden(tmp_path, runner):
     assert analyse((tmp_path / "out.yaml").read_text()).input_shape == (32, 32, 3)
 
 
+def _handmade(tmp_path: Path, opset: int = 17, two_inputs: bool = False) -> Path:
+    """A graph written with onnx.helper, as no torch exporter writes it: SAME_UPPER padding,
+    Clip(0, 6) from Constant inputs, GlobalMaxPool, MatMul + Add, Sum."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    def weight(name: str, *shape: int):
+        return numpy_helper.from_array(np.ones(shape, np.float32), name)
+
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], strides=[2, 2],
+                         auto_pad="SAME_UPPER", name="/features/conv/Conv"),
+        helper.make_node("Constant", [], ["lo"], value_float=0.0),
+        helper.make_node("Constant", [], ["hi"], value_float=6.0),
+        helper.make_node("Clip", ["c1", "lo", "hi"], ["r1"], name="/features/act/Clip"),
+        helper.make_node("GlobalMaxPool", ["r1"], ["p"], name="/pool/GlobalMaxPool"),
+        helper.make_node("Flatten", ["p"], ["f"], axis=1, name="/Flatten"),
+        helper.make_node("MatMul", ["f", "w2"], ["m2"], name="/fc/MatMul"),
+        helper.make_node("Add", ["m2", "b2"], ["d2"], name="/fc/Add"),
+        helper.make_node("Relu", ["d2"], ["r2"], name="/relu/Relu"),
+        helper.make_node("MatMul", ["r2", "w3"], ["d3"], name="/proj/MatMul"),
+        helper.make_node("Identity", ["r2"], ["i2"], name="/skip/Identity"),
+        helper.make_node("Sum", ["d3", "i2"], ["y"], name="/Sum"),
+    ]
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3, 9, 9])]
+    if two_inputs:
+        inputs.append(helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, 6]))
+    graph = helper.make_graph(
+        nodes, "handmade", inputs,
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [weight("w1", 4, 3, 3, 3), weight("b1", 4), weight("w2", 4, 6), weight("b2", 6),
+         weight("w3", 6, 6)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    path = tmp_path / "handmade.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
+def test_a_handmade_graph_counted_by_hand(tmp_path):
+    from cnncalc.onnx import to_spec
+
+    report = analyse(to_spec(_handmade(tmp_path)))
+    rows = {node.path: node for node in report.walk()}
+    # conv 3x3x3 -> 4, stride 2, SAME: ceil(9 / 2) = 5 rows and columns
+    assert rows["features.conv"].output_shape == (5, 5, 4)
+    assert rows["features.act"].kind == "relu6"
+    assert rows["fc"].kind == "dense" and rows["fc"].layer.bias is True
+    assert rows["proj"].layer.bias is False and rows["add"].kind == "add"
+    params = (3 * 3 * 3 * 4 + 4) + (4 * 6 + 6) + 6 * 6
+    macs = 3 * 3 * 3 * 4 * 5 * 5 + 4 * 6 + 6 * 6
+    assert (report.totals.params, report.totals.macs) == (params, macs) == (178, 2760)
+
+
+def test_refusals_name_the_reason(tmp_path):
+    from cnncalc.onnx import to_spec
+
+    with pytest.raises(CnnCalcError, match="opset is 11; cnncalc imports opset 13"):
+        to_spec(_handmade(tmp_path, opset=11))
+    with pytest.raises(CnnCalcError, match=r"takes 2 inputs \(x, z\)"):
+        to_spec(_handmade(tmp_path, two_inputs=True))
+    with pytest.raises(CnnCalcError, match="no such file"):
+        to_spec(tmp_path / "missing.onnx")
+
+
 class Unsupported(nn.Module):
     def __init__(self):
         super().__init__()
