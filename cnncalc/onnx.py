@@ -10,7 +10,10 @@ Importing (`to_spec`), in the manner of onnx2torch:
   `onnx.shape_inference` (with data propagation) gives every value's shape. Values computed
   from constants only (initializers, `Constant`, a `Shape` of a tensor whose shape is known,
   and what is computed from them: torch's exporters build reshape targets and slice bounds
-  this way) are evaluated with `onnx.reference`; they are not rows.
+  this way) are evaluated with `onnx.reference`; they are not rows. Shapes are inferred again
+  once such values are known (shape inference cannot follow `Shape -> Gather -> Div ->
+  Slice`). Weights are read for their shapes only: a large one is never loaded into an
+  array, and external data is not read.
 - Every other node is converted by the one converter of its op type in `CONVERTERS` (the
   table the docs print: docs/importing-onnx.md). A converter may take in the nodes before it
   that make one cnncalc kind together: `x * Sigmoid(x)` is `silu`, MatMul then Add of a
@@ -26,8 +29,9 @@ Importing (`to_spec`), in the manner of onnx2torch:
   two ops of the module) becomes that layer's `activation:`.
 - The spec written is analysed by the engine and checked against the model: every row's
   output shape against ONNX's inferred shape, params against the sizes of the weights the
-  nodes read (per use), buffers against batch norm's running statistics. Any difference is
-  an error, never a wrong number.
+  nodes read, buffers against batch norm's running statistics, and no weight that a node
+  reads may go uncounted. A weight read by two nodes counts for each (torch's exporter gives
+  equal initializers one name). Any difference is an error, never a wrong number.
 
 What is counted is the graph in the file. torch's exporters fold batch norm into the
 convolutions of an eval-mode model (the weights are scaled and a bias added): such a graph has
