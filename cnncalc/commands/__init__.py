@@ -15,6 +15,7 @@ COMMANDS: dict[str, str] = {
     "show": "show", "specs": "specs", "compare": "compare", "check": "check",
     "memory": "memory", "explain": "explain", "conv": "conv", "scale": "scale", "fit": "fit",
     "verify": "verify", "import": "import_", "schema": "schema",
+    "export": "export",
 }
 
 

@@ -140,7 +140,7 @@ class _Writer:
             for depth, part in enumerate(parts):
                 path = ".".join(parts[: depth + 1])
                 group = groups.get(path)
-                if group is None or (parent.children and parent.children[-1] is not group):
+                if group is None or not parent.children or parent.children[-1] is not group:
                     # a module run again after a sibling: its rows go on in a new group
                     group = _Row(self._fresh(parent, part), parent,
                                  cls=op.classes.get(path, ""))
