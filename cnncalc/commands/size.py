@@ -118,7 +118,7 @@ def _layer(kernel: str | None, stride: str | None, padding: str, dilation: int,
                                           ("--dilation", dilation != 1 or None)) if value]
         if given:
             raise CnnCalcError(f"--pool: a pooling layer has no {', '.join(given)}")
-        return {"pool": {"mode": pool.value, **fields}}
+        return {f"{pool.value}pool": fields}
     fields["dilation"] = dilation
     if separable:
         if filters is None:
