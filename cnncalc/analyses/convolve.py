@@ -500,9 +500,10 @@ def conv_layer(x: Volume, filters: list[Volume], stride: int = 1,
     cols = F.output_size(n[1], size[1], stride, pads[2], pads[3])
     work = max(rows, 0) * max(cols, 0) * size[0] * size[1] * len(x) * len(filters)
     if work > MAX_WORK:
-        raise CnnCalcError(f"{len(filters):,} filters of {size[0]}x{size[1]}x{len(x)} over a "
-                           f"{rows:,}x{cols:,} output are {work:,} multiply-adds, more than "
-                           f"the {MAX_WORK:,} this command computes")
+        what = (f"{len(filters):,} filters of {size[0]}x{size[1]}x{len(x)}"
+                if len(filters) > 1 else f"a {size[0]}x{size[1]}x{len(x)} filter")
+        raise CnnCalcError(f"{what} over a {rows:,}x{cols:,} output is {work:,} multiply-adds, "
+                           f"more than the {MAX_WORK:,} this command computes")
     found = []
     for index, w in enumerate(filters):
         partials, z = convolve_volume(x, w, stride, padding, mode)
