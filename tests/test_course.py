@@ -164,7 +164,7 @@ def test_vertical_edges_in_all_channels(runner):
 def test_multiple_filters_bias_and_relu(runner):
     # Two filters: (n - f + 1) x (n - f + 1) x n_c' = 4x4x2; then a bias and a non-linearity.
     output = run(runner, "conv", "-i", IMAGE, "-k", "vertical", "-k", "horizontal",
-                 "-b", "5", "-b", "0", "-a", "relu")
+                 "--bias", "5", "--bias", "0", "--activation", "relu")
     assert "output: 4x4x2" in output
     first = only(output, "Output 4x4 (filter 1 of 2)")
     assert first == [[max(v + 5, 0) for v in row] for row in TABLE_4X4]

@@ -157,9 +157,9 @@ def test_csv_and_yaml_volumes(tmp_path):
 @pytest.mark.parametrize(("args", "message"), [
     (["-i", "1 2; 3 4 | 5 6; 7 8", "-k", "1"], "the filter has 1 channel, the input 2"),
     (["-i", "1 2; 3 4", "-k", "1", "-k", "1 1"], "the filters of a layer have one size"),
-    (["-i", "1 2; 3 4", "-k", "1", "-b", "1", "-b", "2"], "one bias per filter"),
-    (["-i", "1 2; 3 4", "-k", "1", "-b", "x"], "'x' is not a number"),
-    (["-i", "1 2; 3 4", "-k", "1", "-a", "softplus"], "softplus"),
+    (["-i", "1 2; 3 4", "-k", "1", "--bias", "1", "--bias", "2"], "one bias per filter"),
+    (["-i", "1 2; 3 4", "-k", "1", "--bias", "x"], "'x' is not a number"),
+    (["-i", "1 2; 3 4", "-k", "1", "--activation", "softplus"], "softplus"),
     (["-i", "1 2; 3 4 | 1 2; 3 4", "-k", "vertical | sobel"], "unknown filter"),
 ])
 def test_conv_volume_refusals(runner, args, message):

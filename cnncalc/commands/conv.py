@@ -43,10 +43,10 @@ def conv(
         "--stride", "-s", parser=number(1, 1000, integer=True), help="Stride (1 to 1,000).")]
     = 1,
     bias: Annotated[Optional[list[str]], typer.Option(
-        "--bias", "-b", help="A bias added to a filter's sums: one per filter, in the order "
+        "--bias", help="A bias added to a filter's sums: one per filter, in the order "
         "of --filter (repeat it).", show_default=False)] = None,
     activation: Annotated[Optional[Activation], typer.Option(
-        "--activation", "-a", help="Applied after the bias.", show_default=False)] = None,
+        "--activation", help="Applied after the bias.", show_default=False)] = None,
     partial_sums: Annotated[bool, typer.Option(
         "--partial-sums", help="Also print each input channel's partial sums (the filter's "
         "channel over that input channel alone).")] = False,

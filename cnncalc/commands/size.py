@@ -33,7 +33,7 @@ def size(
         "--dilation", parser=number(1, 10_000, integer=True),
         help="Dilation of a convolution's kernel.")] = 1,
     filters: Annotated[Optional[int], typer.Option(
-        "--filters", "-n", parser=number(1, 10**9, integer=True),
+        "--filters", parser=number(1, 10**9, integer=True),
         help="Number of filters n_c': the output channels, with params and MACs.",
         show_default=False)] = None,
     pool: Annotated[Optional[PoolMode], typer.Option(
