@@ -176,3 +176,12 @@ def test_conv_work_bound_counts_every_filter(runner):
         args += ["-k", "vertical"]
     result = invoke(runner, *args)
     assert result.exit_code == 2 and "more than the 5,000,000" in result.output
+
+
+def test_pooling_work_counts_every_channel():
+    from cnncalc.errors import CnnCalcError
+
+    # 2 -> 2000 per axis: windows of 1 or 2 positions summing to 2 + 2000 - gcd(2, 2000) = 2000
+    # per axis, 2000 * 2000 = 4,000,000 cells a channel: one channel fits, two do not
+    with pytest.raises(CnnCalcError, match="8,000,000 cells"):
+        adaptive_pool([[1, 2], [3, 4]], "avg", (2000, 2000), channels=2)

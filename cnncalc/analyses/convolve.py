@@ -376,14 +376,15 @@ def lecture_windows(n_in: int, n_out: int) -> Windows | None:
 
 
 def pool_windows(x: Matrix, mode: str, rows: Windows, cols: Windows,
-                 divisor: int | None = None) -> Matrix:
+                 divisor: int | None = None, channels: int = 1) -> Matrix:
     """Max or average of `x` over each (row window, column window). Positions outside `x`
     are padding: max skips them, average counts them as zeros when `divisor` (the whole
-    window) is given, else divides by the cells inside."""
+    window) is given, else divides by the cells inside. At most MAX_WORK cells are read for
+    all `channels` of a volume together."""
     if mode not in ("max", "avg"):
         raise CnnCalcError(f"pooling mode must be max or avg, got {mode!r}")
     h, w = len(x), len(x[0])
-    work = sum(e - b for b, e in rows) * sum(e - b for b, e in cols)
+    work = sum(e - b for b, e in rows) * sum(e - b for b, e in cols) * channels
     if work > MAX_WORK:
         raise CnnCalcError(f"pooling reads {work:,} cells, more than the {MAX_WORK:,} this "
                            "command computes")
@@ -411,7 +412,7 @@ def _mean(total: Number, count: int) -> Number:
 
 
 def pool(x: Matrix, mode: str, kernel: tuple[int, int], stride: tuple[int, int],
-         padding: str | int = "valid") -> Matrix:
+         padding: str | int = "valid", channels: int = 1) -> Matrix:
     """Max or average pooling of one channel (see the module docstring for padding)."""
     if not all(1 <= s <= MAX_STRIDE for s in stride):
         raise CnnCalcError(f"--stride must be from 1 to {MAX_STRIDE:,}, got "
@@ -426,7 +427,7 @@ def pool(x: Matrix, mode: str, kernel: tuple[int, int], stride: tuple[int, int],
                                f"padded by {a}+{b}")
     return pool_windows(x, mode, sliding_windows(n[0], kernel[0], stride[0], top, bottom),
                         sliding_windows(n[1], kernel[1], stride[1], left, right),
-                        kernel[0] * kernel[1])
+                        kernel[0] * kernel[1], channels)
 
 
 def pool_paddings(padding: str | int, n: tuple[int, int], kernel: tuple[int, int],
@@ -446,7 +447,7 @@ def pool_paddings(padding: str | int, n: tuple[int, int], kernel: tuple[int, int
 
 
 def adaptive_pool(x: Matrix, mode: str, target: tuple[int, int],
-                  rule: str = "torch") -> Matrix:
+                  rule: str = "torch", channels: int = 1) -> Matrix:
     """Adaptive pooling of one channel to `target`, with torch's windows, or with the
     course's rule (`rule="lecture"`, where it has a stride)."""
     n = (len(x), len(x[0]))
@@ -461,7 +462,7 @@ def adaptive_pool(x: Matrix, mode: str, target: tuple[int, int],
             raise CnnCalcError("the course's adaptive rule needs a target no larger than the "
                                "input (s = floor(n_in / n_out) is 0)")
         rows, cols = found
-    return pool_windows(x, mode, rows, cols)
+    return pool_windows(x, mode, rows, cols, channels=channels)
 
 
 # --------------------------------------------------------------------------- a layer
@@ -558,6 +559,8 @@ def adaptive_lines(n: tuple[int, int], target: tuple[int, int]) -> list[str]:
 
 
 def adaptive_differs(n: tuple[int, int], target: tuple[int, int]) -> bool:
-    """Whether the course's rule (where it has a stride) and torch's windows differ."""
-    return any(lecture_windows(a, b) not in (None, torch_windows(a, b))
-               for a, b in zip(n, target, strict=True))
+    """Whether the course's rule has a stride on both axes and its windows differ from
+    torch's on one."""
+    rule = [lecture_windows(a, b) for a, b in zip(n, target, strict=True)]
+    return None not in rule and rule != [torch_windows(a, b)
+                                         for a, b in zip(n, target, strict=True)]

@@ -63,15 +63,15 @@ def pool(
                     raise CnnCalcError(f"--adaptive sets the windows itself: leave out "
                                        f"{', '.join(given)}")
                 target = size_pair(adaptive, "--adaptive")
-                outs = [adaptive_pool(c, mode.value, target) for c in x]
+                outs = [adaptive_pool(c, mode.value, target, channels=len(x)) for c in x]
                 lines += adaptive_lines(n, target)
-                lecture = [adaptive_pool(c, mode.value, target, "lecture") for c in x] \
+                lecture = [adaptive_pool(c, mode.value, target, "lecture", len(x)) for c in x] \
                     if adaptive_differs(n, target) else []
                 title = f"adaptive {mode.value} pooling to {target[0]}x{target[1]}"
             else:
                 f = size_pair(kernel or "2", "--kernel")
                 s = size_pair(stride, "--stride") if stride is not None else f
-                outs = [pool(c, mode.value, f, s, padding) for c in x]
+                outs = [pool(c, mode.value, f, s, padding, len(x)) for c in x]
                 pads = pool_paddings(padding, n, f, s)
                 lines += window_lines(n, f, s, pads, same=padding == "same")
                 lecture = []
