@@ -5,10 +5,11 @@ This is the only module of cnncalc that imports torch (an optional extra:
 `import cnncalc` and `cnncalc show` never load torch.
 
 The module is built from the engine's Report tree, one torch module per node, nested so that
-`named_modules()` yields the engine's dotted paths (`layer1.0.conv1`, `layer1.0.shortcut`,
-`layer1.0.add`, ...). A few leaves have internals below their path (separable: `depthwise`,
-`pointwise`; se: `avgpool`, `fc1`, `fc2`, as torchvision names them). Merges are modules too
-(`Add`, `Concat`), so that hooks see them.
+`named_modules()` yields the engine's dotted paths (`layer1.0.conv1`, `layer2.0.downsample`,
+`layer1.0.add`, ...), which for the bundled torchvision specs are torchvision's module
+names. A few leaves have internals below their path (separable: `depthwise`, `pointwise`; se:
+`avgpool`, `fc1`, `fc2`, as torchvision names them). Merges are modules too (`Add`,
+`Concat`), so that hooks see them.
 
 Exactness rules (each module must give the engine's shape by torch's own arithmetic):
 - symmetric padding uses the layer's own `padding=`; asymmetric padding ("same" with an even

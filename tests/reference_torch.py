@@ -54,7 +54,8 @@ section and CONVENTIONS.md:
   residual's body.
 
 Module names follow the README's paths (`<kind><n>` per kind among siblings unless `name:`;
-`0..n-1` under a repeat; `shortcut`, `add` and the activation's name in a residual;
+`0..n-1` under a repeat; `shortcut` (or the name of a shortcut written as one named layer or
+seq), `add` and the activation's name in a residual; a whole-number name is its digits;
 `branch1..n`, `concat`/`add` in a parallel), so that a test can compare node by node. Each
 leaf holds its parameters directly, in torch's usual order (weight, bias; separable:
 depthwise weight, pointwise weight, pointwise bias; se: fc1 weight, bias, fc2 weight, bias).
@@ -760,15 +761,17 @@ class Concat(nn.Module):
 
 
 class Residual(nn.Module):
-    def __init__(self, body: list[tuple[str, nn.Module]], shortcut: nn.Module | None,
-                 add: bool, post: tuple[str, nn.Module] | None):
+    def __init__(self, body: list[tuple[str, nn.Module]],
+                 shortcut: tuple[str, nn.Module] | None, add: bool,
+                 post: tuple[str, nn.Module] | None):
         super().__init__()
         for name, module in body:
             self.add_module(name, module)
         self.body_names = [name for name, _ in body]
         self.has_add = add
+        self.shortcut_name = shortcut[0] if shortcut is not None else None
         if shortcut is not None:
-            self.shortcut = shortcut
+            self.add_module(*shortcut)
         if add:
             self.add = Add()
         self.post_name = post[0] if post else None
@@ -780,18 +783,19 @@ class Residual(nn.Module):
         for name in self.body_names:
             out = self._modules[name](out)
         if self.has_add:
-            short = self.shortcut(x) if "shortcut" in self._modules else x
+            short = x if self.shortcut_name is None else self._modules[self.shortcut_name](x)
             out = self.add(out, short)
         return out if self.post_name is None else self._modules[self.post_name](out)
 
 
 class Parallel(nn.Module):
-    def __init__(self, branches: list[nn.Module], merge: str, post: tuple[str, nn.Module] | None,
-                 split: list[int] | None = None):
+    def __init__(self, branches: list[tuple[str, nn.Module]], merge: str,
+                 post: tuple[str, nn.Module] | None, split: list[int] | None = None):
         super().__init__()
         self.split = split
-        for index, branch in enumerate(branches, 1):
-            self.add_module(f"branch{index}", branch)
+        for name, branch in branches:
+            self.add_module(name, branch)
+        self.branch_names = [name for name, _ in branches]
         self.count, self.merge_name = len(branches), merge
         self.add_module(merge, Add() if merge == "add" else Concat())
         self.post_name = post[0] if post else None
@@ -800,7 +804,8 @@ class Parallel(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         parts = [x] * self.count if self.split is None else x.split(self.split, 1)
-        outs = [self._modules[f"branch{i}"](parts[i - 1]) for i in range(1, self.count + 1)]
+        outs = [self._modules[name](part) for name, part in zip(self.branch_names, parts,
+                                                                strict=True)]
         out = self._modules[self.merge_name](*outs)
         return out if self.post_name is None else self._modules[self.post_name](out)
 
@@ -860,7 +865,7 @@ def build_list(items: list[Any], x: torch.Tensor, trainable: bool, into: nn.Modu
     scopes = [*(scopes or []), scope]
     if isinstance(into, Seq):
         into._ref_input = key
-    taken = {item["name"] for item in items if isinstance(item, dict) and "name" in item}
+    taken = {str(item["name"]) for item in items if isinstance(item, dict) and "name" in item}
     counts: dict[str, int] = {}
     previous: str | None = None
     made: list[str] = []
@@ -869,6 +874,8 @@ def build_list(items: list[Any], x: torch.Tensor, trainable: bool, into: nn.Modu
         if common.get("when", True) is False:
             continue
         name = common.get("name")
+        if isinstance(name, int):  # `name: 0`: the README reads a whole number as its digits
+            name = str(name)
         if name is None:
             while True:
                 counts[kind] = counts.get(kind, 0) + 1
@@ -943,10 +950,16 @@ def build_entry(kind: str, value: Any, x: torch.Tensor, trainable: bool,
         add = value.get("add", True)
         shortcut = None
         if add:
-            shortcut = Seq()
-            short = inner(_entries(value.get("shortcut")), x, shortcut, f"{path}.shortcut")
-            if not len(shortcut._modules):
-                shortcut = None
+            # README, Paths: a shortcut written as one named layer or seq (no repeat) is that
+            # row itself (`PATH.NAME`); any other shortcut sits inside a row `PATH.shortcut`
+            items = _entries(value.get("shortcut"))
+            own = (len(items) == 1 and isinstance(items[0], dict) and "name" in items[0]
+                   and "repeat" not in items[0]
+                   and read_entry(items[0])[0] not in ("residual", "parallel"))
+            holder = Seq()
+            short = inner(items, x, holder, path if own else f"{path}.shortcut")
+            if len(holder._modules):
+                shortcut = next(iter(holder._modules.items())) if own else ("shortcut", holder)
             out = Add()(out, short)
         post, out = _post(value.get("activation"), out)
         module = Residual(list(body.named_children()), shortcut, bool(add), post)
@@ -966,9 +979,17 @@ def build_entry(kind: str, value: Any, x: torch.Tensor, trainable: bool,
                 raise SpecError(f"split {split!r} of {x.shape[1]} channels, {count} branches")
         parts = [x] * count if sizes is None else list(x.split(sizes, 1))
         for index, raw in enumerate(value["branches"]):
-            branch = Seq()
-            outs.append(inner(_entries(raw), parts[index], branch, f"{path}.branch{index + 1}"))
-            branches.append(branch)
+            # README, Paths: a branch written as one named layer or seq (no repeat) is that
+            # row itself (`PATH.NAME`); any other branch sits inside a row `PATH.branchN`
+            items = _entries(raw)
+            own = (len(items) == 1 and isinstance(items[0], dict) and "name" in items[0]
+                   and "repeat" not in items[0]
+                   and read_entry(items[0])[0] not in ("residual", "parallel"))
+            holder = Seq()
+            outs.append(inner(items, parts[index], holder,
+                              path if own else f"{path}.branch{index + 1}"))
+            branches.append(next(iter(holder._modules.items())) if own
+                            else (f"branch{index + 1}", holder))
         merge = value.get("merge", "concat")
         out = (Add() if merge == "add" else Concat())(*outs)
         post, out = _post(value.get("activation"), out)

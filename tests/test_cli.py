@@ -47,7 +47,7 @@ def test_input_and_batch_overrides(runner):
     assert first["output_shape"] == [64, 64, 64]
     assert first["macs"] == 2 * 3 * 3 * 3 * 64 * 64 * 64
     # 64 -> 2 after five poolings: the flatten is 2*2*512, the first dense 2048 * 4096 + 4096
-    fc6 = next(layer for layer in doc["layers"] if layer["name"] == "fc6")
+    fc6 = next(layer for layer in doc["layers"] if layer["path"] == "classifier.0")
     assert fc6["params"] == 2048 * 4096 + 4096
 
 

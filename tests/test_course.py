@@ -8,6 +8,7 @@ docs/course.md gives the reason.
 
 from __future__ import annotations
 
+import json
 import re
 from fractions import Fraction
 from pathlib import Path
@@ -331,14 +332,18 @@ def test_alexnet_about_60_million_parameters(runner):
 
 def test_vgg16_listing(runner):
     output = run(runner, "show", "vgg16")
-    rows = table_rows(output)
-    expected = {"block1": "224x224x64", "pool1": "112x112x64", "block2": "112x112x128",
-                "pool2": "56x56x128", "block3": "56x56x256", "pool3": "28x28x256",
+    shapes = {layer["path"]: layer["output_shape"] for layer in
+              json.loads(run(runner, "show", "vgg16", "-f", "json"))["layers"]}
+    # the rows carry torchvision's names: features.N, classifier.N
+    expected = {"features.2": [224, 224, 64], "features.4": [112, 112, 64],
+                "features.7": [112, 112, 128], "features.9": [56, 56, 128],
+                "features.14": [56, 56, 256], "features.16": [28, 28, 256],
                 # the slide prints 14x14x512 here; 3x3 'same' convolutions keep 28x28
-                "block4": "28x28x512", "pool4": "14x14x512", "block5": "14x14x512",
-                "pool5": "7x7x512", "fc6": "(4096)", "fc7": "(4096)", "fc8": "(1000)"}
-    for name, shape in expected.items():
-        assert rows[name][0] == shape, name
+                "features.21": [28, 28, 512], "features.23": [14, 14, 512],
+                "features.28": [14, 14, 512], "features.30": [7, 7, 512],
+                "classifier.0": [4096], "classifier.3": [4096], "classifier.6": [1000]}
+    for path, shape in expected.items():
+        assert shapes[path] == shape, path
     assert round(total_params(output) / 1e6) == 138  # "About 138 mio. parameters"
     assert "28x28x512" in output.split("Note:")[1]
 
@@ -382,12 +387,13 @@ def test_efficientnet_b0_flops_are_multiply_adds(runner):
 # --------------------------------------------------------------------------- no silent no-ops
 
 def test_freeze_until_that_changes_nothing_says_so(runner):
-    # vgg16-transfer freezes up to fc7; freezing up to block1 on top changes nothing
-    result = runner.invoke(app, ["show", "vgg16-transfer", "--freeze-until", "block1"])
+    # vgg16-transfer freezes up to classifier.3 (fc7); freezing up to features.0 on top
+    # changes nothing
+    result = runner.invoke(app, ["show", "vgg16-transfer", "--freeze-until", "features.0"])
     assert result.exit_code == 0
-    assert "--freeze-until block1 changes nothing" in result.stderr
-    assert "freeze_until: fc7" in result.stderr and "earlier layer" in result.stderr
-    quiet = runner.invoke(app, ["show", "vgg16", "--freeze-until", "block1"])
+    assert "--freeze-until features.0 changes nothing" in result.stderr
+    assert "freeze_until: classifier.3" in result.stderr and "earlier layer" in result.stderr
+    quiet = runner.invoke(app, ["show", "vgg16", "--freeze-until", "features.0"])
     assert quiet.exit_code == 0 and "changes nothing" not in quiet.stderr
 
 

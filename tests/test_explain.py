@@ -26,12 +26,13 @@ def test_the_lecture_39x39_example(runner):
 
 
 def test_one_layer_only(runner):
-    result = runner.invoke(app, ["explain", "vgg16", "--layer", "pool5"])
+    # pool5, torchvision's features.30
+    result = runner.invoke(app, ["explain", "vgg16", "--layer", "features.30"])
     assert result.exit_code == 0
-    assert result.output.splitlines()[2].startswith("pool5 (maxpool): 14x14x512 -> 7x7x512")
+    assert result.output.splitlines()[2].startswith("features.30 (maxpool): 14x14x512 -> 7x7x512")
     assert "floor((14 + 2*0 - 2) / 2) + 1 = 7" in result.output
     assert "r = 196 + (2 - 1)*16 = 212, j = 16*2 = 32, p = 90 + 0*16 = 90" in result.output
-    assert "fc6" not in result.output
+    assert "classifier" not in result.output
 
 
 def test_unknown_layer_exits_2(runner):

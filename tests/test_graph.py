@@ -209,7 +209,9 @@ def test_input_is_the_input_of_the_enclosing_list() -> None:
     ("- conv: [4, 2]\n  name: a\n- concat:\n  from: [a, input]",
      r"cannot concatenate along channels, spatial sizes differ: a gives 3x3x4, input gives"),
     ("- conv: [4, 1]\n  name: input", r"the name 'input' is reserved"),
-    ("- conv: [4, 1]\n  from: 3", r"from must be a layer's name .* got 3"),
+    ("- conv: [4, 1]\n  from: 3.5", r"from must be a layer's name .* got 3.5"),
+    # a whole number is a name, as `name: 3` is: the row named "3"
+    ("- conv: [4, 1]\n  from: 3", r"from: no earlier layer named '3'"),
     ("- conv: [4, 1]\n  training_only: yes", r"training_only must be true or false"),
     ("- conv: [4, 1]\n  name: a\n- concat:\n  from: [a, input]\n  repeat: 2",
      r"concat joins the outputs from: names; it cannot repeat"),
@@ -447,6 +449,34 @@ def test_parallel_split_hands_each_branch_its_channels() -> None:
     assert rows["parallel1.branch2"].input_shape == (4, 4, 2)
     assert report.nodes[-1].output_shape == (4, 4, 1 + 5 + 3)
     assert report.totals.params == (1 * 1 * 3 * 3 + 3) + (2 * 5 + 5)
+
+
+def test_a_branch_written_as_one_named_entry_is_that_row() -> None:
+    """torchvision's Inception keeps `Mixed_5b.branch1x1`: a branch that is one named layer (or
+    seq) is that row; any other branch sits in a `branchN` row."""
+    report = load("""
+        name: t
+        input: 4x4x3
+        layers:
+          - parallel:
+              branches:
+                - [{conv: [2, 1], name: branch1x1}]
+                - [{conv: [3, 1]}, relu]
+            name: mix
+    """)
+    paths = [node.path for node in report.walk()]
+    assert paths == ["mix", "mix.branch1x1", "mix.branch2", "mix.branch2.conv1",
+                     "mix.branch2.relu1", "mix.concat"]
+    error = refused("""
+        name: t
+        input: 4x4x3
+        layers:
+          - parallel:
+              branches:
+                - [{conv: [2, 1], name: branch2}]
+                - [{conv: [3, 1]}, relu]
+    """)
+    assert "the branch name 'branch2' is taken" in str(error)
 
 
 @pytest.mark.parametrize("split, channels, message", [

@@ -69,7 +69,7 @@ def test_every_kind_appears_in_a_bundled_spec():
     tour = list(cnncalc.analyze(cnncalc.load("tour")).walk())
     assert {"add", "concat"} <= {node.kind for node in tour}
     assert {"residual", "parallel", "repeat"} <= {node.container for node in tour} | {
-        node.container for node in cnncalc.analyze(cnncalc.load("vgg16")).walk()}
+        node.container for node in cnncalc.analyze(cnncalc.load("resnet18")).walk()}
 
 
 def test_tour_by_hand():

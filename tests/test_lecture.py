@@ -85,10 +85,12 @@ def test_vgg16_equals_torchvision():
     report, rows = leaf_rows("vgg16")
     assert report.totals.params == 138_357_544
     assert report.totals.macs == 15_470_264_320
-    # The lecture's listing, stage by stage (its fourth stage prints 14x14x512 for 28x28x512).
-    stages = {"pool1": (112, 112, 64), "pool2": (56, 56, 128), "pool3": (28, 28, 256),
-              "pool4": (14, 14, 512), "pool5": (7, 7, 512)}
+    # The lecture's listing, stage by stage (its fourth stage prints 14x14x512 for 28x28x512);
+    # each stage's pool is named by its index in torchvision's vgg16.features.
+    stages = {"4": (112, 112, 64), "9": (56, 56, 128), "16": (28, 28, 256),
+              "23": (14, 14, 512), "30": (7, 7, 512)}
     for name, shape in stages.items():
+        assert rows[name].kind == "maxpool"
         assert rows[name].output_shape == shape
 
 

@@ -73,10 +73,12 @@ def test_a_spec_piped_in_may_omit_its_name(runner, tmp_path):
 
 
 def test_freeze_until_without_effect_names_the_spec_line(runner):
-    result = invoke(runner, "memory", "vgg16-transfer", "--freeze-until", "fc6")
+    result = invoke(runner, "memory", "vgg16-transfer", "--freeze-until", "classifier.0")
     assert result.exit_code == 0
-    assert result.stderr.startswith("cnncalc memory: note: --freeze-until fc6 changes nothing")
-    assert "freeze_until: fc7" in result.stderr and "vgg16-transfer.yaml:" in result.stderr
+    assert result.stderr.startswith(
+        "cnncalc memory: note: --freeze-until classifier.0 changes nothing")
+    assert "freeze_until: classifier.3" in result.stderr
+    assert "vgg16-transfer.yaml:" in result.stderr
 
 
 def test_freeze_until_on_layers_without_parameters(runner, tmp_path):

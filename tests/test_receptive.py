@@ -118,15 +118,15 @@ def test_dense_after_flatten_sees_the_whole_map():
 
 
 def test_vgg16_after_pool5_is_212_32_90():
-    # CONVENTIONS.md, from Araujo, Norris and Sim.
-    assert rf(analyze(load("vgg16")), "pool5") == (212, 32, 90)
+    # CONVENTIONS.md, from Araujo, Norris and Sim. pool5 is torchvision's features.30.
+    assert rf(analyze(load("vgg16")), "features.30") == (212, 32, 90)
 
 
 def test_json_carries_receptive_field_on_every_layer_and_block(runner):
     result = runner.invoke(app, ["show", "vgg16", "-f", "json"])
     assert result.exit_code == 0
     data = json.loads(result.output)
-    pool5 = next(layer for layer in data["layers"] if layer["path"] == "pool5")
+    pool5 = next(layer for layer in data["layers"] if layer["path"] == "features.30")
     assert pool5["receptive_field"] == {"size": 212, "stride": 32, "padding": 90}
     assert all("receptive_field" in n for n in data["layers"] + data["blocks"])
     assert "params" in pool5 and "macs" in pool5  # existing keys kept
@@ -135,7 +135,8 @@ def test_json_carries_receptive_field_on_every_layer_and_block(runner):
 def test_show_rf_column(runner):
     result = runner.invoke(app, ["show", "vgg16", "--rf"])
     assert result.exit_code == 0
-    row = next(line for line in result.output.splitlines() if line.strip().startswith("pool5"))
+    row = next(line for line in result.output.splitlines()
+               if line.strip().startswith("30: maxpool"))  # pool5: torchvision's features.30
     assert row.rstrip().endswith("212 / 32 / 90")
     plain = runner.invoke(app, ["show", "vgg16"])
     assert "212 / 32 / 90" not in plain.output

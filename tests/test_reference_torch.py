@@ -248,6 +248,16 @@ FIXED = [
         "residual: {body: [{conv: {filters: 4, kernel: 3, padding: 1}}, batchnorm], "
         "shortcut: identity, activation: silu}",
         "residual: {body: [{conv: [4, 1]}], add: false, activation: tanh}"), (3, 4, 4), ()),
+    # README, Paths: a shortcut written as one named layer or seq is that row (torchvision's
+    # `layer2.0.downsample.0`); a repeat keeps the `shortcut` row; whole numbers are names
+    ("rule_residual_named_shortcut_is_its_row", spec(
+        "6x6x3", "{conv: [4, 3, 1, 1], name: 0}",
+        "{residual: {body: [{conv: {filters: 8, kernel: 3, stride: 2, padding: 1}}, batchnorm],"
+        " shortcut: [{seq: [{conv: {filters: 8, kernel: 1, stride: 2}, name: 0},"
+        " {batchnorm: {}, name: 1}], name: downsample}], activation: relu}, name: 1}",
+        "{residual: {body: [{conv: [8, 1]}], shortcut: [{conv: [8, 1], name: proj}]}, name: 2}",
+        "{residual: {body: [{conv: [8, 1]}], shortcut: [{conv: [8, 1], repeat: 2, name: ps}]},"
+        " name: '3'}"), (3, 3, 8), ()),
     ("rule_parallel_concat_order", spec(
         "5x5x2", "parallel: {branches: [[{conv: {filters: 1, kernel: 1}}], [], "
         "[{conv: {filters: 3, kernel: 3, padding: same}}], "
@@ -317,6 +327,11 @@ layers:
         "{upsample: 2, name: up}", "{concat: null, from: [up, enc], name: cat}",
         "{conv: {filters: 2, kernel: 1}, name: fuse}",
         "{add: null, from: [fuse, input]}"), (8, 8, 2), ()),
+    # a branch written as one named layer or seq is that row (`m.left`); others `m.branchN`
+    ("rule_named_branch_is_its_row", spec(
+        "5x5x3", "{parallel: {branches: [[{conv: [2, 1], name: left}],"
+        " [{seq: [{conv: [3, 1]}, relu], name: right}], [{conv: [1, 1]}, relu]]}, name: m}"),
+     (5, 5, 6), ()),
     # `input` inside a seq is the seq's input; repeated, each pass reads its own
     ("graph_list_input", spec(
         "5x5x3", "{conv: [4, 1], name: stem}",

@@ -196,10 +196,10 @@ def test_module_paths_are_the_engine_paths() -> None:
     engine = {node.path for node in report.walk()}
     torch_paths = set(ct.paths(net))
     assert engine <= torch_paths
-    assert {"layer2.0.shortcut.downsample.conv1", "layer2.0.add", "layer2.0.relu"} <= engine
+    assert {"layer2.0.downsample.0", "layer2.0.add", "layer2.0.relu"} <= engine
     assert isinstance(net["layer2"][0]["add"], ct.Add)
-    # Names the state dict will carry, as a torch user expects them.
-    assert "layer1.0.conv1.weight" in net.state_dict()
+    # Names the state dict will carry, as a torch user (and torchvision) expects them.
+    assert {"layer1.0.conv1.weight", "layer2.0.downsample.0.weight"} <= set(net.state_dict())
 
 
 def test_parallel_block_concatenates_branches() -> None:

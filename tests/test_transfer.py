@@ -30,11 +30,12 @@ def test_freeze_until_a_top_level_name():
 
 
 def test_freeze_until_a_path_inside_a_repeat():
-    report = analyze(load("vgg16"))
-    freeze_until(report, "block1.0")
-    assert report.totals.frozen_params == (3 * 3 * 3 + 1) * 64
-    block1 = report.nodes[0]
-    assert block1.trainable_params == (3 * 3 * 64 + 1) * 64  # block subtotal follows
+    report = analyze(load("resnet18"))
+    freeze_until(report, "layer1.0")  # the first BasicBlock of the repeat layer1
+    block = 2 * (3 * 3 * 64 * 64 + 2 * 64)  # two 3x3 convs (no bias) and their batch norms
+    assert report.totals.frozen_params == 7 * 7 * 3 * 64 + 2 * 64 + block
+    layer1 = next(node for node in report.nodes if node.name == "layer1")
+    assert layer1.trainable_params == block  # the block subtotal follows: layer1.1 trains
 
 
 def test_freeze_until_unknown_name_is_located():

@@ -91,7 +91,7 @@ def test_googlenet_shapes_follow_torchvision_comments() -> None:
     # ceil_mode matters: floor((112 - 3) / 2) + 1 = 55 without it, 56 with it.
     assert (112 - 3) // 2 + 1 == 55 and -(-(112 - 3) // 2) + 1 == 56
     # torchvision's "5x5" branch is a 3x3 conv: 3*3*16*32 weights in inception3a.
-    assert rows["inception3a.branch3.conv.conv"].params == 3 * 3 * 16 * 32
+    assert rows["inception3a.branch3.1.conv"].params == 3 * 3 * 16 * 32
     # BasicConv2d: conv without bias, batch norm with 2C params and 2C buffers.
     assert rows["conv1.conv"].params == 7 * 7 * 3 * 64
     assert (rows["conv1.bn"].params, rows["conv1.bn"].buffers) == (2 * 64, 2 * 64)
@@ -108,8 +108,13 @@ def test_resnet50_structure() -> None:
     for path in ("conv1", "bn1", "layer1.0.conv1", "layer1.0.bn3", "layer4.2.conv3", "fc"):
         assert path in rows
     # A projection in the first block of each stage only (layer1.0: 64 -> 256 channels).
+    # torchvision's `layer2.0.downsample.0`: the shortcut written as one named entry is
+    # that row, not inside a `shortcut` row.
     projections = sorted(p for p in rows if p.endswith(".downsample"))
-    assert projections == [f"layer{k}.0.shortcut.downsample" for k in range(1, 5)]
+    assert projections == [f"layer{k}.0.downsample" for k in range(1, 5)]
+    assert rows["layer1.0.downsample"].container == "shortcut"
+    assert rows["layer1.0.downsample.0"].params == 64 * 256
+    assert not any(p.endswith(".shortcut") for p in rows)
     # v1.5: the stride is on the 3x3 conv; layer2.0.conv2 = 3*3*128 * 28*28*128 MACs.
     assert rows["layer2.0.conv2"].macs == 3 * 3 * 128 * 28 * 28 * 128
     assert rows["layer2.0.conv1"].output_shape == (56, 56, 128)
@@ -121,13 +126,16 @@ def test_mobilenet_v2_residual_adds_only_where_shapes_allow() -> None:
     # blocks, except stage 1 (16 != 32 in) and 7 (one block): 1 + 2 + 3 + 2 + 2 = 10.
     adds = [p for p, n in rows.items() if n.kind == "add"]
     assert len(adds) == (2 - 1) + (3 - 1) + (4 - 1) + (3 - 1) + (3 - 1) == 10
-    assert "stage5.0.add" not in rows and "stage5.1.add" in rows  # 64 -> 96, then 96 -> 96
-    # The 1x1 expansion exists only for t != 1: stage1 has none.
-    assert "stage1.expand" not in rows and "stage2.0.expand" in rows
-    assert rows["stage2.0.expand.conv"].output_shape == (112, 112, 16 * 6)
-    assert rows["stage2.0.dw.conv"].params == 3 * 3 * 96  # depthwise, no bias
-    assert rows["last_conv"].output_shape == (7, 7, 1280)
-    assert rows["classifier.fc"].params == 1280 * 1000 + 1000
+    # torchvision's features.N numbers the blocks through the network: stage 5 (t, c, n, s) =
+    # (6, 96, 3, 1) is features.11 .. 13.
+    assert "features.11.add" not in rows and "features.12.add" in rows  # 64 -> 96, 96 -> 96
+    # The 1x1 expansion exists only for t != 1: features.1 has none, so its conv.0 is the
+    # depthwise conv; features.2's conv.0 is the expansion and conv.1 the depthwise conv.
+    assert rows["features.1.conv.0.0"].params == 3 * 3 * 32  # depthwise, no bias
+    assert rows["features.2.conv.0.0"].output_shape == (112, 112, 16 * 6)
+    assert rows["features.2.conv.1.0"].params == 3 * 3 * 96  # depthwise, no bias
+    assert rows["features.18"].output_shape == (7, 7, 1280)
+    assert rows["classifier.1"].params == 1280 * 1000 + 1000
 
 
 def test_zoo_scales_with_batch() -> None:
@@ -168,7 +176,7 @@ def test_json_paths_name_torchvision_modules(runner) -> None:
 
     doc = json.loads(runner.invoke(app, ["show", "googlenet", "-f", "json"]).output)
     paths = {layer["path"] for layer in doc["layers"]}
-    assert {"conv1.conv", "inception3a.branch2.conv.conv", "inception5b.branch4.pool",
-            "inception5b.concat", "fc"} <= paths
+    assert {"conv1.conv", "inception3a.branch1.conv", "inception3a.branch2.1.conv",
+            "inception5b.branch4.0", "inception5b.concat", "fc"} <= paths
     blocks = {block["path"]: block for block in doc["blocks"]}
     assert blocks["inception3a"]["output_shape"] == [28, 28, 64 + 128 + 32 + 32]

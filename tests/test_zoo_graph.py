@@ -255,15 +255,14 @@ def test_inception_v3_shapes_and_outputs_follow_torchvision(inception) -> None:
                 "avgpool": (1, 1, 2048), "fc": (1000,)}
     assert {path: rows[path].output_shape for path in expected} == expected
     # InceptionE's split branches: 384 + 384 concatenated
-    assert rows["Mixed_7b.branch2.branch3x3_2"].output_shape == (8, 8, 768)
-    assert rows["Mixed_7b.branch3.branch3x3dbl_3"].output_shape == (8, 8, 768)
+    assert rows["Mixed_7b.branch3x3_2"].output_shape == (8, 8, 768)
+    assert rows["Mixed_7b.branch3x3dbl_3"].output_shape == (8, 8, 768)
     # the top-level rows are torchvision's children, in order, plus the flatten it calls
     with torch.device("meta"):
         children = [name for name, _ in Inception3().named_children()]
     spec_rows = [node.name for node in inception.nodes]
     assert [name for name in spec_rows if name != "flatten1"] == children
-    # every convolution and fc has torchvision's module name (the spec's paths hold the
-    # parallel branches, `branchN`, in between) and torchvision's parameter count
+    # every convolution and fc has torchvision's module name and parameter count
     def short(path: str) -> str:
         parts = path.split(".")
         return ".".join(parts[:1] + parts[-2:]) if len(parts) > 2 else path

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import re
 from functools import partial
 
 import pytest
@@ -421,24 +422,26 @@ def test_convnext_head_pools_then_normalises() -> None:
     """torchvision: avgpool (1x1x768), then LayerNorm2d, Flatten, Linear."""
     rows = [(n.path, n.kind, n.output_shape) for n in engine("convnext_tiny").leaves()][-4:]
     assert rows == [("avgpool", "global_pool", (1, 1, 768)),
-                    ("classifier.norm", "layernorm", (1, 1, 768)),
-                    ("classifier.flatten1", "flatten", (768,)),
-                    ("classifier.fc", "dense", (1000,))]
+                    ("classifier.0", "layernorm", (1, 1, 768)),
+                    ("classifier.1", "flatten", (768,)),
+                    ("classifier.2", "dense", (1000,))]
 
 
 def test_efficientnet_v2_s_fused_blocks() -> None:
     """FusedMBConv: t = 1 is one 3x3 conv-BN-SiLU; t = 4 a 3x3 expansion then a 1x1 projection;
     neither has squeeze-and-excitation; MBConv blocks all do."""
     report = engine("efficientnet_v2_s")
-    blocks = {n.path: n for n in report.walk() if n.path.count(".") == 1
-              and n.path.startswith("stage")}
+    # the stages are torchvision's features.1 .. features.6, their blocks features.N.M
+    blocks = {n.path.removeprefix("features."): n for n in report.walk()
+              if re.fullmatch(r"features\.[1-6]\.[0-9]+", n.path)}
     kinds = {path: [leaf.kind for leaf in node.walk() if not leaf.children]
              for path, node in blocks.items()}
-    assert kinds["stage1.0"] == ["conv", "batchnorm", "silu", "stochastic_depth", "add"]
-    assert kinds["stage2.0"] == ["conv", "batchnorm", "silu", "conv", "batchnorm"]
-    assert blocks["stage2.0"].output_shape == (96, 96, 48)
+    assert kinds["1.0"] == ["conv", "batchnorm", "silu", "stochastic_depth", "add"]
+    assert kinds["2.0"] == ["conv", "batchnorm", "silu", "conv", "batchnorm"]
+    assert blocks["2.0"].output_shape == (96, 96, 48)
+    assert len(blocks) == 40
     for path, leaves in kinds.items():
-        assert ("se" in leaves) == (path.split(".")[0] in {"stage4", "stage5", "stage6"})
+        assert ("se" in leaves) == (path.split(".")[0] in {"4", "5", "6"})
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

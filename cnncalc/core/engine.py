@@ -16,7 +16,7 @@ from .loader import paused_gc
 from .report import Node, Report, Totals
 from .shapes import channels_first, refuse_channels_first
 from .formulas import chunk_sizes
-from .spec import INPUT, Entry, Join, Leaf, Parallel, Residual, Seq, Spec, Use
+from .spec import INPUT, Entry, Join, Leaf, Parallel, Residual, Seq, Spec, Use, shortcut_name
 from .units import DTYPE_BYTES
 from .validate import validate_leaf
 
@@ -515,12 +515,21 @@ class _Walker:
     # -- containers
     def residual(self, entry: Residual, path: str, shape: Shape,
                  frame: Frame) -> tuple[list[Node], Shape]:
-        rows = frozenset(("add", "shortcut", *([entry.activation] if entry.activation else [])))
+        short = shortcut_name(entry)
+        rows = frozenset(("add", "shortcut", *([entry.activation] if entry.activation else []),
+                          *([short] if short else [])))
         children, body_out = self.seq(entry.body, shape, frame.inside(path), rows)
         out = body_out
         if self.truth(entry.add, self.env_at(frame.env, shape), "residual.add"):
             short_out = shape
-            if entry.shortcut:
+            if short is not None and self.is_row(entry.shortcut[0]):
+                # one named layer or list of layers: that row is the shortcut, at
+                # `PATH.NAME` (torchvision's `layer2.0.downsample`), not inside `PATH.shortcut`
+                sc_nodes, short_out = self.seq(entry.shortcut, shape, frame.inside(path))
+                if sc_nodes:
+                    sc_nodes[0].container = "shortcut"
+                    children.append(sc_nodes[0])
+            elif entry.shortcut:
                 sc_path = _join(path, "shortcut")
                 sc_nodes, short_out = self.seq(entry.shortcut, shape, frame.inside(sc_path, 2))
                 if sc_nodes:
@@ -540,21 +549,49 @@ class _Walker:
         children += self.post_activation(entry.activation, path, entry.line, out, frame)
         return children, out
 
+    def is_row(self, entry: Entry) -> bool:
+        """Whether a residual's one named shortcut entry (or a parallel block's one named
+        branch entry) can be that row itself: a layer, a seq, or a block whose body is a list,
+        run in order. A repeat, residual or parallel keeps the `shortcut` (`branchN`) row
+        around it (its `container` says how its own children connect)."""
+        if entry.repeat is not None:
+            return False
+        if isinstance(entry, Use):
+            block = self.spec.blocks.get(entry.kind)
+            return block is not None and isinstance(block.body, Seq)
+        return isinstance(entry, (Leaf, Seq))
+
     def parallel(self, entry: Parallel, path: str, shape: Shape,
                  frame: Frame) -> tuple[list[Node], Shape]:
         children: list[Node] = []
         outs: list[Shape] = []
         names: list[str] = []
         parts = self.split(entry, shape, frame) if entry.split is not None else None
+        own = [branch[0].name if len(branch) == 1 and branch[0].name and self.is_row(branch[0])
+               else None for branch in entry.branches]
+        taken = {entry.merge, *([entry.activation] if entry.activation else [])}
         for index, branch in enumerate(entry.branches, 1):
-            name = f"branch{index}"
-            b_path = _join(path, name)
             given = shape if parts is None else (*shape[:-1], parts[index - 1])
-            nodes, out = self.seq(branch, given, frame.inside(b_path, 2))
-            group = self.node(name, b_path, "seq", frame.depth + 1, entry.line, given, out,
-                              trainable=frame.trainable, container="branch",
-                              training_only=frame.training_only)
-            children.append(_sum_into(group, nodes))
+            name = own[index - 1]
+            if name is not None:
+                # one named layer or list of layers: that row is the branch, at `PATH.NAME`
+                # (torchvision's `Mixed_5b.branch1x1`), not inside `PATH.branchN`
+                if name in taken or name in {f"branch{i}" for i, o in
+                                             enumerate(own, 1) if o is None}:
+                    raise CnnCalcError(f"parallel block '{path}': the branch name '{name}' is "
+                                       "taken by another branch or row of the block")
+                nodes, out = self.seq(branch, given, frame.inside(path))
+                nodes[0].container = "branch"
+                children.append(nodes[0])
+            else:
+                name = f"branch{index}"
+                b_path = _join(path, name)
+                nodes, out = self.seq(branch, given, frame.inside(b_path, 2))
+                group = self.node(name, b_path, "seq", frame.depth + 1, entry.line, given, out,
+                                  trainable=frame.trainable, container="branch",
+                                  training_only=frame.training_only)
+                children.append(_sum_into(group, nodes))
+            taken.add(name)
             outs.append(out)
             names.append(name)
         node = self.merge(entry.merge, path, entry.line, outs, names,

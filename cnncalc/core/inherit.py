@@ -19,8 +19,9 @@ winning), and its `edits` change the base's layers, in order:
 
 A target is a layer's path as `show` prints it: top-level names (`name:`, or the name the
 engine gives an unnamed entry, `conv2`), joined by dots through `seq` children (`head.fc`),
-residual body layers (`res.conv1`), the shortcut (`res.shortcut.conv`) and parallel branches
-(`mix.branch2.conv`). Two paths `show` prints cannot be edited, and say why:
+residual body layers (`res.conv1`), the shortcut (`res.shortcut.conv`; a shortcut written as
+one named entry is also reached by its name, `res.downsample`, the path `show` prints for it)
+and parallel branches (`mix.branch2.conv`). Two paths `show` prints cannot be edited, and say why:
 - a pass of a repeat (`layer3.0.conv1`): the passes are one entry written once, so one pass
   cannot change alone; `layer3.*.conv1` edits that layer in every pass;
 - the inside of a block use (`layer1.conv1` where `layer1` is a `bottleneck`): the block's
@@ -59,7 +60,7 @@ from typing import Any
 
 from ..errors import CnnCalcError, Problem, suggest
 from .loader import LineDict, LineList, copy_tree
-from .spec import COMMON, RESIDUAL_ROWS, SHAPE_VARS
+from .spec import COMMON, RESIDUAL_ROWS, SHAPE_VARS, name_text
 from .units import clip
 
 EDIT_KINDS = ("remove", "replace", "insert_before", "insert_after", "append")
@@ -606,6 +607,7 @@ def _apply_edit(layers: SourcedList, edit: Any, file: str, line: int,
 def _target(layers: SourcedList, target: Any, blocks: set[Any]) -> tuple[SourcedList, int]:
     """(the list that holds it, its index) of the layer an edit names by a path (module
     docstring); a path `show` prints but an edit cannot change is refused with the reason."""
+    target = name_text(target) or target  # `replace: 0`: the row named "0"
     if not isinstance(target, str) or not target or "" in target.split("."):
         raise CnnCalcError(f"a layer to edit is named by its name or dotted path (fc8, "
                            f"layer3.conv1), got {target!r}"[:300])
@@ -671,6 +673,10 @@ def _inside(item: Any, kind: Any, fields: Any, part: str,
     if kind == "seq" and isinstance(fields, list):
         return item, "seq", (), 0
     if kind == "residual" and isinstance(fields, dict):
+        shortcut = fields.get("shortcut")
+        if (isinstance(shortcut, list) and len(shortcut) == 1 and isinstance(shortcut[0], dict)
+                and name_text(shortcut[0].get("name")) == part):
+            return fields, "shortcut", (), 0  # one named entry: `res.downsample` (spec)
         if part == "shortcut":
             if not isinstance(fields.get("shortcut"), list) or not fields["shortcut"]:
                 raise CnnCalcError(f"'{here}' has an identity shortcut: no layers in "
@@ -717,7 +723,8 @@ def _names(items: list[Any], reserved: tuple[str, ...]) -> list[str | None]:
     """The name of each entry as the engine gives it (engine.seq): its `name:`, or its kind
     and a count (`conv2`) skipping taken names; None where that is not known before shapes
     (an unnamed entry at or after one with `when`, which may drop out of the count)."""
-    written = [item.get("name") if isinstance(item, dict) else None for item in items]
+    written = [name_text(item.get("name")) if isinstance(item, dict) else None
+               for item in items]
     taken = {n for n in written if isinstance(n, str)} | set(reserved)
     counts: dict[str, int] = {}
     out: list[str | None] = []

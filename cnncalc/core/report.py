@@ -43,8 +43,9 @@ class Node:
     #: for merge nodes (add, concat): the shapes that were merged
     inputs: list[Shape] = field(default_factory=list)
     #: for blocks: how the children connect: "seq", "repeat", "residual" or "parallel" (in
-    #: order), "shortcut" (a residual's projection, fed the block's input) or "branch" (one
-    #: path of a parallel block, fed the block's input); "" for leaves and merges
+    #: order), "shortcut" (a residual's projection, fed the block's input, children in order;
+    #: also on a layer that is a whole shortcut, see `spec.shortcut_name`) or "branch" (one
+    #: path of a parallel block, fed the block's input); "" for other leaves and merges
     container: str = ""
     #: `from:`: the paths of the rows whose outputs feed this one (`input`: the network's
     #: input); empty when it is fed the usual way (the row before it, or its block's input)

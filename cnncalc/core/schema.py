@@ -126,8 +126,9 @@ def _common() -> dict[str, Any]:
     from .spec import COMMON
 
     known = {
-        "name": {"type": "string", "pattern": r"^[^.\s]+$",
-                 "description": "The layer's name (no dots); default: kind + number."},
+        "name": {**_ref("name"),
+                 "description": "The layer's name (no dots), or a number (0: torch's names "
+                                "in an nn.Sequential); default: kind + number."},
         "repeat": {"anyOf": [{"type": "integer", "minimum": 1}, _ref("expression")],
                    "description": "Repeat the entry n times; `i` counts 0..n-1."},
         "when": {"anyOf": [{"type": "boolean"}, _ref("expression")],
@@ -135,9 +136,7 @@ def _common() -> dict[str, Any]:
         "trainable": {"type": "boolean", "description": "false: the layer's params are frozen."},
         "scale": {"type": "boolean",
                   "description": "false: width multipliers leave this entry's channels alone."},
-        "from": {"anyOf": [{"type": "string", "minLength": 1},
-                           {"type": "array", "minItems": 1,
-                            "items": {"type": "string", "minLength": 1}}],
+        "from": {"anyOf": [_ref("row"), {"type": "array", "minItems": 1, "items": _ref("row")}],
                  "description": "The earlier rows (names, dotted paths or `input`) whose "
                                 "outputs feed this entry; a list for add and concat."},
         "training_only": {"type": "boolean",
@@ -232,6 +231,12 @@ def _entry_defs() -> dict[str, Any]:
         "description": "a block defined under blocks:, with its arguments",
     })
     defs["entry"] = {"anyOf": forms}
+    # a number is a name too: YAML reads `name: 0` as an int (torch's nn.Sequential names)
+    defs["name"] = {"anyOf": [{"type": "string", "pattern": r"^[^.\s]+$"},
+                              {"type": "integer", "minimum": 0}]}
+    defs["row"] = {"anyOf": [{"type": "string", "minLength": 1},
+                             {"type": "integer", "minimum": 0}],
+                   "description": "a row's name or dotted path, or input"}
     defs["layers"] = {"type": "array", "items": _ref("entry")}
     return defs
 

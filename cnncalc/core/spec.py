@@ -43,8 +43,38 @@ SHAPE_VARS = ("in_height", "in_width", "in_channels", "i")
 #: names would be shadowed (or unreachable), so it is refused.
 RESERVED_NAMES = frozenset((*SHAPE_VARS, *expr.FUNCTIONS))
 #: The rows a residual adds beside its body's layers (`PATH.add`, `PATH.shortcut`, and
-#: `PATH.<activation>`): a body layer of one of these names would share its path.
+#: `PATH.<activation>`): a body layer of one of these names would share its path. A shortcut
+#: written as one named entry is a row of that name instead of `shortcut` (see
+#: `shortcut_name`), so no body layer may take that name either.
 RESIDUAL_ROWS = ("add", "shortcut")
+
+
+def name_text(value: Any) -> str | None:
+    """A layer's name as written: text, or a whole number >= 0 (YAML reads `name: 0` as an
+    int; it means the name "0", as torch numbers the children of an `nn.Sequential`). None for
+    anything else (the caller refuses it)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    return None
+
+
+def valid_name(name: str) -> bool:
+    """A word (letters, digits, `_`, `-`, not starting with a digit) or a number (`0`, `12`:
+    torch's names for the children of an `nn.Sequential`); never a dot, which joins paths."""
+    return bool(name) and (name.replace("-", "_").isidentifier()
+                           or (name.isascii() and name.isdigit()))
+
+
+def shortcut_name(entry: Residual) -> str | None:
+    """The name of a residual's shortcut when it is written as one named entry. The engine
+    makes that entry the shortcut's row itself (`layer2.0.downsample`, torchvision's path)
+    when it is a layer or a list of layers (`engine._Walker.is_row`); its name is kept from
+    the body's names either way, a rule that needs no shapes."""
+    if len(entry.shortcut) == 1:
+        return entry.shortcut[0].name
+    return None
 
 
 # --------------------------------------------------------------------------- entries
@@ -471,22 +501,21 @@ class Parser:
         if None in common.values():
             return None
         ok = True
-        name = common.get("name")
-        if "name" in common and (not isinstance(name, str) or not name
-                                 or "." in name or not ("_" + name.replace("-", "_")
-                                                        ).isidentifier()):
-            self.problem(f"name {name!r} must be a word of letters, digits, _ or - (no dots)",
+        name = name_text(common.get("name"))
+        if "name" in common and (name is None or not valid_name(name)):
+            self.problem(f"name {common['name']!r} must be a word of letters, digits, _ or - "
+                         "(no dots), not starting with a digit, or a number (0, 12)",
                          lines.get("name", line), label)
             ok = False
         elif name == INPUT:
-            self.problem(f"the name '{INPUT}' is reserved: `from: {INPUT}` names the network's "
+            self.problem(f"the name '{INPUT}' is reserved: `from: {INPUT}` names the list's "
                          "input; pick another name", lines.get("name", line), label)
             ok = False
         sources = common.get("from")
         if "from" in common:
-            sources = [sources] if isinstance(sources, str) else sources
-            if not isinstance(sources, list) or not sources or not all(
-                    isinstance(s, str) and s.strip() for s in sources):
+            sources = [sources] if not isinstance(sources, list) else sources
+            sources = [name_text(s) for s in sources]  # `from: 0`: the row named "0"
+            if not sources or not all(isinstance(s, str) and s.strip() for s in sources):
                 self.problem(f"from must be a layer's name (or dotted path, or {INPUT}) or a "
                              f"list of them, got {_clip(common['from'])}",
                              lines.get("from", line), label)
@@ -585,19 +614,28 @@ class Parser:
                 return None
         return entry
 
-    def check_residual_names(self, body: list[Entry], activation: str | None,
-                             label: str) -> None:
+    def check_residual_names(self, residual: Residual, label: str) -> None:
         """A body layer may not take the name of a row the residual adds beside it (its
-        path would be the path of that row; see RESIDUAL_ROWS)."""
-        rows = {**{row: f"the residual's {row}" for row in RESIDUAL_ROWS},
-                **({activation: f"the activation after the add ({activation})"}
-                   if activation else {})}
-        for entry in body:
+        path would be the path of that row; see RESIDUAL_ROWS), nor the name of a shortcut
+        written as one named entry (`shortcut_name`: a row of the residual too), which may not
+        take the add's or the activation's name."""
+        activation = residual.activation
+        added = {"add": "the residual's add",
+                 **({activation: f"the activation after the add ({activation})"}
+                    if activation else {})}
+        short = shortcut_name(residual)
+        checks = [(entry, "body layer", {"shortcut": "the residual's shortcut", **added,
+                                          **({short: "the shortcut (its one named entry)"}
+                                             if short is not None else {})})
+                  for entry in residual.body]
+        if short is not None:
+            checks.append((residual.shortcut[0], "shortcut", added))
+        for entry, what, rows in checks:
             if entry.name in rows:
                 own_file, self.file = self.file, entry.file or self.file
                 self.problem(f"the name '{entry.name}' is taken by {rows[entry.name]}, a row "
                              f"of the residual with the same path; rename this layer",
-                             entry.line, f"{label}: body layer '{entry.name}'")
+                             entry.line, f"{label}: {what} '{entry.name}'")
                 self.file = own_file
 
     def use(self, kind: str, args: Any, line: int, label: str,
@@ -654,11 +692,12 @@ class Parser:
                 return None
             body = self.entries(args["body"], f"residual body at line {line}",
                                 lines.get("body", line))
-            self.check_residual_names(body, activation, label)
-            return Residual("residual", line, body=body,
-                            shortcut=self.entries(shortcut, f"shortcut at line {line}",
-                                                  lines.get("shortcut", line)),
-                            activation=activation, add=add)
+            residual = Residual("residual", line, body=body,
+                                shortcut=self.entries(shortcut, f"shortcut at line {line}",
+                                                      lines.get("shortcut", line)),
+                                activation=activation, add=add)
+            self.check_residual_names(residual, label)
+            return residual
         branches = args.get("branches")
         if not isinstance(branches, list) or len(branches) < 2:
             self.problem("parallel needs 'branches': a list of at least two layer lists",
