@@ -69,6 +69,7 @@ def analyze(spec: Spec, input_shape: Shape | None = None, batch: int = 1,
                                                   and not _in_training_only(n, report)],
                                        inference=False)
     report.outputs = walker.outputs(nodes, top, spec)
+    report.notes = list(spec.notes)
     if spec.freeze_until:
         from .freeze import freeze_until
 

@@ -111,6 +111,8 @@ class Report:
     #: the counts of the training-only rows (auxiliary heads), which `totals` leaves out
     #: except for params and buffers (the network holds them)
     training_only: Totals = field(default_factory=lambda: Totals())
+    #: the spec's `notes:`, printed under the table by `show`
+    notes: list[str] = field(default_factory=list)
 
     @property
     def inference_outputs(self) -> list[Node]:

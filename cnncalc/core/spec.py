@@ -195,6 +195,11 @@ class Header(BaseModel):
     outputs: list[str] | None = Field(default=None, min_length=1)
     #: freeze every layer up to and including this one (see `freeze`)
     freeze_until: str | None = Field(default=None, min_length=1)
+    #: remarks that `show` prints under the table (where a published table differs, and why)
+    notes: str | list[str] = Field(
+        default=[], description="Remarks printed under the table by `cnncalc show`: a line of "
+        "text or a list of them (e.g. where a published table differs from the counts, and "
+        "why).")
 
     @field_validator("input", mode="before")
     @classmethod
@@ -225,6 +230,7 @@ class Spec:
     freeze_line: int | None = None
     outputs: list[str] | None = None  # `outputs:` as written (names or dotted paths)
     outputs_line: int | None = None
+    notes: list[str] = field(default_factory=list)  # `notes:`, one entry per remark
 
 
 class Parser:
@@ -244,8 +250,10 @@ class Parser:
             raise CnnCalcError(Problem(
                 "a spec must be a mapping with 'name', 'input' and 'layers'",
                 self.file, line_of(raw, 1)))
+        # A spec piped in (`source.read` names it <stdin>) may go unnamed: it is "stdin".
+        unnamed = self.file == "<stdin>" and "name" not in raw
         try:
-            header = Header.model_validate(raw)
+            header = Header.model_validate({**raw, "name": "stdin"} if unnamed else raw)
         except ValidationError as exc:
             for key, msg in pydantic_problems(exc):
                 if msg == "unknown field":
@@ -278,6 +286,7 @@ class Parser:
         spec.freeze_line = raw.line_of("freeze_until") if isinstance(raw, LineDict) else None
         spec.outputs = header.outputs
         spec.outputs_line = raw.line_of("outputs") if isinstance(raw, LineDict) else None
+        spec.notes = [header.notes] if isinstance(header.notes, str) else list(header.notes)
         return spec
 
     def check_bindings(self, names: Any, what: str, line: int | None,
