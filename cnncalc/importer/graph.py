@@ -29,8 +29,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import CnnCalcError
 from ..core.spec import INPUT
+from ..errors import CnnCalcError
 
 #: A name written without quotes in the YAML (anything else is quoted: `"0"`, `"a b"`).
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -52,6 +52,8 @@ class Op:
     trainable: bool = True
     #: the class of the module that is this op or ran it (names blocks: `Bottleneck`)
     classes: dict[str, str] = field(default_factory=dict)
+    #: runs only in training (an auxiliary head): its output is no inference output
+    training_only: bool = False
 
 
 @dataclass(slots=True, eq=False)
@@ -232,6 +234,8 @@ class _Writer:
         reads = list(first.inputs)
         if row.op is not None and row.op.kind in ("add", "concat"):
             settings.append(f"from: [{', '.join(_quote(self.ref(i, row)) for i in reads)}]")
+        elif len(reads) != 1 and row.op is None:
+            pass  # a group that starts with a join: its first row names what it joins
         elif len(reads) != 1:
             raise CnnCalcError(f"{row.path}: {first.kind} reads {len(reads)} inputs; only add "
                                "and concat join several")
@@ -243,6 +247,10 @@ class _Writer:
                 settings.append("trainable: false")
         else:
             body = self.group_body(row)
+        if all(op.training_only for op in row.ops()) and not (
+                row.parent is not None and row.parent.parent is not None
+                and all(op.training_only for op in row.parent.ops())):
+            settings.append("training_only: true")
         name = f"name: {_quote(row.name)}"
         if body[0].startswith("- "):  # a list body: a seq
             lines.append(f"{indent}- seq:")
@@ -370,17 +378,18 @@ class _Writer:
         """The outputs as top-level paths, or None when the last row is the only output."""
         read = {source for op in self.ops for source in op.inputs}
         last = self.root.children[-1].last_op().id
+        heads = [op.id for op in self.ops if op.training_only and op.id not in read]
         unread = [op.id for op in self.ops if op.id not in read and op.id not in self.outputs
-                  and op.id != last]
+                  and op.id != last and not op.training_only]
         if unread:
             raise CnnCalcError(
                 "the model computes outputs it never uses or returns: " + ", ".join(
                     f"{self.row_of[i].path} ({self.row_of[i].op.kind})"  # type: ignore
                     for i in unread[:8]) + ("..." if len(unread) > 8 else ""))
         if self.outputs == [last]:
-            return None
+            return None  # the engine's default: the last row and the training-only heads
         paths = []
-        for op_id in self.outputs:
+        for op_id in [*self.outputs, *heads]:
             if op_id == INPUT:
                 raise CnnCalcError("the model returns its input unchanged")
             row = self.row_of[op_id]

@@ -1,0 +1,302 @@
+"""`cnncalc import` of torch modules: round trips checked against torch itself.
+
+Truth from outside the importer: torchvision's networks transcribed in
+`tests/torchvision_small.py` (ResNet with BasicBlock and Bottleneck, DenseNet, GoogLeNet,
+MobileNetV3, EfficientNet, ConvNeXt), counted by torch (`numel` of parameters and buffers,
+batch norm's step counter aside; `FlopCounterMode` halved for MACs) and run by torch (the
+imported spec's module, built by `cnncalc.torch.build`, must load the original's state_dict
+strictly and compute the same outputs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+if os.environ.get("CI"):
+    import torch  # CI installs torch: a missing torch must fail there, never skip
+else:
+    torch = pytest.importorskip("torch")
+
+from torch import nn  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+import cnncalc  # noqa: E402
+from cnncalc import torch as ct  # noqa: E402
+from cnncalc.commands import app  # noqa: E402
+from cnncalc.core.engine import analyze  # noqa: E402
+from cnncalc.core.source import load_text  # noqa: E402
+from cnncalc.errors import CnnCalcError  # noqa: E402
+from tests import torchvision_small as tv  # noqa: E402
+
+pytestmark = pytest.mark.torch
+
+#: name -> (a factory of the torch module, the input HxWxC)
+MODELS = {
+    "resnet18": (lambda: tv.resnet18(width=16, num_classes=10), (64, 64, 3)),
+    "resnet50": (lambda: tv.resnet50(width=16, num_classes=10), (64, 64, 3)),
+    "densenet": (tv.densenet_small, (64, 64, 3)),
+    "googlenet": (lambda: tv.GoogLeNet(num_classes=10, aux_logits=True, width=4), (96, 96, 3)),
+    "mobilenet_v3_small": (tv.mobilenet_v3_small, (64, 64, 3)),
+    "efficientnet_b0": (tv.efficientnet_b0, (64, 64, 3)),
+}
+
+
+def torch_counts(model: nn.Module, shape: tuple[int, int, int]) -> tuple[int, int, int]:
+    """params, buffers (no num_batches_tracked) and MACs (FlopCounterMode / 2, eval mode)."""
+    params = sum(p.numel() for p in model.parameters())
+    buffers = sum(b.numel() for name, b in model.named_buffers()
+                  if not name.endswith("num_batches_tracked"))
+    model.eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(torch.zeros(1, shape[2], shape[0], shape[1]))
+    return params, buffers, counter.get_total_flops() // 2
+
+
+def randomised(model: nn.Module) -> nn.Module:
+    """Batch norms with running statistics and affine parameters away from their defaults,
+    so that a wrongly loaded or skipped one changes the output."""
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                c = module.num_features
+                module.running_mean.copy_(torch.randn(c, generator=generator) * 0.1)
+                module.running_var.copy_(torch.rand(c, generator=generator) + 0.5)
+                module.weight.copy_(torch.rand(c, generator=generator) + 0.5)
+                module.bias.copy_(torch.randn(c, generator=generator) * 0.1)
+    return model
+
+
+@pytest.fixture(scope="module")
+def imported() -> dict[str, tuple[nn.Module, tuple[int, int, int], str]]:
+    """Each model, its input and the spec text `cnncalc.torch.to_spec` writes of it."""
+    torch.manual_seed(0)
+    found = {}
+    for name, (make, shape) in MODELS.items():
+        model = randomised(make()).eval()
+        found[name] = (model, shape, ct.to_spec(model, shape))
+    return found
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_totals_equal_torchs_counts(imported, name: str) -> None:
+    model, shape, text = imported[name]
+    report = analyze(load_text(text, f"{name}.yaml"))
+    params, buffers, macs = torch_counts(model, shape)
+    assert (report.totals.params, report.totals.buffers, report.totals.macs) == (
+        params, buffers, macs)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_state_dict_loads_and_outputs_agree(imported, name: str) -> None:
+    model, shape, text = imported[name]
+    built = ct.build(load_text(text, f"{name}.yaml")).eval()
+    built.load_state_dict(model.state_dict(), strict=True)
+    x = torch.randn(2, shape[2], shape[0], shape[1], generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected, got = model(x), built(x)
+    assert got.shape == expected.shape
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_text_reads_back_to_the_same_report(runner, tmp_path: Path, imported,
+                                            name: str) -> None:
+    """The YAML written is the spec: `cnncalc show` of the file gives the report of the text,
+    row by row."""
+    _, _, text = imported[name]
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text)
+    result = runner.invoke(app, ["show", str(path), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    report = analyze(load_text(text, f"{name}.yaml"))
+    rows = [(n.path, list(n.output_shape), n.params, n.macs) for n in report.walk()
+            if n.children is None]
+    assert [(r["path"], r["output_shape"], r["params"], r["macs"])
+            for r in shown["layers"]] == rows
+    assert (shown["totals"]["params"], shown["totals"]["macs"]) == (report.totals.params,
+                                                                   report.totals.macs)
+
+
+def test_googlenet_auxiliary_heads_are_training_only_rows(imported) -> None:
+    """torchvision's GoogLeNet runs aux1 and aux2 only in training: they are rows with
+    `training_only: true`, their params in the totals, their MACs apart (torch's training-mode
+    count less its eval-mode count)."""
+    model, shape, text = imported["googlenet"]
+    report = analyze(load_text(text, "googlenet.yaml"))
+    heads = {n.path for n in report.nodes if n.training_only}
+    assert heads == {"aux1", "aux2"}
+    assert "training_only: true" in text
+    _, _, eval_macs = torch_counts(model, shape)
+    model.train()
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(torch.zeros(2, shape[2], shape[0], shape[1]))
+    finally:
+        model.eval()
+    assert report.training_only.macs == counter.get_total_flops() // 4 - eval_macs
+    assert report.totals.params == sum(p.numel() for p in model.parameters())
+
+
+def test_convnext_is_refused_naming_every_op_it_cannot_load() -> None:
+    """ConvNeXt's Linear layers on channels-last maps and its bare layer-scale parameter have
+    no cnncalc row whose state_dict would load: every one of them is listed, nothing else."""
+    model = tv.convnext_small()
+    with pytest.raises(CnnCalcError) as caught:
+        ct.to_spec(model, (64, 64, 3))
+    text = str(caught.value)
+    blocks = [name for name, m in model.named_modules() if isinstance(m, tv.CNBlock)]
+    assert len(blocks) == 5
+    lines = text.splitlines()
+    assert len(lines) == 2
+    linear, scale = lines
+    assert "Linear on a channels-last map" in linear and "[out, in, 1, 1]" in linear
+    assert linear.count("(Linear)") == 2 * len(blocks)
+    assert "bare nn.Parameter" in scale
+    for block in blocks:
+        assert f"{block}.block.3 (Linear)" in linear and f"{block}.block.5 (Linear)" in linear
+        assert f"{block} (CNBlock) [{block}.layer_scale]" in scale
+    # the rest is understood: the stem's and the downsamplings' LayerNorm2d, the LayerNorm on
+    # channels-last, GELU, stochastic depth, the classifier
+    assert "LayerNorm" not in text and "GELU" not in text and "classifier" not in text
+
+
+# --------------------------------------------------------------------------- bundled specs
+
+#: inputs for the bundled specs: small where the spec allows (U-Net's crops and Inception
+#: v3's auxiliary head need the sizes below; AlexNet's last pool needs more than 64)
+INPUTS = {"alexnet": (96, 96, 3), "unet": (188, 188, 1), "inception_v3": (299, 299, 3)}
+
+
+def _small(name: str) -> tuple[int, ...]:
+    shape = cnncalc.load(name).input_shape
+    if name in INPUTS:
+        return INPUTS[name]
+    return (64, 64, shape[2]) if len(shape) == 3 and shape[0] * shape[1] > 64 * 64 else shape
+
+
+@pytest.mark.parametrize("name", sorted(cnncalc.bundled()))
+def test_every_bundled_specs_module_imports_back(name: str) -> None:
+    """The module `cnncalc.torch.build` makes of a bundled spec (on the meta device: no
+    memory) imports to a spec with torch's params, buffers and MACs of that module, and the
+    original spec's."""
+    shape = _small(name)
+    original = analyze(cnncalc.load(name), shape)
+    with torch.device("meta"):
+        module = ct.build(original)
+    text = ct.to_spec(module, shape)
+    report = analyze(load_text(text, f"{name}.yaml"))
+    params = sum(p.numel() for p in module.parameters())
+    buffers = sum(b.numel() for n, b in module.named_buffers()
+                  if not n.endswith("num_batches_tracked"))
+    with FlopCounterMode(display=False) as counter:
+        module.eval()(torch.empty(1, shape[2], shape[0], shape[1], device="meta")
+                      if len(shape) == 3 else torch.empty(1, *shape, device="meta"))
+    assert (report.totals.params, report.totals.buffers, report.totals.macs) == (
+        params, buffers, counter.get_total_flops() // 2)
+    assert (report.totals.params, report.totals.buffers, report.totals.macs) == (
+        original.totals.params, original.totals.buffers, original.totals.macs)
+    assert report.training_only.macs == original.training_only.macs
+
+
+# --------------------------------------------------------------------------- never a zero
+
+UNSUPPORTED = '''
+import torch
+from torch import nn
+
+@torch.library.custom_op("cnncalc_test::double", mutates_args=())
+def double(x: torch.Tensor) -> torch.Tensor:
+    return x * 2
+
+@double.register_fake
+def _(x):
+    return torch.empty_like(x)
+
+class Shift(nn.Module):
+    def forward(self, x):
+        return torch.roll(x, 1, dims=2)
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(8, 8, 3, padding=1)
+        self.shift = Shift()
+    def forward(self, x):
+        x = self.shift(self.conv(x))
+        return torch.ops.cnncalc_test.double(x)
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.block = Block()
+        self.head = nn.Conv2d(8, 4, 1)
+    def forward(self, x):
+        x = self.block(self.stem(x))
+        return self.head(x.clamp(min=0))
+
+class Branchy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+    def forward(self, x):
+        x = self.conv(x)
+        if x.sum() > 0:
+            return x
+        return -x
+'''
+
+
+@pytest.fixture
+def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A module of the user's, importable from the current directory as `cnncalc import`
+    reads it."""
+    name = f"user_models_{abs(hash(str(tmp_path)))}"
+    (tmp_path / f"{name}.py").write_text(textwrap.dedent(UNSUPPORTED))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield name
+    sys.modules.pop(name, None)
+
+
+def test_every_unsupported_op_is_listed_with_its_module(runner, user_module: str) -> None:
+    result = runner.invoke(app, ["import", f"{user_module}:Net", "--input", "16x16x3"])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if "cannot import" in line]
+    assert len(lines) == 3, result.output
+    joined = "\n".join(lines)
+    assert "block.shift (Shift): torch.roll" in joined
+    assert "block (Block): torch.ops.cnncalc_test.double" in joined
+    assert "(top): Tensor.clamp" in joined
+    assert "name:" not in result.output  # no spec written
+
+
+def test_data_dependent_control_flow_is_refused_clearly(runner, user_module: str) -> None:
+    result = runner.invoke(app, ["import", f"{user_module}:Branchy", "--input", "16x16x3"])
+    assert result.exit_code == 2, result.output
+    assert "torch.fx cannot trace the model" in result.output
+    assert "data-dependent control flow" in result.output
+
+
+def test_a_supported_module_imports_through_the_cli(runner, tmp_path: Path,
+                                                   user_module: str) -> None:
+    (tmp_path / "small_ok.py").write_text(
+        "from torch import nn\n"
+        "def make(width=4):\n"
+        "    return nn.Sequential(nn.Conv2d(3, width, 3), nn.ReLU(), nn.Flatten(),\n"
+        "                         nn.Linear(width * 14 * 14, 10))\n")
+    out = tmp_path / "small.yaml"
+    result = runner.invoke(app, ["import", "small_ok:make", "--arg", "width=6", "--input",
+                                 "16x16x3", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    report = analyze(cnncalc.load(str(out)))
+    assert report.totals.params == 3 * 3 * 3 * 6 + 6 + 6 * 14 * 14 * 10 + 10
+    sys.modules.pop("small_ok", None)
