@@ -392,7 +392,9 @@ class _Writer:
             for arg, (index, key) in block.sources.items():
                 op = row.ops()[index]
                 text = self.template[op.id].get(key)
-                texts.append(f"{arg}: {text if text is not None else _value(block.uses[id(row)][arg])}")
+                if text is None:  # the same in every use of the outer block, left out there
+                    text = _value(block.uses[id(row)][arg])
+                texts.append(f"{arg}: {text}")
             inner = ", ".join(texts)
         else:
             inner = ", ".join(f"{k}: {_value(v)}" for k, v in block.uses[id(row)].items())
