@@ -34,7 +34,9 @@ from cnncalc.core.source import load_text  # noqa: E402
 from cnncalc.errors import CnnCalcError  # noqa: E402
 from tests import torchvision_small as tv  # noqa: E402
 
-pytestmark = pytest.mark.torch
+pytestmark = [pytest.mark.torch,
+              # torch.export's own run_decompositions warns of its pytree internals
+              pytest.mark.filterwarnings("ignore:.*LeafSpec:FutureWarning")]
 
 #: name -> (a factory of the torch module, the input HxWxC)
 MODELS = {
@@ -300,3 +302,78 @@ def test_a_supported_module_imports_through_the_cli(runner, tmp_path: Path,
     report = analyze(cnncalc.load(str(out)))
     assert report.totals.params == 3 * 3 * 3 * 6 + 6 + 6 * 14 * 14 * 10 + 10
     sys.modules.pop("small_ok", None)
+
+
+# --------------------------------------------------------------------------- .pt2 programs
+
+#: models exported with torch.export: (model, decomposed to the core ATen IR)
+PROGRAMS = {
+    "resnet18": False, "densenet": False, "efficientnet_b0": False,
+    "mobilenet_v3_small": True, "resnet50": True,
+}
+
+
+def _export(model: nn.Module, shape: tuple[int, int, int], path: Path,
+            decompose: bool) -> Path:
+    program = torch.export.export(model.eval(), (torch.zeros(1, shape[2], shape[0],
+                                                             shape[1]),))
+    if decompose:
+        program = program.run_decompositions()
+    torch.export.save(program, str(path))
+    return path
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_saved_program_imports_with_torchs_counts(tmp_path: Path, imported,
+                                                  name: str) -> None:
+    """A `.pt2` of the model (torch.export's default IR, or its core ATen IR) imports to a
+    spec with torch's counts, whose module loads the model's state_dict and computes the
+    same outputs."""
+    model, shape, _ = imported[name]
+    path = _export(model, shape, tmp_path / f"{name}.pt2", PROGRAMS[name])
+    text = ct.program_to_spec(path)
+    report = analyze(load_text(text, f"{name}.yaml"))
+    assert report.input_shape == shape
+    assert (report.totals.params, report.totals.buffers, report.totals.macs) == torch_counts(
+        model, shape)
+    built = ct.build(report).eval()
+    built.load_state_dict(model.state_dict(), strict=True)
+    x = torch.randn(2, shape[2], shape[0], shape[1], generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        torch.testing.assert_close(built(x), model(x), rtol=1e-4, atol=1e-5)
+
+
+def test_saved_program_through_the_cli(runner, tmp_path: Path, imported) -> None:
+    model, shape, _ = imported["resnet18"]
+    path = _export(model, shape, tmp_path / "r18.pt2", False)
+    result = runner.invoke(app, ["import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("# Imported from r18.pt2")
+    assert analyze(load_text(result.output, "r18.yaml")).totals.params == sum(
+        p.numel() for p in model.parameters())
+    result = runner.invoke(app, ["import", str(path), "--input", "32x32x3"])
+    assert result.exit_code == 2 and "exported for an input of (1, 3, 64, 64)" in result.output
+    (tmp_path / "junk.pt2").write_bytes(b"not a program")
+    result = runner.invoke(app, ["import", str(tmp_path / "junk.pt2")])
+    assert result.exit_code == 2 and "not a saved torch.export program" in result.output
+
+
+def test_saved_convnext_is_refused_naming_every_op(tmp_path: Path) -> None:
+    model = tv.convnext_small()
+    path = _export(model, (64, 64, 3), tmp_path / "convnext.pt2", False)
+    with pytest.raises(CnnCalcError) as caught:
+        ct.program_to_spec(path)
+    text = str(caught.value)
+    assert text.count("(Linear)") == 10 and text.count("[features.") == 5
+    assert "aten.linear" in text and "aten.mul" in text
+
+
+def test_saved_program_without_its_auxiliary_heads_says_so(tmp_path: Path) -> None:
+    """An eval-mode export has no training-only branch: the auxiliary heads' parameters are
+    in the program and used by no op, an error that names them (never a silent zero)."""
+    model = tv.GoogLeNet(num_classes=10, aux_logits=True, width=4)
+    path = _export(model, (96, 96, 3), tmp_path / "googlenet.pt2", False)
+    with pytest.raises(CnnCalcError) as caught:
+        ct.program_to_spec(path)
+    assert "no operation uses" in str(caught.value) and "aux1.conv.conv.weight" in str(
+        caught.value)

@@ -820,7 +820,8 @@ def _place(node: fx.Node) -> tuple[str, dict[str, str]]:
     path = ""
     for value in stack.values():
         path, cls = value[0], value[1]
-        classes[path] = getattr(cls, "__name__", str(cls))
+        # a class (torch.fx) or its dotted name (torch.export)
+        classes[path] = getattr(cls, "__name__", None) or str(cls).rsplit(".", 1)[-1]
     return path, classes
 
 
