@@ -284,7 +284,8 @@ def test_every_unsupported_op_is_listed_with_its_module(runner, user_module: str
 def test_data_dependent_control_flow_is_refused_clearly(runner, user_module: str) -> None:
     result = runner.invoke(app, ["import", f"{user_module}:Branchy", "--input", "16x16x3"])
     assert result.exit_code == 2, result.output
-    assert "torch.fx cannot trace the model" in result.output
+    assert "torch.fx cannot trace the model at " in result.output
+    assert "(Branchy.forward)" in result.output  # the user's line that branched
     assert "data-dependent control flow" in result.output
 
 
@@ -377,3 +378,51 @@ def test_saved_program_without_its_auxiliary_heads_says_so(tmp_path: Path) -> No
         ct.program_to_spec(path)
     assert "no operation uses" in str(caught.value) and "aux1.conv.conv.weight" in str(
         caught.value)
+
+
+# --------------------------------------------------------------------------- docs, recipe
+
+def test_docs_tables_equal_the_importers_tables() -> None:
+    """docs/importing.md lists what the code converts (regenerate with
+    `python -m cnncalc.importer.docs`)."""
+    from cnncalc.importer import docs
+
+    from cnncalc.importer import aten, fx
+
+    page = docs.PAGE.read_text()
+    assert docs.tables() in page
+    assert all(f"`nn.{cls.__name__}`" in page for cls in fx.MODULES)
+    assert all(f"`aten.{name}`" in page for name in aten.ATEN if name != "getitem")
+
+
+def test_transfer_learning_recipe(tmp_path: Path, imported) -> None:
+    """docs/importing.md's recipe: import, extend with freeze_until and a new head, build,
+    load the original's weights but the head's: only the head trains, and the frozen part
+    computes what the original does."""
+    model, shape, text = imported["resnet18"]
+    (tmp_path / "resnet18.yaml").write_text(text)
+    (tmp_path / "flowers.yaml").write_text(textwrap.dedent("""\
+        name: resnet18-flowers
+        extends: resnet18.yaml
+        freeze_until: layer4
+        edits:
+          - replace: fc
+            with:
+              - dense: {units: 5}
+                name: fc
+        """))
+    net = ct.build(str(tmp_path / "flowers.yaml")).eval()
+    missing, unexpected = net.load_state_dict(
+        {k: v for k, v in model.state_dict().items() if not k.startswith("fc.")},
+        strict=False)
+    assert (sorted(missing), unexpected) == (["fc.bias", "fc.weight"], [])
+    trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
+    assert trainable == 5 * model.fc.in_features + 5
+    x = torch.randn(2, shape[2], shape[0], shape[1], generator=torch.Generator().manual_seed(3))
+    features = {}
+    model.avgpool.register_forward_hook(lambda m, i, o: features.__setitem__("model", o))
+    net["avgpool"].register_forward_hook(lambda m, i, o: features.__setitem__("net", o))
+    with torch.no_grad():
+        model(x)
+        assert net(x).shape == (2, 5)
+    torch.testing.assert_close(features["net"], features["model"])

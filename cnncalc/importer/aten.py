@@ -391,13 +391,13 @@ def _a_permute(call: _AtenCall) -> None:
     _a_transpose(call)
 
 
-_ELEMENTWISE = {name: _a_activation(kind) for name, kind in (
+_ACTIVATION_OPS = dict((
     ("relu", "relu"), ("relu_", "relu"), ("relu6", "relu6"), ("hardtanh", "hardtanh"),
     ("hardtanh_", "hardtanh"), ("silu", "silu"), ("silu_", "silu"), ("sigmoid", "sigmoid"),
     ("sigmoid_", "sigmoid"), ("tanh", "tanh"), ("tanh_", "tanh"), ("hardswish", "hardswish"),
     ("hardswish_", "hardswish"), ("hardsigmoid", "hardsigmoid"),
     ("hardsigmoid_", "hardsigmoid"), ("gelu", "gelu"), ("gelu_", "gelu"),
-    ("leaky_relu", "leaky_relu"), ("leaky_relu_", "leaky_relu"))}
+    ("leaky_relu", "leaky_relu"), ("leaky_relu_", "leaky_relu")))
 
 #: One rule per ATen operator (by its name, any overload), for the default IR of
 #: `torch.export.export` and the core ATen IR of `run_decompositions()`.
@@ -414,8 +414,9 @@ ATEN: dict[str, rules.Rule] = {
     "t": rules.Rule(_a_transpose, "(none)", "of a weight, read by addmm"),
     "permute": rules.Rule(_a_permute, "(none)", "of a weight, or NCHW to channels-last and "
                                                 "back"),
-    **{name: rules.Rule(handler, name.rstrip("_") if name != "hardtanh" else "relu6")
-       for name, handler in _ELEMENTWISE.items()},
+    **{name: rules.Rule(_a_activation(kind), "relu6" if kind == "hardtanh" else kind,
+                        "min 0, max 6" if kind == "hardtanh" else "")
+       for name, kind in _ACTIVATION_OPS.items()},
     "_softmax": rules.Rule(_a_softmax, "softmax", "over the channels"),
     "softmax": rules.Rule(_a_softmax, "softmax", "over the channels"),
     "add": rules.Rule(_a_add, "add", "two tensors of one shape"),
@@ -732,10 +733,18 @@ def program_to_spec(path: str | Path, input_shape: tuple[int, ...] | None = None
 def support_table() -> str:
     """The markdown table of the ATen operators `cnncalc import` converts."""
     lines = ["| ATen operator | becomes | needs |", "| --- | --- | --- |"]
+    together: dict[tuple[str, str], list[str]] = {}  # one row per (kinds, note)
     for op_name, rule in ATEN.items():
-        kinds = rule.kinds if rule.kinds.startswith("(") else f"`{rule.kinds}`"
-        lines.append(f"| `aten.{op_name}` | {kinds} | {rule.note} |")
-    lines.append("| torchvision's `SqueezeExcitation` (its ops together) | `se` | |")
+        together.setdefault((rule.kinds, rule.note), []).append(op_name)
+    for (kinds, note), names in together.items():
+        kinds = kinds if kinds.startswith("(") else f"`{kinds}`"
+        shown = ", ".join("`operator.getitem`" if n == "getitem" else f"`aten.{n}`"
+                          for n in names)
+        lines.append(f"| {shown} | {kinds} | {note} |")
+    lines.append("| the ops of torchvision's `SqueezeExcitation`, read together | `se` | "
+                 "avgpool, fc1, activation, fc2, scale_activation (sigmoid or hardsigmoid) |")
+    lines.append("| the ops of an activation module (`nn.SiLU`, `nn.Hardswish`, ...), read "
+                 "together | its activation | the core ATen IR writes some as arithmetic |")
     return "\n".join(lines) + "\n"
 
 

@@ -320,8 +320,7 @@ MODULES: dict[type, Rule] = {
     nn.ReplicationPad2d: Rule(_pad("replicate"), "pad"),
     nn.ChannelShuffle: Rule(lambda m, shape, layout: ("channel_shuffle", {"groups": m.groups}),
                             "channel_shuffle"),
-    **{cls: Rule(_activation(name), name if name not in ("leaky_relu",) else "activation",
-                 "over dim 1" if name == "softmax" else "")
+    **{cls: Rule(_activation(name), name, "over dim 1" if name == "softmax" else "")
        for cls, name in _ACTIVATION_NAMES.items()},
 }
 
@@ -731,7 +730,7 @@ FUNCTIONS: dict[Any, Rule] = {
         (torch.tanh, "tanh"), (F.tanh, "tanh"), ("tanh", "tanh"),
         (F.hardswish, "hardswish"), (F.hardsigmoid, "hardsigmoid"), (F.gelu, "gelu"))},
     F.hardtanh: Rule(_f_activation("hardtanh"), "relu6", "min 0, max 6"),
-    F.leaky_relu: Rule(_f_activation("leaky_relu"), "activation"),
+    F.leaky_relu: Rule(_f_activation("leaky_relu"), "leaky_relu"),
     F.softmax: Rule(_f_softmax, "softmax", "over the channels"),
     torch.softmax: Rule(_f_softmax, "softmax", "over the channels"),
     "softmax": Rule(_f_softmax, "softmax", "over the channels"),
@@ -775,7 +774,7 @@ def describe(target: Any) -> str:
         return f"Tensor.{target}"
     module = getattr(target, "__module__", None) or ""
     name = getattr(target, "__name__", None) or str(target)
-    if module == "torch.nn.functional":
+    if module == "torch.nn.functional" or getattr(F, name, None) is target:
         return f"F.{name}"
     if module.startswith("torch._ops") or type(target).__name__ in ("OpOverloadPacket",
                                                                      "OpOverload"):
@@ -1025,11 +1024,28 @@ def _graph(module: nn.Module) -> fx.GraphModule:
     except Exception as exc:  # torch.fx's TraceError and the errors it lets through
         text = str(exc).strip()
         first = text.splitlines()[0] if text else type(exc).__name__
-        raise CnnCalcError(f"torch.fx cannot trace the model: {first[:300]} (data-dependent "
-                           "control flow, such as an `if` on a tensor's values, cannot be "
-                           "imported: torch.fx runs forward once on symbols, not numbers)"
-                           ) from None
+        raise CnnCalcError(f"torch.fx cannot trace the model{_user_line(exc)}: {first[:300]} "
+                           "(data-dependent control flow, such as an `if` on a tensor's "
+                           "values, cannot be imported: torch.fx runs forward once on symbols, "
+                           "not numbers)") from None
     return fx.GraphModule(module, graph)
+
+
+def _user_line(exc: BaseException) -> str:
+    """` at model.py:47 (Branchy.forward)`: the last line of the user's code the error passed
+    through (not torch's, not cnncalc's); empty when there is none."""
+    import os
+
+    found = ""
+    tb = exc.__traceback__
+    skip = (os.path.dirname(torch.__file__), os.path.dirname(os.path.dirname(__file__)))
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if not code.co_filename.startswith(skip) and not code.co_filename.startswith("<"):
+            found = (f" at {os.path.basename(code.co_filename)}:{tb.tb_lineno} "
+                     f"({getattr(code, 'co_qualname', code.co_name)})")
+        tb = tb.tb_next
+    return found
 
 
 class _Shapes(fx.Interpreter):
@@ -1248,12 +1264,14 @@ def support_table() -> str:
         lines.append(f"| torchvision's `{name}` | `{rule.kinds}` | {rule.note} |")
     lines.append("| `nn.Identity` | (no row) | |")
     lines += ["", "| function or method | becomes | needs |", "| --- | --- | --- |"]
-    by_name: dict[str, Rule] = {}
+    together: dict[tuple[str, str], list[str]] = {}  # one row per (kinds, note)
     for target, rule in FUNCTIONS.items():
-        by_name.setdefault(describe(target), rule)
-    for target_name, rule in by_name.items():
-        kinds = rule.kinds if rule.kinds.startswith("(") else f"`{rule.kinds}`"
-        lines.append(f"| `{target_name}` | {kinds} | {rule.note} |")
+        names = together.setdefault((rule.kinds, rule.note), [])
+        if describe(target) not in names:
+            names.append(describe(target))
+    for (kinds, note), names in together.items():
+        kinds = kinds if kinds.startswith("(") else f"`{kinds}`"
+        lines.append(f"| {', '.join(f'`{n}`' for n in names)} | {kinds} | {note} |")
     return "\n".join(lines) + "\n"
 
 
