@@ -385,9 +385,7 @@ def test_saved_program_without_its_auxiliary_heads_says_so(tmp_path: Path) -> No
 def test_docs_tables_equal_the_importers_tables() -> None:
     """docs/importing.md lists what the code converts (regenerate with
     `python -m cnncalc.importer.docs`)."""
-    from cnncalc.importer import docs
-
-    from cnncalc.importer import aten, fx
+    from cnncalc.importer import aten, docs, fx
 
     page = docs.PAGE.read_text()
     assert docs.tables() in page
