@@ -7,7 +7,8 @@ Every measurement is a whole process (`python -m cnncalc ...`), as a user meets 
 is the median of several runs, peak memory the child's maximum resident set size. The floor is
 `python -c "import typer, rich, pydantic, yaml"`: what any tool on this stack pays to start.
 Tools that build and run the model (FlopCounterMode on the meta device, torchinfo, fvcore) are
-measured in the same run when they are installed.
+measured in the same run when they are installed, and so is `cnncalc import` of a
+ResNet-50-sized torch module beside torchinfo's summary of the same module.
 """
 
 from __future__ import annotations
@@ -72,6 +73,16 @@ spec = cnncalc.load(sys.argv[1])
 model = build(spec)
 h, w, c = spec.input_shape
 FlopCountAnalysis(model, torch.zeros(1, c, h, w)).total()
+"""
+
+
+#: A ResNet-50-sized torch module (torchvision's ResNet-50, transcribed in
+#: tests/torchvision_small.py): `cnncalc import` of it beside torchinfo's summary of it.
+IMPORTED = "tests.torchvision_small:resnet50"
+TORCHINFO_MODULE = """
+import sys, torch, torchinfo
+from tests.torchvision_small import resnet50
+torchinfo.summary(resnet50(), input_size=(1, 3, 224, 224), device="cpu", verbose=0)
 """
 
 
@@ -169,6 +180,22 @@ def main() -> None:
             row(f"{label} on vgg16", [PY, "-c", script, "vgg16"], base=floor)
         else:
             rows.append((f"{label} on vgg16", "-", "-", f"not installed ({module})"))
+
+    if has_module("cnncalc.torch") and not args.quick:
+        with tempfile.TemporaryDirectory() as tmp:
+            spec = Path(tmp) / "resnet50.yaml"
+            imported = row("cnncalc import of a ResNet-50 module (224x224x3, checked: shapes, "
+                           "params, buffers, FlopCounterMode)",
+                           [PY, "-m", "cnncalc", "import", IMPORTED, "-o", str(spec)],
+                           base=floor)
+        if has_module("torchinfo"):
+            summary = row("torchinfo.summary of the same module (224x224x3)",
+                          [PY, "-c", TORCHINFO_MODULE], base=floor)
+            rows[-1] = (*rows[-1][:3], f"{summary / floor:.2f}x floor; cnncalc import takes "
+                        f"{imported / summary:.2f}x its time")
+        else:
+            rows.append(("torchinfo.summary of the same module", "-", "-",
+                         "not installed (torchinfo)"))
 
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:

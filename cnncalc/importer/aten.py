@@ -703,16 +703,18 @@ def trace(program: Any, input_shape: tuple[int, ...] | None = None) -> tuple[Tra
 
 
 def _macs(program: Any, torch_input: tuple[int, ...]) -> int:
-    """FlopCounterMode's count of the program run on fake tensors, halved."""
-    from torch._subclasses.fake_tensor import FakeTensorMode
-    from torch.utils.flop_counter import FlopCounterMode
-
+    """FlopCounterMode's count of the program run on the meta device, halved."""
     module = program.module()
-    mode = FakeTensorMode(allow_non_fake_inputs=True)
-    counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter, mode:
-        module(mode.from_tensor(torch.empty(torch_input)))
-    return counter.get_total_flops() // 2
+
+    def run() -> int:
+        with torch.no_grad(), rules.on_meta(module):
+            return rules.count_macs(lambda: module(torch.empty(torch_input, device="meta")))
+
+    try:
+        with rules.without_dynamo():
+            return run()
+    except Exception:
+        return run()
 
 
 def program_to_spec(path: str | Path, input_shape: tuple[int, ...] | None = None,

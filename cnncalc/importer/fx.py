@@ -28,7 +28,9 @@ back to itself.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -1062,36 +1064,96 @@ class _Shapes(fx.Interpreter):
         return result
 
 
-def _device(module: nn.Module) -> torch.device:
-    """Where the module's tensors are (cpu, meta, cuda): the fake input says the same."""
-    for tensor in (*module.parameters(), *module.buffers()):
-        return tensor.device
-    return torch.device("cpu")
+@contextmanager
+def on_meta(module: nn.Module) -> Iterator[None]:
+    """`module` with each parameter and buffer swapped for a meta tensor of its shape while
+    inside: a forward pass computes shapes only, allocates nothing, and leaves the module's
+    own tensors untouched (batch norm's running statistics included)."""
+    from torch.nn.utils.stateless import _reparametrize_module
+
+    tensors = {name: torch.empty_like(t, device="meta") for name, t in (
+        *module.named_parameters(remove_duplicate=False),
+        *module.named_buffers(remove_duplicate=False))}
+    with _reparametrize_module(module, tensors, strict=False):
+        yield
+
+
+@contextmanager
+def without_dynamo() -> Iterator[None]:
+    """While inside, torch's `_disable_dynamo` wrappers (on every dispatch mode, such as
+    FlopCounterMode, and on the meta kernels written in Python, such as batch norm's) find a
+    stand-in for `torch._dynamo` instead of importing it, which takes seconds (half of an
+    import of ResNet-50). Outside torch.compile, disabling dynamo changes nothing. Everything
+    is put back on leaving: the stand-in, and each function's note that it was disabled (so
+    a later torch.compile in this process imports the real dynamo and wraps them as usual).
+    A pass that needs more of dynamo than the stand-in has fails; `_propagate` then runs it
+    again without the stand-in."""
+    import types
+
+    if "torch._dynamo" in sys.modules:
+        yield
+        return
+    seen: list[Any] = []
+
+    def disable(fn: Any = None, recursive: bool = True, wrapping: bool = True) -> Any:
+        if fn is None:
+            return lambda f: disable(f, recursive, wrapping)
+        seen.append(fn)
+        return fn
+
+    stand_in = types.ModuleType("torch._dynamo")
+    stand_in.disable = disable  # type: ignore[attr-defined]
+    stand_in.is_compiling = lambda: False  # type: ignore[attr-defined]
+    sys.modules["torch._dynamo"] = stand_in
+    had = "_dynamo" in vars(torch)
+    if not had:
+        torch._dynamo = stand_in  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        if sys.modules.get("torch._dynamo") is stand_in:
+            del sys.modules["torch._dynamo"]
+        if not had and vars(torch).get("_dynamo") is stand_in:
+            delattr(torch, "_dynamo")
+        for fn in seen:
+            if getattr(fn, "__dynamo_disable", None) is fn:
+                delattr(fn, "__dynamo_disable")
+
+
+def count_macs(run: Callable[[], Any]) -> int:
+    """FlopCounterMode's FLOPs of `run()`, halved (a multiply-add counted once)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        run()
+    return counter.get_total_flops() // 2
 
 
 def _propagate(gm: fx.GraphModule, shape: tuple[int, ...],
                count: bool) -> tuple[dict[str, tuple[int, ...]], int]:
-    """Each node's output shape on fake tensors, and FlopCounterMode's MACs (with `count`)."""
-    from torch._subclasses.fake_tensor import FakeTensorMode
-    from torch.utils.flop_counter import FlopCounterMode
+    """Each node's output shape, from a pass on the meta device, and FlopCounterMode's MACs
+    of it (with `count`)."""
+    def run() -> tuple[dict[str, tuple[int, ...]], int]:
+        interpreter = _Shapes(gm)
+        with torch.no_grad(), on_meta(gm):
+            x = torch.empty(shape, device="meta")
+            if not count:
+                interpreter.run(x)
+                return interpreter.found, 0
+            macs = count_macs(lambda: interpreter.run(x))
+        return interpreter.found, macs
 
-    mode = FakeTensorMode(allow_non_fake_inputs=True)
-    interpreter = _Shapes(gm)
-    counter = FlopCounterMode(display=False)
     try:
-        with torch.no_grad():
-            if count:
-                with counter, mode:
-                    interpreter.run(mode.from_tensor(torch.empty(shape, device=_device(gm))))
-            else:
-                with mode:
-                    interpreter.run(mode.from_tensor(torch.empty(shape, device=_device(gm))))
+        try:
+            with without_dynamo():
+                return run()
+        except Exception:
+            return run()  # the same pass with torch's own dynamo: its error is the model's
     except Exception as exc:
         text = str(exc).strip()
         raise CnnCalcError(f"the model does not run on an input of {shape}: "
                            f"{(text.splitlines()[0] if text else type(exc).__name__)[:300]}"
                            ) from None
-    return interpreter.found, counter.get_total_flops() // 2 if count else 0
 
 
 def _unused(module: nn.Module, used: set[str]) -> list[str]:
@@ -1127,8 +1189,6 @@ def _add_training_only(module: nn.Module, input_shape: tuple[int, ...], evaluate
     """Trace `module` in training mode and add the ops that only it runs, as training-only
     rows (an auxiliary classifier), when they end in outputs of their own. Anything else is
     left for the check to report (parameters the spec does not count)."""
-    steps = {name: b.clone() for name, b in module.named_buffers()
-             if name.endswith("num_batches_tracked")}
     module.train()
     try:
         gm = _graph(module)
@@ -1138,10 +1198,6 @@ def _add_training_only(module: nn.Module, input_shape: tuple[int, ...], evaluate
         return
     finally:
         module.eval()
-        buffers = dict(module.named_buffers())
-        with torch.no_grad():
-            for name, value in steps.items():
-                buffers[name].copy_(value)
     training = _Converter(module, gm.graph, shapes, suffix="@train")
     training.run()
     if training.problems:
