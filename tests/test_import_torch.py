@@ -424,3 +424,54 @@ def test_transfer_learning_recipe(tmp_path: Path, imported) -> None:
         model(x)
         assert net(x).shape == (2, 5)
     torch.testing.assert_close(features["net"], features["model"])
+
+
+# --------------------------------------------------------------------------- structure
+
+def test_resnet50_reads_like_a_hand_written_spec() -> None:
+    """torchvision's ResNet-50 (full width): its 16 Bottlenecks are two blocks with arguments
+    (with and without the downsampling projection), used 4 and 12 times; the stages keep
+    torch's names 0..n-1 (the state_dict loads) and the whole spec is short."""
+    import yaml
+
+    model = tv.resnet50()
+    text = ct.to_spec(model, (224, 224, 3))
+    spec = yaml.safe_load(text)
+    assert sorted(spec["blocks"]) == ["bottleneck", "bottleneck_downsample"]
+    uses = [entry for stage in spec["layers"] if "seq" in stage for entry in stage["seq"]]
+    assert sum("bottleneck" in e for e in uses) == 12
+    assert sum("bottleneck_downsample" in e for e in uses) == 4
+    assert [e["bottleneck_downsample"] for e in uses if "bottleneck_downsample" in e] == [
+        {"filters": 64, "stride": 1}, {"filters": 128, "stride": 2},
+        {"filters": 256, "stride": 2}, {"filters": 512, "stride": 2}]
+    assert spec["blocks"]["bottleneck"]["args"] == {"filters": "channels"}
+    assert len(text.splitlines()) < 130
+    report = analyze(load_text(text, "resnet50.yaml"))
+    assert (report.totals.params, report.totals.macs) == (25_557_032, 4_089_184_256)
+    with torch.device("meta"):
+        built = ct.build(report)
+    assert {k: tuple(v.shape) for k, v in built.state_dict().items()} == {
+        k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+class _Unit(nn.Module):
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.bn(self.conv(x))) + x
+
+
+def test_alike_sequential_children_are_one_repeat() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1),
+                          nn.Sequential(*[_Unit(8) for _ in range(5)]),
+                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 2))
+    text = ct.to_spec(model, (16, 16, 3))
+    assert "repeat: 5" in text and text.count("conv:") == 2
+    built = ct.build(load_text(text, "units.yaml")).eval()
+    built.load_state_dict(model.state_dict(), strict=True)
+    x = torch.randn(1, 3, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(built(x), model.eval()(x))
