@@ -174,7 +174,7 @@ def test_convnext_is_refused_naming_every_op_it_cannot_load() -> None:
 
 #: inputs for the bundled specs: small where the spec allows (U-Net's crops and Inception
 #: v3's auxiliary head need the sizes below; AlexNet's last pool needs more than 64)
-INPUTS = {"alexnet": (96, 96, 3), "unet": (188, 188, 1), "inception_v3": (299, 299, 3)}
+INPUTS = {"alexnet": (96, 96, 3), "alexnet-groups": (96, 96, 3), "unet": (188, 188, 1), "inception_v3": (299, 299, 3)}
 
 
 def _small(name: str) -> tuple[int, ...]:
