@@ -302,7 +302,10 @@ def points_of(measurements: list[Measurement], profile: Any, analyse: Callable[[
                 f"--calibrate: measured on {m.device}, but the device '{profile.name}' is a "
                 f"{profile.kind}; calibrate a {DEVICE_KIND[m.device]} profile with it",
                 file=m.file))
-        report = analyse(m.spec, m.batch, m.dtype)
+        try:
+            report = analyse(m.spec, m.batch, m.dtype)
+        except CnnCalcError as exc:
+            raise exc.located(file=m.file) from None
         macs = report.macs(report.totals)
         if macs != m.macs:
             raise CnnCalcError(Problem(

@@ -49,13 +49,14 @@ COLUMNS = [
     Column("macs", "MACs", "count"),
     Column("bytes_text", "Bytes", "bytes", machine=False),
     Column("bytes", "bytes", "count", human=False),
-    Column("intensity", "MACs/byte", "float"),
+    Column("intensity_text", "MACs/byte", machine=False),
+    Column("macs_per_byte", "macs_per_byte", "float", human=False),
     Column("compute_text", "Compute", machine=False),
-    Column("compute_s", "compute_s", "float", human=False),
+    Column("estimated_compute_s", "estimated_compute_s", "float", human=False),
     Column("memory_text", "Memory", machine=False),
-    Column("memory_s", "memory_s", "float", human=False),
+    Column("estimated_memory_s", "estimated_memory_s", "float", human=False),
     Column("time_text", "Time (est.)", machine=False),
-    Column("seconds", "seconds", "float", human=False),
+    Column("estimated_s", "estimated_s", "float", human=False),
     Column("share", "Share", "share"),
 ]
 
@@ -77,10 +78,11 @@ def _values(label: str, rows: list[RowEstimate], total_s: float) -> dict[str, An
     compute = sum(r.compute_s for r in rows)
     memory = sum(r.memory_s for r in rows)
     return {"label": label, "macs": macs, "bytes_text": moved, "bytes": moved,
-            "intensity": macs / moved if moved else None,
-            "compute_text": duration(compute), "compute_s": compute,
-            "memory_text": duration(memory), "memory_s": memory,
-            "time_text": duration(seconds), "seconds": seconds,
+            "macs_per_byte": macs / moved if moved else None,
+            "intensity_text": f"{macs / moved:.3g}" if moved else "",
+            "compute_text": duration(compute), "estimated_compute_s": compute,
+            "memory_text": duration(memory), "estimated_memory_s": memory,
+            "time_text": duration(seconds), "estimated_s": seconds,
             "share": seconds / total_s if total_s else 0.0}
 
 
@@ -141,9 +143,9 @@ CAL_COLUMNS = [
     Column("measured_text", "Measured", machine=False),
     Column("measured_s", "measured_s", "float", human=False),
     Column("before_text", "Estimate (profile)", machine=False),
-    Column("before_s", "estimate_profile_s", "float", human=False),
+    Column("estimate_profile_s", "estimate_profile_s", "float", human=False),
     Column("after_text", "Estimate (calibrated)", machine=False),
-    Column("after_s", "estimate_calibrated_s", "float", human=False),
+    Column("estimate_calibrated_s", "estimate_calibrated_s", "float", human=False),
     Column("ratio", "Calibrated / measured", "float"),
 ]
 
@@ -155,8 +157,8 @@ def calibration_rows(points: list[tuple[Measurement, list[tuple[float, float]]]]
         b, a = predict(times, before), predict(times, after)
         rows.append(Row({"file": m.file, "spec": m.spec, "device": m.device, "batch": m.batch,
                          "dtype": m.dtype, "measured_text": duration(m.median_s),
-                         "measured_s": m.median_s, "before_text": duration(b), "before_s": b,
-                         "after_text": duration(a), "after_s": a,
+                         "measured_s": m.median_s, "before_text": duration(b), "estimate_profile_s": b,
+                         "after_text": duration(a), "estimate_calibrated_s": a,
                          "ratio": a / m.median_s}))
     return rows
 
@@ -191,8 +193,9 @@ def result(found: Estimate, max_depth: int | None = None,
     tables = [Table("rows", COLUMNS, rows_of(found, max_depth),
                     title=f"Estimated rows on {profile.name}")]
     data: dict[str, Any] = {
-        "total_s": total, "images_per_s": found.images_per_s, "macs": found.macs,
-        "bytes": found.bytes, "compute_bound_s": compute_s, "memory_bound_s": memory_s,
+        "estimated_total_s": total, "estimated_images_per_s": found.images_per_s,
+        "macs": found.macs, "bytes": found.bytes, "estimated_compute_bound_s": compute_s,
+        "estimated_memory_bound_s": memory_s,
         "device": profile_document(profile),
     }
     if calibration is not None:
@@ -200,9 +203,9 @@ def result(found: Estimate, max_depth: int | None = None,
         prior = Factors(given.compute_efficiency, given.memory_efficiency,
                         given.overhead_us * 1e-6)
         rows = calibration_rows(points, prior, fit.factors)
-        tables.append(Table("calibration", CAL_COLUMNS, rows,
+        tables.append(Table("calibration_points", CAL_COLUMNS, rows,
                             title="Calibration: measured (verify --time) against the estimate"))
-        before = [r.values["before_s"] / r.values["measured_s"] - 1 for r in rows]
+        before = [r.values["estimate_profile_s"] / r.values["measured_s"] - 1 for r in rows]
         rms_before = (sum(e * e for e in before) / len(before)) ** 0.5
         notes.append(f"Calibrated on {len(points)} measurement{'s' if len(points) != 1 else ''}"
                      f" (fitted: {', '.join(fit.fitted)}): rms error {rms_before:.1%} with the "

@@ -9,7 +9,7 @@ from typing import Any
 from ..analyses.lint import RULES, Finding, LintResult, SpecLint
 from ..errors import Problem
 from ..result import Column, Result, Row, Table
-from .check import _escape_data, _escape_property
+from .check import _escape_data, _escape_property, finding_annotation
 
 COLUMNS = [
     Column("spec", "Spec"),
@@ -106,18 +106,11 @@ def _spec(s: SpecLint) -> dict[str, Any]:
             "problems": [_problem(p) for p in s.problems]}
 
 
-def annotation(f: Finding) -> str:
-    """`::warning file=...,line=...,title=cnncalc lint RULE::LAYER: message (fix: hint)`."""
-    text = f"{f.path}: {f.message}. Fix: {f.hint}"
-    return (f"::warning file={_escape_property(f.file)},line={f.line or 1},"
-            f"title={_escape_property('cnncalc lint ' + f.rule)}::{_escape_data(text)}")
-
-
 def annotations(found: LintResult) -> list[str]:
     """A warning per finding; an error per problem of an invalid spec."""
     lines = []
     for s in found.specs:
-        lines += [annotation(f) for f in s.findings]
+        lines += [finding_annotation(f) for f in s.findings]
         for p in s.problems:
             lines.append(f"::error file={_escape_property(p.file or s.file)},line={p.line or 1},"
                          f"title=cnncalc invalid spec::{_escape_data(p.format())}")
