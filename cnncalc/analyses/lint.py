@@ -381,8 +381,8 @@ def _activation_before_add(ctx: Context) -> Iterator[Hit]:
             continue
         after = block.children[block.children.index(merge) + 1:]
         post = _activation_of(after[0]) if after else None
-        if post is None:
-            reader = ctx.wiring.only_reader(block)
+        if post is None and not after:  # the row that reads the add's output
+            reader = ctx.wiring.only_reader(merge)
             post = _activation_of(reader) if reader is not None else None
         body_end = ctx.wiring.feeds[merge.path][0]
         before = _activation_of(body_end)
