@@ -310,7 +310,7 @@ def test_repeated_layers_clean(runner, tmp_path, layers):
 
 def test_a_clean_network_stays_clean_of_every_rule(runner, tmp_path):
     # channels multiples of 16, no bias before batch norm, strides within their kernels,
-    # (16 + 2 - 3) / 2 exact at each stride, ReLU after the add only, the pooled features see
+    # floor((16 + 2 - 3) / 2) drops only a padding row, ReLU after the add only, features see
     # r = 3 + 2*2 + 2*2 + 2*4 = 19 >= 16 pixels (Araujo et al.), a small dense head
     spec = write(tmp_path, """\
         - conv: {filters: 16, kernel: 3, stride: 2, padding: 1, bias: false}

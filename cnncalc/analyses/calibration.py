@@ -15,12 +15,13 @@ reaches, `o` a fixed time per row that does work (`n` rows: kernel launch, frame
 With `x = 1 / e_c` and `r = e_c / e_m` it is `x S(r) + n o`, `S(r) = sum_l max(c_l, r m_l)`:
 for a fixed `r` the model is linear in `x` and `o`.
 
-The fit minimises the squared relative errors `sum_i (estimate_i / T_i - 1)^2` (every point
-counts alike, whatever its size):
-- `r` by a search over 10^-4 .. 10^4 (a grid in log r, then golden-section refinement of the
-  best cell), with a tiny pull towards the profile's own ratio so that points which cannot
-  tell the factors apart leave it as it was;
-- `x` and `o` for each `r` in closed form (least squares in two unknowns, `o >= 0`).
+The fit minimises the squared log errors `sum_i log(estimate_i / T_i)^2` (2x too slow weighs
+as much as 2x too fast, and a 1 ms run as much as a 1 s one). With `o' = o / x` the estimate
+is `x (S(r) + n o')`, so for fixed `r` and `o'` the best `log x` is the mean of
+`log T_i - log(S_i(r) + n_i o')`, in closed form; `r` (10^-4 .. 10^4) and `o'` (0, or 10^-9 to
+10 times the largest time per row) are searched on a grid, then refined by golden-section
+search, one after the other, four times. A tiny pull towards the profile's own ratio leaves
+`r` as it was where the points cannot tell the factors apart.
 
 How many factors the points can carry: one point fits one common factor (`e_c = e_m`
 in the profile's ratio, `o = 0`: all times scale alike); two points fit `e_c` and `e_m`;
@@ -48,7 +49,7 @@ DEVICE_KIND = {"cpu": "cpu", "cuda": "gpu"}
 MAX_MEASUREMENT_BYTES = 64 * 2**20
 #: the search range of r = e_c / e_m, and the pull towards the profile's ratio
 RATIO_RANGE = (1e-4, 1e4)
-GRID = 321
+GRID = 161
 PULL = 1e-8
 
 
@@ -199,8 +200,9 @@ class Fit:
     factors: Factors
     #: the factors the points could carry: ("common",), ("compute", "memory") or all three
     fitted: tuple[str, ...]
-    #: root mean square of estimate / measured - 1 over the points, after the fit
-    rms: float
+    #: the typical factor between estimate and measurement after the fit: exp of the root
+    #: mean square of log(estimate / measured) (1.0: exact; 2.0: typically off by 2x)
+    spread: float
 
 
 def predict(times: Times, factors: Factors) -> float:
@@ -213,29 +215,17 @@ def _s(times: Times, ratio: float) -> float:
     return sum(max(c, ratio * m) for c, m in times)
 
 
-def _inner(a: list[float], b: list[float], with_overhead: bool,
-           x_min: float) -> tuple[float, float, float]:
-    """(x, o, error) minimising sum (x a_i + o b_i - 1)^2 with x >= x_min, o >= 0."""
-    def error(x: float, o: float) -> float:
-        return sum((x * ai + o * bi - 1) ** 2 for ai, bi in zip(a, b, strict=True))
-
-    saa = sum(ai * ai for ai in a)
-    sa = sum(a)
-    best = (max(sa / saa, x_min), 0.0)
-    if with_overhead:
-        sbb = sum(bi * bi for bi in b)
-        sab = sum(ai * bi for ai, bi in zip(a, b, strict=True))
-        sb = sum(b)
-        det = saa * sbb - sab * sab
-        if det > 1e-12 * saa * sbb:
-            x = (sa * sbb - sb * sab) / det
-            o = (saa * sb - sab * sa) / det
-            if o >= 0 and x >= x_min:
-                best = (x, o)
-            elif o >= 0:  # x at its bound: the best o for it
-                best = min(best, (x_min, max((sb - x_min * sab) / sbb, 0.0)),
-                           key=lambda p: error(*p))
-    return best[0], best[1], error(*best)
+def _golden(f: Callable[[float], float], left: float, right: float, steps: int = 60) -> float:
+    """The minimum of `f` on [left, right] by golden-section search."""
+    golden = (math.sqrt(5) - 1) / 2
+    for _ in range(steps):
+        m1 = right - golden * (right - left)
+        m2 = left + golden * (right - left)
+        if f(m1) <= f(m2):
+            right = m2
+        else:
+            left = m1
+    return (left + right) / 2
 
 
 def fit(points: list[Point], prior: Factors = Factors()) -> Fit:
@@ -243,43 +233,75 @@ def fit(points: list[Point], prior: Factors = Factors()) -> Fit:
     profile's own factors, whose ratio e_c / e_m one point keeps."""
     if not points:
         raise CnnCalcError("--calibrate: no measurements to fit")
-    prior_ratio = prior.compute / prior.memory
-    n_free = min(len(points), 3)
-    a_of: Callable[[float], list[float]] = lambda r: [_s(p.times, r) / p.measured_s
-                                                      for p in points]
-    b = [len(p.times) / p.measured_s for p in points]
-    x_min = 1 / MAX_EFFICIENCY
-    low, high = RATIO_RANGE
+    distinct = len({p.label for p in points})
+    n_free = min(distinct, 3)
+    logs = [math.log(p.measured_s) for p in points]
+    counts = [len(p.times) for p in points]
+    prior_log_r = math.log(prior.compute / prior.memory)
+    cache: dict[float, list[float]] = {}
 
-    def objective(log_r: float) -> tuple[float, float, float]:
-        r = math.exp(log_r)
-        x, o, err = _inner(a_of(r), b, n_free >= 3, max(x_min, 1 / (MAX_EFFICIENCY * r)))
-        return err + PULL * (log_r - math.log(prior_ratio)) ** 2, x, o
+    def sums(log_r: float) -> list[float]:
+        if log_r not in cache:
+            r = math.exp(log_r)
+            cache[log_r] = [_s(p.times, r) for p in points]
+        return cache[log_r]
 
+    def solve(log_r: float, log_o: float | None) -> tuple[float, float]:
+        """(objective, log x) for r = e^log_r and o' = e^log_o (None: no overhead): the
+        best log x in closed form (the mean of the log errors), within the bounds."""
+        o = 0.0 if log_o is None else math.exp(log_o)
+        model = [math.log(si + o * n) for si, n in zip(sums(log_r), counts, strict=True)]
+        gaps = [m - e for m, e in zip(logs, model, strict=True)]
+        log_x = sum(gaps) / len(gaps)
+        # e_c = 1 / x <= MAX and e_m = 1 / (x r) <= MAX
+        log_x = max(log_x, -math.log(MAX_EFFICIENCY), -math.log(MAX_EFFICIENCY) - log_r)
+        error = sum((g - log_x) ** 2 for g in gaps)
+        return error + PULL * (log_r - prior_log_r) ** 2, log_x
+
+    lo, hi = math.log(RATIO_RANGE[0]), math.log(RATIO_RANGE[1])
+    r_grid = [lo + (hi - lo) * i / (GRID - 1) for i in range(GRID)]
+    top = math.log(MAX_EFFICIENCY * max(p.measured_s / n for p, n in zip(points, counts,
+                                                                          strict=True)))
+    bottom = top - math.log(1e9)
+    o_grid: list[float | None] = [None] + [bottom + (top - bottom) * i / 59 for i in range(60)]
     if n_free == 1:
-        log_r = math.log(prior_ratio)
+        log_r, log_o = prior_log_r, None
+    elif n_free == 2:
+        log_r = min(r_grid, key=lambda g: solve(g, None)[0])
+        step = r_grid[1] - r_grid[0]
+        log_r = _golden(lambda g: solve(g, None)[0], log_r - step, log_r + step)
+        log_o = None
     else:
-        lo, hi = math.log(low), math.log(high)
-        grid = [lo + (hi - lo) * i / (GRID - 1) for i in range(GRID)]
-        values = [objective(g)[0] for g in grid]
-        i = min(range(GRID), key=values.__getitem__)
-        left, right = grid[max(i - 1, 0)], grid[min(i + 1, GRID - 1)]
-        golden = (math.sqrt(5) - 1) / 2
-        for _ in range(80):  # golden-section search within the best cell's neighbours
-            m1 = right - golden * (right - left)
-            m2 = left + golden * (right - left)
-            if objective(m1)[0] <= objective(m2)[0]:
-                right = m2
-            else:
-                left = m1
-        log_r = (left + right) / 2
-    _, x, o = objective(log_r)
-    r = math.exp(log_r)
+        o_step = o_grid[2] - o_grid[1]  # type: ignore[operator]
+
+        def best_o(log_r: float) -> float | None:
+            """The best o' for this r: the grid's, refined between its neighbours."""
+            found = min(o_grid, key=lambda o: solve(log_r, o)[0])
+            if found is None:
+                return None
+            return _golden(lambda o: solve(log_r, o)[0], found - o_step, found + o_step, 40)
+
+        def profile(log_r: float) -> float:
+            return solve(log_r, best_o(log_r))[0]
+
+        log_r = min(r_grid, key=profile)
+        step = r_grid[1] - r_grid[0]
+        log_r = _golden(profile, log_r - step, log_r + step, 40)
+        log_o = best_o(log_r)
+    _, log_x = solve(log_r, log_o)
+    x = math.exp(log_x)
     compute = 1 / x
-    factors = Factors(compute, compute / r, o)
-    errors = [predict(p.times, factors) / p.measured_s - 1 for p in points]
+    overhead = 0.0 if log_o is None else x * math.exp(log_o)
+    factors = Factors(compute, compute / math.exp(log_r), overhead)
     fitted = (("common",), ("compute", "memory"), ("compute", "memory", "overhead"))[n_free - 1]
-    return Fit(factors, fitted, math.sqrt(sum(e * e for e in errors) / len(errors)))
+    return Fit(factors, fitted, spread(points, factors))
+
+
+def spread(points: list[Point], factors: Factors) -> float:
+    """The typical factor between the estimate and the measurements: `exp(sqrt(mean(log(
+    estimate / measured)^2)))` (1: exact; 2: typically off by 2x, either way)."""
+    logs = [math.log(predict(p.times, factors) / p.measured_s) for p in points]
+    return math.exp(math.sqrt(sum(e * e for e in logs) / len(logs)))
 
 
 # --------------------------------------------------------------------------- from the runs

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..analyses.calibration import Factors, Fit, Measurement, predict
+from ..analyses.calibration import Factors, Fit, Measurement, Point, predict, spread
 from ..analyses.devices import Profile
 from ..analyses.latency import COMPUTE, MEMORY, NONE, Estimate, RowEstimate
 from ..core.report import Node
@@ -146,7 +146,8 @@ CAL_COLUMNS = [
     Column("estimate_profile_s", "estimate_profile_s", "float", human=False),
     Column("after_text", "Estimate (calibrated)", machine=False),
     Column("estimate_calibrated_s", "estimate_calibrated_s", "float", human=False),
-    Column("ratio", "Calibrated / measured", "float"),
+    Column("ratio_text", "Calibrated / measured", machine=False),
+    Column("ratio", "calibrated_over_measured", "float", human=False),
 ]
 
 
@@ -159,7 +160,7 @@ def calibration_rows(points: list[tuple[Measurement, list[tuple[float, float]]]]
                          "dtype": m.dtype, "measured_text": duration(m.median_s),
                          "measured_s": m.median_s, "before_text": duration(b), "estimate_profile_s": b,
                          "after_text": duration(a), "estimate_calibrated_s": a,
-                         "ratio": a / m.median_s}))
+                         "ratio": a / m.median_s, "ratio_text": f"{a / m.median_s:.2f}x"}))
     return rows
 
 
@@ -174,15 +175,16 @@ def result(found: Estimate, max_depth: int | None = None,
 
     def part(name: str, seconds: float, count: int) -> str:
         share = seconds / total if total else 0.0
-        return f"{name}-bound {count} row{'s' if count != 1 else ''}, {duration(seconds)} ({share:.0%})"
+        return f"{name.capitalize()}-bound {count} row{'s' if count != 1 else ''}, {duration(seconds)} ({share:.0%})"
 
     notes = [
         f"{ESTIMATE}, not a measurement: a roofline model on the datasheet peaks of "
-        f"{profile.name}; real runs are slower (see docs/latency.md)",
+        f"{profile.name} times the efficiency factors below (docs/latency.md: how far such "
+        "estimates land from measured runs)",
         f"Estimated latency: {duration(total)} per forward pass of batch {report.batch} "
         f"({report.dtype}); {found.images_per_s:,.1f} images/s",
         "; ".join((part("compute", compute_s, found.count(COMPUTE)),
-                   part("memory", memory_s, found.count(MEMORY))))
+                   part("memory", memory_s, found.count(MEMORY)).lower()))
         + (f"; {found.count(NONE)} views (no time)" if found.count(NONE) else ""),
         f"MACs {exact(found.macs)} ({si(found.macs)}); bytes moved {exact(found.bytes)} "
         f"({binary(found.bytes)})",
@@ -205,15 +207,17 @@ def result(found: Estimate, max_depth: int | None = None,
         rows = calibration_rows(points, prior, fit.factors)
         tables.append(Table("calibration_points", CAL_COLUMNS, rows,
                             title="Calibration: measured (verify --time) against the estimate"))
-        before = [r.values["estimate_profile_s"] / r.values["measured_s"] - 1 for r in rows]
-        rms_before = (sum(e * e for e in before) / len(before)) ** 0.5
+        merged = [Point(f"{m.spec} {m.batch} {m.dtype}", times, m.median_s)
+                  for m, times in points]
+        before = spread(merged, prior)
         notes.append(f"Calibrated on {len(points)} measurement{'s' if len(points) != 1 else ''}"
-                     f" (fitted: {', '.join(fit.fitted)}): rms error {rms_before:.1%} with the "
-                     f"profile's factors, {fit.rms:.1%} after")
+                     f" (fitted: {', '.join(fit.fitted)}): the estimate is typically off by "
+                     f"{before:.2f}x with the profile's factors, {fit.spread:.2f}x after "
+                     "(exp of the rms of log(estimate / measured))")
         data["calibration"] = {"fitted": list(fit.fitted), "compute_efficiency":
                                fit.factors.compute, "memory_efficiency": fit.factors.memory,
-                               "overhead_s": fit.factors.overhead_s, "rms_before": rms_before,
-                               "rms_after": fit.rms}
+                               "overhead_s": fit.factors.overhead_s, "spread_before": before,
+                               "spread_after": fit.spread}
     title = (f"{report.spec_name} on {profile.name}: latency {ESTIMATE} (roofline), batch "
              f"{report.batch}, {report.dtype}")
     meta = {"estimate": True, "measured": False, "spec": report.spec_name,
