@@ -56,7 +56,7 @@ layers:
 # the lecture's formulas, by hand
 CONV_MACS = 3 * 3 * 64 * 56 * 56 * 64          # 115,605,504
 CONV_PARAMS = 3 * 3 * 64 * 64 + 64              # 36,928
-H100_FP16_MACS = 1979e12 / 2 / 2                # datasheet 1,979 TFLOPS with sparsity: /2 dense, /2 per MAC
+H100_FP16_MACS = 1979e12 / 2 / 2                # 1,979 TFLOPS with sparsity: /2 dense, /2 per MAC
 H100_BYTES = 3.35e12                            # 3.35 TB/s
 
 
@@ -109,7 +109,8 @@ def test_a_dense_layer_on_t4_at_fp32_is_bound_by_its_weights(runner, tmp_path):
     moved = (4096 + 4096 + weights) * 4                             # fp32: 4 bytes
     assert row["bytes"] == moved
     assert row["estimated_memory_s"] == pytest.approx(moved / 320e9, rel=1e-9)   # T4: 320 GB/s
-    assert row["estimated_compute_s"] == pytest.approx(4096 * 4096 / (8.1e12 / 2), rel=1e-9)  # 8.1 TFLOPS
+    # T4: 8.1 TFLOPS fp32
+    assert row["estimated_compute_s"] == pytest.approx(4096 * 4096 / (8.1e12 / 2), rel=1e-9)
     assert row["bound"] == "memory"
 
 
@@ -202,7 +203,8 @@ DATASHEETS = {
     "t4": ({"fp32": 8.1, "fp16": 65, "int8": 130}, 320),
     # Ryzen 7 5800X: 8 cores x 3.8 GHz x 2 FMA x 8 lanes x 2; DDR4-3200 x 2 channels x 8 B
     "desktop-avx2": ({"fp32": 8 * 3.8 * 2 * 8 * 2 / 1000}, 3200e6 * 8 * 2 / 1e9),
-    # Snapdragon 855: A76 cores 2.84 + 3 x 2.42 GHz; 16 / 32 / 64 ops per cycle; LPDDR4X 4266 MT/s x 8 B
+    # Snapdragon 855: A76 cores at 2.84 + 3 x 2.42 GHz; 16 / 32 / 64 ops per cycle;
+    # LPDDR4X 4266 MT/s x 8 bytes
     "phone-a76": ({"fp32": 16 * 10.1 / 1000, "fp16": 32 * 10.1 / 1000,
                    "int8": 64 * 10.1 / 1000}, 34.1),
 }
@@ -324,7 +326,8 @@ def measured_with_known_factors(runner, tmp_path, spec: str, batch: int) -> floa
         efficiency: {{compute: {KNOWN['compute']}, memory: {KNOWN['memory']}}}
         overhead_us: {KNOWN['overhead_us']}
     """, "known.yaml")
-    return doc(runner, spec, "--device", path, "--dtype", "fp16", "--batch", batch)["estimated_total_s"]
+    found = doc(runner, spec, "--device", path, "--dtype", "fp16", "--batch", batch)
+    return found["estimated_total_s"]
 
 
 def test_calibration_recovers_known_factors(runner, tmp_path):

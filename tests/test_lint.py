@@ -78,8 +78,15 @@ def test_pixels_dropped_fires(runner, tmp_path):
     spec = write(tmp_path, "- conv: {filters: 8, kernel: 3, stride: 2}", "224x224x8")
     found = findings(runner, spec)
     assert [(f["rule"], f["line"]) for f in found] == [("pixels-dropped", 4)]
-    assert "the last 1 of 224 input rows" in found[0]["message"]
-    assert "input columns" in found[0]["message"]
+    assert "the last 1 of 224 input rows or columns" in found[0]["message"]
+
+
+def test_pixels_dropped_on_one_axis(runner, tmp_path):
+    spec = write(tmp_path, "- conv: {filters: 8, kernel: 3, stride: 2}", "224x225x8")
+    found = findings(runner, spec)
+    assert [f["rule"] for f in found] == ["pixels-dropped"]
+    assert "the last 1 of 224 input rows (" in found[0]["message"]
+    assert "columns" not in found[0]["message"]
 
 
 @pytest.mark.parametrize("layers, input", [
@@ -420,7 +427,8 @@ def test_a_malformed_lint_setting_is_refused_by_every_command(runner, tmp_path, 
 def test_the_lint_setting_changes_no_count(runner, tmp_path):
     plain = write(tmp_path, "- conv: {filters: 8, kernel: 3}")
     before = json.loads(runner.invoke(app, ["show", plain, "-f", "json"]).stdout)["totals"]
-    silenced = write(tmp_path, "- conv: {filters: 8, kernel: 3}\n  lint: {ignore: [pixels-dropped]}")
+    silenced = write(tmp_path,
+                     "- conv: {filters: 8, kernel: 3}\n  lint: {ignore: [pixels-dropped]}")
     after = json.loads(runner.invoke(app, ["show", silenced, "-f", "json"]).stdout)["totals"]
     assert before == after
 

@@ -10,7 +10,7 @@ from; `--device path.yaml` reads a user's own, validated with the same rules:
     memory_bandwidth_gb_s: 3350       # required, above 0: 10^9 bytes per second
     peak_tops:                        # required, at least one dtype (fp32, fp16, bf16, int8)
       fp16: 989.5                     #   10^12 operations per second, dense, two per MAC
-    efficiency: {compute: 1, memory: 1}   # optional: the share of each peak reached (above 0, at most 10)
+    efficiency: {compute: 1, memory: 1}   # optional: the share of each peak reached (0 to 10]
     overhead_us: 0                    # optional: fixed microseconds per executed row
     sources: [the datasheet and what it says]   # required for a profile cnncalc ships
 

@@ -18,8 +18,8 @@ The rules, in the order they run:
 | stride-exceeds-kernel | a stride past the kernel's span: input pixels no window reads |
 | window-exceeds-input | kernel weights that only meet padding, a window larger than its input |
 | dense-dominates-params | one dense layer with most of the network's params |
-| activation-before-add | a residual body ending in an activation when the block activates after the add |
-| receptive-field-below-input | features pooled for the classifier that see less than the whole input |
+| activation-before-add | a residual body ending in an activation, the block activating after |
+| receptive-field-below-input | features pooled for the head that each see less than the input |
 | repeated-layers | identical entries in a row that one entry with `repeat:` would write |
 """
 
@@ -262,11 +262,13 @@ def _pixels_dropped(ctx: Context) -> Iterator[Hit]:
             span = (outputs - 1) * s + F.effective_kernel(f, d)
             lost = n + before - span
             if lost > 0:
-                parts.append(f"the last {lost} of {n} input {axis} "
-                             f"(floor(({n} + {before + after} - {F.effective_kernel(f, d)}) / "
-                             f"{s}) + 1 = {outputs} windows)")
-        if parts:
-            yield Hit(node, "never reads " + " and ".join(parts))
+                parts.append((axis, f"the last {lost} of {n} input {{}} "
+                              f"(floor(({n} + {before + after} - {F.effective_kernel(f, d)}) / "
+                              f"{s}) + 1 = {outputs} windows)"))
+        if len(parts) == 2 and parts[0][1] == parts[1][1]:  # a square case: say it once
+            yield Hit(node, "never reads " + parts[0][1].format("rows or columns"))
+        elif parts:
+            yield Hit(node, "never reads " + " and ".join(t.format(a) for a, t in parts))
 
 
 #: element multiples per dtype for tensor cores (NVIDIA's Deep Learning Performance guide:

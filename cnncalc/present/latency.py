@@ -158,7 +158,8 @@ def calibration_rows(points: list[tuple[Measurement, list[tuple[float, float]]]]
         b, a = predict(times, before), predict(times, after)
         rows.append(Row({"file": m.file, "spec": m.spec, "device": m.device, "batch": m.batch,
                          "dtype": m.dtype, "measured_text": duration(m.median_s),
-                         "measured_s": m.median_s, "before_text": duration(b), "estimate_profile_s": b,
+                         "measured_s": m.median_s, "before_text": duration(b),
+                         "estimate_profile_s": b,
                          "after_text": duration(a), "estimate_calibrated_s": a,
                          "ratio": a / m.median_s, "ratio_text": f"{a / m.median_s:.2f}x"}))
     return rows
@@ -175,7 +176,8 @@ def result(found: Estimate, max_depth: int | None = None,
 
     def part(name: str, seconds: float, count: int) -> str:
         share = seconds / total if total else 0.0
-        return f"{name.capitalize()}-bound {count} row{'s' if count != 1 else ''}, {duration(seconds)} ({share:.0%})"
+        rows = f"{count} row{'s' if count != 1 else ''}"
+        return f"{name.capitalize()}-bound {rows}, {duration(seconds)} ({share:.0%})"
 
     notes = [
         f"{ESTIMATE}, not a measurement: a roofline model on the datasheet peaks of "
