@@ -398,3 +398,25 @@ def test_a_measurement_that_is_not_json(runner, tmp_path):
     path.write_text("{nope")
     result = run(runner, "resnet18", "--device", "h100", "--calibrate", path)
     assert result.exit_code == 2 and "not JSON" in result.stderr
+
+
+def test_device_names_complete_in_the_shell():
+    import os
+
+    words = "cnncalc latency lenet5 --device h"
+    env = {**os.environ, "_CNNCALC_COMPLETE": "complete_bash", "COMP_WORDS": words,
+           "COMP_CWORD": "4"}
+    child = "import sys; sys.argv = ['cnncalc']\nfrom cnncalc.cli import run\nrun()\n"
+    done = subprocess.run([sys.executable, "-c", child], env=env, capture_output=True,
+                          text=True, cwd=ROOT, timeout=120)
+    assert done.stdout.split() == ["h100"], (done.stdout, done.stderr)
+
+
+@pytest.mark.parametrize("device, dtype", [("h100", "fp16"), ("phone-a76", "int8")])
+def test_every_bundled_spec_estimates(runner, device, dtype):
+    from cnncalc.core.catalog import bundled
+
+    for name in bundled():
+        d = doc(runner, name, "--device", device, "--dtype", dtype, "--depth", "1")
+        assert d["estimated_total_s"] > 0 and d["rows"][-1]["row"] == "total", name
+        assert d["rows"][-1]["estimated_s"] == pytest.approx(d["estimated_total_s"])

@@ -546,3 +546,17 @@ def test_the_zoo_findings_are_the_reviewed_ones():
         if counts:
             found[name] = counts
     assert found == ZOO
+
+
+@pytest.mark.parametrize("dtype", ["fp32", "bf16", "int8"])
+def test_every_bundled_spec_lints_at_every_dtype(runner, dtype):
+    from cnncalc.core.catalog import bundled
+
+    for name in bundled():
+        assert lint(runner, name, "--dtype", dtype).exit_code in (0, 1), name
+
+
+def test_a_vector_network_lints(runner, tmp_path):
+    spec = tmp_path / "mlp.yaml"
+    spec.write_text("name: mlp\ninput: 784\nlayers:\n  - dense: 256\n  - relu\n  - dense: 10\n")
+    assert fired(runner, spec) == [("dense-dominates-params", "dense1", 4)]  # 200,960 of 203,530

@@ -99,10 +99,12 @@ class Wiring:
         current: Node | None = None
         for node in report.nodes:
             current = self._visit(node, current, outs)
-        for sources in self.feeds.values():
+        self._read_by: dict[str, list[str]] = {}
+        for path, sources in self.feeds.items():
             for source in sources:
                 if source is not None:
                     self.readers[source.path] = self.readers.get(source.path, 0) + 1
+                    self._read_by.setdefault(source.path, []).append(path)
 
     def _visit(self, node: Node, before: Node | None, outs: dict[str, Node | None]
                ) -> Node | None:
@@ -137,8 +139,7 @@ class Wiring:
         """The one row that reads `node`'s output, if exactly one does."""
         if self.readers.get(node.path) != 1:
             return None
-        return next((self.by_path[p] for p, sources in self.feeds.items()
-                     if any(s is node for s in sources)), None)
+        return self.by_path[self._read_by[node.path][0]]
 
 
 @dataclass(slots=True)
@@ -199,9 +200,15 @@ def _seen_offsets(f: int, s: int, d: int) -> int:
     return min(f, s // math.gcd(d, s))
 
 
+#: kernels wider than this are not searched for dead taps (one step per tap)
+MAX_TAPS = 10_000
+
+
 def _dead_taps(n: int, f: int, s: int, d: int, before: int, outputs: int) -> int:
     """Taps of a kernel axis that never meet an input pixel: tap k reads padded position
     `i s - before + k d` for outputs i; it is dead when none of them is in [0, n)."""
+    if f > MAX_TAPS:
+        return 0
     dead = 0
     for k in range(f):
         offset = k * d - before
@@ -421,13 +428,15 @@ def _receptive_field(ctx: Context) -> Iterator[Hit]:
                             "input")
 
 
-def _signature(node: Node) -> object:
+def _signature(node: Node, memo: dict[int, object]) -> object:
     """What makes two rows the same entry written twice: kind, settings, and (for blocks)
     the same rows inside."""
-    if node.children is None:
-        return (node.kind, node.layer, node.trainable)
-    return (node.kind, node.container, node.trainable,
-            tuple(_signature(c) for c in node.children))
+    key = id(node)
+    if key not in memo:
+        memo[key] = ((node.kind, node.layer, node.trainable) if node.children is None else
+                     (node.kind, node.container, node.trainable,
+                      tuple(_signature(c, memo) for c in node.children)))
+    return memo[key]
 
 
 #: the longest group of rows `repeated-layers` looks for, and the fewest rows it reports
@@ -444,9 +453,10 @@ def _repeated_layers(ctx: Context) -> Iterator[Hit]:
     lists: list[list[Node]] = [ctx.report.nodes]
     lists += [b.children for b in ctx.report.walk() if b.children and b.container not in (
         "repeat", "parallel")]
+    memo: dict[int, object] = {}
     for rows in lists:
         for plain in _runs_of_plain(ctx, rows):
-            yield from _repeats(plain)
+            yield from _repeats(plain, memo)
 
 
 def _runs_of_plain(ctx: Context, rows: list[Node]) -> Iterator[list[Node]]:
@@ -468,17 +478,17 @@ def _runs_of_plain(ctx: Context, rows: list[Node]) -> Iterator[list[Node]]:
         yield run
 
 
-def _repeats(plain: list[Node]) -> Iterator[Hit]:
+def _repeats(plain: list[Node], memo: dict[int, object]) -> Iterator[Hit]:
     """Runs of `k` copies of a group of `p` rows (p <= MAX_PERIOD), the longest first."""
     i = 0
     while i < len(plain):
         best_p, best_k = 1, 1
         for p in range(1, MAX_PERIOD + 1):
-            group = [_signature(r) for r in plain[i:i + p]]
+            group = [_signature(r, memo) for r in plain[i:i + p]]
             if len(group) < p or len({r.line for r in plain[i:i + p]}) < p:
                 break
             k = 1
-            while [_signature(r) for r in plain[i + k * p:i + (k + 1) * p]] == group:
+            while [_signature(r, memo) for r in plain[i + k * p:i + (k + 1) * p]] == group:
                 k += 1
             if k >= 2 and k * p > best_k * best_p:
                 best_p, best_k = p, k
