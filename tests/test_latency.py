@@ -242,7 +242,7 @@ def test_a_user_profile_file_is_used(runner, tmp_path):
 
 @pytest.mark.parametrize("text, line, message", [
     ("name: x\nkind: gpu\nmemory_bandwidth_gb_s: 1\npeak_tops: {fp32: 1}\nbandwith: 3\n", 5,
-     "unknown key 'bandwith'"),
+     "unknown key 'bandwith' (did you mean 'memory_bandwidth_gb_s'?)"),
     ("name: x\nkind: gpu\npeak_tops: {fp32: 1}\n", 1, "memory_bandwidth_gb_s is missing"),
     ("name: x\nkind: tpu\nmemory_bandwidth_gb_s: 1\npeak_tops: {fp32: 1}\n", 2,
      "kind must be gpu or cpu"),

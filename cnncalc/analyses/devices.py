@@ -109,6 +109,20 @@ def load_profile(ref: str) -> Profile:
         f"{', '.join(devices)} (or give a profile file: --device my-device.yaml)"))
 
 
+#: what a key is often called elsewhere, to suggest the key (the unit is in our names)
+ALIASES = {"bandwidth": "memory_bandwidth_gb_s", "memory_bandwidth": "memory_bandwidth_gb_s",
+           "bandwidth_gb_s": "memory_bandwidth_gb_s", "peak": "peak_tops",
+           "peak_tflops": "peak_tops", "peaks": "peak_tops", "tflops": "peak_tops",
+           "overhead": "overhead_us", "source": "sources", "type": "kind"}
+
+
+def _suggest_key(key: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, [*KEYS, *ALIASES], n=1, cutoff=0.6)
+    return f" (did you mean '{ALIASES.get(close[0], close[0])}'?)" if close else ""
+
+
 def _number(value: Any, key: str, low: float, high: float, *, above: bool) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{key} must be a number, got {_shown(value)}")
@@ -142,7 +156,7 @@ def parse_profile(text: str, file: str, bundled: bool = False) -> Profile:
             "peak_tops", file, getattr(raw, "line", 1)))
     for key in raw:
         if key not in KEYS:
-            problem(f"unknown key '{key}'{suggest(str(key), KEYS)} (a profile has: "
+            problem(f"unknown key '{key}'{_suggest_key(str(key))} (a profile has: "
                     f"{', '.join(KEYS)})", line(raw, key))
     for key in ("name", "kind", "memory_bandwidth_gb_s", "peak_tops"):
         if key not in raw:
