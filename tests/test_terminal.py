@@ -64,6 +64,12 @@ COMMANDS = [
     ["conv", "-i", "3 0 1 2 7 4; 1 5 8 9 3 1; 2 7 2 5 1 3; 0 1 3 1 7 8; 4 2 1 6 2 8; 2 4 5 2 3 9",
      "--show-padded", "-p", "same"],
     ["scale", "resnet18", "--phi", "1"],
+    ["pool", "-i", "1 2 3 4; 5 6 7 8; 9 10 11 12; 13 14 15 16"],
+    ["size", "224x224x3", "-k", "7", "-s", "2", "-p", "3", "--filters", "64"],
+    ["latency", "resnet50", "-D", "a100"],
+    ["latency", "inception_v3", "-D", "phone-a76", "-d", "1"],
+    ["lint", "lenet5", "resnet50", "yolov8n", "tour"],
+    ["check", "resnet50", "tour", "--lint"],
 ]
 
 
@@ -72,6 +78,14 @@ def test_every_command_fits_80_columns(narrow, args):
     result = narrow.invoke(app, args)
     assert result.exit_code in (0, 1), (args, result.output)
     assert too_wide(result.output.splitlines()) == []
+
+
+def test_prose_moves_under_its_row_rather_than_a_narrow_column(narrow):
+    lines = lines_of(narrow, ["lint", "resnet50"], code=1)
+    assert lines[2].split() == ["Spec", "Layer", "Rule"]  # Where and Finding: under each row
+    row = next(i for i, line in enumerate(lines) if "layer2.0.downsample.0" in line)
+    assert lines[row + 1].strip().endswith("resnet50.yaml:40")
+    assert lines[row + 2].startswith("      a 1x1 kernel with stride 2")
 
 
 def test_verify_fits_80_columns(narrow):

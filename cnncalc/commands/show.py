@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from enum import Enum
 from typing import Annotated, Optional
 
@@ -73,11 +74,14 @@ def show(
     from ..writers import format_for
 
     with errors_to_exit():
-        report = analyze(load_spec(spec, var), parse_input(input), batch, dtype.value)
+        loaded = load_spec(spec, var)
+        report = analyze(loaded, parse_input(input), batch, dtype.value)
         if freeze_until:
-            from ..core.freeze import freeze_until as freeze
+            from ..core.freeze import freeze_option
 
-            freeze(report, freeze_until)
+            note = freeze_option(report, freeze_until, loaded)
+            if note:
+                print(f"cnncalc show: note: {note}", file=sys.stderr)
         # the HTML report adds what a page has room for: the receptive field, the memory
         report_page = format_for(format.value if format else None, output) == "html"
         found = result(report, depth, rf, sort=sort.value if sort else None, top=top,

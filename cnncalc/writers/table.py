@@ -45,53 +45,71 @@ NAME_SOFT = 28
 NAME_FLOOR = 16
 TEXT_SOFT = 30
 TEXT_FLOOR = 20
+#: a text column wider than this may be written under its row instead (`below`)
+PROSE = 24
+#: the longest word a text column's floor keeps whole (a file path, a rule's id)
+WORD = 30
 ELLIPSIS = "…"
 #: a receptive field's cell wraps to this width (no line of one is wider)
 FIELD_FLOOR = 14
+#: how far the lines written under a row are indented
+BELOW = INDENT + 4
 
 
-def _floors(column: Column, natural: int, lengths: list[int]) -> tuple[int, int]:
+def _floors(column: Column, natural: int, cells: list[str]) -> tuple[int, int]:
     """The (soft, hard) floor of a column's width: cut or wrap down to the soft floor before
-    leaving another column out, down to the hard one when none can be."""
+    anything else, down to the hard one when nothing else helps."""
     title = len(column.title)
     if column.type == "name":
-        ranked = sorted(lengths)
+        ranked = sorted(map(len, cells))
         most = ranked[max(math.ceil(NAME_SHARE * len(ranked)) - 1, 0)] if ranked else 0
         hard = min(natural, max(title, NAME_FLOOR))
         return min(natural, max(hard, min(most, NAME_SOFT))), hard
-    if column.type == "text":
-        return min(natural, max(title, TEXT_SOFT)), min(natural, max(title, TEXT_FLOOR))
+    if column.type == "text":  # wraps between words; no word (up to WORD long) is broken
+        word = min(max((len(w) for c in cells for w in c.split()), default=0), WORD)
+        return (min(natural, max(title, TEXT_SOFT, word)),
+                min(natural, max(title, TEXT_FLOOR, word)))
     if column.type == "field":  # `159x255 / 16x16 / 58x106` wraps at its slashes
         return min(natural, FIELD_FLOOR), min(natural, FIELD_FLOOR)
     return natural, natural
 
 
 def layout(columns: list[Column], cells: list[list[str]],
-           width: int | None) -> tuple[list[int], list[int], int]:
-    """Which columns to show (their indexes), their widths and the gap between them, to fit
-    `width` (None: no limit). See the module docstring for the order of the steps."""
+           width: int | None) -> tuple[list[int], list[int], int, list[int]]:
+    """Which columns to show in the grid (their indexes), the widths, the gap between columns,
+    and the text columns written under each row instead, to fit `width` (None: no limit).
+    The steps, each only when the ones before are not enough: gaps of 2, names cut and text
+    wrapped to their soft floors, long text (prose) moved under the row (the widest first),
+    columns left out (by `drop`), everything at its hard floor."""
     natural = [max(len(c.title), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
     shown = list(range(len(columns)))
+    below: list[int] = []
 
     def total(indexes: list[int], widths: list[int], gap: int) -> int:
         return INDENT + sum(widths[i] for i in indexes) + gap * max(len(indexes) - 1, 0)
 
     if width is None or total(shown, natural, 3) <= width:
-        return shown, natural, 3
+        return shown, natural, 3, below
     gap = 2
-    floors = {i: _floors(c, natural[i], [len(row[i]) for row in cells])
+    floors = {i: _floors(c, natural[i], [row[i] for row in cells])
               for i, c in enumerate(columns)}
     while True:
         excess = total(shown, natural, gap) - width
-        if excess <= 0:  # wider gaps again when a column left out made room for them
-            return shown, natural, 3 if total(shown, natural, 3) <= width else gap
+        if excess <= 0:  # wider gaps again when a column moved or left out made room
+            return shown, natural, 3 if total(shown, natural, 3) <= width else gap, below
         soft = {i: floors[i][0] for i in shown}
-        droppable = [i for i in shown if columns[i].drop]
         if sum(natural[i] - soft[i] for i in shown) >= excess:
-            return shown, _shrink(natural, soft, excess), gap
-        if not droppable:
-            return shown, _shrink(natural, {i: floors[i][1] for i in shown}, excess), gap
-        shown.remove(max(reversed(droppable), key=lambda i: columns[i].drop))
+            return shown, _shrink(natural, soft, excess), gap, below
+        prose = [i for i in shown[1:] if columns[i].type == "text" and natural[i] > PROSE]
+        droppable = [i for i in shown if columns[i].drop]
+        if prose:
+            widest = max(reversed(prose), key=lambda i: natural[i])
+            shown.remove(widest)
+            below.append(widest)
+        elif droppable:
+            shown.remove(max(reversed(droppable), key=lambda i: columns[i].drop))
+        else:
+            return shown, _shrink(natural, {i: floors[i][1] for i in shown}, excess), gap, below
 
 
 def _shrink(natural: list[int], floors: dict[int, int], excess: int) -> list[int]:
@@ -133,8 +151,9 @@ def lines(table: Table, width: int | None = WIDTH) -> tuple[list[tuple[str, str]
         if columns and columns[0].type == "name":
             values[0] = "  " * row.depth + values[0]
         cells.append(values)
-    shown, widths, gap = layout(columns, cells, width)
-    dropped = [header[i] for i in range(len(columns)) if i not in shown]
+    shown, widths, gap, below = layout(columns, cells, width)
+    below.sort()
+    dropped = [header[i] for i in range(len(columns)) if i not in shown and i not in below]
     spacer = " " * gap
 
     def physical(values: list[str]) -> list[str]:
@@ -156,6 +175,12 @@ def lines(table: Table, width: int | None = WIDTH) -> tuple[list[tuple[str, str]
             out.append((" " * INDENT + spacer.join(
                 t.ljust(widths[i]) if left(columns[i]) else t.rjust(widths[i])
                 for t, i in zip(texts, shown, strict=True))).rstrip())
+        if values is not header:  # the columns moved under the row: one paragraph each
+            for i in below:
+                if values[i]:
+                    out += textwrap.wrap(values[i], max((width or 0) - BELOW, PROSE),
+                                         initial_indent=" " * BELOW,
+                                         subsequent_indent=" " * BELOW, break_on_hyphens=False)
         return out
 
     content = sum(widths[i] for i in shown) + gap * max(len(shown) - 1, 0)
