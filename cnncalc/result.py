@@ -40,8 +40,6 @@ class Column:
     #: how readily a narrow terminal leaves the column out (highest first, with a note saying
     #: so); 0: never
     drop: int = 0
-    #: a count the terminal shows in SI units (`62.4M`; exact in every other format)
-    brief: bool = False
 
 
 @dataclass(slots=True)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from ..core.report import Report
 from ..result import Column, Result, Row, Table
 
-#: Params and MACs in SI units in the terminal (`62.4M`), exact elsewhere; the input is left
-#: out first on a narrow terminal (the descriptions say it).
+#: On a narrow terminal the description goes under its row (`writers.table`).
 COLUMNS = [
-    Column("name", "Name", "name"), Column("input", "Input", "shape", drop=1),
-    Column("params", "Params", "count", brief=True), Column("macs", "MACs", "count", brief=True),
+    Column("name", "Name", "name"), Column("input", "Input", "shape"),
+    Column("params", "Params", "count"), Column("macs", "MACs", "count"),
     Column("description", "Description"),
 ]
 

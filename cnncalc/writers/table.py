@@ -5,9 +5,9 @@ cut, and 10,000 rows (the most a spec may have) take a fraction of a second.
 
 Every line fits the width (80 columns unless the terminal or `COLUMNS` says otherwise, see
 `writers.emit`): a table wider than that first closes up its gaps, then cuts its names (ending
-them with `…`) and wraps its text columns and receptive fields down to a floor, then leaves out
-columns in the order their `drop` says, with a note naming them. Numbers are never cut (a `brief` column shows its
-counts in SI units, `62.4M`). Plain tables, the title and the notes wrap.
+them with `…`) and wraps its text columns and receptive fields down to a floor, then writes its
+long text columns under each row, then leaves out columns in the order their `drop` says,
+with a note naming them. Numbers are never cut. Plain tables, the title and the notes wrap.
 
 On a colour terminal (`styled`: never when piped or with `NO_COLOR`), the lines go through rich
 (imported only then): headers, blocks and totals bold, totals and the costliest rows in colour,
@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 import textwrap
 
-from ..core.units import si
 from ..errors import line_start, visible
 from ..result import Column, Result, Table
 from .cells import human_cells, human_columns, left
@@ -140,14 +139,9 @@ def lines(table: Table, width: int | None = WIDTH) -> tuple[list[tuple[str, str]
         return out, []
     columns = human_columns(table)
     header = [visible(c.title) for c in columns]
-    brief = [i for i, c in enumerate(columns) if c.brief]
     cells = []
     for row in table.rows:
         values = human_cells(table, row)
-        for i in brief:
-            value = row.values.get(columns[i].key)
-            if isinstance(value, int) and not isinstance(value, bool):
-                values[i] = si(value)
         if columns and columns[0].type == "name":
             values[0] = "  " * row.depth + values[0]
         cells.append(values)
