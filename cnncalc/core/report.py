@@ -54,6 +54,9 @@ class Node:
     training_only: bool = False
     #: for a parallel block with `split`: the channels each branch is given
     split: list[int] | None = None
+    #: `written_as:`: how the reference torch code writes this row (one of its kind's
+    #: `forms`, for the peer conventions); None: the kind's default
+    written_as: str | None = None
 
     @property
     def is_block(self) -> bool:
