@@ -59,26 +59,52 @@ class Convention:
     per_example: bool = False
     #: False: the tool reports no parameters (FlopCounterMode)
     has_params: bool = True
+    #: what it counts, in one sentence (the footnote of a table counted its way)
+    summary: str = ""
 
+
+_MODEL = ("; the model: the spec in torch's own modules, each row as its written_as says "
+          "('cnncalc conventions')")
 
 CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
     Convention("cnncalc", "cnncalc", "MACs", "MACs", 1,
-               "learnable parameters, as parameters() counts them"),
+               "learnable parameters, as parameters() counts them",
+               summary="multiply-accumulates of convolutions and dense layers, bias excluded; "
+               "FLOPs = 2 x MACs; params as parameters() counts them"),
     Convention("torchinfo", "torchinfo 1.8.0: summary(model, input_size=(N, C, H, W))",
                "Mult-Adds (total_mult_adds)", "torchinfo Mult-Adds", 1,
-               "every parameter (total_params)"),
+               "every parameter (total_params)",
+               summary="each leaf module's parameters, a convolution's once per output "
+               "position (its MACs plus 1 per output for the bias), any other module's once "
+               "per example (a Linear's MACs plus its bias, a norm's 2C); modules without "
+               "parameters count 0" + _MODEL),
     Convention("fvcore", "fvcore 0.1.5.post20221221: FlopCountAnalysis(model, x).total()",
                "flops (one per fused multiply-add)", "fvcore flops", 1,
-               "every parameter (parameter_count)"),
+               "every parameter (parameter_count)",
+               summary="the aten operators it has handlers for: convolution and matrix-product "
+               "MACs (no bias), batch norm 2 per element in eval mode (1 without affine), layer "
+               "norm 5 (4), adaptive average pooling 1 per input, upsampling 1 (nearest) or 4 "
+               "(bilinear) per output; every other operator 0" + _MODEL),
     Convention("ptflops", "ptflops 0.7.5: get_model_complexity_info(model, (C, H, W)), "
                "backend pytorch", "MACs", "ptflops MACs", 1,
-               "trainable parameters only (requires_grad)", per_example=True),
+               "trainable parameters only (requires_grad)", per_example=True,
+               summary="the modules of exact torch types it hooks (convolutions and dense "
+               "layers MACs + 1 per output for the bias, batch norm 2 per element, pooling 2 "
+               "per input) plus the functions it patches (F.relu, F.max_pool2d, torch.add: 1 "
+               "per element, so nn.ReLU, which calls F.relu, counts 2); one example whatever "
+               "the batch; trainable params only" + _MODEL),
     Convention("thop", "thop 0.1.1.post2209072238: profile(model, inputs=(x,))",
                "ops (total_ops)", "thop ops", 1,
-               "parameters of the modules it has a rule for (exact type)"),
+               "parameters of the modules it has a rule for (exact type) that ran",
+               summary="the modules of exact torch types it has rules for: convolutions and "
+               "dense layers their MACs (no bias), batch norm 4 per element, average pooling 1 "
+               "per output, softmax (3C - 1)/C per element; functions and operators 0; the "
+               "params of those modules" + _MODEL),
     Convention("flopcounter", "torch 2.13 FlopCounterMode: get_total_flops()",
                "FLOPs (2 per multiply-add)", "FlopCounterMode FLOPs", 2,
-               "none (it counts operations only)", has_params=False),
+               "none (it counts operations only)", has_params=False,
+               summary="2 per multiply-add of convolutions and matrix products (no bias), "
+               "nothing else; it reports no params"),
 )}
 
 
@@ -88,6 +114,90 @@ def convention(name: str) -> Convention:
         raise CnnCalcError(f"--convention: unknown convention {name!r}{suggest(name, NAMES)}; "
                            f"use one of {', '.join(NAMES)}")
     return CONVENTIONS[name]
+
+
+#: What each convention counts, side by side (`cnncalc conventions`), in words; per example
+#: and with the default forms unless a cell says otherwise ("module": torch's nn class, "F.": a
+#: torch.nn.functional call). `TABLE` below computes them; tests/test_conventions.py checks
+#: every rule against the measured numbers.
+TOPICS: tuple[tuple[str, dict[str, str]], ...] = (
+    ("its number", {
+        "cnncalc": "MACs", "torchinfo": "Mult-Adds (total_mult_adds)",
+        "fvcore": "flops: 1 per multiply-add", "ptflops": "MACs", "thop": "ops (MACs)",
+        "flopcounter": "FLOPs: 2 per multiply-add"}),
+    ("conv, dense", {
+        "cnncalc": "MACs", "torchinfo": "every param x output positions",
+        "fvcore": "MACs", "ptflops": "MACs + bias per output",
+        "thop": "MACs (transposed: at outputs)",
+        "flopcounter": "2 x MACs"}),
+    ("the bias", {
+        "cnncalc": "element-wise, not MACs", "torchinfo": "1 per output (dense: per unit)",
+        "fvcore": "0", "ptflops": "1 per output", "thop": "0", "flopcounter": "0"}),
+    ("Linear on channels-last", {
+        "cnncalc": "MACs", "torchinfo": "its params, once", "fvcore": "MACs",
+        "ptflops": "MACs + bias per output", "thop": "MACs", "flopcounter": "2 x MACs"}),
+    ("nn.Conv2d, Linear subclasses", {
+        "cnncalc": "as the class", "torchinfo": "as the class", "fvcore": "as the class",
+        "ptflops": "0 (exact types only)", "thop": "0, and not their params",
+        "flopcounter": "as the class"}),
+    ("batch norm (eval)", {
+        "cnncalc": "0 (2 element-wise per element)", "torchinfo": "2C (its params, once)",
+        "fvcore": "2 per element (1 w/o affine)", "ptflops": "2 per element (1 w/o affine)",
+        "thop": "4 per element (2 w/o affine)", "flopcounter": "0"}),
+    ("layer norm", {
+        "cnncalc": "0 (7 element-wise per element)", "torchinfo": "2C (its params, once)",
+        "fvcore": "5 per element (4 w/o affine)",
+        "ptflops": "nn.LayerNorm 1 per element",
+        "thop": "nn.LayerNorm 4 per element", "flopcounter": "0"}),
+    ("relu, gelu", {
+        "cnncalc": "0 (1 element-wise per element)", "torchinfo": "0", "fvcore": "0",
+        "ptflops": "module 2, F. 1 per element", "thop": "0", "flopcounter": "0"}),
+    ("relu6, silu; leaky_relu", {
+        "cnncalc": "0 (1 element-wise)", "torchinfo": "0", "fvcore": "0",
+        "ptflops": "1 per element (leaky: F. 0)", "thop": "0", "flopcounter": "0"}),
+    ("sigmoid, tanh, hardswish, hardsigmoid", {
+        "cnncalc": "0 (1 element-wise)", "torchinfo": "0", "fvcore": "0", "ptflops": "0",
+        "thop": "0", "flopcounter": "0"}),
+    ("softmax", {
+        "cnncalc": "0 (3 element-wise per element)", "torchinfo": "0", "fvcore": "0",
+        "ptflops": "1 per element", "thop": "module (3C - 1)/C per element",
+        "flopcounter": "0"}),
+    ("max pooling", {
+        "cnncalc": "0 (window - 1 element-wise)", "torchinfo": "0", "fvcore": "0",
+        "ptflops": "module 2, F. 1 per input", "thop": "0", "flopcounter": "0"}),
+    ("average pooling", {
+        "cnncalc": "0 (window element-wise)", "torchinfo": "0", "fvcore": "0",
+        "ptflops": "module 2, F. 1 per input", "thop": "module 1 per output",
+        "flopcounter": "0"}),
+    ("adaptive / global average pooling", {
+        "cnncalc": "0 (window element-wise)", "torchinfo": "0",
+        "fvcore": "1 per input (x.mean: 0)", "ptflops": "module 2, F. 1 per input",
+        "thop": "module (in/out + 1) per output", "flopcounter": "0"}),
+    ("upsampling", {
+        "cnncalc": "0 (bilinear 7 element-wise)", "torchinfo": "0",
+        "fvcore": "1 (bilinear 4) per output", "ptflops": "module 2, F. 1 per output",
+        "thop": "module 1 (bilinear 11) per output", "flopcounter": "0"}),
+    ("add", {
+        "cnncalc": "0 (1 element-wise per element)", "torchinfo": "0", "fvcore": "0",
+        "ptflops": "torch.add 1 per element", "thop": "0", "flopcounter": "0"}),
+    ("squeeze-and-excitation", {
+        "cnncalc": "its 1x1 convs' MACs", "torchinfo": "its params, once",
+        "fvcore": "pool + 1x1 convs' MACs",
+        "ptflops": "2 pool + convs + bias + acts", "thop": "pool + convs' MACs",
+        "flopcounter": "2 x its convs' MACs"}),
+    ("concat, flatten, dropout, pad, ...", {
+        name: "0" for name in NAMES}),
+    ("params", {
+        "cnncalc": "every parameter", "torchinfo": "every parameter", "fvcore": "every parameter",
+        "ptflops": "trainable only", "thop": "of its modules that ran",
+        "flopcounter": "none (cnncalc's shown)"}),
+    ("the 2x", {
+        "cnncalc": "FLOPs = 2 x MACs", "torchinfo": "none", "fvcore": "none", "ptflops": "none",
+        "thop": "none", "flopcounter": "FLOPs = 2 x MACs"}),
+    ("--batch", {
+        "cnncalc": "x batch", "torchinfo": "x batch", "fvcore": "x batch",
+        "ptflops": "one example, always", "thop": "x batch", "flopcounter": "x batch"}),
+)
 
 
 # --------------------------------------------------------------------------- forms

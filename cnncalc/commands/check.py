@@ -16,6 +16,8 @@ import typer
 
 from .base import (
     MAX_BATCH,
+    Convention,
+    ConventionOpt,
     Dtype,
     FormatOpt,
     InputOpt,
@@ -67,6 +69,7 @@ def check(
     format: FormatOpt = None,
     output: OutputOpt = None,
     var: VarOpt = None,
+    convention: ConventionOpt = Convention.cnncalc,
 ) -> None:
     """Check specs against their budgets (and a baseline); exit 1 when any is exceeded."""
     from ..analyses.budget import check_budgets, cli_limits
@@ -91,7 +94,8 @@ def check(
     outcome = check_budgets(expand_refs(specs), limits, input_shape=shape, batch=batch,
                         dtype=dtype.value if dtype else None,
                         baselines=[str(p) for p in baseline or []], growth=growth,
-                        require_budget=require_budget, rewrite=rewrite(values))
+                        require_budget=require_budget, rewrite=rewrite(values),
+                        convention=convention.value)
 
     # Problems go to stderr one per line, as everywhere in cnncalc.
     for problem in outcome.problems + [p for s in outcome.specs for p in s.problems]:
