@@ -10,6 +10,9 @@ out below, module for module), with this checkout on the path:
         pyyaml pydantic typer rich
     PYTHONPATH=. /tmp/peers-venv/bin/python bench/peers.py            # writes tests/data/peers.json
     PYTHONPATH=. /tmp/peers-venv/bin/python bench/peers.py --only resnet18 --output /tmp/p.json
+    PYTHONPATH=. /tmp/peers-venv/bin/python bench/peers.py --no-specs \
+        --into tests/data/peers.json                                     # the pieces again
+    PYTHONPATH=. python bench/peers.py --check tests/data/peers.json    # the product's rules
 
 Every tool runs with its defaults, as its README shows, on a fresh copy of the model in eval
 mode (ptflops, thop and torchinfo switch to eval themselves; fvcore and FlopCounterMode count
@@ -35,11 +38,20 @@ Per layer, only non-zero numbers are kept; a module path that is absent counted 
 Three kinds of model are measured:
 - `specs`: every bundled spec, built by `cnncalc.torch.build` (cnncalc's own modules: a Conv2d
   subclass with a fused activation, `Add`, a `mean` global pool, ...); with cnncalc's own counts.
-- `specs[...]["torchvision"]`: for the specs that equal a torchvision model (resnet18, resnet50,
-  vgg16, googlenet without aux heads, mobilenet_v2, efficientnet_b0), that model written out here
-  with torchvision's module classes, names and forward code (torchvision 0.29.1's source).
+- `specs[...]["torchvision"]`: for the specs written from a torchvision model (resnet18,
+  resnet50, vgg16, googlenet without aux heads, mobilenet_v2, efficientnet_b0, convnext_tiny,
+  efficientnet_v2_s, regnet_y_400mf, shufflenet_v2_x1_0, inception_v3), that model written out
+  here with torchvision's module classes, names and forward code (torchvision 0.29.1's source),
+  at the spec's input size; `spec` names the spec that is that model row for row (vgg16's is
+  tests/data/vgg16-torchvision.yaml: torchvision's identity average pool, no softmax).
 - `pieces` and `nets`: one operation each, in each form it is written in (module, functional,
-  operator), and a few small equivalent networks; what each tool counts for each.
+  operator), and a few small equivalent networks, each run as a layer of an nn.Sequential; with
+  the spec that writes it (`written_as:` saying the form; `built`: the spec as
+  `cnncalc.torch.build` makes it), or none where no spec can say how the code is written.
+
+The rules are the product's (`cnncalc.analyses.conventions`, one table): `--check` applies them
+to every spec, torchvision model, piece and net of a peers.json and lists every number they do
+not give (tests/test_conventions.py asserts the same, per layer too).
 """
 
 from __future__ import annotations
@@ -1321,12 +1333,12 @@ def _cnncalc_pieces() -> dict[str, Piece]:
         "cnncalc_layer_scale": _built("[layer_scale]", m, "cnncalc.torch.LayerScale (scale * x)"),
         "cnncalc_upsample_bilinear": _built("[{upsample: {factor: 2, mode: bilinear}}]", m,
                                             "nn.Upsample bilinear, as cnncalc builds it"),
-        "cnncalc_adaptive_uneven": _built("[{adaptive_pool: 5}]", m,
-                                          "nn.AdaptiveAvgPool2d(5) on 16x16 (uneven windows), "
-                                          "as cnncalc builds it"),
-        "cnncalc_adaptive_even": _built("[{adaptive_pool: 4}]", m,
-                                        "nn.AvgPool2d(4, 4): cnncalc's adaptive pool to 4 on "
-                                        "16x16 (the lecture's window)"),
+        "cnncalc_adaptive_uneven": _built("[{adaptive_pool: 6}]", m,
+                                          "nn.AdaptiveAvgPool2d(6) on 16x16 (windows that do "
+                                          "not slide evenly), as cnncalc builds it"),
+        "cnncalc_adaptive_even": _built("[{adaptive_pool: 5}]", m,
+                                        "nn.AvgPool2d(4, 3): cnncalc's adaptive pool 16 -> 5 "
+                                        "(the lecture's window)"),
     }
 
 
@@ -1760,14 +1772,19 @@ def tables(data: dict[str, Any]) -> str:
                 cells = " | ".join(_cell(entry["torchvision"]["tools"][t], key) for t in TOOLS)
                 lines.append(f"| {name} | {own:,} | {cells} |")
         lines.append("")
+    titles = {"pieces": "Pieces: one operation each (the per-kind rules come from these)",
+              "nets": "Small equivalent networks"}
     for group in ("pieces", "nets"):
-        lines += [f"### {group}", "", f"| {group[:-1]} | input (C,H,W) | n_in {head}",
-                  rule.replace("| --- |", "| --- | --- |", 1)]
+        lines += [f"### {titles[group]}", "",
+                  f"| {group[:-1]} | input (C,H,W) | n_in {head} spec |",
+                  rule.replace("| --- |", "| --- | --- |", 1) + " --- |"]
         for name, entry in data[group].items():
             n_in = math.prod(entry["input"])
             cells = " | ".join(_cell(entry["tools"][t], "number") for t in TOOLS)
+            spec = entry.get("spec")
+            written = (f"`{spec}`" + (" built" if entry.get("built") else "")) if spec else "-"
             lines.append(f"| {name}: {entry['what']} | {tuple(entry['input'])} | {n_in:,} | "
-                         f"{cells} |")
+                         f"{cells} | {written} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -1784,6 +1801,9 @@ def main() -> None:
     parser.add_argument("--no-specs", action="store_true", help="the pieces and nets only")
     parser.add_argument("--totals-only", nargs="*", default=[],
                         help="specs whose per-layer numbers are not kept")
+    parser.add_argument("--into", type=Path, metavar="PEERS_JSON",
+                        help="start from this peers.json: what is measured now replaces its "
+                        "entries, the rest is kept")
     args = parser.parse_args()
     if args.tables:
         print(tables(json.loads(args.tables.read_text())))
@@ -1808,6 +1828,10 @@ def main() -> None:
                   "flopcounter": "FLOPs (2 per multiply-add)"},
         "specs": {}, "pieces": {}, "nets": {},
     }
+    if args.into:
+        kept = json.loads(args.into.read_text())
+        for group in ("specs", "pieces", "nets"):
+            data[group] = kept[group]
     names = [] if args.no_specs else args.only or sorted(cnncalc.bundled())
     for name in names:
         print(f"spec {name}", file=sys.stderr, flush=True)
