@@ -152,6 +152,17 @@ def test_linear_form_needs_a_pointwise_convolution() -> None:
         C.count(report, "torchinfo")
 
 
+def test_a_pool_padded_unequally_is_refused_where_it_was_not_measured(runner, tmp_path) -> None:
+    spec = tmp_path / "pool.yaml"
+    spec.write_text("name: t\ninput: 8x8x3\nlayers:\n  - maxpool: {kernel: 2, stride: 1, "
+                    "padding: same}\n")
+    refused = runner.invoke(app, ["show", str(spec), "--convention", "ptflops"])
+    assert refused.exit_code == 2
+    assert "pool.yaml:4: 'maxpool1' (maxpool): a pool padded unequally" in refused.output
+    # the tools that do not count a pool's input are unaffected by how it is padded
+    assert runner.invoke(app, ["show", str(spec), "--convention", "thop"]).exit_code == 0
+
+
 def test_command_names_are_the_conventions() -> None:
     from cnncalc.commands.base import CONVENTION_NAMES
 

@@ -311,9 +311,9 @@ def _pointwise(node: Node) -> bool:
 def _weighted_rule(tool: str) -> Count:
     def count(node: Node, form: str) -> int:
         if form == "linear" and not _pointwise(node):
-            raise CnnCalcError(f"'{node.path}': written_as: linear needs a 1x1 convolution "
-                               "(stride 1, no padding, no groups): nn.Linear on the channels "
-                               "of each position")
+            raise CnnCalcError("written_as: linear needs a 1x1 convolution (stride 1, no "
+                               "padding, no groups): nn.Linear on the channels of each "
+                               "position")
         act_form = "module" if form in ("module", "linear") else "functional"
         return (_weighted(node, form, tool)
                 + activation(tool, getattr(node.layer, "activation", None), act_form, node))
@@ -467,9 +467,11 @@ def number(tool: str, node: Node, built: bool = False) -> int:
     if built and kind == "adaptive_pool" and node.layer.uniform_of(  # type: ignore[union-attr]
             node.input_shape) is not None:
         kind = "pool"  # built as nn.AvgPool2d / nn.MaxPool2d with the lecture's window
-    if built and kind == "pool" and _padded(node):
-        raise CnnCalcError(f"'{node.path}': a pool padded unequally is built from F.pad and "
-                           "a functional pool, which no convention here has measured")
+    if kind == "pool" and _padded(node) and (built or tool == "ptflops"):
+        # no nn.MaxPool2d pads its sides unequally: the code pads first (cnncalc's build:
+        # F.pad and a functional pool), and ptflops counts the padded input; not measured
+        raise CnnCalcError(f"a pool padded unequally is written as F.pad and a pool, which "
+                           f"the {tool} convention has not measured")
     return TABLE[kind][tool](node, form)
 
 
@@ -541,8 +543,11 @@ def count(report: Report, name: str, built: bool = False) -> Counted:
                            node.trainable_params)
         else:
             own = params(name, node, built)
-            found = Counts(number(name, node, built), own,
-                           own if node.trainable else 0)
+            try:
+                found = Counts(number(name, node, built), own, own if node.trainable else 0)
+            except CnnCalcError as exc:
+                raise exc.located(file=report.file or None, line=node.line,
+                                  layer=f"'{node.path}' ({node.kind})") from None
         nodes[node.path] = found
         return found
 
