@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
 from .base import (
     BatchOpt,
+    Convention,
+    ConventionOpt,
     Dtype,
     DtypeOpt,
     FormatOpt,
@@ -22,8 +24,12 @@ from .base import (
     errors_to_exit,
     finish,
     load_spec,
+    number,
     parse_input,
 )
+
+#: --samples: an epoch of at most 10^12 samples
+MAX_SAMPLES = 10**12
 
 
 @app.command()
@@ -40,12 +46,28 @@ def show(
     = False,
     freeze_until: FreezeUntilOpt = None,
     var: VarOpt = None,
+    convention: ConventionOpt = Convention.cnncalc,
+    training: Annotated[bool, typer.Option(
+        "--training", help="Add the MACs of one training step per layer: the gradients with "
+        "respect to each layer's input and to its weights (frozen layers have none).")]
+    = False,
+    samples: Annotated[Optional[int], typer.Option(
+        "--samples", parser=number(1, MAX_SAMPLES, integer=True), show_default=False,
+        help="With --training: the MACs of an epoch of this many samples.")] = None,
 ) -> None:
     """Per-layer shapes, parameters and MACs of a spec, with totals and memory."""
     from ..core.engine import analyze
+    from ..errors import CnnCalcError
     from ..present.report import result
 
     with errors_to_exit():
+        if samples is not None and not training:
+            raise CnnCalcError("--samples needs --training (it is the size of a training "
+                               "epoch)")
+        if training and convention.value not in ("cnncalc", "flopcounter"):
+            raise CnnCalcError(f"--training: {convention.value} counts a forward pass only; "
+                               "a training step is counted by the cnncalc and flopcounter "
+                               "conventions")
         loaded = load_spec(spec, var)
         report = analyze(loaded, parse_input(input), batch, dtype.value)
         if freeze_until:
@@ -54,5 +76,14 @@ def show(
             note = freeze_option(report, freeze_until, loaded)
             if note:
                 print(f"cnncalc show: note: {note}", file=sys.stderr)
-        found = result(report, depth, rf)
+        counted = trained = None
+        if convention.value != "cnncalc":
+            from ..analyses.conventions import count
+
+            counted = count(report, convention.value)
+        if training:
+            from ..analyses.training import training as step
+
+            trained = step(report, flopcounter=convention.value == "flopcounter")
+        found = result(report, depth, rf, counted=counted, trained=trained, samples=samples)
     finish(found, format, output)

@@ -128,6 +128,14 @@ class Layer(BaseModel):
     positional: ClassVar[tuple[str, ...]] = ()
     #: the field a width multiplier scales (`cnncalc scale --width`); None: no width to scale
     width_field: ClassVar[str | None] = None
+    #: the ways torch code writes this kind that some peer tool counts differently (an entry's
+    #: `written_as:`; the first is the default, torchvision's usual way): `module` (torch's own
+    #: nn class), `functional` (a torch.nn.functional call; a conv's or dense layer's
+    #: activation as one), `subclass` (a subclass of torch's class, which lookups by exact
+    #: type miss), `linear` (a 1x1 convolution as nn.Linear on channels-last tensors), `tensor`
+    #: (a tensor operator or method: `a + b`, `x.mean((2, 3))`). What each tool counts for
+    #: each is `cnncalc.analyses.conventions`.
+    forms: ClassVar[tuple[str, ...]] = ("module",)
 
     # Every kind states each rule below, even when it is "nothing": a forgotten rule fails
     # loudly (and tests/test_kinds.py checks that every kind defines all four).
@@ -291,6 +299,7 @@ class Conv(_Convolution):
     """2-D convolution. Elementwise: one op per output for the bias, one for the activation."""
 
     kind: ClassVar[str] = "conv"
+    forms: ClassVar[tuple[str, ...]] = ("module", "functional", "subclass", "linear")
     positional: ClassVar[tuple[str, ...]] = ("filters", "kernel", "stride", "padding")
     width_field: ClassVar[str | None] = "filters"
 
@@ -331,6 +340,7 @@ class Depthwise(_Convolution):
     `multiplier` outputs per channel. Elementwise as for conv."""
 
     kind: ClassVar[str] = "depthwise"
+    forms: ClassVar[tuple[str, ...]] = ("module", "functional", "subclass")
     positional: ClassVar[tuple[str, ...]] = ("kernel", "stride", "padding")
 
     multiplier: Positive = 1
@@ -363,6 +373,7 @@ class Separable(_Convolution):
     the bias. Elementwise: bias and activation on the 1x1 output."""
 
     kind: ClassVar[str] = "separable"
+    forms: ClassVar[tuple[str, ...]] = ("module", "functional", "subclass")
     positional: ClassVar[tuple[str, ...]] = ("filters", "kernel", "stride", "padding")
     width_field: ClassVar[str | None] = "filters"
 
@@ -404,6 +415,7 @@ class Pool(Layer):
     avg `f_h f_w` (adds and one divide)."""
 
     kind: ClassVar[str] = "pool"
+    forms: ClassVar[tuple[str, ...]] = ("module", "functional")
     positional: ClassVar[tuple[str, ...]] = ("kernel", "stride", "padding")
 
     mode: Literal["max", "avg"] = "max"
@@ -466,6 +478,7 @@ class AdaptivePool(Layer):
     sizes (`n_in + n_out - gcd`), avg `S_h S_w C`, max `(S_h S_w - H_out W_out) C`."""
 
     kind: ClassVar[str] = "adaptive_pool"
+    forms: ClassVar[tuple[str, ...]] = ("module", "functional")
     positional: ClassVar[tuple[str, ...]] = ("size",)
 
     mode: Literal["max", "avg"] = "avg"
@@ -528,6 +541,7 @@ class GlobalPool(Layer):
     Elementwise: avg `H W` per channel, max `H W - 1`."""
 
     kind: ClassVar[str] = "global_pool"
+    forms: ClassVar[tuple[str, ...]] = ("module", "functional", "tensor")
     positional: ClassVar[tuple[str, ...]] = ("mode",)
 
     mode: Literal["max", "avg"] = "avg"
@@ -607,6 +621,7 @@ class Dense(Layer):
     """Fully connected layer on a vector. Elementwise: bias and activation, one op per output."""
 
     kind: ClassVar[str] = "dense"
+    forms: ClassVar[tuple[str, ...]] = ("module", "functional", "subclass")
     positional: ClassVar[tuple[str, ...]] = ("units",)
 
     units: Positive
@@ -650,6 +665,7 @@ class Activation(Layer):
     exact GELU (`nn.GELU()`, `approximate: none`) unless `approximate: tanh`."""
 
     kind: ClassVar[str] = "activation"
+    forms: ClassVar[tuple[str, ...]] = ("module", "functional")
     positional: ClassVar[tuple[str, ...]] = ("function",)
 
     function: ActivationName
@@ -722,6 +738,7 @@ class LayerNorm(Layer):
     square roots are not counted."""
 
     kind: ClassVar[str] = "layernorm"
+    forms: ClassVar[tuple[str, ...]] = ("module", "subclass", "functional")
     positional: ClassVar[tuple[str, ...]] = ()
 
     eps: Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0)] = 1e-5
@@ -751,6 +768,7 @@ class LayerScale(Layer):
     starting at `init`: C params. Elementwise: 1 multiply per element."""
 
     kind: ClassVar[str] = "layer_scale"
+    forms: ClassVar[tuple[str, ...]] = ("tensor",)
     positional: ClassVar[tuple[str, ...]] = ("init",)
 
     init: Real = 1e-6
@@ -817,6 +835,7 @@ class Chunk(Layer):
     With `from:` several chunks of one output feed different layers (YOLOv8's C2f)."""
 
     kind: ClassVar[str] = "chunk"
+    forms: ClassVar[tuple[str, ...]] = ("tensor",)
     positional: ClassVar[tuple[str, ...]] = ("chunks", "index")
 
     chunks: Annotated[int, BeforeValidator(_integral), Field(strict=True, ge=2)]
@@ -878,6 +897,7 @@ class Crop(Layer):
     connection to the upsampled size (Ronneberger et al. 2015). A view: no arithmetic."""
 
     kind: ClassVar[str] = "crop"
+    forms: ClassVar[tuple[str, ...]] = ("tensor",)
     positional: ClassVar[tuple[str, ...]] = ("amount",)
 
     amount: ExplicitPadding
@@ -910,6 +930,7 @@ class SqueezeExcite(Layer):
     biases and activation `squeeze`, bias and gate `2C`, multiply `H W C`."""
 
     kind: ClassVar[str] = "se"
+    forms: ClassVar[tuple[str, ...]] = ("module", "functional")
     positional: ClassVar[tuple[str, ...]] = ("squeeze",)
 
     squeeze: Positive
@@ -957,6 +978,7 @@ class ConvTranspose(Layer):
     Elementwise as for conv: bias and activation, one op per output each."""
 
     kind: ClassVar[str] = "conv_transpose"
+    forms: ClassVar[tuple[str, ...]] = ("module", "functional", "subclass")
     positional: ClassVar[tuple[str, ...]] = ("filters", "kernel", "stride", "padding")
     width_field: ClassVar[str | None] = "filters"
 
@@ -1062,6 +1084,7 @@ class Upsample(Layer):
     weights depend on the row and column only, computed once per axis, not counted)."""
 
     kind: ClassVar[str] = "upsample"
+    forms: ClassVar[tuple[str, ...]] = ("module", "functional")
     positional: ClassVar[tuple[str, ...]] = ("factor",)
 
     factor: Pair | None = None
@@ -1144,6 +1167,7 @@ class Add(Merge):
     element (adding two tensors is one add per element)."""
 
     kind: ClassVar[str] = "add"
+    forms: ClassVar[tuple[str, ...]] = ("tensor", "functional")
     refusal: ClassVar[str] = "cannot add branches of different shapes"
 
     def combine(self, shapes: list[Shape]) -> Shape | None:
@@ -1163,6 +1187,7 @@ class Concat(Merge):
     No arithmetic."""
 
     kind: ClassVar[str] = "concat"
+    forms: ClassVar[tuple[str, ...]] = ("tensor",)
     refusal: ClassVar[str] = "cannot concatenate along channels, spatial sizes differ"
 
     def combine(self, shapes: list[Shape]) -> Shape | None:
