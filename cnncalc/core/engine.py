@@ -378,6 +378,7 @@ class _Walker:
                 label = f"layer {position} '{_clip_path(path)}' ({entry.kind})"
                 node, shape = self.entry(entry, name, path, given, here, inputs)
                 node.sources = [s.path for s in sources]
+                node.lint, node.file = entry.lint, entry.file
             except CnnCalcError as exc:
                 raise exc.located(file=entry.file or self.spec.file, line=entry.line,
                                   layer=label) from None

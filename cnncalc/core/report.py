@@ -55,6 +55,10 @@ class Node:
     training_only: bool = False
     #: for a parallel block with `split`: the channels each branch is given
     split: list[int] | None = None
+    #: the entry's `lint: {ignore: [...]}` and the file it was written in; rows the engine
+    #: adds (a container's merge, a post-activation) have neither: their block's apply
+    lint: tuple[str, ...] = ()
+    file: str | None = None
 
     @property
     def is_block(self) -> bool:

@@ -33,7 +33,7 @@ from .loader import LineDict, LineList, line_of
 from .shapes import refuse_channels_first
 from .validate import pydantic_problems, validate_leaf
 
-COMMON = ("name", "repeat", "when", "trainable", "scale", "from", "training_only")
+COMMON = ("name", "repeat", "when", "trainable", "scale", "from", "training_only", "lint")
 CONTAINERS = ("seq", "residual", "parallel")
 #: `from: input` reads the input of the list the entry is in (at the top, the network's input);
 #: no layer may take it as its name.
@@ -97,6 +97,9 @@ class Entry:
     training_only: bool = False
     #: the file the entry was written in, when not the spec's own (see `inherit`, extends)
     file: str | None = None
+    #: `lint: {ignore: [ID, ...]}`: lint rules silenced on this entry and everything inside it
+    #: (the ids are checked by `cnncalc lint`, which owns the rules)
+    lint: tuple[str, ...] = ()
 
 
 @dataclass(slots=True, eq=False)
@@ -485,7 +488,25 @@ class Parser:
         (entry.name, entry.repeat, entry.when, entry.trainable, entry.scale, entry.sources,
          entry.training_only) = base
         entry.file = self.file
+        if "lint" in common:
+            entry.lint = self.lint(common["lint"], lines.get("lint", line), label)
         return entry
+
+    def lint(self, value: Any, line: int, label: str) -> tuple[str, ...]:
+        """`lint: {ignore: [ID, ...]}` (one ID may be written without the list)."""
+        if not isinstance(value, dict) or set(value) - {"ignore"}:
+            extra = [k for k in value if k != "ignore"] if isinstance(value, dict) else []
+            hint = f": unknown key '{extra[0]}'{suggest(str(extra[0]), ['ignore'])}" if extra \
+                else f", got {_clip(value)}"
+            self.problem(f"lint must be a mapping {{ignore: [RULE, ...]}}{hint}", line, label)
+            return ()
+        ids = value.get("ignore")
+        ids = [ids] if isinstance(ids, str) else ids
+        if not isinstance(ids, list) or not all(isinstance(i, str) and i.strip() for i in ids):
+            self.problem(f"lint.ignore must be a rule id or a list of them, got "
+                         f"{_clip(value.get('ignore'))}", line, label)
+            return ()
+        return tuple(ids)
 
     def known(self, kind: Any) -> bool:
         return isinstance(kind, str) and (
