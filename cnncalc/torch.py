@@ -9,8 +9,8 @@ The module is built from the engine's Report tree, one torch module per node, ne
 `layer1.0.add`, ...), which for the bundled torchvision specs are torchvision's module
 names. A few leaves have internals below their path (separable: `depthwise`, `pointwise`; se:
 `avgpool`, `fc1`, `fc2`, as torchvision names them); layer_scale's parameter is the other way
-round, saved under the row's own path (ConvNeXt's `features.1.0.layer_scale`). Merges are modules too (`Add`,
-`Concat`), so that hooks see them.
+round, saved under the row's own path (ConvNeXt's `features.1.0.layer_scale`). Merges are
+modules too (`Add`, `Concat`), so that hooks see them.
 
 Exactness rules (each module must give the engine's shape by torch's own arithmetic):
 - symmetric padding uses the layer's own `padding=`; asymmetric padding ("same" with an even

@@ -215,9 +215,9 @@ def _linear(m: nn.Linear, shape: tuple[int, ...], layout: str) -> tuple[str, Fie
         # module is a Linear too (weight [out, in]), applied channels-last
         return "channel_dense", fields
     if len(shape) != 2:
-        raise Unsupported(f"a Linear on a {len(shape)}-D {'channels-last ' if layout == NHWC else ''}"
-                          "tensor (cnncalc's dense takes a vector, its channel_dense the "
-                          "channels of a channels-last map)")
+        where = "channels-last " if layout == NHWC else ""
+        raise Unsupported(f"a Linear on a {len(shape)}-D {where}tensor (cnncalc's dense takes "
+                          "a vector, its channel_dense the channels of a channels-last map)")
     return "dense", fields
 
 
