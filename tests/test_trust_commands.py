@@ -428,6 +428,7 @@ def test_conv_bounds_its_input_and_work(runner, tmp_path, n, message):
 OPTIONS = [
     (["show", "SPEC"], "--batch", "int", 1, 10**9, False),
     (["show", "SPEC"], "--depth", "int", 0, 1000, False),
+    (["show", "SPEC", "--training"], "--samples", "int", 1, 10**12, False),
     (["memory", "SPEC"], "--batch", "int", 1, 10**9, False),
     (["compare", "SPEC", "SPEC"], "--batch", "int", 1, 10**9, False),
     (["check", "SPEC"], "--batch", "int", 1, 10**9, False),

@@ -10,6 +10,8 @@ import typer
 
 from .base import (
     BatchOpt,
+    Convention,
+    ConventionOpt,
     Dtype,
     DtypeOpt,
     FormatOpt,
@@ -26,6 +28,9 @@ from .base import (
     number,
     parse_input,
 )
+
+#: --samples: an epoch of at most 10^12 samples
+MAX_SAMPLES = 10**12
 
 #: The most rows `--top` keeps (a spec has at most 10,000 layers).
 MAX_TOP = 100_000
@@ -64,16 +69,32 @@ def show(
     = False,
     freeze_until: FreezeUntilOpt = None,
     var: VarOpt = None,
+    convention: ConventionOpt = Convention.cnncalc,
+    training: Annotated[bool, typer.Option(
+        "--training", help="Add the MACs of one training step per layer: the gradients with "
+        "respect to each layer's input and to its weights (frozen layers have none).")]
+    = False,
+    samples: Annotated[Optional[int], typer.Option(
+        "--samples", parser=number(1, MAX_SAMPLES, integer=True), show_default=False,
+        help="With --training: the MACs of an epoch of this many samples.")] = None,
     sort: SortOpt = None,
     top: TopOpt = None,
     explain_counts: ExplainCountsOpt = False,
 ) -> None:
     """Per-layer shapes, parameters and MACs of a spec, with totals and memory."""
     from ..core.engine import analyze
+    from ..errors import CnnCalcError
     from ..present.report import result
     from ..writers import format_for
 
     with errors_to_exit():
+        if samples is not None and not training:
+            raise CnnCalcError("--samples needs --training (it is the size of a training "
+                               "epoch)")
+        if training and convention.value not in ("cnncalc", "flopcounter"):
+            raise CnnCalcError(f"--training: {convention.value} counts a forward pass only; "
+                               "a training step is counted by the cnncalc and flopcounter "
+                               "conventions")
         loaded = load_spec(spec, var)
         report = analyze(loaded, parse_input(input), batch, dtype.value)
         if freeze_until:
@@ -82,8 +103,18 @@ def show(
             note = freeze_option(report, freeze_until, loaded)
             if note:
                 print(f"cnncalc show: note: {note}", file=sys.stderr)
+        counted = trained = None
+        if convention.value != "cnncalc":
+            from ..analyses.conventions import count
+
+            counted = count(report, convention.value)
+        if training:
+            from ..analyses.training import training as step
+
+            trained = step(report, flopcounter=convention.value == "flopcounter")
         # the HTML report adds what a page has room for: the receptive field, the memory
         report_page = format_for(format.value if format else None, output) == "html"
-        found = result(report, depth, rf, sort=sort.value if sort else None, top=top,
+        found = result(report, depth, rf, counted=counted, trained=trained, samples=samples,
+                       sort=sort.value if sort else None, top=top,
                        explain_counts=explain_counts, full=report_page)
     finish(found, format, output)

@@ -3,13 +3,17 @@ the JSON document of the README's contract (`layers`, `blocks`, `totals`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.layers import fmt_shape
 from ..core.report import CONVENTIONS, Node, Report
 from ..core.units import binary, exact, si
 from ..result import Column, Result, Row, Table
 from .network import network
+
+if TYPE_CHECKING:
+    from ..analyses.conventions import Counted
+    from ..analyses.training import Step, Training
 
 
 def layer_label(node: Node, name: str | None = None) -> str:
@@ -131,21 +135,73 @@ def totals(report: Report) -> dict[str, int]:
     }
 
 
-def document(report: Report) -> dict[str, Any]:
+def convention_meta(counted: Counted | None) -> dict[str, Any]:
+    """The JSON `convention`: which one counted and what its number is."""
+    from ..analyses.conventions import CONVENTIONS as NAMED
+
+    chosen = counted.convention if counted is not None else NAMED["cnncalc"]
+    return {"name": chosen.name, "tool": chosen.tool, "number": chosen.number,
+            "per_multiply_add": chosen.per_mac, "params": chosen.params,
+            "per_example": chosen.per_example}
+
+
+def convention_values(counted: Counted, path: str | None = None) -> dict[str, Any]:
+    """One node's (or, path None, the total's) numbers in a peer convention: its `number`,
+    in multiply-adds (`macs`, FlopCounterMode's FLOPs halved), and its params (None when the
+    tool reports none)."""
+    counts = counted.total if path is None else counted.nodes[path]
+    number = counted.scale(counts.number)
+    has = counted.convention.has_params
+    return {"number": number, "macs": number // counted.convention.per_mac,
+            "params": counts.params if has else None,
+            "trainable_params": counts.trainable_params if has else None}
+
+
+def step_values(trained: Training, step: Step) -> dict[str, int]:
+    """A training step's numbers at the report's batch (FLOPs for FlopCounterMode's)."""
+    at = trained.at_batch(step)
+    unit = 2 if trained.flopcounter else 1
+    return {"forward": unit * at.forward, "input_grad": unit * at.input_grad,
+            "weight_grad": unit * at.weight_grad, "total": unit * at.total}
+
+
+def training_meta(trained: Training, samples: int | None) -> dict[str, Any]:
+    """The JSON `training`: the step's totals, its unit and the epoch's."""
+    unit = 2 if trained.flopcounter else 1
+    return {"unit": "FLOPs" if trained.flopcounter else "MACs",
+            "batch": trained.report.batch, **step_values(trained, trained.total),
+            "samples": samples,
+            "epoch": unit * trained.epoch(samples) if samples is not None else None}
+
+
+def document(report: Report, counted: Counted | None = None, trained: Training | None = None,
+             samples: int | None = None) -> dict[str, Any]:
     """The JSON contract (README): every layer (they add up to `totals`) and every block's
-    subtotal, in order, each with its `receptive_field` ({size, stride, padding})."""
+    subtotal, in order, each with its `receptive_field` ({size, stride, padding}); with a peer
+    convention each has its `convention` numbers, with a training step its `training`."""
     from ..analyses.receptive import receptive_fields
 
     fields = receptive_fields(report)
 
     def entry(node: Node) -> dict[str, Any]:
-        return {**node_values(report, node), "receptive_field": fields[node.path].to_dict()}
+        values = {**node_values(report, node), "receptive_field": fields[node.path].to_dict()}
+        if counted is not None:
+            values["convention"] = convention_values(counted, node.path)
+        if trained is not None:
+            values["training"] = step_values(trained, trained.nodes[node.path])
+        return values
 
+    sums = totals(report)
+    if counted is not None:
+        sums["convention"] = convention_values(counted)
+    if trained is not None:
+        sums["training"] = step_values(trained, trained.total)
     return {
         "layers": [entry(n) for n in report.walk() if not n.is_block],
         "blocks": [entry(n) for n in report.walk() if n.is_block],
         "outputs": outputs(report),
-        "totals": totals(report),
+        "totals": sums,
+        **({"training": training_meta(trained, samples)} if trained is not None else {}),
         **({"training_only": {"params": report.training_only.params,
                               "activations": report.activations(report.training_only),
                               "macs": report.macs(report.training_only),
@@ -153,6 +209,38 @@ def document(report: Report) -> dict[str, Any]:
                               "elementwise_ops": report.elementwise(report.training_only)}}
            if any(node.training_only for node in report.nodes) else {}),
     }
+
+
+def convention_lines(report: Report, counted: Counted) -> list[str]:
+    """The convention's totals under the table, beside cnncalc's own."""
+    chosen = counted.convention
+    values = convention_values(counted)
+    params = (f"; params {exact(values['params'])}" if chosen.has_params else
+              "; no params (the params shown are cnncalc's)")
+    batch = (" (one example, whatever the batch)" if chosen.per_example and report.batch > 1
+             else "")
+    return [f"{chosen.title}: {exact(values['number'])} ({si(values['number'])}){batch}"
+            f"{params}",
+            f"cnncalc: MACs {exact(report.macs(report.totals))}, params "
+            f"{exact(report.totals.params)} (why they differ: 'cnncalc conventions "
+            f"{chosen.name}')"]
+
+
+def training_lines(trained: Training, samples: int | None) -> list[str]:
+    """The training step's totals under the table, and the epoch's."""
+    meta = training_meta(trained, samples)
+    unit = meta["unit"]
+    lines = [f"Training step (batch {meta['batch']}): forward {exact(meta['forward'])} + input "
+             f"gradients {exact(meta['input_grad'])} + weight gradients "
+             f"{exact(meta['weight_grad'])} = {exact(meta['total'])} {unit} "
+             f"({si(meta['total'])})"]
+    if samples is not None:
+        lines.append(f"Per epoch of {samples:,} samples: {exact(meta['epoch'])} {unit} "
+                     f"({si(meta['epoch'])})")
+    if trained.flopcounter:
+        lines.append("FlopCounterMode counts a grouped convolution's weight gradient as if "
+                     "ungrouped (groups x its MACs)")
+    return lines
 
 
 #: What `--sort` and `--top` order by, and the percent column's measure: key -> title.
@@ -178,9 +266,13 @@ def measure(report: Report, node: Node, key: str) -> int:
 
 
 def result(report: Report, max_depth: int | None = None, rf: bool = False,
-           command: str = "show", sort: str | None = None, top: int | None = None,
-           explain_counts: bool = False, full: bool = False) -> Result:
-    """The per-layer table (collapsed below `max_depth`), summary notes and the JSON data.
+           command: str = "show", counted: Counted | None = None,
+           trained: Training | None = None, samples: int | None = None,
+           sort: str | None = None, top: int | None = None, explain_counts: bool = False,
+           full: bool = False) -> Result:
+    """The per-layer table (collapsed below `max_depth`), summary notes and the JSON data; with
+    `counted` (a peer convention) its params and number replace cnncalc's in the table's view,
+    with `trained` a training step's columns are added.
 
     `sort` (a key of MEASURES) lists the rows the table would show as leaves (layers, and
     blocks collapsed by `max_depth`) by that measure, largest first, each named by its path;
@@ -194,6 +286,8 @@ def result(report: Report, max_depth: int | None = None, rf: bool = False,
         raise ValueError(f"unknown measure {key!r}")
     rf = rf or full
     frozen = report.totals.frozen_params > 0
+    peer = counted is not None and counted.convention.name != "cnncalc"
+    tool_params = peer and counted is not None and counted.convention.has_params
     columns = [
         Column("label", "Layer", "name", machine=False),
         Column("row", "row", human=False),
@@ -205,16 +299,28 @@ def result(report: Report, max_depth: int | None = None, rf: bool = False,
         Column("input_shape", "input shape", "shape", human=False),
         Column("output_shape", "Shape", "shape"),
         Column("activations", "Activations", "count", drop=4),
-        Column("params", "Params", "count"),
+        Column("params", "Params", "count", human=not tool_params),
         Column("trainable_params", "Trainable", "count", human=False),
         Column("frozen_params", "Frozen", "count", human=frozen, drop=1),
         Column("buffers", "Buffers", "count", human=False),
-        Column("macs", "MACs", "count"),
+        Column("macs", "MACs", "count", human=not peer),
         Column("flops", "FLOPs", "count", human=False),
         Column("elementwise_ops", "Element-wise ops", "count", human=False),
-        Column("share", f"% {MEASURES[key]}", "share", drop=2),
+        # a peer convention's number replaces the MACs: no share of cnncalc's beside it
+        Column("share", f"% {MEASURES[key]}", "share", human=not (peer and key == "macs"),
+               drop=2),
         Column("activation_bytes", "Memory", "bytes", drop=3),
     ]
+    if peer:
+        assert counted is not None
+        name = counted.convention.name
+        columns += [Column("convention_params", f"{name} params", "count", human=tool_params),
+                    Column("convention_number", counted.convention.title, "count")]
+    if trained is not None:
+        unit = "FLOPs" if trained.flopcounter else "MACs"
+        columns += [Column("input_grad", f"Input-grad {unit}", "count"),
+                    Column("weight_grad", f"Weight-grad {unit}", "count"),
+                    Column("training", f"Training {unit}", "count")]
     fields: dict[str, Any] = {}
     if rf:
         from ..analyses.receptive import input_field, receptive_fields
@@ -234,6 +340,19 @@ def result(report: Report, max_depth: int | None = None, rf: bool = False,
                  "activation_bytes": report.input_size * report.batch * bpe,
                  **({"receptive_field": input_field(report.input_shape)} if rf else {})},
                 role="input", machine=False)]
+
+    def extra(path: str | None) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        if peer:
+            assert counted is not None
+            found = convention_values(counted, path)
+            values.update(convention_params=found["params"], convention_number=found["number"])
+        if trained is not None:
+            step = step_values(trained, trained.total if path is None else trained.nodes[path])
+            values.update(input_grad=step["input_grad"], weight_grad=step["weight_grad"],
+                          training=step["total"])
+        return values
+
     shown = list(report.walk(max_depth))
     units = [n for n in shown if n.children is None
              or (max_depth is not None and n.depth >= max_depth)]
@@ -247,19 +366,28 @@ def result(report: Report, max_depth: int | None = None, rf: bool = False,
         value = measure(report, node, key)
         values.update(label=layer_label(node, node.path if flat else None),
                       row="block" if node.is_block else "layer", share=share(value),
-                      activation_bytes=report.activations(node) * bpe)
+                      activation_bytes=report.activations(node) * bpe, **extra(node.path))
         if rf:
             values["receptive_field"] = fields[node.path]
         rows.append(Row(values, role=values["row"], depth=0 if flat else node.depth,
                         hot=id(node) in hot))
     rows.append(Row({"label": "total", "row": "total", "input_shape": report.input_shape,
-                     **totals(report), "share": 1.0 if whole else None},
+                     **totals(report), **extra(None), "share": 1.0 if whole else None},
                     role="total"))
     title = report.spec_name + (f": {report.description}" if report.description else "")
     meta = {"spec": report.spec_name, "description": report.description,
             "input": list(report.input_shape), "batch": report.batch, "dtype": report.dtype,
-            "conventions": CONVENTIONS, **({"notes": report.notes} if report.notes else {})}
+            "conventions": CONVENTIONS, "convention": convention_meta(counted),
+            **({"notes": report.notes} if report.notes else {})}
     notes = summary_lines(report) + output_lines(report) + spec_notes(report)
+    footnote = legend(report, explain_counts)
+    if peer:
+        assert counted is not None
+        notes += convention_lines(report, counted)
+        footnote = (f"Counted as {counted.convention.name} counts ({counted.convention.tool}): "
+                    f"{counted.convention.summary}")
+    if trained is not None:
+        notes += training_lines(trained, samples)
     if flat:
         part = sum(measure(report, n, key) for n in listed)
         notes.append(f"The {len(listed)} largest of {len(units)} rows by {MEASURES[key]}"
@@ -274,9 +402,8 @@ def result(report: Report, max_depth: int | None = None, rf: bool = False,
         memory.title = "Memory"
         tables.append(memory)
         notes += receptive_lines(report, fields)
-    return Result(command, title, tables, notes=notes,
-                  footnote=legend(report, explain_counts), meta=meta,
-                  data=lambda: document(report),
+    return Result(command, title, tables, notes=notes, footnote=footnote, meta=meta,
+                  data=lambda: document(report, counted if peer else None, trained, samples),
                   network=lambda: network(report, max_depth, layer_label))
 
 
