@@ -87,12 +87,28 @@ class Result:
     #: the network the result is about (or a function that builds it), for the writers that
     #: draw it
     network: Network | Callable[[], Network] | None = None
+    #: charts of a sweep (`fit`), drawn by the writers that draw (HTML)
+    plots: list[Plot] = field(default_factory=list)
 
     def drawing(self) -> Network | None:
         """The network to draw, built on first use; None for a result about no one network."""
         if callable(self.network):
             self.network = self.network()
         return self.network
+
+
+@dataclass(slots=True)
+class Plot:
+    """One measure against the value swept: the points (x, y, and whether the point meets the
+    budget) in order, and the budget's limit as a line."""
+
+    title: str
+    x_label: str
+    y_label: str
+    points: list[tuple[float, int, bool]]
+    limit: int | None = None
+    #: how the y values read: `count` (SI units) or `bytes` (binary units)
+    unit: str = "count"
 
 
 @dataclass(slots=True)

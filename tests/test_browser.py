@@ -179,3 +179,20 @@ def test_two_notebook_outputs_on_one_page_sort_their_own_tables(browser, tmp_pat
     """)
     assert sorted_flags[0] == 0 and sorted_flags[1] == 1
     assert errors(browser) == []
+
+
+def test_a_sweep_has_a_chart_per_budget(browser, tmp_path):
+    """`fit`'s page: a chart per budget, a point per candidate tried (green where it fits)."""
+    page = tmp_path / "fit.html"
+    result = CliRunner().invoke(app, ["fit", "resnet18", "--max-macs", "1G", "--max-params",
+                                      "9M", "-o", str(page)])
+    assert result.exit_code == 0, result.output
+    open_page(browser, page)
+    charts = browser.execute_script(
+        "return Array.from(document.querySelectorAll('svg.plot')).map(svg => ["
+        "svg.getAttribute('aria-label'), svg.querySelectorAll('circle').length,"
+        "svg.querySelectorAll('line.limit').length])")
+    rows = browser.execute_script(
+        "return document.querySelector('table.sortable').tBodies[0].rows.length")
+    assert charts == [["MACs against phi", rows, 1], ["params against phi", rows, 1]]
+    assert errors(browser) == []

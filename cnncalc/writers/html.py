@@ -7,7 +7,8 @@ data flow (a row fed by a row other than the one above it, a tap or a branch joi
 gets an arc on the right), the output shape and cost in each box, a bar for its share of the
 MACs, outputs and training-only rows marked. Then every table, each sortable by any column
 (click a header: numbers largest first, text A to Z; again to reverse; the input and total rows
-stay in place), the notes and the footnote.
+stay in place), the notes and the footnote. A sweep (`fit`) has a chart per budget: the total
+against the value swept, the limit dashed, each point green where it fits.
 
 `write` gives a whole page; `fragment` the same content as one `<div>` (for a notebook cell:
 the style is scoped to it, the script sorts only its own tables).
@@ -23,9 +24,9 @@ import zlib
 from fractions import Fraction
 from typing import Any
 
-from ..core.units import si
+from ..core.units import binary, si
 from ..errors import line_start, visible
-from ..result import Column, Network, Result, Table, Unit
+from ..result import Column, Network, Plot, Result, Table, Unit
 from .cells import human_cells, human_columns, left
 
 STYLE = """
@@ -255,6 +256,63 @@ def diagram(network: Network) -> str:
     return "".join(parts)
 
 
+# --------------------------------------------------------------------------- sweep charts
+
+PLOT_W, PLOT_H, PAD_L, PAD_R, PAD_T, PAD_B = 560, 260, 72, 16, 16, 44
+
+
+def plot_svg(plot: Plot) -> str:
+    """A sweep as an SVG chart: the points joined in order (green where the budget is met, red
+    where not), the limit as a dashed line, the axes' ends labelled."""
+    def text(n: float) -> str:
+        return binary(n) if plot.unit == "bytes" else si(n)
+
+    xs = [x for x, _, _ in plot.points]
+    ys = [float(y) for _, y, _ in plot.points] + ([float(plot.limit)] if plot.limit else [])
+    x0, x1 = min(xs), max(xs)
+    y1 = max(ys) * 1.05 or 1.0
+    span = (x1 - x0) or 1.0
+    inner_w, inner_h = PLOT_W - PAD_L - PAD_R, PLOT_H - PAD_T - PAD_B
+
+    def px(x: float) -> float:
+        return PAD_L + (x - x0) / span * inner_w if x1 != x0 else PAD_L + inner_w / 2
+
+    def py(y: float) -> float:
+        return PAD_T + inner_h - y / y1 * inner_h
+
+    parts = [f'<svg class="plot" xmlns="http://www.w3.org/2000/svg" width="{PLOT_W}" '
+             f'height="{PLOT_H}" viewBox="0 0 {PLOT_W} {PLOT_H}" role="img" '
+             f'aria-label="{escape(plot.title)}">',
+             f'<line x1="{PAD_L}" y1="{PAD_T + inner_h}" x2="{PLOT_W - PAD_R}" '
+             f'y2="{PAD_T + inner_h}" stroke="#888"/>',
+             f'<line x1="{PAD_L}" y1="{PAD_T}" x2="{PAD_L}" y2="{PAD_T + inner_h}" '
+             'stroke="#888"/>',
+             f'<text x="{PAD_L - 6}" y="{PAD_T + 4}" text-anchor="end" font-size="11">'
+             f'{escape(text(y1))}</text>',
+             f'<text x="{PAD_L - 6}" y="{PAD_T + inner_h}" text-anchor="end" font-size="11">'
+             "0</text>",
+             f'<text x="{PAD_L}" y="{PLOT_H - 24}" font-size="11">{x0:g}</text>',
+             f'<text x="{PLOT_W - PAD_R}" y="{PLOT_H - 24}" text-anchor="end" font-size="11">'
+             f"{x1:g}</text>",
+             f'<text x="{PAD_L + inner_w / 2:.1f}" y="{PLOT_H - 6}" text-anchor="middle" '
+             f'font-size="12">{escape(plot.x_label)}</text>']
+    if plot.limit:
+        y = py(plot.limit)
+        parts.append(f'<line class="limit" x1="{PAD_L}" y1="{y:.1f}" x2="{PLOT_W - PAD_R}" '
+                     f'y2="{y:.1f}" stroke="#b00020" stroke-dasharray="6 4"/>'
+                     f'<text x="{PLOT_W - PAD_R}" y="{y - 4:.1f}" text-anchor="end" '
+                     f'font-size="11" fill="#b00020">limit {escape(text(plot.limit))}</text>')
+    path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y, _ in plot.points)
+    parts.append(f'<polyline points="{path}" fill="none" stroke="#3b6ea8" stroke-width="1.5"/>')
+    for x, y, ok in plot.points:
+        parts.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="4" '
+                     f'fill="{"#2e7d32" if ok else "#b00020"}"><title>{x:g}: '
+                     f'{escape(text(y))} {escape(plot.y_label)}'
+                     f'{"" if ok else " (over)"}</title></circle>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 # --------------------------------------------------------------------------- the page
 
 def body(result: Result) -> list[str]:
@@ -262,6 +320,8 @@ def body(result: Result) -> list[str]:
     network = result.drawing()
     if network is not None:
         out += ["<h2>Network</h2>", diagram(network)]
+    for plot in result.plots:
+        out += [f"<h2>{escape(plot.title)}</h2>", plot_svg(plot)]
     for table in result.tables:
         if table.title and table.title != result.title:
             out.append(f"<h2>{escape(table.title)}</h2>")
