@@ -659,6 +659,57 @@ class Dense(Layer):
                 f"MACs: {T.n(n_in)} * {T.n(n_out)} = {T.n(F.dense_macs(n_in, n_out))}"]
 
 
+class ChannelDense(Layer):
+    """A dense layer over the channels of each position of a feature map (torch's `nn.Linear`
+    on a channels-last tensor, as ConvNeXt's blocks use it): every position's C_in channels
+    become `units` by one shared (units x C_in) matrix. It counts as a 1x1 convolution:
+    params `C_in * units` (+ `units` biases), MACs `H * W * C_in * units`, the receptive field
+    unchanged. Only its weight differs: (units, C_in), a Linear's, where a 1x1 conv's is
+    (units, C_in, 1, 1), so a Linear's state_dict loads into it. Elementwise: bias and
+    activation, one op per output. A vector takes `dense` instead (and `dense` refuses maps)."""
+
+    kind: ClassVar[str] = "channel_dense"
+    positional: ClassVar[tuple[str, ...]] = ("units",)
+    width_field: ClassVar[str | None] = "units"
+
+    units: Positive
+    bias: Bool = True
+    activation: ActivationName | None = None
+
+    def describe(self) -> str:
+        return self.activation or ""
+
+    def output_shape(self, shape: Shape) -> Shape:
+        if len(shape) != 3:
+            raise CnnCalcError(
+                f"channel_dense needs a feature map (HxWxC), got {fmt_shape(shape)}; "
+                "a vector takes dense")
+        return (shape[0], shape[1], self.units)
+
+    def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
+        h, w, c_in = in_shape
+        n_out = prod(out_shape)
+        return Cost(
+            params=F.dense_params(c_in, self.units, self.bias),
+            macs=h * w * F.dense_macs(c_in, self.units),
+            elementwise=(n_out if self.bias else 0) + activation_ops(self.activation, n_out),
+        )
+
+    def window(self, shape: Shape) -> Windows:
+        return NO_WINDOW  # each position's own channels: a 1x1 window, stride 1
+
+    def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
+        h, w, c_in = in_shape
+        params = F.dense_params(c_in, self.units, self.bias)
+        p = (f"({T.n(c_in)} + 1) * {T.n(self.units)} = {T.n(params)}" if self.bias
+             else f"{T.n(c_in)} * {T.n(self.units)} = {T.n(params)}   (no bias)")
+        macs = h * w * F.dense_macs(c_in, self.units)
+        return [f"each of {h}x{w} positions: its {T.n(c_in)} channels -> {T.n(self.units)} "
+                "(one matrix shared by every position, as a 1x1 conv)",
+                f"params: {p}",
+                f"MACs: {h}*{w} * {T.n(c_in)} * {T.n(self.units)} = {T.n(macs)}"]
+
+
 class Activation(Layer):
     """An activation function on its own. Elementwise: 1 op per element, softmax 3
     (exp, sum, divide). Softmax on a feature map runs over the channels. `gelu` is torch's
@@ -765,7 +816,10 @@ class LayerNorm(Layer):
 
 class LayerScale(Layer):
     """A learnable scale per channel (ConvNeXt's `layer_scale`, CaiT's LayerScale), all
-    starting at `init`: C params. Elementwise: 1 multiply per element."""
+    starting at `init`: C params. Elementwise: 1 multiply per element. In torch
+    (`cnncalc.torch.build`) the parameter is (C, 1, 1) on a map, (C,) on a vector, and its
+    state_dict key is the row's own path (`features.1.0.layer_scale`), as ConvNeXt's bare
+    `nn.Parameter` on its block is named: not `<row>.scale` (see `cnncalc.torch.LayerScale`)."""
 
     kind: ClassVar[str] = "layer_scale"
     forms: ClassVar[tuple[str, ...]] = ("tensor",)
@@ -1230,6 +1284,8 @@ def _kinds() -> dict[str, KindEntry]:
         "pad": KindEntry(Pad, summary="zero, replicate or reflect padding"),
         "flatten": KindEntry(Flatten, summary="feature map to vector"),
         "dense": KindEntry(Dense, summary="fully connected layer"),
+        "channel_dense": KindEntry(ChannelDense, summary="a dense layer over the channels of "
+                                                         "each position"),
         "activation": KindEntry(Activation, summary="an activation function by name"),
         "batchnorm": KindEntry(BatchNorm, summary="batch normalisation"),
         "dropout": KindEntry(Dropout, summary="dropout (identity at inference)"),
