@@ -196,3 +196,16 @@ def test_a_sweep_has_a_chart_per_budget(browser, tmp_path):
         "return document.querySelector('table.sortable').tBodies[0].rows.length")
     assert charts == [["MACs against phi", rows, 1], ["params against phi", rows, 1]]
     assert errors(browser) == []
+
+
+def test_a_resolution_sweep_has_its_charts(browser, tmp_path):
+    page = tmp_path / "resolution.html"
+    result = CliRunner().invoke(app, ["resolution", "resnet18", "--sweep", "32..256:32",
+                                      "-o", str(page)])
+    assert result.exit_code == 0, result.output
+    open_page(browser, page)
+    charts = browser.execute_script(
+        "return Array.from(document.querySelectorAll('svg.plot')).map(svg => ["
+        "svg.getAttribute('aria-label'), svg.querySelectorAll('circle').length])")
+    assert charts == [["MACs against the input size", 8], ["activations against the input size", 8]]
+    assert errors(browser) == []

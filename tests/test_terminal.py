@@ -70,6 +70,7 @@ COMMANDS = [
     ["latency", "inception_v3", "-D", "phone-a76", "-d", "1"],
     ["lint", "lenet5", "resnet50", "yolov8n", "tour"],
     ["check", "resnet50", "tour", "--lint"],
+    ["resolution", "yolov8n", "--sweep", "16..256:16"],
 ]
 
 
