@@ -29,9 +29,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import cnncalc
-from cnncalc.core.shapes import channels_first
 from cnncalc.commands import app
 from cnncalc.core.layers import KINDS, MERGES
+from cnncalc.core.shapes import channels_first
 from cnncalc.errors import CnnCalcError
 
 ROOT = Path(__file__).resolve().parent.parent
