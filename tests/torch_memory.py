@@ -39,9 +39,11 @@ class Saved:
     tensors: list[tuple[int, torch.dtype, tuple[int, ...], str]] = field(default_factory=list)
 
 
-def saved_bytes(module: torch.nn.Module, x: torch.Tensor) -> Saved:
+def saved_bytes(module: torch.nn.Module, x: torch.Tensor, backward: bool = False) -> Saved:
     """Bytes of the unique storages autograd saves in one train-mode forward of `module` on
-    `x` (parameters and buffers excluded)."""
+    `x` (parameters and buffers excluded); with `backward`, a second forward pass (without the
+    hooks, which switch off torch's in-place version checks) and the backward pass of its
+    outputs' sum run too: torch refuses it when an in-place op overwrote a saved tensor."""
     state = _state(module)
     seen: dict[int, tuple[int, torch.dtype, tuple[int, ...], str]] = {}
     keep: list[torch.Tensor] = []
@@ -58,6 +60,11 @@ def saved_bytes(module: torch.nn.Module, x: torch.Tensor) -> Saved:
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         out = module(x)
     del out
+    if backward:  # again without hooks: with them, torch skips its in-place version checks
+        out = module(x)
+        outputs = [o for o in (out if isinstance(out, tuple) else (out,)) if o.requires_grad]
+        if outputs:
+            sum(o.float().sum() for o in outputs).backward()  # type: ignore[union-attr]
     return Saved(sum(v[0] for v in seen.values()), list(seen.values()))
 
 
@@ -67,23 +74,23 @@ class _Live(TorchDispatchMode):
         self.state = state
         self.live: dict[int, int] = {}
         self.peak = 0
-        self.trace: list[tuple[str, int]] = []
+        self.trace: list[tuple[str, int, int]] = []
 
-    def track(self, t: torch.Tensor) -> None:
+    def track(self, t: torch.Tensor) -> int:
+        """Start following `t`'s storage; its bytes if it is new, else 0."""
         storage = t.untyped_storage()
         key = storage._cdata
         if key in self.live or key in self.state:
-            return
+            return 0
         self.live[key] = storage.nbytes()
         weakref.finalize(storage, self.live.pop, key, None)
+        return storage.nbytes()
 
     def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None):
         out = func(*args, **(kwargs or {}))
-        for t in tree_leaves(out):
-            if isinstance(t, torch.Tensor):
-                self.track(t)
+        new = sum(self.track(t) for t in tree_leaves(out) if isinstance(t, torch.Tensor))
         alive = sum(self.live.values())
-        self.trace.append((str(func), alive))
+        self.trace.append((str(func), new, alive))
         self.peak = max(self.peak, alive)
         return out
 
@@ -91,8 +98,14 @@ class _Live(TorchDispatchMode):
 @dataclass
 class Live:
     peak: int
-    trace: list[tuple[str, int]]
+    #: per aten op: (name, bytes of the storages it allocated, bytes alive just after it)
+    trace: list[tuple[str, int, int]]
     after: int  # bytes alive when the forward has returned (the input and the outputs)
+
+    @property
+    def after_allocations(self) -> list[int]:
+        """The bytes alive just after each op that allocated something."""
+        return [alive for _, new, alive in self.trace if new]
 
 
 def live_peak(module: torch.nn.Module, x: torch.Tensor) -> Live:

@@ -12,6 +12,8 @@ alive from the op that allocates it while anything holds it, as eager torch hold
 - a layer's (or a block's: seq, repeat, residual, parallel, branch, shortcut) input until the
   layer or block returns (its module call holds it), so a residual's input is alive through
   its body and the add, a parallel block's through every branch and the merge;
+- a row's output until the next row of its list has returned (the container's loop holds
+  it), even when that row reads something else with `from:`;
 - an output that `from:` reads until its last reader has run; the network's input and
   outputs to the end (the caller holds them);
 - views (flatten of a contiguous map, chunk, crop, a parallel block's `split`) and in-place
@@ -329,6 +331,13 @@ class _Pass:
         self.made[node.path] = self.written(node, tensor)
         return self.made[node.path]
 
+    def next(self, node: Node, current: _Tensor) -> _Tensor:
+        """The next row of a list: the row before's output is held until this one returns
+        (the container's loop holds it), even when this row reads something else (from:)."""
+        found = self.visit(node, current)
+        self.hold(current, len(self.steps) - 1)
+        return found
+
     def written(self, node: Node, tensor: _Tensor) -> _Tensor:
         if node.children is None:
             return self.layer(node, [tensor])
@@ -353,7 +362,7 @@ class _Pass:
                 reads = branches or [current, tensor if shortcut is None else shortcut]
                 current = self.layer(child, reads)
             else:
-                current = self.visit(child, current)
+                current = self.next(child, current)
         last = len(self.steps) - 1
         self.hold(tensor, last)  # the block's module call holds its input until it returns
         # an empty block (an identity branch) takes no step: it shows the step before it
@@ -366,9 +375,8 @@ class _Pass:
         dims = _dims(report.input_shape)
         self.storages.append(_Storage(Size(prod(dims) * self.element), 0, 0, None))
         current = self.made["input"] = self.tensor(0, dims, _contiguous(dims))
-        outputs = []
         for node in report.nodes:
-            current = self.visit(node, current)
+            current = self.next(node, current)
         outputs = [self.made[node.path] for node in report.outputs if node.path in self.made]
         end = len(self.steps) - 1
         self.hold(self.made["input"], end)  # the caller holds the input and the outputs
@@ -395,10 +403,12 @@ class _Pass:
 
 @dataclass(slots=True)
 class Forward:
-    """The eval forward pass: the bytes alive just after each step, and each row's steps."""
+    """The eval forward pass: the bytes alive just after each step, the bytes each step
+    allocates, and each row's steps (first, last)."""
 
     steps: list[tuple[Node | None, Size]]
     spans: dict[str, tuple[int, int]]
+    born: list[Size] = field(default_factory=list)
 
     def peak(self, batch: int) -> tuple[int, Node | None]:
         """(bytes, layer) of the largest live set at `batch` (the first step that reaches it)."""
@@ -431,13 +441,16 @@ def forward(report: Report) -> Forward:
     for storage in run.storages:
         change[storage.born] = change[storage.born] + storage.size
         change[storage.last + 1] = change[storage.last + 1] - storage.size
+    born = [ZERO] * len(run.steps)
+    for storage in run.storages:
+        born[storage.born] = born[storage.born] + storage.size
     steps = []
     alive = ZERO
     for index, node in enumerate(run.steps):
         alive = alive + change[index]
         steps.append((node, alive))
     spans = {path: (layer.first, layer.last) for path, layer in run.layers.items()}
-    return Forward(steps, spans)
+    return Forward(steps, spans, born)
 
 
 def backward(report: Report) -> Backward:
