@@ -9,8 +9,9 @@ the peak, and the bytes alive after every op that allocates.
 
 Coverage: every layer kind alone, after a trainable layer, and frozen (in place too, at three
 dtypes); every bundled spec (saved bytes on the meta device at its own input size, at two
-batches, all trainable and with a frozen first half; liveness on CPU at a small input); random specs (the differential tests' generator) with random dtypes, batches, frozen
-prefixes and in-place activations, whose backward must also run when cnncalc accepts them.
+batches, all trainable and with a frozen first half; liveness on CPU at a small input);
+random specs (the differential tests' generator) with random dtypes, batches, frozen prefixes
+and in-place activations, whose backward must also run when cnncalc accepts them.
 """
 
 from __future__ import annotations
@@ -167,7 +168,7 @@ def kind_spec(row: str, setup: str, vector: bool) -> str:
     flat = "- flatten\n" if vector else ""
     if after and ":" not in row:  # a bare kind takes fields in its mapping form
         row += ":"
-    return f"name: t\ninput: 6x6x4\nlayers:\n" + textwrap.indent(
+    return "name: t\ninput: 6x6x4\nlayers:\n" + textwrap.indent(
         f"{flat}{before}- {row}\n{after}", "  ")
 
 

@@ -101,6 +101,7 @@ def result(spec: str, by: str, tried: list[Candidate], budgets: dict[str, int], 
                     reproduce=command)
         code = 0
     return Result("fit", title, [Table("candidates", columns, rows)], notes=notes,
-                  meta={"spec": spec if name is None else name, "file": spec, "by": by, "memory_of": optimizer or "inference",
-                        "batch": batch, "dtype": dtype}, data=data,
+                  meta={"spec": spec if name is None else name, "file": spec, "by": by,
+                        "memory_of": optimizer or "inference", "batch": batch, "dtype": dtype},
+                  data=data,
                   exit_code=code)
