@@ -115,11 +115,13 @@ def test_training_by_optimizer(optimizer, states):
     report = analyze_text(SMALL, input="10", batch=4)
     # each dense keeps its input (its weight trains): 10 + 5 values per example; no output
     kept = (10 + 5) * 4
+    # the forward pass at its end: the input, d1's output (kept) and d2's (the output)
+    peak = (10 + 5 + 2) * 4
     t = training(report, optimizer)
     p = SMALL_PARAMS * 4
     assert (t.weights, t.gradients, t.optimizer) == (p, p, states * p)
-    assert t.activations == kept * 4
-    assert t.total == p * (2 + states) + kept * 4
+    assert (t.activations, t.forward_peak) == (kept * 4, peak * 4)
+    assert t.total == p * (2 + states) + peak * 4
 
 
 def test_adam_costs_two_more_copies_of_the_trainable_params_than_sgd():
@@ -176,18 +178,21 @@ CONV_BN = """
 # Inference: (15 + 6) * 4 = 84 fixed bytes; peak per example: input 32 + conv 48 + BN 48 = 128
 # values, 512 bytes. Training with sgd: weights, buffers, gradients (15 + 6 + 15) * 4 = 144
 # fixed; saved: conv's input 32 and BN's input 48 per example (320 bytes), BN's two statistics
-# 2 * 3 values whatever the batch (24 bytes).
+# 2 * 3 values whatever the batch (24 bytes); the forward pass's peak, at batch norm: the
+# input, conv's and BN's outputs (512 bytes per example) and the statistics (24).
 
 
 def test_largest_batch_by_hand():
     report = analyze_text(CONV_BN, input="4x4x2")
-    fit = largest_batch(report, 2000, "sgd")
-    assert fit.inference == (2000 - 84) // 512 == 3
-    assert fit.training == (2000 - 144 - 24) // 320 == 5
+    fit = largest_batch(report, 4000, "sgd")
+    assert fit.inference == (4000 - 84) // 512 == 7
+    assert fit.training == (4000 - 144 - 24) // 512 == 7
     assert largest_batch(report, 84 + 512 - 1, "sgd").inference == 0
     assert largest_batch(report, 84 + 512, "sgd").inference == 1
+    assert largest_batch(report, 144 + 24 + 512, "sgd").training == 1
     # adam: two more copies of the 15 trainable params
-    assert largest_batch(report, 2000, "adam").training == (2000 - 144 - 120 - 24) // 320
+    assert largest_batch(report, 144 + 120 + 24 + 512, "adam").training == 1
+    assert largest_batch(report, 144 + 120 + 24 + 511, "adam").training == 0
 
 
 def test_memory_limit_command(runner, tmp_path):
@@ -196,11 +201,11 @@ def test_memory_limit_command(runner, tmp_path):
     result = runner.invoke(app, ["memory", str(path), "--limit", "2000", "-f", "json"])
     assert result.exit_code == 0, result.output
     fits = json.loads(result.stdout)["fits"]
-    assert (fits["inference_batch"], fits["training_batch"]) == (3, 5)
+    assert (fits["inference_batch"], fits["training_batch"]) == (3, 3)
     assert fits["inference_bytes"] == 84 + 3 * 512
-    assert fits["training_bytes"] == 144 + 24 + 5 * 320
+    assert fits["training_bytes"] == 144 + 24 + 3 * 512
     text = runner.invoke(app, ["memory", str(path), "--limit", "2000"]).output
-    assert "for inference: 3 (" in text and "for training (sgd): 5 (" in text
+    assert "for inference: 3 (" in text and "for training (sgd): 3 (" in text
     tiny = runner.invoke(app, ["memory", str(path), "--limit", "100", "--optimizer", "adam"])
     assert "for training (adam): none (not even one example)" in tiny.output
     bad = runner.invoke(app, ["memory", str(path), "--limit", "lots"])

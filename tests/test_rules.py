@@ -855,7 +855,9 @@ def test_training_memory_parts_by_hand(optimizer, states):
     # and the batch's mean and 1/std (3 channels each, whatever the batch); BN's own output
     # is kept by nothing
     assert t.activations == (X + CONV) * 2 * 4 + 2 * 3 * 4
-    assert t.total == t.weights + t.buffers + t.gradients + t.optimizer + t.activations
+    # the forward pass peaks at its end: the input, conv's and BN's outputs, the statistics
+    assert t.forward_peak == (X + CONV + BN) * 2 * 4 + 2 * 3 * 4
+    assert t.total == t.weights + t.buffers + t.gradients + t.optimizer + t.forward_peak
 
 
 def test_training_memory_of_a_frozen_start():

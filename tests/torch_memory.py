@@ -6,7 +6,8 @@ are the outside truths that `cnncalc.analyses.memory` is checked against.
   every tensor autograd packs is recorded by its storage (an input saved by two consumers, or
   a view and its base, are one storage, counted once, at the storage's size); the module's
   parameters and buffers (module state, counted apart) are left out.
-- `live_peak`: a forward pass in eval mode (no grad) under a `TorchDispatchMode` that records
+- `live_peak`: a forward pass in eval mode (no grad; or in train mode with gradients, where
+  autograd holds what it saves) under a `TorchDispatchMode` that records
   every storage an aten op returns (a view or an in-place op returns one already known) and
   forgets it when the storage is freed (`weakref.finalize` on the storage, which torch keeps
   alive exactly as long as its StorageImpl); after each op, the total of the storages alive
@@ -108,13 +109,15 @@ class Live:
         return [alive for _, new, alive in self.trace if new]
 
 
-def live_peak(module: torch.nn.Module, x: torch.Tensor) -> Live:
-    """The peak of activation storages alive at once in one eval forward of `module` on `x`."""
-    module.eval()
+def live_peak(module: torch.nn.Module, x: torch.Tensor, training: bool = False) -> Live:
+    """The peak of activation storages alive at once in one eval forward of `module` on `x`
+    (no gradients); with `training`, of a train-mode forward with gradients, where autograd
+    holds what it saves."""
+    module.train(training)
     mode = _Live(_state(module))
     mode.track(x)
     mode.peak = sum(mode.live.values())
-    with torch.no_grad(), mode:
+    with torch.set_grad_enabled(training), mode:
         out = module(x)
         after = sum(mode.live.values())
     del out

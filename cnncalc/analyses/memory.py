@@ -34,14 +34,20 @@ nothing. An in-place op may not overwrite a tensor another row reads later (the 
 compute something else), nor, in training, one an earlier op kept (torch's backward fails):
 both are CnnCalcErrors.
 
+The training step's forward pass is run the same way in train mode, with every tensor autograd
+keeps held to its end (`Backward.forward`): its peak is the most its activations take at once,
+the saved ones included (a frozen trunk's activations, kept by nothing, still pass through).
+
 Totals for one training step at the report's dtype (no mixed-precision copies): weights (every
 parameter), buffers (batch-norm running statistics), gradients (one per trainable parameter),
 optimizer state (per trainable parameter: `sgd` 0, `momentum` 1, `adam` 2 tensors), and the
-saved activations. Transient tensors of the backward pass itself are not counted.
+peak of its forward pass (which holds the saved activations, reported apart). Transient
+tensors of the backward pass itself (the activations' gradients) are not counted.
 
-Bytes scale with the batch as `per_example * batch + fixed` (`Size`): only batch-norm
-statistics, a batch-wide noise value and a padded average pool's counts are fixed. What fits
-(`largest_batch`) solves each moment's line against a limit exactly.
+Bytes scale with the batch as `per_example * batch + fixed` (`Size`): every activation scales,
+and only batch-norm statistics, a batch-wide noise value and a padded average pool's counts
+are fixed, as are weights, buffers, gradients and optimizer state. What fits
+(`largest_batch`) solves each step's line against a limit exactly.
 """
 
 from __future__ import annotations
@@ -426,17 +432,22 @@ class Forward:
 
 @dataclass(slots=True)
 class Backward:
-    """The training pass: the unique storages autograd keeps, by the layer that keeps each
-    first."""
+    """The training pass: the unique storages autograd keeps (in all, and by the layer that
+    keeps each first), and the train-mode forward pass's live bytes step by step."""
 
     total: Size
     by_layer: dict[str, Size] = field(default_factory=dict)
+    forward: Forward | None = None
+
+    def peak(self, batch: int) -> int:
+        """The largest set alive during the training step's forward pass (the kept tensors
+        among it: they stay to its end)."""
+        assert self.forward is not None
+        return self.forward.peak(batch)[0]
 
 
-def forward(report: Report) -> Forward:
-    """Run the eval forward pass (module docstring)."""
-    run = _Pass(report, training=False)
-    run.network()
+def _sweep(run: _Pass) -> Forward:
+    """The bytes alive just after each step of a finished pass."""
     change = [ZERO] * (len(run.steps) + 1)
     for storage in run.storages:
         change[storage.born] = change[storage.born] + storage.size
@@ -453,15 +464,26 @@ def forward(report: Report) -> Forward:
     return Forward(steps, spans, born)
 
 
+def forward(report: Report) -> Forward:
+    """Run the eval forward pass (module docstring)."""
+    run = _Pass(report, training=False)
+    run.network()
+    return _sweep(run)
+
+
 def backward(report: Report) -> Backward:
-    """Run the training pass: what autograd keeps (module docstring)."""
+    """Run the training pass: what autograd keeps, and the forward pass of the training step
+    with every kept tensor alive to its end (module docstring)."""
     run = _Pass(report, training=True)
     run.network()
     result = Backward(ZERO)
+    end = len(run.steps) - 1
     for storage, node in run.saved.items():
         size = run.storages[storage].size
+        run.storages[storage].last = end  # autograd holds it until the backward pass
         result.total = result.total + size
         result.by_layer[node.path] = result.by_layer.get(node.path, ZERO) + size
+    result.forward = _sweep(run)
     return result
 
 
@@ -491,17 +513,20 @@ def inference_bytes(report: Report) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Training:
-    """Bytes of one training step, part by part (see the module docstring)."""
+    """Bytes of one training step, part by part (see the module docstring): `activations` are
+    the saved ones; `forward_peak` the most alive at once in its forward pass, saved ones
+    included, which the total counts."""
 
     weights: int
     buffers: int
     gradients: int
     optimizer: int
     activations: int
+    forward_peak: int
 
     @property
     def total(self) -> int:
-        return self.weights + self.buffers + self.gradients + self.optimizer + self.activations
+        return self.weights + self.buffers + self.gradients + self.optimizer + self.forward_peak
 
 
 def check_optimizer(optimizer: str) -> None:
@@ -531,13 +556,14 @@ def training(report: Report, optimizer: str = "sgd", saved: Backward | None = No
     check_optimizer(optimizer)
     size = report.bytes_per_element
     trainable = report.totals.trainable_params * size
-    kept = (saved or backward(report)).total.at(report.batch)
+    passed = saved or backward(report)
     return Training(
         weights=report.param_bytes,
         buffers=report.buffer_bytes,
         gradients=trainable,
         optimizer=OPTIMIZER_STATES[optimizer] * trainable,
-        activations=kept,
+        activations=passed.total.at(report.batch),
+        forward_peak=passed.peak(report.batch),
     )
 
 
@@ -574,10 +600,13 @@ class Fit:
 def largest_batch(report: Report, limit: int, optimizer: str = "sgd",
                   passes: tuple[Forward, Backward] | None = None) -> Fit:
     """The largest batch for which params + buffers + the inference peak, and the training
-    step's total with `optimizer`, stay within `limit` bytes (at the report's dtype)."""
+    step's total with `optimizer` (weights, buffers, gradients, optimizer state and the peak of
+    its forward pass), stay within `limit` bytes (at the report's dtype)."""
     eval_pass, train_pass = passes or (forward(report), backward(report))
+    assert train_pass.forward is not None
     weights = report.param_bytes + report.buffer_bytes
     return Fit(limit,
                _largest(weights, [size for _, size in eval_pass.steps], limit),
-               _largest(static_training(report, optimizer), [train_pass.total], limit),
+               _largest(static_training(report, optimizer),
+                        [size for _, size in train_pass.forward.steps], limit),
                optimizer)

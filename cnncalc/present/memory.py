@@ -93,12 +93,8 @@ def document(report: Report, optimizer: str, limit: int | None = None,
         "inference_bytes": report.param_bytes + report.buffer_bytes + peak,
         "training": {"weights": steps.weights, "buffers": steps.buffers,
                      "gradients": steps.gradients, "optimizer": steps.optimizer,
-                     "activations": steps.activations, "total": steps.total},
-        "scaling": {
-            "inference_fixed": report.param_bytes + report.buffer_bytes,
-            "training_fixed": static_training(report, optimizer) + train.total.fixed,
-            "saved_per_example": train.total.per_example,
-        },
+                     "activations": steps.activations, "forward_peak": steps.forward_peak,
+                     "total": steps.total},
         "layers": [{k: v for k, v in row.items() if k != "node"}
                    for row in layer_rows(report, infer, train)],
     }
@@ -111,7 +107,7 @@ def document(report: Report, optimizer: str, limit: int | None = None,
             "inference_batch": inference, "training_batch": trains,
             "inference_bytes": (report.param_bytes + report.buffer_bytes
                                 + infer.peak(inference)[0]) if inference else None,
-            "training_bytes": (static_training(report, optimizer) + train.total.at(trains))
+            "training_bytes": (static_training(report, optimizer) + train.peak(trains))
             if trains else None,
         }
     return doc
@@ -137,7 +133,9 @@ def result(report: Report, optimizer: str = "sgd", limit: int | None = None) -> 
          f"{optimizer}: {states} per trainable parameter"),
         ("training: activations", t["activations"],
          "what autograd saves for the backward pass (unique tensors)"),
-        ("training total", t["total"], "one step at this batch"),
+        ("training: forward peak", t["forward_peak"],
+         "largest set alive in its forward pass, the saved activations included"),
+        ("training total", t["total"], "one step: weights to optimizer + forward peak"),
     ]
     rows = [Row({"part": part, "bytes": value, "size": value, "rule": rule},
                 role="block" if part.endswith("total") else "")
