@@ -153,10 +153,11 @@ def _view_strides(dims: tuple[int, ...], strides: tuple[int, ...],
 
 @dataclass(slots=True)
 class _Storage:
+    """An allocation: its bytes, the step that makes it and the last step that holds it."""
+
     size: Size
     born: int
     last: int
-    maker: Node | None
 
 
 @dataclass(slots=True)
@@ -173,12 +174,10 @@ class _Tensor:
 
 @dataclass(slots=True)
 class _Layer:
-    """What a pass records for a row: its steps (first, last), and the bytes its backward is
-    the first to keep."""
+    """The steps (first, last) a row takes in a pass."""
 
     first: int
     last: int
-    saved: Size = ZERO
 
 
 class _Pass:
@@ -200,11 +199,11 @@ class _Pass:
         self.overwrites: list[tuple[int, _Tensor, _Tensor, Node]] = []
 
     # -- tensors
-    def new(self, spec: New, operands: list[_Tensor], node: Node | None) -> _Tensor:
+    def new(self, spec: New, operands: list[_Tensor]) -> _Tensor:
         step = len(self.steps) - 1
         size = OWN_DTYPES.get(spec.dtype or "", self.element)
         per_example = prod(spec.shape) * size if spec.shape else 0
-        self.storages.append(_Storage(Size(per_example, spec.fixed * size), step, step, node))
+        self.storages.append(_Storage(Size(per_example, spec.fixed * size), step, step))
         dims = _dims(spec.shape) if spec.shape else (spec.fixed,)
         return self.tensor(len(self.storages) - 1, dims, self.layout(spec, dims, operands))
 
@@ -225,7 +224,7 @@ class _Pass:
             last = bool(operands) and _is_channels_last(operands[0].dims, operands[0].strides)
         return _channels_last(dims) if last else _contiguous(dims)
 
-    def view(self, spec: View, source: _Tensor, node: Node | None) -> _Tensor:
+    def view(self, spec: View, source: _Tensor) -> _Tensor:
         dims, strides = source.dims, source.strides
         if spec.kind == "channels":
             start, size = spec.args
@@ -238,7 +237,7 @@ class _Pass:
         found = _view_strides(dims, strides, flat)
         if found is not None:
             return self.tensor(source.storage, flat, found)
-        return self.new(New(flat, layout="contiguous"), [source], node)  # reshape's copy
+        return self.new(New(flat, layout="contiguous"), [source])  # reshape's copy
 
     # -- time
     def hold(self, tensor: _Tensor, step: int) -> None:
@@ -285,11 +284,11 @@ class _Pass:
             result = self.tensor(target.storage, target.dims, target.strides)
             self.overwrites.append((step, target, result, node))
         elif isinstance(op.out, View):
-            result = self.view(op.out, operands[0], node)
+            result = self.view(op.out, operands[0])
         else:
             assert isinstance(op.out, New)
-            result = self.new(op.out, operands, node)
-        extras = [self.new(spec, operands, node) for spec in op.extra]
+            result = self.new(op.out, operands)
+        extras = [self.new(spec, operands) for spec in op.extra]
         result.grad = self.training and (any(t.grad for t in operands) or (op.params and trains))
         if result.grad:  # recorded: what its backward keeps
             for save in op.saves:
@@ -309,7 +308,7 @@ class _Pass:
                     self.keep(extras[save.index], node)
                 else:  # "copy": autograd copies what an in-place op is about to overwrite
                     source = operands[save.index]
-                    self.keep(self.new(New(shape=(prod(source.dims),)), [], node), node)
+                    self.keep(self.new(New(shape=(prod(source.dims),)), []), node)
         return result
 
     def keep(self, tensor: _Tensor, node: Node) -> None:
@@ -353,7 +352,7 @@ class _Pass:
         if node.split is not None:  # views of the channels, one per branch
             start = 0
             for size in node.split:
-                parts.append(self.view(View("channels", (start, size)), tensor, node))
+                parts.append(self.view(View("channels", (start, size)), tensor))
                 start += size
         current = tensor
         branches: list[_Tensor] = []
@@ -379,7 +378,7 @@ class _Pass:
         report = self.report
         self.steps.append(None)
         dims = _dims(report.input_shape)
-        self.storages.append(_Storage(Size(prod(dims) * self.element), 0, 0, None))
+        self.storages.append(_Storage(Size(prod(dims) * self.element), 0, 0))
         current = self.made["input"] = self.tensor(0, dims, _contiguous(dims))
         for node in report.nodes:
             current = self.next(node, current)
