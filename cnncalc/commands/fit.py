@@ -35,8 +35,12 @@ def fit(
     max_params: Annotated[Optional[str], typer.Option(
         "--max-params", help="Most parameters: 5M, 800k.")] = None,
     max_memory: Annotated[Optional[str], typer.Option(
-        "--max-memory", help="Most memory, params + buffers + activations at the batch "
-        "and dtype: 100MiB, 1GB.")] = None,
+        "--max-memory", help="Most memory at the batch and dtype, as `cnncalc memory` counts "
+        "it: inference (params + buffers + peak activations), or one training step with "
+        "--optimizer: 100MiB, 1GB.")] = None,
+    optimizer: Annotated[Optional[str], typer.Option(
+        "--optimizer", help="With --max-memory: limit one training step with this optimizer "
+        "(sgd, momentum, adam) instead of inference.")] = None,
     by: Annotated[str, typer.Option(
         "--by", help="What to scale: compound (phi), width, depth or resolution (pixels).")]
     = "compound",
@@ -79,6 +83,12 @@ def fit(
             budgets["params"] = parse_count(max_params, "--max-params")
         if max_memory is not None:
             budgets["memory"] = parse_bytes(max_memory, "--max-memory")
+        if optimizer is not None:
+            from ..analyses.memory import check_optimizer
+
+            check_optimizer(optimizer)
+            if max_memory is None:
+                raise CnnCalcError("--optimizer applies to --max-memory; give both")
         default = rules.SEARCHES[by]
         bounds = (default[0] if start is None else start, default[1] if stop is None else stop,
                   default[2] if step is None else step)
@@ -91,9 +101,10 @@ def fit(
 
         with progress(f"trying {spec} by {by}", len(points)) as bar:
             tried = rules.search(raw, name, by, points, budgets, batch, dtype.value, divisor,
-                                 bar.advance)
+                                 bar.advance, optimizer)
     found = result(spec, by, tried, budgets, batch, dtype.value, tuple(var or ()),
-                   name=str(raw["name"]) if isinstance(raw, dict) and "name" in raw else None)
+                   name=str(raw["name"]) if isinstance(raw, dict) and "name" in raw else None,
+                   optimizer=optimizer)
     if found.exit_code:
         print(f"cnncalc: {found.notes[0][0].lower()}{found.notes[0][1:]}", file=sys.stderr)
     finish(found, format, output)
