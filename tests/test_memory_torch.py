@@ -44,7 +44,24 @@ from tests.torch_memory import live_peak, saved_bytes  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
-SPECS = sorted(p.stem for p in (Path(__file__).parent.parent / "specs").glob("*.yaml"))
+#: channel_dense's ops are not modelled (cnncalc refuses its memory, a located error: see
+#: test_channel_dense_memory_is_refused): the specs that use it are left out here.
+UNMODELLED = {"convnext_tiny", "convnext-block"}
+SPECS = sorted(p.stem for p in (Path(__file__).parent.parent / "specs").glob("*.yaml")
+               if p.stem not in UNMODELLED)
+
+
+def test_channel_dense_memory_is_refused() -> None:
+    """Refused with the layer's place, never a wrong number (layers.ChannelDense.ops)."""
+    from cnncalc.analyses import memory
+    from cnncalc.errors import CnnCalcError
+
+    for name in sorted(UNMODELLED):
+        with pytest.raises(CnnCalcError) as caught:
+            memory.peak_inference(cnncalc.analyze(cnncalc.load(name)))
+        assert "channel_dense's torch ops depend on its input's memory layout" in str(
+            caught.value)
+        assert caught.value.problems[0].line is not None
 
 
 def network(report: Report, device: str = "cpu") -> torch.nn.Module:

@@ -256,7 +256,11 @@ class _Pass:
         if isinstance(layer, Merge):
             ops = layer.merge_ops(node.inputs, node.output_shape)
         else:
-            ops = layer.ops(node.input_shape, node.output_shape, self.training)
+            try:
+                ops = layer.ops(node.input_shape, node.output_shape, self.training)
+            except CnnCalcError as exc:
+                raise exc.located(file=self.report.file or None, line=node.line,
+                                  layer=node.path) from None
         first = len(self.steps)
         values = list(inputs)
         trains = node.trainable_params > 0

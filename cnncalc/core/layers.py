@@ -820,6 +820,18 @@ class ChannelDense(Layer):
             elementwise=(n_out if self.bias else 0) + activation_ops(self.activation, n_out),
         )
 
+    def ops(self, in_shape: Shape, out_shape: Shape, training: bool) -> tuple[Op, ...]:
+        """Not modelled yet, so refused (never a wrong number): torch's `nn.Linear` on a
+        channels-last view copies its input first when the map is laid out channels-first
+        (then `mm` and a separate bias `add`, three tensors) and reads it in place when it is
+        channels-last (one `addmm`), as measured with tests/torch_memory.py; the op list here
+        is the same for every input layout."""
+        from ..errors import CnnCalcError
+
+        raise CnnCalcError("memory: channel_dense's torch ops depend on its input's memory "
+                           "layout, which cnncalc's memory model does not follow for it yet "
+                           "(docs/memory.md); its params and MACs are exact")
+
     def window(self, shape: Shape) -> Windows:
         return NO_WINDOW  # each position's own channels: a 1x1 window, stride 1
 
