@@ -41,7 +41,7 @@ else:
 from torch import nn  # noqa: E402
 
 import cnncalc  # noqa: E402
-from cnncalc.analyses.memory import peak_inference, schedule  # noqa: E402
+from cnncalc.analyses.memory import alive_per_step, peak_inference, saved_activations  # noqa: E402,E501
 from cnncalc.analyses.receptive import receptive_fields  # noqa: E402
 from cnncalc.errors import CnnCalcError  # noqa: E402
 from cnncalc.torch import build  # noqa: E402
@@ -339,7 +339,9 @@ def test_the_shortcut_row_counts_and_runs_like_the_wrapped_one() -> None:
     wrapped = _report("  - residual:\n" + body + "      shortcut: [{conv: [8, 1, 2]}, "
                       "batchnorm]\n      activation: relu\n")
     assert asdict(own.totals) == asdict(wrapped.totals)
-    assert schedule(own)[1] == schedule(wrapped)[1]  # the tensors' sizes, step by step
+    # the bytes alive step by step, and what a training step keeps
+    assert [size for _, size in alive_per_step(own)] == [size for _, size in alive_per_step(wrapped)]
+    assert saved_activations(own) == saved_activations(wrapped)
     assert peak_inference(own) == peak_inference(wrapped)
     fields = receptive_fields(own)
     assert fields["residual1"] == receptive_fields(wrapped)["residual1"]
