@@ -499,6 +499,8 @@ class Dropout(nn.Dropout):
     identity in eval mode or at rate 0. (`nn.Dropout` on CPU multiplies by a noise tensor of
     the input's dtype instead, and keeps that.)"""
 
+    cnncalc_kind = "dropout"  # cnncalc import reads it back (importer.fx.BUILT)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return x

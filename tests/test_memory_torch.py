@@ -266,7 +266,8 @@ def test_an_in_place_activation_over_a_tensor_read_later_is_refused() -> None:
 
 #: Inputs small enough for a CPU pass that every bundled spec accepts (64x64 unless noted:
 #: U-Net needs 16 k + 124, Inception v3 at least 299, AlexNet's 11x11 stride-4 stem 67).
-SMALL = {"unet": (188, 188, 1), "inception_v3": (299, 299, 3), "alexnet": (67, 67, 3)}
+SMALL = {"unet": (188, 188, 1), "inception_v3": (299, 299, 3), "alexnet": (67, 67, 3),
+         "alexnet-groups": (67, 67, 3)}
 
 
 def _middle(report: Report) -> str:

@@ -122,19 +122,38 @@ class Training:
 def training(report: Report, flopcounter: bool = False) -> Training:
     """The training step of `report` (the module docstring's rules); `flopcounter`: as torch's
     FlopCounterMode counts it."""
-    from .memory import schedule
-
-    steps, _, _ = schedule(report, training=True)
-    needs: dict[int, bool] = {}  # tensor id -> whether it depends on a trainable parameter
     own: dict[str, Step] = {}
-    for step in steps:
-        node = step.node
-        if node is None:  # the network's input
-            needs[step.writes] = False
-            continue
-        reads = any(needs.get(t, False) for t in step.reads)
-        needs[step.writes] = reads or node.trainable_params > 0
-        own[node.path] = step_of(node, reads, flopcounter)
+    needs: dict[str, bool] = {"input": False}  # path -> whether its output depends on a
+    #                                             trainable parameter (`PATH.input`: a list's)
+
+    def flow(node: Node, upstream: bool) -> bool:
+        """Walk `node` (fed by something that depends on a trainable parameter or not) in
+        the order of the forward pass; whether its output depends on one."""
+        if node.sources:
+            upstream = any(needs[path] for path in node.sources)
+        if node.children is None:
+            own[node.path] = step_of(node, upstream, flopcounter)
+            needs[node.path] = upstream or node.trainable_params > 0
+            return needs[node.path]
+        needs[f"{node.path}.input"] = upstream
+        current, branches, shortcut = upstream, [], None
+        for child in node.children:
+            if child.container == "branch":
+                branches.append(flow(child, upstream))
+            elif child.container == "shortcut":
+                shortcut = flow(child, upstream)
+            elif child.is_merge:
+                joined = branches or [current, upstream if shortcut is None else shortcut]
+                own[child.path] = step_of(child, any(joined), flopcounter)
+                current = needs[child.path] = any(joined)
+            else:
+                current = flow(child, current)
+        needs[node.path] = current
+        return current
+
+    last = False
+    for top in report.nodes:
+        last = flow(top, last)
     nodes: dict[str, Step] = {}
 
     def visit(node: Node) -> Step:

@@ -458,6 +458,7 @@ BUILT: dict[str, Rule] = {
                                                "activation": m.activation, "gate": m.gate}),
                "se"),
     "conv_transpose": Rule(_built_conv_transpose, "conv_transpose"),
+    "dropout": Rule(lambda m, shape, layout: ("dropout", {"rate": float(m.p)}), "dropout"),
     "add": Rule(lambda m, shape, layout: ("add", {}), "add"),
     "concat": Rule(lambda m, shape, layout: ("concat", {}), "concat"),
     "chunk": Rule(lambda m, shape, layout: ("chunk", {"chunks": m.chunks, "index": m.index}),

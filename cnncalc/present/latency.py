@@ -15,7 +15,7 @@ from ..analyses.latency import COMPUTE, MEMORY, NONE, Estimate, RowEstimate
 from ..core.report import Node
 from ..core.units import binary, exact, si
 from ..result import Column, Result, Row, Table
-from .report import layer_label
+from .labels import layer_label
 
 CONVENTIONS = (
     "compute time = MACs / (peak MACs/s at the dtype x compute efficiency), peak MACs/s = the "

@@ -20,7 +20,7 @@ from ..analyses.memory import (
 from ..core.report import Node, Report
 from ..core.units import binary, exact
 from ..result import Column, Result, Row, Table
-from .report import layer_label
+from .labels import layer_label
 
 COLUMNS = [
     Column("part", "Part"),

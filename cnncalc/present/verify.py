@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..analyses.verify import Timing, Verification
 from ..core.units import exact, si
 from ..result import Column, Result, Row, Table
-from .report import layer_label
+from .labels import layer_label
 
 def columns(agrees: bool) -> list[Column]:
     """The table's columns; what torch disagrees about only where it does."""
