@@ -62,7 +62,9 @@ def test_completes_commands() -> None:
 
 
 def test_completes_options_and_choices() -> None:
-    assert set(complete_bash("cnncalc show lenet5 --d")) == {"--dtype", "--depth"}
+    # --depth, show's deprecated spelling of --levels, is hidden: not offered
+    assert set(complete_bash("cnncalc show lenet5 --d")) == {"--dtype"}
+    assert set(complete_bash("cnncalc show lenet5 --l")) == {"--levels"}
     assert set(complete_bash("cnncalc show lenet5 --dtype ")) == {"fp32", "fp16", "bf16",
                                                                     "int8"}
 

@@ -427,7 +427,8 @@ def test_conv_bounds_its_input_and_work(runner, tmp_path, n, message):
 # excluded). A value is valid when it is a finite number (a whole one for "int") in range.
 OPTIONS = [
     (["show", "SPEC"], "--batch", "int", 1, 10**9, False),
-    (["show", "SPEC"], "--depth", "int", 0, 1000, False),
+    (["show", "SPEC"], "--levels", "int", 0, 1000, False),
+    (["show", "SPEC"], "--depth", "int", 0, 1000, False),  # deprecated spelling of --levels
     (["memory", "SPEC"], "--batch", "int", 1, 10**9, False),
     (["compare", "SPEC", "SPEC"], "--batch", "int", 1, 10**9, False),
     (["check", "SPEC"], "--batch", "int", 1, 10**9, False),
@@ -489,7 +490,7 @@ def test_every_numeric_option_takes_only_a_bounded_finite_value(runner, tmp_path
     (["verify", "lenet5", "--runs", "10001"], "--runs"),
     (["verify", "lenet5", "--warmup", "-1"], "--warmup"),
     (["verify", "lenet5", "--warmup", "1e3"], "--warmup"),
-    (["verify", "lenet5", "--depth", "1001"], "--depth"),
+    (["verify", "lenet5", "--levels", "1001"], "--levels"),
     (["verify", "lenet5", "--batch", "0"], "--batch"),
     (["explain", "lenet5", "--input", "0x32x3"], "--input"),
     (["scale", "lenet5", "-r", "0"], "--resolution"),

@@ -19,18 +19,20 @@ class PadMode(str, Enum):
 @app.command()
 def conv(
     input: Annotated[str, typer.Option(
-        "--input", "-i", help="The matrix: '3 0 1; 1 5 8; ...' (rows by ; values by spaces "
-        "or commas), or a .csv / .yaml file.", show_default=False)],
+        "--input", "-i", metavar="MATRIX", help="The matrix: '3 0 1; 1 5 8; ...' (rows by ; "
+        "values by spaces or commas), or a .csv / .yaml file.", show_default=False)],
     filter: Annotated[str, typer.Option(
-        "--filter", "-k", help="vertical, horizontal, sobel-vertical, sobel-horizontal, "
-        "scharr-vertical, scharr-horizontal, or numbers ('1 0 -1; ...') or a file.")]
+        "--filter", "-k", metavar="FILTER", help="vertical, horizontal, sobel-vertical, "
+        "sobel-horizontal, scharr-vertical, scharr-horizontal, or numbers ('1 0 -1; ...') or "
+        "a file.")]
     = "vertical",
     padding: Annotated[str, typer.Option(
-        "--padding", "-p", help="valid, same or a whole number.")] = "valid",
+        "--padding", "-p", metavar="PADDING", help="valid, same or a whole number.")] = "valid",
     pad_mode: Annotated[PadMode, typer.Option(
         "--pad-mode", help="Fill padding with zeros or replicate the edge.")] = PadMode.zeros,
     stride: Annotated[int, typer.Option(
-        "--stride", "-s", parser=number(1, 1000, integer=True), help="Stride (1 to 1,000).")]
+        "--stride", "-s", metavar="N", parser=number(1, 1000, integer=True),
+        help="Stride (1 to 1,000).")]
     = 1,
     show_padded: Annotated[bool, typer.Option(
         "--show-padded", help="Also print the padded input.")] = False,

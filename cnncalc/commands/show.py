@@ -14,10 +14,12 @@ from .base import (
     FreezeUntilOpt,
     InputOpt,
     LevelsOpt,
+    OldLevelsOpt,
     OutputOpt,
     SpecArg,
     VarOpt,
     app,
+    either,
     errors_to_exit,
     finish,
     load_spec,
@@ -32,23 +34,25 @@ def show(
     batch: BatchOpt = 1,
     dtype: DtypeOpt = Dtype.fp32,
     format: FormatOpt = None,
-    depth: LevelsOpt = None,
+    levels: LevelsOpt = None,
     output: OutputOpt = None,
     rf: Annotated[bool, typer.Option(
         "--rf", help="Add the receptive field column (size / effective stride / padding).")]
     = False,
     freeze_until: FreezeUntilOpt = None,
     var: VarOpt = None,
+    old_levels: OldLevelsOpt = None,
 ) -> None:
     """Per-layer shapes, parameters and MACs of a spec, with totals and memory."""
     from ..core.engine import analyze
     from ..present.report import result
 
     with errors_to_exit():
+        levels = either(levels, old_levels, "--levels/--depth")
         report = analyze(load_spec(spec, var), parse_input(input), batch, dtype.value)
         if freeze_until:
             from ..core.freeze import freeze_until as freeze
 
             freeze(report, freeze_until)
-        found = result(report, depth, rf)
+        found = result(report, levels, rf)
     finish(found, format, output)
