@@ -14,7 +14,7 @@ from typing import Any
 COMMANDS: dict[str, str] = {
     "show": "show", "specs": "specs", "compare": "compare", "check": "check",
     "memory": "memory", "explain": "explain", "conv": "conv", "scale": "scale", "fit": "fit",
-    "verify": "verify", "import": "import_", "schema": "schema",
+    "verify": "verify", "import": "import_", "schema": "schema", "completion": "completion",
 }
 
 

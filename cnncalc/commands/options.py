@@ -163,7 +163,13 @@ def _click_context(command: Any) -> Any:
 
 
 def _value(option: Found) -> str:
-    return "(flag)" if option.metavar is None else option.metavar
+    """The value cell: the metavar in backticks, a choice as its values (no `|` in a table
+    cell: GitHub and Python-Markdown disagree about escaping it inside code)."""
+    if option.metavar is None:
+        return ""
+    if option.choices:
+        return ", ".join(f"`{c}`" for c in option.choices)
+    return f"`{option.metavar}`"
 
 
 def problems(app: Any) -> list[str]:
@@ -237,7 +243,7 @@ def page(app: Any) -> str:
         "`SPEC` a spec file, a bundled spec's name or `-` for standard input; `N` a whole "
         "number; `X` a number; `COUNT` a count with an optional SI unit (`5M`, `1.5k`, "
         "`400M`); `SIZE` bytes with a unit (`20MiB`, `1GB`); `HxWxC` an input size "
-        "(`224x224x3`); `[a|b]` one of the choices. Every command also takes `--help`.",
+        "(`224x224x3`); a list of values: one of them. Every command also takes `--help`.",
         "",
         "## By name",
         "",
@@ -280,7 +286,7 @@ def page(app: Any) -> str:
                   "| --- | --- | --- | --- |"]
         for f in rows:
             names = f"`{f.names[0]}`" if f.argument else ", ".join(f"`{n}`" for n in f.names)
-            value = "" if f.argument else f"`{_value(f)}`" if f.metavar else ""
+            value = "" if f.argument else _value(f)
             default = f"`{f.default}`" if f.default else ""
             lines.append(f"| {names} | {value} | {default} | {_cell(f.help)} |")
         lines.append("")
