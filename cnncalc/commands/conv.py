@@ -1,4 +1,4 @@
-"""`cnncalc conv`: apply a filter to a small matrix, as the lecture does by hand."""
+"""`cnncalc conv`: apply a filter to a small matrix, as the course's lecture notes do by hand."""
 
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ def conv(
     show_padded: Annotated[bool, typer.Option(
         "--show-padded", help="Also print the padded input.")] = False,
 ) -> None:
-    """Cross-correlate a matrix with a filter (no flip, as the lecture) and print the result."""
+    """Cross-correlate a matrix with a filter (no flip, as the course notes and every framework)
+    and print the result."""
     from ..analyses.convolve import convolve, filter_arg, matrix_arg, pad, paddings
     from ..errors import CnnCalcError
 
