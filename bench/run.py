@@ -2,12 +2,14 @@
 
     python bench/run.py              # the full run; writes bench/results.md
     python bench/run.py --quick      # small sizes, one run each (what the test suite runs)
+    python bench/run.py --import-only  # cnncalc import beside torchinfo: its section only
 
 Every measurement is a whole process (`python -m cnncalc ...`), as a user meets it: wall time
 is the median of several runs, peak memory the child's maximum resident set size. The floor is
 `python -c "import typer, rich, pydantic, yaml"`: what any tool on this stack pays to start.
 Tools that build and run the model (FlopCounterMode on the meta device, torchinfo, fvcore) are
-measured in the same run when they are installed.
+measured in the same run when they are installed, and so is `cnncalc import` of a
+ResNet-50-sized torch module beside torchinfo's summary of the same module.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -75,6 +78,26 @@ FlopCountAnalysis(model, torch.zeros(1, c, h, w)).total()
 """
 
 
+#: A ResNet-50-sized torch module (torchvision's ResNet-50, transcribed in
+#: tests/torchvision_small.py): `cnncalc import` of it beside torchinfo's summary of it.
+IMPORTED = "tests.torchvision_small:resnet50"
+TORCHINFO_MODULE = """
+import sys, torch, torchinfo
+from tests.torchvision_small import resnet50
+torchinfo.summary(resnet50(), input_size=(1, 3, 224, 224), device="cpu", verbose=0)
+"""
+
+
+#: A ResNet-50-sized torch module (torchvision's ResNet-50, transcribed in
+#: tests/torchvision_small.py): `cnncalc import` of it beside torchinfo's summary of it.
+IMPORTED = "tests.torchvision_small:resnet50"
+TORCHINFO_MODULE = """
+import torchinfo
+from tests.torchvision_small import resnet50
+torchinfo.summary(resnet50(), input_size=(1, 3, 224, 224), device="cpu", verbose=0)
+"""
+
+
 def measure(cmd: list[str], runs: int) -> tuple[float, float]:
     """(median wall seconds, peak RSS in MiB) of a command run `runs` times."""
     times, peaks = [], []
@@ -126,12 +149,77 @@ def show(spec: str | Path, *extra: str) -> list[str]:
     return [PY, "-m", "cnncalc", "show", str(spec), *extra]
 
 
+def import_rows(row: Any, rows: list[tuple[str, str, str, str]], floor: float) -> None:
+    """`cnncalc import` of a ResNet-50-sized module, and torchinfo's summary of it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = Path(tmp) / "resnet50.yaml"
+        imported = row("cnncalc import of a ResNet-50 module (224x224x3; checked: shapes, "
+                       "params, buffers, FlopCounterMode)",
+                       [PY, "-m", "cnncalc", "import", IMPORTED, "-o", str(spec)], base=floor)
+    if has_module("torchinfo"):
+        summary = row("torchinfo.summary of the same module (224x224x3)",
+                      [PY, "-c", TORCHINFO_MODULE], base=floor)
+        rows[-1] = (*rows[-1][:3], f"{summary / floor:.2f}x floor; cnncalc import takes "
+                    f"{imported / summary:.2f}x its time")
+    else:
+        rows.append(("torchinfo.summary of the same module", "-", "-",
+                     "not installed (torchinfo)"))
+
+
+IMPORT_BEGIN, IMPORT_END = "<!-- import: bench/run.py --import-only -->", "<!-- /import -->"
+
+
+def import_section(runs: int, output: Path) -> None:
+    """Measure the floor, `cnncalc import` and torchinfo only; put them in their own section
+    of `output` (replacing an earlier one), leaving the main table as it was measured."""
+    os.environ["PYTHONPATH"] = str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    rows: list[tuple[str, str, str, str]] = []
+
+    def row(name: str, cmd: list[str], note: str = "", base: float | None = None) -> float:
+        wall, peak = measure(cmd, runs)
+        rows.append((name, f"{wall * 1000:.0f} ms", f"{peak:.0f} MiB",
+                     f"{wall / base:.2f}x floor" if base else note))
+        print(f"{name}: {wall * 1000:.0f} ms, {peak:.0f} MiB", file=sys.stderr)
+        return wall
+
+    floor = row("floor: import typer, rich, pydantic, yaml", FLOOR, "floor")
+    import_rows(row, rows, floor)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+               f"Python {platform.python_version()}, {platform.system()}")
+    section = "\n".join([
+        IMPORT_BEGIN,
+        f"`cnncalc import` beside torchinfo (median of {runs} runs; {machine}; load average "
+        f"{load:.1f} when measured; {time.strftime('%Y-%m-%d')}). Both start torch and build "
+        "the module; the import traces it, runs it on the meta device under FlopCounterMode "
+        "and checks the spec it writes; torchinfo runs it on the cpu.",
+        "",
+        "| what | wall time | peak memory | note |",
+        "| --- | ---: | ---: | --- |",
+        *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows),
+        IMPORT_END])
+    text = output.read_text() if output.exists() else ""
+    if IMPORT_BEGIN in text:
+        start, end = text.index(IMPORT_BEGIN), text.index(IMPORT_END) + len(IMPORT_END)
+        text = text[:start] + section + text[end:]
+    else:
+        text = text.rstrip("\n") + ("\n\n" if text else "") + section + "\n"
+    output.write_text(text)
+    print(section)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, one run each")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results.md")
+    parser.add_argument("--import-only", action="store_true",
+                        help="measure only cnncalc import beside torchinfo and rewrite that "
+                             "section of the results, leaving the rest as it is")
     args = parser.parse_args()
+    if args.import_only:
+        import_section(args.runs, args.output)
+        return
     runs = 1 if args.quick else args.runs
     sizes = (100, 300) if args.quick else (1_000, 3_000, 9_000)  # specs stop at 10,000 rows
     os.environ["PYTHONPATH"] = str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
@@ -169,6 +257,9 @@ def main() -> None:
             row(f"{label} on vgg16", [PY, "-c", script, "vgg16"], base=floor)
         else:
             rows.append((f"{label} on vgg16", "-", "-", f"not installed ({module})"))
+
+    if has_module("cnncalc.torch") and not args.quick:
+        import_rows(row, rows, floor)
 
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:

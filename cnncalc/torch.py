@@ -92,6 +92,8 @@ def _torch_pads(pads: tuple[int, int, int, int]) -> tuple[int, int, int, int] | 
 class Conv2d(nn.Conv2d):
     """`nn.Conv2d` with an optional asymmetric zero padding before it and a fused activation."""
 
+    cnncalc_kind = "conv"  # cnncalc import reads it back (importer.fx.BUILT)
+
     def __init__(self, *args: Any, pads: tuple[int, int, int, int] | None = None,
                  activation: str | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -111,6 +113,8 @@ class Conv2d(nn.Conv2d):
 class Linear(nn.Linear):
     """`nn.Linear` with a fused activation."""
 
+    cnncalc_kind = "dense"  # cnncalc import reads it back (importer.fx.BUILT)
+
     def __init__(self, *args: Any, activation: str | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.activation = activation
@@ -121,6 +125,8 @@ class Linear(nn.Linear):
 
 class Separable(nn.Module):
     """Depthwise (no bias) then 1x1 pointwise (with the bias and the activation)."""
+
+    cnncalc_kind = "separable"  # cnncalc import reads it back (importer.fx.BUILT)
 
     def __init__(self, depthwise: Conv2d, pointwise: Conv2d):
         super().__init__()
@@ -137,6 +143,8 @@ class PaddedPool(nn.Module):
     the overhang ceil_mode's last window may have past it. Max pads with -inf (padding never
     wins). Average divides each window's sum by its positions inside the input and the
     declared padding, as torch's `count_include_pad=True` does (the overhang is not counted)."""
+
+    cnncalc_kind = "pool"  # cnncalc import reads it back (importer.fx.BUILT)
 
     def __init__(self, mode: str, kernel: tuple[int, int], stride: tuple[int, int],
                  pads: tuple[int, int, int, int], extra: tuple[int, int] = (0, 0)):
@@ -163,6 +171,8 @@ class PaddedPool(nn.Module):
 class GlobalPool(nn.Module):
     """Average or max over height and width: N x C, or N x C x 1 x 1 with keepdims."""
 
+    cnncalc_kind = "global_pool"  # cnncalc import reads it back (importer.fx.BUILT)
+
     def __init__(self, mode: str, keepdims: bool):
         super().__init__()
         self.mode, self.keepdims = mode, keepdims
@@ -178,6 +188,8 @@ class GlobalPool(nn.Module):
 
 class Activation(nn.Module):
     """An activation function by name (`layers.ACTIVATIONS`)."""
+
+    cnncalc_kind = "activation"  # cnncalc import reads it back (importer.fx.BUILT)
 
     def __init__(self, function: str, negative_slope: float | None = None,
                  approximate: str | None = None):
@@ -198,6 +210,8 @@ class LayerNorm2d(nn.LayerNorm):
     """torchvision's LayerNorm2d (ConvNeXt): `nn.LayerNorm` over the channels of each position
     of an NCHW map (channels last, normalise, channels first)."""
 
+    cnncalc_kind = "layernorm"  # cnncalc import reads it back (importer.fx.BUILT)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.permute(0, 2, 3, 1)
         x = TF.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -207,6 +221,8 @@ class LayerNorm2d(nn.LayerNorm):
 class LayerScale(nn.Module):
     """A learned scale per channel, all starting at `init`: ConvNeXt's
     `nn.Parameter(torch.ones(dim, 1, 1) * layer_scale)` on a map, (C,) on a vector."""
+
+    cnncalc_kind = "layer_scale"  # cnncalc import reads it back (importer.fx.BUILT)
 
     def __init__(self, channels: int, dims: int, init: float):
         super().__init__()
@@ -221,6 +237,8 @@ class StochasticDepth(nn.Module):
     """torchvision.ops.StochasticDepth: in training, zero the input per example (`row`) or for
     the whole batch (`batch`) with probability `rate`, and divide what survives by
     `1 - rate`; the identity in eval mode or at rate 0."""
+
+    cnncalc_kind = "stochastic_depth"  # cnncalc import reads it back (importer.fx.BUILT)
 
     def __init__(self, rate: float, mode: str):
         super().__init__()
@@ -244,6 +262,8 @@ class SqueezeExcitation(nn.Module):
     """torchvision's SqueezeExcitation: `x * gate(fc2(act(fc1(avgpool(x)))))`, with 1x1
     convolutions (bias) as fc1 and fc2."""
 
+    cnncalc_kind = "se"  # cnncalc import reads it back (importer.fx.BUILT)
+
     def __init__(self, channels: int, squeeze: int, activation: str, gate: str):
         super().__init__()
         self.avgpool = nn.AdaptiveAvgPool2d(1)
@@ -259,6 +279,8 @@ class SqueezeExcitation(nn.Module):
 class ConvTranspose2d(nn.ConvTranspose2d):
     """`nn.ConvTranspose2d` with a fused activation."""
 
+    cnncalc_kind = "conv_transpose"  # cnncalc import reads it back (importer.fx.BUILT)
+
     def __init__(self, *args: Any, activation: str | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.activation = activation
@@ -270,6 +292,8 @@ class ConvTranspose2d(nn.ConvTranspose2d):
 class Add(nn.Module):
     """The merge node `add`: the element-wise sum of its inputs."""
 
+    cnncalc_kind = "add"  # cnncalc import reads it back (importer.fx.BUILT)
+
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         out = inputs[0]
         for other in inputs[1:]:
@@ -279,6 +303,8 @@ class Add(nn.Module):
 
 class Concat(nn.Module):
     """The merge node `concat`: concatenation along the channels (dim 1 of NCHW or N x C)."""
+
+    cnncalc_kind = "concat"  # cnncalc import reads it back (importer.fx.BUILT)
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         return torch.cat(inputs, dim=1)
@@ -415,6 +441,8 @@ def _upsample(layer: L.Upsample, in_shape: L.Shape, out_shape: L.Shape) -> nn.Mo
 class Chunk(nn.Module):
     """`x.chunk(chunks, 1)[index]`: one part of the channels (a view)."""
 
+    cnncalc_kind = "chunk"  # cnncalc import reads it back (importer.fx.BUILT)
+
     def __init__(self, chunks: int, index: int):
         super().__init__()
         self.chunks, self.index = chunks, index
@@ -437,6 +465,8 @@ def _channel_shuffle(layer: L.ChannelShuffle, in_shape: L.Shape, out_shape: L.Sh
 
 class Crop(nn.Module):
     """`x[:, :, top:H - bottom, left:W - right]`: the sides removed (a view)."""
+
+    cnncalc_kind = "crop"  # cnncalc import reads it back (importer.fx.BUILT)
 
     def __init__(self, amounts: tuple[int, int, int, int]):
         super().__init__()
@@ -631,10 +661,10 @@ class Parallel(Container):
         self.split = split
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        parts = [x] * len(self._cnncalc_branches) if self.split is None \
-            else x.split(self.split, 1)
-        outs = [self._modules[name](part)  # type: ignore[misc]
-                for name, part in zip(self._cnncalc_branches, parts, strict=True)]
+        split = None if self.split is None else x.split(self.split, 1)
+        # parts by index, not by iterating: torch.fx (cnncalc import) cannot iterate a split
+        outs = [self._modules[name](x if split is None else split[index])  # type: ignore[misc]
+                for index, name in enumerate(self._cnncalc_branches)]
         out = self._modules[self._cnncalc_merge](*outs)  # type: ignore[misc]
         for name in self._cnncalc_post:
             out = self._modules[name](out)  # type: ignore[misc]

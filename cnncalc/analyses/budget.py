@@ -133,14 +133,17 @@ class SpecCheck:
     batch: int = 1
     dtype: str = "fp32"
     budget_line: int | None = None
+    #: `check --lint`: whether the spec was linted, and its findings (`analyses.lint.Finding`)
+    linted: bool = False
+    lint: list[Any] = field(default_factory=list)
 
     @property
     def status(self) -> Status:
         if self.problems:
             return "invalid"
-        if not self.rows:
+        if not self.rows and not self.linted:
             return "unchecked"
-        return "pass" if all(r.passed for r in self.rows) else "fail"
+        return "pass" if all(r.passed for r in self.rows) and not self.lint else "fail"
 
 
 EXIT_OK, EXIT_EXCEEDED, EXIT_INVALID = 0, 1, 2
@@ -159,7 +162,8 @@ class CheckResult:
         statuses = {s.status for s in self.specs}
         if self.problems or "invalid" in statuses:
             return EXIT_INVALID
-        if "fail" in statuses or (self.require_budget and "unchecked" in statuses):
+        if "fail" in statuses or (self.require_budget and any(
+                not s.rows for s in self.specs)):  # nothing checked but lint (or nothing)
             return EXIT_EXCEEDED
         return EXIT_OK
 

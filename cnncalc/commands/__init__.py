@@ -14,7 +14,9 @@ from typing import Any
 COMMANDS: dict[str, str] = {
     "show": "show", "specs": "specs", "compare": "compare", "check": "check",
     "memory": "memory", "explain": "explain", "conv": "conv", "scale": "scale", "fit": "fit",
-    "verify": "verify", "import": "import_", "schema": "schema", "completion": "completion",
+    "pool": "pool", "size": "size",
+    "verify": "verify", "import": "import_", "schema": "schema",
+    "export": "export", "latency": "latency", "lint": "lint", "completion": "completion",
 }
 
 

@@ -59,6 +59,12 @@ def check(
     input: InputOpt = None,
     batch: BudgetBatchOpt = None,
     dtype: BudgetDtypeOpt = None,
+    lint: Annotated[bool, typer.Option(
+        "--lint", help="Also lint each spec ('cnncalc lint'): a finding fails it (exit 1).")]
+    = False,
+    ignore: Annotated[Optional[list[str]], typer.Option(
+        "--ignore", metavar="RULE", show_default=False,
+        help="With --lint: leave out a lint rule (repeatable).")] = None,
     format: FormatOpt = None,
     output: OutputOpt = None,
     var: VarOpt = None,
@@ -83,10 +89,28 @@ def check(
         growth = parse_share(max_growth, "--max-growth") if max_growth is not None else None
         shape = parse_input(input)
         values = parse_vars(var)
+        if ignore and not lint:
+            from ..errors import CnnCalcError
+
+            raise CnnCalcError("--ignore leaves out lint rules: it needs --lint")
+        if lint:
+            from ..analyses.lint import check_ids
+
+            check_ids(list(ignore or []), "--ignore")
     outcome = check_budgets(expand_refs(specs), limits, input_shape=shape, batch=batch,
                         dtype=dtype.value if dtype else None,
                         baselines=[str(p) for p in baseline or []], growth=growth,
                         require_budget=require_budget, rewrite=rewrite(values))
+    if lint:
+        from ..analyses.lint import lint_spec
+
+        for checked in outcome.specs:
+            if checked.status == "invalid":
+                continue
+            linted = lint_spec(checked.ref, dtype=checked.dtype, ignore=tuple(ignore or ()),
+                               input_shape=shape, rewrite=rewrite(values))
+            checked.linted, checked.lint = True, linted.findings
+            checked.problems += linted.problems
 
     # Problems go to stderr one per line, as everywhere in cnncalc.
     for problem in outcome.problems + [p for s in outcome.specs for p in s.problems]:

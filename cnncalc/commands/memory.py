@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from enum import Enum
 from typing import Annotated
 
@@ -50,10 +51,13 @@ def memory(
     from ..present.memory import result
 
     with errors_to_exit():
-        report = analyze(load_spec(spec, var), parse_input(input), batch, dtype.value)
+        loaded = load_spec(spec, var)
+        report = analyze(loaded, parse_input(input), batch, dtype.value)
         if freeze_until:
-            from ..core.freeze import freeze_until as freeze
+            from ..core.freeze import freeze_option
 
-            freeze(report, freeze_until)
+            note = freeze_option(report, freeze_until, loaded)
+            if note:
+                print(f"cnncalc memory: note: {note}", file=sys.stderr)
         found = result(report, optimizer.value)
     finish(found, format, output)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -49,10 +50,13 @@ def show(
 
     with errors_to_exit():
         levels = either(levels, old_levels, "--levels/--depth")
-        report = analyze(load_spec(spec, var), parse_input(input), batch, dtype.value)
+        loaded = load_spec(spec, var)
+        report = analyze(loaded, parse_input(input), batch, dtype.value)
         if freeze_until:
-            from ..core.freeze import freeze_until as freeze
+            from ..core.freeze import freeze_option
 
-            freeze(report, freeze_until)
+            note = freeze_option(report, freeze_until, loaded)
+            if note:
+                print(f"cnncalc show: note: {note}", file=sys.stderr)
         found = result(report, levels, rf)
     finish(found, format, output)

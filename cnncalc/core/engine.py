@@ -69,6 +69,7 @@ def analyze(spec: Spec, input_shape: Shape | None = None, batch: int = 1,
                                                   and not _in_training_only(n, report)],
                                        inference=False)
     report.outputs = walker.outputs(nodes, top, spec)
+    report.notes = list(spec.notes)
     if spec.freeze_until:
         from .freeze import freeze_until
 
@@ -377,6 +378,7 @@ class _Walker:
                 label = f"layer {position} '{_clip_path(path)}' ({entry.kind})"
                 node, shape = self.entry(entry, name, path, given, here, inputs)
                 node.sources = [s.path for s in sources]
+                node.lint, node.file = entry.lint, entry.file
             except CnnCalcError as exc:
                 raise exc.located(file=entry.file or self.spec.file, line=entry.line,
                                   layer=label) from None

@@ -9,8 +9,13 @@ adds to what `trainable: false` already froze.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import CnnCalcError
 from .report import Node, Report
+
+if TYPE_CHECKING:
+    from .spec import Spec
 
 
 def find_node(report: Report, target: str) -> Node:
@@ -54,3 +59,29 @@ def _resum(node: Node) -> None:
     node.trainable_params = sum(c.trainable_params for c in node.children)
     if node.children and not any(c.trainable for c in node.children):
         node.trainable = False
+
+
+def freeze_option(report: Report, target: str, spec: Spec | None = None) -> str | None:
+    """`--freeze-until NAME` on top of what the spec freezes; in place. Returns a note when
+    it changes nothing (the option only ever adds to the spec's freezing, so a spec that
+    already freezes further would otherwise swallow it without a word), else None."""
+    before = report.totals.trainable_params
+    freeze_until(report, target)
+    if report.totals.trainable_params != before:
+        return None
+    node = find_node(report, target)
+    order = list(report.walk())
+    upto = order[:order.index(node) + sum(1 for _ in node.walk())]
+    if not any(n.params for n in upto if n.children is None):
+        return (f"--freeze-until {target} changes nothing: no layer up to and including "
+                f"'{node.path}' has parameters")
+    where = ""
+    if spec is not None and spec.freeze_until:
+        line = f":{spec.freeze_line}" if spec.freeze_line else ""
+        where = f" (freeze_until: {spec.freeze_until}, {spec.file}{line})"
+    how = ("set the spec's freeze_until to an earlier layer (a spec that extends it may set "
+           "its own, which replaces the base's)" if spec is not None and spec.freeze_until
+           else "remove their trainable: false from the spec")
+    return (f"--freeze-until {target} changes nothing: the spec already freezes every layer "
+            f"up to and including '{node.path}'{where}. The option only adds to the spec's "
+            f"freezing; to train those layers, {how}")

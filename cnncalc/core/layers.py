@@ -280,7 +280,7 @@ class _Convolution(Layer):
 
     def _window_lines(self, shape: Shape) -> list[str]:
         return T.window_lines(shape, self.kernel, self.stride, self.padding_of(shape),
-                              self.dilation)
+                              self.dilation, same=self.padding == "same")
 
     def _elementwise(self, out_shape: Shape) -> int:
         n_out = prod(out_shape)
@@ -322,6 +322,7 @@ class Conv(_Convolution):
         return [*self._window_lines(in_shape),
                 f"channels: {self.filters} filters of {fh}x{fw}x{c_in // self.groups} -> {c_out}",
                 "params: " + T.conv_params(fh, fw, c_in, c_out, self.groups, self.bias),
+                T.per_output(fh, fw, c_in, out_shape, self.groups),
                 "MACs: " + T.conv_macs(fh, fw, c_in, out_shape, self.groups)]
 
 
@@ -394,7 +395,8 @@ class Separable(_Convolution):
                 "params: depthwise " + T.conv_params(fh, fw, c_in, c_mid, c_in, False)
                 + "; pointwise " + T.conv_params(1, 1, c_mid, c_out, 1, self.bias),
                 "MACs: depthwise " + T.conv_macs(fh, fw, c_in, mid, c_in)
-                + "; pointwise " + T.conv_macs(1, 1, c_mid, out_shape, 1)]
+                + "; pointwise " + T.conv_macs(1, 1, c_mid, out_shape, 1),
+                *T.separable_ratio(fh, fw, c_in, self.multiplier, out_shape)]
 
 
 class Pool(Layer):
@@ -449,7 +451,7 @@ class Pool(Layer):
 
     def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
         return [*T.window_lines(in_shape, self.kernel, self.strides(), self.padding_of(in_shape),
-                                ceil=self.ceil_mode),
+                                ceil=self.ceil_mode, same=self.padding == "same"),
                 f"channels: unchanged ({out_shape[2]}); params 0, MACs 0 ({self.mode} pooling "
                 "compares or adds, counted as element-wise ops)"]
 

@@ -55,6 +55,10 @@ class Node:
     training_only: bool = False
     #: for a parallel block with `split`: the channels each branch is given
     split: list[int] | None = None
+    #: the entry's `lint: {ignore: [...]}` and the file it was written in; rows the engine
+    #: adds (a container's merge, a post-activation) have neither: their block's apply
+    lint: tuple[str, ...] = ()
+    file: str | None = None
 
     @property
     def is_block(self) -> bool:
@@ -111,6 +115,8 @@ class Report:
     #: the counts of the training-only rows (auxiliary heads), which `totals` leaves out
     #: except for params and buffers (the network holds them)
     training_only: Totals = field(default_factory=lambda: Totals())
+    #: the spec's `notes:`, printed under the table by `show`
+    notes: list[str] = field(default_factory=list)
 
     @property
     def inference_outputs(self) -> list[Node]:

@@ -142,6 +142,12 @@ def _common() -> dict[str, Any]:
         "training_only": {"type": "boolean",
                           "description": "true: an auxiliary head, run only in training (its "
                                          "MACs are left out of the totals)."},
+        "lint": {"type": "object", "additionalProperties": False,
+                 "properties": {"ignore": {"anyOf": [
+                     {"type": "string", "minLength": 1},
+                     {"type": "array", "items": {"type": "string", "minLength": 1}}]}},
+                 "description": "Lint rules silenced on this entry and inside it: "
+                                "{ignore: [RULE, ...]} (see `cnncalc lint`)."},
     }
     return {key: known.get(key, {}) for key in COMMON}
 

@@ -33,7 +33,7 @@ from .loader import LineDict, LineList, line_of
 from .shapes import refuse_channels_first
 from .validate import pydantic_problems, validate_leaf
 
-COMMON = ("name", "repeat", "when", "trainable", "scale", "from", "training_only")
+COMMON = ("name", "repeat", "when", "trainable", "scale", "from", "training_only", "lint")
 CONTAINERS = ("seq", "residual", "parallel")
 #: `from: input` reads the input of the list the entry is in (at the top, the network's input);
 #: no layer may take it as its name.
@@ -97,6 +97,9 @@ class Entry:
     training_only: bool = False
     #: the file the entry was written in, when not the spec's own (see `inherit`, extends)
     file: str | None = None
+    #: `lint: {ignore: [ID, ...]}`: lint rules silenced on this entry and everything inside it
+    #: (the ids are checked by `cnncalc lint`, which owns the rules)
+    lint: tuple[str, ...] = ()
 
 
 @dataclass(slots=True, eq=False)
@@ -195,6 +198,11 @@ class Header(BaseModel):
     outputs: list[str] | None = Field(default=None, min_length=1)
     #: freeze every layer up to and including this one (see `freeze`)
     freeze_until: str | None = Field(default=None, min_length=1)
+    #: remarks that `show` prints under the table (where a published table differs, and why)
+    notes: str | list[str] = Field(
+        default=[], description="Remarks printed under the table by `cnncalc show`: a line of "
+        "text or a list of them (e.g. where a published table differs from the counts, and "
+        "why).")
 
     @field_validator("input", mode="before")
     @classmethod
@@ -225,6 +233,7 @@ class Spec:
     freeze_line: int | None = None
     outputs: list[str] | None = None  # `outputs:` as written (names or dotted paths)
     outputs_line: int | None = None
+    notes: list[str] = field(default_factory=list)  # `notes:`, one entry per remark
 
 
 class Parser:
@@ -244,8 +253,10 @@ class Parser:
             raise CnnCalcError(Problem(
                 "a spec must be a mapping with 'name', 'input' and 'layers'",
                 self.file, line_of(raw, 1)))
+        # A spec piped in (`source.read` names it <stdin>) may go unnamed: it is "stdin".
+        unnamed = self.file == "<stdin>" and "name" not in raw
         try:
-            header = Header.model_validate(raw)
+            header = Header.model_validate({**raw, "name": "stdin"} if unnamed else raw)
         except ValidationError as exc:
             for key, msg in pydantic_problems(exc):
                 if msg == "unknown field":
@@ -278,6 +289,7 @@ class Parser:
         spec.freeze_line = raw.line_of("freeze_until") if isinstance(raw, LineDict) else None
         spec.outputs = header.outputs
         spec.outputs_line = raw.line_of("outputs") if isinstance(raw, LineDict) else None
+        spec.notes = [header.notes] if isinstance(header.notes, str) else list(header.notes)
         return spec
 
     def check_bindings(self, names: Any, what: str, line: int | None,
@@ -476,7 +488,25 @@ class Parser:
         (entry.name, entry.repeat, entry.when, entry.trainable, entry.scale, entry.sources,
          entry.training_only) = base
         entry.file = self.file
+        if "lint" in common:
+            entry.lint = self.lint(common["lint"], lines.get("lint", line), label)
         return entry
+
+    def lint(self, value: Any, line: int, label: str) -> tuple[str, ...]:
+        """`lint: {ignore: [ID, ...]}` (one ID may be written without the list)."""
+        if not isinstance(value, dict) or set(value) - {"ignore"}:
+            extra = [k for k in value if k != "ignore"] if isinstance(value, dict) else []
+            hint = f": unknown key '{extra[0]}'{suggest(str(extra[0]), ['ignore'])}" if extra \
+                else f", got {_clip(value)}"
+            self.problem(f"lint must be a mapping {{ignore: [RULE, ...]}}{hint}", line, label)
+            return ()
+        ids = value.get("ignore")
+        ids = [ids] if isinstance(ids, str) else ids
+        if not isinstance(ids, list) or not all(isinstance(i, str) and i.strip() for i in ids):
+            self.problem(f"lint.ignore must be a rule id or a list of them, got "
+                         f"{_clip(value.get('ignore'))}", line, label)
+            return ()
+        return tuple(ids)
 
     def known(self, kind: Any) -> bool:
         return isinstance(kind, str) and (

@@ -1,19 +1,37 @@
 """A torch module as a spec, through `torch.fx` symbolic tracing.
 
-The module is traced once (`torch.fx.Tracer`: the layers cnncalc knows are leaves, everything
-else is traced through), shapes are propagated on fake tensors (no memory, no arithmetic), and
-every node becomes an `Op` by one table: `MODULES` (by module class) and `FUNCTIONS` (functions
-and tensor methods). A node the table cannot express is collected, and all of them are
-reported at once with their module paths (never skipped: a skipped op would be a silent zero).
+The module is traced once in eval mode (`torch.fx.Tracer`: the layers cnncalc knows are
+leaves, everything else is traced through), shapes are propagated on fake tensors (no memory,
+no arithmetic) under torch's `FlopCounterMode`, and every node becomes an `Op` by one of two
+tables: `MODULES` (by module class) and `FUNCTIONS` (functions and tensor methods). A node the
+tables cannot express is collected, and all of them are reported at once with their module
+paths (never skipped: a skipped op would be a silent zero).
+
+Modules with parameters that the eval-mode trace never calls (an auxiliary classifier that
+runs only in training, as GoogLeNet's and Inception v3's) are traced a second time in
+training mode; their ops become `training_only` rows, as a hand-written spec has them.
+
+Tensors in channels-last order (`x.permute(0, 2, 3, 1)`, as ConvNeXt and torchvision's
+LayerNorm2d use them) are followed: element-wise work and a layer norm over the channels
+stay what they are; anything else on them is refused with its reason.
+
 The spec written is then analysed by the engine and checked against the module itself: every
-row's output shape against the traced one, and params and buffers against the module's; any
+row's output shape against the traced one, params and buffers against the module's, and MACs
+against torch's FlopCounterMode (halved, as cnncalc counts a multiply-add once); any
 difference is an error, never a wrong number.
+
+Modules built by `cnncalc.torch.build` say which kind they are (a class attribute
+`cnncalc_kind`; their fields are read off the module by `BUILT` here), so a built spec imports
+back to itself.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -23,9 +41,12 @@ from torch import nn
 
 from ..core.spec import INPUT
 from ..errors import CnnCalcError
-from .graph import Op, to_spec as write_spec
+from .graph import Op
+from .graph import to_spec as write_spec
 
 Fields = dict[str, Any]
+#: Where a tensor's channels are: NCHW (torch's own) or channels last (after a permute).
+NCHW, NHWC = "nchw", "nhwc"
 
 
 def _pair(value: Any) -> int | list[int]:
@@ -34,16 +55,39 @@ def _pair(value: Any) -> int | list[int]:
     return int(value)
 
 
+def _sides(pads: Any) -> Any:
+    """F.pad's (left, right, top, bottom) as the spec's padding: an integer, or
+    [top, bottom, left, right]."""
+    left, right, top, bottom = (int(p) for p in pads)
+    if left == right == top == bottom:
+        return left
+    return [top, bottom, left, right]
+
+
 class Unsupported(Exception):
-    """A node the table cannot express: the reason."""
+    """A node the tables cannot express: the reason; `detail` names what at this place (a
+    tensor) when the reason is said once for several places."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(reason)
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """How one foreign module class or function becomes a row: its converter, and for the
+    docs the kinds it gives and what it needs (`docs/importing.md` is generated from these)."""
+
+    convert: Callable[..., Any]
+    kinds: str
+    note: str = ""
 
 
 # --------------------------------------------------------------------------- modules
+# A module converter takes the module, its input's torch shape and layout, and returns the
+# row's (kind, fields); Unsupported when the settings have no cnncalc equivalent.
 
-def _conv(m: nn.Conv2d, shape: tuple[int, ...]) -> tuple[str, Fields]:
-    if m.padding_mode != "zeros":
-        raise Unsupported(f"padding_mode {m.padding_mode!r} (write a pad layer before it)")
-    padding: Any = m.padding if isinstance(m.padding, str) else _pair(m.padding)
+def _conv_fields(m: nn.Conv2d, padding: Any) -> Fields:
     fields: Fields = {"filters": m.out_channels, "kernel": _pair(m.kernel_size)}
     if _pair(m.stride) != 1:
         fields["stride"] = _pair(m.stride)
@@ -55,16 +99,24 @@ def _conv(m: nn.Conv2d, shape: tuple[int, ...]) -> tuple[str, Fields]:
         fields["groups"] = m.groups
     if m.bias is None:
         fields["bias"] = False
-    return "conv", fields
+    return fields
 
 
-def _conv_transpose(m: nn.ConvTranspose2d, shape: tuple[int, ...]) -> tuple[str, Fields]:
+def _conv(m: nn.Conv2d, shape: tuple[int, ...], layout: str) -> tuple[str, Fields]:
+    if m.padding_mode != "zeros":
+        raise Unsupported(f"padding_mode {m.padding_mode!r} (write a pad layer before it)")
+    padding: Any = m.padding if isinstance(m.padding, str) else _pair(m.padding)
+    return "conv", _conv_fields(m, padding)
+
+
+def _conv_transpose(m: nn.ConvTranspose2d, shape: tuple[int, ...],
+                    layout: str) -> tuple[str, Fields]:
     if m.padding_mode != "zeros":
         raise Unsupported(f"padding_mode {m.padding_mode!r}")
-    fields: Fields = {"filters": m.out_channels, "kernel": _pair(m.kernel_size),
-                      "stride": _pair(m.stride), "padding": _pair(m.padding)}
-    for key, value in (("output_padding", m.output_padding), ("dilation", m.dilation)):
-        default = 0 if key == "output_padding" else 1
+    fields: Fields = {"filters": m.out_channels, "kernel": _pair(m.kernel_size)}
+    for key, value, default in (("stride", m.stride, 1), ("padding", m.padding, 0),
+                                ("output_padding", m.output_padding, 0),
+                                ("dilation", m.dilation, 1)):
         if _pair(value) != default:
             fields[key] = _pair(value)
     if m.groups != 1:
@@ -74,48 +126,88 @@ def _conv_transpose(m: nn.ConvTranspose2d, shape: tuple[int, ...]) -> tuple[str,
     return "conv_transpose", fields
 
 
-def _batchnorm(m: nn.modules.batchnorm._BatchNorm, shape: tuple[int, ...]) -> tuple[str, Fields]:
+def _batchnorm(m: nn.modules.batchnorm._BatchNorm, shape: tuple[int, ...],
+               layout: str) -> tuple[str, Fields]:
     if not m.track_running_stats:
         raise Unsupported("batch norm without running statistics")
+    if m.momentum is None:
+        raise Unsupported("batch norm with a cumulative average (momentum None)")
     fields: Fields = {}
     if m.eps != 1e-5:
         fields["eps"] = m.eps
-    if m.momentum != 0.1 and m.momentum is not None:
+    if m.momentum != 0.1:
         fields["momentum"] = m.momentum
     if not m.affine:
         fields["affine"] = False
     return "batchnorm", fields
 
 
-def _pool(mode: str) -> Callable[[Any, tuple[int, ...]], tuple[str, Fields]]:
-    def convert(m: Any, shape: tuple[int, ...]) -> tuple[str, Fields]:
-        if mode == "max" and _pair(m.dilation) != 1:
-            raise Unsupported("dilated max pooling")
-        if mode == "avg" and (not m.count_include_pad and _pair(m.padding) != 0
-                              or m.divisor_override is not None):
-            raise Unsupported("average pooling without count_include_pad")
-        stride = m.stride if m.stride is not None else m.kernel_size
-        fields: Fields = {"kernel": _pair(m.kernel_size), "stride": _pair(stride)}
-        if _pair(m.padding) != 0:
-            fields["padding"] = _pair(m.padding)
-        if m.ceil_mode:
-            fields["ceil_mode"] = True
-        return f"{mode}pool", fields
+def _layernorm(m: nn.LayerNorm, shape: tuple[int, ...], layout: str) -> tuple[str, Fields]:
+    channels = shape[-1] if shape else None
+    if tuple(m.normalized_shape) != (channels,) or not (
+            len(shape) == 2 or len(shape) == 4 and layout == NHWC):
+        raise Unsupported(f"layer norm over {tuple(m.normalized_shape)} of a {len(shape)}-D "
+                          f"{'channels-last ' if layout == NHWC else ''}tensor (cnncalc's "
+                          "normalises the channels of each position, or a vector)")
+    if getattr(m, "bias", True) is None and m.weight is not None:
+        raise Unsupported("layer norm with a scale but no shift")
+    return "layernorm", _norm_fields(m.eps, m.weight is not None)
+
+
+def _norm_fields(eps: float, affine: bool) -> Fields:
+    fields: Fields = {}
+    if eps != 1e-5:
+        fields["eps"] = float(eps)
+    if not affine:
+        fields["affine"] = False
+    return fields
+
+
+def _pool(mode: str) -> Callable[[Any, tuple[int, ...], str], tuple[str, Fields]]:
+    def convert(m: Any, shape: tuple[int, ...], layout: str) -> tuple[str, Fields]:
+        return _pool_fields(mode, m.kernel_size, m.stride, m.padding,
+                            getattr(m, "dilation", 1), m.ceil_mode,
+                            getattr(m, "count_include_pad", True),
+                            getattr(m, "divisor_override", None))
     return convert
 
 
-def _adaptive(mode: str) -> Callable[[Any, tuple[int, ...]], tuple[str, Fields]]:
-    def convert(m: Any, shape: tuple[int, ...]) -> tuple[str, Fields]:
-        size = m.output_size if isinstance(m.output_size, (tuple, list)) \
-            else (m.output_size, m.output_size)
-        size = [shape[2 + i] if s is None else int(s) for i, s in enumerate(size)]
-        return "adaptive_pool", {"size": size[0] if size[0] == size[1] else size, "mode": mode}
+def _pool_fields(mode: str, kernel: Any, stride: Any, padding: Any, dilation: Any,
+                 ceil_mode: bool, count_include_pad: bool,
+                 divisor_override: Any) -> tuple[str, Fields]:
+    if mode == "max" and _pair(dilation) != 1:
+        raise Unsupported("dilated max pooling")
+    if mode == "avg" and (not count_include_pad and _pair(padding) != 0
+                          or divisor_override is not None):
+        raise Unsupported("average pooling without count_include_pad, or with a divisor")
+    stride = stride if stride not in (None, [], ()) else kernel
+    fields: Fields = {"kernel": _pair(kernel), "stride": _pair(stride)}
+    if _pair(padding) != 0:
+        fields["padding"] = _pair(padding)
+    if ceil_mode:
+        fields["ceil_mode"] = True
+    return f"{mode}pool", fields
+
+
+def _adaptive(mode: str) -> Callable[[Any, tuple[int, ...], str], tuple[str, Fields]]:
+    def convert(m: Any, shape: tuple[int, ...], layout: str) -> tuple[str, Fields]:
+        return _adaptive_fields(mode, m.output_size, shape)
     return convert
 
 
-def _linear(m: nn.Linear, shape: tuple[int, ...]) -> tuple[str, Fields]:
+def _adaptive_fields(mode: str, size: Any, shape: tuple[int, ...]) -> tuple[str, Fields]:
+    size = size if isinstance(size, (tuple, list)) else (size, size)
+    size = [shape[2 + i] if s is None else int(s) for i, s in enumerate(size)]
+    return "adaptive_pool", {"size": size[0] if size[0] == size[1] else size, "mode": mode}
+
+
+def _linear(m: nn.Linear, shape: tuple[int, ...], layout: str) -> tuple[str, Fields]:
+    if layout == NHWC:
+        raise Unsupported("a Linear on a channels-last map (cnncalc would write it as a 1x1 "
+                          "conv, whose weight is [out, in, 1, 1], not Linear's [out, in]: "
+                          "the module's state_dict would not load into the spec's module)")
     if len(shape) != 2:
-        raise Unsupported(f"a linear layer on a {len(shape)}-D tensor (cnncalc's dense takes "
+        raise Unsupported(f"a Linear on a {len(shape)}-D tensor (cnncalc's dense takes "
                           "a vector)")
     fields: Fields = {"units": m.out_features}
     if m.bias is None:
@@ -123,24 +215,30 @@ def _linear(m: nn.Linear, shape: tuple[int, ...]) -> tuple[str, Fields]:
     return "dense", fields
 
 
-def _activation(name: str) -> Callable[[Any, tuple[int, ...]], tuple[str, Fields]]:
-    def convert(m: Any, shape: tuple[int, ...]) -> tuple[str, Fields]:
+def _activation(name: str) -> Callable[[Any, tuple[int, ...], str], tuple[str, Fields]]:
+    def convert(m: Any, shape: tuple[int, ...], layout: str) -> tuple[str, Fields]:
         if name == "leaky_relu":
-            return "activation", {"function": "leaky_relu", "negative_slope": m.negative_slope}
+            return "activation", {"function": "leaky_relu",
+                                  "negative_slope": float(m.negative_slope)}
         if name == "gelu" and m.approximate != "none":
             return "activation", {"function": "gelu", "approximate": m.approximate}
-        if name == "softmax" and m.dim not in (1, -len(shape) + 1):
-            raise Unsupported(f"softmax over dim {m.dim} (cnncalc's runs over the channels)")
+        if name == "softmax":
+            _softmax_dim(m.dim, shape, layout)
         return name, {}
     return convert
 
 
-def _upsample(m: nn.Upsample, shape: tuple[int, ...]) -> tuple[str, Fields]:
-    return _interpolate(shape, m.size, m.scale_factor, m.mode, m.align_corners)
+def _softmax_dim(dim: Any, shape: tuple[int, ...], layout: str) -> None:
+    channels = len(shape) - 1 if layout == NHWC else 1
+    if dim is None or dim % max(len(shape), 1) != channels:
+        raise Unsupported(f"softmax over dim {dim} (cnncalc's runs over the channels)")
 
 
-def _interpolate(shape: tuple[int, ...], size: Any, scale: Any, mode: str,
-                 align_corners: Any) -> tuple[str, Fields]:
+def _upsample(m: nn.Upsample, shape: tuple[int, ...], layout: str) -> tuple[str, Fields]:
+    return _interpolate(m.size, m.scale_factor, m.mode, m.align_corners)
+
+
+def _interpolate(size: Any, scale: Any, mode: str, align_corners: Any) -> tuple[str, Fields]:
     if mode not in ("nearest", "bilinear") or align_corners:
         raise Unsupported(f"interpolation {mode!r}" + (" with align_corners" if align_corners
                                                        else ""))
@@ -152,28 +250,45 @@ def _interpolate(shape: tuple[int, ...], size: Any, scale: Any, mode: str,
     return "upsample", {"factor": _pair([int(f) for f in factors]), "mode": mode}
 
 
-def _pad(mode: str) -> Callable[[Any, tuple[int, ...]], tuple[str, Fields]]:
-    def convert(m: Any, shape: tuple[int, ...]) -> tuple[str, Fields]:
-        left, right, top, bottom = m.padding
-        if mode == "zeros" and getattr(m, "value", 0) != 0:
+def _pad(mode: str) -> Callable[[Any, tuple[int, ...], str], tuple[str, Fields]]:
+    def convert(m: Any, shape: tuple[int, ...], layout: str) -> tuple[str, Fields]:
+        if getattr(m, "value", 0) != 0:
             raise Unsupported(f"padding with the value {m.value}")
-        return "pad", {"padding": [top, bottom, left, right], "mode": mode}
+        return _pad_fields(m.padding, mode)
     return convert
 
 
-def _dropout(m: Any, shape: tuple[int, ...]) -> tuple[str, Fields]:
+def _pad_fields(pads: Any, mode: str) -> tuple[str, Fields]:
+    if len(pads) != 4:
+        raise Unsupported(f"padding {tuple(pads)} (cnncalc pads height and width)")
+    if all(p <= 0 for p in pads):
+        return "crop", {"amount": _sides([-p for p in pads])}
+    if any(p < 0 for p in pads):
+        raise Unsupported(f"padding and cropping at once {tuple(pads)}")
+    fields: Fields = {"padding": _sides(pads)}
+    if mode != "zeros":
+        fields["mode"] = mode
+    return "pad", fields
+
+
+def _dropout(m: Any, shape: tuple[int, ...], layout: str) -> tuple[str, Fields]:
     return "dropout", {"rate": float(m.p)}
 
 
-def _se(m: Any, shape: tuple[int, ...]) -> tuple[str, Fields]:
+def _se(m: Any, shape: tuple[int, ...], layout: str) -> tuple[str, Fields]:
     act = _ACTIVATION_NAMES.get(type(m.activation))
     gate = _ACTIVATION_NAMES.get(type(m.scale_activation))
     if act is None or gate not in ("sigmoid", "hardsigmoid"):
         raise Unsupported("squeeze-and-excitation with another activation or gate")
+    if not (isinstance(m.avgpool, nn.AdaptiveAvgPool2d) and _pair(m.avgpool.output_size) == 1
+            and m.fc1.kernel_size == (1, 1) and m.fc2.kernel_size == (1, 1)
+            and m.fc1.bias is not None and m.fc2.bias is not None):
+        raise Unsupported("squeeze-and-excitation that is not torchvision's (global average "
+                          "pool, 1x1 convs with biases)")
     return "se", {"squeeze": m.fc1.out_channels, "activation": act, "gate": gate}
 
 
-def _stochastic_depth(m: Any, shape: tuple[int, ...]) -> tuple[str, Fields]:
+def _stochastic_depth(m: Any, shape: tuple[int, ...], layout: str) -> tuple[str, Fields]:
     return "stochastic_depth", {"rate": float(m.p), "mode": m.mode}
 
 
@@ -183,54 +298,496 @@ _ACTIVATION_NAMES: dict[type, str] = {
     nn.GELU: "gelu", nn.LeakyReLU: "leaky_relu", nn.Softmax: "softmax",
 }
 
-#: One converter per module class that is a cnncalc kind (the table `cnncalc import` reads).
-MODULES: dict[type, Callable[[Any, tuple[int, ...]], tuple[str, Fields]]] = {
-    nn.Conv2d: _conv,
-    nn.ConvTranspose2d: _conv_transpose,
-    nn.BatchNorm2d: _batchnorm,
-    nn.BatchNorm1d: _batchnorm,
-    nn.MaxPool2d: _pool("max"),
-    nn.AvgPool2d: _pool("avg"),
-    nn.AdaptiveAvgPool2d: _adaptive("avg"),
-    nn.AdaptiveMaxPool2d: _adaptive("max"),
-    nn.Linear: _linear,
-    nn.Flatten: lambda m, shape: ("flatten", {}),
-    nn.Dropout: _dropout,
-    nn.Upsample: _upsample,
-    nn.ZeroPad2d: _pad("zeros"),
-    nn.ConstantPad2d: _pad("zeros"),
-    nn.ReflectionPad2d: _pad("reflect"),
-    nn.ReplicationPad2d: _pad("replicate"),
-    nn.ChannelShuffle: lambda m, shape: ("channel_shuffle", {"groups": m.groups}),
-    **{cls: _activation(name) for cls, name in _ACTIVATION_NAMES.items()},
+#: One rule per module class that is a cnncalc kind, by exact class (a subclass may change
+#: `forward`: it is traced through). `docs/importing.md` lists this table.
+MODULES: dict[type, Rule] = {
+    nn.Conv2d: Rule(_conv, "conv", "padding_mode zeros"),
+    nn.ConvTranspose2d: Rule(_conv_transpose, "conv_transpose", "padding_mode zeros"),
+    nn.BatchNorm2d: Rule(_batchnorm, "batchnorm", "with running statistics"),
+    nn.BatchNorm1d: Rule(_batchnorm, "batchnorm", "with running statistics"),
+    nn.LayerNorm: Rule(_layernorm, "layernorm",
+                       "over the channels: of a vector, or of a channels-last map"),
+    nn.MaxPool2d: Rule(_pool("max"), "maxpool", "no dilation"),
+    nn.AvgPool2d: Rule(_pool("avg"), "avgpool", "count_include_pad unless unpadded"),
+    nn.AdaptiveAvgPool2d: Rule(_adaptive("avg"), "adaptive_pool"),
+    nn.AdaptiveMaxPool2d: Rule(_adaptive("max"), "adaptive_pool"),
+    nn.Linear: Rule(_linear, "dense", "on a vector"),
+    nn.Flatten: Rule(lambda m, shape, layout: _flatten_fields(m.start_dim, m.end_dim, shape),
+                     "flatten", "start_dim 1"),
+    nn.Dropout: Rule(_dropout, "dropout"),
+    nn.Upsample: Rule(_upsample, "upsample", "nearest, or bilinear without align_corners"),
+    nn.ZeroPad2d: Rule(_pad("zeros"), "pad"),
+    nn.ConstantPad2d: Rule(_pad("zeros"), "pad", "value 0"),
+    nn.ReflectionPad2d: Rule(_pad("reflect"), "pad"),
+    nn.ReplicationPad2d: Rule(_pad("replicate"), "pad"),
+    nn.ChannelShuffle: Rule(lambda m, shape, layout: ("channel_shuffle", {"groups": m.groups}),
+                            "channel_shuffle"),
+    **{cls: Rule(_activation(name), name, "over dim 1" if name == "softmax" else "")
+       for cls, name in _ACTIVATION_NAMES.items()},
+}
+
+#: torchvision's modules, known by their structure (torchvision is not a dependency): the
+#: class name and the attributes each converter reads. Listed in the docs with MODULES.
+TORCHVISION: dict[str, Rule] = {
+    "SqueezeExcitation": Rule(_se, "se", "avgpool, fc1, fc2 (1x1 convs), activation, "
+                                         "scale_activation (sigmoid or hardsigmoid)"),
+    "StochasticDepth": Rule(_stochastic_depth, "stochastic_depth", "p, mode"),
 }
 
 
-def _module_converter(module: nn.Module) -> Callable[[Any, tuple[int, ...]],
-                                                     tuple[str, Fields]] | None:
-    """The converter of a module: by class, or torchvision's squeeze-and-excitation and
-    stochastic depth by their structure (torchvision is not a dependency)."""
+def _flatten_fields(start: int, end: int, shape: tuple[int, ...]) -> tuple[str, Fields]:
+    if start % max(len(shape), 1) != 1 or end % max(len(shape), 1) != len(shape) - 1:
+        raise Unsupported(f"flatten({start}, {end}) (cnncalc flattens all but the batch)")
+    return "flatten", {}
+
+
+# -- modules built by cnncalc.torch (their class attribute `cnncalc_kind` names the kind)
+
+def _built_conv(m: Any, shape: tuple[int, ...], layout: str) -> tuple[str, Fields]:
+    padding: Any = _pair(m.padding) if m.pads is None else _sides(m.pads)
+    fields = _conv_fields(m, padding)
+    if isinstance(padding, list) and len(padding) == 4:
+        extra = _pair(m.padding)  # explicit pads before, plus the layer's own
+        if extra != 0:
+            raise Unsupported("explicit and built-in padding at once")
+    if m.activation:
+        fields["activation"] = m.activation
+    return "conv", fields
+
+
+def _built_dense(m: Any, shape: tuple[int, ...], layout: str) -> tuple[str, Fields]:
+    kind, fields = _linear(m, shape, layout)
+    if m.activation:
+        fields["activation"] = m.activation
+    return kind, fields
+
+
+def _built_separable(m: Any, shape: tuple[int, ...], layout: str) -> tuple[str, Fields]:
+    depthwise, pointwise = m.depthwise, m.pointwise
+    padding: Any = _pair(depthwise.padding) if depthwise.pads is None else _sides(depthwise.pads)
+    fields: Fields = {"filters": pointwise.out_channels, "kernel": _pair(depthwise.kernel_size)}
+    if _pair(depthwise.stride) != 1:
+        fields["stride"] = _pair(depthwise.stride)
+    if padding != 0:
+        fields["padding"] = padding
+    if _pair(depthwise.dilation) != 1:
+        fields["dilation"] = _pair(depthwise.dilation)
+    if depthwise.out_channels != depthwise.in_channels:
+        fields["multiplier"] = depthwise.out_channels // depthwise.in_channels
+    if pointwise.bias is None:
+        fields["bias"] = False
+    if pointwise.activation:
+        fields["activation"] = pointwise.activation
+    return "separable", fields
+
+
+def _built_pool(m: Any, shape: tuple[int, ...], layout: str) -> tuple[str, Fields]:
+    fields: Fields = {"kernel": _pair(m.kernel), "stride": _pair(m.stride),
+                      "padding": _sides(m.pads)}
+    if any(m.extra):
+        fields["ceil_mode"] = True
+    return f"{m.mode}pool", fields
+
+
+def _built_activation(m: Any, shape: tuple[int, ...], layout: str) -> tuple[str, Fields]:
+    if m.negative_slope is not None:
+        return "activation", {"function": m.function, "negative_slope": m.negative_slope}
+    if m.approximate is not None:
+        return "activation", {"function": m.function, "approximate": m.approximate}
+    return m.function, {}
+
+
+def _built_layer_scale(m: Any, shape: tuple[int, ...], layout: str) -> tuple[str, Fields]:
+    values = m.scale.detach().flatten()
+    if values.is_meta or values.numel() == 0:
+        return "layer_scale", {}  # no values to read: the starting value is not known
+    same = bool((values == values[0]).all())
+    return "layer_scale", {"init": float(values[0])} if same else {}
+
+
+def _built_conv_transpose(m: Any, shape: tuple[int, ...], layout: str) -> tuple[str, Fields]:
+    kind, fields = _conv_transpose(m, shape, layout)
+    if m.activation:
+        fields["activation"] = m.activation
+    return kind, fields
+
+
+#: The modules of `cnncalc.torch.build`, by their `cnncalc_kind`.
+BUILT: dict[str, Rule] = {
+    "conv": Rule(_built_conv, "conv"),
+    "dense": Rule(_built_dense, "dense"),
+    "separable": Rule(_built_separable, "separable"),
+    "pool": Rule(_built_pool, "maxpool, avgpool"),
+    "global_pool": Rule(lambda m, shape, layout: (
+        "global_pool", {"mode": m.mode, **({"keepdims": True} if m.keepdims else {})}),
+        "global_pool"),
+    "activation": Rule(_built_activation, "an activation"),
+    "layernorm": Rule(lambda m, shape, layout: (
+        "layernorm", _norm_fields(m.eps, m.weight is not None)), "layernorm"),
+    "layer_scale": Rule(_built_layer_scale, "layer_scale"),
+    "stochastic_depth": Rule(lambda m, shape, layout: (
+        "stochastic_depth", {"rate": float(m.rate), "mode": m.mode}), "stochastic_depth"),
+    "se": Rule(lambda m, shape, layout: ("se", {"squeeze": m.fc1.out_channels,
+                                               "activation": m.activation, "gate": m.gate}),
+               "se"),
+    "conv_transpose": Rule(_built_conv_transpose, "conv_transpose"),
+    "add": Rule(lambda m, shape, layout: ("add", {}), "add"),
+    "concat": Rule(lambda m, shape, layout: ("concat", {}), "concat"),
+    "chunk": Rule(lambda m, shape, layout: ("chunk", {"chunks": m.chunks, "index": m.index}),
+                  "chunk"),
+    "crop": Rule(lambda m, shape, layout: ("crop", {"amount": _sides(
+        (m.amounts[2], m.amounts[3], m.amounts[0], m.amounts[1]))}), "crop"),
+}
+
+
+def _module_rule(module: nn.Module) -> Rule | None:
+    """The rule of a module: by class, by cnncalc's own marker, or torchvision's
+    squeeze-and-excitation and stochastic depth by their structure."""
     found = MODULES.get(type(module))
     if found is not None:
         return found
-    if isinstance(getattr(module, "fc1", None), nn.Conv2d) and isinstance(
-            getattr(module, "fc2", None), nn.Conv2d) and hasattr(module, "scale_activation"):
-        return _se
-    if type(module).__name__ == "StochasticDepth" and hasattr(module, "p") and hasattr(
-            module, "mode"):
-        return _stochastic_depth
+    built = getattr(type(module), "cnncalc_kind", None)
+    if isinstance(built, str) and built in BUILT:
+        return BUILT[built]
+    name = type(module).__name__
+    if name == "SqueezeExcitation" and all(
+            hasattr(module, a) for a in ("avgpool", "fc1", "fc2", "activation",
+                                         "scale_activation")):
+        return TORCHVISION[name]
+    if name == "StochasticDepth" and hasattr(module, "p") and hasattr(module, "mode"):
+        return TORCHVISION[name]
     return None
 
 
 # --------------------------------------------------------------------------- functions
+# A function rule reads the call (`_Call`) and records a row, an alias (a view or an
+# identity: no row) or nothing (the value is not a tensor of the flow: sizes, tuples).
 
-_FUNCTION_ACTIVATIONS: dict[Any, str] = {
-    F.relu: "relu", torch.relu: "relu", F.relu6: "relu6", F.silu: "silu",
-    torch.sigmoid: "sigmoid", F.sigmoid: "sigmoid", torch.tanh: "tanh", F.tanh: "tanh",
-    F.hardswish: "hardswish", F.hardsigmoid: "hardsigmoid", F.gelu: "gelu",
-    "relu": "relu", "relu_": "relu", "sigmoid": "sigmoid", "tanh": "tanh",
+#: kinds that work on each element (or each position's channels) alone: they keep a
+#: channels-last tensor channels-last
+_ELEMENTWISE = frozenset(("relu", "relu6", "silu", "swish", "sigmoid", "tanh", "hardswish",
+                          "hardsigmoid", "gelu", "activation", "dropout", "stochastic_depth",
+                          "layernorm", "add"))
+
+
+class _Call:
+    """One function or method node being converted."""
+
+    def __init__(self, converter: _Converter, node: fx.Node):
+        self.converter = converter
+        self.node = node
+
+    def arg(self, index: int, name: str, default: Any = None) -> Any:
+        if len(self.node.args) > index:
+            return self.node.args[index]
+        return self.node.kwargs.get(name, default)
+
+    @property
+    def x(self) -> fx.Node:
+        first = self.arg(0, "input")
+        if not isinstance(first, fx.Node):
+            raise Unsupported(f"a constant input {first!r}")
+        return first
+
+    def shape(self, value: Any = None) -> tuple[int, ...]:
+        found = self.converter.shapes.get((value if value is not None else self.x).name)
+        if found is None:
+            raise Unsupported("no tensor shape")
+        return found
+
+    def layout(self, value: Any = None) -> str:
+        return self.converter.layouts.get((value if value is not None else self.x).name, NCHW)
+
+    def row(self, kind: str, fields: Fields | None = None, inputs: list[Any] | None = None,
+            module: str | None = None) -> None:
+        self.converter.add(self.node, kind, fields or {}, inputs or [self.x], module)
+
+    def alias(self, value: Any, layout: str | None = None) -> None:
+        self.converter.alias_of(self.node, value, layout)
+
+
+def _f_add(call: _Call) -> None:
+    a, b = call.arg(0, "input"), call.arg(1, "other")
+    if not (isinstance(a, fx.Node) and isinstance(b, fx.Node)) or call.arg(2, "alpha", 1) != 1:
+        raise Unsupported("adding a constant or a scaled tensor")
+    if call.shape(a) != call.shape(b):
+        raise Unsupported(f"adding tensors of different shapes {call.shape(a)} and "
+                          f"{call.shape(b)} (broadcasting)")
+    call.row("add", {}, [a, b])
+
+
+def _f_cat(call: _Call) -> None:
+    tensors = call.arg(0, "tensors")
+    dim = call.arg(1, "dim", 0)
+    if not isinstance(tensors, (list, tuple)) or not tensors:
+        raise Unsupported("concatenating something that is not a list of tensors")
+    shape = call.shape(tensors[0])
+    channels = len(shape) - 1 if call.layout(tensors[0]) == NHWC else 1
+    if dim % len(shape) != channels:
+        raise Unsupported(f"concatenation along dim {dim} (cnncalc's concat joins channels)")
+    if len(tensors) == 1:
+        call.alias(tensors[0])
+        return
+    call.row("concat", {}, list(tensors))
+
+
+def _f_activation(name: str) -> Callable[[_Call], None]:
+    def convert(call: _Call) -> None:
+        if name == "gelu" and call.arg(1, "approximate", "none") != "none":
+            call.row("activation", {"function": "gelu",
+                                    "approximate": call.arg(1, "approximate")})
+        elif name == "leaky_relu":
+            call.row("activation", {"function": "leaky_relu",
+                                    "negative_slope": float(call.arg(1, "negative_slope",
+                                                                     0.01))})
+        elif name == "hardtanh":
+            if (call.arg(1, "min_val", -1.0), call.arg(2, "max_val", 1.0)) != (0.0, 6.0):
+                raise Unsupported("hardtanh other than relu6's (0, 6)")
+            call.row("relu6")
+        else:
+            call.row(name)
+    return convert
+
+
+def _f_softmax(call: _Call) -> None:
+    _softmax_dim(call.arg(1, "dim"), call.shape(), call.layout())
+    call.row("softmax")
+
+
+def _f_flatten(call: _Call) -> None:
+    kind, fields = _flatten_fields(call.arg(1, "start_dim", 0), call.arg(2, "end_dim", -1),
+                                   call.shape())
+    call.row(kind, fields)
+
+
+def _f_reshape(call: _Call) -> None:
+    shape, out = call.shape(), call.converter.shapes.get(call.node.name)
+    if out is not None and len(shape) > 2 and len(out) == 2 and out[0] == shape[0] \
+            and call.layout() == NCHW:
+        call.row("flatten")
+        return
+    if out is not None and tuple(out) == tuple(shape):
+        call.alias(call.x)
+        return
+    raise Unsupported(f"a reshape from {shape} to {out}")
+
+
+def _f_mean(call: _Call) -> None:
+    dims = call.arg(1, "dim")
+    keep = call.arg(2, "keepdim", False)
+    shape = call.shape()
+    dims = dims if isinstance(dims, (list, tuple)) else [dims]
+    if len(shape) == 4 and call.layout() == NCHW and None not in dims \
+            and sorted(d % 4 for d in dims) == [2, 3]:
+        call.row("global_pool", {"mode": "avg", "keepdims": True} if keep else {})
+        return
+    raise Unsupported(f"a mean over {dims}")
+
+
+def _f_adaptive(mode: str) -> Callable[[_Call], None]:
+    def convert(call: _Call) -> None:
+        call.row(*_adaptive_fields(mode, call.arg(1, "output_size"), call.shape()))
+    return convert
+
+
+def _f_pool(mode: str) -> Callable[[_Call], None]:
+    def convert(call: _Call) -> None:
+        if mode == "max":
+            if call.arg(6, "return_indices", False):
+                raise Unsupported("max pooling that returns indices")
+            kind, fields = _pool_fields("max", call.arg(1, "kernel_size"),
+                                        call.arg(2, "stride"), call.arg(3, "padding", 0),
+                                        call.arg(4, "dilation", 1), call.arg(5, "ceil_mode",
+                                                                             False), True, None)
+        else:
+            kind, fields = _pool_fields("avg", call.arg(1, "kernel_size"),
+                                        call.arg(2, "stride"), call.arg(3, "padding", 0), 1,
+                                        call.arg(4, "ceil_mode", False),
+                                        call.arg(5, "count_include_pad", True),
+                                        call.arg(6, "divisor_override"))
+        call.row(kind, fields)
+    return convert
+
+
+def _f_interpolate(call: _Call) -> None:
+    call.row(*_interpolate(call.arg(1, "size"), call.arg(2, "scale_factor"),
+                           call.arg(3, "mode", "nearest"), call.arg(4, "align_corners")))
+
+
+def _f_pad(call: _Call) -> None:
+    mode = call.arg(2, "mode", "constant")
+    value = call.arg(3, "value", None)
+    if mode == "constant" and value not in (None, 0, 0.0):
+        raise Unsupported(f"padding with the value {value}")
+    modes = {"constant": "zeros", "reflect": "reflect", "replicate": "replicate"}
+    if mode not in modes:
+        raise Unsupported(f"padding mode {mode!r}")
+    call.row(*_pad_fields(call.arg(1, "pad"), modes[mode]))
+
+
+def _f_dropout(call: _Call) -> None:
+    call.row("dropout", {"rate": float(call.arg(1, "p", 0.5))})
+
+
+def _f_permute(call: _Call) -> None:
+    dims = call.node.args[1:] if call.node.op == "call_method" else [call.arg(1, "dims")]
+    if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
+        dims = dims[0]
+    shape = call.shape()
+    order = tuple(int(d) % len(shape) for d in dims)
+    layout = call.layout()
+    if len(shape) == 4 and layout == NCHW and order == (0, 2, 3, 1):
+        call.alias(call.x, NHWC)
+    elif len(shape) == 4 and layout == NHWC and order == (0, 3, 1, 2):
+        call.alias(call.x, NCHW)
+    else:
+        raise Unsupported(f"a permute {order} of a {layout} tensor (cnncalc follows only "
+                          "NCHW to channels-last and back)")
+
+
+def _f_layer_norm(call: _Call) -> None:
+    shape = call.shape()
+    normalized = tuple(call.arg(1, "normalized_shape"))
+    weight, bias = call.arg(2, "weight"), call.arg(3, "bias")
+    if normalized != (shape[-1],) or not (len(shape) == 2 or len(shape) == 4
+                                          and call.layout() == NHWC):
+        raise Unsupported(f"layer norm over {normalized} of a {len(shape)}-D tensor")
+    owners = set()
+    for tensor in (weight, bias):
+        if tensor is None:
+            continue
+        if not (isinstance(tensor, fx.Node) and tensor.op == "get_attr"):
+            raise Unsupported("layer norm with a computed scale or shift")
+        owners.add(str(tensor.target).rpartition(".")[0])
+    if (weight is None) != (bias is None):
+        raise Unsupported("layer norm with a scale but no shift, or a shift but no scale")
+    where, _ = _place(call.node)
+    if owners and owners != {where}:
+        raise Unsupported("layer norm with another module's parameters")
+    for tensor in (weight, bias):
+        if tensor is not None:
+            call.converter.used.add(str(tensor.target))
+    # the parameters are the module's own (torchvision's LayerNorm2d): the row is the module
+    call.row("layernorm", _norm_fields(call.arg(4, "eps", 1e-5), weight is not None),
+             module=where if owners else None)
+
+
+def _f_getitem(call: _Call) -> None:
+    source = call.node.args[0]
+    index = call.node.args[1]
+    if isinstance(source, fx.Node) and source.target in ("chunk", torch.chunk):
+        x = source.args[0]
+        chunks = source.args[1] if len(source.args) > 1 else source.kwargs["chunks"]
+        dim = source.args[2] if len(source.args) > 2 else source.kwargs.get("dim", 0)
+        _chunk_row(call, x, dim, int(chunks), int(index), None)
+        return
+    if isinstance(source, fx.Node) and source.target in ("split", torch.split):
+        x = source.args[0]
+        sizes = source.args[1] if len(source.args) > 1 else source.kwargs["split_size_or_sections"]
+        dim = source.args[2] if len(source.args) > 2 else source.kwargs.get("dim", 0)
+        channels = call.shape(x)[1] if len(call.shape(x)) > 1 else 0
+        if isinstance(sizes, int):
+            sizes = [min(sizes, channels - start) for start in range(0, channels, sizes)]
+        _chunk_row(call, x, dim, len(sizes), int(index), [int(s) for s in sizes])
+        return
+    raise Unsupported(f"indexing [{index}] (cnncalc takes parts of the channels only with "
+                      "chunk or split)")
+
+
+def _chunk_row(call: _Call, x: Any, dim: Any, chunks: int, index: int,
+               sizes: list[int] | None) -> None:
+    shape = call.shape(x)
+    if len(shape) < 2 or dim % len(shape) != 1 or call.layout(x) != NCHW:
+        raise Unsupported(f"a part along dim {dim} (cnncalc's chunk splits the channels)")
+    from ..core.formulas import chunk_sizes
+
+    if sizes is not None and sizes != chunk_sizes(shape[1], len(sizes)):
+        raise Unsupported(f"a split into {sizes} channels (cnncalc's chunk makes torch's "
+                          f"equal parts {chunk_sizes(shape[1], len(sizes))})")
+    if chunks < 2:
+        call.alias(x)
+        return
+    call.row("chunk", {"chunks": chunks, "index": index}, [x])
+
+
+def _f_nothing(call: _Call) -> None:
+    """A number (size, dim) or a tuple of views that getitem reads: no row."""
+
+
+def _f_identity(call: _Call) -> None:
+    call.alias(call.x)
+
+
+_ADD = Rule(_f_add, "add", "two tensors of one shape")
+
+#: One rule per function, tensor method (by name) or operator. `docs/importing.md` lists it.
+FUNCTIONS: dict[Any, Rule] = {
+    operator.add: _ADD, operator.iadd: _ADD, torch.add: _ADD, "add": _ADD, "add_": _ADD,
+    torch.cat: Rule(_f_cat, "concat", "along the channels"),
+    torch.concat: Rule(_f_cat, "concat", "along the channels"),
+    **{fn: Rule(_f_activation(name), name) for fn, name in (
+        (F.relu, "relu"), (torch.relu, "relu"), ("relu", "relu"), ("relu_", "relu"),
+        (torch.relu_, "relu"), (F.relu6, "relu6"), (F.silu, "silu"),
+        (torch.sigmoid, "sigmoid"), (F.sigmoid, "sigmoid"), ("sigmoid", "sigmoid"),
+        (torch.tanh, "tanh"), (F.tanh, "tanh"), ("tanh", "tanh"),
+        (F.hardswish, "hardswish"), (F.hardsigmoid, "hardsigmoid"), (F.gelu, "gelu"))},
+    F.hardtanh: Rule(_f_activation("hardtanh"), "relu6", "min 0, max 6"),
+    F.leaky_relu: Rule(_f_activation("leaky_relu"), "leaky_relu"),
+    F.softmax: Rule(_f_softmax, "softmax", "over the channels"),
+    torch.softmax: Rule(_f_softmax, "softmax", "over the channels"),
+    "softmax": Rule(_f_softmax, "softmax", "over the channels"),
+    torch.flatten: Rule(_f_flatten, "flatten", "start_dim 1"),
+    "flatten": Rule(_f_flatten, "flatten", "start_dim 1"),
+    "view": Rule(_f_reshape, "flatten", "to (N, -1)"),
+    "reshape": Rule(_f_reshape, "flatten", "to (N, -1)"),
+    torch.reshape: Rule(_f_reshape, "flatten", "to (N, -1)"),
+    "mean": Rule(_f_mean, "global_pool", "over dims 2 and 3"),
+    torch.mean: Rule(_f_mean, "global_pool", "over dims 2 and 3"),
+    F.adaptive_avg_pool2d: Rule(_f_adaptive("avg"), "adaptive_pool"),
+    F.adaptive_max_pool2d: Rule(_f_adaptive("max"), "adaptive_pool"),
+    F.max_pool2d: Rule(_f_pool("max"), "maxpool", "no dilation, no indices"),
+    F.avg_pool2d: Rule(_f_pool("avg"), "avgpool"),
+    F.interpolate: Rule(_f_interpolate, "upsample", "nearest, or bilinear without "
+                                                    "align_corners"),
+    F.pad: Rule(_f_pad, "pad, crop", "4 sides; constant 0, reflect or replicate"),
+    F.dropout: Rule(_f_dropout, "dropout"),
+    F.layer_norm: Rule(_f_layer_norm, "layernorm", "over the channels, with the calling "
+                                                   "module's own parameters"),
+    torch.permute: Rule(_f_permute, "(none)", "NCHW to channels-last and back"),
+    "permute": Rule(_f_permute, "(none)", "NCHW to channels-last and back"),
+    operator.getitem: Rule(_f_getitem, "chunk", "of chunk or split along the channels"),
+    "chunk": Rule(_f_nothing, "chunk", "read by getitem"),
+    torch.chunk: Rule(_f_nothing, "chunk", "read by getitem"),
+    "split": Rule(_f_nothing, "chunk", "into torch's equal parts, read by getitem"),
+    torch.split: Rule(_f_nothing, "chunk", "into torch's equal parts, read by getitem"),
+    "contiguous": Rule(_f_identity, "(none)"),
+    "clone": Rule(_f_identity, "(none)"),
+    "detach": Rule(_f_identity, "(none)"),
+    "size": Rule(_f_nothing, "(none)", "a number"),
+    "dim": Rule(_f_nothing, "(none)", "a number"),
+    getattr: Rule(_f_nothing, "(none)", "an attribute such as .shape"),
 }
-_ADDS = (operator.add, operator.iadd, torch.add, "add", "add_")
+
+
+def describe(target: Any) -> str:
+    """A function or method as the docs and errors name it: `torch.cat`, `F.relu`,
+    `Tensor.flatten`, `operator.add`."""
+    if isinstance(target, str):
+        return f"Tensor.{target}"
+    module = getattr(target, "__module__", None) or ""
+    name = getattr(target, "__name__", None) or str(target)
+    if module == "torch.nn.functional" or getattr(F, name, None) is target:
+        return f"F.{name}"
+    if module.startswith("torch._ops") or type(target).__name__ in ("OpOverloadPacket",
+                                                                     "OpOverload"):
+        return f"torch.ops.{target}"
+    if module in ("_operator", "operator"):
+        return f"operator.{name}"
+    if module in ("builtins", ""):
+        return name
+    if module.startswith("torch"):
+        return f"torch.{name}"
+    return f"{module}.{name}"
 
 
 # --------------------------------------------------------------------------- tracing
@@ -239,12 +796,22 @@ class _Tracer(fx.Tracer):
     """Modules cnncalc knows are leaves; every other module is traced through."""
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
-        return _module_converter(m) is not None or isinstance(m, nn.Identity)
+        return _module_rule(m) is not None or isinstance(m, nn.Identity)
 
-
-def _shape(node: fx.Node) -> tuple[int, ...] | None:
-    meta = node.meta.get("tensor_meta")
-    return tuple(meta.shape) if meta is not None and hasattr(meta, "shape") else None
+    def call_module(self, m: nn.Module, forward: Callable[..., Any], args: tuple[Any, ...],
+                    kwargs: dict[str, Any]) -> Any:
+        out = super().call_module(m, forward, args, kwargs)
+        if self.is_leaf_module(m, ""):
+            # A leaf is not run, so its forward hooks are run here on its (symbolic) output:
+            # cnncalc's own modules keep the outputs that `from:` reads with hooks.
+            for key, hook in list(m._forward_hooks.items()):
+                if key in m._forward_hooks_with_kwargs:
+                    result = hook(m, args, kwargs, out)
+                else:
+                    result = hook(m, args, out)
+                if result is not None:
+                    out = result
+        return out
 
 
 def _place(node: fx.Node) -> tuple[str, dict[str, str]]:
@@ -254,266 +821,515 @@ def _place(node: fx.Node) -> tuple[str, dict[str, str]]:
     path = ""
     for value in stack.values():
         path, cls = value[0], value[1]
-        classes[path] = getattr(cls, "__name__", str(cls))
+        # a class (torch.fx) or its dotted name (torch.export)
+        classes[path] = getattr(cls, "__name__", None) or str(cls).rsplit(".", 1)[-1]
     return path, classes
 
 
+def _key(node: fx.Node, counts: dict[tuple[str, ...], int]) -> tuple[Any, ...]:
+    """A name for a node that two traces of one module agree on (fx's node names shift when
+    one trace has more nodes): the module it calls or runs in, the target, the occurrence."""
+    where = str(node.target) if node.op == "call_module" else _place(node)[0]
+    base = (node.op, where, describe(node.target) if node.op != "call_module" else "")
+    counts[base] = counts.get(base, 0) + 1
+    return (*base, counts[base])
+
+
 class _Converter:
-    def __init__(self, root: nn.Module, graph: fx.Graph):
+    def __init__(self, root: nn.Module, graph: fx.Graph, shapes: dict[str, tuple[int, ...]],
+                 suffix: str = ""):
         self.root = root
         self.modules = dict(root.named_modules())
         self.graph = graph
+        self.shapes = shapes
+        self.suffix = suffix  # appended to op ids (the training-mode trace's)
         self.ops: list[Op] = []
-        self.alias: dict[str, str] = {}  # node name -> the op id it is (identities, views)
-        self.problems: list[str] = []
+        self.op_of: dict[str, str] = {}  # node name -> the op id its value is
+        self.layouts: dict[str, str] = {}
+        self.problems: list[tuple[str, str]] = []  # (where, what is wrong)
         self.called: dict[str, int] = {}
         self.outputs: list[str] = []
+        self.used: set[str] = set()  # parameter and buffer names the ops hold
+        self.node_of: dict[str, fx.Node] = {}  # op id -> its node
 
     def source(self, arg: Any) -> str:
         if not isinstance(arg, fx.Node):
             raise Unsupported(f"a constant input {arg!r}")
-        return self.alias.get(arg.name, arg.name)
+        if arg.op == "get_attr":
+            raise Unsupported(f"the tensor {arg.target!r} used directly in forward (a bare "
+                              "nn.Parameter or buffer: cnncalc's rows hold their tensors inside "
+                              "modules, so the state_dict would not load)")
+        found = self.op_of.get(arg.name)
+        if found is None:
+            what = arg.target if arg.op == "call_module" else describe(arg.target)
+            raise Unsupported(f"the value of {arg.name} ({what}), which is not a tensor "
+                              "cnncalc follows")
+        return found
 
-    def add(self, node: fx.Node, kind: str, fields: Fields, inputs: list[str], module: str,
-            own: bool, classes: dict[str, str], trainable: bool = True) -> None:
-        self.ops.append(Op(node.name, kind, fields, inputs, module, own, trainable, classes))
+    def add(self, node: fx.Node, kind: str, fields: Fields, inputs: list[Any],
+            module: str | None = None, classes: dict[str, str] | None = None,
+            trainable: bool = True) -> None:
+        """Record `node` as a row of `kind`; `module`: the module that is the row (None: the
+        row of a function, inside the module that ran it)."""
+        sources = [self.source(i) for i in inputs]
+        layouts = {self.layouts.get(i.name, NCHW) for i in inputs}
+        if NHWC in layouts:
+            if kind not in _ELEMENTWISE or len(layouts) > 1:
+                raise Unsupported(f"{kind} on a channels-last tensor (cnncalc's {kind} works "
+                                  "on NCHW maps)")
+            self.layouts[node.name] = NHWC
+        where, found = _place(node)
+        op_id = node.name + self.suffix
+        self.ops.append(Op(op_id, kind, fields, sources, where if module is None else module,
+                           module is not None, trainable, classes or found))
+        self.op_of[node.name] = op_id
+        self.node_of[op_id] = node
+
+    def alias_of(self, node: fx.Node, value: Any, layout: str | None = None) -> None:
+        self.op_of[node.name] = self.source(value)
+        self.layouts[node.name] = layout or self.layouts.get(value.name, NCHW)
 
     def run(self) -> None:
         placeholders = [n for n in self.graph.nodes if n.op == "placeholder"]
         if len(placeholders) != 1:
             raise CnnCalcError(f"the model takes {len(placeholders)} inputs; cnncalc imports "
                                "models with one input tensor")
-        self.alias[placeholders[0].name] = INPUT
+        self.op_of[placeholders[0].name] = INPUT
         for node in self.graph.nodes:
             if node.op in ("placeholder", "get_attr"):
                 continue
             if node.op == "output":
                 result = node.args[0]
-                parts = result if isinstance(result, (tuple, list)) else [result]
+                parts = list(result.values()) if isinstance(result, dict) else \
+                    result if isinstance(result, (tuple, list)) else [result]
                 try:
+                    for part in parts:
+                        if isinstance(part, fx.Node) and self.layouts.get(part.name) == NHWC:
+                            raise Unsupported("the model returns a channels-last tensor")
                     self.outputs = [self.source(part) for part in parts]
                 except Unsupported as exc:
-                    self.problems.append(f"output: {exc}")
+                    self.problems.append(("(output)", str(exc)))
                 continue
             try:
                 self.convert(node)
             except Unsupported as exc:
-                where, _ = _place(node)
-                target = node.target if node.op == "call_module" else getattr(
-                    node.target, "__name__", str(node.target))
-                self.problems.append(f"{node.target if node.op == 'call_module' else where or '(top)'}"
-                                     f": {target}: {exc}")
+                place, what = self.where(node)
+                if exc.detail:
+                    place = f"{place} [{exc.detail}]"
+                self.problems.append((place, f"{what}: {exc}" if what else str(exc)))
+                self.stand_in(node)
+
+    def stand_in(self, node: fx.Node) -> None:
+        """After a problem, a stand-in value for `node` (never written: the import fails), so
+        that what reads it is still converted and its own problems are reported too, rather
+        than every later op failing because of this one. Its layout is its first input's
+        (as element-wise work keeps it)."""
+        self.op_of[node.name] = f"!{node.name}"
+        first = next((a for a in node.all_input_nodes if a.op != "get_attr"), None)
+        if first is not None:
+            self.layouts[node.name] = self.layouts.get(first.name, NCHW)
+
+    def where(self, node: fx.Node) -> tuple[str, str]:
+        """(`layer1.0.conv1 (Conv2d)`, "") for a module, (`layer1.0 (Bottleneck)`,
+        `torch.roll`) for a function (`(top)`: the model's own forward)."""
+        if node.op == "call_module":
+            return f"{node.target} ({type(self.modules[str(node.target)]).__name__})", ""
+        path, classes = _place(node)
+        return (f"{path} ({classes[path]})" if path else "(top)"), describe(node.target)
+
+    def report(self) -> list[str]:
+        """The problems, one line per distinct one with every place it occurs."""
+        places: dict[str, list[str]] = {}
+        for place, what in self.problems:
+            places.setdefault(what, []).append(place)
+        return [f"cannot import: {where[0]}: {what}" if len(where) == 1 else
+                f"cannot import ({len(where)} places): {what}: {', '.join(where)}"
+                for what, where in places.items()]
 
     def convert(self, node: fx.Node) -> None:
-        shape = _shape(node.args[0]) if node.args and isinstance(node.args[0], fx.Node) else None
         if node.op == "call_module":
-            path = str(node.target)
-            module = self.modules[path]
-            _, classes = _place(node)
-            if isinstance(module, nn.Identity):
-                self.alias[node.name] = self.source(node.args[0])
-                return
-            converter = _module_converter(module)
-            if converter is None:  # pragma: no cover - the tracer makes only these leaves
-                raise Unsupported(f"module {type(module).__name__}")
-            has_params = any(True for _ in module.parameters(recurse=True))
-            self.called[path] = self.called.get(path, 0) + 1
-            if self.called[path] > 1 and has_params:
-                raise Unsupported("called more than once with the same weights (shared "
-                                  "weights: cnncalc would count them twice)")
-            kind, fields = converter(module, shape or ())
-            params = list(module.parameters())
-            trainable = not params or any(p.requires_grad for p in params)
-            if params and not all(p.requires_grad for p in params) and trainable:
-                raise Unsupported("partly frozen (some parameters require no gradient)")
-            self.add(node, kind, fields, [self.source(node.args[0])], path, True, classes,
-                     trainable)
+            self.call_module(node)
             return
-        where, classes = _place(node)
-        target = node.target
-        args, kwargs = node.args, node.kwargs
-        if target in _ADDS:
-            if len(args) != 2 or not all(isinstance(a, fx.Node) for a in args) \
-                    or kwargs.get("alpha", 1) != 1:
-                raise Unsupported("adding a constant or a scaled tensor")
-            if _shape(args[0]) != _shape(args[1]):
-                raise Unsupported("adding tensors of different shapes (broadcasting)")
-            self.add(node, "add", {}, [self.source(a) for a in args], where, False, classes)
+        try:
+            rule = FUNCTIONS.get(node.target)
+        except TypeError:  # an unhashable target
+            rule = None
+        if rule is None:
+            raise Unsupported(*self.why_not(node))
+        rule.convert(_Call(self, node))
+
+    def why_not(self, node: fx.Node) -> tuple[str, str]:
+        """Why a function with no rule has none, as helpfully as can be said."""
+        attrs = [a for a in node.all_input_nodes if a.op == "get_attr"]
+        if attrs:
+            return ("uses a tensor of the module directly (a bare nn.Parameter or buffer, "
+                    "such as ConvNeXt's layer scale: cnncalc's rows hold their tensors inside "
+                    "modules, e.g. layer_scale as `<row>.scale`, so the module's state_dict "
+                    "would not load into the spec's module)", str(attrs[0].target))
+        if node.target in (operator.mul, torch.mul, "mul", "mul_", operator.imul):
+            return ("an element-wise product (no cnncalc kind multiplies two tensors; "
+                    "squeeze-and-excitation written as torchvision's SqueezeExcitation is "
+                    "one)", "")
+        return "has no cnncalc kind", ""
+
+    def call_module(self, node: fx.Node) -> None:
+        path = str(node.target)
+        module = self.modules[path]
+        x = node.args[0] if node.args else None
+        if isinstance(module, nn.Identity):
+            self.alias_of(node, x)
             return
-        if target is torch.cat:
-            tensors = args[0]
-            dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
-            if dim not in (1, -3) or not isinstance(tensors, (list, tuple)):
-                raise Unsupported(f"concatenation along dim {dim} (cnncalc's concat joins "
-                                  "channels)")
-            self.add(node, "concat", {}, [self.source(t) for t in tensors], where, False,
-                     classes)
-            return
-        if target in _FUNCTION_ACTIVATIONS:
-            name = _FUNCTION_ACTIVATIONS[target]
-            fields: Fields = {}
-            if name == "gelu" and kwargs.get("approximate", "none") != "none":
-                kind, fields = "activation", {"function": "gelu",
-                                              "approximate": kwargs["approximate"]}
-            else:
-                kind = name
-            self.add(node, kind, fields, [self.source(args[0])], where, False, classes)
-            return
-        if target is F.softmax or target == "softmax":
-            dim = args[1] if len(args) > 1 else kwargs.get("dim")
-            if dim not in (1, -1 if shape and len(shape) == 2 else 1):
-                raise Unsupported(f"softmax over dim {dim}")
-            self.add(node, "softmax", {}, [self.source(args[0])], where, False, classes)
-            return
-        if target in (torch.flatten, "flatten"):
-            start = args[1] if len(args) > 1 else kwargs.get("start_dim", 0)
-            end = args[2] if len(args) > 2 else kwargs.get("end_dim", -1)
-            if (start, end) != (1, -1) or shape is None:
-                raise Unsupported(f"flatten({start}, {end}) (cnncalc flattens all but the "
-                                  "batch)")
-            self.add(node, "flatten", {}, [self.source(args[0])], where, False, classes)
-            return
-        if target in ("view", "reshape") or target is torch.reshape:
-            out = _shape(node)
-            if shape is not None and out is not None and len(out) == 2 and out[0] == shape[0] \
-                    and len(shape) > 2:
-                self.add(node, "flatten", {}, [self.source(args[0])], where, False, classes)
-                return
-            raise Unsupported(f"reshape to {out}")
-        if target in ("mean",) or target is torch.mean:
-            dims = args[1] if len(args) > 1 else kwargs.get("dim")
-            keep = args[2] if len(args) > 2 else kwargs.get("keepdim", False)
-            if shape is not None and len(shape) == 4 and sorted(
-                    d % 4 for d in (dims if isinstance(dims, (list, tuple)) else [dims])) == [2, 3]:
-                fields = {"mode": "avg", "keepdims": True} if keep else {}
-                self.add(node, "global_pool", fields, [self.source(args[0])], where, False,
-                         classes)
-                return
-            raise Unsupported(f"mean over {dims}")
-        if target is F.adaptive_avg_pool2d or target is F.adaptive_max_pool2d:
-            size = args[1] if len(args) > 1 else kwargs["output_size"]
-            size = size if isinstance(size, (tuple, list)) else (size, size)
-            mode = "avg" if target is F.adaptive_avg_pool2d else "max"
-            self.add(node, "adaptive_pool", {"size": _pair(size), "mode": mode},
-                     [self.source(args[0])], where, False, classes)
-            return
-        if target is F.interpolate:
-            size, scale = kwargs.get("size"), kwargs.get("scale_factor")
-            if len(args) > 1:
-                size = args[1]
-            if len(args) > 2:
-                scale = args[2]
-            kind, fields = _interpolate(shape or (), size, scale, kwargs.get("mode", "nearest"),
-                                        kwargs.get("align_corners"))
-            self.add(node, kind, fields, [self.source(args[0])], where, False, classes)
-            return
-        if target is operator.getitem and isinstance(args[0], fx.Node) \
-                and args[0].target in ("chunk", torch.chunk):
-            chunked = args[0]
-            chunks = chunked.args[1] if len(chunked.args) > 1 else chunked.kwargs["chunks"]
-            dim = chunked.args[2] if len(chunked.args) > 2 else chunked.kwargs.get("dim", 0)
-            if dim != 1:
-                raise Unsupported(f"chunk along dim {dim}")
-            self.add(node, "chunk", {"chunks": int(chunks), "index": int(args[1])},
-                     [self.source(chunked.args[0])], where, False, classes)
-            return
-        if target in ("chunk", torch.chunk, "size", "dim") or target is getattr:
-            return  # a tuple of views (read by getitem above) or a number, not a tensor
-        if target in ("contiguous",):
-            self.alias[node.name] = self.source(args[0])
-            return
-        if target is F.dropout:
-            self.add(node, "dropout", {"rate": float(args[1] if len(args) > 1 else
-                                                    kwargs.get("p", 0.5))},
-                     [self.source(args[0])], where, False, classes)
-            return
-        name = getattr(target, "__name__", str(target))
-        raise Unsupported(f"{node.op} {name} has no cnncalc kind")
+        rule = _module_rule(module)
+        if rule is None:  # pragma: no cover - the tracer makes only these leaves
+            raise Unsupported(f"module {type(module).__name__}")
+        if not isinstance(x, fx.Node):
+            raise Unsupported(f"a constant input {x!r}")
+        _, classes = _place(node)
+        shape = self.shapes.get(x.name, ())
+        layout = self.layouts.get(x.name, NCHW)
+        has_params = any(True for _ in module.parameters(recurse=True))
+        self.called[path] = self.called.get(path, 0) + 1
+        if self.called[path] > 1 and has_params:
+            raise Unsupported("called more than once with the same weights (shared weights: "
+                              "cnncalc would count them twice)")
+        kind, fields = rule.convert(module, shape, layout)
+        params = list(module.parameters())
+        trainable = not params or any(p.requires_grad for p in params)
+        if params and not all(p.requires_grad for p in params) and trainable:
+            raise Unsupported("partly frozen (some parameters require no gradient)")
+        inputs = list(node.args) if kind in ("add", "concat") else [x]
+        self.add(node, kind, fields, inputs, path, classes, trainable)
+        self.used.update(f"{path}.{name}" for name, _ in module.named_parameters())
+        self.used.update(f"{path}.{name}" for name, _ in module.named_buffers())
 
 
-def trace(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[list[Op], list[str],
-                                                                     fx.GraphModule]:
-    """The ops of `module` on an input of spec shape `input_shape` (HxWxC or a vector)."""
-    from torch._subclasses.fake_tensor import FakeTensorMode
-    from torch.fx.passes.shape_prop import ShapeProp
+@dataclass
+class Traced:
+    """A module as ops: what `to_spec` writes and checks."""
 
-    was_training = module.training
-    module.eval()
+    ops: list[Op]
+    outputs: list[str]
+    #: each op's output shape (torch's, batch first), by op id
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    #: FlopCounterMode's FLOPs of one eval-mode forward pass, halved
+    macs: int = 0
+
+
+def _torch_shape(input_shape: tuple[int, ...], batch: int = 1) -> tuple[int, ...]:
+    return (batch, input_shape[2], input_shape[0], input_shape[1]) \
+        if len(input_shape) == 3 else (batch, *input_shape)
+
+
+def _graph(module: nn.Module) -> fx.GraphModule:
     try:
         graph = _Tracer().trace(module)
     except Exception as exc:  # torch.fx's TraceError and the errors it lets through
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CnnCalcError(f"torch.fx cannot trace the model: {first[:300]} (data-dependent "
-                           "control flow, such as an `if` on a tensor's values, cannot be "
-                           "imported)") from None
+        text = str(exc).strip()
+        first = text.splitlines()[0] if text else type(exc).__name__
+        raise CnnCalcError(f"torch.fx cannot trace the model{_user_line(exc)}: {first[:300]} "
+                           "(data-dependent control flow, such as an `if` on a tensor's "
+                           "values, cannot be imported: torch.fx runs forward once on symbols, "
+                           "not numbers)") from None
+    return fx.GraphModule(module, graph)
+
+
+def _user_line(exc: BaseException) -> str:
+    """` at model.py:47 (Branchy.forward)`: the last line of the user's code the error passed
+    through (not torch's, not cnncalc's); empty when there is none."""
+    import os
+
+    found = ""
+    tb = exc.__traceback__
+    skip = (os.path.dirname(torch.__file__), os.path.dirname(os.path.dirname(__file__)))
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if not code.co_filename.startswith(skip) and not code.co_filename.startswith("<"):
+            found = (f" at {os.path.basename(code.co_filename)}:{tb.tb_lineno} "
+                     f"({getattr(code, 'co_qualname', code.co_name)})")
+        tb = tb.tb_next
+    return found
+
+
+class _Shapes(fx.Interpreter):
+    """Runs a traced module, keeping each node's output shape."""
+
+    def __init__(self, gm: fx.GraphModule):
+        super().__init__(gm)
+        self.found: dict[str, tuple[int, ...]] = {}
+
+    def run_node(self, n: fx.Node) -> Any:
+        result = super().run_node(n)
+        if isinstance(result, torch.Tensor):
+            self.found[n.name] = tuple(result.shape)
+        return result
+
+
+@contextmanager
+def on_meta(module: nn.Module) -> Iterator[None]:
+    """`module` with each parameter and buffer swapped for a meta tensor of its shape while
+    inside: a forward pass computes shapes only, allocates nothing, and leaves the module's
+    own tensors untouched (batch norm's running statistics included)."""
+    from torch.nn.utils.stateless import _reparametrize_module
+
+    tensors = {name: torch.empty_like(t, device="meta") for name, t in (
+        *module.named_parameters(remove_duplicate=False),
+        *module.named_buffers(remove_duplicate=False))}
+    with _reparametrize_module(module, tensors, strict=False):
+        yield
+
+
+@contextmanager
+def without_dynamo() -> Iterator[None]:
+    """While inside, torch's `_disable_dynamo` wrappers (on every dispatch mode, such as
+    FlopCounterMode, and on the meta kernels written in Python, such as batch norm's) find a
+    stand-in for `torch._dynamo` instead of importing it, which takes seconds (half of an
+    import of ResNet-50). Outside torch.compile, disabling dynamo changes nothing. Everything
+    is put back on leaving: the stand-in, and each function's note that it was disabled (so
+    a later torch.compile in this process imports the real dynamo and wraps them as usual).
+    A pass that needs more of dynamo than the stand-in has fails; `_propagate` then runs it
+    again without the stand-in."""
+    import types
+
+    if "torch._dynamo" in sys.modules:
+        yield
+        return
+    seen: list[Any] = []
+
+    def disable(fn: Any = None, recursive: bool = True, wrapping: bool = True) -> Any:
+        if fn is None:
+            return lambda f: disable(f, recursive, wrapping)
+        seen.append(fn)
+        return fn
+
+    stand_in = types.ModuleType("torch._dynamo")
+    stand_in.disable = disable  # type: ignore[attr-defined]
+    stand_in.is_compiling = lambda: False  # type: ignore[attr-defined]
+    sys.modules["torch._dynamo"] = stand_in
+    had = "_dynamo" in vars(torch)
+    if not had:
+        torch._dynamo = stand_in  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        if sys.modules.get("torch._dynamo") is stand_in:
+            del sys.modules["torch._dynamo"]
+        if not had and vars(torch).get("_dynamo") is stand_in:
+            delattr(torch, "_dynamo")
+        for fn in seen:
+            if getattr(fn, "__dynamo_disable", None) is fn:
+                delattr(fn, "__dynamo_disable")
+
+
+def count_macs(run: Callable[[], Any]) -> int:
+    """FlopCounterMode's FLOPs of `run()`, halved (a multiply-add counted once)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        run()
+    return counter.get_total_flops() // 2
+
+
+def _propagate(gm: fx.GraphModule, shape: tuple[int, ...],
+               count: bool) -> tuple[dict[str, tuple[int, ...]], int]:
+    """Each node's output shape, from a pass on the meta device, and FlopCounterMode's MACs
+    of it (with `count`)."""
+    def run() -> tuple[dict[str, tuple[int, ...]], int]:
+        interpreter = _Shapes(gm)
+        with torch.no_grad(), on_meta(gm):
+            x = torch.empty(shape, device="meta")
+            if not count:
+                interpreter.run(x)
+                return interpreter.found, 0
+            macs = count_macs(lambda: interpreter.run(x))
+        return interpreter.found, macs
+
+    try:
+        try:
+            with without_dynamo():
+                return run()
+        except Exception:
+            return run()  # the same pass with torch's own dynamo: its error is the model's
+    except Exception as exc:
+        text = str(exc).strip()
+        raise CnnCalcError(f"the model does not run on an input of {shape}: "
+                           f"{(text.splitlines()[0] if text else type(exc).__name__)[:300]}"
+                           ) from None
+
+
+def _unused(module: nn.Module, used: set[str]) -> list[str]:
+    """The parameters and buffers (batch norm's step counter aside) no op holds."""
+    names = [n for n, _ in module.named_parameters()] + [
+        n for n, _ in module.named_buffers() if not n.endswith("num_batches_tracked")]
+    return [n for n in names if n not in used]
+
+
+def trace(module: nn.Module, input_shape: tuple[int, ...]) -> Traced:
+    """The ops of `module` on an input of spec shape `input_shape` (HxWxC or a vector)."""
+    was_training = module.training
+    try:
+        module.eval()
+        gm = _graph(module)
+        shapes, macs = _propagate(gm, _torch_shape(input_shape), count=True)
+        converter = _Converter(module, gm.graph, shapes)
+        converter.run()
+        if converter.problems:
+            raise CnnCalcError(converter.report())
+        traced = Traced(converter.ops, converter.outputs, {
+            op_id: shapes[node.name] for op_id, node in converter.node_of.items()
+            if node.name in shapes}, macs)
+        if _unused(module, converter.used):
+            _add_training_only(module, input_shape, converter, traced)
     finally:
         module.train(was_training)
-    gm = fx.GraphModule(module, graph)
-    torch_shape = (1, input_shape[2], input_shape[0], input_shape[1]) \
-        if len(input_shape) == 3 else (1, *input_shape)
-    mode = FakeTensorMode(allow_non_fake_inputs=True)
+    return traced
+
+
+def _add_training_only(module: nn.Module, input_shape: tuple[int, ...], evaluated: _Converter,
+                       traced: Traced) -> None:
+    """Trace `module` in training mode and add the ops that only it runs, as training-only
+    rows (an auxiliary classifier), when they end in outputs of their own. Anything else is
+    left for the check to report (parameters the spec does not count)."""
+    module.train()
     try:
-        ShapeProp(gm, fake_mode=mode).propagate(mode.from_tensor(torch.empty(torch_shape)))
-    except Exception as exc:
-        raise CnnCalcError(f"the model does not run on an input of {torch_shape}: "
-                           f"{str(exc).strip().splitlines()[0][:300]}") from None
-    converter = _Converter(module, graph)
-    converter.run()
-    if converter.problems:
-        raise CnnCalcError([f"cannot import: {p}" for p in converter.problems])
-    return converter.ops, converter.outputs, gm
+        gm = _graph(module)
+        # batch 2: batch norm in training refuses one value per channel (a 1x1 map)
+        shapes, _ = _propagate(gm, _torch_shape(input_shape, batch=2), count=False)
+    except CnnCalcError:
+        return
+    finally:
+        module.eval()
+    training = _Converter(module, gm.graph, shapes, suffix="@train")
+    training.run()
+    if training.problems:
+        return
+    # the nodes both traces have, by a key both agree on
+    counts: dict[tuple[str, ...], int] = {}
+    eval_keys = {_key(node, counts): node.name for node in evaluated.graph.nodes}
+    counts = {}
+    common: dict[str, str] = {}  # training op id -> eval op id
+    extra: list[Op] = []
+    for node in gm.graph.nodes:
+        key = _key(node, counts)
+        op_id = training.op_of.get(node.name)
+        if op_id is None or op_id == INPUT or training.node_of.get(op_id) is not node:
+            continue
+        if key in eval_keys and eval_keys[key] in evaluated.op_of:
+            common[op_id] = evaluated.op_of[eval_keys[key]]
+        else:
+            extra.append(next(op for op in training.ops if op.id == op_id))
+    if not extra:
+        return
+    ids = {op.id for op in extra}
+    readers = {source for op in training.ops if op.id not in ids for source in op.inputs}
+    if readers & ids:
+        return  # a training-only op feeds the inference path: not an auxiliary head
+    after: dict[str, list[Op]] = {}  # eval op id -> training-only ops to insert after it
+    last = INPUT
+    order = {op.id: index for index, op in enumerate(training.ops)}
+    for op in sorted(training.ops, key=lambda o: order[o.id]):
+        if op.id in common:
+            last = common[op.id]
+        elif op.id in ids:
+            op.inputs = [common.get(i, i) if i != INPUT else INPUT for i in op.inputs]
+            if any(i not in ids and i not in common.values() and i != INPUT
+                   for i in op.inputs):
+                return
+            op.training_only = True
+            after.setdefault(last, []).append(op)
+    merged = list(after.get(INPUT, []))
+    for op in traced.ops:
+        merged.append(op)
+        merged.extend(after.get(op.id, []))
+    traced.ops = merged
+    for op in extra:
+        node = training.node_of[op.id]
+        if node.name in shapes:
+            traced.shapes[op.id] = (1, *shapes[node.name][1:])
+    evaluated.used |= training.used
 
 
 def to_spec(module: nn.Module, input_shape: tuple[int, ...], name: str | None = None,
             description: str = "", check: bool = True) -> str:
     """The YAML text of a spec of `module` on one input of `input_shape` (HxWxC or a vector).
     With `check`, the spec is analysed and compared with the module: every row's shape,
-    and the params and buffers; any difference is an error."""
-    ops, outputs, gm = trace(module, tuple(input_shape))
+    params, buffers and MACs; any difference is an error."""
+    traced = trace(module, tuple(input_shape))
     name = name or type(module).__name__.lower()
-    text, paths = write_spec(ops, tuple(input_shape), name, outputs, description,
+    text, paths = write_spec(traced.ops, tuple(input_shape), name, traced.outputs, description,
                              header=[f"Imported from {type(module).__module__}."
                                      f"{type(module).__qualname__} by cnncalc import "
                                      "(torch.fx)."])
     if check:
-        _check(text, module, gm, ops, paths)
+        check_spec(text, traced, paths, _counts(module))
     return text
 
 
-def _check(text: str, module: nn.Module, gm: fx.GraphModule, ops: list[Op],
-           paths: dict[str, str]) -> None:
-    """The engine's report of `text` against the module: shapes per op, params, buffers."""
+def _counts(module: nn.Module) -> tuple[int, int]:
+    """The module's params and buffers (batch norm's step counter is not model state)."""
+    return (sum(p.numel() for p in module.parameters()),
+            sum(b.numel() for n, b in module.named_buffers()
+                if not n.endswith("num_batches_tracked")))
+
+
+def check_spec(text: str, traced: Traced, paths: dict[str, str],
+               counts: tuple[int, int]) -> None:
+    """The engine's report of `text` against the traced model: the shape of every op's row,
+    params and buffers (`counts`), and MACs (torch's FlopCounterMode, halved)."""
     from ..core.engine import analyze
     from ..core.source import load_text
 
     report = analyze(load_text(text, "imported"))
     problems = []
-    nodes = {n.name: n for n in gm.graph.nodes}
     rows = {n.path: n for n in report.walk()}
-    for op in ops:
-        expected = _shape(nodes[op.id])
-        row = rows.get(paths[op.id])
+    for op in traced.ops:
+        expected = traced.shapes.get(op.id)
         if expected is None:
             continue
+        row = rows.get(paths[op.id])
         if row is None:
             problems.append(f"{paths[op.id]}: no such row in the spec")
             continue
-        got = (1, row.output_shape[2], row.output_shape[0], row.output_shape[1]) \
-            if len(row.output_shape) == 3 else (1, *row.output_shape)
-        if got != tuple(expected):
+        got = _torch_shape(row.output_shape)
+        if got[1:] != tuple(expected)[1:]:
             problems.append(f"{row.path}: the spec gives {got}, torch {tuple(expected)}")
-    params = sum(p.numel() for p in module.parameters())
-    buffers = sum(b.numel() for n, b in module.named_buffers()
-                  if not n.endswith("num_batches_tracked"))
+    params, buffers = counts
     if report.totals.params != params:
         problems.append(f"params: the spec counts {report.totals.params:,}, the module has "
                         f"{params:,}")
     if report.totals.buffers != buffers:
         problems.append(f"buffers: the spec counts {report.totals.buffers:,}, the module has "
                         f"{buffers:,}")
+    if report.totals.macs != traced.macs:
+        problems.append(f"MACs: the spec counts {report.totals.macs:,}, torch's "
+                        f"FlopCounterMode {traced.macs:,} (halved)")
     if problems:
-        raise CnnCalcError([f"the imported spec disagrees with the module: {p}"
+        raise CnnCalcError([f"the imported spec disagrees with the model: {p}"
                             for p in problems])
 
 
-__all__ = ["MODULES", "trace", "to_spec"]
+def support_table() -> str:
+    """The markdown tables of what `cnncalc import` converts (`docs/importing.md`)."""
+    def cls_name(cls: type) -> str:
+        return f"nn.{cls.__name__}" if cls.__module__.startswith("torch.nn") \
+            else f"{cls.__module__}.{cls.__qualname__}"
+
+    lines = ["| module | becomes | needs |", "| --- | --- | --- |"]
+    for cls, rule in MODULES.items():
+        lines.append(f"| `{cls_name(cls)}` | `{rule.kinds}` | {rule.note} |")
+    for name, rule in TORCHVISION.items():
+        lines.append(f"| torchvision's `{name}` | `{rule.kinds}` | {rule.note} |")
+    lines.append("| `nn.Identity` | (no row) | |")
+    lines += ["", "| function or method | becomes | needs |", "| --- | --- | --- |"]
+    together: dict[tuple[str, str], list[str]] = {}  # one row per (kinds, note)
+    for target, rule in FUNCTIONS.items():
+        names = together.setdefault((rule.kinds, rule.note), [])
+        if describe(target) not in names:
+            names.append(describe(target))
+    for (kinds, note), names in together.items():
+        kinds = kinds if kinds.startswith("(") else f"`{kinds}`"
+        lines.append(f"| {', '.join(f'`{n}`' for n in names)} | {kinds} | {note} |")
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["MODULES", "FUNCTIONS", "TORCHVISION", "BUILT", "Rule", "Traced", "trace",
+           "to_spec", "check_spec", "support_table", "describe"]

@@ -22,8 +22,9 @@ def verdict(result: CheckResult) -> str:
     counts: dict[str, int] = {}
     for s in result.specs:
         counts[s.status] = counts.get(s.status, 0) + 1
+    failed = "failed (a budget or lint)" if any(s.linted for s in result.specs) else "over budget"
     parts = [f"{counts[k]} {word}" for k, word in (
-        ("pass", "passed"), ("fail", "over budget"), ("invalid", "invalid"),
+        ("pass", "passed"), ("fail", failed), ("invalid", "invalid"),
         ("unchecked", "with nothing checked")) if counts.get(k)]
     n = len(result.specs)
     text = f"{n} spec{'s' if n != 1 else ''}: {', '.join(parts) or 'none'}"
@@ -71,6 +72,15 @@ def result(check: CheckResult, detail: bool = True) -> Result:
             rows.append(ResultRow({"spec": name, "file": s.file,
                                    "verdict": "nothing checked (no budget)",
                                    "result": "unchecked"}, role="unchecked"))
+        if s.linted and not s.lint and s.status != "invalid":
+            rows.append(ResultRow({"spec": name, "file": s.file, "label": "lint",
+                                   "budget": "lint", "verdict": "clean", "result": "pass"},
+                                  role="pass"))
+        for f in s.lint:
+            rows.append(ResultRow({
+                "spec": name, "file": f.file, "label": f"lint {f.rule}", "budget": "lint",
+                "unit": f.rule, "value_text": f.path, "line": f.line, "source": "lint",
+                "verdict": f"FAIL: {f.message}", "result": f"fail: {f.message}"}, role="fail"))
         for r in s.rows:
             label = r.label
             if r.baseline is not None:
@@ -102,6 +112,7 @@ def document(check: CheckResult) -> dict[str, Any]:
             "batch": s.batch, "dtype": s.dtype,
             "checks": [_check(r) for r in s.rows],
             "problems": [_problem(p) for p in s.problems],
+            **({"lint": [f.to_dict() for f in s.lint]} if s.linted else {}),
         } for s in check.specs],
     }
 
@@ -161,6 +172,7 @@ def annotations(result: CheckResult) -> list[str]:
                         f"{fmt(r.unit, r.limit)}{used}{origin}")
             lines.append(f"::error file={_escape_property(s.file)},line={line},"
                          f"title=cnncalc budget::{_escape_data(text)}")
+        lines += [finding_annotation(f) for f in s.lint]
         for p in s.problems:
             lines.append(f"::error file={_escape_property(p.file or s.file)},line={p.line or 1},"
                          f"title=cnncalc invalid spec::{_escape_data(_text(p))}")
@@ -168,3 +180,11 @@ def annotations(result: CheckResult) -> list[str]:
         where = f"file={_escape_property(p.file)},line={p.line or 1}," if p.file else ""
         lines.append(f"::error {where}title=cnncalc::{_escape_data(p.format())}")
     return lines
+
+
+def finding_annotation(f: Any) -> str:
+    """A lint finding (`analyses.lint.Finding`) as `::warning file=...,line=...,title=cnncalc
+    lint RULE::LAYER: message. Fix: hint` (`cnncalc lint` and `check --lint`)."""
+    text = f"{f.path}: {f.message}. Fix: {f.hint}"
+    return (f"::warning file={_escape_property(f.file)},line={f.line or 1},"
+            f"title={_escape_property('cnncalc lint ' + f.rule)}::{_escape_data(text)}")

@@ -47,6 +47,12 @@ def output_lines(report: Report) -> list[str]:
     return lines
 
 
+def spec_notes(report: Report) -> list[str]:
+    """The spec's `notes:`, one line each (a note written over several lines keeps them)."""
+    return [f"Note: {line}" if i == 0 else f"  {line}"
+            for note in report.notes for i, line in enumerate(note.strip().splitlines())]
+
+
 def summary_lines(report: Report) -> list[str]:
     """The lines under the table: totals in exact and SI form, and memory."""
     t = report.totals
@@ -186,7 +192,8 @@ def result(report: Report, max_depth: int | None = None, rf: bool = False,
     title = report.spec_name + (f": {report.description}" if report.description else "")
     meta = {"spec": report.spec_name, "description": report.description,
             "input": list(report.input_shape), "batch": report.batch, "dtype": report.dtype,
-            "conventions": CONVENTIONS}
+            "conventions": CONVENTIONS, **({"notes": report.notes} if report.notes else {})}
     return Result(command, title, [Table("rows", columns, rows, json=False)],
-                  notes=summary_lines(report) + output_lines(report), footnote=f"Counted: {CONVENTIONS}.",
+                  notes=summary_lines(report) + output_lines(report) + spec_notes(report),
+                  footnote=f"Counted: {CONVENTIONS}.",
                   meta=meta, data=lambda: document(report))

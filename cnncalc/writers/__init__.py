@@ -119,18 +119,23 @@ def check_target(output: Path | str) -> None:
                       "choose another file)")
 
 
-def write_file(output: Path | str, text: str) -> None:
-    """Write `text` to `output` atomically: a temporary file beside the target, then a rename,
-    so that a failed run (a full disk, an interrupt) leaves the old file as it was. A symlink
-    is followed (the link stays a link); a device or pipe (`/dev/stdout`) is written directly;
-    `-` is standard output. CnnCalcError (exit 2) naming the path for every refusal
+def write_file(output: Path | str, text: str | bytes) -> None:
+    """Write `text` (or bytes: an ONNX model) to `output` atomically: a temporary file beside
+    the target, then a rename, so that a failed run (a full disk, an interrupt) leaves the old
+    file as it was. A symlink is followed (the link stays a link); a device or pipe
+    (`/dev/stdout`) is written directly; `-` is standard output. CnnCalcError (exit 2) naming the path for every refusal
     (`check_target`) and failure."""
     if str(output) == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        if isinstance(text, bytes):
+            sys.stdout.flush()
+            sys.stdout.buffer.write(text)
+            sys.stdout.buffer.flush()
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
         return
     check_target(output)
-    data = text.encode("utf-8", "backslashreplace")
+    data = text if isinstance(text, bytes) else text.encode("utf-8", "backslashreplace")
     target = str(output)
     try:
         info: os.stat_result | None = os.stat(target)

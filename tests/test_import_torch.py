@@ -1,0 +1,477 @@
+"""`cnncalc import` of torch modules: round trips checked against torch itself.
+
+Truth from outside the importer: torchvision's networks transcribed in
+`tests/torchvision_small.py` (ResNet with BasicBlock and Bottleneck, DenseNet, GoogLeNet,
+MobileNetV3, EfficientNet, ConvNeXt), counted by torch (`numel` of parameters and buffers,
+batch norm's step counter aside; `FlopCounterMode` halved for MACs) and run by torch (the
+imported spec's module, built by `cnncalc.torch.build`, must load the original's state_dict
+strictly and compute the same outputs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+if os.environ.get("CI"):
+    import torch  # CI installs torch: a missing torch must fail there, never skip
+else:
+    torch = pytest.importorskip("torch")
+
+from torch import nn  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+import cnncalc  # noqa: E402
+from cnncalc import torch as ct  # noqa: E402
+from cnncalc.commands import app  # noqa: E402
+from cnncalc.core.engine import analyze  # noqa: E402
+from cnncalc.core.source import load_text  # noqa: E402
+from cnncalc.errors import CnnCalcError  # noqa: E402
+from tests import torchvision_small as tv  # noqa: E402
+
+pytestmark = [pytest.mark.torch,
+              # torch.export's own run_decompositions warns of its pytree internals
+              pytest.mark.filterwarnings("ignore:.*LeafSpec:FutureWarning")]
+
+#: name -> (a factory of the torch module, the input HxWxC)
+MODELS = {
+    "resnet18": (lambda: tv.resnet18(width=16, num_classes=10), (64, 64, 3)),
+    "resnet50": (lambda: tv.resnet50(width=16, num_classes=10), (64, 64, 3)),
+    "densenet": (tv.densenet_small, (64, 64, 3)),
+    "googlenet": (lambda: tv.GoogLeNet(num_classes=10, aux_logits=True, width=4), (96, 96, 3)),
+    "mobilenet_v3_small": (tv.mobilenet_v3_small, (64, 64, 3)),
+    "efficientnet_b0": (tv.efficientnet_b0, (64, 64, 3)),
+}
+
+
+def torch_counts(model: nn.Module, shape: tuple[int, int, int]) -> tuple[int, int, int]:
+    """params, buffers (no num_batches_tracked) and MACs (FlopCounterMode / 2, eval mode)."""
+    params = sum(p.numel() for p in model.parameters())
+    buffers = sum(b.numel() for name, b in model.named_buffers()
+                  if not name.endswith("num_batches_tracked"))
+    model.eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(torch.zeros(1, shape[2], shape[0], shape[1]))
+    return params, buffers, counter.get_total_flops() // 2
+
+
+def randomised(model: nn.Module) -> nn.Module:
+    """Batch norms with running statistics and affine parameters away from their defaults,
+    so that a wrongly loaded or skipped one changes the output."""
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                c = module.num_features
+                module.running_mean.copy_(torch.randn(c, generator=generator) * 0.1)
+                module.running_var.copy_(torch.rand(c, generator=generator) + 0.5)
+                module.weight.copy_(torch.rand(c, generator=generator) + 0.5)
+                module.bias.copy_(torch.randn(c, generator=generator) * 0.1)
+    return model
+
+
+@pytest.fixture(scope="module")
+def imported() -> dict[str, tuple[nn.Module, tuple[int, int, int], str]]:
+    """Each model, its input and the spec text `cnncalc.torch.to_spec` writes of it."""
+    torch.manual_seed(0)
+    found = {}
+    for name, (make, shape) in MODELS.items():
+        model = randomised(make()).eval()
+        found[name] = (model, shape, ct.to_spec(model, shape))
+    return found
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_totals_equal_torchs_counts(imported, name: str) -> None:
+    model, shape, text = imported[name]
+    report = analyze(load_text(text, f"{name}.yaml"))
+    params, buffers, macs = torch_counts(model, shape)
+    assert (report.totals.params, report.totals.buffers, report.totals.macs) == (
+        params, buffers, macs)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_state_dict_loads_and_outputs_agree(imported, name: str) -> None:
+    model, shape, text = imported[name]
+    built = ct.build(load_text(text, f"{name}.yaml")).eval()
+    built.load_state_dict(model.state_dict(), strict=True)
+    x = torch.randn(2, shape[2], shape[0], shape[1], generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected, got = model(x), built(x)
+    assert got.shape == expected.shape
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_text_reads_back_to_the_same_report(runner, tmp_path: Path, imported,
+                                            name: str) -> None:
+    """The YAML written is the spec: `cnncalc show` of the file gives the report of the text,
+    row by row."""
+    _, _, text = imported[name]
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text)
+    result = runner.invoke(app, ["show", str(path), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    report = analyze(load_text(text, f"{name}.yaml"))
+    rows = [(n.path, list(n.output_shape), n.params, n.macs) for n in report.walk()
+            if n.children is None]
+    assert [(r["path"], r["output_shape"], r["params"], r["macs"])
+            for r in shown["layers"]] == rows
+    assert (shown["totals"]["params"], shown["totals"]["macs"]) == (report.totals.params,
+                                                                   report.totals.macs)
+
+
+def test_googlenet_auxiliary_heads_are_training_only_rows(imported) -> None:
+    """torchvision's GoogLeNet runs aux1 and aux2 only in training: they are rows with
+    `training_only: true`, their params in the totals, their MACs apart (torch's training-mode
+    count less its eval-mode count)."""
+    model, shape, text = imported["googlenet"]
+    report = analyze(load_text(text, "googlenet.yaml"))
+    heads = {n.path for n in report.nodes if n.training_only}
+    assert heads == {"aux1", "aux2"}
+    assert "training_only: true" in text
+    _, _, eval_macs = torch_counts(model, shape)
+    model.train()
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            model(torch.zeros(2, shape[2], shape[0], shape[1]))
+    finally:
+        model.eval()
+    assert report.training_only.macs == counter.get_total_flops() // 4 - eval_macs
+    assert report.totals.params == sum(p.numel() for p in model.parameters())
+
+
+def test_convnext_is_refused_naming_every_op_it_cannot_load() -> None:
+    """ConvNeXt's Linear layers on channels-last maps and its bare layer-scale parameter have
+    no cnncalc row whose state_dict would load: every one of them is listed, nothing else."""
+    model = tv.convnext_small()
+    with pytest.raises(CnnCalcError) as caught:
+        ct.to_spec(model, (64, 64, 3))
+    text = str(caught.value)
+    blocks = [name for name, m in model.named_modules() if isinstance(m, tv.CNBlock)]
+    assert len(blocks) == 5
+    lines = text.splitlines()
+    assert len(lines) == 2
+    linear, scale = lines
+    assert "Linear on a channels-last map" in linear and "[out, in, 1, 1]" in linear
+    assert linear.count("(Linear)") == 2 * len(blocks)
+    assert "bare nn.Parameter" in scale
+    for block in blocks:
+        assert f"{block}.block.3 (Linear)" in linear and f"{block}.block.5 (Linear)" in linear
+        assert f"{block} (CNBlock) [{block}.layer_scale]" in scale
+    # the rest is understood: the stem's and the downsamplings' LayerNorm2d, the LayerNorm on
+    # channels-last, GELU, stochastic depth, the classifier
+    assert "LayerNorm" not in text and "GELU" not in text and "classifier" not in text
+
+
+# --------------------------------------------------------------------------- bundled specs
+
+#: inputs for the bundled specs: small where the spec allows (U-Net's crops and Inception
+#: v3's auxiliary head need the sizes below; AlexNet's last pool needs more than 64)
+INPUTS = {"alexnet": (96, 96, 3), "alexnet-groups": (96, 96, 3), "unet": (188, 188, 1), "inception_v3": (299, 299, 3)}
+
+
+def _small(name: str) -> tuple[int, ...]:
+    shape = cnncalc.load(name).input_shape
+    if name in INPUTS:
+        return INPUTS[name]
+    return (64, 64, shape[2]) if len(shape) == 3 and shape[0] * shape[1] > 64 * 64 else shape
+
+
+@pytest.mark.parametrize("name", sorted(cnncalc.bundled()))
+def test_every_bundled_specs_module_imports_back(name: str) -> None:
+    """The module `cnncalc.torch.build` makes of a bundled spec (on the meta device: no
+    memory) imports to a spec with torch's params, buffers and MACs of that module, and the
+    original spec's."""
+    shape = _small(name)
+    original = analyze(cnncalc.load(name), shape)
+    with torch.device("meta"):
+        module = ct.build(original)
+    text = ct.to_spec(module, shape)
+    report = analyze(load_text(text, f"{name}.yaml"))
+    params = sum(p.numel() for p in module.parameters())
+    buffers = sum(b.numel() for n, b in module.named_buffers()
+                  if not n.endswith("num_batches_tracked"))
+    with FlopCounterMode(display=False) as counter:
+        module.eval()(torch.empty(1, shape[2], shape[0], shape[1], device="meta")
+                      if len(shape) == 3 else torch.empty(1, *shape, device="meta"))
+    assert (report.totals.params, report.totals.buffers, report.totals.macs) == (
+        params, buffers, counter.get_total_flops() // 2)
+    assert (report.totals.params, report.totals.buffers, report.totals.macs) == (
+        original.totals.params, original.totals.buffers, original.totals.macs)
+    assert report.training_only.macs == original.training_only.macs
+
+
+# --------------------------------------------------------------------------- never a zero
+
+UNSUPPORTED = '''
+import torch
+from torch import nn
+
+@torch.library.custom_op("cnncalc_test::double", mutates_args=())
+def double(x: torch.Tensor) -> torch.Tensor:
+    return x * 2
+
+@double.register_fake
+def _(x):
+    return torch.empty_like(x)
+
+class Shift(nn.Module):
+    def forward(self, x):
+        return torch.roll(x, 1, dims=2)
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(8, 8, 3, padding=1)
+        self.shift = Shift()
+    def forward(self, x):
+        x = self.shift(self.conv(x))
+        return torch.ops.cnncalc_test.double(x)
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.block = Block()
+        self.head = nn.Conv2d(8, 4, 1)
+    def forward(self, x):
+        x = self.block(self.stem(x))
+        return self.head(x.clamp(min=0))
+
+class Branchy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+    def forward(self, x):
+        x = self.conv(x)
+        if x.sum() > 0:
+            return x
+        return -x
+'''
+
+
+@pytest.fixture
+def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A module of the user's, importable from the current directory as `cnncalc import`
+    reads it."""
+    name = f"user_models_{abs(hash(str(tmp_path)))}"
+    (tmp_path / f"{name}.py").write_text(textwrap.dedent(UNSUPPORTED))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield name
+    sys.modules.pop(name, None)
+
+
+def test_every_unsupported_op_is_listed_with_its_module(runner, user_module: str) -> None:
+    result = runner.invoke(app, ["import", f"{user_module}:Net", "--input", "16x16x3"])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if "cannot import" in line]
+    assert len(lines) == 3, result.output
+    joined = "\n".join(lines)
+    assert "block.shift (Shift): torch.roll" in joined
+    assert "block (Block): torch.ops.cnncalc_test.double" in joined
+    assert "(top): Tensor.clamp" in joined
+    assert "name:" not in result.output  # no spec written
+
+
+def test_data_dependent_control_flow_is_refused_clearly(runner, user_module: str) -> None:
+    result = runner.invoke(app, ["import", f"{user_module}:Branchy", "--input", "16x16x3"])
+    assert result.exit_code == 2, result.output
+    assert "torch.fx cannot trace the model at " in result.output
+    assert "(Branchy.forward)" in result.output  # the user's line that branched
+    assert "data-dependent control flow" in result.output
+
+
+def test_a_supported_module_imports_through_the_cli(runner, tmp_path: Path,
+                                                   user_module: str) -> None:
+    (tmp_path / "small_ok.py").write_text(
+        "from torch import nn\n"
+        "def make(width=4):\n"
+        "    return nn.Sequential(nn.Conv2d(3, width, 3), nn.ReLU(), nn.Flatten(),\n"
+        "                         nn.Linear(width * 14 * 14, 10))\n")
+    out = tmp_path / "small.yaml"
+    result = runner.invoke(app, ["import", "small_ok:make", "--arg", "width=6", "--input",
+                                 "16x16x3", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    report = analyze(cnncalc.load(str(out)))
+    assert report.totals.params == 3 * 3 * 3 * 6 + 6 + 6 * 14 * 14 * 10 + 10
+    sys.modules.pop("small_ok", None)
+
+
+# --------------------------------------------------------------------------- .pt2 programs
+
+#: models exported with torch.export: (model, decomposed to the core ATen IR)
+PROGRAMS = {
+    "resnet18": False, "densenet": False, "efficientnet_b0": False,
+    "mobilenet_v3_small": True, "resnet50": True,
+}
+
+
+def _export(model: nn.Module, shape: tuple[int, int, int], path: Path,
+            decompose: bool) -> Path:
+    program = torch.export.export(model.eval(), (torch.zeros(1, shape[2], shape[0],
+                                                             shape[1]),))
+    if decompose:
+        program = program.run_decompositions()
+    torch.export.save(program, str(path))
+    return path
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_saved_program_imports_with_torchs_counts(tmp_path: Path, imported,
+                                                  name: str) -> None:
+    """A `.pt2` of the model (torch.export's default IR, or its core ATen IR) imports to a
+    spec with torch's counts, whose module loads the model's state_dict and computes the
+    same outputs."""
+    model, shape, _ = imported[name]
+    path = _export(model, shape, tmp_path / f"{name}.pt2", PROGRAMS[name])
+    text = ct.program_to_spec(path)
+    report = analyze(load_text(text, f"{name}.yaml"))
+    assert report.input_shape == shape
+    assert (report.totals.params, report.totals.buffers, report.totals.macs) == torch_counts(
+        model, shape)
+    built = ct.build(report).eval()
+    built.load_state_dict(model.state_dict(), strict=True)
+    x = torch.randn(2, shape[2], shape[0], shape[1], generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        torch.testing.assert_close(built(x), model(x), rtol=1e-4, atol=1e-5)
+
+
+def test_saved_program_through_the_cli(runner, tmp_path: Path, imported) -> None:
+    model, shape, _ = imported["resnet18"]
+    path = _export(model, shape, tmp_path / "r18.pt2", False)
+    result = runner.invoke(app, ["import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("# Imported from r18.pt2")
+    assert analyze(load_text(result.output, "r18.yaml")).totals.params == sum(
+        p.numel() for p in model.parameters())
+    result = runner.invoke(app, ["import", str(path), "--input", "32x32x3"])
+    assert result.exit_code == 2 and "exported for an input of (1, 3, 64, 64)" in result.output
+    (tmp_path / "junk.pt2").write_bytes(b"not a program")
+    result = runner.invoke(app, ["import", str(tmp_path / "junk.pt2")])
+    assert result.exit_code == 2 and "not a saved torch.export program" in result.output
+
+
+def test_saved_convnext_is_refused_naming_every_op(tmp_path: Path) -> None:
+    model = tv.convnext_small()
+    path = _export(model, (64, 64, 3), tmp_path / "convnext.pt2", False)
+    with pytest.raises(CnnCalcError) as caught:
+        ct.program_to_spec(path)
+    text = str(caught.value)
+    assert text.count("(Linear)") == 10 and text.count("[features.") == 5
+    assert "aten.linear" in text and "aten.mul" in text
+
+
+def test_saved_program_without_its_auxiliary_heads_says_so(tmp_path: Path) -> None:
+    """An eval-mode export has no training-only branch: the auxiliary heads' parameters are
+    in the program and used by no op, an error that names them (never a silent zero)."""
+    model = tv.GoogLeNet(num_classes=10, aux_logits=True, width=4)
+    path = _export(model, (96, 96, 3), tmp_path / "googlenet.pt2", False)
+    with pytest.raises(CnnCalcError) as caught:
+        ct.program_to_spec(path)
+    assert "no operation uses" in str(caught.value) and "aux1.conv.conv.weight" in str(
+        caught.value)
+
+
+# --------------------------------------------------------------------------- docs, recipe
+
+def test_docs_tables_equal_the_importers_tables() -> None:
+    """docs/importing.md lists what the code converts (regenerate with
+    `python -m cnncalc.importer.docs`)."""
+    from cnncalc.importer import aten, docs, fx
+
+    page = docs.PAGE.read_text()
+    assert docs.tables() in page
+    assert all(f"`nn.{cls.__name__}`" in page for cls in fx.MODULES)
+    assert all(f"`aten.{name}`" in page for name in aten.ATEN if name != "getitem")
+
+
+def test_transfer_learning_recipe(tmp_path: Path, imported) -> None:
+    """docs/importing.md's recipe: import, extend with freeze_until and a new head, build,
+    load the original's weights but the head's: only the head trains, and the frozen part
+    computes what the original does."""
+    model, shape, text = imported["resnet18"]
+    (tmp_path / "resnet18.yaml").write_text(text)
+    (tmp_path / "flowers.yaml").write_text(textwrap.dedent("""\
+        name: resnet18-flowers
+        extends: resnet18.yaml
+        freeze_until: layer4
+        edits:
+          - replace: fc
+            with:
+              - dense: {units: 5}
+                name: fc
+        """))
+    net = ct.build(str(tmp_path / "flowers.yaml")).eval()
+    missing, unexpected = net.load_state_dict(
+        {k: v for k, v in model.state_dict().items() if not k.startswith("fc.")},
+        strict=False)
+    assert (sorted(missing), unexpected) == (["fc.bias", "fc.weight"], [])
+    trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)
+    assert trainable == 5 * model.fc.in_features + 5
+    x = torch.randn(2, shape[2], shape[0], shape[1], generator=torch.Generator().manual_seed(3))
+    features = {}
+    model.avgpool.register_forward_hook(lambda m, i, o: features.__setitem__("model", o))
+    net["avgpool"].register_forward_hook(lambda m, i, o: features.__setitem__("net", o))
+    with torch.no_grad():
+        model(x)
+        assert net(x).shape == (2, 5)
+    torch.testing.assert_close(features["net"], features["model"])
+
+
+# --------------------------------------------------------------------------- structure
+
+def test_resnet50_reads_like_a_hand_written_spec() -> None:
+    """torchvision's ResNet-50 (full width): its 16 Bottlenecks are two blocks with arguments
+    (with and without the downsampling projection), used 4 and 12 times; the stages keep
+    torch's names 0..n-1 (the state_dict loads) and the whole spec is short."""
+    import yaml
+
+    model = tv.resnet50()
+    text = ct.to_spec(model, (224, 224, 3))
+    spec = yaml.safe_load(text)
+    assert sorted(spec["blocks"]) == ["bottleneck", "bottleneck_downsample"]
+    uses = [entry for stage in spec["layers"] if "seq" in stage for entry in stage["seq"]]
+    assert sum("bottleneck" in e for e in uses) == 12
+    assert sum("bottleneck_downsample" in e for e in uses) == 4
+    assert [e["bottleneck_downsample"] for e in uses if "bottleneck_downsample" in e] == [
+        {"filters": 64, "stride": 1}, {"filters": 128, "stride": 2},
+        {"filters": 256, "stride": 2}, {"filters": 512, "stride": 2}]
+    assert spec["blocks"]["bottleneck"]["args"] == {"filters": "channels"}
+    assert len(text.splitlines()) < 130
+    report = analyze(load_text(text, "resnet50.yaml"))
+    assert (report.totals.params, report.totals.macs) == (25_557_032, 4_089_184_256)
+    with torch.device("meta"):
+        built = ct.build(report)
+    assert {k: tuple(v.shape) for k, v in built.state_dict().items()} == {
+        k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+class _Unit(nn.Module):
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.bn(self.conv(x))) + x
+
+
+def test_alike_sequential_children_are_one_repeat() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1),
+                          nn.Sequential(*[_Unit(8) for _ in range(5)]),
+                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 2))
+    text = ct.to_spec(model, (16, 16, 3))
+    assert "repeat: 5" in text and text.count("conv:") == 2
+    built = ct.build(load_text(text, "units.yaml")).eval()
+    built.load_state_dict(model.state_dict(), strict=True)
+    x = torch.randn(1, 3, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(built(x), model.eval()(x))
