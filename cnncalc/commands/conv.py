@@ -26,7 +26,8 @@ class Activation(str, Enum):
 @app.command()
 def conv(
     input: Annotated[str, typer.Option(
-        "--input", "-i", metavar="MATRIX", help="The matrix: '3 0 1; 1 5 8; ...' (rows by ; values by spaces "
+        "--input", "-i", metavar="MATRIX",
+        help="The matrix: '3 0 1; 1 5 8; ...' (rows by ; values by spaces "
         "or commas); a volume: one matrix per channel, separated by | ('R | G | B'); or a "
         ".csv file (a blank line between channels) or .yaml file (a matrix or a list of "
         "them).", show_default=False)],
@@ -36,11 +37,11 @@ def conv(
         "a file; one matrix (or name) per input channel, separated by |. Repeat for several "
         "filters (one output channel each). Default: vertical.", show_default=False)] = None,
     padding: Annotated[str, typer.Option(
-        "--padding", "-p", metavar="PADDING", help="valid, same or a whole number.")] = "valid",
+        "--padding", "-p", metavar="P", help="valid, same or a whole number.")] = "valid",
     pad_mode: Annotated[PadMode, typer.Option(
         "--pad-mode", help="Fill padding with zeros or replicate the edge.")] = PadMode.zeros,
     stride: Annotated[int, typer.Option(
-        "--stride", "-s", metavar="N", parser=number(1, 1000, integer=True),
+        "--stride", "-s", metavar="S", parser=number(1, 1000, integer=True),
         help="Stride (1 to 1,000).")]
     = 1,
     bias: Annotated[Optional[list[str]], typer.Option(

@@ -72,17 +72,38 @@ MEANINGS: dict[str, Meaning] = {
     "--step": Meaning("The step between the values fit tries."),
     # memory
     "--optimizer": Meaning("Optimizer state kept per trainable parameter."),
-    # verify
-    "--device": Meaning("Where torch runs the module."),
+    # verify, latency
+    "--device": Meaning("The device the network runs on: where torch runs it (verify); the "
+                        "device profile a latency is estimated for (latency).",
+                        ("[cpu|cuda|meta]", "DEVICE")),
+    "--calibrate": Meaning("A measured run (`cnncalc verify --time -f json`) to calibrate "
+                           "the device profile with."),
     "--time": Meaning("Also time forward passes."),
     "--runs": Meaning("Timed forward passes."),
     "--warmup": Meaning("Untimed forward passes before the timed ones."),
-    # conv
-    "--filter": Meaning("The filter: a named one or its numbers."),
-    "--padding": Meaning("Padding: valid, same or a whole number."),
+    # conv, pool, size: one layer by hand
+    "--filter": Meaning("A filter: a named one or its numbers (repeatable)."),
+    "--kernel": Meaning("The window's size F: 5, or HxW."),
+    "--padding": Meaning("Padding P: valid, same or a whole number (size: or HxW)."),
     "--pad-mode": Meaning("What fills the padding."),
-    "--stride": Meaning("Stride."),
+    "--stride": Meaning("Stride S: a whole number (pool, size: or HxW)."),
+    "--dilation": Meaning("Dilation of a convolution's kernel."),
+    "--filters": Meaning("The number of filters: the output channels."),
+    "--bias": Meaning("A bias added to a filter's sums (repeatable, one per filter)."),
+    "--activation": Meaning("The activation applied after the bias."),
+    "--partial-sums": Meaning("Also print each input channel's partial sums."),
     "--show-padded": Meaning("Also print the padded input."),
+    "--mode": Meaning("Pooling: max or average."),
+    "--pool": Meaning("A pooling layer (max or average) instead of a convolution."),
+    "--adaptive": Meaning("Adaptive pooling to this output size: 3, or HxW."),
+    "--separable": Meaning("A depthwise separable convolution, and its cost against the full "
+                           "one."),
+    # lint (and check --lint)
+    "--lint": Meaning("Also lint each spec: a finding fails it."),
+    "--ignore": Meaning("A lint rule left out (repeatable)."),
+    "--rules": Meaning("List the lint rules and exit."),
+    # export
+    "--fold-batchnorm": Meaning("Fold batch norm into the convolutions of the exported graph."),
     # import
     "--arg": Meaning("An argument of a model factory (repeatable)."),
     "--name": Meaning("The name of the spec written."),
@@ -197,6 +218,12 @@ def problems(app: Any) -> list[str]:
         if len(flags) > 1:
             out.append(f"{name} is a flag in some commands and takes a value in others")
             continue
+        forms = MEANINGS[name].forms if name in MEANINGS else ()
+        if forms:  # one meaning written in several forms, each declared
+            extra = sorted({o.metavar for o in options} - set(forms) - {None})
+            if extra:
+                out.append(f"{name}: forms {extra} beyond its meaning's {sorted(forms)}")
+            continue
         choice_sets = sorted({o.choices for o in options if o.choices}, key=len)
         plain = {o.metavar for o in options if not o.choices and o.metavar is not None}
         if choice_sets and plain:
@@ -204,10 +231,7 @@ def problems(app: Any) -> list[str]:
         for small, large in zip(choice_sets, choice_sets[1:], strict=False):
             if not set(small) <= set(large):
                 out.append(f"{name} takes other choices in other commands: {small}, {large}")
-        allowed = set(MEANINGS[name].forms) if name in MEANINGS and MEANINGS[name].forms else None
-        if allowed is not None and not plain <= allowed:
-            out.append(f"{name}: forms {sorted(plain)} beyond its meaning's {sorted(allowed)}")
-        if allowed is None and len(plain) > 1:
+        if len(plain) > 1:
             out.append(f"{name} takes {' and '.join(sorted(plain))} in different commands")
     # a hidden option is a deprecated spelling of one the same command shows
     for option in found:
