@@ -1,28 +1,32 @@
 """The examples of the README and of every docs page, read and run (tests/test_docs.py).
 
-Every fenced block of a page is one of:
+A page runs top to bottom as a reader would, in one scratch folder holding copies of `specs/`,
+`schema/` and `tests/errors/` and the page's fixture files (written first): its console
+commands, specs and python blocks in their order. Every fenced block is one of:
 
 - ``console``: commands after `$ `, each followed by the output it prints. A `cnncalc ...` line
-  runs in-process (`CliRunner`); a line with a pipe or a redirection runs in bash, with `cnncalc`
-  being `python -m cnncalc`. Shown output must equal what runs (trailing spaces aside; a line
-  `...` stands for any lines); a command shown without output must exit 0. Commands run in a
-  scratch folder holding copies of `specs/`, `schema/` and `tests/errors/` and the page's
-  fixture files. `pre-commit` lines and the wheel's `pip` lines are run by
+  runs in-process (`CliRunner`); any other line (a pipe, a redirection, `python script.py`)
+  runs in bash, with `cnncalc` being `python -m cnncalc`. Shown output must equal what runs
+  (trailing spaces aside; a line `...` stands for any lines); a command shown without output
+  must exit 0. `pre-commit` lines and the wheel's `pip` lines are run by
   tests/test_snippets.py; other `pip install` lines (installing cnncalc itself) are not run.
 - ``yaml``: a spec (`layers:` with `input:`, or `extends:`) is loaded and analysed (a first
-  line `# FILE.yaml: invalid on purpose ...` marks one whose errors the page shows); a block whose
-  first line is `# FILE.yaml` is also a fixture, written as FILE before the page's commands run;
-  a GitHub workflow (`jobs:`) or a pre-commit config (`repos:`) is run by test_snippets; a list
+  line `# FILE.yaml: invalid on purpose ...` marks one whose errors the page shows); a block
+  whose first line is `# FILE.yaml` is a fixture, written as FILE before the page runs (and
+  loaded too, if it is a spec); a
+  GitHub workflow (`jobs:`) or a pre-commit config (`repos:`) is run by test_snippets; a list
   of error cases is read as tests/errors/cases.yaml is.
-- ``python``: run in order, one namespace per page, in the scratch folder (a block whose first
-  line is `# in cnncalc/PATH.py` runs in a copy of that module's namespace; one whose first
-  line is `# FILE.py` is also a fixture, as a YAML one). `torchvision` is a
-  stand-in with torchvision's recorded state-dict shapes and random weights (no download).
-- ``json``: parsed. ``text``: shown output or a format, not run. ``bash``: the README's install
-  commands (tests/test_readme.py).
+- ``python``: run in one namespace per page (a block whose first line is `# in
+  cnncalc/PATH.py` runs in a copy of that module's namespace; one whose first line is
+  `# FILE.py` is also a fixture, as a YAML one). `torchvision` is a stand-in
+  (`fake_torchvision`): no download, and no torchvision beside the CPU torch.
+- ``json``: parsed. ``text``: shown output, an excerpt or a format, not run. ``bash``: the
+  README's install commands (tests/test_readme.py).
 
-Anything else is an error, so no example escapes. After a change of output, rewrite the shown
-outputs of a page from what the commands print now (then read the diff):
+Anything else is an error, so no example escapes. Blocks that need torch or onnx (`verify`,
+`import`, `export`, python that imports torch) are skipped where those are not installed,
+never in CI. After a change of output, rewrite the shown outputs of a page from what the
+commands print now (then read the diff):
 
     python tests/docs_examples.py --update docs/commands/show.md
 """
@@ -168,50 +172,11 @@ def run(command: str, folder: Path) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def needs_torch(command: str) -> bool:
-    return bool(re.search(r"\bcnncalc (verify|import)\b", command))
-
-
-def console_failures(page: Path, folder: Path, update: bool = False) -> list[str]:
-    """Run every console example of a page; what went wrong (or, with `update`, rewrite the
-    page's shown outputs from what ran)."""
-    workspace(page, folder)
-    failures: list[str] = []
-    text = page.read_text(encoding="utf-8")
-    for block in blocks(page):
-        if block.language != "console":
-            continue
-        new_lines: list[str] = []
-        for command in commands(block):
-            new_lines.append(f"$ {command.line}")
-            if command.line.startswith(ELSEWHERE):
-                new_lines += command.expected
-                continue
-            if needs_torch(command.line) and not _has("torch"):
-                new_lines += command.expected
-                continue
-            code, output = run(command.line, folder)
-            actual = output.splitlines()
-            if not command.expected:
-                if code != 0:
-                    failures.append(f"{block.where}: `{command.line}` exited {code}:\n{output}")
-            elif not matches(command.expected, actual):
-                failures.append(f"{block.where}: `{command.line}` printed:\n{output}\n"
-                                f"the page shows:\n" + "\n".join(command.expected))
-            if command.expected:
-                new_lines += _updated(command.expected, actual) if update else command.expected
-        if update:
-            text = text.replace(f"```console\n{block.text}```",
-                                "```console\n" + "\n".join(new_lines) + "\n```", 1)
-    if update:
-        page.write_text(text, encoding="utf-8")
-    return failures
-
-
-def _updated(expected: list[str], actual: list[str]) -> list[str]:
-    """The new shown output: what ran, keeping the page's `...` elisions when they still fit."""
-    if [e.strip() for e in expected] == ["..."]:  # a bare `...` asks for the whole output
-        return [line.rstrip() for line in actual]
+def _updated(expected: list[str], actual: list[str], fill: bool = False) -> list[str]:
+    """The new shown output: what ran, keeping the page's `...` elisions when they still fit
+    (an output shown as `...` alone stays so, unless `fill`)."""
+    if [e.strip() for e in expected] == ["..."]:
+        return [line.rstrip() for line in actual] if fill else expected
     if "..." in [e.strip() for e in expected]:
         if matches(expected, actual):
             return expected
@@ -257,35 +222,36 @@ def yaml_kind(block: Block) -> str:
         return "spec"
     if isinstance(data, dict) and "extends" in data:
         return "spec"
+    if fixture_name(block):
+        return "fixture"  # a file the page's commands read (a device profile, ...)
     raise AssertionError(f"{block.where}: a YAML example must be a whole spec (name, input, "
                          "layers), a fixture ('# FILE.yaml' first), a workflow or a "
                          "pre-commit config")
 
 
-def check_spec_block(block: Block, folder: Path) -> Any:
-    """Load and analyse a spec example (a fixture through its file, so that its `extends`
-    and `imports` resolve as a reader's would)."""
+def check_spec_block(block: Block) -> Any:
+    """Load and analyse a spec example, in the page's folder (a fixture through its file, so
+    that its `extends` and `imports` resolve as a reader's would)."""
     import cnncalc
 
     name = fixture_name(block)
     if name:
-        workspace(block.page, folder)
-        here = os.getcwd()
-        os.chdir(folder)
-        try:
-            return cnncalc.analyze(cnncalc.load(name))
-        finally:
-            os.chdir(here)
+        return cnncalc.analyze(cnncalc.load(name))
     return cnncalc.analyze(cnncalc.load_text(block.text, block.where))
 
 
 # --------------------------------------------------------------------------- python
 
 def fake_torchvision() -> types.ModuleType:
-    """`torchvision.models.NAME(weights=...)` with torchvision's recorded state-dict keys and
-    shapes (tests/data/torchvision_state_dicts.json) and random values: the docs' recipes run
-    as a reader's would, without the download."""
+    """`torchvision.models.NAME(weights=...)`: torchvision's networks as transcribed in
+    tests/torchvision_small.py (at full width: torchvision's modules, names and state-dict
+    keys), else a stand-in with torchvision's recorded state-dict keys and shapes
+    (tests/data/torchvision_state_dicts.json); random weights either way. The docs' recipes
+    run as a reader's would, without torchvision (it does not install beside the CPU torch)
+    and without the download."""
     import torch
+
+    from tests import torchvision_small
 
     recorded = {name: keys for name, keys in json.loads(
         (ROOT / "tests" / "data" / "torchvision_state_dicts.json").read_text()).items()
@@ -302,60 +268,156 @@ def fake_torchvision() -> types.ModuleType:
                     if "num_batches_tracked" not in key else torch.tensor(0)
                     for key, shape in recorded[self.name]}
 
+    def transcribed(name: str) -> Any:
+        make = getattr(torchvision_small, name)
+        return lambda weights=None, **kwargs: make(**kwargs)
+
+    models = types.ModuleType("torchvision.models")
+    for name in recorded:
+        setattr(models, name, (lambda n: lambda weights=None, **kw: Pretrained(n))(name))
+    for name in ("resnet18", "resnet50"):
+        setattr(models, name, transcribed(name))
     module = types.ModuleType("torchvision")
-    module.models = types.SimpleNamespace(**{  # type: ignore[attr-defined]
-        name: (lambda n: lambda weights=None, **kw: Pretrained(n))(name) for name in recorded})
+    module.models = models  # type: ignore[attr-defined]
     return module
 
 
-def python_uses_torch(page: Path) -> bool:
-    return any(b.language == "python" and re.search(r"^\s*(import|from) (torch|cnncalc\.torch)",
-                                                    b.text, re.M) for b in blocks(page))
+def python_needs_torch(block: Block) -> bool:
+    return bool(re.search(r"^\s*(import|from) (torch|torchvision|cnncalc\.torch)\b", block.text,
+                          re.M))
 
 
-def run_python(page: Path, folder: Path) -> dict[str, Any]:
-    """Run a page's python blocks in order in one namespace; the namespace."""
+def run_python(block: Block, scope: dict[str, Any]) -> None:
+    """Run one python block in the page's namespace (a block whose first line is
+    `# in cnncalc/PATH.py`: in a copy of that module's namespace)."""
     import importlib
 
+    home = re.match(r"# in (cnncalc/[\w/]+)\.py", block.text)
+    if home:
+        module = importlib.import_module(home.group(1).replace("/", "."))
+        local = dict(vars(module))
+        exec(compile(block.text, block.where, "exec"), local)  # noqa: S102
+        scope.update({k: v for k, v in local.items() if k not in vars(module)})
+    else:
+        exec(compile(block.text, block.where, "exec"), scope)  # noqa: S102
+
+
+# --------------------------------------------------------------------------- a page
+
+def needs(block: Block, command: str = "") -> set[str]:
+    """The optional packages a block (or one of its console commands) needs to run."""
+    if block.language == "python":
+        return {"torch"} if python_needs_torch(block) else set()
+    if command:
+        found = set()
+        if re.search(r"\bcnncalc (verify|import|export)\b|^python \S+\.py", command):
+            found.add("torch")
+        if re.search(r"\bcnncalc export\b|\.onnx\b", command):
+            found.add("onnx")
+        return found
+    return set()
+
+
+def missing(wanted: set[str]) -> set[str]:
+    return {name for name in wanted if not _has(name)}
+
+
+def run_page(page: Path, folder: Path, update: bool = False,
+             fill: bool = False) -> tuple[list[str], list[str]]:
+    """Run a page's examples top to bottom, as a reader would, in one scratch folder: console
+    commands, specs, python blocks and JSON in their order (fixture files are written first).
+    (failures, what was skipped for a missing optional package); with `update`, rewrite the
+    page's shown outputs from what ran."""
     workspace(page, folder)
+    failures: list[str] = []
+    skipped: list[str] = []
+    text = page.read_text(encoding="utf-8")
     scope: dict[str, Any] = {"__name__": "__docs__"}
-    saved = sys.modules.get("torchvision")
+    saved = {name: sys.modules.get(name) for name in ("torchvision", "torchvision.models")}
     here = os.getcwd()
     os.chdir(folder)
+    sys.path.insert(0, str(folder))
     try:
-        if any("torchvision" in b.text for b in blocks(page) if b.language == "python"):
-            sys.modules["torchvision"] = fake_torchvision()
+        if "torchvision" in text and _has("torch"):
+            fake = fake_torchvision()
+            sys.modules["torchvision"] = fake
+            sys.modules["torchvision.models"] = fake.models  # type: ignore[attr-defined]
         for block in blocks(page):
-            if block.language != "python":
-                continue
-            home = re.match(r"# in (cnncalc/[\w/]+)\.py", block.text)
-            if home:
-                module = importlib.import_module(home.group(1).replace("/", "."))
-                local = dict(vars(module))
-                exec(compile(block.text, block.where, "exec"), local)  # noqa: S102
-                scope.update({k: v for k, v in local.items() if k not in vars(module)})
-            else:
-                exec(compile(block.text, block.where, "exec"), scope)  # noqa: S102
+            try:
+                if block.language == "console":
+                    new = _console(block, folder, failures, skipped, update, fill)
+                    if update:
+                        text = text.replace(f"```console\n{block.text}```",
+                                            "```console\n" + "\n".join(new) + "\n```", 1)
+                elif block.language == "python":
+                    if missing(needs(block)):
+                        skipped.append(f"{block.where} ({', '.join(missing(needs(block)))})")
+                        continue
+                    run_python(block, scope)
+                elif block.language == "yaml" and yaml_kind(block) == "spec":
+                    first = block.text.split("\n", 1)[0]
+                    if "invalid on purpose" not in first:
+                        report = check_spec_block(block)
+                        assert report.layer_count > 0, block.where
+                elif block.language == "json":
+                    json.loads(block.text)
+            except Exception as exc:  # noqa: BLE001 - every example's failure is reported
+                failures.append(f"{block.where}: {type(exc).__name__}: {exc}")
     finally:
+        sys.path.remove(str(folder))
         os.chdir(here)
-        if saved is None:
-            sys.modules.pop("torchvision", None)
-        else:
-            sys.modules["torchvision"] = saved
-    return scope
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+    if update:
+        page.write_text(text, encoding="utf-8")
+    return failures, skipped
+
+
+def _console(block: Block, folder: Path, failures: list[str], skipped: list[str],
+             update: bool, fill: bool = False) -> list[str]:
+    new_lines: list[str] = []
+    for command in commands(block):
+        new_lines.append(f"$ {command.line}")
+        if command.line.startswith(ELSEWHERE):
+            new_lines += command.expected
+            continue
+        lacking = missing(needs(block, command.line))
+        if lacking:
+            skipped.append(f"{block.where}: {command.line} ({', '.join(sorted(lacking))})")
+            new_lines += command.expected
+            continue
+        code, output = run(command.line, folder)
+        actual = output.splitlines()
+        if not command.expected:
+            if code != 0:
+                failures.append(f"{block.where}: `{command.line}` exited {code}:\n{output}")
+        elif not matches(command.expected, actual):
+            failures.append(f"{block.where}: `{command.line}` printed:\n{output}\n"
+                            f"the page shows:\n" + "\n".join(command.expected))
+        if command.expected:
+            new_lines += (_updated(command.expected, actual, fill) if update
+                          else command.expected)
+    return new_lines
 
 
 def main(argv: list[str]) -> int:
-    """`python tests/docs_examples.py --update PAGE...`: rewrite shown outputs."""
+    """`python tests/docs_examples.py --update [--fill] PAGE...`: rewrite shown outputs
+    (`--fill`: an output shown as `...` alone too)."""
     import tempfile
 
     if len(argv) < 2 or argv[0] != "--update":
-        print("usage: python tests/docs_examples.py --update PAGE...", file=sys.stderr)
+        print("usage: python tests/docs_examples.py --update [--fill] PAGE...", file=sys.stderr)
         return 2
+    fill = argv[1] == "--fill"
     sys.path.insert(0, str(ROOT))
-    for name in argv[1:]:
+    for name in argv[2 if fill else 1:]:
         with tempfile.TemporaryDirectory() as folder:
-            for failure in console_failures(Path(name).resolve(), Path(folder), update=True):
+            failures, skipped = run_page(Path(name).resolve(), Path(folder), update=True,
+                                         fill=fill)
+            for failure in failures + [f"skipped: {s}" for s in skipped]:
                 print(failure.splitlines()[0])
     return 0
 
