@@ -10,6 +10,9 @@ out below, module for module), with this checkout on the path:
         pyyaml pydantic typer rich
     PYTHONPATH=. /tmp/peers-venv/bin/python bench/peers.py            # writes tests/data/peers.json
     PYTHONPATH=. /tmp/peers-venv/bin/python bench/peers.py --only resnet18 --output /tmp/p.json
+    PYTHONPATH=. /tmp/peers-venv/bin/python bench/peers.py --no-specs \
+        --into tests/data/peers.json                                     # the pieces again
+    PYTHONPATH=. python bench/peers.py --check tests/data/peers.json    # the product's rules
 
 Every tool runs with its defaults, as its README shows, on a fresh copy of the model in eval
 mode (ptflops, thop and torchinfo switch to eval themselves; fvcore and FlopCounterMode count
@@ -35,11 +38,20 @@ Per layer, only non-zero numbers are kept; a module path that is absent counted 
 Three kinds of model are measured:
 - `specs`: every bundled spec, built by `cnncalc.torch.build` (cnncalc's own modules: a Conv2d
   subclass with a fused activation, `Add`, a `mean` global pool, ...); with cnncalc's own counts.
-- `specs[...]["torchvision"]`: for the specs that equal a torchvision model (resnet18, resnet50,
-  vgg16, googlenet without aux heads, mobilenet_v2, efficientnet_b0), that model written out here
-  with torchvision's module classes, names and forward code (torchvision 0.29.1's source).
+- `specs[...]["torchvision"]`: for the specs written from a torchvision model (resnet18,
+  resnet50, vgg16, googlenet without aux heads, mobilenet_v2, efficientnet_b0, convnext_tiny,
+  efficientnet_v2_s, regnet_y_400mf, shufflenet_v2_x1_0, inception_v3), that model written out
+  here with torchvision's module classes, names and forward code (torchvision 0.29.1's source),
+  at the spec's input size; `spec` names the spec that is that model row for row (vgg16's is
+  tests/data/vgg16-torchvision.yaml: torchvision's identity average pool, no softmax).
 - `pieces` and `nets`: one operation each, in each form it is written in (module, functional,
-  operator), and a few small equivalent networks; what each tool counts for each.
+  operator), and a few small equivalent networks, each run as a layer of an nn.Sequential; with
+  the spec that writes it (`written_as:` saying the form; `built`: the spec as
+  `cnncalc.torch.build` makes it), or none where no spec can say how the code is written.
+
+The rules are the product's (`cnncalc.analyses.conventions`, one table): `--check` applies them
+to every spec, torchvision model, piece and net of a peers.json and lists every number they do
+not give (tests/test_conventions.py asserts the same, per layer too).
 """
 
 from __future__ import annotations
@@ -52,8 +64,10 @@ import logging
 import math
 import sys
 import warnings
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -687,7 +701,499 @@ class EfficientNet(nn.Module):
         return x
 
 
-#: Bundled spec -> the torchvision model it equals (input 224x224x3).
+# ConvNeXt-Tiny (torchvision/models/convnext.py; ops/misc.py's Permute)
+class Permute(nn.Module):
+    def __init__(self, dims: list[int]):
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.permute(x, self.dims)
+
+
+class LayerNorm2d(nn.LayerNorm):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class CNBlock(nn.Module):
+    def __init__(self, dim: int, layer_scale: float, stochastic_depth_prob: float):
+        super().__init__()
+        self.block = nn.Sequential(
+            nn.Conv2d(dim, dim, kernel_size=7, padding=3, groups=dim, bias=True),
+            Permute([0, 2, 3, 1]),
+            nn.LayerNorm(dim, eps=1e-6),
+            nn.Linear(in_features=dim, out_features=4 * dim, bias=True),
+            nn.GELU(),
+            nn.Linear(in_features=4 * dim, out_features=dim, bias=True),
+            Permute([0, 3, 1, 2]))
+        self.layer_scale = nn.Parameter(torch.ones(dim, 1, 1) * layer_scale)
+        self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        result = self.layer_scale * self.block(input)
+        result = self.stochastic_depth(result)
+        result += input
+        return result
+
+
+class ConvNeXt(nn.Module):
+    """convnext_tiny: CNBlockConfig (96, 192, 3), (192, 384, 3), (384, 768, 9), (768, None, 3);
+    stochastic_depth_prob 0.1, layer_scale 1e-6."""
+
+    def __init__(self, stochastic_depth_prob: float = 0.1, layer_scale: float = 1e-6,
+                 num_classes: int = 1000):
+        super().__init__()
+        setting = [(96, 192, 3), (192, 384, 3), (384, 768, 9), (768, None, 3)]
+        layers: list[nn.Module] = [nn.Sequential(
+            nn.Conv2d(3, 96, kernel_size=4, stride=4, padding=0, bias=True),
+            LayerNorm2d(96, eps=1e-6))]  # Conv2dNormActivation(..., activation_layer=None)
+        total = sum(n for _, _, n in setting)
+        block_id = 0
+        for c_in, c_out, n in setting:
+            stage: list[nn.Module] = []
+            for _ in range(n):
+                sd_prob = stochastic_depth_prob * block_id / (total - 1.0)
+                stage.append(CNBlock(c_in, layer_scale, sd_prob))
+                block_id += 1
+            layers.append(nn.Sequential(*stage))
+            if c_out is not None:
+                layers.append(nn.Sequential(LayerNorm2d(c_in, eps=1e-6),
+                                            nn.Conv2d(c_in, c_out, kernel_size=2, stride=2)))
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Sequential(LayerNorm2d(768, eps=1e-6), nn.Flatten(1),
+                                        nn.Linear(768, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(x)
+        x = self.avgpool(x)
+        return self.classifier(x)
+
+
+# EfficientNetV2-S (torchvision/models/efficientnet.py: FusedMBConv, MBConv)
+class MBConvV2(nn.Module):
+    """MBConv as efficientnet_v2_s builds it (BatchNorm2d eps 1e-3; torchvision's MBConv)."""
+
+    def __init__(self, expand_ratio: float, kernel: int, stride: int, input_channels: int,
+                 out_channels: int, stochastic_depth_prob: float):
+        super().__init__()
+        self.use_res_connect = stride == 1 and input_channels == out_channels
+        norm = partial(nn.BatchNorm2d, eps=1e-3)
+        layers: list[nn.Module] = []
+        expanded = _make_divisible(input_channels * expand_ratio, 8)
+        if expanded != input_channels:
+            layers.append(Conv2dNormActivation(input_channels, expanded, kernel_size=1,
+                                               norm_layer=norm, activation_layer=nn.SiLU))
+        layers.append(Conv2dNormActivation(expanded, expanded, kernel_size=kernel, stride=stride,
+                                           groups=expanded, norm_layer=norm,
+                                           activation_layer=nn.SiLU))
+        layers.append(SqueezeExcitation(expanded, max(1, input_channels // 4),
+                                        activation=lambda: nn.SiLU(inplace=True)))
+        layers.append(Conv2dNormActivation(expanded, out_channels, kernel_size=1,
+                                           norm_layer=norm, activation_layer=None))
+        self.block = nn.Sequential(*layers)
+        self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
+        self.out_channels = out_channels
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        result = self.block(input)
+        if self.use_res_connect:
+            result = self.stochastic_depth(result)
+            result += input
+        return result
+
+
+class FusedMBConv(nn.Module):
+    def __init__(self, expand_ratio: float, kernel: int, stride: int, input_channels: int,
+                 out_channels: int, stochastic_depth_prob: float):
+        super().__init__()
+        self.use_res_connect = stride == 1 and input_channels == out_channels
+        norm = partial(nn.BatchNorm2d, eps=1e-3)
+        layers: list[nn.Module] = []
+        expanded = _make_divisible(input_channels * expand_ratio, 8)
+        if expanded != input_channels:
+            layers.append(Conv2dNormActivation(input_channels, expanded, kernel_size=kernel,
+                                               stride=stride, norm_layer=norm,
+                                               activation_layer=nn.SiLU))
+            layers.append(Conv2dNormActivation(expanded, out_channels, kernel_size=1,
+                                               norm_layer=norm, activation_layer=None))
+        else:
+            layers.append(Conv2dNormActivation(input_channels, out_channels, kernel_size=kernel,
+                                               stride=stride, norm_layer=norm,
+                                               activation_layer=nn.SiLU))
+        self.block = nn.Sequential(*layers)
+        self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
+        self.out_channels = out_channels
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        result = self.block(input)
+        if self.use_res_connect:
+            result = self.stochastic_depth(result)
+            result += input
+        return result
+
+
+class EfficientNetV2(nn.Module):
+    """efficientnet_v2_s: dropout 0.2, stochastic depth 0.2, last channel 1280."""
+
+    def __init__(self, dropout: float = 0.2, stochastic_depth_prob: float = 0.2,
+                 num_classes: int = 1000):
+        super().__init__()
+        # (block, expand_ratio, kernel, stride, input_channels, out_channels, num_layers)
+        setting = [(FusedMBConv, 1, 3, 1, 24, 24, 2), (FusedMBConv, 4, 3, 2, 24, 48, 4),
+                   (FusedMBConv, 4, 3, 2, 48, 64, 4), (MBConvV2, 4, 3, 2, 64, 128, 6),
+                   (MBConvV2, 6, 3, 1, 128, 160, 9), (MBConvV2, 6, 3, 2, 160, 256, 15)]
+        norm = partial(nn.BatchNorm2d, eps=1e-3)
+        layers: list[nn.Module] = [Conv2dNormActivation(3, 24, kernel_size=3, stride=2,
+                                                        norm_layer=norm,
+                                                        activation_layer=nn.SiLU)]
+        total = sum(row[-1] for row in setting)
+        block_id = 0
+        for block, t, k, s, c_in, c_out, n in setting:
+            stage: list[nn.Module] = []
+            for _ in range(n):
+                stride, inp = (1, c_out) if stage else (s, c_in)
+                stage.append(block(t, k, stride, inp, c_out,
+                                   stochastic_depth_prob * float(block_id) / total))
+                block_id += 1
+            layers.append(nn.Sequential(*stage))
+        layers.append(Conv2dNormActivation(256, 1280, kernel_size=1, norm_layer=norm,
+                                           activation_layer=nn.SiLU))
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Sequential(nn.Dropout(p=dropout, inplace=True),
+                                        nn.Linear(1280, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(x)
+        x = self.avgpool(x)
+        x = torch.flatten(x, 1)
+        return self.classifier(x)
+
+
+# RegNetY-400MF (torchvision/models/regnet.py: SimpleStemIN, ResBottleneckBlock, AnyStage)
+class BottleneckTransform(nn.Sequential):
+    def __init__(self, width_in: int, width_out: int, stride: int, group_width: int,
+                 se_ratio: float):
+        groups = width_out // group_width
+        super().__init__(OrderedDict([
+            ("a", Conv2dNormActivation(width_in, width_out, kernel_size=1)),
+            ("b", Conv2dNormActivation(width_out, width_out, kernel_size=3, stride=stride,
+                                       groups=groups)),
+            ("se", SqueezeExcitation(width_out, int(round(se_ratio * width_in)),
+                                     activation=nn.ReLU)),
+            ("c", Conv2dNormActivation(width_out, width_out, kernel_size=1,
+                                       activation_layer=None))]))
+
+
+class ResBottleneckBlock(nn.Module):
+    def __init__(self, width_in: int, width_out: int, stride: int, group_width: int,
+                 se_ratio: float):
+        super().__init__()
+        self.proj = None
+        if width_in != width_out or stride != 1:
+            self.proj = Conv2dNormActivation(width_in, width_out, kernel_size=1, stride=stride,
+                                             activation_layer=None)
+        self.f = BottleneckTransform(width_in, width_out, stride, group_width, se_ratio)
+        self.activation = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.proj is not None:
+            x = self.proj(x) + self.f(x)
+        else:
+            x = x + self.f(x)
+        return self.activation(x)
+
+
+class RegNet(nn.Module):
+    """regnet_y_400mf: BlockParams.from_init_params(depth 16, w_0 48, w_a 27.89, w_m 2.09,
+    group_width 8, se_ratio 0.25): stage widths 48, 104, 208, 440, depths 1, 3, 6, 6."""
+
+    def __init__(self, num_classes: int = 1000):
+        super().__init__()
+        self.stem = Conv2dNormActivation(3, 32, kernel_size=3, stride=2)
+        stages: list[tuple[str, nn.Module]] = []
+        current = 32
+        for i, (width, depth) in enumerate(zip([48, 104, 208, 440], [1, 3, 6, 6],
+                                               strict=True)):
+            blocks = [(f"block{i + 1}-{j}", ResBottleneckBlock(current if j == 0 else width,
+                                                              width, 2 if j == 0 else 1, 8,
+                                                              0.25)) for j in range(depth)]
+            stages.append((f"block{i + 1}", nn.Sequential(OrderedDict(blocks))))
+            current = width
+        self.trunk_output = nn.Sequential(OrderedDict(stages))
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(current, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        x = self.trunk_output(x)
+        x = self.avgpool(x)
+        x = x.flatten(start_dim=1)
+        return self.fc(x)
+
+
+# ShuffleNetV2 1.0x (torchvision/models/shufflenetv2.py)
+def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
+    batchsize, num_channels, height, width = x.size()
+    x = x.view(batchsize, groups, num_channels // groups, height, width)
+    x = torch.transpose(x, 1, 2).contiguous()
+    return x.view(batchsize, num_channels, height, width)
+
+
+class ShuffleUnit(nn.Module):
+    """torchvision's shufflenetv2.InvertedResidual."""
+
+    def __init__(self, inp: int, oup: int, stride: int):
+        super().__init__()
+        self.stride = stride
+        branch = oup // 2
+        if stride > 1:
+            self.branch1 = nn.Sequential(
+                nn.Conv2d(inp, inp, 3, stride, 1, bias=False, groups=inp), nn.BatchNorm2d(inp),
+                nn.Conv2d(inp, branch, 1, 1, 0, bias=False), nn.BatchNorm2d(branch),
+                nn.ReLU(inplace=True))
+        else:
+            self.branch1 = nn.Sequential()
+        self.branch2 = nn.Sequential(
+            nn.Conv2d(inp if stride > 1 else branch, branch, 1, 1, 0, bias=False),
+            nn.BatchNorm2d(branch), nn.ReLU(inplace=True),
+            nn.Conv2d(branch, branch, 3, stride, 1, bias=False, groups=branch),
+            nn.BatchNorm2d(branch),
+            nn.Conv2d(branch, branch, 1, 1, 0, bias=False), nn.BatchNorm2d(branch),
+            nn.ReLU(inplace=True))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stride == 1:
+            x1, x2 = x.chunk(2, dim=1)
+            out = torch.cat((x1, self.branch2(x2)), dim=1)
+        else:
+            out = torch.cat((self.branch1(x), self.branch2(x)), dim=1)
+        return channel_shuffle(out, 2)
+
+
+class ShuffleNetV2(nn.Module):
+    """shufflenet_v2_x1_0: stages_repeats [4, 8, 4], out channels [24, 116, 232, 464, 1024]."""
+
+    def __init__(self, num_classes: int = 1000):
+        super().__init__()
+        repeats, channels = [4, 8, 4], [24, 116, 232, 464, 1024]
+        self.conv1 = nn.Sequential(nn.Conv2d(3, 24, 3, 2, 1, bias=False), nn.BatchNorm2d(24),
+                                   nn.ReLU(inplace=True))
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        current = 24
+        for name, n, out in zip(["stage2", "stage3", "stage4"], repeats, channels[1:4],
+                                strict=True):
+            units = [ShuffleUnit(current, out, 2)] + [ShuffleUnit(out, out, 1)
+                                                      for _ in range(n - 1)]
+            setattr(self, name, nn.Sequential(*units))
+            current = out
+        self.conv5 = nn.Sequential(nn.Conv2d(current, 1024, 1, 1, 0, bias=False),
+                                   nn.BatchNorm2d(1024), nn.ReLU(inplace=True))
+        self.fc = nn.Linear(1024, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv1(x)
+        x = self.maxpool(x)
+        x = self.stage2(x)
+        x = self.stage3(x)
+        x = self.stage4(x)
+        x = self.conv5(x)
+        x = x.mean([2, 3])  # globalpool
+        return self.fc(x)
+
+
+# Inception v3 (torchvision/models/inception.py; aux_logits=True, transform_input=False)
+class BasicConv2dV3(nn.Module):
+    def __init__(self, in_channels: int, out_channels: int, **kwargs: Any):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, bias=False, **kwargs)
+        self.bn = nn.BatchNorm2d(out_channels, eps=0.001)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x)
+        x = self.bn(x)
+        return F.relu(x, inplace=True)
+
+
+class InceptionA(nn.Module):
+    def __init__(self, in_channels: int, pool_features: int):
+        super().__init__()
+        self.branch1x1 = BasicConv2dV3(in_channels, 64, kernel_size=1)
+        self.branch5x5_1 = BasicConv2dV3(in_channels, 48, kernel_size=1)
+        self.branch5x5_2 = BasicConv2dV3(48, 64, kernel_size=5, padding=2)
+        self.branch3x3dbl_1 = BasicConv2dV3(in_channels, 64, kernel_size=1)
+        self.branch3x3dbl_2 = BasicConv2dV3(64, 96, kernel_size=3, padding=1)
+        self.branch3x3dbl_3 = BasicConv2dV3(96, 96, kernel_size=3, padding=1)
+        self.branch_pool = BasicConv2dV3(in_channels, pool_features, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branch1x1 = self.branch1x1(x)
+        branch5x5 = self.branch5x5_2(self.branch5x5_1(x))
+        branch3x3dbl = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
+        branch_pool = self.branch_pool(F.avg_pool2d(x, kernel_size=3, stride=1, padding=1))
+        return torch.cat([branch1x1, branch5x5, branch3x3dbl, branch_pool], 1)
+
+
+class InceptionB(nn.Module):
+    def __init__(self, in_channels: int):
+        super().__init__()
+        self.branch3x3 = BasicConv2dV3(in_channels, 384, kernel_size=3, stride=2)
+        self.branch3x3dbl_1 = BasicConv2dV3(in_channels, 64, kernel_size=1)
+        self.branch3x3dbl_2 = BasicConv2dV3(64, 96, kernel_size=3, padding=1)
+        self.branch3x3dbl_3 = BasicConv2dV3(96, 96, kernel_size=3, stride=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branch3x3 = self.branch3x3(x)
+        branch3x3dbl = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
+        branch_pool = F.max_pool2d(x, kernel_size=3, stride=2)
+        return torch.cat([branch3x3, branch3x3dbl, branch_pool], 1)
+
+
+class InceptionC(nn.Module):
+    def __init__(self, in_channels: int, channels_7x7: int):
+        super().__init__()
+        c7 = channels_7x7
+        self.branch1x1 = BasicConv2dV3(in_channels, 192, kernel_size=1)
+        self.branch7x7_1 = BasicConv2dV3(in_channels, c7, kernel_size=1)
+        self.branch7x7_2 = BasicConv2dV3(c7, c7, kernel_size=(1, 7), padding=(0, 3))
+        self.branch7x7_3 = BasicConv2dV3(c7, 192, kernel_size=(7, 1), padding=(3, 0))
+        self.branch7x7dbl_1 = BasicConv2dV3(in_channels, c7, kernel_size=1)
+        self.branch7x7dbl_2 = BasicConv2dV3(c7, c7, kernel_size=(7, 1), padding=(3, 0))
+        self.branch7x7dbl_3 = BasicConv2dV3(c7, c7, kernel_size=(1, 7), padding=(0, 3))
+        self.branch7x7dbl_4 = BasicConv2dV3(c7, c7, kernel_size=(7, 1), padding=(3, 0))
+        self.branch7x7dbl_5 = BasicConv2dV3(c7, 192, kernel_size=(1, 7), padding=(0, 3))
+        self.branch_pool = BasicConv2dV3(in_channels, 192, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branch1x1 = self.branch1x1(x)
+        branch7x7 = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
+        branch7x7dbl = self.branch7x7dbl_1(x)
+        for conv in (self.branch7x7dbl_2, self.branch7x7dbl_3, self.branch7x7dbl_4,
+                     self.branch7x7dbl_5):
+            branch7x7dbl = conv(branch7x7dbl)
+        branch_pool = self.branch_pool(F.avg_pool2d(x, kernel_size=3, stride=1, padding=1))
+        return torch.cat([branch1x1, branch7x7, branch7x7dbl, branch_pool], 1)
+
+
+class InceptionD(nn.Module):
+    def __init__(self, in_channels: int):
+        super().__init__()
+        self.branch3x3_1 = BasicConv2dV3(in_channels, 192, kernel_size=1)
+        self.branch3x3_2 = BasicConv2dV3(192, 320, kernel_size=3, stride=2)
+        self.branch7x7x3_1 = BasicConv2dV3(in_channels, 192, kernel_size=1)
+        self.branch7x7x3_2 = BasicConv2dV3(192, 192, kernel_size=(1, 7), padding=(0, 3))
+        self.branch7x7x3_3 = BasicConv2dV3(192, 192, kernel_size=(7, 1), padding=(3, 0))
+        self.branch7x7x3_4 = BasicConv2dV3(192, 192, kernel_size=3, stride=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branch3x3 = self.branch3x3_2(self.branch3x3_1(x))
+        branch7x7x3 = self.branch7x7x3_4(self.branch7x7x3_3(self.branch7x7x3_2(
+            self.branch7x7x3_1(x))))
+        branch_pool = F.max_pool2d(x, kernel_size=3, stride=2)
+        return torch.cat([branch3x3, branch7x7x3, branch_pool], 1)
+
+
+class InceptionE(nn.Module):
+    def __init__(self, in_channels: int):
+        super().__init__()
+        self.branch1x1 = BasicConv2dV3(in_channels, 320, kernel_size=1)
+        self.branch3x3_1 = BasicConv2dV3(in_channels, 384, kernel_size=1)
+        self.branch3x3_2a = BasicConv2dV3(384, 384, kernel_size=(1, 3), padding=(0, 1))
+        self.branch3x3_2b = BasicConv2dV3(384, 384, kernel_size=(3, 1), padding=(1, 0))
+        self.branch3x3dbl_1 = BasicConv2dV3(in_channels, 448, kernel_size=1)
+        self.branch3x3dbl_2 = BasicConv2dV3(448, 384, kernel_size=3, padding=1)
+        self.branch3x3dbl_3a = BasicConv2dV3(384, 384, kernel_size=(1, 3), padding=(0, 1))
+        self.branch3x3dbl_3b = BasicConv2dV3(384, 384, kernel_size=(3, 1), padding=(1, 0))
+        self.branch_pool = BasicConv2dV3(in_channels, 192, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        branch1x1 = self.branch1x1(x)
+        branch3x3 = self.branch3x3_1(x)
+        branch3x3 = torch.cat([self.branch3x3_2a(branch3x3), self.branch3x3_2b(branch3x3)], 1)
+        branch3x3dbl = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
+        branch3x3dbl = torch.cat([self.branch3x3dbl_3a(branch3x3dbl),
+                                  self.branch3x3dbl_3b(branch3x3dbl)], 1)
+        branch_pool = self.branch_pool(F.avg_pool2d(x, kernel_size=3, stride=1, padding=1))
+        return torch.cat([branch1x1, branch3x3, branch3x3dbl, branch_pool], 1)
+
+
+class InceptionAux(nn.Module):
+    def __init__(self, in_channels: int, num_classes: int):
+        super().__init__()
+        self.conv0 = BasicConv2dV3(in_channels, 128, kernel_size=1)
+        self.conv1 = BasicConv2dV3(128, 768, kernel_size=5)
+        self.fc = nn.Linear(768, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.avg_pool2d(x, kernel_size=5, stride=3)
+        x = self.conv0(x)
+        x = self.conv1(x)
+        x = F.adaptive_avg_pool2d(x, (1, 1))
+        x = torch.flatten(x, 1)
+        return self.fc(x)
+
+
+class Inception3(nn.Module):
+    def __init__(self, num_classes: int = 1000, dropout: float = 0.5):
+        super().__init__()
+        self.aux_logits = True
+        self.transform_input = False
+        self.Conv2d_1a_3x3 = BasicConv2dV3(3, 32, kernel_size=3, stride=2)
+        self.Conv2d_2a_3x3 = BasicConv2dV3(32, 32, kernel_size=3)
+        self.Conv2d_2b_3x3 = BasicConv2dV3(32, 64, kernel_size=3, padding=1)
+        self.maxpool1 = nn.MaxPool2d(kernel_size=3, stride=2)
+        self.Conv2d_3b_1x1 = BasicConv2dV3(64, 80, kernel_size=1)
+        self.Conv2d_4a_3x3 = BasicConv2dV3(80, 192, kernel_size=3)
+        self.maxpool2 = nn.MaxPool2d(kernel_size=3, stride=2)
+        self.Mixed_5b = InceptionA(192, pool_features=32)
+        self.Mixed_5c = InceptionA(256, pool_features=64)
+        self.Mixed_5d = InceptionA(288, pool_features=64)
+        self.Mixed_6a = InceptionB(288)
+        self.Mixed_6b = InceptionC(768, channels_7x7=128)
+        self.Mixed_6c = InceptionC(768, channels_7x7=160)
+        self.Mixed_6d = InceptionC(768, channels_7x7=160)
+        self.Mixed_6e = InceptionC(768, channels_7x7=192)
+        self.AuxLogits = InceptionAux(768, num_classes)
+        self.Mixed_7a = InceptionD(768)
+        self.Mixed_7b = InceptionE(1280)
+        self.Mixed_7c = InceptionE(2048)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.dropout = nn.Dropout(p=dropout)
+        self.fc = nn.Linear(2048, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.Conv2d_1a_3x3(x)
+        x = self.Conv2d_2a_3x3(x)
+        x = self.Conv2d_2b_3x3(x)
+        x = self.maxpool1(x)
+        x = self.Conv2d_3b_1x1(x)
+        x = self.Conv2d_4a_3x3(x)
+        x = self.maxpool2(x)
+        x = self.Mixed_5b(x)
+        x = self.Mixed_5c(x)
+        x = self.Mixed_5d(x)
+        x = self.Mixed_6a(x)
+        x = self.Mixed_6b(x)
+        x = self.Mixed_6c(x)
+        x = self.Mixed_6d(x)
+        x = self.Mixed_6e(x)
+        aux = self.AuxLogits(x) if self.AuxLogits is not None and self.training else None
+        x = self.Mixed_7a(x)
+        x = self.Mixed_7b(x)
+        x = self.Mixed_7c(x)
+        x = self.avgpool(x)
+        x = self.dropout(x)
+        x = torch.flatten(x, 1)
+        x = self.fc(x)
+        return x if aux is None else (x, aux)  # torchvision: InceptionOutputs in training
+
+
+#: Bundled spec -> the torchvision model it equals, row for row (TORCHVISION_SPECS: where a
+#: spec of tests/data is that model row for row and the bundled spec is not quite).
 TORCHVISION: dict[str, Maker] = {
     "resnet18": lambda: ResNet(BasicBlock, [2, 2, 2, 2]),
     "resnet50": lambda: ResNet(Bottleneck, [3, 4, 6, 3]),
@@ -695,7 +1201,20 @@ TORCHVISION: dict[str, Maker] = {
     "googlenet": GoogLeNet,
     "mobilenet_v2": MobileNetV2,
     "efficientnet_b0": EfficientNet,
+    "convnext_tiny": ConvNeXt,
+    "efficientnet_v2_s": EfficientNetV2,
+    "regnet_y_400mf": RegNet,
+    "shufflenet_v2_x1_0": ShuffleNetV2,
+    "inception_v3": Inception3,
 }
+#: torchvision's vgg16 has an identity AdaptiveAvgPool2d((7, 7)) and no softmax, unlike the
+#: lecture's listing the bundled vgg16 is; this spec is torchvision's row for row
+TORCHVISION_SPECS: dict[str, str] = {"vgg16": "tests/data/vgg16-torchvision.yaml"}
+
+
+def torchvision_spec(name: str) -> str:
+    """The spec that is the torchvision model `name` row for row (a path or bundled name)."""
+    return str(ROOT / TORCHVISION_SPECS[name]) if name in TORCHVISION_SPECS else name
 
 
 # --------------------------------------------------------------------------- pieces
@@ -714,144 +1233,345 @@ class Op(nn.Module):
         return self.label
 
 
+class ChannelsLast(nn.Module):
+    """`module` on channels-last tensors, as ConvNeXt's CNBlock runs nn.LayerNorm and
+    nn.Linear: Permute to NHWC, the module, Permute back."""
+
+    def __init__(self, module: nn.Module):
+        super().__init__()
+        self.to_last, self.module, self.to_first = (Permute([0, 2, 3, 1]), module,
+                                                    Permute([0, 3, 1, 2]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.to_first(self.module(self.to_last(x)))
+
+
+class LayerScaled(nn.Module):
+    """ConvNeXt's layer scale: a (C, 1, 1) parameter times the input (an operator)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.layer_scale = nn.Parameter(torch.ones(channels, 1, 1) * 1e-6)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layer_scale * x
+
+
 def _inplace_add(x: torch.Tensor) -> torch.Tensor:
     out = x.clone()
     out += x
     return out
 
 
-def _cnncalc_pieces() -> dict[str, tuple[Maker, tuple[int, ...], str]]:
-    from cnncalc import torch as ct
+@dataclass(frozen=True)
+class Piece:
+    """One operation (or a small net) in one form, with the spec that writes it for cnncalc's
+    conventions (None: a form no spec can name); `built`: the model is the spec built by
+    `cnncalc.torch.build`."""
 
+    make: Maker
+    shape: tuple[int, ...]
+    what: str
+    spec: str | None = None
+    built: bool = False
+
+
+def _spec_text(layers: str, shape: tuple[int, ...]) -> str:
+    """A spec of `layers` (a YAML flow list) on an input of torch's `shape` (C,H,W or N)."""
+    size = "x".join(map(str, (*shape[1:], shape[0]))) if len(shape) == 3 else str(shape[0])
+    return f"name: piece\ninput: {size}\nlayers: {layers}\n"
+
+
+def _built(layers: str, shape: tuple[int, ...], what: str) -> Piece:
+    def make() -> nn.Module:
+        import cnncalc
+        from cnncalc.torch import build
+
+        return build(cnncalc.analyze(cnncalc.load_text(_spec_text(layers, shape))))
+
+    return Piece(make, shape, what, layers, built=True)
+
+
+def _in_network(make: Maker) -> Maker:
+    """The piece as one layer of a network (an nn.Sequential around it), as every measured
+    model holds its layers: thop counts no params of a model that is a bare leaf module."""
+    return lambda: nn.Sequential(make())
+
+
+def _cnncalc_pieces() -> dict[str, Piece]:
+    m = (8, 16, 16)
     return {
-        "cnncalc_conv3x3_bias": (lambda: ct.Conv2d(8, 16, 3, padding=1), (8, 16, 16),
-                                 "cnncalc.torch.Conv2d (a subclass of nn.Conv2d), bias"),
-        "cnncalc_conv3x3_relu": (lambda: ct.Conv2d(8, 16, 3, padding=1, activation="relu"),
-                                 (8, 16, 16), "cnncalc.torch.Conv2d with its fused relu (F.relu)"),
-        "cnncalc_conv3x3_hardswish": (
-            lambda: ct.Conv2d(8, 16, 3, padding=1, activation="hardswish"), (8, 16, 16),
+        "cnncalc_conv3x3_bias": _built("[{conv: [16, 3, 1, 1]}]", m,
+                                       "cnncalc.torch.Conv2d (a subclass of nn.Conv2d), bias"),
+        "cnncalc_conv3x3_relu": _built("[{conv: {filters: 16, kernel: 3, padding: 1, "
+                                       "activation: relu}}]", m,
+                                       "cnncalc.torch.Conv2d with its fused relu (F.relu)"),
+        "cnncalc_conv3x3_hardswish": _built(
+            "[{conv: {filters: 16, kernel: 3, padding: 1, activation: hardswish}}]", m,
             "cnncalc.torch.Conv2d with its fused hardswish (F.hardswish)"),
-        "cnncalc_linear_softmax": (lambda: ct.Linear(64, 10, activation="softmax"), (64,),
-                                   "cnncalc.torch.Linear with its fused softmax (F.softmax)"),
-        "cnncalc_activation_relu": (lambda: ct.Activation("relu"), (8, 16, 16),
-                                    "cnncalc.torch.Activation('relu') (F.relu)"),
-        "cnncalc_activation_silu": (lambda: ct.Activation("silu"), (8, 16, 16),
-                                    "cnncalc.torch.Activation('silu') (F.silu)"),
-        "cnncalc_activation_sigmoid": (lambda: ct.Activation("sigmoid"), (8, 16, 16),
-                                       "cnncalc.torch.Activation('sigmoid') (torch.sigmoid)"),
-        "cnncalc_global_avg": (lambda: ct.GlobalPool("avg", False), (8, 16, 16),
-                               "cnncalc.torch.GlobalPool avg (x.mean((2, 3)))"),
-        "cnncalc_add": (lambda: Op(lambda x: ct.Add()(x, x), "cnncalc Add"), (8, 16, 16),
-                        "cnncalc.torch.Add of two maps (a + b)"),
-        "cnncalc_se": (lambda: ct.SqueezeExcitation(16, 4, "silu", "sigmoid"), (16, 8, 8),
-                       "cnncalc.torch.SqueezeExcitation(16, squeeze 4, silu, sigmoid)"),
+        "cnncalc_linear_softmax": _built("[{dense: {units: 10, activation: softmax}}]", (64,),
+                                         "cnncalc.torch.Linear with its fused softmax "
+                                         "(F.softmax)"),
+        "cnncalc_activation_relu": _built("[relu]", m, "cnncalc.torch.Activation('relu') "
+                                          "(F.relu)"),
+        "cnncalc_activation_silu": _built("[silu]", m, "cnncalc.torch.Activation('silu') "
+                                          "(F.silu)"),
+        "cnncalc_activation_sigmoid": _built("[sigmoid]", m, "cnncalc.torch.Activation("
+                                             "'sigmoid') (torch.sigmoid)"),
+        "cnncalc_global_avg": _built("[global_pool]", m, "cnncalc.torch.GlobalPool avg "
+                                     "(x.mean((2, 3)))"),
+        "cnncalc_add": _built("[{add: {}, from: [input, input]}]", m,
+                              "cnncalc.torch.Add of two maps (a + b)"),
+        "cnncalc_se": _built("[{se: {squeeze: 4, activation: silu}}]", (16, 8, 8),
+                             "cnncalc.torch.SqueezeExcitation(16, squeeze 4, silu, sigmoid)"),
+        "cnncalc_conv_transpose": _built("[{conv_transpose: [4, 2, 2]}]", m,
+                                         "cnncalc.torch.ConvTranspose2d (a subclass) 8->4 2x2 s2"),
+        "cnncalc_layernorm_map": _built("[layernorm]", m, "cnncalc.torch.LayerNorm2d (a "
+                                        "subclass of nn.LayerNorm, F.layer_norm)"),
+        "cnncalc_layernorm_vector": _built("[layernorm]", (64,), "nn.LayerNorm(64), as cnncalc "
+                                           "builds a vector's layer norm"),
+        "cnncalc_layer_scale": _built("[layer_scale]", m, "cnncalc.torch.LayerScale (scale * x)"),
+        "cnncalc_upsample_bilinear": _built("[{upsample: {factor: 2, mode: bilinear}}]", m,
+                                            "nn.Upsample bilinear, as cnncalc builds it"),
+        "cnncalc_adaptive_uneven": _built("[{adaptive_pool: 6}]", m,
+                                          "nn.AdaptiveAvgPool2d(6) on 16x16 (windows that do "
+                                          "not slide evenly), as cnncalc builds it"),
+        "cnncalc_adaptive_even": _built("[{adaptive_pool: 5}]", m,
+                                        "nn.AvgPool2d(4, 3): cnncalc's adaptive pool 16 -> 5 "
+                                        "(the lecture's window)"),
     }
 
 
-def pieces() -> dict[str, tuple[Maker, tuple[int, ...], str]]:
-    """name -> (model, input shape C,H,W or N, what it is). One operation each."""
+def pieces() -> dict[str, Piece]:
+    """name -> Piece (model, input shape C,H,W or N, what it is, its spec). One operation
+    each."""
     m = (8, 16, 16)
     v = (64,)
+    P = Piece
     return {
         # convolutions and dense layers
-        "conv3x3_bias": (lambda: nn.Conv2d(8, 16, 3, padding=1), m, "nn.Conv2d 8->16 3x3 p1"),
-        "conv3x3_nobias": (lambda: nn.Conv2d(8, 16, 3, padding=1, bias=False), m,
-                           "nn.Conv2d 8->16 3x3 p1, bias=False"),
-        "conv3x3_s2_bias": (lambda: nn.Conv2d(8, 16, 3, stride=2, padding=1), m,
-                            "nn.Conv2d 8->16 3x3 s2 p1"),
-        "conv3x3_groups4_nobias": (lambda: nn.Conv2d(8, 16, 3, padding=1, groups=4, bias=False),
-                                   m, "nn.Conv2d 8->16 3x3 p1 groups=4, bias=False"),
-        "depthwise3x3_nobias": (lambda: nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False), m,
-                                "nn.Conv2d 8->8 3x3 p1 groups=8, bias=False"),
-        "depthwise3x3_bias": (lambda: nn.Conv2d(8, 8, 3, padding=1, groups=8), m,
-                              "nn.Conv2d 8->8 3x3 p1 groups=8"),
-        "depthwise3x3_mult2_nobias": (
+        "conv3x3_bias": P(lambda: nn.Conv2d(8, 16, 3, padding=1), m, "nn.Conv2d 8->16 3x3 p1",
+                          "[{conv: [16, 3, 1, 1]}]"),
+        "conv3x3_nobias": P(lambda: nn.Conv2d(8, 16, 3, padding=1, bias=False), m,
+                            "nn.Conv2d 8->16 3x3 p1, bias=False",
+                            "[{conv: {filters: 16, kernel: 3, padding: 1, bias: false}}]"),
+        "conv3x3_s2_bias": P(lambda: nn.Conv2d(8, 16, 3, stride=2, padding=1), m,
+                             "nn.Conv2d 8->16 3x3 s2 p1", "[{conv: [16, 3, 2, 1]}]"),
+        "conv3x3_groups4_nobias": P(
+            lambda: nn.Conv2d(8, 16, 3, padding=1, groups=4, bias=False), m,
+            "nn.Conv2d 8->16 3x3 p1 groups=4, bias=False",
+            "[{conv: {filters: 16, kernel: 3, padding: 1, groups: 4, bias: false}}]"),
+        "depthwise3x3_nobias": P(lambda: nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False), m,
+                                 "nn.Conv2d 8->8 3x3 p1 groups=8, bias=False",
+                                 "[{depthwise: {kernel: 3, padding: 1, bias: false}}]"),
+        "depthwise3x3_bias": P(lambda: nn.Conv2d(8, 8, 3, padding=1, groups=8), m,
+                               "nn.Conv2d 8->8 3x3 p1 groups=8",
+                               "[{depthwise: {kernel: 3, padding: 1}}]"),
+        "depthwise3x3_mult2_nobias": P(
             lambda: nn.Conv2d(8, 16, 3, padding=1, groups=8, bias=False), m,
-            "nn.Conv2d 8->16 3x3 p1 groups=8 (multiplier 2), bias=False"),
-        "linear_bias": (lambda: nn.Linear(64, 10), v, "nn.Linear 64->10"),
-        "linear_nobias": (lambda: nn.Linear(64, 10, bias=False), v, "nn.Linear 64->10, bias=False"),
-        # batch norm
-        "batchnorm2d": (lambda: nn.BatchNorm2d(8), m, "nn.BatchNorm2d(8)"),
-        "batchnorm2d_noaffine": (lambda: nn.BatchNorm2d(8, affine=False), m,
-                                 "nn.BatchNorm2d(8, affine=False)"),
-        "batchnorm1d": (lambda: nn.BatchNorm1d(64), v, "nn.BatchNorm1d(64) on a vector"),
+            "nn.Conv2d 8->16 3x3 p1 groups=8 (multiplier 2), bias=False",
+            "[{depthwise: {kernel: 3, padding: 1, multiplier: 2, bias: false}}]"),
+        "linear_bias": P(lambda: nn.Linear(64, 10), v, "nn.Linear 64->10", "[{dense: 10}]"),
+        "linear_nobias": P(lambda: nn.Linear(64, 10, bias=False), v,
+                           "nn.Linear 64->10, bias=False", "[{dense: {units: 10, bias: false}}]"),
+        "linear_channels_last": P(lambda: ChannelsLast(nn.Linear(8, 16)), m,
+                                  "nn.Linear 8->16 on channels-last (ConvNeXt's pointwise)",
+                                  "[{conv: [16, 1], written_as: linear}]"),
+        "linear_channels_last_nobias": P(
+            lambda: ChannelsLast(nn.Linear(8, 16, bias=False)), m,
+            "nn.Linear 8->16, bias=False, on channels-last",
+            "[{conv: {filters: 16, kernel: 1, bias: false}, written_as: linear}]"),
+        "conv_transpose_bias": P(lambda: nn.ConvTranspose2d(8, 4, 2, stride=2), m,
+                                 "nn.ConvTranspose2d 8->4 2x2 s2", "[{conv_transpose: [4, 2, 2]}]"),
+        "conv_transpose_rect": P(
+            lambda: nn.ConvTranspose2d(8, 4, 3, stride=2, padding=1, output_padding=1), (8, 8, 12),
+            "nn.ConvTranspose2d 8->4 3x3 s2 p1 op1 on 8x12 (16x24 out)",
+            "[{conv_transpose: {filters: 4, kernel: 3, stride: 2, padding: 1, "
+            "output_padding: 1}}]"),
+        "conv_transpose_nobias": P(
+            lambda: nn.ConvTranspose2d(8, 4, 3, stride=2, padding=1, output_padding=1, bias=False),
+            (8, 8, 12), "nn.ConvTranspose2d 8->4 3x3 s2 p1 op1, bias=False, on 8x12",
+            "[{conv_transpose: {filters: 4, kernel: 3, stride: 2, padding: 1, "
+            "output_padding: 1, bias: false}}]"),
+        # normalisation
+        "batchnorm2d": P(lambda: nn.BatchNorm2d(8), m, "nn.BatchNorm2d(8)", "[batchnorm]"),
+        "batchnorm2d_noaffine": P(lambda: nn.BatchNorm2d(8, affine=False), m,
+                                  "nn.BatchNorm2d(8, affine=False)",
+                                  "[{batchnorm: {affine: false}}]"),
+        "batchnorm1d": P(lambda: nn.BatchNorm1d(64), v, "nn.BatchNorm1d(64) on a vector",
+                         "[batchnorm]"),
+        "layernorm_channels_last": P(lambda: ChannelsLast(nn.LayerNorm(8, eps=1e-6)), m,
+                                     "nn.LayerNorm(8) on channels-last (CNBlock's)",
+                                     "[layernorm]"),
+        "layernorm_channels_last_noaffine": P(
+            lambda: ChannelsLast(nn.LayerNorm(8, elementwise_affine=False)), m,
+            "nn.LayerNorm(8, elementwise_affine=False) on channels-last",
+            "[{layernorm: {affine: false}}]"),
+        "layernorm2d": P(lambda: LayerNorm2d(8, eps=1e-6), m,
+                         "torchvision's LayerNorm2d(8) (a subclass of nn.LayerNorm)",
+                         "[{layernorm: {}, written_as: subclass}]"),
+        "layernorm_functional": P(
+            lambda: ChannelsLast(Op(lambda x: F.layer_norm(x, (8,)), "F.layer_norm")), m,
+            "F.layer_norm over the channels (no affine)",
+            "[{layernorm: {affine: false}, written_as: functional}]"),
+        "layernorm_vector": P(lambda: nn.LayerNorm(64), v, "nn.LayerNorm(64) on a vector",
+                              "[layernorm]"),
+        "layer_scale": P(lambda: LayerScaled(8), m, "ConvNeXt's layer scale (a parameter * x)",
+                         "[layer_scale]"),
         # activations: module, functional
-        "relu_module": (lambda: nn.ReLU(), m, "nn.ReLU()"),
-        "relu_module_inplace": (lambda: nn.ReLU(inplace=True), m, "nn.ReLU(inplace=True)"),
-        "relu_functional": (lambda: Op(lambda x: F.relu(x), "F.relu"), m, "F.relu(x)"),
-        "relu_functional_bound": (lambda: Op(F.relu, "relu"), m, "relu(x), the function bound "
-                                  "before counting (from torch.nn.functional import relu)"),
-        "relu_torch": (lambda: Op(lambda x: torch.relu(x), "torch.relu"), m, "torch.relu(x)"),
-        "relu6_module": (lambda: nn.ReLU6(), m, "nn.ReLU6()"),
-        "relu6_functional": (lambda: Op(lambda x: F.relu6(x), "F.relu6"), m, "F.relu6(x)"),
-        "leaky_relu_module": (lambda: nn.LeakyReLU(0.2), m, "nn.LeakyReLU(0.2)"),
-        "leaky_relu_functional": (lambda: Op(lambda x: F.leaky_relu(x, 0.2), "F.leaky_relu"), m,
-                                  "F.leaky_relu(x, 0.2)"),
-        "hardswish_module": (lambda: nn.Hardswish(), m, "nn.Hardswish()"),
-        "hardswish_functional": (lambda: Op(lambda x: F.hardswish(x), "F.hardswish"), m,
-                                 "F.hardswish(x)"),
-        "hardsigmoid_module": (lambda: nn.Hardsigmoid(), m, "nn.Hardsigmoid()"),
-        "prelu_module": (lambda: nn.PReLU(), m, "nn.PReLU() (one parameter)"),
-        "elu_module": (lambda: nn.ELU(), m, "nn.ELU()"),
-        "gelu_module": (lambda: nn.GELU(), m, "nn.GELU()"),
-        "gelu_functional": (lambda: Op(lambda x: F.gelu(x), "F.gelu"), m, "F.gelu(x)"),
-        "silu_module": (lambda: nn.SiLU(), m, "nn.SiLU()"),
-        "silu_functional": (lambda: Op(lambda x: F.silu(x), "F.silu"), m, "F.silu(x)"),
-        "sigmoid_module": (lambda: nn.Sigmoid(), m, "nn.Sigmoid()"),
-        "sigmoid_torch": (lambda: Op(lambda x: torch.sigmoid(x), "torch.sigmoid"), m,
-                          "torch.sigmoid(x)"),
-        "tanh_module": (lambda: nn.Tanh(), m, "nn.Tanh()"),
-        "tanh_torch": (lambda: Op(lambda x: torch.tanh(x), "torch.tanh"), m, "torch.tanh(x)"),
-        "softmax_module": (lambda: nn.Softmax(dim=1), (1000,), "nn.Softmax(dim=1) on 1000"),
-        "softmax_functional": (lambda: Op(lambda x: F.softmax(x, dim=1), "F.softmax"), (1000,),
-                               "F.softmax(x, dim=1) on 1000"),
-        "softmax_module_map": (lambda: nn.Softmax(dim=1), m, "nn.Softmax(dim=1) on a map"),
+        "relu_module": P(lambda: nn.ReLU(), m, "nn.ReLU()", "[relu]"),
+        "relu_module_inplace": P(lambda: nn.ReLU(inplace=True), m, "nn.ReLU(inplace=True)",
+                                 "[relu]"),
+        "relu_functional": P(lambda: Op(lambda x: F.relu(x), "F.relu"), m, "F.relu(x)",
+                             "[{relu: {}, written_as: functional}]"),
+        "relu_functional_bound": P(lambda: Op(F.relu, "relu"), m, "relu(x), the function bound "
+                                   "before counting (from torch.nn.functional import relu)"),
+        "relu_torch": P(lambda: Op(lambda x: torch.relu(x), "torch.relu"), m, "torch.relu(x)"),
+        "relu6_module": P(lambda: nn.ReLU6(), m, "nn.ReLU6()", "[relu6]"),
+        "relu6_functional": P(lambda: Op(lambda x: F.relu6(x), "F.relu6"), m, "F.relu6(x)",
+                              "[{relu6: {}, written_as: functional}]"),
+        "leaky_relu_module": P(lambda: nn.LeakyReLU(0.2), m, "nn.LeakyReLU(0.2)",
+                               "[{leaky_relu: {negative_slope: 0.2}}]"),
+        "leaky_relu_functional": P(lambda: Op(lambda x: F.leaky_relu(x, 0.2), "F.leaky_relu"),
+                                   m, "F.leaky_relu(x, 0.2)",
+                                   "[{leaky_relu: {negative_slope: 0.2}, written_as: "
+                                   "functional}]"),
+        "hardswish_module": P(lambda: nn.Hardswish(), m, "nn.Hardswish()", "[hardswish]"),
+        "hardswish_functional": P(lambda: Op(lambda x: F.hardswish(x), "F.hardswish"), m,
+                                  "F.hardswish(x)", "[{hardswish: {}, written_as: functional}]"),
+        "hardsigmoid_module": P(lambda: nn.Hardsigmoid(), m, "nn.Hardsigmoid()",
+                                "[hardsigmoid]"),
+        "prelu_module": P(lambda: nn.PReLU(), m, "nn.PReLU() (one parameter)"),
+        "elu_module": P(lambda: nn.ELU(), m, "nn.ELU()"),
+        "gelu_module": P(lambda: nn.GELU(), m, "nn.GELU()", "[gelu]"),
+        "gelu_tanh_module": P(lambda: nn.GELU(approximate="tanh"), m,
+                              "nn.GELU(approximate='tanh')",
+                              "[{gelu: {approximate: tanh}}]"),
+        "gelu_functional": P(lambda: Op(lambda x: F.gelu(x), "F.gelu"), m, "F.gelu(x)",
+                             "[{gelu: {}, written_as: functional}]"),
+        "silu_module": P(lambda: nn.SiLU(), m, "nn.SiLU()", "[silu]"),
+        "silu_functional": P(lambda: Op(lambda x: F.silu(x), "F.silu"), m, "F.silu(x)",
+                             "[{silu: {}, written_as: functional}]"),
+        "sigmoid_module": P(lambda: nn.Sigmoid(), m, "nn.Sigmoid()", "[sigmoid]"),
+        "sigmoid_torch": P(lambda: Op(lambda x: torch.sigmoid(x), "torch.sigmoid"), m,
+                           "torch.sigmoid(x)"),
+        "tanh_module": P(lambda: nn.Tanh(), m, "nn.Tanh()", "[tanh]"),
+        "tanh_torch": P(lambda: Op(lambda x: torch.tanh(x), "torch.tanh"), m, "torch.tanh(x)"),
+        "softmax_module": P(lambda: nn.Softmax(dim=1), (1000,), "nn.Softmax(dim=1) on 1000",
+                            "[softmax]"),
+        "softmax_functional": P(lambda: Op(lambda x: F.softmax(x, dim=1), "F.softmax"), (1000,),
+                                "F.softmax(x, dim=1) on 1000",
+                                "[{softmax: {}, written_as: functional}]"),
+        "softmax_module_map": P(lambda: nn.Softmax(dim=1), m, "nn.Softmax(dim=1) on a map",
+                                "[softmax]"),
         # pooling
-        "maxpool2x2": (lambda: nn.MaxPool2d(2), m, "nn.MaxPool2d(2)"),
-        "maxpool3x3_s2_p1": (lambda: nn.MaxPool2d(3, 2, padding=1), m, "nn.MaxPool2d(3, 2, 1)"),
-        "maxpool2x2_ceil": (lambda: nn.MaxPool2d(3, 2, ceil_mode=True), m,
-                            "nn.MaxPool2d(3, 2, ceil_mode=True)"),
-        "maxpool_functional": (lambda: Op(lambda x: F.max_pool2d(x, 2), "F.max_pool2d"), m,
-                               "F.max_pool2d(x, 2)"),
-        "avgpool2x2": (lambda: nn.AvgPool2d(2), m, "nn.AvgPool2d(2)"),
-        "avgpool3x3_s1_p1": (lambda: nn.AvgPool2d(3, 1, padding=1), m, "nn.AvgPool2d(3, 1, 1)"),
-        "avgpool_functional": (lambda: Op(lambda x: F.avg_pool2d(x, 2), "F.avg_pool2d"), m,
-                               "F.avg_pool2d(x, 2)"),
-        "adaptive_avg_1": (lambda: nn.AdaptiveAvgPool2d(1), m, "nn.AdaptiveAvgPool2d(1)"),
-        "adaptive_avg_4": (lambda: nn.AdaptiveAvgPool2d(4), m,
-                           "nn.AdaptiveAvgPool2d(4) (16 -> 4: window 4)"),
-        "adaptive_avg_5": (lambda: nn.AdaptiveAvgPool2d(5), m,
-                           "nn.AdaptiveAvgPool2d(5) (16 -> 5: windows do not divide)"),
-        "adaptive_avg_identity": (lambda: nn.AdaptiveAvgPool2d(7), (8, 7, 7),
-                                  "nn.AdaptiveAvgPool2d(7) on 7x7 (VGG's at 224: the identity)"),
-        "adaptive_avg_functional": (
+        "maxpool2x2": P(lambda: nn.MaxPool2d(2), m, "nn.MaxPool2d(2)", "[{maxpool: 2}]"),
+        "maxpool3x3_s2_p1": P(lambda: nn.MaxPool2d(3, 2, padding=1), m, "nn.MaxPool2d(3, 2, 1)",
+                              "[{maxpool: {kernel: 3, stride: 2, padding: 1}}]"),
+        "maxpool2x2_ceil": P(lambda: nn.MaxPool2d(3, 2, ceil_mode=True), m,
+                             "nn.MaxPool2d(3, 2, ceil_mode=True)",
+                             "[{maxpool: {kernel: 3, stride: 2, ceil_mode: true}}]"),
+        "maxpool_functional": P(lambda: Op(lambda x: F.max_pool2d(x, 2), "F.max_pool2d"), m,
+                                "F.max_pool2d(x, 2)", "[{maxpool: 2, written_as: functional}]"),
+        "avgpool2x2": P(lambda: nn.AvgPool2d(2), m, "nn.AvgPool2d(2)", "[{avgpool: 2}]"),
+        "avgpool3x3_s1_p1": P(lambda: nn.AvgPool2d(3, 1, padding=1), m, "nn.AvgPool2d(3, 1, 1)",
+                              "[{avgpool: {kernel: 3, stride: 1, padding: 1}}]"),
+        "avgpool_functional": P(lambda: Op(lambda x: F.avg_pool2d(x, 2), "F.avg_pool2d"), m,
+                                "F.avg_pool2d(x, 2)", "[{avgpool: 2, written_as: functional}]"),
+        "adaptive_avg_1": P(lambda: nn.AdaptiveAvgPool2d(1), m, "nn.AdaptiveAvgPool2d(1)",
+                            "[{adaptive_pool: 1}]"),
+        "adaptive_avg_4": P(lambda: nn.AdaptiveAvgPool2d(4), m,
+                            "nn.AdaptiveAvgPool2d(4) (16 -> 4: window 4)", "[{adaptive_pool: 4}]"),
+        "adaptive_avg_5": P(lambda: nn.AdaptiveAvgPool2d(5), m,
+                            "nn.AdaptiveAvgPool2d(5) (16 -> 5: windows do not divide)",
+                            "[{adaptive_pool: 5}]"),
+        "adaptive_avg_identity": P(lambda: nn.AdaptiveAvgPool2d(7), (8, 7, 7),
+                                   "nn.AdaptiveAvgPool2d(7) on 7x7 (VGG's at 224: the identity)",
+                                   "[{adaptive_pool: 7}]"),
+        "adaptive_avg_functional": P(
             lambda: Op(lambda x: F.adaptive_avg_pool2d(x, (1, 1)), "F.adaptive_avg_pool2d"), m,
-            "F.adaptive_avg_pool2d(x, (1, 1)) (MobileNetV2's)"),
-        "adaptive_max_1": (lambda: nn.AdaptiveMaxPool2d(1), m, "nn.AdaptiveMaxPool2d(1)"),
-        "mean_hw": (lambda: Op(lambda x: x.mean((2, 3)), "mean"), m, "x.mean((2, 3))"),
-        "mean_hw_keepdim": (lambda: Op(lambda x: x.mean((2, 3), keepdim=True), "mean keepdim"), m,
-                            "x.mean((2, 3), keepdim=True)"),
-        "amax_hw": (lambda: Op(lambda x: x.amax((2, 3)), "amax"), m, "x.amax((2, 3))"),
+            "F.adaptive_avg_pool2d(x, (1, 1)) (MobileNetV2's)",
+            "[{adaptive_pool: 1, written_as: functional}]"),
+        "adaptive_max_1": P(lambda: nn.AdaptiveMaxPool2d(1), m, "nn.AdaptiveMaxPool2d(1)",
+                            "[{adaptive_pool: {mode: max, size: 1}}]"),
+        "global_avg_module": P(lambda: nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()), m,
+                               "nn.AdaptiveAvgPool2d(1) then nn.Flatten (a vector of C)",
+                               "[global_pool]"),
+        "global_max_module": P(lambda: nn.Sequential(nn.AdaptiveMaxPool2d(1), nn.Flatten()), m,
+                               "nn.AdaptiveMaxPool2d(1) then nn.Flatten",
+                               "[{global_pool: max}]"),
+        "global_avg_functional": P(
+            lambda: Op(lambda x: F.adaptive_avg_pool2d(x, 1).flatten(1), "F.adaptive_avg_pool2d"),
+            m, "F.adaptive_avg_pool2d(x, 1), flattened",
+            "[{global_pool: avg, written_as: functional}]"),
+        "global_max_functional": P(
+            lambda: Op(lambda x: F.adaptive_max_pool2d(x, 1).flatten(1), "F.adaptive_max_pool2d"),
+            m, "F.adaptive_max_pool2d(x, 1), flattened",
+            "[{global_pool: max, written_as: functional}]"),
+        "mean_hw": P(lambda: Op(lambda x: x.mean((2, 3)), "mean"), m, "x.mean((2, 3))",
+                     "[{global_pool: avg, written_as: tensor}]"),
+        "mean_hw_keepdim": P(lambda: Op(lambda x: x.mean((2, 3), keepdim=True), "mean keepdim"),
+                             m, "x.mean((2, 3), keepdim=True)",
+                             "[{global_pool: {keepdims: true}, written_as: tensor}]"),
+        "amax_hw": P(lambda: Op(lambda x: x.amax((2, 3)), "amax"), m, "x.amax((2, 3))",
+                     "[{global_pool: max, written_as: tensor}]"),
+        # upsampling
+        "upsample_nearest_module": P(lambda: nn.Upsample(scale_factor=2), m,
+                                     "nn.Upsample(scale_factor=2) (nearest)", "[{upsample: 2}]"),
+        "upsample_bilinear_module": P(
+            lambda: nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False), m,
+            "nn.Upsample(scale_factor=2, mode='bilinear')",
+            "[{upsample: {factor: 2, mode: bilinear}}]"),
+        "upsample_nearest_functional": P(
+            lambda: Op(lambda x: F.interpolate(x, scale_factor=2), "F.interpolate"), m,
+            "F.interpolate(x, scale_factor=2)", "[{upsample: 2, written_as: functional}]"),
+        "upsample_bilinear_functional": P(
+            lambda: Op(lambda x: F.interpolate(x, scale_factor=2, mode="bilinear",
+                                               align_corners=False), "F.interpolate"), m,
+            "F.interpolate(x, scale_factor=2, mode='bilinear')",
+            "[{upsample: {factor: 2, mode: bilinear}, written_as: functional}]"),
         # merges and the SE multiply
-        "add_operator": (lambda: Op(lambda x: x + x, "+"), m, "a + b"),
-        "add_inplace": (lambda: Op(_inplace_add, "+="), m, "a += b"),
-        "add_torch": (lambda: Op(lambda x: torch.add(x, x), "torch.add"), m, "torch.add(a, b)"),
-        "add_method": (lambda: Op(lambda x: x.add(x), "Tensor.add"), m, "a.add(b)"),
-        "concat": (lambda: Op(lambda x: torch.cat([x, x], 1), "torch.cat"), m,
-                   "torch.cat([a, b], 1)"),
-        "mul_broadcast_operator": (lambda: Op(lambda x: x * x[:, :, :1, :1], "*"), m,
-                                   "x * s, s of N x C x 1 x 1 (the SE multiply)"),
-        "mul_broadcast_torch": (lambda: Op(lambda x: torch.mul(x, x[:, :, :1, :1]), "torch.mul"),
-                                m, "torch.mul(x, s), s of N x C x 1 x 1"),
+        "add_operator": P(lambda: Op(lambda x: x + x, "+"), m, "a + b",
+                          "[{add: {}, from: [input, input]}]"),
+        "add_inplace": P(lambda: Op(_inplace_add, "+="), m, "a += b",
+                         "[{add: {}, from: [input, input]}]"),
+        "add_torch": P(lambda: Op(lambda x: torch.add(x, x), "torch.add"), m, "torch.add(a, b)",
+                       "[{add: {}, from: [input, input], written_as: functional}]"),
+        "add_method": P(lambda: Op(lambda x: x.add(x), "Tensor.add"), m, "a.add(b)",
+                        "[{add: {}, from: [input, input], written_as: functional}]"),
+        "add_torch_three": P(lambda: Op(lambda x: torch.add(torch.add(x, x), x), "torch.add x2"),
+                             m, "torch.add(torch.add(a, b), c)",
+                             "[{add: {}, from: [input, input, input], written_as: functional}]"),
+        "concat": P(lambda: Op(lambda x: torch.cat([x, x], 1), "torch.cat"), m,
+                    "torch.cat([a, b], 1)", "[{concat: {}, from: [input, input]}]"),
+        "mul_broadcast_operator": P(lambda: Op(lambda x: x * x[:, :, :1, :1], "*"), m,
+                                    "x * s, s of N x C x 1 x 1 (the SE multiply)"),
+        "mul_broadcast_torch": P(lambda: Op(lambda x: torch.mul(x, x[:, :, :1, :1]), "torch.mul"),
+                                 m, "torch.mul(x, s), s of N x C x 1 x 1"),
         # shape-only
-        "flatten_module": (lambda: nn.Flatten(), m, "nn.Flatten()"),
-        "dropout_module": (lambda: nn.Dropout(0.5), m, "nn.Dropout(0.5)"),
-        "zeropad_module": (lambda: nn.ZeroPad2d(1), m, "nn.ZeroPad2d(1)"),
-        "pad_functional": (lambda: Op(lambda x: F.pad(x, (1, 1, 1, 1)), "F.pad"), m,
-                           "F.pad(x, (1, 1, 1, 1))"),
+        "flatten_module": P(lambda: nn.Flatten(), m, "nn.Flatten()", "[flatten]"),
+        "dropout_module": P(lambda: nn.Dropout(0.5), m, "nn.Dropout(0.5)", "[{dropout: 0.5}]"),
+        "stochastic_depth": P(lambda: StochasticDepth(0.1, "row"), m,
+                              "torchvision's StochasticDepth(0.1, 'row') (eval: the identity)",
+                              "[{stochastic_depth: 0.1}]"),
+        "zeropad_module": P(lambda: nn.ZeroPad2d(1), m, "nn.ZeroPad2d(1)", "[{pad: 1}]"),
+        "pad_functional": P(lambda: Op(lambda x: F.pad(x, (1, 1, 1, 1)), "F.pad"), m,
+                            "F.pad(x, (1, 1, 1, 1))"),
+        "chunk": P(lambda: Op(lambda x: x.chunk(2, 1)[1], "chunk"), m, "x.chunk(2, 1)[1]",
+                   "[{chunk: [2, 1]}]"),
+        "channel_shuffle_module": P(lambda: nn.ChannelShuffle(2), m, "nn.ChannelShuffle(2)",
+                                    "[{channel_shuffle: 2}]"),
+        "channel_shuffle_function": P(lambda: Op(lambda x: channel_shuffle(x, 2), "shuffle"), m,
+                                      "torchvision's channel_shuffle (view, transpose, view)"),
+        "crop": P(lambda: Op(lambda x: x[:, :, 2:-2, 2:-2], "slice"), m,
+                  "x[:, :, 2:-2, 2:-2]", "[{crop: 2}]"),
         # squeeze-and-excitation, torchvision's
-        "se_torchvision": (lambda: SqueezeExcitation(16, 4, activation=nn.SiLU), (16, 8, 8),
-                           "torchvision SqueezeExcitation(16, 4, SiLU, Sigmoid) on 8x8x16"),
+        "se_torchvision": P(lambda: SqueezeExcitation(16, 4, activation=nn.SiLU), (16, 8, 8),
+                            "torchvision SqueezeExcitation(16, 4, SiLU, Sigmoid) on 8x8x16",
+                            "[{se: {squeeze: 4, activation: silu}}]"),
+        "se_torchvision_relu": P(lambda: SqueezeExcitation(16, 4), (16, 8, 8),
+                                 "torchvision SqueezeExcitation(16, 4, ReLU, Sigmoid) (RegNet's)",
+                                 "[{se: {squeeze: 4}}]"),
         **_cnncalc_pieces(),
     }
 
@@ -908,20 +1628,39 @@ class SmallResidual(nn.Module):
         return self.relu(out)
 
 
-def nets() -> dict[str, tuple[Maker, tuple[int, ...], str]]:
+def _small_net(pool: str, relu: str = "") -> str:
+    return ("[{conv: [8, 3, 1, 1]}, batchnorm, {relu: {}" + relu + "}, {maxpool: 2}, "
+            "{global_pool: avg" + pool + "}, {dense: 10}]")
+
+
+_RESIDUAL = ("[{conv: {filters: 8, kernel: 3, padding: 1, bias: false}}, batchnorm, relu, "
+             "{conv: {filters: 8, kernel: 3, padding: 1, bias: false}}, {batchnorm: {}, "
+             "name: bn2}, {add: {}, from: [bn2, input]ADD}, relu]")
+
+
+def nets() -> dict[str, Piece]:
     s, r = (3, 32, 32), (8, 16, 16)
+    P = Piece
     return {
-        "net_adaptive_avgpool": (lambda: SmallNet("adaptive"), s,
-                                 "conv+bn+ReLU()+maxpool+AdaptiveAvgPool2d(1)+flatten+linear"),
-        "net_functional_avgpool": (lambda: SmallNet("functional"), s,
-                                   "the same with F.adaptive_avg_pool2d(x, 1)"),
-        "net_mean": (lambda: SmallNet("mean"), s, "the same with x.mean((2, 3))"),
-        "net_mean_functional_relu": (lambda: SmallNet("mean", relu="functional"), s,
-                                     "the same with x.mean((2, 3)) and F.relu"),
-        "residual_operator": (lambda: SmallResidual("operator"), r, "residual block, out + x"),
-        "residual_inplace": (lambda: SmallResidual("inplace"), r, "residual block, out += x"),
-        "residual_torch_add": (lambda: SmallResidual("torch"), r,
-                               "residual block, torch.add(out, x)"),
+        "net_adaptive_avgpool": P(lambda: SmallNet("adaptive"), s,
+                                  "conv+bn+ReLU()+maxpool+AdaptiveAvgPool2d(1)+flatten+linear",
+                                  _small_net("")),
+        "net_functional_avgpool": P(lambda: SmallNet("functional"), s,
+                                    "the same with F.adaptive_avg_pool2d(x, 1)",
+                                    _small_net(", written_as: functional")),
+        "net_mean": P(lambda: SmallNet("mean"), s, "the same with x.mean((2, 3))",
+                      _small_net(", written_as: tensor")),
+        "net_mean_functional_relu": P(lambda: SmallNet("mean", relu="functional"), s,
+                                      "the same with x.mean((2, 3)) and F.relu",
+                                      _small_net(", written_as: tensor",
+                                                 ", written_as: functional")),
+        "residual_operator": P(lambda: SmallResidual("operator"), r, "residual block, out + x",
+                               _RESIDUAL.replace("ADD", "")),
+        "residual_inplace": P(lambda: SmallResidual("inplace"), r, "residual block, out += x",
+                              _RESIDUAL.replace("ADD", "")),
+        "residual_torch_add": P(lambda: SmallResidual("torch"), r,
+                                "residual block, torch.add(out, x)",
+                                _RESIDUAL.replace("ADD", ", written_as: functional")),
     }
 
 
@@ -947,7 +1686,8 @@ def spec_entry(name: str, per_layer: bool) -> dict[str, Any]:
         "tools": measure(lambda: build(report), shape, per_layer),
     }
     if name in TORCHVISION:
-        entry["torchvision"] = {"tools": measure(TORCHVISION[name], (3, 224, 224), per_layer)}
+        entry["torchvision"] = {"spec": TORCHVISION_SPECS.get(name, name),
+                                "tools": measure(TORCHVISION[name], shape, per_layer)}
     return entry
 
 
@@ -959,122 +1699,45 @@ def versions() -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- the rules, checked
-# docs/peers.md's per-kind rules, applied to cnncalc's own nodes (kinds, fields and shapes), must
-# give every measured total. Where a tool's count depends on how the model writes a piece
-# (nn.ReLU or F.relu, nn.AdaptiveAvgPool2d or F.adaptive_avg_pool2d or mean), the form is an
-# input: FORMS says how torchvision writes each model; "build" is cnncalc.torch.build's form.
+# The product's rules (cnncalc.analyses.conventions, one table) applied to cnncalc's own nodes
+# must give every measured number: each bundled spec as cnncalc.torch.build makes it, the
+# torchvision models from the specs that are them row for row (their `written_as:` saying how
+# torchvision writes what the tools count by form), and every piece and net that has a spec.
 
-#: ptflops's ops per element of an activation written as a module (its hook, plus the patched
-#: functional that the module's forward calls) and as a functional. Absent: 0.
-PTFLOPS_MODULE = {"relu": 2, "relu6": 1, "leaky_relu": 1, "gelu": 2, "silu": 1, "swish": 1,
-                  "softmax": 1, "elu": 2, "prelu": 2}
-PTFLOPS_FUNCTIONAL = {"relu": 1, "relu6": 1, "gelu": 1, "silu": 1, "swish": 1, "softmax": 1,
-                      "elu": 1, "prelu": 1}
-
-#: How the torchvision models write their activations and their global pool.
-FORMS: dict[str, dict[str, Any]] = {
-    "resnet18": {"act": "module", "gpool": "adaptive_module"},
-    "resnet50": {"act": "module", "gpool": "adaptive_module"},
-    # its AdaptiveAvgPool2d((7, 7)) sees 7x7x512 at 224 (the identity, still counted); no softmax
-    "vgg16": {"act": "module", "gpool": None, "identity_pool": 7 * 7 * 512, "softmax": False},
-    "googlenet": {"act": "functional", "gpool": "adaptive_module"},
-    "mobilenet_v2": {"act": "module", "gpool": "adaptive_functional"},
-    "efficientnet_b0": {"act": "module", "gpool": "adaptive_module"},
-}
-BUILD = {"act": "functional", "gpool": "mean", "build": True}
-
-
-def rule(tool: str, node: Any, form: dict[str, Any]) -> tuple[int, int]:
-    """(number, params) that `tool` reports for one leaf node of a cnncalc report, the model
-    written in `form`."""
-    layer, kind = node.layer, node.kind
-    n_in, n_out = math.prod(node.input_shape), math.prod(node.output_shape)
-    built = form.get("build", False)  # cnncalc's Conv2d/Linear subclasses: ptflops, thop blind
-
-    def act(function: str | None, n: int, written: str | None = None) -> int:
-        if function is None or (function == "softmax" and not form.get("softmax", True)):
-            return 0
-        written = written or form["act"]
-        if tool == "ptflops":
-            table = PTFLOPS_MODULE if written == "module" else PTFLOPS_FUNCTIONAL
-            return table.get(function, 0) * n
-        if tool == "thop" and written == "module" and function == "softmax":
-            c = node.output_shape[-1]
-            return (3 * c - 1) * (n // c)
-        return 0
-
-    if kind in ("conv", "depthwise", "separable", "dense"):
-        macs, params = node.macs, node.params
-        bias = int(layer.bias) * n_out
-        number = {"torchinfo": macs + bias, "fvcore": macs, "ptflops": macs + bias,
-                  "thop": macs, "flopcounter": 2 * macs}[tool]
-        if built and tool in ("ptflops", "thop"):
-            number, params = 0, (params if tool == "ptflops" else 0)
-        return number + act(layer.activation, n_out), params
-    if kind == "batchnorm":
-        c, affine = node.input_shape[-1], int(layer.affine)
-        return {"torchinfo": 2 * c * affine, "fvcore": (1 + affine) * n_out,
-                "ptflops": (1 + affine) * n_out, "thop": 2 * (1 + affine) * n_out,
-                "flopcounter": 0}[tool], node.params
-    if kind in ("activation", *PTFLOPS_MODULE, "tanh", "sigmoid", "hardswish", "hardsigmoid"):
-        return act(layer.function, n_out), 0
-    if kind in ("pool", "maxpool", "avgpool", "adaptive_pool"):
-        # nn.MaxPool2d / nn.AvgPool2d (cnncalc builds adaptive pooling as these too)
-        avg = layer.mode == "avg"
-        return {"torchinfo": 0, "fvcore": 0, "ptflops": 2 * n_in,
-                "thop": n_out if avg else 0, "flopcounter": 0}[tool], 0
-    if kind == "global_pool":
-        h, w, c = node.input_shape
-        gpool = form["gpool"] if layer.mode == "avg" else "mean"
-        if gpool == "adaptive_module":
-            return {"fvcore": n_in, "ptflops": 2 * n_in, "thop": (h * w + 1) * c}.get(tool, 0), 0
-        if gpool == "adaptive_functional":
-            return {"fvcore": n_in, "ptflops": n_in}.get(tool, 0), 0
-        return 0, 0
-    if kind == "se":  # torchvision's: AdaptiveAvgPool2d, 1x1 convs with bias, act, gate, `*`
-        h, w, c = node.input_shape
-        s = layer.squeeze
-        number = {"torchinfo": 2 * c * s + s + c, "fvcore": h * w * c + 2 * c * s,
-                  "ptflops": 2 * h * w * c + 2 * c * s + s + c, "thop": (h * w + 1) * c + 2 * c * s,
-                  "flopcounter": 4 * c * s}[tool]
-        written = "functional" if built else "module"
-        number += act(layer.activation, s, written) + act(layer.gate, c, written)
-        return number, node.params
-    if kind in ("add", "concat", "dropout", "flatten", "pad"):
-        return 0, 0
-    raise ValueError(f"no rule for {kind}")
-
-
-def predicted(name: str, tool: str, form: dict[str, Any]) -> tuple[int, int | None]:
-    """(number, params) that `tool` reports for a bundled spec written in `form`."""
+def predicted(spec: str, tool: str, built: bool) -> tuple[int, int | None]:
+    """(number, params) that the product's convention `tool` gives for a spec (a bundled name,
+    a path, or a spec's text)."""
     import cnncalc
+    from cnncalc.analyses.conventions import count
 
-    report = cnncalc.analyze(cnncalc.load(name))
-    number = params = 0
-    for node in report.leaves():
-        n, p = rule(tool, node, form)
-        number += n
-        if tool != "ptflops" or node.trainable:
-            params += p
-    pool = form.get("identity_pool", 0)
-    number += {"fvcore": pool, "ptflops": 2 * pool, "thop": 2 * pool}.get(tool, 0)
-    return number, (None if tool == "flopcounter" else params)
+    source = cnncalc.load_text(spec) if "\n" in spec else cnncalc.load(spec)
+    counted = count(cnncalc.analyze(source), tool, built=built)
+    return counted.number, (counted.total.params if counted.convention.has_params else None)
 
 
 def check(data: dict[str, Any]) -> list[str]:
-    """Every total of a peers.json that the rules do not give."""
+    """Every measured total of a peers.json that the product's rules do not give."""
     wrong = []
+    models: list[tuple[str, str, dict[str, Any], bool]] = []
     for name, entry in data["specs"].items():
-        models = [("build", entry["tools"], BUILD)]
+        models.append((f"{name} (built)", name, entry["tools"], True))
         if "torchvision" in entry:
-            models.append(("torchvision", entry["torchvision"]["tools"], FORMS[name]))
-        for model, tools, form in models:
-            for tool in TOOLS:
-                number, params = predicted(name, tool, form)
-                got = tools[tool]
-                if (got.get("number"), got.get("params")) != (number, params):
-                    wrong.append(f"{name} ({model}) {tool}: measured {got.get('number')} "
-                                 f"params {got.get('params')}; rules {number} params {params}")
+            spec = entry["torchvision"].get("spec", name)
+            spec = str(ROOT / spec) if spec.endswith(".yaml") else spec
+            models.append((f"{name} (torchvision)", spec, entry["torchvision"]["tools"], False))
+    for group in ("pieces", "nets"):
+        for name, entry in data[group].items():
+            if entry.get("spec"):
+                text = _spec_text(entry["spec"], tuple(entry["input"]))
+                models.append((f"{group[:-1]} {name}", text, entry["tools"],
+                               entry.get("built", False)))
+    for label, spec, tools, built in models:
+        for tool in TOOLS:
+            got = tools[tool]
+            number, params = predicted(spec, tool, built)
+            if (got.get("number"), got.get("params")) != (number, params):
+                wrong.append(f"{label} {tool}: measured {got.get('number')} params "
+                             f"{got.get('params')}; rules {number} params {params}")
     return wrong
 
 
@@ -1109,14 +1772,19 @@ def tables(data: dict[str, Any]) -> str:
                 cells = " | ".join(_cell(entry["torchvision"]["tools"][t], key) for t in TOOLS)
                 lines.append(f"| {name} | {own:,} | {cells} |")
         lines.append("")
+    titles = {"pieces": "Pieces: one operation each (the per-kind rules come from these)",
+              "nets": "Small equivalent networks"}
     for group in ("pieces", "nets"):
-        lines += [f"### {group}", "", f"| {group[:-1]} | input (C,H,W) | n_in {head}",
-                  rule.replace("| --- |", "| --- | --- |", 1)]
+        lines += [f"### {titles[group]}", "",
+                  f"| {group[:-1]} | input (C,H,W) | n_in {head} spec |",
+                  rule.replace("| --- |", "| --- | --- |", 1) + " --- |"]
         for name, entry in data[group].items():
             n_in = math.prod(entry["input"])
             cells = " | ".join(_cell(entry["tools"][t], "number") for t in TOOLS)
+            spec = entry.get("spec")
+            written = (f"`{spec}`" + (" built" if entry.get("built") else "")) if spec else "-"
             lines.append(f"| {name}: {entry['what']} | {tuple(entry['input'])} | {n_in:,} | "
-                         f"{cells} |")
+                         f"{cells} | {written} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -1133,6 +1801,9 @@ def main() -> None:
     parser.add_argument("--no-specs", action="store_true", help="the pieces and nets only")
     parser.add_argument("--totals-only", nargs="*", default=[],
                         help="specs whose per-layer numbers are not kept")
+    parser.add_argument("--into", type=Path, metavar="PEERS_JSON",
+                        help="start from this peers.json: what is measured now replaces its "
+                        "entries, the rest is kept")
     args = parser.parse_args()
     if args.tables:
         print(tables(json.loads(args.tables.read_text())))
@@ -1157,16 +1828,22 @@ def main() -> None:
                   "flopcounter": "FLOPs (2 per multiply-add)"},
         "specs": {}, "pieces": {}, "nets": {},
     }
+    if args.into:
+        kept = json.loads(args.into.read_text())
+        for group in ("specs", "pieces", "nets"):
+            data[group] = kept[group]
     names = [] if args.no_specs else args.only or sorted(cnncalc.bundled())
     for name in names:
         print(f"spec {name}", file=sys.stderr, flush=True)
         data["specs"][name] = spec_entry(name, name not in args.totals_only)
     if not args.no_pieces:
         for group, table in (("pieces", pieces()), ("nets", nets())):
-            for name, (make, shape, what) in table.items():
+            for name, piece in table.items():
                 print(f"{group} {name}", file=sys.stderr, flush=True)
-                data[group][name] = {"what": what, "input": list(shape),
-                                     "tools": measure(make, shape)}
+                data[group][name] = {"what": piece.what, "input": list(piece.shape),
+                                     "spec": piece.spec, "built": piece.built,
+                                     "tools": measure(_in_network(piece.make),
+                                                      piece.shape)}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(data, indent=1) + "\n")
     print(f"wrote {args.output} ({args.output.stat().st_size} bytes)", file=sys.stderr)

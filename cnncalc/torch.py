@@ -8,8 +8,9 @@ The module is built from the engine's Report tree, one torch module per node, ne
 `named_modules()` yields the engine's dotted paths (`layer1.0.conv1`, `layer2.0.downsample`,
 `layer1.0.add`, ...), which for the bundled torchvision specs are torchvision's module
 names. A few leaves have internals below their path (separable: `depthwise`, `pointwise`; se:
-`avgpool`, `fc1`, `fc2`, as torchvision names them). Merges are modules too (`Add`,
-`Concat`), so that hooks see them.
+`avgpool`, `fc1`, `fc2`, as torchvision names them); layer_scale's parameter is the other way
+round, saved under the row's own path (ConvNeXt's `features.1.0.layer_scale`). Merges are
+modules too (`Add`, `Concat`), so that hooks see them.
 
 Exactness rules (each module must give the engine's shape by torch's own arithmetic):
 - symmetric padding uses the layer's own `padding=`; asymmetric padding ("same" with an even
@@ -24,7 +25,9 @@ Exactness rules (each module must give the engine's shape by torch's own arithme
   as ConvNeXt's; stochastic depth is torchvision's (the identity in eval mode);
 - global pooling gives a vector of C (N x C) unless `keepdims`; flatten runs on NCHW, so its
   vector is in torch's (C, H, W) order;
-- activations on conv, dense and se are applied in `forward` (no extra module).
+- channel_dense is `nn.Linear` on the channels-last map (permute, Linear, permute back), so
+  its weight is (out, in) as ConvNeXt's;
+- activations on conv, dense, channel_dense and se are applied in `forward` (no extra module).
 
 Tensors are NCHW; the engine's shapes are HWC (see `cnncalc.verify.torch_shape`).
 """
@@ -121,6 +124,23 @@ class Linear(nn.Linear):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return activate(super().forward(x), self.activation)
+
+
+class ChannelLinear(nn.Linear):
+    """The kind `channel_dense`: `nn.Linear` over the channels of each position of an NCHW
+    map (channels last, the Linear, channels first again), with a fused activation. Its weight
+    is a Linear's (out, in), as ConvNeXt's Linears on channels-last tensors are, where a 1x1
+    convolution's is (out, in, 1, 1)."""
+
+    cnncalc_kind = "channel_dense"  # cnncalc import reads it back (importer.fx.BUILT)
+
+    def __init__(self, *args: Any, activation: str | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.activation = activation
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = activate(super().forward(x.permute(0, 2, 3, 1)), self.activation)
+        return x.permute(0, 3, 1, 2)
 
 
 class Separable(nn.Module):
@@ -220,9 +240,19 @@ class LayerNorm2d(nn.LayerNorm):
 
 class LayerScale(nn.Module):
     """A learned scale per channel, all starting at `init`: ConvNeXt's
-    `nn.Parameter(torch.ones(dim, 1, 1) * layer_scale)` on a map, (C,) on a vector."""
+    `nn.Parameter(torch.ones(dim, 1, 1) * layer_scale)` on a map, (C,) on a vector.
+
+    The parameter is the module's `scale` (`named_parameters()` says `<row>.scale`), but its
+    state_dict key is the row's own path, `features.1.0.layer_scale`, as ConvNeXt's is (a bare
+    Parameter of the block): `_save_to_state_dict` writes it under the module's prefix without
+    the dot, and the container it sits in (`Container._load_from_state_dict`) hands that key
+    back to it on loading, where torch would give the module only keys below `<row>.`. The
+    `<row>.scale` key loads too. Alone (no prefix: not inside a container) the key is
+    `scale`."""
 
     cnncalc_kind = "layer_scale"  # cnncalc import reads it back (importer.fx.BUILT)
+    #: the parameter whose state_dict key is the module's own path (Container reads it)
+    cnncalc_bare_parameter = "scale"
 
     def __init__(self, channels: int, dims: int, init: float):
         super().__init__()
@@ -231,6 +261,22 @@ class LayerScale(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.scale * x
+
+    def _save_to_state_dict(self, destination: Any, prefix: str, keep_vars: bool) -> None:
+        if not prefix:
+            super()._save_to_state_dict(destination, prefix, keep_vars)
+            return
+        destination[prefix[:-1]] = self.scale if keep_vars else self.scale.detach()
+
+    def _load_from_state_dict(self, state_dict: Any, prefix: str, local_metadata: Any,
+                              strict: bool, missing_keys: list[str],
+                              unexpected_keys: list[str], error_msgs: list[str]) -> None:
+        first = len(missing_keys)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict,
+                                      missing_keys, unexpected_keys, error_msgs)
+        if prefix:  # a missing parameter is named by the key that would have held it
+            missing_keys[first:] = [prefix[:-1] if key == prefix + "scale" else key
+                                    for key in missing_keys[first:]]
 
 
 class StochasticDepth(nn.Module):
@@ -388,6 +434,10 @@ def _dense(layer: L.Dense, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
     return Linear(in_shape[0], layer.units, bias=layer.bias, activation=layer.activation)
 
 
+def _channel_dense(layer: L.ChannelDense, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
+    return ChannelLinear(in_shape[2], layer.units, bias=layer.bias, activation=layer.activation)
+
+
 def _activation(layer: L.Activation, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
     return Activation(layer.function, layer.negative_slope, layer.approximate)
 
@@ -504,6 +554,7 @@ BUILDERS: dict[type[L.Layer], Builder] = {
     L.Pad: _pad,
     L.Flatten: _flatten,
     L.Dense: _dense,
+    L.ChannelDense: _channel_dense,
     L.Activation: _activation,
     L.BatchNorm: _batchnorm,
     L.Dropout: _dropout,
@@ -556,6 +607,17 @@ class Container(nn.Module):
     """A block: children by position or name (`net["layer1"][0]["conv1"]`)."""
 
     _cnncalc_graph: _Graph
+
+    def _load_from_state_dict(self, state_dict: Any, prefix: str, *args: Any) -> None:
+        # A child whose parameter is saved under the child's own path (LayerScale: ConvNeXt's
+        # `features.1.0.layer_scale`) gets that key as its parameter's: torch hands a child
+        # only the keys below `<child>.`, and would leave this one to no module.
+        for name, child in self._modules.items():
+            inner = getattr(child, "cnncalc_bare_parameter", None)
+            key = prefix + name
+            if inner is not None and key in state_dict and f"{key}.{inner}" not in state_dict:
+                state_dict[f"{key}.{inner}"] = state_dict.pop(key)
+        super()._load_from_state_dict(state_dict, prefix, *args)
 
     def __getitem__(self, key: int | str) -> nn.Module:
         if isinstance(key, str):

@@ -24,6 +24,8 @@ section and CONVENTIONS.md:
 - layernorm: `F.layer_norm` over the channels of each position (torchvision's LayerNorm2d:
   channels last and back), over the features of a vector; layer_scale: a (C, 1, 1) parameter
   (C on a vector) times the input, as ConvNeXt's; stochastic_depth: the identity in eval mode.
+- channel_dense: `F.linear` over the channels of each position (channels last and back),
+  weight (units, C) as torch's `nn.Linear`; it needs a feature map.
 - global pooling: mean/max over H and W; a vector of C, or N x C x 1 x 1 with `keepdims`.
 - flatten: torch's (C, H, W) order, as the README documents ("H·W·C (torch's order)").
 - depthwise: groups = channels, `multiplier` outputs per channel (torch's grouped order);
@@ -127,6 +129,7 @@ FIELDS: dict[str, dict[str, Any]] = {
     "pad": {"padding": REQUIRED, "mode": "zeros"},
     "flatten": {},
     "dense": {"units": REQUIRED, "bias": True, "activation": None},
+    "channel_dense": {"units": REQUIRED, "bias": True, "activation": None},
     "batchnorm": {"eps": 1e-5, "momentum": 0.1, "affine": True},
     "dropout": {"rate": 0.5},
     "layernorm": {"eps": 1e-5, "affine": True},
@@ -147,7 +150,8 @@ LIST_FIELDS = {"conv": ("filters", "kernel", "stride", "padding"),
                "conv_transpose": ("filters", "kernel", "stride", "padding"),
                "separable": ("filters", "kernel", "stride", "padding")}
 FIRST_FIELD = {"depthwise": "kernel", "pool": "kernel", "adaptive_pool": "size",
-               "global_pool": "mode", "pad": "padding", "dense": "units", "dropout": "rate",
+               "global_pool": "mode", "pad": "padding", "dense": "units",
+               "channel_dense": "units", "dropout": "rate",
                "layer_scale": "init", "stochastic_depth": "rate",
                "se": "squeeze", "activation": "function", "upsample": "factor",
                "channel_shuffle": "groups", "crop": "amount"}
@@ -456,6 +460,20 @@ class Dense(nn.Module):
         return apply(self.function, F.linear(x, self.weight, self.bias))
 
 
+class ChannelDense(nn.Module):
+    """A Linear over the channels of each position: channels last, `F.linear`, back."""
+
+    def __init__(self, c_in: int, fields: dict[str, Any]):
+        super().__init__()
+        self.function = fields["activation"]
+        self.weight = _weight(fields["units"], c_in)
+        self.bias = _weight(fields["units"]) if fields["bias"] else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = apply(self.function, F.linear(x.permute(0, 2, 3, 1), self.weight, self.bias))
+        return out.permute(0, 3, 1, 2)
+
+
 class Activation(nn.Module):
     def __init__(self, function: str, slope: float | None = None,
                  approximate: str | None = None):
@@ -675,6 +693,10 @@ def make_leaf(base: str, fields: dict[str, Any], x: torch.Tensor) -> nn.Module:
         if x.dim() != 2:
             raise SpecError("dense needs a vector (flatten or global_pool first)")
         return Dense(x.shape[1], fields)
+    if base == "channel_dense":
+        if x.dim() != 4:
+            raise SpecError("channel_dense needs a feature map (a vector takes dense)")
+        return ChannelDense(x.shape[1], fields)
     if base == "activation":
         return Activation(fields["function"], fields["negative_slope"], fields["approximate"])
     if base == "batchnorm":

@@ -91,6 +91,13 @@ def test_completes_options_and_choices() -> None:
                                                                     "int8"}
 
 
+def test_completes_conventions() -> None:
+    names = {"cnncalc", "torchinfo", "fvcore", "ptflops", "thop", "flopcounter"}
+    assert set(complete_bash("cnncalc show lenet5 --convention ")) == names
+    assert set(complete_bash("cnncalc conventions ")) == names
+    assert complete_bash("cnncalc conven") == ["conventions"]
+
+
 def test_completes_bundled_spec_names() -> None:
     names = [n for n in bundled() if n.startswith("res")]
     assert names, "the bundled specs include resnet18 and resnet50"

@@ -2,7 +2,8 @@
 
 Truth from outside the importer: torchvision's networks transcribed in
 `tests/torchvision_small.py` (ResNet with BasicBlock and Bottleneck, DenseNet, GoogLeNet,
-MobileNetV3, EfficientNet, ConvNeXt), counted by torch (`numel` of parameters and buffers,
+MobileNetV3, EfficientNet, ConvNeXt with its Linears on channels-last maps and its bare
+layer-scale Parameter), counted by torch (`numel` of parameters and buffers,
 batch norm's step counter aside; `FlopCounterMode` halved for MACs) and run by torch (the
 imported spec's module, built by `cnncalc.torch.build`, must load the original's state_dict
 strictly and compute the same outputs).
@@ -46,6 +47,7 @@ MODELS = {
     "googlenet": (lambda: tv.GoogLeNet(num_classes=10, aux_logits=True, width=4), (96, 96, 3)),
     "mobilenet_v3_small": (tv.mobilenet_v3_small, (64, 64, 3)),
     "efficientnet_b0": (tv.efficientnet_b0, (64, 64, 3)),
+    "convnext": (tv.convnext_small, (64, 64, 3)),
 }
 
 
@@ -62,10 +64,14 @@ def torch_counts(model: nn.Module, shape: tuple[int, int, int]) -> tuple[int, in
 
 def randomised(model: nn.Module) -> nn.Module:
     """Batch norms with running statistics and affine parameters away from their defaults,
-    so that a wrongly loaded or skipped one changes the output."""
+    and ConvNeXt's layer scales near 1 (at 1e-6 they would hide every block's body), so that
+    a wrongly loaded or skipped one changes the output."""
     generator = torch.Generator().manual_seed(0)
     with torch.no_grad():
         for module in model.modules():
+            scale = getattr(module, "layer_scale", None)
+            if isinstance(scale, nn.Parameter):
+                scale.copy_(torch.rand(scale.shape, generator=generator) + 0.5)
             if isinstance(module, nn.modules.batchnorm._BatchNorm):
                 c = module.num_features
                 module.running_mean.copy_(torch.randn(c, generator=generator) * 0.1)
@@ -147,27 +153,44 @@ def test_googlenet_auxiliary_heads_are_training_only_rows(imported) -> None:
     assert report.totals.params == sum(p.numel() for p in model.parameters())
 
 
-def test_convnext_is_refused_naming_every_op_it_cannot_load() -> None:
-    """ConvNeXt's Linear layers on channels-last maps and its bare layer-scale parameter have
-    no cnncalc row whose state_dict would load: every one of them is listed, nothing else."""
-    model = tv.convnext_small()
-    with pytest.raises(CnnCalcError) as caught:
-        ct.to_spec(model, (64, 64, 3))
-    text = str(caught.value)
+def test_convnext_imports_with_channel_dense_and_a_bare_layer_scale(imported) -> None:
+    """ConvNeXt's Linears on channels-last maps are channel_dense rows (weights [out, in]) and
+    its bare `layer_scale` Parameter times the block's output is a layer_scale row named by the
+    parameter: the spec's module has the model's state_dict keys exactly (its layer scale
+    saved as `features.1.0.layer_scale`, no `.scale`)."""
+    model, _, text = imported["convnext"]
+    report = analyze(load_text(text, "convnext.yaml"))
     blocks = [name for name, m in model.named_modules() if isinstance(m, tv.CNBlock)]
     assert len(blocks) == 5
-    lines = text.splitlines()
-    assert len(lines) == 2
-    linear, scale = lines
-    assert "Linear on a channels-last map" in linear and "[out, in, 1, 1]" in linear
-    assert linear.count("(Linear)") == 2 * len(blocks)
-    assert "bare nn.Parameter" in scale
+    kinds = {n.path: n.kind for n in report.walk()}
     for block in blocks:
-        assert f"{block}.block.3 (Linear)" in linear and f"{block}.block.5 (Linear)" in linear
-        assert f"{block} (CNBlock) [{block}.layer_scale]" in scale
-    # the rest is understood: the stem's and the downsamplings' LayerNorm2d, the LayerNorm on
-    # channels-last, GELU, stochastic depth, the classifier
-    assert "LayerNorm" not in text and "GELU" not in text and "classifier" not in text
+        assert kinds[f"{block}.block.3"] == kinds[f"{block}.block.5"] == "channel_dense"
+        assert kinds[f"{block}.layer_scale"] == "layer_scale"
+    built = ct.build(report)
+    mine = {k: tuple(v.shape) for k, v in built.state_dict().items()}
+    assert mine == {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    assert f"{blocks[0]}.layer_scale" in mine and f"{blocks[0]}.layer_scale.scale" not in mine
+
+
+def test_other_bare_parameters_are_refused_with_the_reason() -> None:
+    """A bare parameter times a map is read only as a layer scale: a (C, 1, 1) parameter. A
+    (1, C, 1, 1) one would give the spec's module another shape: refused, and so is a product
+    of two tensors."""
+    class Scaled(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 1)
+            self.gamma = nn.Parameter(torch.ones(1, 4, 1, 1))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = self.conv(x)
+            return self.gamma * y * y
+
+    with pytest.raises(CnnCalcError) as caught:
+        ct.to_spec(Scaled(), (8, 8, 3))
+    text = str(caught.value)
+    assert "a parameter of shape (1, 4, 1, 1)" in text and "[gamma]" in text
+    assert "an element-wise product" in text
 
 
 # --------------------------------------------------------------------------- bundled specs

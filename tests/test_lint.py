@@ -478,7 +478,7 @@ def test_check_lint(runner, tmp_path):
         "dense-dominates-params"]
     assert runner.invoke(app, ["check", "alexnet", "--lint", "--ignore",
                                "dense-dominates-params"]).exit_code == 0
-    assert runner.invoke(app, ["check", "mobilenet_v2", "--lint"]).exit_code == 0
+    assert runner.invoke(app, ["check", "efficientnet_b0", "--lint"]).exit_code == 0
     # without --lint, check is what it was
     assert runner.invoke(app, ["check", "alexnet"]).exit_code == 0
     result = runner.invoke(app, ["check", "alexnet", "--ignore", "x"])
@@ -500,6 +500,8 @@ def test_check_lint_with_require_budget_still_wants_a_budget(runner):
 ZOO = {
     # AlexNet's fc6: 6*6*256*4096 + 4096 = 37,752,832 of 62,378,344 params
     "alexnet": {"dense-dominates-params": 1},
+    # the two-group original: the same fc6, 37,752,832 of 60,965,224 params
+    "alexnet-groups": {"dense-dominates-params": 1},
     # one ConvNeXt block on 56x56: its 7x7 depthwise sees 7 + ... = 19 < 56 pixels
     "convnext-block": {"receptive-field-below-input": 1},
     # the lecture's toy: 10, 20, 40 filters and 10 classes
@@ -510,6 +512,9 @@ ZOO = {
     "inception_v3": {"repeated-layers": 1},
     # 6 and 16 filters, 120 and 84 units, 10 classes; fc3 holds 48,120 of 62,006 params
     "lenet5": {"tensor-core-channels": 4, "dense-dominates-params": 1},
+    # written out block by block for torchvision's keys (features.1 .. features.17): blocks
+    # 8, 9 and 10 are the same 64-channel inverted residual
+    "mobilenet_v2": {"repeated-layers": 1},
     # the 1x1 stride-2 projection of the first block of each of its four stages
     "regnet_y_400mf": {"stride-exceeds-kernel": 4},
     # ResNet v1.5's 1x1 stride-2 downsample in layer2, layer3 and layer4
@@ -524,10 +529,11 @@ ZOO = {
              "dense-dominates-params": 1, "tensor-core-channels": 1},
     # 2 classes at the output
     "unet": {"tensor-core-channels": 1},
-    # block4 and block5 are the same three 512-filter convs after the same pool; fc6 holds
-    # 102,764,544 params; the transfer head has 5 classes
-    "vgg16": {"repeated-layers": 1, "dense-dominates-params": 1},
-    "vgg16-transfer": {"repeated-layers": 1, "dense-dominates-params": 1,
+    # written out row by row for torchvision's keys (features.0 .. features.30): block3's
+    # three 256-filter convs, and block4 and block5 (the same three 512-filter convs after
+    # the same pool); fc6 holds 102,764,544 params; the transfer head has 5 classes
+    "vgg16": {"repeated-layers": 2, "dense-dominates-params": 1},
+    "vgg16-transfer": {"repeated-layers": 2, "dense-dominates-params": 1,
                        "tensor-core-channels": 1},
 }
 

@@ -285,6 +285,9 @@ FIXED = [
         "4x5x3", "layernorm: {eps: 1.0e-6}", "layer_scale: 0.5",
         "stochastic_depth: {rate: 0.2, mode: batch}", "layernorm: {affine: false}",
         "global_pool", "layernorm", "layer_scale", "stochastic_depth: 1"), (3,), ()),
+    ("rule_channel_dense_is_a_linear_over_each_positions_channels", spec(
+        "4x5x3", "channel_dense: 8", "channel_dense: {units: 2, bias: false, activation: gelu}",
+        "layer_scale: 0.5"), (4, 5, 2), ()),
     ("rule_grouped_conv_and_depthwise_multiplier", spec(
         "5x5x4", "conv: {filters: 6, kernel: 3, groups: 2, padding: 1}",
         "depthwise: {kernel: 3, multiplier: 2, padding: same, activation: relu6}"),
@@ -431,7 +434,8 @@ def _leaf(draw: st.DrawFn, shape: tuple[int, ...]) -> object:
             "pool", "maxpool", "avgpool", "adaptive_pool", "global_pool", "pad", "pad",
             "activation", "batchnorm", "dropout", "se", "relu6", "softmax", "conv_transpose",
             "short_conv_transpose", "upsample", "upsample", "layernorm", "layer_scale",
-            "stochastic_depth", "chunk", "channel_shuffle", "crop"]))
+            "stochastic_depth", "chunk", "channel_shuffle", "crop", "channel_dense",
+            "short_channel_dense"]))
     if kind == "chunk":
         chunks = draw(st.integers(2, 4))
         index = draw(st.integers(0, chunks - 1))
@@ -445,6 +449,11 @@ def _leaf(draw: st.DrawFn, shape: tuple[int, ...]) -> object:
                           "activation": _activation(draw)}}
     if kind == "short_dense":
         return {"dense": draw(st.integers(1, 6))}
+    if kind == "channel_dense":
+        return {"channel_dense": {"units": draw(st.integers(1, 6)), "bias": draw(st.booleans()),
+                                  "activation": _activation(draw)}}
+    if kind == "short_channel_dense":
+        return {"channel_dense": draw(st.integers(1, 6))}
     window = {"kernel": _size(draw, 1, 3), "stride": _size(draw, 1, 3),
               "padding": _padding(draw)}
     if draw(st.integers(0, 2)) == 0:

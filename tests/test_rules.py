@@ -357,6 +357,20 @@ def dense_case(draw):
 
 
 @st.composite
+def channel_dense_case(draw):
+    h, w = draw(st.integers(1, 9)), draw(st.integers(1, 9))
+    c_in, units = draw(st.integers(1, 20)), draw(st.integers(1, 20))
+    bias, act = draw(st.booleans()), draw(st.sampled_from((None, *FUNCTIONS)))
+    fields = {"units": units, "bias": bias}
+    if act:
+        fields["activation"] = act
+    entry = {"channel_dense": units} if bias and not act and draw(st.booleans()) else \
+        {"channel_dense": fields}
+    return _case([entry], (h, w, c_in), (h, w, units),
+                 {"bias": int(bias), "act": act_ops(act)})
+
+
+@st.composite
 def activation_case(draw):
     shape, function = draw(any_input()), draw(st.sampled_from(FUNCTIONS))
     form = draw(st.sampled_from(["bare", "long"]))
@@ -553,6 +567,7 @@ GENERATORS = {
     ("pad", ""): pad_case(),
     ("flatten", ""): flatten_case(),
     ("dense", ""): dense_case(),
+    ("channel_dense", ""): channel_dense_case(),
     ("activation", ""): activation_case(),
     ("batchnorm", ""): batchnorm_case(),
     ("dropout", ""): dropout_case(),
@@ -781,6 +796,15 @@ def test_per_kind_params_buffers_and_macs_agree_with_torch():
     from torch.utils.flop_counter import FlopCounterMode
 
     nn = torch.nn
+
+    class ChannelsLast(nn.Module):  # ConvNeXt's Permute, Linear, Permute
+        def __init__(self, linear: nn.Linear):
+            super().__init__()
+            self.linear = linear
+
+        def forward(self, x):
+            return self.linear(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
     cases = [  # (torch module, input HxWxC, our layer entry)
         (nn.Conv2d(8, 12, 3, dilation=2, groups=4, bias=False), (9, 9, 8),
          {"conv": {"filters": 12, "kernel": 3, "dilation": 2, "groups": 4, "bias": False}}),
@@ -790,6 +814,7 @@ def test_per_kind_params_buffers_and_macs_agree_with_torch():
                        nn.Conv2d(6, 5, 1)), (6, 6, 3),
          {"separable": {"filters": 5, "kernel": 3, "padding": 1, "multiplier": 2}}),
         (nn.Linear(10, 4, bias=False), (10,), {"dense": {"units": 4, "bias": False}}),
+        (ChannelsLast(nn.Linear(6, 5)), (3, 4, 6), {"channel_dense": 5}),
         (nn.BatchNorm2d(4, affine=False), (3, 3, 4), {"batchnorm": {"affine": False}}),
         (nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(8, 2, 1), nn.ReLU(),
                        nn.Conv2d(2, 8, 1), nn.Sigmoid()), (4, 4, 8), {"se": 2}),

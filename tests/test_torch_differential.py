@@ -115,7 +115,7 @@ MAP_KINDS = ("conv", "conv", "conv", "depthwise", "depthwise", "separable", "poo
              "avgpool", "pad", "adaptive_pool", "global_pool", "pad", "flatten", "activation",
              "batchnorm", "dropout", "se", "relu6", "silu", "conv_transpose", "upsample",
              "upsample", "layernorm", "layer_scale", "stochastic_depth", "gelu", "chunk",
-             "channel_shuffle", "crop")
+             "channel_shuffle", "crop", "channel_dense")
 
 
 def test_every_kind_is_drawn() -> None:
@@ -172,6 +172,9 @@ def _leaf(draw: st.DrawFn, shape: tuple[int, ...]) -> dict | str:
                               "eps": draw(st.sampled_from([1e-6, 1e-5]))}}
     if kind == "layer_scale":
         return {"layer_scale": draw(st.sampled_from([1e-6, 0.5]))}
+    if kind == "channel_dense":
+        return {"channel_dense": {"units": draw(st.integers(1, 8)), "bias": draw(st.booleans()),
+                                  "activation": draw(MAYBE_ACTIVATION)}}
     if kind == "stochastic_depth":
         return {"stochastic_depth": {"rate": draw(st.sampled_from([0, 0.1, 1])),
                                      "mode": draw(st.sampled_from(["row", "batch"]))}}

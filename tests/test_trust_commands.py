@@ -428,11 +428,13 @@ def test_conv_bounds_its_input_and_work(runner, tmp_path, n, message):
 # ====================================================================== class 13: options
 
 # The bounds of docs/bad-input.md, written again: (command and arguments, option, kind, low,
-# high, low excluded). A value is valid when it is a finite number (a whole one for "int") in range.
+# high, low excluded). A value is valid when it is a finite number (a whole one for "int") in
+# range.
 OPTIONS = [
     (["show", "SPEC"], "--batch", "int", 1, 10**9, False),
     (["show", "SPEC"], "--levels", "int", 0, 1000, False),
     (["show", "SPEC"], "--depth", "int", 0, 1000, False),  # deprecated spelling of --levels
+    (["show", "SPEC", "--training"], "--samples", "int", 1, 10**12, False),
     (["memory", "SPEC"], "--batch", "int", 1, 10**9, False),
     (["compare", "SPEC", "SPEC"], "--batch", "int", 1, 10**9, False),
     (["check", "SPEC"], "--batch", "int", 1, 10**9, False),

@@ -60,19 +60,6 @@ PENDING: dict[str, str] = {}
 Rule = Callable[[str, tuple[int, ...]], tuple[str, tuple[int, ...]]]
 
 
-def convnext(key: str, shape: tuple[int, ...]) -> tuple[str, tuple[int, ...]]:
-    """ConvNeXt: (1) torchvision's CNBlock holds its layer scale as a bare Parameter
-    `features.1.0.layer_scale`; here it is the row `layer_scale` of the residual, whose
-    parameter is `scale`. (2) CNBlock's two Linears (`block.3`, `block.5`), which torchvision
-    runs on channels-last tensors, are 1x1 convolutions here (the same numbers): their weights
-    are (out, in, 1, 1), torchvision's (out, in)."""
-    if re.fullmatch(r"features\.\d+\.\d+\.layer_scale", key):
-        return key + ".scale", shape
-    if re.fullmatch(r"features\.\d+\.\d+\.block\.[35]\.weight", key):
-        return key, (*shape, 1, 1)
-    return key, shape
-
-
 def regnet(key: str, shape: tuple[int, ...]) -> tuple[str, tuple[int, ...]]:
     """RegNet: the stages and their blocks are computed from the model's parameters, so they
     are repeats, numbered 0.. under the rows `stage` and `block`: torchvision's
@@ -86,8 +73,6 @@ def regnet(key: str, shape: tuple[int, ...]) -> tuple[str, tuple[int, ...]]:
 
 #: model -> (the rule, how many of torchvision's keys it changes). Every other model is equal.
 DIFFERENCES: dict[str, tuple[Rule, int]] = {
-    # 18 blocks: one layer scale and two Linear weights each
-    "convnext_tiny": (convnext, 18 * 3),
     # every key of the 16 blocks; the stem's and fc's 8 keys are equal
     "regnet_y_400mf": (regnet, 376),
 }
@@ -155,17 +140,16 @@ def _readme_converters() -> dict[str, Callable[[dict[str, torch.Tensor]],
                                                dict[str, torch.Tensor]]]:
     text = (Path(__file__).parent.parent / "docs" / "torch.md").read_text()
     block = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S)
-                 if "def convnext_weights" in b)
+                 if "def regnet_weights" in b)
     scope: dict[str, object] = {}
     exec(block, scope)  # noqa: S102 - the docs' own example, run as a reader would
-    return {"convnext_tiny": scope["convnext_weights"],  # type: ignore[dict-item]
-            "regnet_y_400mf": scope["regnet_weights"]}
+    return {"regnet_y_400mf": scope["regnet_weights"]}  # type: ignore[dict-item]
 
 
 @pytest.mark.parametrize("name", sorted(set(RECORDED) - set(PENDING)))
 def test_torchvision_weights_load_strictly(name: str) -> None:
     """`load_state_dict(strict=True)` accepts torchvision's state dict (shapes only, on meta):
-    as it is, or through the README's converter for the two specs that differ."""
+    as it is, or through the converter of docs/torch.md for the spec that differs."""
     weights = _meta_weights(name)
     converters = _readme_converters()
     assert set(converters) == set(DIFFERENCES)

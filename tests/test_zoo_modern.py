@@ -463,3 +463,27 @@ def test_depth_scaled_copies_stay_valid(runner, name: str, depth: int) -> None:
 
     result = runner.invoke(app, ["scale", name, "--depth", str(depth), "--format", "json"])
     assert result.exit_code == 0, result.output
+
+
+def test_convnext_tiny_loads_the_transcribed_models_weights_and_computes_the_same() -> None:
+    """torchvision's ConvNeXt (transcribed) has the keys and shapes of build("convnext_tiny"):
+    its Linears' (out, in) weights go to channel_dense rows, its bare `layer_scale` Parameters
+    to the layer_scale rows (saved under the row's own path). With its weights loaded
+    strictly, the two compute the same (eval, at 64x64: the layer scales set near 1, where
+    1e-6 would hide every block's body)."""
+    from cnncalc.torch import build
+
+    torch.manual_seed(0)
+    theirs = ConvNeXt().eval()
+    with torch.no_grad():
+        for module in theirs.modules():
+            if isinstance(module, CNBlock):
+                module.layer_scale.uniform_(0.5, 1.5)
+    mine = build(cnncalc.analyze(cnncalc.load("convnext_tiny"), (64, 64, 3))).eval()
+    weights = theirs.state_dict()
+    assert {k: v.shape for k, v in mine.state_dict().items()} == {
+        k: v.shape for k, v in weights.items()}
+    mine.load_state_dict(weights, strict=True)
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        torch.testing.assert_close(mine(x), theirs(x), rtol=1e-4, atol=1e-4)

@@ -156,6 +156,8 @@ class CheckResult:
     specs: list[SpecCheck]
     require_budget: bool = False
     problems: list[Problem] = field(default_factory=list)  # not tied to one spec (a baseline)
+    #: the convention params and MACs were counted in (`measure_in`)
+    convention: str = "cnncalc"
 
     @property
     def exit_code(self) -> int:
@@ -253,10 +255,20 @@ def _baseline_model() -> Any:
 
     Count = Annotated[int, Field(strict=True, ge=0, le=MAX_COUNT)]
 
-    class Totals(BaseModel):
+    class Counted(BaseModel):
+        model_config = ConfigDict(extra="ignore")
+        params: Count | None = None
+        macs: Count
+
+    class Totals(BaseModel):  # a peer convention's totals beside cnncalc's, when counted
         model_config = ConfigDict(extra="ignore")
         params: Count
         macs: Count
+        convention: Counted | None = None
+
+    class Convention(BaseModel):
+        model_config = ConfigDict(extra="ignore")
+        name: Annotated[str, Field(strict=True)] = "cnncalc"
 
     class Baseline(BaseModel):
         model_config = ConfigDict(extra="ignore")
@@ -264,6 +276,7 @@ def _baseline_model() -> Any:
         spec: Annotated[str, Field(strict=True)] = ""
         batch: Annotated[int, Field(strict=True, ge=1, le=MAX_COUNT)] = 1
         totals: Totals
+        convention: Convention = Convention()
 
     return Baseline
 
@@ -361,9 +374,13 @@ def _validated(doc: dict[str, Any], path: str) -> dict[str, Any]:
             messages.append(f"{field}: {text}")
         raise CnnCalcError([Problem(f"the baseline is not a report of 'cnncalc show --format "
                                     f"json': {m}", file=path) for m in messages]) from None
-    return {"file": path, "spec": baseline.spec,
-            "batch": baseline.batch, "params": baseline.totals.params,
-            "macs": baseline.totals.macs}
+    counted = baseline.totals.convention
+    peer = baseline.convention.name != "cnncalc" and counted is not None
+    return {"file": path, "spec": baseline.spec, "batch": baseline.batch,
+            "convention": baseline.convention.name if peer else "cnncalc",
+            "params": (counted.params if peer and counted.params is not None  # type: ignore[union-attr]
+                       else baseline.totals.params),
+            "macs": counted.macs if peer else baseline.totals.macs}  # type: ignore[union-attr]
 
 
 def growth_limit(baseline: int, growth: Fraction) -> int:
@@ -373,11 +390,34 @@ def growth_limit(baseline: int, growth: Fraction) -> int:
 
 # --------------------------------------------------------------------------- checking
 
+def measure_in(convention: str) -> Callable[[str, Report], int]:
+    """How to read a budget's value off a Report in a convention: params, trainable params,
+    MACs and FLOPs as that tool counts them (MACs: its number in multiply-adds; FLOPs: twice
+    that; FlopCounterMode reports no params, so cnncalc's stand in), the memory budgets as
+    they are."""
+    if convention == "cnncalc":
+        return lambda key, report: BUDGETS[key].measure(report)
+    from .conventions import count
+
+    def measure(key: str, report: Report) -> int:
+        if key not in ("params", "trainable_params", "macs", "flops"):
+            return BUDGETS[key].measure(report)
+        counted = count(report, convention)
+        if key in ("macs", "flops"):
+            return (2 if key == "flops" else 1) * (counted.number // counted.convention.per_mac)
+        if not counted.convention.has_params:
+            return BUDGETS[key].measure(report)
+        return counted.total.params if key == "params" else counted.total.trainable_params
+    return measure
+
+
 def check_spec(ref: str, cli: dict[str, Limit], *, input_shape: tuple[int, ...] | None = None,
                batch: int | None = None, dtype: str | None = None,
                baseline: dict[str, Any] | None = None, growth: Fraction | None = None,
-               rewrite: Callable[[Any], Any] | None = None) -> SpecCheck:
-    """Load, analyse and check one spec; problems are collected in the result, never raised."""
+               rewrite: Callable[[Any], Any] | None = None,
+               convention: str = "cnncalc") -> SpecCheck:
+    """Load, analyse and check one spec; problems are collected in the result, never raised.
+    `convention`: params and MACs as that tool counts them (`measure_in`)."""
     from ..core.engine import analyze
     from ..core.source import load, resolve
 
@@ -392,10 +432,11 @@ def check_spec(ref: str, cli: dict[str, Limit], *, input_shape: tuple[int, ...] 
         result.batch = batch or budgets.batch or 1
         result.dtype = dtype or budgets.dtype or "fp32"
         report = analyze(spec, input_shape, result.batch, result.dtype)
+        measure = measure_in(convention)
         for key in BUDGETS:  # in the table's order, not the spec's
             if key in limits:
                 lim = limits[key]
-                result.rows.append(LimitCheck(key, BUDGETS[key].unit, BUDGETS[key].measure(report),
+                result.rows.append(LimitCheck(key, BUDGETS[key].unit, measure(key, report),
                                        lim.limit, lim.source,
                                        lim.line if lim.source == "spec" else None))
         if baseline is not None:
@@ -405,8 +446,14 @@ def check_spec(ref: str, cli: dict[str, Limit], *, input_shape: tuple[int, ...] 
                     f"the baseline was saved at batch {baseline['batch']} and this check runs "
                     f"at batch {result.batch}; MACs scale with the batch, so pass "
                     f"--batch {baseline['batch']}", file=baseline["file"]))
+            if baseline["convention"] != convention:
+                raise CnnCalcError(Problem(
+                    f"the baseline was counted as {baseline['convention']} and this check "
+                    f"counts as {convention}; pass --convention {baseline['convention']}, or "
+                    f"save the baseline with --convention {convention}",
+                    file=baseline["file"]))
             for key in ("params", "macs"):
-                result.rows.append(LimitCheck(key, "count", BUDGETS[key].measure(report),
+                result.rows.append(LimitCheck(key, "count", measure(key, report),
                                        growth_limit(baseline[key], share), "baseline",
                                        None, baseline[key], share))
     except CnnCalcError as exc:
@@ -419,10 +466,11 @@ def check_budgets(refs: Iterable[str], cli: dict[str, Limit] | None = None, *,
                   input_shape: tuple[int, ...] | None = None, batch: int | None = None,
                   dtype: str | None = None, baselines: Iterable[str] = (),
                   growth: Fraction | None = None, require_budget: bool = False,
-                  rewrite: Callable[[Any], Any] | None = None) -> CheckResult:
+                  rewrite: Callable[[Any], Any] | None = None,
+                  convention: str = "cnncalc") -> CheckResult:
     """Check every spec; a baseline applies to the spec of the same name (or, with one spec and
     one baseline, to that spec whatever its name)."""
-    result = CheckResult([], require_budget)
+    result = CheckResult([], require_budget, convention=convention)
     loaded = []
     for path in baselines:
         try:
@@ -432,7 +480,7 @@ def check_budgets(refs: Iterable[str], cli: dict[str, Limit] | None = None, *,
     used: set[int] = set()
     for ref in refs:
         checked = check_spec(ref, cli or {}, input_shape=input_shape, batch=batch, dtype=dtype,
-                             rewrite=rewrite)
+                             rewrite=rewrite, convention=convention)
         base = None
         if loaded and checked.status != "invalid":
             matches = [i for i, b in enumerate(loaded) if b["spec"] == checked.name]
@@ -443,7 +491,8 @@ def check_budgets(refs: Iterable[str], cli: dict[str, Limit] | None = None, *,
                 used.add(matches[0])
         if base is not None:
             checked = check_spec(ref, cli or {}, input_shape=input_shape, batch=batch,
-                                 dtype=dtype, baseline=base, growth=growth, rewrite=rewrite)
+                                 dtype=dtype, baseline=base, growth=growth, rewrite=rewrite,
+                                 convention=convention)
         result.specs.append(checked)
     for i, b in enumerate(loaded):
         if i not in used and all(s.status != "invalid" for s in result.specs):

@@ -159,7 +159,7 @@ class Context:
 
 # --------------------------------------------------------------------------- helpers
 
-_WEIGHTED = (L.Conv, L.Depthwise, L.Separable, L.ConvTranspose, L.Dense)
+_WEIGHTED = (L.Conv, L.Depthwise, L.Separable, L.ConvTranspose, L.Dense, L.ChannelDense)
 _SLIDING = (L.Conv, L.Depthwise, L.Separable, L.Pool)
 
 
@@ -293,7 +293,8 @@ def _tensor_core_channels(ctx: Context) -> Iterator[Hit]:
         return
     for node in ctx.leaves():
         layer = node.layer
-        if not isinstance(layer, (L.Conv, L.Separable, L.ConvTranspose, L.Dense)):
+        if not isinstance(layer, (L.Conv, L.Separable, L.ConvTranspose, L.Dense,
+                                  L.ChannelDense)):
             continue
         groups = getattr(layer, "groups", 1)
         c_in, c_out = node.input_shape[-1], node.output_shape[-1]

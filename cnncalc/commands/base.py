@@ -134,6 +134,12 @@ Dtype = Enum("Dtype", {name: name for name in DTYPE_BYTES}, type=str)  # type: i
 #: checks that every format has a writer).
 Format = Enum("Format", {name: name for name in FORMATS}, type=str)  # type: ignore[misc]
 
+#: `--convention NAME`: `analyses.conventions.NAMES`, written out here so that a command's
+#: options need not import the rules (a test checks that the two lists agree).
+CONVENTION_NAMES = ("cnncalc", "torchinfo", "fvcore", "ptflops", "thop", "flopcounter")
+Convention = Enum("Convention", {name: name for name in CONVENTION_NAMES},  # type: ignore[misc]
+                  type=str)
+
 
 def console(width: int | None = None, file: object = None) -> Console:
     from rich.console import Console
@@ -345,3 +351,7 @@ OldLevelsOpt = Annotated[Optional[int], typer.Option(
     callback=deprecated("--depth/-d", "--levels", "--depth and -d are the depth multiplier "
                         "of 'cnncalc scale'"),
     help="Deprecated spelling of --levels.")]
+ConventionOpt = Annotated[Convention, typer.Option(
+    "--convention", help="Count as this tool does (its params and its MACs/FLOPs number, on "
+    "the spec written in torch's own modules): cnncalc, torchinfo, fvcore, ptflops, thop or "
+    "flopcounter. 'cnncalc conventions' says what each counts.")]

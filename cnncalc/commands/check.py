@@ -17,6 +17,8 @@ import typer
 from .base import (
     BudgetBatchOpt,
     BudgetDtypeOpt,
+    Convention,
+    ConventionOpt,
     FormatOpt,
     InputOpt,
     MaxActivationMemory,
@@ -68,6 +70,7 @@ def check(
     format: FormatOpt = None,
     output: OutputOpt = None,
     var: VarOpt = None,
+    convention: ConventionOpt = Convention.cnncalc,
 ) -> None:
     """Check specs against their budgets (and a baseline); exit 1 when any is exceeded."""
     from ..analyses.budget import check_budgets, cli_limits
@@ -100,7 +103,8 @@ def check(
     outcome = check_budgets(expand_refs(specs), limits, input_shape=shape, batch=batch,
                         dtype=dtype.value if dtype else None,
                         baselines=[str(p) for p in baseline or []], growth=growth,
-                        require_budget=require_budget, rewrite=rewrite(values))
+                        require_budget=require_budget, rewrite=rewrite(values),
+                        convention=convention.value)
     if lint:
         from ..analyses.lint import lint_spec
 

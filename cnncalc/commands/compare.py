@@ -8,6 +8,8 @@ import typer
 
 from .base import (
     BatchOpt,
+    Convention,
+    ConventionOpt,
     Dtype,
     DtypeOpt,
     FormatOpt,
@@ -33,6 +35,7 @@ def compare(
     format: FormatOpt = None,
     output: OutputOpt = None,
     var: VarOpt = None,
+    convention: ConventionOpt = Convention.cnncalc,
 ) -> None:
     """Compare specs' params, MACs, FLOPs, activations and memory, with ratios to the first."""
     from ..core.engine import analyze
@@ -56,4 +59,9 @@ def compare(
                 problems += exc.problems
         if problems:
             raise CnnCalcError(problems)
-    finish(result(reports), format, output)
+        counted = None
+        if convention.value != "cnncalc":
+            from ..analyses.conventions import count
+
+            counted = [count(report, convention.value) for report in reports]
+    finish(result(reports, counted), format, output)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
 from .base import (
     BatchOpt,
+    Convention,
+    ConventionOpt,
     Dtype,
     DtypeOpt,
     FormatOpt,
@@ -24,8 +26,12 @@ from .base import (
     errors_to_exit,
     finish,
     load_spec,
+    number,
     parse_input,
 )
+
+#: --samples: an epoch of at most 10^12 samples
+MAX_SAMPLES = 10**12
 
 
 @app.command()
@@ -42,14 +48,30 @@ def show(
     = False,
     freeze_until: FreezeUntilOpt = None,
     var: VarOpt = None,
+    convention: ConventionOpt = Convention.cnncalc,
+    training: Annotated[bool, typer.Option(
+        "--training", help="Add the MACs of one training step per layer: the gradients with "
+        "respect to each layer's input and to its weights (frozen layers have none).")]
+    = False,
+    samples: Annotated[Optional[int], typer.Option(
+        "--samples", metavar="N", parser=number(1, MAX_SAMPLES, integer=True),
+        show_default=False, help="With --training: the MACs of an epoch of this many samples.")] = None,
     old_levels: OldLevelsOpt = None,
 ) -> None:
     """Per-layer shapes, parameters and MACs of a spec, with totals and memory."""
     from ..core.engine import analyze
+    from ..errors import CnnCalcError
     from ..present.report import result
 
     with errors_to_exit():
         levels = either(levels, old_levels, "--levels/--depth")
+        if samples is not None and not training:
+            raise CnnCalcError("--samples needs --training (it is the size of a training "
+                               "epoch)")
+        if training and convention.value not in ("cnncalc", "flopcounter"):
+            raise CnnCalcError(f"--training: {convention.value} counts a forward pass only; "
+                               "a training step is counted by the cnncalc and flopcounter "
+                               "conventions")
         loaded = load_spec(spec, var)
         report = analyze(loaded, parse_input(input), batch, dtype.value)
         if freeze_until:
@@ -58,5 +80,14 @@ def show(
             note = freeze_option(report, freeze_until, loaded)
             if note:
                 print(f"cnncalc show: note: {note}", file=sys.stderr)
-        found = result(report, levels, rf)
+        counted = trained = None
+        if convention.value != "cnncalc":
+            from ..analyses.conventions import count
+
+            counted = count(report, convention.value)
+        if training:
+            from ..analyses.training import training as step
+
+            trained = step(report, flopcounter=convention.value == "flopcounter")
+        found = result(report, levels, rf, counted=counted, trained=trained, samples=samples)
     finish(found, format, output)

@@ -405,6 +405,7 @@ class _Walker:
             assert inputs is not None  # the parser makes a Join only with from: [a, b, ...]
             node = self.merge(entry.kind, path, entry.line, inputs, list(entry.sources or ()),
                               f"{entry.kind} '{path}'", frame, name=name)
+            node.written_as = entry.written_as
             return node, node.output_shape
         if entry.repeat is None:
             return self.single(entry, name, path, shape, frame)
@@ -474,7 +475,7 @@ class _Walker:
                          params=cost.params, trainable_params=cost.params if trainable else 0,
                          buffers=cost.buffers, activations=prod(out), macs=cost.macs,
                          elementwise=cost.elementwise, trainable=trainable, layer=layer,
-                         training_only=frame.training_only)
+                         training_only=frame.training_only, written_as=entry.written_as)
         return node, out
 
     def merge(self, kind: str, path: str, line: int, shapes: list[Shape], names: list[str],

@@ -128,6 +128,14 @@ class Layer(BaseModel):
     positional: ClassVar[tuple[str, ...]] = ()
     #: the field a width multiplier scales (`cnncalc scale --width`); None: no width to scale
     width_field: ClassVar[str | None] = None
+    #: the ways torch code writes this kind that some peer tool counts differently (an entry's
+    #: `written_as:`; the first is the default, torchvision's usual way): `module` (torch's own
+    #: nn class), `functional` (a torch.nn.functional call; a conv's or dense layer's
+    #: activation as one), `subclass` (a subclass of torch's class, which lookups by exact
+    #: type miss), `linear` (a 1x1 convolution as nn.Linear on channels-last tensors), `tensor`
+    #: (a tensor operator or method: `a + b`, `x.mean((2, 3))`). What each tool counts for
+    #: each is `cnncalc.analyses.conventions`.
+    forms: ClassVar[tuple[str, ...]] = ("module",)
 
     # Every kind states each rule below, even when it is "nothing": a forgotten rule fails
     # loudly (and tests/test_kinds.py checks that every kind defines all four).
@@ -291,6 +299,7 @@ class Conv(_Convolution):
     """2-D convolution. Elementwise: one op per output for the bias, one for the activation."""
 
     kind: ClassVar[str] = "conv"
+    forms: ClassVar[tuple[str, ...]] = ("module", "functional", "subclass", "linear")
     positional: ClassVar[tuple[str, ...]] = ("filters", "kernel", "stride", "padding")
     width_field: ClassVar[str | None] = "filters"
 
@@ -331,6 +340,7 @@ class Depthwise(_Convolution):
     `multiplier` outputs per channel. Elementwise as for conv."""
 
     kind: ClassVar[str] = "depthwise"
+    forms: ClassVar[tuple[str, ...]] = ("module", "functional", "subclass")
     positional: ClassVar[tuple[str, ...]] = ("kernel", "stride", "padding")
 
     multiplier: Positive = 1
@@ -363,6 +373,7 @@ class Separable(_Convolution):
     `filters` channels with the bias. Elementwise: bias and activation on the 1x1 output."""
 
     kind: ClassVar[str] = "separable"
+    forms: ClassVar[tuple[str, ...]] = ("module", "functional", "subclass")
     positional: ClassVar[tuple[str, ...]] = ("filters", "kernel", "stride", "padding")
     width_field: ClassVar[str | None] = "filters"
 
@@ -404,6 +415,7 @@ class Pool(Layer):
     avg `f_h f_w` (adds and one divide)."""
 
     kind: ClassVar[str] = "pool"
+    forms: ClassVar[tuple[str, ...]] = ("module", "functional")
     positional: ClassVar[tuple[str, ...]] = ("kernel", "stride", "padding")
 
     mode: Literal["max", "avg"] = "max"
@@ -466,6 +478,7 @@ class AdaptivePool(Layer):
     sizes (`n_in + n_out - gcd`), avg `S_h S_w C`, max `(S_h S_w - H_out W_out) C`."""
 
     kind: ClassVar[str] = "adaptive_pool"
+    forms: ClassVar[tuple[str, ...]] = ("module", "functional")
     positional: ClassVar[tuple[str, ...]] = ("size",)
 
     mode: Literal["max", "avg"] = "avg"
@@ -528,6 +541,7 @@ class GlobalPool(Layer):
     Elementwise: avg `H W` per channel, max `H W - 1`."""
 
     kind: ClassVar[str] = "global_pool"
+    forms: ClassVar[tuple[str, ...]] = ("module", "functional", "tensor")
     positional: ClassVar[tuple[str, ...]] = ("mode",)
 
     mode: Literal["max", "avg"] = "avg"
@@ -608,6 +622,7 @@ class Dense(Layer):
     """Fully connected layer on a vector. Elementwise: bias and activation, one op per output."""
 
     kind: ClassVar[str] = "dense"
+    forms: ClassVar[tuple[str, ...]] = ("module", "functional", "subclass")
     positional: ClassVar[tuple[str, ...]] = ("units",)
 
     units: Positive
@@ -645,12 +660,64 @@ class Dense(Layer):
                 f"MACs: {T.n(n_in)} * {T.n(n_out)} = {T.n(F.dense_macs(n_in, n_out))}"]
 
 
+class ChannelDense(Layer):
+    """A dense layer over the channels of each position of a feature map (torch's `nn.Linear`
+    on a channels-last tensor, as ConvNeXt's blocks use it): every position's C_in channels
+    become `units` by one shared (units x C_in) matrix. It counts as a 1x1 convolution:
+    params `C_in * units` (+ `units` biases), MACs `H * W * C_in * units`, the receptive field
+    unchanged. Only its weight differs: (units, C_in), a Linear's, where a 1x1 conv's is
+    (units, C_in, 1, 1), so a Linear's state_dict loads into it. Elementwise: bias and
+    activation, one op per output. A vector takes `dense` instead (and `dense` refuses maps)."""
+
+    kind: ClassVar[str] = "channel_dense"
+    positional: ClassVar[tuple[str, ...]] = ("units",)
+    width_field: ClassVar[str | None] = "units"
+
+    units: Positive
+    bias: Bool = True
+    activation: ActivationName | None = None
+
+    def describe(self) -> str:
+        return self.activation or ""
+
+    def output_shape(self, shape: Shape) -> Shape:
+        if len(shape) != 3:
+            raise CnnCalcError(
+                f"channel_dense needs a feature map (HxWxC), got {fmt_shape(shape)}; "
+                "a vector takes dense")
+        return (shape[0], shape[1], self.units)
+
+    def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
+        h, w, c_in = in_shape
+        n_out = prod(out_shape)
+        return Cost(
+            params=F.dense_params(c_in, self.units, self.bias),
+            macs=h * w * F.dense_macs(c_in, self.units),
+            elementwise=(n_out if self.bias else 0) + activation_ops(self.activation, n_out),
+        )
+
+    def window(self, shape: Shape) -> Windows:
+        return NO_WINDOW  # each position's own channels: a 1x1 window, stride 1
+
+    def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
+        h, w, c_in = in_shape
+        params = F.dense_params(c_in, self.units, self.bias)
+        p = (f"({T.n(c_in)} + 1) * {T.n(self.units)} = {T.n(params)}" if self.bias
+             else f"{T.n(c_in)} * {T.n(self.units)} = {T.n(params)}   (no bias)")
+        macs = h * w * F.dense_macs(c_in, self.units)
+        return [f"each of {h}x{w} positions: its {T.n(c_in)} channels -> {T.n(self.units)} "
+                "(one matrix shared by every position, as a 1x1 conv)",
+                f"params: {p}",
+                f"MACs: {h}*{w} * {T.n(c_in)} * {T.n(self.units)} = {T.n(macs)}"]
+
+
 class Activation(Layer):
     """An activation function on its own. Elementwise: 1 op per element, softmax 3
     (exp, sum, divide). Softmax on a feature map runs over the channels. `gelu` is torch's
     exact GELU (`nn.GELU()`, `approximate: none`) unless `approximate: tanh`."""
 
     kind: ClassVar[str] = "activation"
+    forms: ClassVar[tuple[str, ...]] = ("module", "functional")
     positional: ClassVar[tuple[str, ...]] = ("function",)
 
     function: ActivationName
@@ -723,6 +790,7 @@ class LayerNorm(Layer):
     square roots are not counted."""
 
     kind: ClassVar[str] = "layernorm"
+    forms: ClassVar[tuple[str, ...]] = ("module", "subclass", "functional")
     positional: ClassVar[tuple[str, ...]] = ()
 
     eps: Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0)] = 1e-5
@@ -749,9 +817,13 @@ class LayerNorm(Layer):
 
 class LayerScale(Layer):
     """A learnable scale per channel (ConvNeXt's `layer_scale`, CaiT's LayerScale), all
-    starting at `init`: C params. Elementwise: 1 multiply per element."""
+    starting at `init`: C params. Elementwise: 1 multiply per element. In torch
+    (`cnncalc.torch.build`) the parameter is (C, 1, 1) on a map, (C,) on a vector, and its
+    state_dict key is the row's own path (`features.1.0.layer_scale`), as ConvNeXt's bare
+    `nn.Parameter` on its block is named: not `<row>.scale` (see `cnncalc.torch.LayerScale`)."""
 
     kind: ClassVar[str] = "layer_scale"
+    forms: ClassVar[tuple[str, ...]] = ("tensor",)
     positional: ClassVar[tuple[str, ...]] = ("init",)
 
     init: Real = 1e-6
@@ -818,6 +890,7 @@ class Chunk(Layer):
     With `from:` several chunks of one output feed different layers (YOLOv8's C2f)."""
 
     kind: ClassVar[str] = "chunk"
+    forms: ClassVar[tuple[str, ...]] = ("tensor",)
     positional: ClassVar[tuple[str, ...]] = ("chunks", "index")
 
     chunks: Annotated[int, BeforeValidator(_integral), Field(strict=True, ge=2)]
@@ -879,6 +952,7 @@ class Crop(Layer):
     connection to the upsampled size (Ronneberger et al. 2015). A view: no arithmetic."""
 
     kind: ClassVar[str] = "crop"
+    forms: ClassVar[tuple[str, ...]] = ("tensor",)
     positional: ClassVar[tuple[str, ...]] = ("amount",)
 
     amount: ExplicitPadding
@@ -911,6 +985,7 @@ class SqueezeExcite(Layer):
     biases and activation `squeeze`, bias and gate `2C`, multiply `H W C`."""
 
     kind: ClassVar[str] = "se"
+    forms: ClassVar[tuple[str, ...]] = ("module", "functional")
     positional: ClassVar[tuple[str, ...]] = ("squeeze",)
 
     squeeze: Positive
@@ -958,6 +1033,7 @@ class ConvTranspose(Layer):
     Elementwise as for conv: bias and activation, one op per output each."""
 
     kind: ClassVar[str] = "conv_transpose"
+    forms: ClassVar[tuple[str, ...]] = ("module", "functional", "subclass")
     positional: ClassVar[tuple[str, ...]] = ("filters", "kernel", "stride", "padding")
     width_field: ClassVar[str | None] = "filters"
 
@@ -1063,6 +1139,7 @@ class Upsample(Layer):
     weights depend on the row and column only, computed once per axis, not counted)."""
 
     kind: ClassVar[str] = "upsample"
+    forms: ClassVar[tuple[str, ...]] = ("module", "functional")
     positional: ClassVar[tuple[str, ...]] = ("factor",)
 
     factor: Pair | None = None
@@ -1145,6 +1222,7 @@ class Add(Merge):
     element (adding two tensors is one add per element)."""
 
     kind: ClassVar[str] = "add"
+    forms: ClassVar[tuple[str, ...]] = ("tensor", "functional")
     refusal: ClassVar[str] = "cannot add branches of different shapes"
 
     def combine(self, shapes: list[Shape]) -> Shape | None:
@@ -1164,6 +1242,7 @@ class Concat(Merge):
     No arithmetic."""
 
     kind: ClassVar[str] = "concat"
+    forms: ClassVar[tuple[str, ...]] = ("tensor",)
     refusal: ClassVar[str] = "cannot concatenate along channels, spatial sizes differ"
 
     def combine(self, shapes: list[Shape]) -> Shape | None:
@@ -1206,6 +1285,8 @@ def _kinds() -> dict[str, KindEntry]:
         "pad": KindEntry(Pad, summary="zero, replicate or reflect padding"),
         "flatten": KindEntry(Flatten, summary="feature map to vector"),
         "dense": KindEntry(Dense, summary="fully connected layer"),
+        "channel_dense": KindEntry(ChannelDense, summary="a dense layer over the channels of "
+                                                         "each position"),
         "activation": KindEntry(Activation, summary="an activation function by name"),
         "batchnorm": KindEntry(BatchNorm, summary="batch normalisation"),
         "dropout": KindEntry(Dropout, summary="dropout (identity at inference)"),

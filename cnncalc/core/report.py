@@ -59,6 +59,9 @@ class Node:
     #: adds (a container's merge, a post-activation) have neither: their block's apply
     lint: tuple[str, ...] = ()
     file: str | None = None
+    #: `written_as:`: how the reference torch code writes this row (one of its kind's
+    #: `forms`, for the peer conventions); None: the kind's default
+    written_as: str | None = None
 
     @property
     def is_block(self) -> bool:

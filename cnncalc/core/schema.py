@@ -123,6 +123,7 @@ def _scalars_only(field: dict[str, Any]) -> dict[str, Any]:
 
 def _common() -> dict[str, Any]:
     """The settings every entry may carry beside its kind (spec.COMMON)."""
+    from .layers import KINDS, MERGES
     from .spec import COMMON
 
     known = {
@@ -148,6 +149,14 @@ def _common() -> dict[str, Any]:
                      {"type": "array", "items": {"type": "string", "minLength": 1}}]}},
                  "description": "Lint rules silenced on this entry and inside it: "
                                 "{ignore: [RULE, ...]} (see `cnncalc lint`)."},
+        "written_as": {"enum": sorted({form for entry in KINDS.values()
+                                       for form in entry.model.forms}
+                                      | {form for merge in MERGES.values()
+                                         for form in merge.forms}),
+                       "description": "How the reference torch code writes this layer, for "
+                                      "the peer conventions (--convention): module, "
+                                      "functional, subclass, linear or tensor; which a kind "
+                                      "allows, cnncalc checks."},
     }
     return {key: known.get(key, {}) for key in COMMON}
 

@@ -33,7 +33,8 @@ from .loader import LineDict, LineList, line_of
 from .shapes import refuse_channels_first
 from .validate import pydantic_problems, validate_leaf
 
-COMMON = ("name", "repeat", "when", "trainable", "scale", "from", "training_only", "lint")
+COMMON = ("name", "repeat", "when", "trainable", "scale", "from", "training_only", "lint",
+          "written_as")
 CONTAINERS = ("seq", "residual", "parallel")
 #: `from: input` reads the input of the list the entry is in (at the top, the network's input);
 #: no layer may take it as its name.
@@ -95,6 +96,9 @@ class Entry:
     sources: list[str] | None = None
     #: runs only in training (an auxiliary head): not in inference totals, not in eval mode
     training_only: bool = False
+    #: how the reference torch code writes this layer (one of its kind's `forms`), for the
+    #: peer conventions; None: the kind's default
+    written_as: str | None = None
     #: the file the entry was written in, when not the spec's own (see `inherit`, extends)
     file: str | None = None
     #: `lint: {ignore: [ID, ...]}`: lint rules silenced on this entry and everything inside it
@@ -486,7 +490,10 @@ class Parser:
         if entry is None:
             return None
         (entry.name, entry.repeat, entry.when, entry.trainable, entry.scale, entry.sources,
-         entry.training_only) = base
+         entry.training_only, entry.written_as) = base
+        if entry.written_as is not None and not self.written_as(
+                kind, entry.written_as, lines.get("written_as", line), label):
+            return None
         entry.file = self.file
         if "lint" in common:
             entry.lint = self.lint(common["lint"], lines.get("lint", line), label)
@@ -507,6 +514,22 @@ class Parser:
                          f"{_clip(value.get('ignore'))}", line, label)
             return ()
         return tuple(ids)
+
+    def written_as(self, kind: str, form: Any, line: int, label: str) -> bool:
+        """`written_as:` names one of the kind's forms (`layers.Layer.forms`); a container or
+        a block's use has none (its rows are written where they are defined)."""
+        if kind in CONTAINERS or kind in self.block_names:
+            what = kind if kind in CONTAINERS else f"use of the block '{kind}'"
+            self.problem(f"written_as belongs on a layer, not on a {what}: write it on the "
+                         "layers inside", line, label)
+            return False
+        model = MERGES[kind] if kind in MERGES else KINDS[kind].model
+        if not isinstance(form, str) or form not in model.forms:
+            self.problem(f"written_as: {_clip(form)} is not a way to write {kind} that the peer "
+                         f"conventions know{suggest(str(form), model.forms)}; use "
+                         f"{' or '.join(model.forms)}", line, label)
+            return False
+        return True
 
     def known(self, kind: Any) -> bool:
         return isinstance(kind, str) and (
@@ -564,7 +587,8 @@ class Parser:
         if not ok:
             return None
         return (name, repeat, when, common.get("trainable"), common.get("scale", True),
-                sources if "from" in common else None, common.get("training_only", False))
+                sources if "from" in common else None, common.get("training_only", False),
+                common.get("written_as"))
 
     def join(self, kind: str, args: Any, sources: list[str] | None, line: int,
              label: str) -> Join | None:

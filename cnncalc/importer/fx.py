@@ -13,7 +13,12 @@ training mode; their ops become `training_only` rows, as a hand-written spec has
 
 Tensors in channels-last order (`x.permute(0, 2, 3, 1)`, as ConvNeXt and torchvision's
 LayerNorm2d use them) are followed: element-wise work and a layer norm over the channels
-stay what they are; anything else on them is refused with its reason.
+stay what they are, a Linear over the channels is a `channel_dense` row (its weight a
+Linear's [out, in]); anything else on them is refused with its reason.
+
+A bare parameter multiplied in (ConvNeXt's `self.layer_scale * x`, a (C, 1, 1) Parameter of
+the block) is a `layer_scale` row named by the parameter's path: the spec's module saves its
+parameter under that same key (`cnncalc.torch.LayerScale`), so the state_dict loads.
 
 The spec written is then analysed by the engine and checked against the module itself: every
 row's output shape against the traced one, params and buffers against the module's, and MACs
@@ -202,16 +207,17 @@ def _adaptive_fields(mode: str, size: Any, shape: tuple[int, ...]) -> tuple[str,
 
 
 def _linear(m: nn.Linear, shape: tuple[int, ...], layout: str) -> tuple[str, Fields]:
-    if layout == NHWC:
-        raise Unsupported("a Linear on a channels-last map (cnncalc would write it as a 1x1 "
-                          "conv, whose weight is [out, in, 1, 1], not Linear's [out, in]: "
-                          "the module's state_dict would not load into the spec's module)")
-    if len(shape) != 2:
-        raise Unsupported(f"a Linear on a {len(shape)}-D tensor (cnncalc's dense takes "
-                          "a vector)")
     fields: Fields = {"units": m.out_features}
     if m.bias is None:
         fields["bias"] = False
+    if len(shape) == 4 and layout == NHWC:
+        # over the channels of each position (ConvNeXt's Linears): channel_dense, whose
+        # module is a Linear too (weight [out, in]), applied channels-last
+        return "channel_dense", fields
+    if len(shape) != 2:
+        where = "channels-last " if layout == NHWC else ""
+        raise Unsupported(f"a Linear on a {len(shape)}-D {where}tensor (cnncalc's dense takes "
+                          "a vector, its channel_dense the channels of a channels-last map)")
     return "dense", fields
 
 
@@ -311,7 +317,9 @@ MODULES: dict[type, Rule] = {
     nn.AvgPool2d: Rule(_pool("avg"), "avgpool", "count_include_pad unless unpadded"),
     nn.AdaptiveAvgPool2d: Rule(_adaptive("avg"), "adaptive_pool"),
     nn.AdaptiveMaxPool2d: Rule(_adaptive("max"), "adaptive_pool"),
-    nn.Linear: Rule(_linear, "dense", "on a vector"),
+    nn.Linear: Rule(_linear, "dense, channel_dense",
+                    "on a vector (dense), or on the channels of a channels-last map "
+                    "(channel_dense)"),
     nn.Flatten: Rule(lambda m, shape, layout: _flatten_fields(m.start_dim, m.end_dim, shape),
                      "flatten", "start_dim 1"),
     nn.Dropout: Rule(_dropout, "dropout"),
@@ -397,12 +405,30 @@ def _built_activation(m: Any, shape: tuple[int, ...], layout: str) -> tuple[str,
     return m.function, {}
 
 
-def _built_layer_scale(m: Any, shape: tuple[int, ...], layout: str) -> tuple[str, Fields]:
-    values = m.scale.detach().flatten()
+def _built_channel_dense(m: Any, shape: tuple[int, ...], layout: str) -> tuple[str, Fields]:
+    if layout == NHWC or len(shape) != 4:
+        raise Unsupported("cnncalc's channel_dense module on anything but an NCHW map (it "
+                          "puts the channels last itself)")
+    fields: Fields = {"units": m.out_features}
+    if m.bias is None:
+        fields["bias"] = False
+    if m.activation:
+        fields["activation"] = m.activation
+    return "channel_dense", fields
+
+
+def _scale_fields(scale: torch.Tensor) -> Fields:
+    """A layer scale's `init`: its value when every channel has the same one (the module
+    as it was made), else none (the starting value is not known)."""
+    values = scale.detach().flatten()
     if values.is_meta or values.numel() == 0:
-        return "layer_scale", {}  # no values to read: the starting value is not known
+        return {}  # no values to read
     same = bool((values == values[0]).all())
-    return "layer_scale", {"init": float(values[0])} if same else {}
+    return {"init": float(values[0])} if same else {}
+
+
+def _built_layer_scale(m: Any, shape: tuple[int, ...], layout: str) -> tuple[str, Fields]:
+    return "layer_scale", _scale_fields(m.scale)
 
 
 def _built_conv_transpose(m: Any, shape: tuple[int, ...], layout: str) -> tuple[str, Fields]:
@@ -416,6 +442,7 @@ def _built_conv_transpose(m: Any, shape: tuple[int, ...], layout: str) -> tuple[
 BUILT: dict[str, Rule] = {
     "conv": Rule(_built_conv, "conv"),
     "dense": Rule(_built_dense, "dense"),
+    "channel_dense": Rule(_built_channel_dense, "channel_dense"),
     "separable": Rule(_built_separable, "separable"),
     "pool": Rule(_built_pool, "maxpool, avgpool"),
     "global_pool": Rule(lambda m, shape, layout: (
@@ -467,7 +494,7 @@ def _module_rule(module: nn.Module) -> Rule | None:
 #: channels-last tensor channels-last
 _ELEMENTWISE = frozenset(("relu", "relu6", "silu", "swish", "sigmoid", "tanh", "hardswish",
                           "hardsigmoid", "gelu", "activation", "dropout", "stochastic_depth",
-                          "layernorm", "add"))
+                          "layernorm", "channel_dense", "add"))
 
 
 class _Call:
@@ -718,6 +745,42 @@ def _f_identity(call: _Call) -> None:
     call.alias(call.x)
 
 
+def _f_mul(call: _Call) -> None:
+    """`parameter * x` (either order): a layer scale whose parameter is the module's own,
+    bare (ConvNeXt's `self.layer_scale * x`, a (C, 1, 1) Parameter of the block); its row is
+    named by the parameter's path, so the spec's module saves the parameter under that key."""
+    a, b = call.arg(0, "input"), call.arg(1, "other")
+    attrs = [v for v in (a, b) if isinstance(v, fx.Node) and v.op == "get_attr"]
+    tensors = [v for v in (a, b) if isinstance(v, fx.Node) and v.op != "get_attr"]
+    if not (len(attrs) == 1 and len(tensors) == 1):
+        raise Unsupported("an element-wise product (no cnncalc kind multiplies two tensors or "
+                          "a tensor by a constant; squeeze-and-excitation written as "
+                          "torchvision's SqueezeExcitation is one, a bare per-channel "
+                          "nn.Parameter times a map is a layer_scale)")
+    target, x = str(attrs[0].target), tensors[0]
+    converter = call.converter
+    try:
+        scale = converter.root.get_parameter(target)
+    except AttributeError:
+        raise Unsupported("a buffer times a tensor (a layer scale is a learned parameter)",
+                          target) from None
+    shape, layout = call.shape(x), call.layout(x)
+    want = (shape[1], 1, 1) if len(shape) == 4 and layout == NCHW else \
+        (shape[1],) if len(shape) == 2 else None
+    if tuple(scale.shape) != want:
+        raise Unsupported(f"a parameter of shape {tuple(scale.shape)} times a "
+                          f"{'channels-last ' if layout == NHWC else ''}tensor of {shape} "
+                          "(cnncalc's layer_scale is a (C, 1, 1) parameter times an NCHW map, "
+                          "or (C,) times a vector)", target)
+    converter.called[target] = converter.called.get(target, 0) + 1
+    if converter.called[target] > 1:
+        raise Unsupported("a parameter used more than once (shared weights: cnncalc would "
+                          "count them twice)", target)
+    converter.add(call.node, "layer_scale", _scale_fields(scale), [x], target,
+                  trainable=scale.requires_grad)
+    converter.used.add(target)
+
+
 _ADD = Rule(_f_add, "add", "two tensors of one shape")
 
 #: One rule per function, tensor method (by name) or operator. `docs/importing.md` lists it.
@@ -760,6 +823,9 @@ FUNCTIONS: dict[Any, Rule] = {
     torch.chunk: Rule(_f_nothing, "chunk", "read by getitem"),
     "split": Rule(_f_nothing, "chunk", "into torch's equal parts, read by getitem"),
     torch.split: Rule(_f_nothing, "chunk", "into torch's equal parts, read by getitem"),
+    **{fn: Rule(_f_mul, "layer_scale", "a bare parameter of (C, 1, 1) times an NCHW map, or "
+                                       "(C,) times a vector (ConvNeXt's layer scale)")
+       for fn in (operator.mul, torch.mul, "mul")},
     "contiguous": Rule(_f_identity, "(none)"),
     "clone": Rule(_f_identity, "(none)"),
     "detach": Rule(_f_identity, "(none)"),
@@ -857,8 +923,8 @@ class _Converter:
             raise Unsupported(f"a constant input {arg!r}")
         if arg.op == "get_attr":
             raise Unsupported(f"the tensor {arg.target!r} used directly in forward (a bare "
-                              "nn.Parameter or buffer: cnncalc's rows hold their tensors inside "
-                              "modules, so the state_dict would not load)")
+                              "nn.Parameter or buffer: cnncalc reads one only as a layer "
+                              "scale, `parameter * x`)")
         found = self.op_of.get(arg.name)
         if found is None:
             what = arg.target if arg.op == "call_module" else describe(arg.target)
@@ -962,10 +1028,9 @@ class _Converter:
         """Why a function with no rule has none, as helpfully as can be said."""
         attrs = [a for a in node.all_input_nodes if a.op == "get_attr"]
         if attrs:
-            return ("uses a tensor of the module directly (a bare nn.Parameter or buffer, "
-                    "such as ConvNeXt's layer scale: cnncalc's rows hold their tensors inside "
-                    "modules, e.g. layer_scale as `<row>.scale`, so the module's state_dict "
-                    "would not load into the spec's module)", str(attrs[0].target))
+            return ("uses a tensor of the module directly (a bare nn.Parameter or buffer: "
+                    "cnncalc reads one only as a layer scale, `parameter * x` with a (C, 1, 1) "
+                    "parameter, as ConvNeXt's)", str(attrs[0].target))
         if node.target in (operator.mul, torch.mul, "mul", "mul_", operator.imul):
             return ("an element-wise product (no cnncalc kind multiplies two tensors; "
                     "squeeze-and-excitation written as torchvision's SqueezeExcitation is "
@@ -1156,6 +1221,13 @@ def _propagate(gm: fx.GraphModule, shape: tuple[int, ...],
                            ) from None
 
 
+def _nchw(shape: tuple[int, ...], layout: str) -> tuple[int, ...]:
+    """A traced shape in torch's NCHW order (a channels-last row's output put back)."""
+    if layout == NHWC and len(shape) == 4:
+        return (shape[0], shape[3], shape[1], shape[2])
+    return shape
+
+
 def _unused(module: nn.Module, used: set[str]) -> list[str]:
     """The parameters and buffers (batch norm's step counter aside) no op holds."""
     names = [n for n, _ in module.named_parameters()] + [
@@ -1175,8 +1247,8 @@ def trace(module: nn.Module, input_shape: tuple[int, ...]) -> Traced:
         if converter.problems:
             raise CnnCalcError(converter.report())
         traced = Traced(converter.ops, converter.outputs, {
-            op_id: shapes[node.name] for op_id, node in converter.node_of.items()
-            if node.name in shapes}, macs)
+            op_id: _nchw(shapes[node.name], converter.layouts.get(node.name, NCHW))
+            for op_id, node in converter.node_of.items() if node.name in shapes}, macs)
         if _unused(module, converter.used):
             _add_training_only(module, input_shape, converter, traced)
     finally:
@@ -1244,7 +1316,8 @@ def _add_training_only(module: nn.Module, input_shape: tuple[int, ...], evaluate
     for op in extra:
         node = training.node_of[op.id]
         if node.name in shapes:
-            traced.shapes[op.id] = (1, *shapes[node.name][1:])
+            shape = _nchw(shapes[node.name], training.layouts.get(node.name, NCHW))
+            traced.shapes[op.id] = (1, *shape[1:])
     evaluated.used |= training.used
 
 

@@ -93,8 +93,12 @@ def result(check: CheckResult, detail: bool = True) -> Result:
                 "verdict": "pass" if r.passed else "FAIL",
                 "result": "pass" if r.passed else "fail"},
                 role="pass" if r.passed else "fail"))
+    notes = [verdict(check)]
+    if check.convention != "cnncalc":
+        notes.append(f"params, trainable params, MACs and FLOPs counted as {check.convention} "
+                     "counts them ('cnncalc conventions')")
     return Result("check", "cnncalc check", [Table("checks", COLUMNS, rows, json=False)],
-                  notes=[verdict(check)], data=document(check), exit_code=check.exit_code)
+                  notes=notes, data=document(check), exit_code=check.exit_code)
 
 
 def _problem(p: Problem) -> dict[str, Any]:
@@ -106,6 +110,7 @@ def document(check: CheckResult) -> dict[str, Any]:
     return {
         "exit_code": check.exit_code,
         "passed": check.exit_code == EXIT_OK,
+        "convention": check.convention,
         "problems": [_problem(p) for p in check.problems],
         "specs": [{
             "ref": s.ref, "file": s.file, "spec": s.name, "status": s.status,

@@ -3,12 +3,16 @@ the JSON document of the README's contract (`layers`, `blocks`, `totals`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.layers import fmt_shape
 from ..core.report import CONVENTIONS, Node, Report
 from ..core.units import binary, exact, si
 from ..result import Column, Result, Row, Table
+
+if TYPE_CHECKING:
+    from ..analyses.conventions import Counted
+    from ..analyses.training import Step, Training
 
 
 def layer_label(node: Node) -> str:
@@ -122,21 +126,73 @@ def totals(report: Report) -> dict[str, int]:
     }
 
 
-def document(report: Report) -> dict[str, Any]:
+def convention_meta(counted: Counted | None) -> dict[str, Any]:
+    """The JSON `convention`: which one counted and what its number is."""
+    from ..analyses.conventions import CONVENTIONS as NAMED
+
+    chosen = counted.convention if counted is not None else NAMED["cnncalc"]
+    return {"name": chosen.name, "tool": chosen.tool, "number": chosen.number,
+            "per_multiply_add": chosen.per_mac, "params": chosen.params,
+            "per_example": chosen.per_example}
+
+
+def convention_values(counted: Counted, path: str | None = None) -> dict[str, Any]:
+    """One node's (or, path None, the total's) numbers in a peer convention: its `number`,
+    in multiply-adds (`macs`, FlopCounterMode's FLOPs halved), and its params (None when the
+    tool reports none)."""
+    counts = counted.total if path is None else counted.nodes[path]
+    number = counted.scale(counts.number)
+    has = counted.convention.has_params
+    return {"number": number, "macs": number // counted.convention.per_mac,
+            "params": counts.params if has else None,
+            "trainable_params": counts.trainable_params if has else None}
+
+
+def step_values(trained: Training, step: Step) -> dict[str, int]:
+    """A training step's numbers at the report's batch (FLOPs for FlopCounterMode's)."""
+    at = trained.at_batch(step)
+    unit = 2 if trained.flopcounter else 1
+    return {"forward": unit * at.forward, "input_grad": unit * at.input_grad,
+            "weight_grad": unit * at.weight_grad, "total": unit * at.total}
+
+
+def training_meta(trained: Training, samples: int | None) -> dict[str, Any]:
+    """The JSON `training`: the step's totals, its unit and the epoch's."""
+    unit = 2 if trained.flopcounter else 1
+    return {"unit": "FLOPs" if trained.flopcounter else "MACs",
+            "batch": trained.report.batch, **step_values(trained, trained.total),
+            "samples": samples,
+            "epoch": unit * trained.epoch(samples) if samples is not None else None}
+
+
+def document(report: Report, counted: Counted | None = None, trained: Training | None = None,
+             samples: int | None = None) -> dict[str, Any]:
     """The JSON contract (README): every layer (they add up to `totals`) and every block's
-    subtotal, in order, each with its `receptive_field` ({size, stride, padding})."""
+    subtotal, in order, each with its `receptive_field` ({size, stride, padding}); with a peer
+    convention each has its `convention` numbers, with a training step its `training`."""
     from ..analyses.receptive import receptive_fields
 
     fields = receptive_fields(report)
 
     def entry(node: Node) -> dict[str, Any]:
-        return {**node_values(report, node), "receptive_field": fields[node.path].to_dict()}
+        values = {**node_values(report, node), "receptive_field": fields[node.path].to_dict()}
+        if counted is not None:
+            values["convention"] = convention_values(counted, node.path)
+        if trained is not None:
+            values["training"] = step_values(trained, trained.nodes[node.path])
+        return values
 
+    sums = totals(report)
+    if counted is not None:
+        sums["convention"] = convention_values(counted)
+    if trained is not None:
+        sums["training"] = step_values(trained, trained.total)
     return {
         "layers": [entry(n) for n in report.walk() if not n.is_block],
         "blocks": [entry(n) for n in report.walk() if n.is_block],
         "outputs": outputs(report),
-        "totals": totals(report),
+        "totals": sums,
+        **({"training": training_meta(trained, samples)} if trained is not None else {}),
         **({"training_only": {"params": report.training_only.params,
                               "activations": report.activations(report.training_only),
                               "macs": report.macs(report.training_only),
@@ -146,10 +202,47 @@ def document(report: Report) -> dict[str, Any]:
     }
 
 
+def convention_lines(report: Report, counted: Counted) -> list[str]:
+    """The convention's totals under the table, beside cnncalc's own."""
+    chosen = counted.convention
+    values = convention_values(counted)
+    params = (f"; params {exact(values['params'])}" if chosen.has_params else
+              "; no params (the params shown are cnncalc's)")
+    batch = (" (one example, whatever the batch)" if chosen.per_example and report.batch > 1
+             else "")
+    return [f"{chosen.title}: {exact(values['number'])} ({si(values['number'])}){batch}"
+            f"{params}",
+            f"cnncalc: MACs {exact(report.macs(report.totals))}, params "
+            f"{exact(report.totals.params)} (why they differ: 'cnncalc conventions "
+            f"{chosen.name}')"]
+
+
+def training_lines(trained: Training, samples: int | None) -> list[str]:
+    """The training step's totals under the table, and the epoch's."""
+    meta = training_meta(trained, samples)
+    unit = meta["unit"]
+    lines = [f"Training step (batch {meta['batch']}): forward {exact(meta['forward'])} + input "
+             f"gradients {exact(meta['input_grad'])} + weight gradients "
+             f"{exact(meta['weight_grad'])} = {exact(meta['total'])} {unit} "
+             f"({si(meta['total'])})"]
+    if samples is not None:
+        lines.append(f"Per epoch of {samples:,} samples: {exact(meta['epoch'])} {unit} "
+                     f"({si(meta['epoch'])})")
+    if trained.flopcounter:
+        lines.append("FlopCounterMode counts a grouped convolution's weight gradient as if "
+                     "ungrouped (groups x its MACs)")
+    return lines
+
+
 def result(report: Report, max_depth: int | None = None, rf: bool = False,
-           command: str = "show") -> Result:
-    """The per-layer table (collapsed below `max_depth`), summary notes and the JSON data."""
+           command: str = "show", counted: Counted | None = None,
+           trained: Training | None = None, samples: int | None = None) -> Result:
+    """The per-layer table (collapsed below `max_depth`), summary notes and the JSON data; with
+    `counted` (a peer convention) its params and number replace cnncalc's in the table's view,
+    with `trained` a training step's columns are added."""
     frozen = report.totals.frozen_params > 0
+    peer = counted is not None and counted.convention.name != "cnncalc"
+    tool_params = peer and counted is not None and counted.convention.has_params
     columns = [
         Column("label", "Layer", "name", machine=False),
         Column("row", "row", human=False),
@@ -161,14 +254,24 @@ def result(report: Report, max_depth: int | None = None, rf: bool = False,
         Column("input_shape", "input shape", "shape", human=False),
         Column("output_shape", "Activation shape", "shape"),
         Column("activations", "Activation size", "count"),
-        Column("params", "# Parameters", "count"),
+        Column("params", "# Parameters", "count", human=not tool_params),
         Column("trainable_params", "Trainable", "count", human=False),
         Column("frozen_params", "Frozen", "count", human=frozen),
         Column("buffers", "Buffers", "count", human=False),
-        Column("macs", "MACs", "count"),
+        Column("macs", "MACs", "count", human=not peer),
         Column("flops", "FLOPs", "count", human=False),
         Column("elementwise_ops", "Element-wise ops", "count", human=False),
     ]
+    if peer:
+        assert counted is not None
+        name = counted.convention.name
+        columns += [Column("convention_params", f"{name} params", "count", human=tool_params),
+                    Column("convention_number", counted.convention.title, "count")]
+    if trained is not None:
+        unit = "FLOPs" if trained.flopcounter else "MACs"
+        columns += [Column("input_grad", f"Input-grad {unit}", "count"),
+                    Column("weight_grad", f"Weight-grad {unit}", "count"),
+                    Column("training", f"Training {unit}", "count")]
     fields: dict[str, Any] = {}
     if rf:
         from ..analyses.receptive import input_field, receptive_fields
@@ -181,19 +284,41 @@ def result(report: Report, max_depth: int | None = None, rf: bool = False,
                  "frozen_params": 0, "macs": 0,
                  **({"receptive_field": input_field(report.input_shape)} if rf else {})},
                 role="input", machine=False)]
+    def extra(path: str | None) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        if peer:
+            assert counted is not None
+            found = convention_values(counted, path)
+            values.update(convention_params=found["params"], convention_number=found["number"])
+        if trained is not None:
+            step = step_values(trained, trained.total if path is None else trained.nodes[path])
+            values.update(input_grad=step["input_grad"], weight_grad=step["weight_grad"],
+                          training=step["total"])
+        return values
+
     for node in report.walk(max_depth):
         values = node_values(report, node)
-        values.update(label=layer_label(node), row="block" if node.is_block else "layer")
+        values.update(label=layer_label(node), row="block" if node.is_block else "layer",
+                      **extra(node.path))
         if rf:
             values["receptive_field"] = fields[node.path]
         rows.append(Row(values, role=values["row"], depth=node.depth))
     rows.append(Row({"label": "total", "row": "total", "input_shape": report.input_shape,
-                     **totals(report)}, role="total"))
+                     **totals(report), **extra(None)}, role="total"))
     title = report.spec_name + (f": {report.description}" if report.description else "")
     meta = {"spec": report.spec_name, "description": report.description,
             "input": list(report.input_shape), "batch": report.batch, "dtype": report.dtype,
-            "conventions": CONVENTIONS, **({"notes": report.notes} if report.notes else {})}
+            "conventions": CONVENTIONS, "convention": convention_meta(counted),
+            **({"notes": report.notes} if report.notes else {})}
+    notes = summary_lines(report) + output_lines(report) + spec_notes(report)
+    footnote = f"Counted: {CONVENTIONS}."
+    if peer:
+        assert counted is not None
+        notes += convention_lines(report, counted)
+        footnote = (f"Counted as {counted.convention.name} counts ({counted.convention.tool}): "
+                    f"{counted.convention.summary}")
+    if trained is not None:
+        notes += training_lines(trained, samples)
     return Result(command, title, [Table("rows", columns, rows, json=False)],
-                  notes=summary_lines(report) + output_lines(report) + spec_notes(report),
-                  footnote=f"Counted: {CONVENTIONS}.",
-                  meta=meta, data=lambda: document(report))
+                  notes=notes, footnote=footnote, meta=meta,
+                  data=lambda: document(report, counted if peer else None, trained, samples))
