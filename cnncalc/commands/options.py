@@ -37,6 +37,11 @@ MEANINGS: dict[str, Meaning] = {
     # how much, in what
     "--batch": Meaning("Batch size: activations, MACs and activation memory scale with it."),
     "--dtype": Meaning("Element type: bytes per element for memory; verify's tensor type."),
+    # how to count
+    "--convention": Meaning("Count as this tool does: cnncalc (the default), torchinfo, "
+                            "fvcore, ptflops, thop or flopcounter."),
+    "--training": Meaning("Add the MACs of one training step (input and weight gradients)."),
+    "--samples": Meaning("With --training: the MACs of an epoch of this many samples."),
     # what to show, where
     "--levels": Meaning("Rows shown: nesting levels below the top (deeper rows are summed "
                         "into their block)."),
