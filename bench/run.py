@@ -149,6 +149,46 @@ def show(spec: str | Path, *extra: str) -> list[str]:
     return [PY, "-m", "cnncalc", "show", str(spec), *extra]
 
 
+#: In-process engine throughput (issue 16): one analysis of resnet50, and a sweep of it over
+#: 1,000 input sizes, against their targets.
+ENGINE_TARGET_MS, SWEEP_TARGET_S, SWEEP_SIZES = 0.5, 1.0, 1_000
+ENGINE = """
+import sys, time
+import cnncalc
+spec = cnncalc.load("resnet50")
+for _ in range(20):
+    cnncalc.analyze(spec)
+best = min(_per_call(lambda: cnncalc.analyze(spec), 50) for _ in range(5))
+start = time.perf_counter()
+for size in range(64, 64 + int(sys.argv[1])):
+    cnncalc.analyze(spec, (size, size, 3))
+print(best, time.perf_counter() - start)
+"""
+PER_CALL = """
+def _per_call(call, n):
+    start = time.perf_counter()
+    for _ in range(n):
+        call()
+    return (time.perf_counter() - start) / n
+"""
+
+
+def engine_rows(rows: list[tuple[str, str, str, str]], sweep: int) -> None:
+    """`analyze(resnet50)` in process (the best of 5 means of 50 calls) and a `sweep`-size
+    sweep of it (square inputs from 64), each beside its target."""
+    out = subprocess.run([PY, "-c", "import time" + PER_CALL + ENGINE, str(sweep)],
+                         capture_output=True, text=True, check=True).stdout.split()
+    one, total = float(out[0]), float(out[1])
+    target = SWEEP_TARGET_S * sweep / SWEEP_SIZES
+    for name, value, goal in (("analyze(resnet50) in process", f"{one * 1e3:.2f} ms",
+                               (one * 1e3, ENGINE_TARGET_MS, f"{ENGINE_TARGET_MS} ms")),
+                              (f"sweep of resnet50 over {sweep:,} input sizes", f"{total:.2f} s",
+                               (total, target, f"{target:g} s"))):
+        met = "met" if goal[0] <= goal[1] else "not met"
+        rows.append((name, value, "-", f"target at most {goal[2]}: {met}"))
+        print(f"{name}: {value} (target {goal[2]}: {met})", file=sys.stderr)
+
+
 def import_rows(row: Any, rows: list[tuple[str, str, str, str]], floor: float) -> None:
     """`cnncalc import` of a ResNet-50-sized module, and torchinfo's summary of it."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -260,6 +300,8 @@ def main() -> None:
 
     if has_module("cnncalc.torch") and not args.quick:
         import_rows(row, rows, floor)
+
+    engine_rows(rows, 100 if args.quick else SWEEP_SIZES)
 
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:

@@ -17,5 +17,7 @@ def test_bench_quick_runs_and_writes_its_table(tmp_path):
     assert "| floor: import typer, rich, pydantic, yaml |" in table
     assert "| cnncalc show lenet5 |" in table
     assert "| 300 layers, --format json |" in table
+    assert "| analyze(resnet50) in process |" in table and "target at most 0.5 ms" in table
+    assert "| sweep of resnet50 over 100 input sizes |" in table
     rows = [line for line in table.splitlines() if line.startswith("| ") and "ms |" in line]
     assert len(rows) >= 7

@@ -17,7 +17,7 @@ COMMANDS: dict[str, str] = {
     "pool": "pool", "size": "size",
     "verify": "verify", "import": "import_", "schema": "schema",
     "export": "export", "latency": "latency", "lint": "lint", "conventions": "conventions",
-    "completion": "completion",
+    "resolution": "resolution", "completion": "completion",
 }
 
 

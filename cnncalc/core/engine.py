@@ -18,7 +18,7 @@ from .shapes import channels_first, refuse_channels_first
 from .formulas import chunk_sizes
 from .spec import INPUT, Entry, Join, Leaf, Parallel, Residual, Seq, Spec, Use, shortcut_name
 from .units import DTYPE_BYTES
-from .validate import validate_leaf
+from .validate import freeze_value, validate_leaf
 
 _T = TypeVar("_T", Node, Totals)
 
@@ -151,22 +151,72 @@ class Frame:
     scopes: tuple[_Scope, ...] = ()
     training_only: bool = False
 
-    def inside(self, path: str, levels: int = 1, **changes: Any) -> Frame:
-        """The frame of entries `levels` deeper, under `path`."""
-        return replace(self, parent=path, depth=self.depth + levels, **changes)
+    def inside(self, path: str, levels: int = 1, env: dict[str, Any] | None = None) -> Frame:
+        """The frame of entries `levels` deeper, under `path` (with `env`, if given)."""
+        # built directly: `dataclasses.replace` costs several times more, once per row
+        return Frame(self.env if env is None else env, path, self.depth + levels,
+                     self.trainable, self.stack, self.scopes, self.training_only)
 
 
 class _Scope:
     """One list of entries being walked: the rows its entries made so far, by name, and the
     names of the entries still to come (a `from:` naming one of them reads forward)."""
 
-    __slots__ = ("rows", "later", "input")
+    __slots__ = ("rows", "later", "_input", "_made")
 
     def __init__(self) -> None:
         self.rows: dict[str, Node] = {}
         self.later: set[str] = set()
-        #: the list's input, as `from: input` reads it (not a row of the report)
-        self.input: Node | None = None
+        self._made: tuple[str, Shape, bool] | None = None
+        self._input: Node | None = None
+
+    def start(self, parent: str, shape: Shape, training_only: bool) -> None:
+        """Begin a list at `parent` fed `shape`; its input node is made when first read."""
+        self._made, self._input = (parent, shape, training_only), None
+
+    @property
+    def input(self) -> Node | None:
+        """The list's input, as `from: input` reads it (not a row of the report)."""
+        if self._input is None and self._made is not None:
+            parent, shape, training_only = self._made
+            # `PATH.input` (`input` at the top): no row has that path, `input` is no row's name
+            self._input = Node(INPUT, _join(parent, INPUT), INPUT, 0, 0, shape, shape,
+                               training_only=training_only)
+        return self._input
+
+
+def _too_many_rows() -> CnnCalcError:
+    return CnnCalcError(f"the spec expands to more than {MAX_ROWS:,} rows (layers, repeats, "
+                        f"blocks and branches); cnncalc computes at most {MAX_ROWS:,}")
+
+
+@dataclass(slots=True)
+class _Expansion:
+    """A block use's rows, walked once: copied for each later use with the same key."""
+
+    node: Node
+    rows: int  # rows made (MAX_ROWS)
+    count: int  # layers, merges and post-activations (`Report.layer_count`)
+    span: int  # the levels below the block's row (MAX_DEPTH)
+    read: list[Node]  # its rows in `_Walker.read` when it was walked
+    ends: list[Node]  # and in `_Walker.ends`
+
+
+def _copy_node(node: Node, name: str, path: str, root: str, cut: int, shift: int,
+               copies: dict[Node, Node]) -> Node:
+    """`node` and its rows again, renamed `name` at `path`, `shift` levels deeper; the rows
+    below are at `root` and their old paths after the first `cut` characters."""
+    children = None if node.children is None else [
+        _copy_node(c, c.name, root + c.path[cut:], root, cut, shift, copies)
+        for c in node.children]
+    copy = Node(name, path, node.kind, node.depth + shift, node.line, node.input_shape,
+                node.output_shape, node.params, node.trainable_params, node.buffers,
+                node.activations, node.macs, node.elementwise, node.trainable, node.layer,
+                children, list(node.inputs), node.container, list(node.sources),
+                node.training_only, None if node.split is None else list(node.split),
+                node.lint, node.file, node.written_as)
+    copies[node] = copy
+    return copy
 
 
 class _Walker:
@@ -176,14 +226,15 @@ class _Walker:
         self.rows = 0  # every node made, groups included: what MAX_ROWS bounds
         self.read: set[Node] = set()  # the nodes whose output something reads
         self.ends: set[Node] = set()  # the nodes that end nothing: outputs unless read
+        #: block uses already expanded, by what decides their rows (see `use`)
+        self.expanded: dict[Any, _Expansion] = {}
+        self.contained: dict[str, bool] = {}  # block name -> `self_contained`
 
     def node(self, *args: Any, **fields: Any) -> Node:
         """A new row of the report, refused past MAX_ROWS."""
         self.rows += 1
         if self.rows > MAX_ROWS:
-            raise CnnCalcError(f"the spec expands to more than {MAX_ROWS:,} rows (layers, "
-                               "repeats, blocks and branches); cnncalc computes at most "
-                               f"{MAX_ROWS:,}")
+            raise _too_many_rows()
         return Node(*args, **fields)
 
     # -- helpers
@@ -321,13 +372,11 @@ class _Walker:
         counts: dict[str, int] = {}
         scope = scope or _Scope()
         scope.later = {e.name for e in entries if e.name}
-        # `PATH.input` (`input` at the top): no row has that path, `input` is no row's name
-        scope.input = Node(INPUT, _join(parent, INPUT), INPUT, 0, 0, shape, shape,
-                           training_only=frame.training_only)
+        scope.start(parent, shape, frame.training_only)
         frame = replace(frame, scopes=(*frame.scopes, scope))
         previous: Node | None = None
         for position, entry in enumerate(entries, 1):
-            label = f"layer {position}" + (f" of '{_clip_path(parent)}'" if parent else "")
+            path = None  # known once the entry has its name; the error label uses it
             try:
                 here = frame if entry.trainable is None else replace(
                     frame, trainable=entry.trainable)
@@ -353,8 +402,8 @@ class _Walker:
                                            "give one name")
                     inputs = [s.output_shape for s in sources]
                     given = inputs[0]
-                scoped = self.env_at(frame.env, given)
-                if entry.when is not None and not self.truth(entry.when, scoped, "when"):
+                if entry.when is not None and not self.truth(
+                        entry.when, self.env_at(frame.env, given), "when"):
                     if entry.name:
                         scope.later.discard(entry.name)
                     continue
@@ -374,12 +423,14 @@ class _Walker:
                                        f"{repr(parent) if parent else 'the top level'}")
                 used.add(name)
                 path = _join(parent, name)
-                # the path already names the parent: `layer 2 'a.b.a' (a)`
-                label = f"layer {position} '{_clip_path(path)}' ({entry.kind})"
                 node, shape = self.entry(entry, name, path, given, here, inputs)
                 node.sources = [s.path for s in sources]
                 node.lint, node.file = entry.lint, entry.file
             except CnnCalcError as exc:
+                # the path already names the parent: `layer 2 'a.b.a' (a)`
+                label = (f"layer {position} '{_clip_path(path)}' ({entry.kind})" if path
+                         else f"layer {position}" + (f" of '{_clip_path(parent)}'"
+                                                     if parent else ""))
                 raise exc.located(file=entry.file or self.spec.file, line=entry.line,
                                   layer=label) from None
             scope.rows[name] = node
@@ -654,11 +705,71 @@ class _Walker:
         for key, value in block.let.items():
             inner[key] = self.value(value, inner)
         bound.update((k, inner[k]) for k in block.let)
-        node, out = self.single(block.body, name, path, shape,
-                                replace(frame, env=bound, stack=(*frame.stack, entry.kind)),
-                                kind=entry.kind)
+        key = self.expansion_key(entry.kind, shape, frame, bound)
+        done = self.expanded.get(key) if key is not None else None
+        if done is not None and frame.depth + done.span + 2 <= MAX_DEPTH:
+            node = self.copy(done, name, path, frame.depth)
+        else:
+            rows, count = self.rows, self.count
+            node, _ = self.single(block.body, name, path, shape,
+                                  replace(frame, env=bound, stack=(*frame.stack, entry.kind)),
+                                  kind=entry.kind)
+            if key is not None:
+                self.expanded[key] = _Expansion(
+                    node, self.rows - rows, self.count - count,
+                    max(n.depth for n in node.walk()) - node.depth,
+                    [n for n in node.walk() if n in self.read],
+                    [n for n in node.walk() if n in self.ends])
         node.line = entry.line
-        return node, out
+        return node, node.output_shape
+
+    # -- expanding a block once
+    def expansion_key(self, kind: str, shape: Shape, frame: Frame,
+                      bound: dict[str, Any]) -> Any:
+        """What decides the rows of a use of block `kind` (None: it must be walked each
+        time): its bound arguments and lets, its input shape, and whether it trains and runs
+        only in training. A block that reads rows by `from:` also depends on where it is."""
+        if kind not in self.contained:
+            self.contained[kind] = self.self_contained(self.spec.blocks[kind].body, set())
+        if not self.contained[kind]:
+            return None
+        try:
+            return (kind, shape, frame.trainable, frame.training_only, freeze_value(bound))
+        except TypeError:  # an unhashable argument: walk it, the walk says what is wrong
+            return None
+
+    def self_contained(self, entry: Entry, seen: set[str]) -> bool:
+        """Whether no row inside `entry` (or the blocks it uses) reads another by `from:`."""
+        if entry.sources is not None or isinstance(entry, Join):
+            return False
+        if isinstance(entry, Seq):
+            return all(self.self_contained(e, seen) for e in entry.children)
+        if isinstance(entry, Residual):
+            return all(self.self_contained(e, seen) for e in (*entry.body, *entry.shortcut))
+        if isinstance(entry, Parallel):
+            return all(self.self_contained(e, seen)
+                       for branch in entry.branches for e in branch)
+        if isinstance(entry, Use):
+            block = self.spec.blocks.get(entry.kind)
+            if block is None or entry.kind in seen:
+                return False  # walked each time: the walk refuses it
+            return self.self_contained(block.body, seen | {entry.kind})
+        return True
+
+    def copy(self, done: _Expansion, name: str, path: str, depth: int) -> Node:
+        """The rows of an expanded block again, at `path` and `depth`: the same counts and
+        shapes, the same rows read and ending (`outputs`), the same bounds (MAX_ROWS)."""
+        self.rows += done.rows
+        if self.rows > MAX_ROWS:
+            raise _too_many_rows()
+        self.count += done.count
+        template = done.node
+        copies: dict[Node, Node] = {}
+        node = _copy_node(template, name, path, path, len(template.path),
+                          depth - template.depth, copies)
+        self.read.update(copies[n] for n in done.read)
+        self.ends.update(copies[n] for n in done.ends)
+        return node
 
 
 __all__ = ["analyze", "KINDS"]

@@ -90,7 +90,7 @@ def validate_leaf(kind: str, args: dict[str, Any]) -> Layer:
     layers validates once).
     """
     try:
-        key = (kind, _freeze(args))
+        key = (kind, freeze_value(args))
         cached = _VALIDATED.get(key)
     except TypeError:  # an unhashable value: validation will say what is wrong with it
         key, cached = None, None
@@ -102,12 +102,12 @@ def validate_leaf(kind: str, args: dict[str, Any]) -> Layer:
     return model
 
 
-def _freeze(value: Any) -> Any:
+def freeze_value(value: Any) -> Any:
     """A hashable key for a field value; types are kept apart (1, 1.0 and True differ)."""
     if isinstance(value, (list, tuple)):
-        return (list, tuple(_freeze(v) for v in value))
+        return (list, tuple(freeze_value(v) for v in value))
     if isinstance(value, dict):
-        return (dict, tuple(sorted((str(k), _freeze(v)) for k, v in value.items())))
+        return (dict, tuple(sorted((str(k), freeze_value(v)) for k, v in value.items())))
     return (type(value), value)
 
 

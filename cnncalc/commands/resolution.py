@@ -1,0 +1,31 @@
+"""`cnncalc resolution`: the network's counts over a sweep of square input sizes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .base import FormatOpt, OutputOpt, SpecArg, VarOpt, app, errors_to_exit, finish, load_spec
+
+
+@app.command()
+def resolution(
+    spec: SpecArg,
+    sweep: Annotated[str, typer.Option(
+        "--sweep", help="Square input sizes START..STOP:STEP (STOP included), e.g. "
+        "128..512:32; the channels are the spec's.")] = "128..512:32",
+    format: FormatOpt = None,
+    output: OutputOpt = None,
+    var: VarOpt = None,
+) -> None:
+    """MACs, params and activations per input size, the smallest valid input, and the sizes
+    whose windows drop no pixels."""
+    from ..analyses import resolution as R
+    from ..present.resolution import result
+
+    with errors_to_exit():
+        parsed = load_spec(spec, var)
+        points = R.sweep(parsed, R.parse_sweep(sweep))
+        found = result(parsed.name, points, R.smallest_input(parsed), parsed.input_shape[-1])
+    finish(found, format, output)
