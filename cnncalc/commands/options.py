@@ -72,6 +72,7 @@ MEANINGS: dict[str, Meaning] = {
     "--phi": Meaning("EfficientNet's compound coefficient."),
     "--divisor": Meaning("Scaled channel counts are multiples of this."),
     "--by": Meaning("What fit scales: compound, width, depth or resolution."),
+    "--sweep": Meaning("Square input sizes START..STOP:STEP (STOP included)."),
     "--from": Meaning("The smallest value fit tries."),
     "--to": Meaning("The largest value fit tries."),
     "--step": Meaning("The step between the values fit tries."),
