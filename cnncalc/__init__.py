@@ -31,6 +31,8 @@ def __getattr__(name: str) -> Any:
     if name in _HOMES:
         import importlib
 
+        from . import notebook  # noqa: F401  (a Report's notebook views, registered on import)
+
         value = getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
         globals()[name] = value
         return value

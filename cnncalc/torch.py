@@ -878,7 +878,8 @@ def example_input(report: Report, device: str | torch.device = "cpu",
 
 
 def measure(report: Report, device: str = "cpu", dtype: str = "fp32",
-            module: nn.Module | None = None) -> Measurement:
+            module: nn.Module | None = None,
+            step: Callable[[int, int], None] | None = None) -> Measurement:
     """Build the module on `device` (unless given), run one forward pass at the report's batch
     size in eval mode, and return torch's count per engine path and in total.
 
@@ -888,6 +889,7 @@ def measure(report: Report, device: str = "cpu", dtype: str = "fp32",
     network has several outputs at inference. Training-only rows (auxiliary heads), which an
     eval-mode pass skips, are measured by a second pass that runs them too (still in eval
     mode): their shapes and MACs per row, and their MACs together in `training_only_macs`.
+    `step(done, total)` is called as each measured row finishes, for a progress display.
     """
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -900,9 +902,14 @@ def measure(report: Report, device: str = "cpu", dtype: str = "fp32",
     shapes: dict[str, tuple[int, ...] | None] = {}
     handles = []
 
+    done = [0]
+
     def recorder(path: str) -> Callable[..., None]:
         def hook(_module: nn.Module, _inputs: Any, output: Any) -> None:
             shapes[path] = _shape_of(output)
+            if step is not None:
+                done[0] += 1
+                step(done[0], len(handles) * (2 if aux else 1))
         return hook
 
     for node in report.walk():

@@ -21,7 +21,8 @@ commands, specs and python blocks in their order. Every fenced block is one of:
   `# FILE.py` is also a fixture, as a YAML one). `torchvision` is a stand-in
   (`fake_torchvision`): no download, and no torchvision beside the CPU torch.
 - ``json``: parsed. ``text``: shown output, an excerpt or a format, not run. ``bash``: the
-  README's install commands (tests/test_readme.py).
+  README's install commands (tests/test_readme.py). ``pycon``: a notebook session, run as
+  doctests by tests/test_python_api.py (docs/python-api.md).
 
 Anything else is an error, so no example escapes. Blocks that need torch or onnx (`verify`,
 `import`, `export`, python that imports torch) are skipped where those are not installed,
@@ -49,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 #: Pages whose examples are read: the README and every docs page.
 PAGES = [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
-LANGUAGES = {"console", "yaml", "python", "json", "text", "bash"}
+LANGUAGES = {"console", "yaml", "python", "json", "text", "bash", "pycon"}
 #: Console commands run by tests/test_snippets.py (they install things), not here.
 ELSEWHERE = ("pip ", "pre-commit ")
 SHELL = re.compile(r"[|<>;&`]|\$\(")

@@ -70,7 +70,9 @@ def table_rows(output: str) -> dict[str, tuple[str, int, int]]:
     """`show`'s rows: label's first word -> (activation shape, activation size, params)."""
     rows = {}
     for line in output.splitlines():
-        m = re.match(r"\s+(\S+).*?\s(\(?\d[\dx]*\)?)\s+([\d,]+)\s+([\d,]+)\s+[\d,]+$", line)
+        # shape, activations, params, MACs, then the share of the MACs and the memory
+        m = re.match(r"\s+(\S+).*?\s(\(?\d[\dx]*\)?)\s+([\d,]+)\s+([\d,]+)\s+[\d,]+"
+                     r"(?:\s+[\d.]+%)?\s+[\d.]+ (?:[KMGTP]iB|B)$", line)
         if m:
             rows[m.group(1)] = (m.group(2), count(m.group(3)), count(m.group(4)))
     return rows

@@ -50,6 +50,8 @@ def test_every_block_is_an_example_the_tests_know(page: Path) -> None:
             yaml_kind(block)
         if block.language == "bash":
             assert page.name == "README.md", f"{block.where}: write commands as console"
+        if block.language == "pycon":  # tests/test_python_api.py runs it
+            assert page.name == "python-api.md", f"{block.where}: pycon is python-api.md's"
 
 
 @pytest.mark.parametrize("page", PAGES, ids=IDS)

@@ -22,10 +22,10 @@ from cnncalc.commands.base import Format
 from cnncalc.writers import FORMATS, write
 
 
-def render_report(report, fmt, max_depth=None, rf=False):
+def render_report(report, fmt, max_depth=None, rf=False, width=None, **options):
     from cnncalc.present.report import result
 
-    return write(result(report, max_depth, rf), fmt)
+    return write(result(report, max_depth, rf, **options), fmt, width=width)
 
 
 def render_check(check, fmt):
@@ -35,7 +35,8 @@ def render_check(check, fmt):
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE = os.environ.get("CNNCALC_UPDATE_GOLDEN") == "1"
-SUFFIX = {"table": "txt", "markdown": "md", "csv": "csv", "json": "json", "html": "html"}
+SUFFIX = {"table": "txt", "markdown": "md", "csv": "csv", "json": "json", "html": "html",
+          "mermaid": "mmd"}
 
 # The lecture's LeNet-5 table (32x32x3): activation sizes and parameters per layer, and the MACs
 # from the closed forms f*f*c_in*H*W*c_out and n_in*n_out.
@@ -82,10 +83,16 @@ def test_every_format_has_a_writer(lenet):
     from cnncalc.analyses.budget import check_budgets as check
 
     assert set(FORMATS) == {f.value for f in Format}
+    from cnncalc.errors import CnnCalcError
+
     result = check(["lenet5"], {})
     for fmt in FORMATS:
         assert render_report(lenet, fmt).strip(), fmt
-        assert render_check(result, fmt).strip(), fmt
+        if fmt == "mermaid":  # draws a network; a check describes none
+            with pytest.raises(CnnCalcError, match="draws a network"):
+                render_check(result, fmt)
+        else:
+            assert render_check(result, fmt).strip(), fmt
 
 
 def test_unknown_format_is_refused(lenet):
@@ -107,12 +114,12 @@ def _num(cell: str) -> int:
 
 
 def test_table_rows_add_up(lenet):
-    text = render_report(lenet, "table")
+    text = render_report(lenet, "table")  # no width limit: every column
     rows = {}
     for line in text.splitlines():
         cells = re.split(r"\s{2,}", line.strip())
-        if len(cells) >= 4 and cells[-1].replace(",", "").isdigit():
-            rows[cells[0].split(" ")[0]] = [_num(c) for c in cells[-3:]]
+        if len(cells) > 5 and cells[-1].endswith("B") and cells[-2].endswith("%"):
+            rows[cells[0].split(" ")[0]] = [_num(c) for c in cells[-5:-2]]
     layers = [rows[name] for name, *_ in LENET_ROWS]
     assert layers == [[a, p, m] for _, a, p, m in LENET_ROWS]
     total = rows["total"]
@@ -123,16 +130,22 @@ def test_markdown_rows_add_up(lenet):
     text = render_report(lenet, "markdown")
     lines = [line for line in text.splitlines() if line.startswith("|")]
     header = [c.strip() for c in lines[0].strip("|").split("|")]
-    assert header == ["Layer", "Activation shape", "Activation size", "# Parameters", "MACs"]
+    assert header == ["Layer", "Shape", "Activations", "Params", "MACs", "% MACs", "Memory"]
     assert set(lines[1].replace("|", "").split()) == {":---", "---:"}
     body = [[c.strip() for c in line.strip("|").split("|")] for line in lines[2:]]
     by_name = {cells[0].split(" ")[0].strip("*"): cells for cells in body}
-    assert by_name["input"][1:] == ["32x32x3", "3,072", "0", "0"]
-    layers = [[_num(c) for c in by_name[name][2:]] for name, *_ in LENET_ROWS]
+    # 3,072 fp32 values are 12 KiB
+    assert by_name["input"][1:] == ["32x32x3", "3,072", "0", "0", "", "12.0 KiB"]
+    layers = [[_num(c) for c in by_name[name][2:5]] for name, *_ in LENET_ROWS]
     assert layers == [[a, p, m] for _, a, p, m in LENET_ROWS]
     sums = [sum(col) for col in zip(*layers, strict=True)]
-    assert [_num(c) for c in by_name["total"][2:]] == sums
-    assert "_Counted: params = learnable" in text  # the conventions line
+    assert [_num(c) for c in by_name["total"][2:5]] == sums
+    assert by_name["total"][5] == "**100.0%**"
+    # conv1's share of the MACs, by hand: 352,800 of 651,720
+    assert by_name["conv1"][5] == f"{352_800 / 651_720:.1%}" == "54.1%"
+    assert "_MACs: multiply-adds." in text  # the short legend
+    full = render_report(lenet, "markdown", explain_counts=True)
+    assert "_Counted: params = learnable" in full  # every convention
 
 
 def test_csv_rows_add_up_and_are_exact(lenet):
@@ -184,13 +197,17 @@ class _Cells(HTMLParser):
 
 def test_html_rows_add_up_and_self_contained(lenet):
     parser = _Cells()
-    parser.feed(render_report(lenet, "html"))
-    assert not parser.links and "script" not in parser.tags and "link" not in parser.tags
-    assert "style" in parser.tags
-    layers = [[_num(c) for c in cells[2:]] for cls, cells in parser.rows if cls == "layer"]
+    page = render_report(lenet, "html")
+    parser.feed(page)
+    # nothing fetched: the only link is the empty icon (so that no browser asks for one)
+    assert parser.links == ["data:,"]
+    assert "style" in parser.tags and "svg" in parser.tags
+    assert "<script src" not in page and "<script>" in page  # inline only
+    layers = [[_num(c) for c in cells[2:5]] for cls, cells in parser.rows
+              if cls.split()[:1] == ["layer"]]
     assert layers == [[a, p, m] for _, a, p, m in LENET_ROWS]
     (total,) = [cells for cls, cells in parser.rows if cls == "total"]
-    assert [_num(c) for c in total[2:]] == [sum(col) for col in zip(*layers, strict=True)]
+    assert [_num(c) for c in total[2:5]] == [sum(col) for col in zip(*layers, strict=True)]
 
 
 def _nested():
@@ -221,7 +238,8 @@ def test_text_from_the_spec_is_escaped(tmp_path):
                     "input: 4x4x1\nlayers:\n  - conv: {filters: 2, kernel: 3}\n")
     report = analyze(load(str(spec)))
     page = render_report(report, "html")
-    assert "<script>" not in page and "<b>" not in page
+    assert "<script>alert" not in page and "<b>" not in page
+    assert page.count("<script>") == 1  # the report's own (the sorting)
     assert "&lt;b&gt;x|y&lt;/b&gt;: a &amp; &lt;script&gt;" in page
     md = render_report(report, "markdown")
     assert "<script>" not in md and "<b>" not in md

@@ -130,7 +130,9 @@ def test_scale_yaml_of_an_extending_spec_loads_again(specs: dict[str, str],
 def test_fit_of_an_extending_spec_is_the_fit_of_its_flat_form(specs: dict[str, str],
                                                               by: str) -> None:
     def fit(path: str) -> str:
-        result = runner.invoke(app, ["fit", path, "--by", by, "--max-params", "30k"])
+        # wide enough that no line wraps: the two paths differ in length
+        result = runner.invoke(app, ["fit", path, "--by", by, "--max-params", "30k"],
+                               env={"COLUMNS": "1000"})
         assert result.exit_code in (0, 1), result.output
         return result.output.replace(path, "SPEC")
 

@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 import cnncalc
 from cnncalc.commands import app
 from cnncalc.core.layers import KINDS, MERGES
+from cnncalc.core.shapes import channels_first
 from cnncalc.errors import CnnCalcError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -366,6 +367,7 @@ def channel_dense_case(draw):
         fields["activation"] = act
     entry = {"channel_dense": units} if bias and not act and draw(st.booleans()) else \
         {"channel_dense": fields}
+    assume(not channels_first((h, w, c_in)))  # an input like 1x8x8 reads as torch's CxHxW
     return _case([entry], (h, w, c_in), (h, w, units),
                  {"bias": int(bias), "act": act_ops(act)})
 

@@ -65,9 +65,9 @@ def test_every_bundled_spec_equals_torch(name: str) -> None:
 
 
 @pytest.mark.parametrize("name,until", [("resnet18", "layer3.1.conv2"),
-                                        ("mobilenet_v2", "stage4"),
+                                        ("mobilenet_v2", "features.10"),
                                         ("inception_v3", "Mixed_6e"),
-                                        ("efficientnet_b0", "stage6")])
+                                        ("efficientnet_b0", "features.6")])
 def test_frozen_prefixes_of_the_zoo_equal_torch(name: str, until: str) -> None:
     report = freeze_until(cnncalc.analyze(cnncalc.load(name), batch=2), until)
     assert torch_step(report) == flopcounter_flops(report)

@@ -37,6 +37,8 @@ COMMANDS = {
     "verify": ["verify", "lenet5"],
 }
 PARAMS = 62_006
+#: The commands whose result is one network, which `--format mermaid` draws; the others refuse.
+DRAWN = {"show", "scale"}
 
 
 def _run(args: list[str]) -> str:
@@ -50,6 +52,11 @@ def _run(args: list[str]) -> str:
 def test_every_command_writes_every_format(command: str, fmt: str) -> None:
     if command == "verify" and not os.environ.get("CI"):
         pytest.importorskip("torch")  # CI installs torch: there a missing torch fails
+    if fmt == "mermaid" and command not in DRAWN:
+        refused = runner.invoke(app, [*COMMANDS[command], "--format", fmt])
+        assert refused.exit_code == 2 and "draws a network" in refused.output, refused.output
+        assert refused.stdout == ""
+        return
     text = _run([*COMMANDS[command], "--format", fmt])
     if fmt == "json":
         doc = json.loads(text)
@@ -62,6 +69,9 @@ def test_every_command_writes_every_format(command: str, fmt: str) -> None:
         assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
     elif fmt == "markdown":
         assert text.startswith("### ")
+    elif fmt == "mermaid":
+        assert text.startswith("flowchart TD\n") and "conv1 (f=5, s=1, tanh)" in text
+        return
     if command in ("show", "scale", "compare", "check", "specs", "memory", "fit", "verify"):
         # LeNet-5's params appear exactly: 62,006 for people, 62006 for machines
         assert f"{PARAMS:,}" in text or str(PARAMS) in text, text[:400]
@@ -77,10 +87,13 @@ def test_rf_reaches_every_format(fmt: str) -> None:
     elif fmt == "csv":
         pool5 = next(r for r in csv.DictReader(io.StringIO(text)) if r["path"] == "features.30")
         assert pool5["receptive_field"] == "212 / 32 / 90"
+    elif fmt == "mermaid":  # a drawing: shapes and costs, no receptive fields
+        assert "212 / 32 / 90" not in text
     else:
         assert "212 / 32 / 90" in text
         plain = _run(["show", "vgg16", "--format", fmt])
-        assert "212 / 32 / 90" not in plain
+        # the HTML report always has the receptive field
+        assert ("212 / 32 / 90" in plain) == (fmt == "html")
 
 
 @pytest.mark.parametrize("suffix, fmt", sorted(EXTENSIONS.items()))

@@ -227,6 +227,7 @@ def form_of(node: Node, built: bool = False) -> str:
 #: squeeze-and-excitation applies its activation and gate as functions.
 BUILT: dict[str, str] = {
     "conv": "subclass", "depthwise": "subclass", "separable": "subclass", "dense": "subclass",
+    "channel_dense": "subclass",
     "conv_transpose": "subclass", "activation": "functional", "global_pool": "tensor",
     "se": "functional", "layernorm": "subclass",
 }
@@ -317,6 +318,19 @@ def _weighted_rule(tool: str) -> Count:
         act_form = "module" if form in ("module", "linear") else "functional"
         return (_weighted(node, form, tool)
                 + activation(tool, getattr(node.layer, "activation", None), act_form, node))
+    return count
+
+
+def _channel_dense_rule(tool: str) -> Count:
+    """`channel_dense` is torch's `nn.Linear` on channels-last tensors (ConvNeXt's pointwise
+    layers): each tool counts it as it counts a 1x1 convolution written that way."""
+    def count(node: Node, form: str) -> int:
+        function = getattr(node.layer, "activation", None)
+        if form == "subclass":  # cnncalc's ChannelLinear, a subclass of nn.Linear
+            own = {"torchinfo": node.params, "fvcore": node.macs, "ptflops": 0, "thop": 0,
+                   "flopcounter": 2 * node.macs}[tool]
+            return own + activation(tool, function, "functional", node)
+        return _weighted(node, "linear", tool) + activation(tool, function, "module", node)
     return count
 
 
@@ -437,6 +451,7 @@ TABLE: dict[str, dict[str, Count]] = {
     "pool": _rules(_pool_rule),
     "adaptive_pool": _rules(_adaptive_rule),
     "global_pool": _rules(_global_rule),
+    "channel_dense": _rules(_channel_dense_rule),
     "activation": _rules(_activation_rule),
     "batchnorm": _rules(lambda tool: _norm_rule(tool, layer_norm=False)),
     "layernorm": _rules(lambda tool: _norm_rule(tool, layer_norm=True)),
@@ -451,7 +466,8 @@ TABLE: dict[str, dict[str, Count]] = {
 #: thop counts the parameters of the modules it has a rule for (exact types): the kinds and
 #: forms whose parameters live in such modules.
 THOP_PARAMS: dict[str, tuple[str, ...]] = {
-    "conv": ("module", "functional", "linear"), "depthwise": ("module", "functional"),
+    "conv": ("module", "functional", "linear"), "channel_dense": ("module",),
+    "depthwise": ("module", "functional"),
     "separable": ("module", "functional"), "dense": ("module", "functional"),
     "conv_transpose": ("module", "functional"), "batchnorm": ("module",),
     "layernorm": ("module",), "se": ("module", "functional"),

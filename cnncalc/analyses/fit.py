@@ -8,6 +8,7 @@ the first point over budget.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,13 +115,15 @@ def scaling_for(by: str, value: float, base: tuple[int, int], divisor: int = 8) 
 
 
 def search(raw: Any, file: str, by: str, points: list[float], budgets: dict[str, int],
-           batch: int = 1, dtype: str = "fp32", divisor: int = 8) -> list[Candidate]:
+           batch: int = 1, dtype: str = "fp32", divisor: int = 8,
+           step: Callable[[], None] | None = None) -> list[Candidate]:
     """Try `points` in increasing order until one exceeds a budget; return those tried.
 
     Every total grows with each multiplier (more channels, repeats or pixels never cost less),
     so once a point is over budget every larger one is too, and the search stops there. A
     point whose network cannot be built (say, a resolution too small for a kernel) is kept
-    with its error and skipped. The winner is the last candidate that `fits`.
+    with its error and skipped. The winner is the last candidate that `fits`. `step()` is
+    called after each point, for a progress display.
     """
     from ..core.engine import analyze
 
@@ -148,6 +151,9 @@ def search(raw: Any, file: str, by: str, points: list[float], budgets: dict[str,
         except CnnCalcError as exc:
             candidate.error = "; ".join(p.message for p in exc.problems)
             continue
+        finally:
+            if step is not None:
+                step()
         layers += report.layer_count
         if layers > MAX_SEARCH_LAYERS:
             raise CnnCalcError(

@@ -11,6 +11,7 @@ that is not counted as dropping.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..core.engine import analyze
@@ -84,8 +85,14 @@ def point(spec: Spec, size: int) -> Point:
     return Point(size, totals.macs, totals.params, totals.activations, drops_pixels(report))
 
 
-def sweep(spec: Spec, sizes: range) -> list[Point]:
-    return [point(spec, size) for size in sizes]
+def sweep(spec: Spec, sizes: range, step: Callable[[], None] | None = None) -> list[Point]:
+    """The network at each size; `step()` after each, for a progress display."""
+    points = []
+    for size in sizes:
+        points.append(point(spec, size))
+        if step is not None:
+            step()
+    return points
 
 
 def smallest_input(spec: Spec) -> int | None:

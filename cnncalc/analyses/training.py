@@ -2,8 +2,8 @@
 each layer's input and of the gradient with respect to its weights, per layer and in total.
 
 The rule per kind (`RULES`), for a layer whose forward pass costs `MACs`:
-- conv, depthwise, conv_transpose, dense: input gradient = weight gradient = `MACs`. Both are
-  the forward's products rearranged: the input gradient is the output gradient convolved with
+- conv, depthwise, conv_transpose, dense, channel_dense: input gradient = weight gradient =
+  `MACs`. Both are the forward's products rearranged: the input gradient is the output gradient convolved with
   the weights turned around (a transposed convolution; for a dense layer `dY W`), the weight
   gradient the input correlated with the output gradient (`X^T dY`), each weight meeting each
   output position it touched once. Grouped and depthwise convolutions likewise, group by group.
@@ -65,7 +65,7 @@ def _parts(node: Node) -> list[tuple[int, int, bool]]:
     """The layer's products as (MACs, groups, first): `first` is the part that reads the
     layer's input (a later part reads the output of an earlier one)."""
     kind = type(node.layer).kind
-    if kind in ("conv", "depthwise", "conv_transpose", "dense"):
+    if kind in ("conv", "depthwise", "conv_transpose", "dense", "channel_dense"):
         return [(node.macs, _groups(node), True)]
     if kind == "separable":  # depthwise (groups = C_in), then 1x1 on its output
         c = node.input_shape[-1]
@@ -81,7 +81,7 @@ def _parts(node: Node) -> list[tuple[int, int, bool]]:
 #: The kinds whose forward pass has MACs and how they split (the module docstring's rule);
 #: every other kind's step is its forward MACs (0) alone. A test checks the list covers every
 #: kind with MACs.
-RULES = ("conv", "depthwise", "separable", "conv_transpose", "dense", "se")
+RULES = ("conv", "depthwise", "separable", "conv_transpose", "dense", "channel_dense", "se")
 
 
 def step_of(node: Node, input_grad: bool, flopcounter: bool = False) -> Step:

@@ -279,8 +279,8 @@ VarOpt = Annotated[Optional[list[str]], typer.Option(
 DtypeOpt = Annotated[Dtype, typer.Option("--dtype", help="Element type for memory.")]
 OutputOpt = Annotated[Optional[Path], typer.Option(
     "--output", "-o", metavar="FILE", help="Write to this file instead of standard output "
-    "(the format follows the extension: .md, .csv, .json, .html; else the table), never onto "
-    "an input.")]
+    "(the format follows the extension: .md, .csv, .json, .html, .mmd; else the table), never "
+    "onto an input.")]
 FormatOpt = Annotated[Optional[Format], typer.Option(
     "--format", "-f", help="Output format (default: the table, or -o's extension).",
     show_default=False)]

@@ -106,7 +106,11 @@ def fit(
             budgets["memory"] = memory
         batch = batch or own.batch or 1
         chosen = (dtype.value if dtype is not None else None) or own.dtype or "fp32"
-        tried = rules.search(raw, name, by, points, budgets, batch, chosen, divisor)
+        from .progress import progress
+
+        with progress(f"trying {spec} by {by}", len(points)) as bar:
+            tried = rules.search(raw, name, by, points, budgets, batch, chosen, divisor,
+                                 bar.advance)
     found = result(spec, by, tried, budgets, batch, chosen, tuple(var or ()),
                    name=str(raw["name"]) if isinstance(raw, dict) and "name" in raw else None)
     if found.exit_code:

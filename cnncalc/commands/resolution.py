@@ -25,8 +25,12 @@ def resolution(
     from ..analyses import resolution as R
     from ..present.resolution import result
 
+    from .progress import progress
+
     with errors_to_exit():
         parsed = load_spec(spec, var)
-        points = R.sweep(parsed, R.parse_sweep(sweep))
+        sizes = R.parse_sweep(sweep)
+        with progress(f"{parsed.name} at {len(sizes):,} input sizes", len(sizes)) as bar:
+            points = R.sweep(parsed, sizes, bar.advance)
         found = result(parsed.name, points, R.smallest_input(parsed), parsed.input_shape[-1])
     finish(found, format, output)

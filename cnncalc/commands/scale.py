@@ -84,7 +84,11 @@ def scale(
                 sys.stdout.write(document)
             return
         report = analyze(parsed, batch=batch, dtype=dtype.value)
-        found = result(report, levels, command="scale")
+        from ..writers import format_for
+
+        # as show's: the HTML report adds the receptive field and the memory
+        found = result(report, levels, command="scale",
+                       full=format_for(format.value if format else None, output) == "html")
     finish(found, format, output)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from typing import Annotated, Optional
 
 import typer
@@ -33,6 +34,28 @@ from .base import (
 #: --samples: an epoch of at most 10^12 samples
 MAX_SAMPLES = 10**12
 
+#: The most rows `--top` keeps (a spec has at most 10,000 layers).
+MAX_TOP = 100_000
+
+
+class Sort(str, Enum):
+    """What `--sort` orders the rows by (present.report.MEASURES)."""
+
+    macs = "macs"
+    params = "params"
+    activations = "activations"
+
+
+SortOpt = Annotated[Optional[Sort], typer.Option(
+    "--sort", help="List the rows by this, largest first, each named by its path (blocks "
+    "that --levels collapses count as one row). The percent column follows it.",
+    show_default=False)]
+TopOpt = Annotated[Optional[int], typer.Option(
+    "--top", metavar="N", parser=number(1, MAX_TOP, integer=True),
+    help="Only the N largest rows (by --sort, else by MACs).", show_default=False)]
+ExplainCountsOpt = Annotated[bool, typer.Option(
+    "--explain-counts", help="End with every counting rule instead of the short legend.")]
+
 
 @app.command()
 def show(
@@ -55,13 +78,18 @@ def show(
     = False,
     samples: Annotated[Optional[int], typer.Option(
         "--samples", metavar="N", parser=number(1, MAX_SAMPLES, integer=True),
-        show_default=False, help="With --training: the MACs of an epoch of this many samples.")] = None,
+        show_default=False, help="With --training: the MACs of an epoch of this many samples.")]
+    = None,
+    sort: SortOpt = None,
+    top: TopOpt = None,
+    explain_counts: ExplainCountsOpt = False,
     old_levels: OldLevelsOpt = None,
 ) -> None:
     """Per-layer shapes, parameters and MACs of a spec, with totals and memory."""
     from ..core.engine import analyze
     from ..errors import CnnCalcError
     from ..present.report import result
+    from ..writers import format_for
 
     with errors_to_exit():
         levels = either(levels, old_levels, "--levels/--depth")
@@ -89,5 +117,9 @@ def show(
             from ..analyses.training import training as step
 
             trained = step(report, flopcounter=convention.value == "flopcounter")
-        found = result(report, levels, rf, counted=counted, trained=trained, samples=samples)
+        # the HTML report adds what a page has room for: the receptive field, the memory
+        report_page = format_for(format.value if format else None, output) == "html"
+        found = result(report, levels, rf, counted=counted, trained=trained, samples=samples,
+                       sort=sort.value if sort else None, top=top,
+                       explain_counts=explain_counts, full=report_page)
     finish(found, format, output)

@@ -93,19 +93,29 @@ def verify(
     from ..core.engine import analyze
     from ..present.verify import add_timing, failed_run, result
 
+    from .progress import progress
+
     with errors_to_exit():
         levels = either(levels, old_levels, "--levels/--depth")
         report = analyze(load_spec(spec, var), parse_input(input), batch, dtype.value)
-        torch_backend = backend()
         if time and device is Device.meta:
             raise CnnCalcError("--time needs --device cpu or cuda: on meta nothing is computed")
-        with torch_backend.device_of(device.value):
-            module = torch_backend.build(report)
-    try:
-        measurement = torch_backend.measure(report, device.value, dtype.value, module)
-    except RuntimeError as exc:
-        # The module does not run: torch disagrees with the engine about some shape.
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    with progress("importing torch") as bar:
+        with errors_to_exit():
+            torch_backend = backend()
+            bar.update(description="building the module")
+            with torch_backend.device_of(device.value):
+                module = torch_backend.build(report)
+        bar.update(description=f"running {report.spec_name} in torch")
+        try:
+            measurement = torch_backend.measure(
+                report, device.value, dtype.value, module,
+                lambda done, total: bar.update(total=total, completed=done))
+        except RuntimeError as exc:
+            # The module does not run: torch disagrees with the engine about some shape.
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            measurement = None
+    if measurement is None:
         finish(failed_run(report.spec_name, device.value, first), format, output)
         return
     verification = match(report, measurement)

@@ -670,6 +670,8 @@ class ChannelDense(Layer):
     activation, one op per output. A vector takes `dense` instead (and `dense` refuses maps)."""
 
     kind: ClassVar[str] = "channel_dense"
+    #: torch's nn.Linear on a channels-last tensor; `subclass`: cnncalc's own (the built one)
+    forms: ClassVar[tuple[str, ...]] = ("module", "subclass")
     positional: ClassVar[tuple[str, ...]] = ("units",)
     width_field: ClassVar[str | None] = "units"
 

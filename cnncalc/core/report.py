@@ -7,7 +7,7 @@ buffers do not).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from .layers import Layer, Merge, Shape
@@ -101,6 +101,12 @@ class Totals:
         return self.params - self.trainable_params
 
 
+#: How a Report shows itself in a notebook, by format (`html`, `markdown`): filled by
+#: `cnncalc.notebook` (the public API loads it), which renders through `present` and the
+#: writers, so that the core imports neither.
+VIEWS: dict[str, Callable[[Report], str]] = {}
+
+
 @dataclass(slots=True, eq=False)
 class Report:
     spec_name: str
@@ -120,6 +126,16 @@ class Report:
     training_only: Totals = field(default_factory=lambda: Totals())
     #: the spec's `notes:`, printed under the table by `show`
     notes: list[str] = field(default_factory=list)
+
+    def _repr_html_(self) -> str | None:
+        """Jupyter's rich view: the HTML report (a diagram, the sortable table, memory)."""
+        view = VIEWS.get("html")
+        return view(self) if view is not None else None
+
+    def _repr_markdown_(self) -> str | None:
+        """The per-layer table as markdown (for front ends that show markdown)."""
+        view = VIEWS.get("markdown")
+        return view(self) if view is not None else None
 
     @property
     def inference_outputs(self) -> list[Node]:

@@ -4,14 +4,16 @@
     and `edits` (`inherit`, a loading pass of its own) -> optional rewrites of the YAML
     (scaling is one) -> parse and check (`spec`) -> analyze (`engine`, done by the caller).
 
-`load(ref)` and `load_text(text)` run it to a checked Spec; `load_raw(ref)` stops before
+`load(ref)` (a path, a bundled name, `-` or a dict) and `load_text(text)` run it to a checked
+Spec; `load_raw(ref)` stops before
 parsing, for commands that rewrite the YAML first (`scale`, `fit`), and `parse(raw)` finishes.
 """
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +83,35 @@ def load_text(text: str, name: str = "<string>", rewrite: Rewrite | None = None)
     return parse(raw_of_text(text, name), name, rewrite)
 
 
-def load(ref: str, rewrite: Rewrite | None = None) -> Spec:
-    """Load and check a spec from a path, a bundled name or `-` (standard input)."""
-    name, raw = load_raw(ref)
+def load(ref: str | os.PathLike[str] | Mapping[str, Any],
+         rewrite: Rewrite | None = None) -> Spec:
+    """Load and check a spec from a path, a bundled name, `-` (standard input) or a dict (the
+    spec's YAML as Python data: `{"name": "net", "input": "32x32x3", "layers": [...]}`)."""
+    if isinstance(ref, Mapping):
+        return load_data(ref, rewrite)
+    name, raw = load_raw(os.fspath(ref))
     return parse(raw, name, rewrite)
+
+
+def load_data(data: Mapping[str, Any], rewrite: Rewrite | None = None,
+              name: str = "<dict>") -> Spec:
+    """A spec given as Python data (what `yaml.safe_load` of its file gives: dicts, lists,
+    strings, numbers, booleans, None; tuples are read as lists). It goes through the text
+    pipeline (as YAML), so a problem names a line of that YAML; relative `extends` and
+    `imports` paths are read from the working directory."""
+    import yaml
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        return value
+
+    try:
+        text = yaml.safe_dump(plain(data), sort_keys=False, allow_unicode=True)
+    except yaml.YAMLError as exc:
+        raise CnnCalcError(Problem(
+            "a spec given as a dict may hold only dicts, lists, strings, numbers, booleans "
+            f"and None: {str(exc).splitlines()[0]}", file=name)) from None
+    return load_text(text, name, rewrite)

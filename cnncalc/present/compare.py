@@ -125,6 +125,10 @@ def document(reports: list[Report], counted: list[Counted] | None = None) -> dic
             "specs": specs}
 
 
+#: The line under the table (the JSON's `conventions` holds every rule).
+LEGEND = "MACs = multiply-adds, FLOPs = 2 x MACs; every rule: show --explain-counts"
+
+
 def result(reports: list[Report], counted: list[Counted] | None = None) -> Result:
     """One row per metric, one column per spec (its text with the ratio; in CSV its exact
     value and ratio as two columns); `counted`: each report in a peer convention."""
@@ -155,7 +159,7 @@ def result(reports: list[Report], counted: list[Counted] | None = None) -> Resul
         rows.append(Row(values))
     notes = [f"Ratios against {titles[0]}: 2x = twice as much, 1/2 = half. "
              f"Batch {first.batch}, {first.dtype}."]
-    footnote = f"Counted: {CONVENTIONS}."
+    footnote = LEGEND
     if views[0] is not None:
         chosen = views[0].convention
         notes.append(f"Params and MACs as {chosen.name} counts them: MACs = its {chosen.number}"

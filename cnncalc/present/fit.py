@@ -8,7 +8,7 @@ from typing import Any
 from ..analyses.fit import Candidate, winner
 from ..analyses.scale import Scaling, multiplier
 from ..core.units import binary, si
-from ..result import Column, Result, Row, Table
+from ..result import Column, Plot, Result, Row, Table
 
 EXIT_NOTHING_FITS = 1
 #: How each budget is named in the table and the notes (`analyses.fit.LIMITS`).
@@ -55,7 +55,9 @@ def result(spec: str, by: str, tried: list[Candidate], budgets: dict[str, int], 
     columns = [
         *([Column("phi", "phi", "float")] if by == "compound" else []),
         Column("value", "value", "float", human=False),
-        Column("width", "width", "float"), Column("depth", "depth", "float"),
+        # compound's width and depth follow from phi: left out first on a narrow terminal
+        Column("width", "width", "float", drop=1 if by == "compound" else 0),
+        Column("depth", "depth", "float", drop=1 if by == "compound" else 0),
         Column("input", "input"), Column("params", "params", "count"),
         Column("macs", "MACs", "count"), Column("memory_text", "memory", "bytes",
                                                 machine=False),
@@ -108,4 +110,14 @@ def result(spec: str, by: str, tried: list[Candidate], budgets: dict[str, int], 
     return Result("fit", title, [Table("candidates", columns, rows)], notes=notes,
                   meta={"spec": spec if name is None else name, "file": spec, "by": by,
                         "batch": batch, "dtype": dtype}, data=data,
-                  exit_code=code)
+                  exit_code=code, plots=plots(by, tried, budgets))
+
+
+def plots(by: str, tried: list[Candidate], budgets: dict[str, int]) -> list[Plot]:
+    """One chart per budget: that total against the value swept, with the limit."""
+    axis = {"compound": "phi", "resolution": "input height (pixels)"}.get(by, f"{by} multiplier")
+    built = [c for c in tried if c.error is None]
+    return [Plot(f"{LABEL[kind]} against {axis}", axis, LABEL[kind],
+                 [(c.value, getattr(c, kind), kind not in c.over) for c in built],
+                 limit, "bytes" if kind == "memory" else "count")
+            for kind, limit in budgets.items() if built]

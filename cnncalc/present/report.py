@@ -9,14 +9,16 @@ from ..core.layers import fmt_shape
 from ..core.report import CONVENTIONS, Node, Report
 from ..core.units import binary, exact, si
 from ..result import Column, Result, Row, Table
+from .network import network
 
 if TYPE_CHECKING:
     from ..analyses.conventions import Counted
     from ..analyses.training import Step, Training
 
 
-def layer_label(node: Node) -> str:
-    """The row's name with the layer's settings (`conv1 (f=5, s=1)`, `layer1 (3 x bottleneck)`)."""
+def layer_label(node: Node, name: str | None = None) -> str:
+    """The row's name (or `name`: its path, in a sorted list) with the layer's settings
+    (`conv1 (f=5, s=1)`, `layer1 (3 x bottleneck)`)."""
     note = node.layer.describe() if node.layer is not None else ""
     if node.children is not None and node.container == "repeat":
         note = f"{len(node.children)} x {node.kind}"
@@ -26,13 +28,20 @@ def layer_label(node: Node) -> str:
     if node.children is None and note == node.kind:
         note = ""  # `relu1`, `softmax`: the name already says it
     if node.is_join:
-        note = f"{node.kind} of {', '.join(node.sources)}"
+        note = f"{node.kind} of {', '.join(_relative(node, s) for s in node.sources)}"
     elif node.sources:
-        note = "; ".join(filter(None, (note, f"from {node.sources[0]}")))
+        note = "; ".join(filter(None, (note, f"from {_relative(node, node.sources[0])}")))
     if node.training_only:
         note = "; ".join(filter(None, (note, "training only")))
-    name = f"{node.name}: {node.kind}" if node.name.isdigit() else node.name
+    if name is None:
+        name = f"{node.name}: {node.kind}" if node.name.isdigit() else node.name
     return f"{name} ({note})" if note else name
+
+
+def _relative(node: Node, path: str) -> str:
+    """A source's path as seen from `node`'s block (`branch1x1`, not `Mixed_7c.branch1x1`)."""
+    block = node.path.rpartition(".")[0]
+    return path[len(block) + 1:] if block and path.startswith(block + ".") else path
 
 
 def output_lines(report: Report) -> list[str]:
@@ -68,11 +77,11 @@ def summary_lines(report: Report) -> list[str]:
         f"layer{'s' if report.layer_count != 1 else ''}",
         f"Params: {exact(t.params)} ({si(t.params)}): trainable {exact(t.trainable_params)}, "
         f"frozen {exact(t.frozen_params)}; buffers {exact(t.buffers)}",
-        f"MACs: {exact(macs)} ({si(macs)}); FLOPs: {exact(flops)} ({si(flops)}); "
-        f"element-wise ops: {exact(report.elementwise(t))}",
+        f"MACs: {exact(macs)} ({si(macs)}); FLOPs: {exact(flops)} ({si(flops)})",
+        f"Element-wise ops: {exact(report.elementwise(t))}; activations: "
+        f"{exact(report.activations(t))} values",
         f"Memory: params {binary(report.param_bytes)}, buffers {binary(report.buffer_bytes)}, "
-        f"activations {binary(report.activation_bytes)} "
-        f"({exact(report.activations(t))} values)",
+        f"activations {binary(report.activation_bytes)}",
     ]
 
 
@@ -234,12 +243,48 @@ def training_lines(trained: Training, samples: int | None) -> list[str]:
     return lines
 
 
+#: What `--sort` and `--top` order by, and the percent column's measure: key -> title.
+MEASURES = {"macs": "MACs", "params": "params", "activations": "activations"}
+
+#: How many of the costliest rows a table marks `hot` (writers may colour them).
+HOT = 3
+
+
+def legend(report: Report, explain_counts: bool = False) -> str:
+    """The line under the table: a short legend, or with `explain_counts` every convention."""
+    if explain_counts:
+        return (f"Counted: {CONVENTIONS}. % = the row's share of the network's total; "
+                f"Memory = the row's output at {report.dtype} (batch {report.batch}).")
+    return "MACs: multiply-adds. Memory: the row's output. --explain-counts: every rule."
+
+
+def measure(report: Report, node: Node, key: str) -> int:
+    """A node's value of one of MEASURES at the report's batch."""
+    if key == "params":
+        return node.params
+    return report.activations(node) if key == "activations" else report.macs(node)
+
+
 def result(report: Report, max_depth: int | None = None, rf: bool = False,
            command: str = "show", counted: Counted | None = None,
-           trained: Training | None = None, samples: int | None = None) -> Result:
+           trained: Training | None = None, samples: int | None = None,
+           sort: str | None = None, top: int | None = None, explain_counts: bool = False,
+           full: bool = False) -> Result:
     """The per-layer table (collapsed below `max_depth`), summary notes and the JSON data; with
     `counted` (a peer convention) its params and number replace cnncalc's in the table's view,
-    with `trained` a training step's columns are added."""
+    with `trained` a training step's columns are added.
+
+    `sort` (a key of MEASURES) lists the rows the table would show as leaves (layers, and
+    blocks collapsed by `max_depth`) by that measure, largest first, each named by its path;
+    `top` keeps the first N of them (by MACs unless `sort` says otherwise). The percent column
+    is each row's share of the network's total of that measure, and the `HOT` costliest rows
+    are marked. `full` (the HTML report) adds the receptive field column, the memory
+    breakdown and the receptive field of each output.
+    """
+    key = sort or "macs"
+    if key not in MEASURES:
+        raise ValueError(f"unknown measure {key!r}")
+    rf = rf or full
     frozen = report.totals.frozen_params > 0
     peer = counted is not None and counted.convention.name != "cnncalc"
     tool_params = peer and counted is not None and counted.convention.has_params
@@ -252,15 +297,19 @@ def result(report: Report, max_depth: int | None = None, rf: bool = False,
         Column("depth", "depth", "count", human=False),
         Column("line", "line", "count", human=False),
         Column("input_shape", "input shape", "shape", human=False),
-        Column("output_shape", "Activation shape", "shape"),
-        Column("activations", "Activation size", "count"),
-        Column("params", "# Parameters", "count", human=not tool_params),
+        Column("output_shape", "Shape", "shape"),
+        Column("activations", "Activations", "count", drop=4),
+        Column("params", "Params", "count", human=not tool_params),
         Column("trainable_params", "Trainable", "count", human=False),
-        Column("frozen_params", "Frozen", "count", human=frozen),
+        Column("frozen_params", "Frozen", "count", human=frozen, drop=1),
         Column("buffers", "Buffers", "count", human=False),
         Column("macs", "MACs", "count", human=not peer),
         Column("flops", "FLOPs", "count", human=False),
         Column("elementwise_ops", "Element-wise ops", "count", human=False),
+        # a peer convention's number replaces the MACs: no share of cnncalc's beside it
+        Column("share", f"% {MEASURES[key]}", "share", human=not (peer and key == "macs"),
+               drop=2),
+        Column("activation_bytes", "Memory", "bytes", drop=3),
     ]
     if peer:
         assert counted is not None
@@ -278,12 +327,20 @@ def result(report: Report, max_depth: int | None = None, rf: bool = False,
 
         fields = receptive_fields(report)
         columns.append(Column("receptive_field", "RF size / stride / pad", "field"))
+    whole = measure_total(report, key)
+    bpe = report.bytes_per_element
+
+    def share(value: int) -> float | None:
+        return value / whole if whole else None
+
     batch = f" x{report.batch}" if report.batch > 1 else ""
     rows = [Row({"label": "input", "output_shape": fmt_shape(report.input_shape) + batch,
                  "activations": report.input_size * report.batch, "params": 0,
                  "frozen_params": 0, "macs": 0,
+                 "activation_bytes": report.input_size * report.batch * bpe,
                  **({"receptive_field": input_field(report.input_shape)} if rf else {})},
                 role="input", machine=False)]
+
     def extra(path: str | None) -> dict[str, Any]:
         values: dict[str, Any] = {}
         if peer:
@@ -296,22 +353,34 @@ def result(report: Report, max_depth: int | None = None, rf: bool = False,
                           training=step["total"])
         return values
 
-    for node in report.walk(max_depth):
+    shown = list(report.walk(max_depth))
+    units = [n for n in shown if n.children is None
+             or (max_depth is not None and n.depth >= max_depth)]
+    ranked = sorted(units, key=lambda n: -measure(report, n, key))
+    hot = {id(n) for n in ranked[:HOT] if measure(report, n, key) > 0} \
+        if len(units) > HOT else set()
+    flat = sort is not None or top is not None
+    listed = (ranked[:top] if top is not None else ranked) if flat else shown
+    for node in listed:
         values = node_values(report, node)
-        values.update(label=layer_label(node), row="block" if node.is_block else "layer",
-                      **extra(node.path))
+        value = measure(report, node, key)
+        values.update(label=layer_label(node, node.path if flat else None),
+                      row="block" if node.is_block else "layer", share=share(value),
+                      activation_bytes=report.activations(node) * bpe, **extra(node.path))
         if rf:
             values["receptive_field"] = fields[node.path]
-        rows.append(Row(values, role=values["row"], depth=node.depth))
+        rows.append(Row(values, role=values["row"], depth=0 if flat else node.depth,
+                        hot=id(node) in hot))
     rows.append(Row({"label": "total", "row": "total", "input_shape": report.input_shape,
-                     **totals(report), **extra(None)}, role="total"))
+                     **totals(report), **extra(None), "share": 1.0 if whole else None},
+                    role="total"))
     title = report.spec_name + (f": {report.description}" if report.description else "")
     meta = {"spec": report.spec_name, "description": report.description,
             "input": list(report.input_shape), "batch": report.batch, "dtype": report.dtype,
             "conventions": CONVENTIONS, "convention": convention_meta(counted),
             **({"notes": report.notes} if report.notes else {})}
     notes = summary_lines(report) + output_lines(report) + spec_notes(report)
-    footnote = f"Counted: {CONVENTIONS}."
+    footnote = legend(report, explain_counts)
     if peer:
         assert counted is not None
         notes += convention_lines(report, counted)
@@ -319,6 +388,34 @@ def result(report: Report, max_depth: int | None = None, rf: bool = False,
                     f"{counted.convention.summary}")
     if trained is not None:
         notes += training_lines(trained, samples)
-    return Result(command, title, [Table("rows", columns, rows, json=False)],
-                  notes=notes, footnote=footnote, meta=meta,
-                  data=lambda: document(report, counted if peer else None, trained, samples))
+    if flat:
+        part = sum(measure(report, n, key) for n in listed)
+        notes.append(f"The {len(listed)} largest of {len(units)} rows by {MEASURES[key]}"
+                     + (f": {part / whole:.1%} of the total" if whole else "")
+                     if top is not None and top < len(units)
+                     else f"Every row by {MEASURES[key]}, largest first")
+    tables = [Table("rows", columns, rows, json=False)]
+    if full:
+        from .memory import result as memory_result
+
+        memory = memory_result(report).tables[0]
+        memory.title = "Memory"
+        tables.append(memory)
+        notes += receptive_lines(report, fields)
+    return Result(command, title, tables, notes=notes, footnote=footnote, meta=meta,
+                  data=lambda: document(report, counted if peer else None, trained, samples),
+                  network=lambda: network(report, max_depth, layer_label))
+
+
+def measure_total(report: Report, key: str) -> int:
+    """The network's total of one of MEASURES (training-only rows left out, as in totals)."""
+    t = report.totals
+    if key == "params":
+        return t.params
+    return report.activations(t) if key == "activations" else report.macs(t)
+
+
+def receptive_lines(report: Report, fields: dict[str, Any]) -> list[str]:
+    """The receptive field at each output (size / stride / padding)."""
+    return [f"Receptive field at {node.path}: {fields[node.path].text()} (size / stride / "
+            "padding, in input pixels)" for node in report.outputs if node.path in fields]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..analyses.resolution import Point, sparkline
-from ..result import Column, Result, Row, Table
+from ..result import Column, Plot, Result, Row, Table
 
 
 def result(name: str, points: list[Point], smallest: int | None, channels: int) -> Result:
@@ -24,6 +24,10 @@ def result(name: str, points: list[Point], smallest: int | None, channels: int) 
                                          else "none up to 4096x4096"),
              "sizes that drop no pixels at any window: "
              + (", ".join(map(str, exact)) if exact else "none in the sweep")]
+    valid = [p for p in points if not p.error and p.macs is not None]
+    plots = [Plot(f"{title} against the input size", "input height and width (pixels)", title,
+                  [(p.size, getattr(p, key), True) for p in valid])
+             for key, title in (("macs", "MACs"), ("activations", "activations")) if valid]
     return Result("resolution", f"{name}: counts by input size",
                   [Table("sizes", columns, rows)], notes=notes,
-                  data={"smallest_input": smallest, "drop_no_pixels": exact})
+                  data={"smallest_input": smallest, "drop_no_pixels": exact}, plots=plots)

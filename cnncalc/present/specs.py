@@ -5,8 +5,9 @@ from __future__ import annotations
 from ..core.report import Report
 from ..result import Column, Result, Row, Table
 
+#: On a narrow terminal the description goes under its row (`writers.table`).
 COLUMNS = [
-    Column("name", "Name"), Column("input", "Input", "shape"),
+    Column("name", "Name", "name"), Column("input", "Input", "shape"),
     Column("params", "Params", "count"), Column("macs", "MACs", "count"),
     Column("description", "Description"),
 ]

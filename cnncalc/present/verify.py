@@ -8,14 +8,16 @@ from ..core.units import exact, si
 from ..result import Column, Result, Row, Table
 from .report import layer_label
 
-COLUMNS = [
-    Column("mark", ""), Column("label", "Layer", "name", machine=False),
-    Column("path", "path", human=False),
-    Column("shape", "Shape", "shape"), Column("params", "Params", "count"),
-    Column("buffers", "Buffers", "count"), Column("macs", "MACs", "count"),
-    Column("agrees", "agrees", human=False),
-    Column("differences", "Torch disagrees"),
-]
+def columns(agrees: bool) -> list[Column]:
+    """The table's columns; what torch disagrees about only where it does."""
+    return [
+        Column("mark", ""), Column("label", "Layer", "name", machine=False),
+        Column("path", "path", human=False),
+        Column("shape", "Shape", "shape"), Column("params", "Params", "count"),
+        Column("buffers", "Buffers", "count"), Column("macs", "MACs", "count"),
+        Column("agrees", "agrees", human=False),
+        Column("differences", "Torch disagrees", human=not agrees),
+    ]
 
 
 def result(verification: Verification, depth: int | None = None) -> Result:
@@ -49,7 +51,7 @@ def result(verification: Verification, depth: int | None = None) -> Result:
                    "disagree with torch" + ("" if totals_agree else ", and the totals"))
     title = (f"{report.spec_name}: engine against torch ({verification.device}, "
              f"batch {report.batch}, {verification.dtype})")
-    return Result("verify", title, [Table("rows", COLUMNS, rows)], notes=[verdict],
+    return Result("verify", title, [Table("rows", columns(verification.agrees), rows)], notes=[verdict],
                   meta={"spec": report.spec_name, "device": verification.device,
                         "batch": report.batch, "dtype": verification.dtype},
                   data={"agrees": verification.agrees}, exit_code=0 if verification.agrees else 1)

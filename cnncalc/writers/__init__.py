@@ -1,4 +1,5 @@
-"""Writers: one module per format, each taking any `result.Result` (`write(result) -> str`).
+"""Writers: one module per format, each taking any `result.Result` (`write(result) -> str`);
+`mermaid` draws the Result's network and refuses a Result without one.
 
 `emit` is the one place that writes a Result: to standard output, or to `-o FILE` with the
 format taken from the file's extension unless `--format` says otherwise, atomically (a
@@ -23,13 +24,13 @@ from ..errors import CnnCalcError, Problem
 if TYPE_CHECKING:
     from ..result import Result
 
-Format = Literal["table", "markdown", "csv", "json", "html"]
+Format = Literal["table", "markdown", "csv", "json", "html", "mermaid"]
 FORMATS: tuple[str, ...] = get_args(Format)
 
 #: `-o FILE` picks its format from these extensions when `--format` is not given.
 EXTENSIONS: dict[str, str] = {
     ".txt": "table", ".md": "markdown", ".markdown": "markdown", ".csv": "csv",
-    ".json": "json", ".html": "html", ".htm": "html",
+    ".json": "json", ".html": "html", ".htm": "html", ".mmd": "mermaid", ".mermaid": "mermaid",
 }
 
 
@@ -42,13 +43,14 @@ def format_for(explicit: str | None, output: Path | None) -> str:
     return "table"
 
 
-def write(result: Result, fmt: str, styled: bool = False) -> str:
-    """The result as text in one format; every Format has a branch (checked by assert_never)."""
+def write(result: Result, fmt: str, styled: bool = False, width: int | None = 80) -> str:
+    """The result as text in one format; every Format has a branch (checked by assert_never).
+    The table fits `width` columns (None: no limit) and is in colour when `styled`."""
     name: Format = fmt  # type: ignore[assignment]
     if name == "table":
         from . import table
 
-        return table.write(result, styled)
+        return table.write(result, styled, width)
     elif name == "markdown":
         from . import markdown
 
@@ -65,13 +67,37 @@ def write(result: Result, fmt: str, styled: bool = False) -> str:
         from . import html
 
         return html.write(result)
+    elif name == "mermaid":
+        from . import mermaid
+
+        return mermaid.write(result)
     else:
         assert_never(name)
 
 
 def _styled() -> bool:
+    """Colour only on a terminal, and never with `NO_COLOR` (https://no-color.org) or a dumb
+    terminal."""
     return (sys.stdout.isatty() and "NO_COLOR" not in os.environ
             and os.environ.get("TERM") != "dumb")
+
+
+#: the narrowest width a table is laid out to, whatever the terminal says
+MIN_WIDTH = 40
+
+
+def terminal_width() -> int:
+    """The width standard output's tables fit: `COLUMNS` when set, else the terminal's, else
+    80 (piped output)."""
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit():
+        return max(int(columns), MIN_WIDTH)
+    if sys.stdout.isatty():
+        try:
+            return max(os.get_terminal_size(sys.stdout.fileno()).columns, MIN_WIDTH)
+        except (OSError, ValueError):
+            pass
+    return 80
 
 
 def emit(result: Result, fmt: str | None = None, output: Path | None = None) -> None:
@@ -79,7 +105,8 @@ def emit(result: Result, fmt: str | None = None, output: Path | None = None) -> 
     docstring)."""
     chosen = format_for(fmt, output if output is not None and str(output) != "-" else None)
     if output is None or str(output) == "-":
-        sys.stdout.write(write(result, chosen, _styled() and chosen == "table"))
+        sys.stdout.write(write(result, chosen, _styled() and chosen == "table",
+                               terminal_width()))
         sys.stdout.flush()
         return
     write_file(output, write(result, chosen))
