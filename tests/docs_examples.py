@@ -6,7 +6,8 @@ commands, specs and python blocks in their order. Every fenced block is one of:
 
 - ``console``: commands after `$ `, each followed by the output it prints. A `cnncalc ...` line
   runs in-process (`CliRunner`); any other line (a pipe, a redirection, `python script.py`)
-  runs in bash, with `cnncalc` being `python -m cnncalc`. Shown output must equal what runs
+  runs in bash, with `cnncalc` being `python -m cnncalc`, on a terminal of 100 columns
+  without colour. Shown output must equal what runs
   (trailing spaces aside; a line `...` stands for any lines); a command shown without output
   must exit 0. `pre-commit` lines and the wheel's `pip` lines are run by
   tests/test_snippets.py; other `pip install` lines (installing cnncalc itself) are not run.
@@ -53,6 +54,8 @@ PAGES = [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
 LANGUAGES = {"console", "yaml", "python", "json", "text", "bash", "pycon"}
 #: Console commands run by tests/test_snippets.py (they install things), not here.
 ELSEWHERE = ("pip ", "pre-commit ")
+#: The terminal the pages' outputs were printed on: 100 columns, no colour.
+WIDTH = "100"
 SHELL = re.compile(r"[|<>;&`]|\$\(")
 FENCE = re.compile(r"^```([A-Za-z]*)[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
 
@@ -150,7 +153,7 @@ def fixture_name(block: Block) -> str | None:
 def run(command: str, folder: Path) -> tuple[int, str]:
     """Run one console line in `folder`: (exit code, what it printed, stdout and stderr)."""
     if SHELL.search(command) or not command.startswith("cnncalc "):
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200", "NO_COLOR": "1"}
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": WIDTH, "NO_COLOR": "1"}
         script = f'cnncalc() {{ "{sys.executable}" -m cnncalc "$@"; }}\n' \
                  f'python() {{ "{sys.executable}" "$@"; }}\n{command}\n'
         done = subprocess.run(["bash", "-c", script], cwd=folder, env=env, timeout=300,
@@ -164,7 +167,7 @@ def run(command: str, folder: Path) -> tuple[int, str]:
     here = os.getcwd()
     os.chdir(folder)
     try:
-        result = CliRunner().invoke(app, argv, env={"COLUMNS": "200", "NO_COLOR": "1"},
+        result = CliRunner().invoke(app, argv, env={"COLUMNS": WIDTH, "NO_COLOR": "1"},
                                     prog_name="cnncalc")
     finally:
         os.chdir(here)

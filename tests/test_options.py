@@ -102,6 +102,12 @@ def test_fit_reads_the_spec_budget(runner, tmp_path: Path) -> None:
     # ... and adds others: FLOPs are 2 MACs, so 4,096 FLOPs stop at 16 channels too
     result = runner.invoke(app, ["fit", str(spec), "--by", "width", "--max-flops", "4096"])
     assert "Largest that fits: width 1 " in result.stdout and "over: FLOPs" in result.stdout
+    # every format charts or lists the budgets asked for, check's as well as fit's own
+    for fmt in ("html", "json", "csv", "markdown"):
+        result = runner.invoke(app, ["fit", str(spec), "--by", "width", "--max-flops", "4096",
+                                     "--max-peak-memory", "1MiB", "-f", fmt])
+        assert result.exit_code == 0, (fmt, result.output)
+        assert "FLOPs" in result.stdout or "flops" in result.stdout, fmt
     # the budget's batch: MACs of 2 examples
     spec.write_text(BUDGETED.format(macs=256 * 16, batch=2))
     result = runner.invoke(app, ["fit", str(spec), "--by", "width"])

@@ -31,10 +31,12 @@ def test_ci_runs_the_readme_test_command():
 
 def test_sample_output_is_current(runner):
     from cnncalc.commands import app
+    from tests.docs_examples import WIDTH
 
     text = (ROOT / "README.md").read_text()
     sample = re.search(r"\$ cnncalc show lenet5\n(.*?)```", text, re.S).group(1)
-    actual = runner.invoke(app, ["show", "lenet5"]).output
+    # printed as every example of the README and the docs is (tests/docs_examples.py)
+    actual = runner.invoke(app, ["show", "lenet5"], env={"COLUMNS": WIDTH}).output
     strip = [line.rstrip() for line in actual.splitlines()]
     assert [line.rstrip() for line in sample.splitlines()] == strip
 

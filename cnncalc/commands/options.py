@@ -49,6 +49,9 @@ MEANINGS: dict[str, Meaning] = {
     "--output": Meaning("Write to this file instead of standard output (atomic; never onto "
                         "a file the command reads)."),
     "--rf": Meaning("Add the receptive-field column."),
+    "--sort": Meaning("List the rows by this measure, largest first."),
+    "--top": Meaning("Only the N largest rows."),
+    "--explain-counts": Meaning("End with every counting rule instead of the short legend."),
     "--layer": Meaning("Only this layer (a name or dotted path), or a block and all inside."),
     "--yaml": Meaning("Print the scaled spec as YAML instead of its table."),
     # budgets (check, fit)

@@ -118,6 +118,6 @@ def plots(by: str, tried: list[Candidate], budgets: dict[str, int]) -> list[Plot
     axis = {"compound": "phi", "resolution": "input height (pixels)"}.get(by, f"{by} multiplier")
     built = [c for c in tried if c.error is None]
     return [Plot(f"{LABEL[kind]} against {axis}", axis, LABEL[kind],
-                 [(c.value, getattr(c, kind), kind not in c.over) for c in built],
-                 limit, "bytes" if kind == "memory" else "count")
+                 [(c.value, c.values[kind], kind not in c.over) for c in built],
+                 limit, "bytes" if kind in BYTES else "count")
             for kind, limit in budgets.items() if built]
