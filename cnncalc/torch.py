@@ -76,9 +76,28 @@ FUNCTIONS: dict[str, Callable[[torch.Tensor, float | None], torch.Tensor]] = {
 }
 
 
-def activate(x: torch.Tensor, function: str | None, slope: float | None = None) -> torch.Tensor:
-    """Apply an activation by name (None: the identity)."""
-    return x if function is None else FUNCTIONS[function](x, slope)
+#: The activations torch can apply in place (`inplace: true`), by name: they overwrite their
+#: input and allocate nothing (gelu and softmax have no in-place form in torch).
+IN_PLACE: dict[str, Callable[[torch.Tensor, float | None], torch.Tensor]] = {
+    "relu": lambda x, _: TF.relu(x, inplace=True),
+    "relu6": lambda x, _: TF.relu6(x, inplace=True),
+    "leaky_relu": lambda x, slope: TF.leaky_relu(x, 0.01 if slope is None else slope,
+                                                 inplace=True),
+    "tanh": lambda x, _: torch.tanh_(x),
+    "sigmoid": lambda x, _: torch.sigmoid_(x),
+    "silu": lambda x, _: TF.silu(x, inplace=True),
+    "swish": lambda x, _: TF.silu(x, inplace=True),
+    "hardswish": lambda x, _: TF.hardswish(x, inplace=True),
+    "hardsigmoid": lambda x, _: TF.hardsigmoid(x, inplace=True),
+}
+
+
+def activate(x: torch.Tensor, function: str | None, slope: float | None = None,
+             inplace: bool = False) -> torch.Tensor:
+    """Apply an activation by name (None: the identity), in place when `inplace`."""
+    if function is None:
+        return x
+    return (IN_PLACE if inplace else FUNCTIONS)[function](x, slope)
 
 
 # --------------------------------------------------------------------------- leaf modules
@@ -104,9 +123,10 @@ class Conv2d(nn.Conv2d):
         self.activation = activation
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.pads is not None:
-            x = TF.pad(x, self.pads)
-        return activate(super().forward(x), self.activation)
+        # One expression: each temporary (the padded copy, the convolution's output before its
+        # activation) is freed as soon as its reader returns (analyses.memory counts so).
+        return activate(super().forward(x if self.pads is None else TF.pad(x, self.pads)),
+                        self.activation)
 
     def extra_repr(self) -> str:
         extra = f", pads={self.pads}" if self.pads else ""
@@ -144,17 +164,22 @@ class ChannelLinear(nn.Linear):
 
 
 class Separable(nn.Module):
-    """Depthwise (no bias) then 1x1 pointwise (with the bias and the activation)."""
+    """Depthwise (no bias) then 1x1 pointwise (with the bias), then the activation (applied
+    here, so that the depthwise output is freed before it runs)."""
 
     cnncalc_kind = "separable"  # cnncalc import reads it back (importer.fx.BUILT)
 
-    def __init__(self, depthwise: Conv2d, pointwise: Conv2d):
+    def __init__(self, depthwise: Conv2d, pointwise: Conv2d, activation: str | None = None):
         super().__init__()
         self.depthwise = depthwise
         self.pointwise = pointwise
+        self.activation = activation
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.pointwise(self.depthwise(x))
+        return activate(self.pointwise(self.depthwise(x)), self.activation)
+
+    def extra_repr(self) -> str:
+        return self.activation or ""
 
 
 class PaddedPool(nn.Module):
@@ -177,11 +202,12 @@ class PaddedPool(nn.Module):
         pads = (left, right + self.extra[0], top, bottom + self.extra[1])
         if self.mode == "max":
             return TF.max_pool2d(TF.pad(x, pads, value=-math.inf), self.kernel, self.stride)
+        # Temporaries are arguments, never names: each is freed when its reader returns.
         sums = TF.avg_pool2d(TF.pad(x, pads), self.kernel, self.stride, divisor_override=1)
         h, w = x.shape[-2] + top + bottom, x.shape[-1] + left + right
-        inside = TF.pad(x.new_ones(1, 1, h, w), (0, self.extra[0], 0, self.extra[1]))
-        counts = TF.avg_pool2d(inside, self.kernel, self.stride, divisor_override=1)
-        return sums / counts
+        return sums / TF.avg_pool2d(
+            TF.pad(x.new_ones(1, 1, h, w), (0, self.extra[0], 0, self.extra[1])),
+            self.kernel, self.stride, divisor_override=1)
 
     def extra_repr(self) -> str:
         return (f"{self.mode}, kernel={self.kernel}, stride={self.stride}, pads={self.pads}"
@@ -207,23 +233,24 @@ class GlobalPool(nn.Module):
 
 
 class Activation(nn.Module):
-    """An activation function by name (`layers.ACTIVATIONS`)."""
+    """An activation function by name (`layers.ACTIVATIONS`), in place when `inplace` (as
+    torch's `nn.ReLU(inplace=True)`: the input is overwritten)."""
 
     cnncalc_kind = "activation"  # cnncalc import reads it back (importer.fx.BUILT)
 
     def __init__(self, function: str, negative_slope: float | None = None,
-                 approximate: str | None = None):
+                 approximate: str | None = None, inplace: bool = False):
         super().__init__()
         self.function, self.negative_slope = function, negative_slope
-        self.approximate = approximate
+        self.approximate, self.inplace = approximate, inplace
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.approximate is not None:  # gelu only (the layer refuses it elsewhere)
             return TF.gelu(x, approximate=self.approximate)
-        return activate(x, self.function, self.negative_slope)
+        return activate(x, self.function, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
-        return self.function
+        return self.function + (", inplace" if self.inplace else "")
 
 
 class LayerNorm2d(nn.LayerNorm):
@@ -318,8 +345,9 @@ class SqueezeExcitation(nn.Module):
         self.activation, self.gate = activation, gate
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        scale = self.fc2(activate(self.fc1(self.avgpool(x)), self.activation))
-        return x * activate(scale, self.gate)
+        # One expression: each intermediate is freed as soon as its reader returns.
+        return x * activate(self.fc2(activate(self.fc1(self.avgpool(x)), self.activation)),
+                            self.gate)
 
 
 class ConvTranspose2d(nn.ConvTranspose2d):
@@ -336,14 +364,17 @@ class ConvTranspose2d(nn.ConvTranspose2d):
 
 
 class Add(nn.Module):
-    """The merge node `add`: the element-wise sum of its inputs."""
+    """The merge node `add`: the element-wise sum of its inputs, into one new tensor (the
+    first two added, the others added to it in place)."""
 
     cnncalc_kind = "add"  # cnncalc import reads it back (importer.fx.BUILT)
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-        out = inputs[0]
-        for other in inputs[1:]:
-            out = out + other
+        if len(inputs) == 1:
+            return inputs[0]
+        out = inputs[0] + inputs[1]
+        for other in inputs[2:]:
+            out += other
         return out
 
 
@@ -386,8 +417,8 @@ def _separable(layer: L.Separable, in_shape: L.Shape, out_shape: L.Shape) -> nn.
     c = in_shape[2]
     c_mid = c * layer.multiplier
     depthwise = _conv_module(c, c_mid, layer, in_shape, c, False, None)
-    pointwise = Conv2d(c_mid, layer.filters, 1, bias=layer.bias, activation=layer.activation)
-    return Separable(depthwise, pointwise)
+    pointwise = Conv2d(c_mid, layer.filters, 1, bias=layer.bias)
+    return Separable(depthwise, pointwise, layer.activation)
 
 
 def _pool(layer: L.Pool, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
@@ -439,7 +470,7 @@ def _channel_dense(layer: L.ChannelDense, in_shape: L.Shape, out_shape: L.Shape)
 
 
 def _activation(layer: L.Activation, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
-    return Activation(layer.function, layer.negative_slope, layer.approximate)
+    return Activation(layer.function, layer.negative_slope, layer.approximate, layer.inplace)
 
 
 def _batchnorm(layer: L.BatchNorm, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
@@ -462,8 +493,20 @@ def _stochastic_depth(layer: L.StochasticDepth, in_shape: L.Shape,
     return StochasticDepth(layer.rate, layer.mode)
 
 
+class Dropout(nn.Dropout):
+    """`nn.Dropout` as it runs on a GPU, on every device: in training (rate above 0) torch's
+    fused `native_dropout`, whose backward keeps a bool mask (one byte per element); the
+    identity in eval mode or at rate 0. (`nn.Dropout` on CPU multiplies by a noise tensor of
+    the input's dtype instead, and keeps that.)"""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        return torch.native_dropout(x, self.p, True)[0]
+
+
 def _dropout(layer: L.Dropout, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
-    return nn.Dropout(layer.rate)
+    return Dropout(layer.rate)
 
 
 def _se(layer: L.SqueezeExcite, in_shape: L.Shape, out_shape: L.Shape) -> nn.Module:
@@ -577,18 +620,35 @@ BUILDERS: dict[type[L.Layer], Builder] = {
 class _Graph:
     """What the rows of one network share during a forward pass: the outputs that `from:`
     reads and the network's outputs, by path (`input`: the network's input). Not a module:
-    it holds no state between passes."""
+    it holds no state between passes. A stored output that is not an output of the network
+    is let go once its last reader has run (`release`), so that it is freed then, as
+    `analyses.memory` counts."""
 
     def __init__(self, keep: set[str]):
         self.keep = keep
         self.store: dict[str, torch.Tensor] = {}
         #: run training-only rows in eval mode too (`measure` counts them this way)
         self.all_rows = False
+        #: reader path -> the stored paths it is the last to read, when every row runs
+        #: (training) and when training-only rows are skipped (eval)
+        self.release: dict[bool, dict[str, list[str]]] = {True: {}, False: {}}
+        #: the paths stored when every row runs, and when training-only rows are skipped
+        #: (an output read only by an auxiliary head is not kept at inference)
+        self.needed: dict[bool, set[str]] = {True: set(keep), False: set(keep)}
+
+    def done(self, path: str, every: bool) -> None:
+        """Let go of what the row at `path` was the last to read."""
+        for stored in self.release[every].get(path, ()):
+            self.store.pop(stored, None)
+
+    def put(self, path: str, tensor: torch.Tensor, every: bool) -> None:
+        if path in self.needed[every]:
+            self.store[path] = tensor
 
     def keeper(self, path: str) -> Callable[..., None]:
         """A forward hook that keeps a module's output under its path."""
-        def keep(_module: nn.Module, _inputs: Any, output: torch.Tensor) -> None:
-            self.store[path] = output
+        def keep(module: nn.Module, _inputs: Any, output: torch.Tensor) -> None:
+            self.put(path, output, module.training or self.all_rows)
         return keep
 
 
@@ -632,16 +692,18 @@ class Container(nn.Module):
 
     def _run(self, steps: list[_Step], x: torch.Tensor) -> torch.Tensor:
         graph = self._cnncalc_graph
+        every = self.training or graph.all_rows
         if self._cnncalc_input is not None:
-            graph.store[self._cnncalc_input] = x
+            graph.put(self._cnncalc_input, x, every)
         for step in steps:
-            if step.training_only and not self.training and not graph.all_rows:
+            if step.training_only and not every:
                 continue  # an auxiliary head; what follows reads with from:
             module = self._modules[step.name]
             if step.sources:
                 x = module(*(graph.store[path] for path in step.sources))  # type: ignore[misc]
             else:
                 x = module(x)  # type: ignore[misc]
+            graph.done(step.path, every)
         return x
 
 
@@ -697,10 +759,12 @@ class Residual(Container):
         self._cnncalc_graph = graph
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self._run(self._cnncalc_body, x)
-        short = x if self._cnncalc_shortcut is None else \
-            self._modules[self._cnncalc_shortcut](x)  # type: ignore[misc]
-        out = self._modules[self._cnncalc_merge](out, short)  # type: ignore[misc]
+        # The body's and the shortcut's outputs are arguments of the merge, never names: both
+        # are freed when it returns (the block's input lives until the block returns).
+        out = self._modules[self._cnncalc_merge](  # type: ignore[misc]
+            self._run(self._cnncalc_body, x),
+            x if self._cnncalc_shortcut is None else
+            self._modules[self._cnncalc_shortcut](x))  # type: ignore[misc]
         for name in self._cnncalc_post:
             out = self._modules[name](out)  # type: ignore[misc]
         return out
@@ -724,10 +788,12 @@ class Parallel(Container):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         split = None if self.split is None else x.split(self.split, 1)
-        # parts by index, not by iterating: torch.fx (cnncalc import) cannot iterate a split
-        outs = [self._modules[name](x if split is None else split[index])  # type: ignore[misc]
-                for index, name in enumerate(self._cnncalc_branches)]
-        out = self._modules[self._cnncalc_merge](*outs)  # type: ignore[misc]
+        # parts by index, not by iterating: torch.fx (cnncalc import) cannot iterate a split;
+        # the branches' outputs are the merge's arguments only: freed when it returns
+        out = self._modules[self._cnncalc_merge](*[  # type: ignore[misc]
+            self._modules[name](x if split is None else split[index])  # type: ignore[misc]
+            for index, name in enumerate(self._cnncalc_branches)])
+        del split
         for name in self._cnncalc_post:
             out = self._modules[name](out)  # type: ignore[misc]
         return out
@@ -753,7 +819,17 @@ class _Builder:
     def __init__(self, report: Report):
         self.report = report
         keep = {path for node in report.walk() for path in node.sources}
-        self.graph = _Graph(keep | {node.path for node in report.outputs})
+        outputs = {node.path for node in report.outputs}
+        self.graph = _Graph(keep | outputs)
+        for every in (True, False):  # the last reader of each stored output that runs
+            last: dict[str, str] = {}
+            for node in report.walk():
+                if every or not node.training_only:
+                    last.update((path, node.path) for path in node.sources)
+            self.graph.needed[every] = set(last) | outputs
+            for path, reader in last.items():
+                if path not in outputs:
+                    self.graph.release[every].setdefault(reader, []).append(path)
 
     def named(self, nodes: list[Node]) -> list[tuple[str, nn.Module]]:
         return [(node.name, self.module(node)) for node in nodes]

@@ -6,6 +6,8 @@ budget from CONVENTIONS.md.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from cnncalc.commands import app
@@ -47,19 +49,33 @@ def test_fit_by_depth_with_a_params_budget(runner, tmp_path):
 
 
 def test_fit_by_resolution_with_a_memory_budget(runner, tmp_path):
-    # conv 3x3 pad 1, 1 -> 8 channels, no bias, on R x R x 1: params 72 (288 bytes in fp32),
-    # activations 8 R^2 (32 R^2 bytes). R = 32: 33,056 bytes; R = 64: 131,360 > 128 KiB.
+    # conv 3x3 pad 1, 1 -> 8 channels, no bias, on R x R x 1: params 72 (288 bytes in fp32);
+    # the inference peak is the input and the output alive together, 9 R^2 values (36 R^2
+    # bytes). R = 32: 37,152 bytes; R = 64: 147,744 > 128 KiB.
     spec = write(tmp_path, "name: res\ninput: 32x32x1\nlayers:\n"
                            "  - conv: {filters: 8, kernel: 3, padding: 1, bias: false}\n")
     result = runner.invoke(app, ["fit", spec, "--by", "resolution", "--max-memory", "128KiB"])
     assert result.exit_code == 0, result.output
     assert "Largest that fits: resolution 32" in result.stdout
     assert "over: memory" in result.stdout
-    # fp16 halves the activations: R = 64 takes 144 + 65,536 bytes and fits; R = 96 does not
+    # fp16 halves the activations: R = 64 takes 144 + 73,728 bytes and fits; R = 96 does not
+    # (144 + 165,888)
     result = runner.invoke(app, ["fit", spec, "--by", "resolution", "--max-memory", "128KiB",
                                  "--dtype", "fp16"])
     assert "Largest that fits: resolution 64" in result.stdout
     assert "--resolution 64" in result.stdout
+    # one training step with adam: weights, gradients and two moments (4 x 288 bytes) and the
+    # peak of its forward pass, the input (kept by the conv) and the output, 9 R^2 values
+    # (36 R^2 bytes). Within 1 MiB: R = 160 (922,752 bytes); R = 192 needs 1,328,256
+    result = runner.invoke(app, ["fit", spec, "--by", "resolution", "--max-memory", "1MiB",
+                                 "--optimizer", "adam", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["best"]["value"], data["memory_of"]) == (160, "adam")
+    assert data["best"]["memory"] == 4 * 288 + 36 * 160 * 160
+    refused = runner.invoke(app, ["fit", spec, "--by", "resolution", "--optimizer", "adam",
+                                  "--max-params", "1k"])
+    assert refused.exit_code == 2 and "--optimizer applies to --max-memory" in refused.output
 
 
 def test_fit_batch_multiplies_macs(runner, tmp_path):

@@ -390,25 +390,31 @@ def test_training_only_refusals(layers: str, message: str) -> None:
 
 def test_memory_skips_auxiliary_heads_at_inference_and_keeps_them_for_training() -> None:
     report = load(AUX)
-    trunk, main, pooled, dense = 8 * 8 * 4, 4 * 4 * 5, 5, 7
-    # peak: while `main` runs, its input (trunk) and output are alive, with the input gone
+    x, trunk, main, pooled, dense = 8 * 8 * 3, 8 * 8 * 4, 4 * 4 * 5, 5, 7
+    # the input is alive throughout; while `main` runs, its input (trunk) and output are
+    # alive; trunk is freed after main, its last reader at inference (the head does not run)
     alive = {node.path if node else "input": size for node, size in
              memory.alive_per_step(report)}
     assert "aux" not in alive and "aux.dense1" not in alive
-    assert alive["main"] == trunk + main
-    assert memory.peak_inference(report) == 4 * max(8 * 8 * 3 + trunk, trunk + main)
-    assert memory.saved_activations(report) == 8 * 8 * 3 + trunk + 4 + 10 + main + pooled \
-        + dense
+    assert alive["main"] == 4 * (x + trunk + main)
+    assert alive["global_pool1"] == 4 * (x + main + pooled)
+    assert alive["dense1"] == 4 * (x + pooled + dense)
+    assert memory.peak_inference(report) == 4 * (x + trunk + main)
+    # kept for the backward pass: each conv its input (x, trunk), each dense its input (the
+    # head's 4 pooled values, the main path's 5); global average pooling keeps nothing
+    assert memory.saved_activations(report) == 4 * (x + trunk + 4 + pooled)
 
 
 def test_a_tap_keeps_its_tensor_alive_until_read() -> None:
     report = load(SKIP)
     alive = {node.path if node else "input": size for node, size in
              memory.alive_per_step(report)}
-    enc, pool, mid, up, cat = 8 * 8 * 4, 4 * 4 * 4, 4 * 4 * 8, 8 * 8 * 8, 8 * 8 * 12
-    assert alive["mid"] == enc + pool + mid  # enc is read later, by cat
-    assert alive["up"] == enc + mid + up
-    assert alive["cat"] == enc + up + cat
+    x, enc, pool, mid, up, cat = 8 * 8 * 3, 8 * 8 * 4, 4 * 4 * 4, 4 * 4 * 8, 8 * 8 * 8, 8 * 8 * 12
+    # fp32; the input alive throughout; max pooling's int64 indices (8 bytes) only while it runs
+    assert alive["maxpool1"] == 4 * (x + enc + pool) + 8 * pool
+    assert alive["mid"] == 4 * (x + enc + pool + mid)  # enc is read later, by cat
+    assert alive["up"] == 4 * (x + enc + mid + up)
+    assert alive["cat"] == 4 * (x + enc + up + cat)
 
 
 def test_receptive_field_of_a_join_is_the_union_of_its_inputs() -> None:

@@ -1,5 +1,6 @@
 """Every layer kind is complete: each rule defined on its class, a summary, a bundled spec using
-it (its torch builder: tests/test_torch_backend.py; its conventions row: tests/test_rules.py)."""
+it (its torch builder: tests/test_torch_backend.py; its conventions row: tests/test_rules.py; its
+memory rule, `ops`, against torch: tests/test_memory_torch.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from cnncalc.core.layers import KINDS, MERGES, Layer, Merge
 from cnncalc.core.validate import FORMS
 
 #: The parts a leaf kind must define itself (the base class refuses each one).
-LEAF_RULES = ("output_shape", "cost", "window", "explain")
+LEAF_RULES = ("output_shape", "cost", "window", "explain", "ops")
 #: The parts a merge must define itself.
-MERGE_RULES = ("combine", "merge_cost", "explain_merge")
+MERGE_RULES = ("combine", "merge_cost", "explain_merge", "merge_ops")
 
 
 @pytest.mark.parametrize("name", sorted(KINDS))
@@ -55,7 +56,8 @@ def test_a_kind_without_a_rule_fails_loudly() -> None:
 
     layer = Forgetful()
     for rule, args in (("output_shape", ((4, 4, 3),)), ("cost", ((4, 4, 3), (4, 4, 3))),
-                       ("window", ((4, 4, 3),)), ("explain", ((4, 4, 3), (4, 4, 3)))):
+                       ("window", ((4, 4, 3),)), ("explain", ((4, 4, 3), (4, 4, 3))),
+                       ("ops", ((4, 4, 3), (4, 4, 3), True))):
         with pytest.raises(NotImplementedError):
             getattr(layer, rule)(*args)
 

@@ -110,21 +110,28 @@ PROJECTION = """
 
 def test_rule_a_projection_shortcut_reads_the_block_input_and_the_add_reads_its_output():
     # Steps: input (8*8*4 = 256), body conv (128), shortcut conv (128), add (128).
-    # input: alive steps 0..2 (the shortcut reads it last); body out: 1..3; shortcut out:
-    # 2..3; add out: 3. Alive: 256, 256+128, 256+128+128, 128*3.
+    # input: alive throughout (the caller holds it); body out: 1..3; shortcut out: 2..3 (the
+    # add's operands until it returns); add out: 3. Alive, in elements of 4 bytes: 256,
+    # 256+128, 256+128+128, 256+128*3.
     report = analyze_text(PROJECTION, input="8x8x4")
-    assert [alive for _, alive in alive_per_step(report)] == [256, 384, 512, 384]
-    assert peak_inference(report) == 512 * 4
+    assert [alive for _, alive in alive_per_step(report)] == [4 * n for n in (256, 384, 512,
+                                                                                640)]
+    assert peak_inference(report) == 640 * 4
 
 
 def test_rule_the_first_layer_with_one_trainable_param_keeps_its_input():
     # conv 1x1, 1 -> 1 channel, no bias: exactly 1 parameter, so it trains: its input (2x2x1)
-    # and its output (2x2x1) are kept for the backward pass, 8 elements at 4 bytes.
+    # is kept for the backward pass (its output is kept by nothing), 4 elements at 4 bytes.
     report = analyze_text("""
         - conv: {filters: 1, kernel: 1, bias: false}
     """, input="2x2x1")
     assert report.totals.trainable_params == 1
-    assert training(report).activations == 8 * 4
+    assert training(report).activations == 4 * 4
+    frozen = analyze_text("""
+        - conv: {filters: 1, kernel: 1, bias: false}
+          trainable: false
+    """, input="2x2x1")
+    assert training(frozen).activations == 0
 
 
 def test_rule_the_default_optimizer_is_sgd_without_state():

@@ -842,8 +842,9 @@ NET = [{"conv": {"filters": 3, "kernel": 1}, "name": "conv"}, {"batchnorm": {}, 
 PARAMS = 1 * 1 * 2 * 3 + 3 + 2 * 3
 BUFFERS = 2 * 3
 X, CONV, BN = 4 * 4 * 2, 4 * 4 * 3, 4 * 4 * 3
-# forward pass: the input alone; conv reads x and writes CONV; bn reads CONV and writes BN
-PEAK = max(X, X + CONV, CONV + BN)
+# eval forward pass: the input is alive throughout (the caller holds it); conv writes CONV;
+# batch norm writes BN while CONV, its input, is alive
+PEAK = max(X, X + CONV, X + CONV + BN)
 
 
 def test_inference_memory_is_weights_plus_buffers_plus_peak_activations():
@@ -852,7 +853,7 @@ def test_inference_memory_is_weights_plus_buffers_plus_peak_activations():
     report = analyze_layers(NET, "4x4x2")
     assert (report.totals.params, report.totals.buffers) == (PARAMS, BUFFERS)
     assert peak_inference(report) == PEAK * 4
-    assert inference_bytes(report) == (PARAMS + BUFFERS + PEAK) * 4 == 468
+    assert inference_bytes(report) == (PARAMS + BUFFERS + PEAK) * 4 == 596
     # the batch multiplies activations only; fp16 is 2 bytes
     half = analyze_layers(NET, "4x4x2", batch=3, dtype="fp16")
     assert inference_bytes(half) == (PARAMS + BUFFERS) * 2 + PEAK * 3 * 2
@@ -878,9 +879,13 @@ def test_training_memory_parts_by_hand(optimizer, states):
     t = training(report, optimizer)
     assert (t.weights, t.buffers, t.gradients) == (PARAMS * 4, BUFFERS * 4, PARAMS * 4)
     assert t.optimizer == states * PARAMS * 4
-    # kept for the backward pass: the input and every layer's output, at the batch
-    assert t.activations == (X + CONV + BN) * 2 * 4
-    assert t.total == t.weights + t.buffers + t.gradients + t.optimizer + t.activations
+    # kept for the backward pass: conv keeps its input, batch norm its input (conv's output)
+    # and the batch's mean and 1/std (3 channels each, whatever the batch); BN's own output
+    # is kept by nothing
+    assert t.activations == (X + CONV) * 2 * 4 + 2 * 3 * 4
+    # the forward pass peaks at its end: the input, conv's and BN's outputs, the statistics
+    assert t.forward_peak == (X + CONV + BN) * 2 * 4 + 2 * 3 * 4
+    assert t.total == t.weights + t.buffers + t.gradients + t.optimizer + t.forward_peak
 
 
 def test_training_memory_of_a_frozen_start():
@@ -891,8 +896,9 @@ def test_training_memory_of_a_frozen_start():
     trainable = 2 * 3  # batch norm's scale and shift
     assert (t.weights, t.buffers) == (PARAMS * 4, BUFFERS * 4)
     assert (t.gradients, t.optimizer) == (trainable * 4, 2 * trainable * 4)
-    # no backward through the frozen conv: keep only what feeds batch norm, and its output
-    assert t.activations == (CONV + BN) * 4
+    # no backward through the frozen conv (its input needs no gradient, its weight trains
+    # not): it keeps nothing; batch norm keeps its input and its two statistics
+    assert t.activations == CONV * 4 + 2 * 3 * 4
 
 
 @pytest.mark.parametrize("limit,exit_code", [

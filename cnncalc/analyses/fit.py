@@ -59,7 +59,7 @@ class Candidate:
     scaling: Scaling
     params: int = 0
     macs: int = 0
-    memory: int = 0  # bytes: params + buffers + activations at the batch and dtype
+    memory: int = 0  # bytes: inference or one training step (`memory_of`)
     error: str | None = None
     over: tuple[str, ...] = ()  # the budgets it exceeds
     values: dict[str, int] = field(default_factory=dict)  # the value of each budget's measure
@@ -114,9 +114,19 @@ def scaling_for(by: str, value: float, base: tuple[int, int], divisor: int = 8) 
     raise CnnCalcError(f"cannot search by {by!r}; use one of {', '.join(SEARCHES)}")
 
 
+def memory_of(report: Any, optimizer: str | None = None) -> int:
+    """The memory a budget limits, by `cnncalc memory`'s model (analyses.memory): params +
+    buffers + the peak of an eval forward pass; with an optimizer, one training step (weights,
+    buffers, gradients, optimizer state, saved activations)."""
+    from .memory import inference_bytes, training
+
+    return inference_bytes(report) if optimizer is None else training(report, optimizer).total
+
+
 def search(raw: Any, file: str, by: str, points: list[float], budgets: dict[str, int],
            batch: int = 1, dtype: str = "fp32", divisor: int = 8,
-           step: Callable[[], None] | None = None) -> list[Candidate]:
+           step: Callable[[], None] | None = None,
+           optimizer: str | None = None) -> list[Candidate]:
     """Try `points` in increasing order until one exceeds a budget; return those tried.
 
     Every total grows with each multiplier (more channels, repeats or pixels never cost less),
@@ -162,7 +172,7 @@ def search(raw: Any, file: str, by: str, points: list[float], budgets: dict[str,
                 "raise --step")
         candidate.params = report.totals.params
         candidate.macs = report.macs(report.totals)
-        candidate.memory = report.param_bytes + report.buffer_bytes + report.activation_bytes
+        candidate.memory = memory_of(report, optimizer)
         candidate.values = {key: candidate.memory if key == "memory" else
                             BUDGETS[key].measure(report) for key in LIMITS if key in budgets}
         candidate.over = tuple(k for k in LIMITS if k in budgets

@@ -46,8 +46,13 @@ def fit(
     max_peak_memory: MaxPeakMemory = None,
     max_memory: Annotated[Optional[str], typer.Option(
         "--max-memory", metavar="SIZE", show_default=False,
-        help="Limit on memory: params + buffers + activations at the batch and dtype "
+        help="Limit on memory at the batch and dtype, as `cnncalc memory` counts it: inference "
+        "(params + buffers + peak activations), or one training step with --optimizer "
         "(e.g. 100MiB).")] = None,
+    optimizer: Annotated[Optional[str], typer.Option(
+        "--optimizer", metavar="[sgd|momentum|adam]", show_default=False,
+        help="With --max-memory: limit one training step with this optimizer instead of "
+        "inference.")] = None,
     by: Annotated[str, typer.Option(
         "--by", metavar="[compound|width|depth|resolution]",
         help="What to scale: compound (phi), width, depth or resolution (pixels).")]
@@ -92,6 +97,12 @@ def fit(
             "flops": max_flops, "param_memory": max_param_memory,
             "activation_memory": max_activation_memory, "peak_memory": max_peak_memory})
         memory = parse_bytes(max_memory, "--max-memory") if max_memory is not None else None
+        if optimizer is not None:
+            from ..analyses.memory import check_optimizer
+
+            check_optimizer(optimizer)
+            if max_memory is None:
+                raise CnnCalcError("--optimizer applies to --max-memory; give both")
         default = rules.SEARCHES[by]
         bounds = (default[0] if start is None else start, default[1] if stop is None else stop,
                   default[2] if step is None else step)
@@ -110,9 +121,10 @@ def fit(
 
         with progress(f"trying {spec} by {by}", len(points)) as bar:
             tried = rules.search(raw, name, by, points, budgets, batch, chosen, divisor,
-                                 bar.advance)
+                                 bar.advance, optimizer)
     found = result(spec, by, tried, budgets, batch, chosen, tuple(var or ()),
-                   name=str(raw["name"]) if isinstance(raw, dict) and "name" in raw else None)
+                   name=str(raw["name"]) if isinstance(raw, dict) and "name" in raw else None,
+                   optimizer=optimizer)
     if found.exit_code:
         print(f"cnncalc: {found.notes[0][0].lower()}{found.notes[0][1:]}", file=sys.stderr)
     finish(found, format, output)

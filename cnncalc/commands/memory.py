@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -42,15 +42,21 @@ def memory(
         "--optimizer", help="Optimizer state per trainable param: sgd 0, momentum 1, adam 2.")]
     = Optimizer.sgd,
     freeze_until: FreezeUntilOpt = None,
+    limit: Annotated[Optional[str], typer.Option(
+        "--limit", metavar="SIZE", help="A memory size (24GiB, 16GB): the largest batch whose inference and "
+        "training step fit in it.")] = None,
     format: FormatOpt = None,
     output: OutputOpt = None,
     var: VarOpt = None,
 ) -> None:
-    """Memory breakdown: params, activations, peak inference and one training step."""
+    """Memory breakdown: params, peak inference, one training step, per layer; with --limit,
+    the largest batch that fits."""
     from ..core.engine import analyze
+    from ..core.units import parse_bytes
     from ..present.memory import result
 
     with errors_to_exit():
+        budget = None if limit is None else parse_bytes(limit, "--limit")
         loaded = load_spec(spec, var)
         report = analyze(loaded, parse_input(input), batch, dtype.value)
         if freeze_until:
@@ -59,5 +65,5 @@ def memory(
             note = freeze_option(report, freeze_until, loaded)
             if note:
                 print(f"cnncalc memory: note: {note}", file=sys.stderr)
-        found = result(report, optimizer.value)
+        found = result(report, optimizer.value, budget)
     finish(found, format, output)

@@ -80,7 +80,10 @@ MEANINGS: dict[str, Meaning] = {
     "--to": Meaning("The largest value fit tries."),
     "--step": Meaning("The step between the values fit tries."),
     # memory
-    "--optimizer": Meaning("Optimizer state kept per trainable parameter."),
+    "--limit": Meaning("A memory size: the largest batch whose inference and training step fit "
+                       "in it."),
+    "--optimizer": Meaning("The optimizer of a training step: its state per trainable "
+                           "parameter.", ("[sgd|momentum|adam]",)),
     # verify, latency
     "--device": Meaning("The device the network runs on: where torch runs it (verify); the "
                         "device profile a latency is estimated for (latency).",

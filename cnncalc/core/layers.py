@@ -28,6 +28,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from ..errors import CnnCalcError
 from . import formulas as F
 from . import worked as T
+from .footprint import INPLACE, OPERAND, RESULT, New, Op, Save, View
 from .formulas import Window
 
 Shape = tuple[int, ...]
@@ -89,6 +90,35 @@ def activation_ops(function: str | None, elements: int) -> int:
     if function is None:
         return 0
     return 3 * elements if function == "softmax" else elements
+
+
+#: What each activation's backward keeps (torch's derivative formulas): its output (relu,
+#: tanh, sigmoid, softmax) or its input (the others). In place (`inplace: true`), an
+#: activation that keeps its output keeps the overwritten tensor (leaky_relu too: its
+#: in-place backward reads the output's sign); one that keeps its input gets a copy of it that
+#: autograd makes before the input is overwritten.
+ACTIVATION_KEEPS: dict[str, str] = {
+    "relu": "output", "tanh": "output", "sigmoid": "output", "softmax": "output",
+    "relu6": "input", "leaky_relu": "input", "silu": "input", "swish": "input",
+    "hardswish": "input", "hardsigmoid": "input", "gelu": "input",
+}
+#: The activations with no in-place form in torch.
+NOT_IN_PLACE = ("gelu", "softmax")
+
+
+def activation_op(function: str, shape: Shape, inplace: bool = False) -> Op:
+    """The op of an activation on a tensor of `shape` (see ACTIVATION_KEEPS)."""
+    keeps = ACTIVATION_KEEPS[function]
+    if not inplace:
+        return Op(function, New(shape), saves=(RESULT if keeps == "output" else OPERAND,))
+    if keeps == "output" or function == "leaky_relu":
+        return Op(function + "_", INPLACE, saves=(RESULT,))
+    return Op(function + "_", INPLACE, saves=(Save("copy"),))
+
+
+def _then(function: str | None, shape: Shape) -> tuple[Op, ...]:
+    """A fused activation after a layer's op (applied out of place)."""
+    return () if function is None else (activation_op(function, shape),)
 
 
 def pair(value: int | tuple[int, int]) -> tuple[int, int]:
@@ -162,6 +192,12 @@ class Layer(BaseModel):
     def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
         """The worked arithmetic of this layer's numbers (`cnncalc explain`)."""
         raise NotImplementedError(f"{type(self).__name__} has no explanation")
+
+    def ops(self, in_shape: Shape, out_shape: Shape, training: bool) -> tuple[Op, ...]:
+        """The tensor operations torch runs for this layer (`cnncalc.torch.build`'s module,
+        in train mode when `training`, else eval mode): what each allocates, views or
+        overwrites and what its backward keeps (`core.footprint`, `analyses.memory`)."""
+        raise NotImplementedError(f"{type(self).__name__} has no memory rule")
 
 
 ListForm = Literal["fields", "value", "refused"]
@@ -294,6 +330,21 @@ class _Convolution(Layer):
         n_out = prod(out_shape)
         return (n_out if self.bias else 0) + activation_ops(self.activation, n_out)
 
+    def _padded(self, in_shape: Shape) -> tuple[Op, ...]:
+        """Unequal padding is an explicit zero pad before the convolution (a new tensor)."""
+        top, bottom, left, right = self.padding_of(in_shape)
+        if top == bottom and left == right:
+            return ()
+        h, w, c = in_shape
+        return (Op("constant_pad_nd", New((h + top + bottom, w + left + right, c))),)
+
+    def ops(self, in_shape: Shape, out_shape: Shape, training: bool) -> tuple[Op, ...]:
+        """[pad,] convolution (keeps its input whenever recorded: one formula gives the input's
+        and the weight's gradients), the activation."""
+        return (*self._padded(in_shape),
+                Op("convolution", New(out_shape), params=True, saves=(OPERAND,)),
+                *_then(self.activation, out_shape))
+
 
 class Conv(_Convolution):
     """2-D convolution. Elementwise: one op per output for the bias, one for the activation."""
@@ -384,6 +435,15 @@ class Separable(_Convolution):
     def out_channels(self, c_in: int) -> int:
         return self.filters
 
+    def ops(self, in_shape: Shape, out_shape: Shape, training: bool) -> tuple[Op, ...]:
+        """[pad,] the depthwise convolution, the 1x1 convolution (each keeps its input), the
+        activation."""
+        mid = (*out_shape[:2], in_shape[2] * self.multiplier)
+        return (*self._padded(in_shape),
+                Op("convolution", New(mid), params=True, saves=(OPERAND,)),
+                Op("convolution", New(out_shape), params=True, saves=(OPERAND,)),
+                *_then(self.activation, out_shape))
+
     def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
         fh, fw = pair(self.kernel)
         c_in, (ho, wo, c_out) = in_shape[2], out_shape
@@ -455,6 +515,32 @@ class Pool(Layer):
         fh, fw = pair(self.kernel)
         window = fh * fw
         return Cost(elementwise=prod(out_shape) * (window if self.mode == "avg" else window - 1))
+
+    def ops(self, in_shape: Shape, out_shape: Shape, training: bool) -> tuple[Op, ...]:
+        """Max: max_pool2d_with_indices, a new output and int64 indices, in eval too; keeps its
+        input and the indices. Avg: avg_pool2d, keeps its input. Padding torch's pools cannot
+        take (unequal sides) is an explicit pad first (the builder's PaddedPool), and average
+        pooling then divides its window sums by the counts of a ones map, a few tensors whatever
+        the batch: the division keeps the counts."""
+        (fh, fw), (sh, sw) = pair(self.kernel), self.strides()
+        top, bottom, left, right = self.padding_of(in_shape)
+        if top == bottom and left == right and top <= fh // 2 and left <= fw // 2:
+            return (pool_op(self.mode, out_shape),)
+        h, w, c = in_shape
+        extra_bottom = max(0, (out_shape[0] - 1) * sh + fh - h - top - bottom)
+        extra_right = max(0, (out_shape[1] - 1) * sw + fw - w - left - right)
+        hp, wp = h + top + bottom, w + left + right
+        padded = Op("constant_pad_nd", New((hp + extra_bottom, wp + extra_right, c)))
+        if self.mode == "max":
+            return (padded, pool_op("max", out_shape))
+        counts = out_shape[0] * out_shape[1]
+        return (padded,
+                Op("avg_pool2d", New(out_shape), saves=(OPERAND,)),  # the window sums: 2
+                Op("new_ones", New(fixed=hp * wp, layout="contiguous"), reads=()),
+                Op("constant_pad_nd", New(fixed=(hp + extra_bottom) * (wp + extra_right),
+                                          layout="contiguous")),
+                Op("avg_pool2d", New(fixed=counts, layout="contiguous")),
+                Op("div", New(out_shape), reads=(2, -1), saves=(Save("operand", 1, when=0),)))
 
     def window(self, shape: Shape) -> Windows:
         (fh, fw), (sh, sw) = pair(self.kernel), self.strides()
@@ -528,6 +614,16 @@ class AdaptivePool(Layer):
         th, tw = pair(self.size)
         return (th, tw, c)
 
+    def ops(self, in_shape: Shape, out_shape: Shape, training: bool) -> tuple[Op, ...]:
+        """Even windows: plain pooling (as pool). Uneven: _adaptive_avg_pool2d (keeps its
+        input) or adaptive_max_pool2d (a new output and int64 indices; keeps both)."""
+        if self.uniform_of(in_shape) is not None:
+            return (pool_op(self.mode, out_shape),)
+        if self.mode == "max":
+            return (Op("adaptive_max_pool2d", New(out_shape),
+                       extra=(New(out_shape, dtype="int64"),), saves=(OPERAND, Save("extra"))),)
+        return (Op("_adaptive_avg_pool2d", New(out_shape), saves=(OPERAND,)),)
+
     def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
         total = (F.adaptive_sum(in_shape[0], out_shape[0])
                  * F.adaptive_sum(in_shape[1], out_shape[1]))
@@ -554,6 +650,13 @@ class GlobalPool(Layer):
     def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
         h, w, c = in_shape
         return Cost(elementwise=c * (h * w if self.mode == "avg" else h * w - 1))
+
+    def ops(self, in_shape: Shape, out_shape: Shape, training: bool) -> tuple[Op, ...]:
+        """avg: mean, which keeps nothing (its gradient needs only the sizes); max: amax, which
+        keeps its input and its output."""
+        if self.mode == "avg":
+            return (Op("mean", New(out_shape, layout="contiguous")),)
+        return (Op("amax", New(out_shape, layout="contiguous"), saves=(OPERAND, RESULT)),)
 
     def window(self, shape: Shape) -> Windows:
         return EVERYWHERE
@@ -589,6 +692,14 @@ class Pad(Layer):
     def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
         return Cost()
 
+    def ops(self, in_shape: Shape, out_shape: Shape, training: bool) -> tuple[Op, ...]:
+        """A new tensor; zeros (constant_pad_nd) keeps nothing, replicate and reflect keep
+        their input."""
+        if self.mode == "zeros":
+            return (Op("constant_pad_nd", New(out_shape)),)
+        return (Op(f"{'replication' if self.mode == 'replicate' else 'reflection'}_pad2d",
+                   New(out_shape), saves=(OPERAND,)),)
+
     def window(self, shape: Shape) -> Windows:
         top, _, left, _ = self.padding_of(shape)
         return Window(1, 1, top), Window(1, 1, left)
@@ -612,6 +723,11 @@ class Flatten(Layer):
 
     def window(self, shape: Shape) -> Windows:
         return NO_WINDOW  # each element keeps the field of the position it came from
+
+    def ops(self, in_shape: Shape, out_shape: Shape, training: bool) -> tuple[Op, ...]:
+        """A view of a map when its strides allow one (a contiguous map), else a contiguous
+        copy (a channels-last map, a crop); a vector is left as it is. Keeps nothing."""
+        return () if len(in_shape) == 1 else (Op("view", View("flatten")),)
 
     def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
         return [f"reshape: {'*'.join(map(str, in_shape))} = {T.n(out_shape[0])} values; "
@@ -646,6 +762,13 @@ class Dense(Layer):
             elementwise=(self.units if self.bias else 0)
             + activation_ops(self.activation, self.units),
         )
+
+    def ops(self, in_shape: Shape, out_shape: Shape, training: bool) -> tuple[Op, ...]:
+        """addmm (mm without bias), then the activation. It keeps its input only when its
+        weight trains (the input is needed for the weight's gradient alone)."""
+        return (Op("addmm" if self.bias else "mm", New(out_shape, layout="contiguous"),
+                   params=True, saves=(Save("operand", 0, "params"),)),
+                *_then(self.activation, out_shape))
 
     def window(self, shape: Shape) -> Windows:
         return EVERYWHERE
@@ -698,6 +821,18 @@ class ChannelDense(Layer):
             elementwise=(n_out if self.bias else 0) + activation_ops(self.activation, n_out),
         )
 
+    def ops(self, in_shape: Shape, out_shape: Shape, training: bool) -> tuple[Op, ...]:
+        """Not modelled yet, so refused (never a wrong number): torch's `nn.Linear` on a
+        channels-last view copies its input first when the map is laid out channels-first
+        (then `mm` and a separate bias `add`, three tensors) and reads it in place when it is
+        channels-last (one `addmm`), as measured with tests/torch_memory.py; the op list here
+        is the same for every input layout."""
+        from ..errors import CnnCalcError
+
+        raise CnnCalcError("memory: channel_dense's torch ops depend on its input's memory "
+                           "layout, which cnncalc's memory model does not follow for it yet "
+                           "(docs/memory.md); its params and MACs are exact")
+
     def window(self, shape: Shape) -> Windows:
         return NO_WINDOW  # each position's own channels: a 1x1 window, stride 1
 
@@ -725,6 +860,8 @@ class Activation(Layer):
     function: ActivationName
     negative_slope: Real | None = None
     approximate: Literal["none", "tanh"] | None = None
+    #: overwrite the input (torch's `inplace=True`): no new tensor
+    inplace: Bool = False
 
     @model_validator(mode="after")
     def _slope_only_for_leaky_relu(self) -> Activation:
@@ -732,10 +869,17 @@ class Activation(Layer):
             raise ValueError(f"negative_slope applies to leaky_relu, not {self.function}")
         if self.approximate is not None and self.function != "gelu":
             raise ValueError(f"approximate applies to gelu, not {self.function}")
+        if self.inplace and self.function in NOT_IN_PLACE:
+            raise ValueError(f"{self.function} has no in-place form in torch")
         return self
 
     def describe(self) -> str:
-        return self.function + (" (tanh)" if self.approximate == "tanh" else "")
+        return self.function + (" (tanh)" if self.approximate == "tanh" else "") + (
+            ", in place" if self.inplace else "")
+
+    def ops(self, in_shape: Shape, out_shape: Shape, training: bool) -> tuple[Op, ...]:
+        """One op: ACTIVATION_KEEPS says what it keeps, in place or not."""
+        return (activation_op(self.function, out_shape, self.inplace),)
 
     def output_shape(self, shape: Shape) -> Shape:
         return shape
@@ -775,6 +919,17 @@ class BatchNorm(Layer):
         return Cost(params=2 * c if self.affine else 0, buffers=2 * c,
                     elementwise=2 * prod(out_shape))
 
+    def ops(self, in_shape: Shape, out_shape: Shape, training: bool) -> tuple[Op, ...]:
+        """native_batch_norm: a new output; in train mode also the batch's mean and inverse
+        standard deviation (C elements each, whatever the batch), which its backward keeps
+        with its input (the running statistics it also keeps are buffers, counted apart)."""
+        if not training:
+            return (Op("native_batch_norm", New(out_shape), params=self.affine),)
+        c = in_shape[-1]
+        return (Op("native_batch_norm", New(out_shape), params=self.affine,
+                   extra=(New(fixed=c), New(fixed=c)),
+                   saves=(OPERAND, Save("extra", 0), Save("extra", 1))),)
+
     def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
         c = in_shape[-1]
         cost = self.cost(in_shape, out_shape)
@@ -809,6 +964,16 @@ class LayerNorm(Layer):
         return Cost(params=2 * c if self.affine else 0,
                     elementwise=(7 if self.affine else 5) * prod(out_shape))
 
+    def ops(self, in_shape: Shape, out_shape: Shape, training: bool) -> tuple[Op, ...]:
+        """native_layer_norm (on a map: between two permutes, views): a new output, channels
+        last on a map, and a mean and a 1/std per position (in eval too, freed at once); its
+        backward keeps its input, the mean and the 1/std."""
+        positions = (*in_shape[:-1], 1)
+        return (Op("native_layer_norm",
+                   New(out_shape, layout="channels_last" if len(in_shape) == 3 else "contiguous"),
+                   params=self.affine, extra=(New(positions), New(positions)),
+                   saves=(OPERAND, Save("extra", 0), Save("extra", 1))),)
+
     def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
         c = in_shape[-1]
         params = f"2 * {c} = {2 * c} (scale, shift)" if self.affine else "0 (affine: false)"
@@ -838,6 +1003,10 @@ class LayerScale(Layer):
 
     def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
         return Cost(params=in_shape[-1], elementwise=prod(out_shape))
+
+    def ops(self, in_shape: Shape, out_shape: Shape, training: bool) -> tuple[Op, ...]:
+        """mul by the scale: keeps its input only when the scale trains."""
+        return (Op("mul", New(out_shape), params=True, saves=(Save("operand", 0, "params"),)),)
 
     def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
         return [f"multiply each of the {in_shape[-1]} channels by its own learned scale "
@@ -873,6 +1042,15 @@ class StochasticDepth(InferenceIdentity):
     def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
         return [f"rate {self.rate}, mode {self.mode}; the identity at inference; params 0"]
 
+    def ops(self, in_shape: Shape, out_shape: Shape, training: bool) -> tuple[Op, ...]:
+        """The identity in eval mode or at rate 0. In training: a noise tensor (one value per
+        example, `row`, or one for the batch) and mul by it, which keeps the noise."""
+        if not training or self.rate == 0:
+            return ()
+        noise = New((1,)) if self.mode == "row" else New(fixed=1)
+        return (Op("empty", noise, reads=()),
+                Op("mul", New(out_shape), reads=(0, -1), saves=(Save("operand", 1, when=0),)))
+
 
 class Dropout(InferenceIdentity):
     """Dropout; the identity at inference. No arithmetic counted."""
@@ -884,6 +1062,14 @@ class Dropout(InferenceIdentity):
 
     def explain(self, in_shape: Shape, out_shape: Shape) -> list[str]:
         return [f"rate {self.rate}; the identity at inference; params 0"]
+
+    def ops(self, in_shape: Shape, out_shape: Shape, training: bool) -> tuple[Op, ...]:
+        """The identity in eval mode or at rate 0. In training: native_dropout (as on a GPU),
+        a new output and a bool mask (one byte per element), which its backward keeps."""
+        if not training or self.rate == 0:
+            return ()
+        return (Op("native_dropout", New(out_shape), extra=(New(in_shape, dtype="bool"),),
+                   saves=(Save("extra"),)),)
 
 
 class Chunk(Layer):
@@ -908,6 +1094,11 @@ class Chunk(Layer):
 
     def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
         return Cost()
+
+    def ops(self, in_shape: Shape, out_shape: Shape, training: bool) -> tuple[Op, ...]:
+        """split: a view of the input's channels; keeps nothing."""
+        start = sum(F.chunk_sizes(in_shape[-1], self.chunks)[:self.index])
+        return (Op("split", View("channels", (start, out_shape[-1]))),)
 
     def window(self, shape: Shape) -> Windows:
         return NO_WINDOW
@@ -937,6 +1128,10 @@ class ChannelShuffle(Layer):
 
     def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
         return Cost()
+
+    def ops(self, in_shape: Shape, out_shape: Shape, training: bool) -> tuple[Op, ...]:
+        """channel_shuffle: a new tensor; keeps nothing."""
+        return (Op("channel_shuffle", New(out_shape)),)
 
     def window(self, shape: Shape) -> Windows:
         return NO_WINDOW
@@ -969,6 +1164,10 @@ class Crop(Layer):
 
     def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
         return Cost()
+
+    def ops(self, in_shape: Shape, out_shape: Shape, training: bool) -> tuple[Op, ...]:
+        """Two slices: a view of the input; keeps nothing."""
+        return (Op("slice", View("crop", explicit_padding(self.amount))),)
 
     def window(self, shape: Shape) -> Windows:
         top, _, left, _ = explicit_padding(self.amount)
@@ -1006,6 +1205,19 @@ class SqueezeExcite(Layer):
             macs=F.conv_macs(1, 1, c, 1, 1, s) + F.conv_macs(1, 1, s, 1, 1, c),
             elementwise=h * w * c + 2 * s + 2 * c + h * w * c,
         )
+
+    def ops(self, in_shape: Shape, out_shape: Shape, training: bool) -> tuple[Op, ...]:
+        """mean (keeps nothing), 1x1 convolution (keeps its input), the activation, 1x1
+        convolution (keeps its input), the gate, and mul(input, gate): it keeps the input when
+        the gate needs a gradient and the gate when the input does."""
+        c, s = in_shape[2], self.squeeze
+        return (Op("mean", New((1, 1, c), layout="contiguous")),
+                Op("convolution", New((1, 1, s)), params=True, saves=(OPERAND,)),
+                activation_op(self.activation, (1, 1, s)),
+                Op("convolution", New((1, 1, c)), params=True, saves=(OPERAND,)),
+                activation_op(self.gate, (1, 1, c)),
+                Op("mul", New(out_shape), reads=(0, -1),
+                   saves=(Save("operand", 0, when=1), Save("operand", 1, when=0))))
 
     def window(self, shape: Shape) -> Windows:
         return EVERYWHERE
@@ -1096,6 +1308,11 @@ class ConvTranspose(Layer):
             elementwise=(n_out if self.bias else 0) + activation_ops(self.activation, n_out),
         )
 
+    def ops(self, in_shape: Shape, out_shape: Shape, training: bool) -> tuple[Op, ...]:
+        """convolution (transposed; keeps its input), the activation."""
+        return (Op("convolution", New(out_shape), params=True, saves=(OPERAND,)),
+                *_then(self.activation, out_shape))
+
     def window(self, shape: Shape) -> Windows:
         """Output `k` gets input `i` through tap `t` when `i s + t d = k + p`: the inputs in
         `[(k + p - (f_eff - 1)) / s, (k + p) / s]`. As a window on the input: a fractional
@@ -1125,6 +1342,14 @@ class ConvTranspose(Layer):
                 "params: " + T.conv_params(fh, fw, c_in, c_out, g, self.bias),
                 f"MACs: each input value meets the weights of its group once: "
                 f"{per} * {h}*{w}*{c_in} = {T.n(macs)}"]
+
+
+def pool_op(mode: str, out_shape: Shape) -> Op:
+    """torch's max or average pooling (nn.MaxPool2d, nn.AvgPool2d) to `out_shape`."""
+    if mode == "max":
+        return Op("max_pool2d_with_indices", New(out_shape),
+                  extra=(New(out_shape, dtype="int64"),), saves=(OPERAND, Save("extra")))
+    return Op("avg_pool2d", New(out_shape), saves=(OPERAND,))
 
 
 def _grid_ratio(n_in: int, n_out: int) -> tuple[Fraction, int]:
@@ -1169,6 +1394,10 @@ class Upsample(Layer):
 
     def cost(self, in_shape: Shape, out_shape: Shape) -> Cost:
         return Cost(elementwise=7 * prod(out_shape) if self.mode == "bilinear" else 0)
+
+    def ops(self, in_shape: Shape, out_shape: Shape, training: bool) -> tuple[Op, ...]:
+        """A new tensor; keeps nothing (its gradient needs only the sizes)."""
+        return (Op(f"upsample_{self.mode}2d", New(out_shape)),)
 
     def window(self, shape: Shape) -> Windows:
         """With `q = n_in / n_out = a / b` in lowest terms: nearest's output `k` sees
@@ -1218,6 +1447,10 @@ class Merge(Layer):
     def explain_merge(self, shapes: list[Shape], out_shape: Shape) -> list[str]:
         raise NotImplementedError(f"{type(self).__name__} has no explanation")
 
+    def merge_ops(self, shapes: list[Shape], out_shape: Shape) -> tuple[Op, ...]:
+        """The tensor operations of joining `shapes` (as `Layer.ops`; operand k is path k)."""
+        raise NotImplementedError(f"{type(self).__name__} has no memory rule")
+
 
 class Add(Merge):
     """Element-wise sum of k paths of equal shape. Elementwise: `k - 1` adds per output
@@ -1232,6 +1465,14 @@ class Add(Merge):
 
     def merge_cost(self, shapes: list[Shape], out_shape: Shape) -> Cost:
         return Cost(elementwise=(len(shapes) - 1) * prod(out_shape))
+
+    def merge_ops(self, shapes: list[Shape], out_shape: Shape) -> tuple[Op, ...]:
+        """The first two paths added into a new tensor (laid out as the first), the others
+        added to it in place; keeps nothing."""
+        if len(shapes) < 2:
+            return ()
+        return (Op("add", New(out_shape), reads=(0, 1)),
+                *(Op("add_", INPLACE, reads=(-1, k)) for k in range(2, len(shapes))))
 
     def explain_merge(self, shapes: list[Shape], out_shape: Shape) -> list[str]:
         listing = " + ".join(fmt_shape(s) for s in shapes)
@@ -1254,6 +1495,10 @@ class Concat(Merge):
 
     def merge_cost(self, shapes: list[Shape], out_shape: Shape) -> Cost:
         return Cost()  # copies, no arithmetic
+
+    def merge_ops(self, shapes: list[Shape], out_shape: Shape) -> tuple[Op, ...]:
+        """cat: a new tensor (channels last only when every path is); keeps nothing."""
+        return (Op("cat", New(out_shape, layout="cat"), reads=tuple(range(len(shapes)))),)
 
     def explain_merge(self, shapes: list[Shape], out_shape: Shape) -> list[str]:
         chans = " + ".join(str(s[-1]) for s in shapes)

@@ -48,10 +48,14 @@ def reproduce(spec: str, best: Candidate, var: tuple[str, ...] = ()) -> str:
 
 
 def result(spec: str, by: str, tried: list[Candidate], budgets: dict[str, int], batch: int,
-           dtype: str, var: tuple[str, ...] = (), name: str | None = None) -> Result:
-    """The candidates as a table; notes name the winner (exit 0) or why nothing fits (exit 1)."""
+           dtype: str, var: tuple[str, ...] = (), name: str | None = None,
+           optimizer: str | None = None) -> Result:
+    """The candidates as a table; notes name the winner (exit 0) or why nothing fits (exit 1).
+    Memory is inference's (params + buffers + peak activations), or with `optimizer` one
+    training step's (`analyses.fit.memory_of`)."""
     limits = ", ".join(f"{LABEL[k]} <= {amount(k, v)}" for k, v in budgets.items())
-    title = f"fit {spec} by {by}: {limits} (batch {batch}, {dtype})"
+    memory = "inference" if optimizer is None else f"a training step with {optimizer}"
+    title = f"fit {spec} by {by}: {limits} (batch {batch}, {dtype}; memory of {memory})"
     columns = [
         *([Column("phi", "phi", "float")] if by == "compound" else []),
         Column("value", "value", "float", human=False),
@@ -109,8 +113,8 @@ def result(spec: str, by: str, tried: list[Candidate], budgets: dict[str, int], 
         code = 0
     return Result("fit", title, [Table("candidates", columns, rows)], notes=notes,
                   meta={"spec": spec if name is None else name, "file": spec, "by": by,
-                        "batch": batch, "dtype": dtype}, data=data,
-                  exit_code=code, plots=plots(by, tried, budgets))
+                        "memory_of": optimizer or "inference", "batch": batch, "dtype": dtype},
+                  data=data, exit_code=code, plots=plots(by, tried, budgets))
 
 
 def plots(by: str, tried: list[Candidate], budgets: dict[str, int]) -> list[Plot]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.layers import fmt_shape
 from ..core.report import CONVENTIONS, Node, Report
 from ..core.units import binary, exact, si
+from ..errors import CnnCalcError
 from ..result import Column, Result, Row, Table
 from .network import network
 
@@ -398,9 +399,13 @@ def result(report: Report, max_depth: int | None = None, rf: bool = False,
     if full:
         from .memory import result as memory_result
 
-        memory = memory_result(report).tables[0]
-        memory.title = "Memory"
-        tables.append(memory)
+        try:
+            memory = memory_result(report).tables[0]
+        except CnnCalcError as exc:  # a kind whose memory is not modelled: said, not guessed
+            notes.append(f"Memory: not shown ({exc.problems[0].message})")
+        else:
+            memory.title = "Memory"
+            tables.append(memory)
         notes += receptive_lines(report, fields)
     return Result(command, title, tables, notes=notes, footnote=footnote, meta=meta,
                   data=lambda: document(report, counted if peer else None, trained, samples),
