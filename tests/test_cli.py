@@ -54,7 +54,7 @@ def test_input_and_batch_overrides(runner):
 
 def test_depth_collapses_blocks(runner):
     full = runner.invoke(app, ["show", "resnet18"]).output
-    top = runner.invoke(app, ["show", "resnet18", "--depth", "0"]).output
+    top = runner.invoke(app, ["show", "resnet18", "--levels", "0"]).output
     assert "downsample" in full and "downsample" not in top
     assert "layer2" in top
 

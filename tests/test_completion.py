@@ -1,5 +1,6 @@
-"""Shell completion: the shipped scripts are current, and the app answers their questions
-(commands, options, choices and bundled spec names) without importing torch."""
+"""Shell completion: `cnncalc completion SHELL` prints each script, the shipped copies in
+completions/ are its output, and the app answers the scripts' questions (commands, options,
+choices and bundled spec names) without importing torch."""
 
 from __future__ import annotations
 
@@ -32,6 +33,27 @@ def test_shipped_scripts_are_current(tmp_path: Path) -> None:
     assert sorted(p.name for p in SHIPPED.iterdir()) == sorted(FILES.values())
 
 
+@pytest.mark.parametrize("shell", sorted(FILES))
+def test_the_completion_command_prints_the_shipped_script(runner, shell: str) -> None:
+    from cnncalc.commands import app
+
+    result = runner.invoke(app, ["completion", shell])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (SHIPPED / FILES[shell]).read_text(encoding="utf-8")
+
+
+def test_the_completion_command_refuses_other_shells(runner) -> None:
+    from cnncalc.commands import app
+
+    result = runner.invoke(app, ["completion", "tcsh"])
+    assert result.exit_code == 2 and "tcsh" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_completion_command_completes_shell_names() -> None:
+    assert sorted(complete_bash("cnncalc completion ")) == sorted(FILES)
+
+
 def test_scripts_call_back_into_cnncalc() -> None:
     for shell, name in FILES.items():
         text = (SHIPPED / name).read_text(encoding="utf-8")
@@ -57,12 +79,14 @@ def complete_bash(words: str) -> list[str]:
 
 def test_completes_commands() -> None:
     offered = complete_bash("cnncalc ")
-    assert {"show", "specs", "schema"} <= set(offered)
+    assert {"show", "specs", "schema", "completion"} <= set(offered)
     assert complete_bash("cnncalc sch") == ["schema"]
 
 
 def test_completes_options_and_choices() -> None:
-    assert set(complete_bash("cnncalc show lenet5 --d")) == {"--dtype", "--depth"}
+    # --depth, show's deprecated spelling of --levels, is hidden: not offered
+    assert set(complete_bash("cnncalc show lenet5 --d")) == {"--dtype"}
+    assert set(complete_bash("cnncalc show lenet5 --l")) == {"--levels"}
     assert set(complete_bash("cnncalc show lenet5 --dtype ")) == {"fp32", "fp16", "bf16",
                                                                     "int8"}
 

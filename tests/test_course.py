@@ -182,10 +182,10 @@ def test_ten_filters_of_3x3x3_have_280_parameters(runner):
 
 def test_the_39x39x3_network(runner):
     # the slide's three layers, each one line: 37x37x10, 17x17x20, 7x7x40
-    assert size_of(runner, "39x39x3", "-k", "3", "-s", "1", "-p", "0", "--filters", "10") \
+    assert size_of(runner, "39x39x3", "--kernel", "3", "-s", "1", "-p", "0", "--filters", "10") \
         == "37x37x10"
-    assert size_of(runner, "37x37x10", "-k", "5", "-s", "2", "--filters", "20") == "17x17x20"
-    assert size_of(runner, "17x17x20", "-k", "5", "-s", "2", "--filters", "40") == "7x7x40"
+    assert size_of(runner, "37x37x10", "--kernel", "5", "-s", "2", "--filters", "20") == "17x17x20"
+    assert size_of(runner, "17x17x20", "--kernel", "5", "-s", "2", "--filters", "40") == "7x7x40"
     # and the whole chain from standard input, no name needed: 7*7*40 = 1960
     spec = ("input: 39x39x3\nlayers:\n  - conv: [10, 3, 1, 0]\n  - conv: [20, 5, 2, 0]\n"
             "  - conv: [40, 5, 2, 0]\n  - flatten\n  - dense: {units: 1, activation: sigmoid}\n")
@@ -197,7 +197,7 @@ def test_the_39x39x3_network(runner):
 def test_the_formula_with_a_stride_and_padding(runner):
     output = run(runner, "size", "63x63x3", "--kernel", "5", "--stride", "2", "--padding", "1")
     assert "floor((63 + 2*1 - 5) / 2) + 1 = 31" in output
-    with_filters = run(runner, "size", "63x63x3", "-k", "5", "-s", "2", "-p", "1",
+    with_filters = run(runner, "size", "63x63x3", "--kernel", "5", "-s", "2", "-p", "1",
                        "--filters", "8")
     assert "63x63x3 -> 31x31x8" in with_filters
     assert f"(5*5*3 + 1) * 8 = {(5 * 5 * 3 + 1) * 8:,}" in with_filters
@@ -221,16 +221,16 @@ SIXTEEN = "1 3 2 1; 2 9 1 1; 1 3 2 3; 5 6 1 2"
 
 
 def test_max_and_average_pooling_4x4_to_2x2(runner):
-    output = run(runner, "pool", "-i", SIXTEEN, "--mode", "max", "-k", "2", "-s", "2")
+    output = run(runner, "pool", "-i", SIXTEEN, "--mode", "max", "--kernel", "2", "-s", "2")
     assert only(output, "Output 2x2") == [[9, 2], [6, 3]]
     assert "floor((4 + 2*0 - 2) / 2) + 1 = 2" in output
-    average = run(runner, "pool", "-i", SIXTEEN, "--mode", "avg", "-k", "2")
+    average = run(runner, "pool", "-i", SIXTEEN, "--mode", "avg", "--kernel", "2")
     assert only(average, "Output 2x2") == [[15 / 4, 5 / 4], [15 / 4, 8 / 4]]
 
 
 def test_pooling_takes_each_channel_on_its_own(runner):
     blocks = "7 7 0 0; 7 7 0 0; 0 0 7 7; 0 0 7 7"
-    output = run(runner, "pool", "-i", f"{SIXTEEN} | {blocks}", "-k", "2")
+    output = run(runner, "pool", "-i", f"{SIXTEEN} | {blocks}", "--kernel", "2")
     assert only(output, "Output 2x2, channel 1 of 2") == [[9, 2], [6, 3]]
     assert only(output, "Output 2x2, channel 2 of 2") == [[7, 0], [0, 7]]
 
@@ -282,12 +282,13 @@ def test_lenet5_table(runner):
 
 def test_lenet5_layer_by_layer_in_one_line_each(runner):
     # "6 Convolutions (f=5, s=1, tanh) : 28x28x6", "Avg. pooling (f=2, s=2) : 14x14x6", ...
-    assert size_of(runner, "32x32x3", "-k", "5", "--filters", "6") == "28x28x6"
-    assert size_of(runner, "28x28x6", "--pool", "avg", "-k", "2", "-s", "2") == "14x14x6"
-    assert size_of(runner, "14x14x6", "-k", "5", "--filters", "16") == "10x10x16"
-    assert size_of(runner, "10x10x16", "--pool", "avg", "-k", "2", "-s", "2") == "5x5x16"
-    assert "(5*5*3 + 1) * 6 = 456" in run(runner, "size", "32x32x3", "-k", "5", "--filters", "6")
-    assert "(5*5*6 + 1) * 16 = 2,416" in run(runner, "size", "14x14x6", "-k", "5",
+    assert size_of(runner, "32x32x3", "--kernel", "5", "--filters", "6") == "28x28x6"
+    assert size_of(runner, "28x28x6", "--pool", "avg", "--kernel", "2", "-s", "2") == "14x14x6"
+    assert size_of(runner, "14x14x6", "--kernel", "5", "--filters", "16") == "10x10x16"
+    assert size_of(runner, "10x10x16", "--pool", "avg", "--kernel", "2", "-s", "2") == "5x5x16"
+    assert "(5*5*3 + 1) * 6 = 456" in run(runner, "size", "32x32x3", "--kernel", "5",
+                                          "--filters", "6")
+    assert "(5*5*6 + 1) * 16 = 2,416" in run(runner, "size", "14x14x6", "--kernel", "5",
                                              "--filters", "16")
 
 
@@ -298,14 +299,14 @@ def test_lenet5_about_60k_parameters(runner):
 
 
 ALEXNET = [  # the slide's listing: input, options, output
-    ("227x227x3", ["-k", "11", "-s", "4", "--filters", "96"], "55x55x96"),
-    ("55x55x96", ["--pool", "max", "-k", "3", "-s", "2"], "27x27x96"),
-    ("27x27x96", ["-k", "5", "-p", "2", "--filters", "256"], "27x27x256"),
-    ("27x27x256", ["--pool", "max", "-k", "3", "-s", "2"], "13x13x256"),
-    ("13x13x256", ["-k", "3", "-p", "1", "--filters", "384"], "13x13x384"),
-    ("13x13x384", ["-k", "3", "-p", "1", "--filters", "384"], "13x13x384"),
-    ("13x13x384", ["-k", "3", "-p", "1", "--filters", "256"], "13x13x256"),
-    ("13x13x256", ["--pool", "max", "-k", "3", "-s", "2"], "6x6x256"),
+    ("227x227x3", ["--kernel", "11", "-s", "4", "--filters", "96"], "55x55x96"),
+    ("55x55x96", ["--pool", "max", "--kernel", "3", "-s", "2"], "27x27x96"),
+    ("27x27x96", ["--kernel", "5", "-p", "2", "--filters", "256"], "27x27x256"),
+    ("27x27x256", ["--pool", "max", "--kernel", "3", "-s", "2"], "13x13x256"),
+    ("13x13x256", ["--kernel", "3", "-p", "1", "--filters", "384"], "13x13x384"),
+    ("13x13x384", ["--kernel", "3", "-p", "1", "--filters", "384"], "13x13x384"),
+    ("13x13x384", ["--kernel", "3", "-p", "1", "--filters", "256"], "13x13x256"),
+    ("13x13x256", ["--pool", "max", "--kernel", "3", "-s", "2"], "6x6x256"),
 ]
 
 
@@ -361,8 +362,8 @@ def test_inception_5x5_same_on_28x28x192(runner):
 
 
 def test_inception_bottleneck(runner):
-    first = run(runner, "size", "28x28x192", "-k", "1", "--filters", "16")
-    second = run(runner, "size", "28x28x16", "-k", "5", "-p", "same", "--filters", "32")
+    first = run(runner, "size", "28x28x192", "--kernel", "1", "--filters", "16")
+    second = run(runner, "size", "28x28x16", "--kernel", "5", "-p", "same", "--filters", "32")
     assert "1*1*192 * 28*28*16 = 2,408,448" in first
     assert "5*5*16 * 28*28*32 = 10,035,200" in second
     assert total_macs(run(runner, "show", "inception-bottleneck")) == 12_443_648
@@ -370,7 +371,7 @@ def test_inception_bottleneck(runner):
 
 @pytest.mark.parametrize(("f", "n_c", "filters"), [(5, 192, 32), (3, 32, 64), (3, 512, 512)])
 def test_separable_convolution_cost_ratio(runner, f, n_c, filters):
-    output = run(runner, "size", f"28x28x{n_c}", "-k", str(f), "-p", "same",
+    output = run(runner, "size", f"28x28x{n_c}", "--kernel", str(f), "-p", "same",
                  "--filters", str(filters), "--separable")
     ratio = Fraction(1, filters) + Fraction(1, f * f)   # 1/n_c' + 1/f^2
     assert f"1/n_c' + 1/f^2 = 1/{filters} + 1/{f}^2 = {ratio}" in output

@@ -1,4 +1,5 @@
-"""The README's two commands are the ones CI runs, and its examples are real."""
+"""The README's two commands are the ones CI runs, and its examples are real (tests/test_docs.py
+runs every example of the README and of the docs; here, what is the README's own)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ def test_readme_starts_with_install_and_test_commands():
     show, test = readme_commands()
     assert show == "pip install . && cnncalc show lenet5"
     assert "pytest" in test and "torch==2.13.0" in test
+    # the test and docs extras: pytest, pre-commit and hatchling (tests/test_snippets.py), and
+    # mkdocs with the material theme, pinned (tests/test_docs.py builds the site, --strict)
+    assert "test" in test and "docs" in test
 
 
 def test_ci_runs_the_readme_test_command():
@@ -27,33 +31,23 @@ def test_ci_runs_the_readme_test_command():
 
 def test_sample_output_is_current(runner):
     from cnncalc.commands import app
+    from tests.docs_examples import WIDTH
 
     text = (ROOT / "README.md").read_text()
     sample = re.search(r"\$ cnncalc show lenet5\n(.*?)```", text, re.S).group(1)
-    actual = runner.invoke(app, ["show", "lenet5"]).output
+    # printed as every example of the README and the docs is (tests/docs_examples.py)
+    actual = runner.invoke(app, ["show", "lenet5"], env={"COLUMNS": WIDTH}).output
     strip = [line.rstrip() for line in actual.splitlines()]
     assert [line.rstrip() for line in sample.splitlines()] == strip
 
 
-def test_every_complete_spec_in_the_readme_runs():
+def test_docs_block_example_by_hand():
     import cnncalc
 
-    text = (ROOT / "README.md").read_text()
-    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.S)
-              if re.search(r"^layers:", b, re.M) and re.search(r"^input:", b, re.M)]
-    assert len(blocks) >= 3
-    for block in blocks:
-        report = cnncalc.analyze(cnncalc.load_text(block, "README.md"))
-        assert report.totals.params > 0
-
-
-def test_readme_block_example_by_hand():
-    import cnncalc
-
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "spec-format.md").read_text()
     block = next(b for b in re.findall(r"```yaml\n(.*?)```", text, re.S)
                  if "two-basic-blocks" in b)
-    report = cnncalc.analyze(cnncalc.load_text(block, "README.md"))
+    report = cnncalc.analyze(cnncalc.load_text(block, "spec-format.md"))
     # layer2: two BasicBlocks 64 -> 128; the first with stride 2 and a 1x1 projection
     first = 3 * 3 * 64 * 128 + 2 * 128 + 3 * 3 * 128 * 128 + 2 * 128 + 64 * 128 + 2 * 128
     second = 2 * (3 * 3 * 128 * 128 + 2 * 128)

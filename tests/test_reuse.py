@@ -639,14 +639,14 @@ def test_an_imported_file_is_never_written_over(tmp_path, runner):
     assert lib.read_text() == before
 
 
-def test_the_readme_imports_example_by_hand():
+def test_the_docs_imports_example_by_hand():
     import re
 
-    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    text = (Path(__file__).resolve().parent.parent / "docs" / "spec-format.md").read_text()
     block = next(b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if "wide-stage" in b)
     # two bottlenecks 256 -> 64 -> 64 -> 256, stride 1: no projection (256 channels in and out)
     one = 256 * 64 + 9 * 64 * 64 + 64 * 256 + 2 * (64 + 64 + 256)
-    assert analyze(load_text(block, "README.md")).totals.params == 2 * one == 140_800
+    assert analyze(load_text(block, "spec-format.md")).totals.params == 2 * one == 140_800
 
 
 def test_an_extending_spec_imports_before_its_edits(tmp_path):

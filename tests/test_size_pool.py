@@ -32,14 +32,14 @@ def invoke(runner, *args: str, stdin: str | None = None):
                                                 (5, 5, 1, 2)])
 def test_size_prints_the_formula(runner, n, f, s, p):
     out = (n + 2 * p - f) // s + 1
-    result = invoke(runner, "size", f"{n}x{n}x3", "-k", str(f), "-s", str(s), "-p", str(p))
+    result = invoke(runner, "size", f"{n}x{n}x3", "--kernel", str(f), "-s", str(s), "-p", str(p))
     assert result.exit_code == 0, result.output
     assert f"floor(({n} + 2*{p} - {f}) / {s}) + 1 = {out}" in result.output
     assert f"-> {out}x{out} per filter" in result.output
 
 
 def test_size_with_filters_gives_params_and_macs(runner):
-    result = invoke(runner, "size", "32x32x3", "-k", "3", "-p", "same", "--filters", "16")
+    result = invoke(runner, "size", "32x32x3", "--kernel", "3", "-p", "same", "--filters", "16")
     assert f"({3 * 3 * 3} + 1) * 16" not in result.output  # the factors are written out
     assert f"(3*3*3 + 1) * 16 = {(27 + 1) * 16}" in result.output
     assert f"3*3*3 * 32*32*16 = {27 * 32 * 32 * 16:,}" in result.output
@@ -48,7 +48,7 @@ def test_size_with_filters_gives_params_and_macs(runner):
 def test_size_same_padding_tensorflow_rule(runner):
     # n = 63, f = 4, s = 2: ceil(63 / 2) = 32 outputs need (32 - 1)*2 + 4 - 63 = 3 rows,
     # 1 before and 2 after
-    result = invoke(runner, "size", "63x63", "-k", "4", "-s", "2", "-p", "same")
+    result = invoke(runner, "size", "63x63", "--kernel", "4", "-s", "2", "-p", "same")
     assert result.exit_code == 0, result.output
     assert "ceil(63 / 2) = 32" in result.output
     assert "max((32 - 1)*2 + 4 - 63, 0) = 3: 1 before, 2 after" in result.output
@@ -56,26 +56,26 @@ def test_size_same_padding_tensorflow_rule(runner):
 
 
 def test_size_pooling_and_its_default_stride(runner):
-    result = invoke(runner, "size", "55x55x96", "--pool", "max", "-k", "3")
+    result = invoke(runner, "size", "55x55x96", "--pool", "max", "--kernel", "3")
     assert "floor((55 + 2*0 - 3) / 3) + 1 = 18" in result.output
     assert "-> 18x18x96" in result.output
 
 
 def test_size_json(runner):
-    result = invoke(runner, "size", "39x39x3", "-k", "3", "--filters", "10", "-f", "json")
+    result = invoke(runner, "size", "39x39x3", "--kernel", "3", "--filters", "10", "-f", "json")
     doc = json.loads(result.output)
     assert doc["command"] == "size" and doc["output"] == [37, 37, 10]
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["3x3x1", "-k", "5"], "floor((3 + 0 - 5) / 1) + 1 = -1 < 1"),
+    (["3x3x1", "--kernel", "5"], "floor((3 + 0 - 5) / 1) + 1 = -1 < 1"),
     (["8x8x3"], "--kernel"),
-    (["8x8x3", "-k", "3", "--pool", "max", "--filters", "4"], "--filters"),
-    (["8x8x3", "--adaptive", "2", "-k", "3"], "--kernel"),
-    (["8x8x3", "-k", "3", "--separable"], "--separable needs --filters"),
-    (["8x8", "-k", "0"], "--kernel"),
-    (["3x224x224", "-k", "3"], "channels-first"),
-    (["8x8x3", "-k", "3", "-p", "wide"], "--padding"),
+    (["8x8x3", "--kernel", "3", "--pool", "max", "--filters", "4"], "--filters"),
+    (["8x8x3", "--adaptive", "2", "--kernel", "3"], "--kernel"),
+    (["8x8x3", "--kernel", "3", "--separable"], "--separable needs --filters"),
+    (["8x8", "--kernel", "0"], "--kernel"),
+    (["3x224x224", "--kernel", "3"], "channels-first"),
+    (["8x8x3", "--kernel", "3", "-p", "wide"], "--padding"),
 ])
 def test_size_refusals(runner, args, message):
     result = invoke(runner, "size", *args)
@@ -114,10 +114,10 @@ def test_adaptive_windows_are_torchs(n_in, n_out):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["-i", "1 2; 3 4", "-k", "2", "-p", "2"], "more than half the kernel"),
-    (["-i", "1 2; 3 4", "-k", "3"], "does not fit"),
+    (["-i", "1 2; 3 4", "--kernel", "2", "-p", "2"], "more than half the kernel"),
+    (["-i", "1 2; 3 4", "--kernel", "3"], "does not fit"),
     (["-i", "1 2; 3 4", "--adaptive", "1", "-s", "2"], "--stride"),
-    (["-i", "1 2; 3 4", "-k", "2x"], "--kernel"),
+    (["-i", "1 2; 3 4", "--kernel", "2x"], "--kernel"),
     (["-i", "1 2; 3 4 | 1 2 3; 4 5 6"], "channel 2 is 2x3"),
 ])
 def test_pool_refusals(runner, args, message):
@@ -127,7 +127,7 @@ def test_pool_refusals(runner, args, message):
 
 
 def test_pool_formula_per_axis(runner):
-    result = invoke(runner, "pool", "-i", "; ".join(["1 2 3 4 5 6"] * 4), "-k", "2x3")
+    result = invoke(runner, "pool", "-i", "; ".join(["1 2 3 4 5 6"] * 4), "--kernel", "2x3")
     assert "output height: floor((4 + 2*0 - 2) / 2) + 1 = 2" in result.output
     assert "output width: floor((6 + 2*0 - 3) / 3) + 1 = 2" in result.output
 

@@ -69,14 +69,14 @@ def _macs(name: str) -> int:
 
 @pytest.mark.parametrize("name", SPECS)
 def test_every_bundled_spec_verifies_on_meta(runner, name: str) -> None:
-    result = runner.invoke(app, ["verify", name, "--device", "meta", "--depth", "0"])
+    result = runner.invoke(app, ["verify", name, "--device", "meta", "--levels", "0"])
     assert result.exit_code == 0, result.output
     assert "✗" not in result.output and "agree with torch" in result.output
 
 
 @pytest.mark.parametrize("name", SPECS)
 def test_every_bundled_spec_verifies_on_cpu(runner, name: str) -> None:
-    args = ["verify", name, "--device", "cpu", "--depth", "0"]
+    args = ["verify", name, "--device", "cpu", "--levels", "0"]
     if name in CPU_INPUTS:
         args += ["--input", CPU_INPUTS[name]]
     elif _macs(name) > CPU_MAX_MACS:

@@ -4,7 +4,7 @@ option refused when non-finite, out of range or absurd (class 13).
 
 Expected numbers are hand formulas written in the tests (conv: `f*f*c_in*c_out + c_out`
 params; `make_divisible(c * w, 8)` for widths, `ceil(n * d)` for repeats, as torchvision
-rounds them); the option bounds are the README's table, written here again.
+rounds them); the option bounds are the table of docs/bad-input.md, written here again.
 """
 
 from __future__ import annotations
@@ -85,13 +85,17 @@ def test_spec_input_in_torch_order_is_refused_at_its_line(runner, tmp_path, writ
 
 
 def _real_inputs() -> list[tuple[int, ...]]:
-    """Every HxWxC size the bundled specs and the README give as an input."""
+    """Every HxWxC size the bundled specs, the README and the docs give as an input."""
     from cnncalc.core.source import load
 
     shapes = {load(name).input_shape for name in bundled()}
-    # the README's examples: its code blocks (its table of refusals quotes torch's order)
-    readme = "\n".join(re.findall(r"```[a-z]*\n(.*?)```", (ROOT / "README.md").read_text(
-        encoding="utf-8"), flags=re.S))
+    # the examples of the README and the docs: their code blocks (the table of refusals in
+    # docs/bad-input.md quotes torch's order, outside any block)
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    readme = "\n".join(block for page in pages for block in re.findall(
+        r"```[a-z]*\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.S))
+    # less the commands shown refused for it (docs/bad-input.md's example)
+    readme = re.sub(r"^\$ [^\n]*\n[^\n]*looks channels-first.*$", "", readme, flags=re.M)
     for h, w, c in re.findall(r"(?:input:? *|--input |-i |-r )(\d+)x(\d+)x(\d+)", readme):
         shapes.add((int(h), int(w), int(c)))
     for h, w, c in re.findall(r"input: *\[(\d+), *(\d+), *(\d+)\]", readme):
@@ -423,11 +427,13 @@ def test_conv_bounds_its_input_and_work(runner, tmp_path, n, message):
 
 # ====================================================================== class 13: options
 
-# The README's bounds, written again: (command and arguments, option, kind, low, high, low
-# excluded). A value is valid when it is a finite number (a whole one for "int") in range.
+# The bounds of docs/bad-input.md, written again: (command and arguments, option, kind, low,
+# high, low excluded). A value is valid when it is a finite number (a whole one for "int") in
+# range.
 OPTIONS = [
     (["show", "SPEC"], "--batch", "int", 1, 10**9, False),
-    (["show", "SPEC"], "--depth", "int", 0, 1000, False),
+    (["show", "SPEC"], "--levels", "int", 0, 1000, False),
+    (["show", "SPEC"], "--depth", "int", 0, 1000, False),  # deprecated spelling of --levels
     (["show", "SPEC", "--training"], "--samples", "int", 1, 10**12, False),
     (["memory", "SPEC"], "--batch", "int", 1, 10**9, False),
     (["compare", "SPEC", "SPEC"], "--batch", "int", 1, 10**9, False),
@@ -490,7 +496,7 @@ def test_every_numeric_option_takes_only_a_bounded_finite_value(runner, tmp_path
     (["verify", "lenet5", "--runs", "10001"], "--runs"),
     (["verify", "lenet5", "--warmup", "-1"], "--warmup"),
     (["verify", "lenet5", "--warmup", "1e3"], "--warmup"),
-    (["verify", "lenet5", "--depth", "1001"], "--depth"),
+    (["verify", "lenet5", "--levels", "1001"], "--levels"),
     (["verify", "lenet5", "--batch", "0"], "--batch"),
     (["explain", "lenet5", "--input", "0x32x3"], "--input"),
     (["scale", "lenet5", "-r", "0"], "--resolution"),

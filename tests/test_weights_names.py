@@ -17,7 +17,7 @@ when listed in PENDING, with the reason.
 Then, with real tensors: a state dict of random values in the recorded shapes loads strictly
 into `build("resnet18")` and into a plain-torch ResNet-18 written here from torchvision's
 `resnet.py` (He et al. 2016, "Deep Residual Learning for Image Recognition"), and the two give
-the same output. Last, the README's transfer-learning recipe (Yosinski et al. 2014, "How
+the same output. Last, the transfer-learning recipe of docs/torch.md (Yosinski et al. 2014, "How
 transferable are features in deep neural networks?"): weights without the head load, the new
 head is what is missing, and only it trains.
 """
@@ -138,18 +138,18 @@ def _meta_weights(name: str) -> dict[str, torch.Tensor]:
 
 def _readme_converters() -> dict[str, Callable[[dict[str, torch.Tensor]],
                                                dict[str, torch.Tensor]]]:
-    text = (Path(__file__).parent.parent / "README.md").read_text()
+    text = (Path(__file__).parent.parent / "docs" / "torch.md").read_text()
     block = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S)
                  if "def regnet_weights" in b)
     scope: dict[str, object] = {}
-    exec(block, scope)  # noqa: S102 - the README's own example, run as a reader would
+    exec(block, scope)  # noqa: S102 - the docs' own example, run as a reader would
     return {"regnet_y_400mf": scope["regnet_weights"]}  # type: ignore[dict-item]
 
 
 @pytest.mark.parametrize("name", sorted(set(RECORDED) - set(PENDING)))
 def test_torchvision_weights_load_strictly(name: str) -> None:
     """`load_state_dict(strict=True)` accepts torchvision's state dict (shapes only, on meta):
-    as it is, or through the README's converter for the spec that differs."""
+    as it is, or through the converter of docs/torch.md for the spec that differs."""
     weights = _meta_weights(name)
     converters = _readme_converters()
     assert set(converters) == set(DIFFERENCES)
@@ -264,7 +264,7 @@ def test_torchvision_shaped_weights_give_torchvisions_resnet18() -> None:
 
 
 def test_readme_transfer_recipe(tmp_path: Path) -> None:
-    """README, "Pretrained torchvision weights": extend the bundled spec, replace its head,
+    """docs/torch.md, "Pretrained torchvision weights": extend the bundled spec, replace its head,
     freeze the rest; the pretrained weights load except the new head's."""
     spec = tmp_path / "flowers.yaml"
     spec.write_text("name: resnet18-flowers\nextends: resnet18\nfreeze_until: layer4\n"

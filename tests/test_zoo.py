@@ -156,7 +156,7 @@ def test_paths_are_unique_and_dotted() -> None:
 def test_hierarchical_table_reads_like_the_model(runner) -> None:
     from cnncalc.commands import app
 
-    result = runner.invoke(app, ["show", "resnet50", "--depth", "1"])
+    result = runner.invoke(app, ["show", "resnet50", "--levels", "1"])
     assert result.exit_code == 0, result.output
     labels = [line.split("  ")[1] if line.startswith("  ") else "" for line in
               result.output.splitlines()]
@@ -164,7 +164,7 @@ def test_hierarchical_table_reads_like_the_model(runner) -> None:
     assert "layer1 (3 x bottleneck)" in labels and "layer3 (6 x bottleneck)" in labels
     assert sum(1 for line in result.output.splitlines() if ": bottleneck" in line) == 3 + 4 + 6 + 3
     assert not any("conv2 (f=3" in line for line in result.output.splitlines())  # depth 2
-    result = runner.invoke(app, ["show", "googlenet", "--depth", "0"])
+    result = runner.invoke(app, ["show", "googlenet", "--levels", "0"])
     assert "inception3a (inception)" in result.output and "conv1 (basic_conv)" in result.output
     assert "branch1" not in result.output
 

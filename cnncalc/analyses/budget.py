@@ -212,6 +212,15 @@ def spec_budgets(budget: dict[str, Any] | None, lines: dict[str, int], file: str
     return out
 
 
+def budgets_of(spec: Any) -> Budgets:
+    """The `budget:` of a checked Spec (`core.spec.Spec`), every problem at its key's line."""
+    from ..core.loader import LineDict
+
+    raw = spec.raw
+    line = raw.line_of("budget") if isinstance(raw, LineDict) and "budget" in raw else None
+    return spec_budgets(spec.budget, spec.budget_lines, spec.file, line)
+
+
 def cli_limits(options: dict[str, str | None]) -> dict[str, Limit]:
     """`{"params": "5M", "macs": None, ...}` from the `--max-...` options -> Limits."""
     out: dict[str, Limit] = {}
@@ -410,7 +419,6 @@ def check_spec(ref: str, cli: dict[str, Limit], *, input_shape: tuple[int, ...] 
     """Load, analyse and check one spec; problems are collected in the result, never raised.
     `convention`: params and MACs as that tool counts them (`measure_in`)."""
     from ..core.engine import analyze
-    from ..core.loader import LineDict
     from ..core.source import load, resolve
 
     result = SpecCheck(ref=ref, file=ref)
@@ -418,10 +426,8 @@ def check_spec(ref: str, cli: dict[str, Limit], *, input_shape: tuple[int, ...] 
         result.file = resolve(ref)[0]
         spec = load(ref, rewrite)  # rewrite: `--var` (core.variables)
         result.name = spec.name
-        budget_line = (spec.raw.line_of("budget") if isinstance(spec.raw, LineDict)
-                       and "budget" in spec.raw else None)
-        result.budget_line = budget_line
-        budgets = spec_budgets(spec.budget, spec.budget_lines, spec.file, budget_line)
+        budgets = budgets_of(spec)
+        result.budget_line = budgets.line
         limits = {**budgets.limits, **cli}
         result.batch = batch or budgets.batch or 1
         result.dtype = dtype or budgets.dtype or "fp32"

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import CnnCalcError
+from .budget import BUDGETS
 from .scale import (
     MAX_MULTIPLIER,
     MAX_PHI,
@@ -34,8 +35,9 @@ SEARCHES: dict[str, tuple[float, float, float]] = {
     "resolution": (32.0, 1024.0, 32.0),
 }
 
-#: Budgets `fit` knows: the Report totals they limit.
-LIMITS = ("params", "macs", "memory")
+#: Budgets `fit` knows: every budget of `cnncalc check` (`budget.BUDGETS`, which a spec's
+#: `budget:` may set too), and `memory`, params + buffers + activations at the batch and dtype.
+LIMITS = (*BUDGETS, "memory")
 
 #: The values each search may try: (lowest, highest, whether the lowest is excluded).
 RANGES: dict[str, tuple[float, float, bool]] = {
@@ -60,6 +62,7 @@ class Candidate:
     memory: int = 0  # bytes: inference or one training step (`memory_of`)
     error: str | None = None
     over: tuple[str, ...] = ()  # the budgets it exceeds
+    values: dict[str, int] = field(default_factory=dict)  # the value of each budget's measure
 
     @property
     def fits(self) -> bool:
@@ -138,7 +141,8 @@ def search(raw: Any, file: str, by: str, points: list[float], budgets: dict[str,
     if unknown:
         raise CnnCalcError(f"unknown budget {sorted(unknown)[0]!r}; use {', '.join(LIMITS)}")
     if not budgets:
-        raise CnnCalcError("give at least one budget: --max-macs, --max-params or --max-memory")
+        raise CnnCalcError("give at least one budget: a --max-... option (--max-macs, "
+                           "--max-params, --max-memory, ...) or a 'budget:' in the spec")
     # A spec that is wrong as written is an error (exit 2), not a grid of invalid candidates;
     # so is a multiplier that reaches nothing in it (every candidate would be the same).
     scaled_spec(raw, Scaling(), file)
@@ -169,8 +173,10 @@ def search(raw: Any, file: str, by: str, points: list[float], budgets: dict[str,
         candidate.params = report.totals.params
         candidate.macs = report.macs(report.totals)
         candidate.memory = memory_of(report, optimizer)
+        candidate.values = {key: candidate.memory if key == "memory" else
+                            BUDGETS[key].measure(report) for key in LIMITS if key in budgets}
         candidate.over = tuple(k for k in LIMITS if k in budgets
-                               and getattr(candidate, k) > budgets[k])
+                               and candidate.values[k] > budgets[k])
         if candidate.over:
             break
     return tried

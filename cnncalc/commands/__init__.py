@@ -16,7 +16,8 @@ COMMANDS: dict[str, str] = {
     "memory": "memory", "explain": "explain", "conv": "conv", "scale": "scale", "fit": "fit",
     "pool": "pool", "size": "size",
     "verify": "verify", "import": "import_", "schema": "schema",
-    "export": "export", "latency": "latency", "lint": "lint", "conventions": "conventions", "resolution": "resolution",
+    "export": "export", "latency": "latency", "lint": "lint", "conventions": "conventions",
+    "resolution": "resolution", "completion": "completion",
 }
 
 

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -47,7 +47,12 @@ class _UsageError(_ClickException):  # type: ignore[misc, valid-type]
 class CommandGroup(TyperGroup):
     """The app: a mistake in a command's options or arguments (a value out of range, an
     unknown option, a missing argument) is one line on stderr and exit 2, like every other
-    invalid input."""
+    invalid input. Every command's help names values by what they are (`readable`)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        for command in self.commands.values():
+            readable(command)
 
     def make_context(self, info_name: str | None, args: list[str], parent: object = None,
                      **extra: object) -> typer.Context:
@@ -63,6 +68,43 @@ class CommandGroup(TyperGroup):
             return super().invoke(ctx)
         except _ClickUsageError as exc:
             raise _one_line(exc, ctx.command_path) from None
+
+
+#: The metavar of an option that names none, by the type of its value (`readable`).
+METAVARS = {"int": "N", "float": "X", "str": "TEXT", "path": "FILE"}
+
+
+class _Argument(TyperArgument):  # type: ignore[misc, valid-type]
+    """An argument shown as its metavar alone (`SPEC`), not `SPEC <str>` and `{SPEC}`."""
+
+    def display_type_rich(self, ctx: object) -> None:
+        return None
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw
+        name = name if self.required else f"[{name}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+
+def readable(command: object) -> None:
+    """Name every value in `command`'s help by what it is: an option's own metavar (`HxWxC`,
+    `SIZE`), else its choices (`[fp32|fp16|bf16|int8]`) or its type (`N` for a whole number,
+    `X` for a number, `TEXT`, `FILE`), never typer's `<str>`, `<int range>`, `<list[str]>`;
+    an argument by its metavar or its name in capitals (`SPEC`)."""
+    for param in getattr(command, "params", []):
+        if isinstance(param, TyperArgument):
+            param.__class__ = _Argument
+            if param.metavar is None:
+                param.metavar = (param.name or "value").upper()
+        elif isinstance(param, TyperOption) and param.metavar is None and not param.is_flag:
+            described = param.type_descriptor
+            if described.is_choice:
+                values = [getattr(c, "value", c) for c in described.choices or ()]
+                param.metavar = "[" + "|".join(str(v) for v in values) + "]"
+            else:
+                name = "path" if described.is_path else param.bare_type().lower()
+                name = name.removeprefix("list[").removesuffix("]")
+                param.metavar = METAVARS.get(name, name.upper())
 
 
 def _one_line(exc: Exception, path: str) -> _UsageError:
@@ -135,7 +177,7 @@ def errors_to_exit() -> Iterator[None]:
 
 #: Bounds of the numeric options (the README's section on bad input lists them).
 MAX_BATCH = 10**9
-MAX_LEVELS = 1000  # --depth / --levels: rows nest far less deep (engine.MAX_DEPTH)
+MAX_LEVELS = 1000  # --levels: rows nest far less deep (engine.MAX_DEPTH)
 
 
 def number(low: float, high: float, *, integer: bool = False, above: bool = False,
@@ -219,30 +261,96 @@ def complete_spec(incomplete: str) -> list[str]:
 
 
 SpecArg = Annotated[str, typer.Argument(
-    help="A spec file, a bundled spec's name (see 'cnncalc specs'), or - for stdin.",
-    show_default=False, autocompletion=complete_spec)]
+    metavar="SPEC", help="A spec file, a bundled spec's name (see 'cnncalc specs'), or - for "
+    "stdin.", show_default=False, autocompletion=complete_spec)]
 InputOpt = Annotated[Optional[str], typer.Option(
-    "--input", "-i", help="Override the input size: HxWxC, e.g. 224x224x3.")]
+    "--input", "-i", metavar="HxWxC", help="Override the input size: HxWxC, e.g. 224x224x3.")]
 BatchOpt = Annotated[int, typer.Option(
-    "--batch", "-b", parser=number(1, MAX_BATCH, integer=True),
+    "--batch", "-b", metavar="N", parser=number(1, MAX_BATCH, integer=True),
     help=f"Batch size (activations, MACs, memory scale), 1 to {MAX_BATCH:,}.")]
+LEVELS_HELP = "Show rows down to this nesting level, deeper ones summed into their block (0: "
 LevelsOpt = Annotated[Optional[int], typer.Option(
-    "--depth", "-d", parser=number(0, MAX_LEVELS, integer=True),
-    help="Collapse blocks deeper than this (0 = top level).")]
+    "--levels", metavar="N", parser=number(0, MAX_LEVELS, integer=True),
+    help=LEVELS_HELP + "the top level only).", show_default=False)]
 VarOpt = Annotated[Optional[list[str]], typer.Option(
     "--var", metavar="NAME=VALUE", show_default=False,
     help="Set one of the spec's vars (repeatable): --var width=32. The spec must declare it "
     "under 'vars:'.")]
 DtypeOpt = Annotated[Dtype, typer.Option("--dtype", help="Element type for memory.")]
 OutputOpt = Annotated[Optional[Path], typer.Option(
-    "--output", "-o", help="Write to this file instead of standard output (the format follows "
-    "the extension: .md, .csv, .json, .html, .mmd; else the table), never onto an input.")]
+    "--output", "-o", metavar="FILE", help="Write to this file instead of standard output "
+    "(the format follows the extension: .md, .csv, .json, .html, .mmd; else the table), never "
+    "onto an input.")]
 FormatOpt = Annotated[Optional[Format], typer.Option(
     "--format", "-f", help="Output format (default: the table, or -o's extension).",
     show_default=False)]
 FreezeUntilOpt = Annotated[Optional[str], typer.Option(
-    "--freeze-until", help="Freeze every layer up to and including this one (a name or dotted "
-    "path), in addition to what the spec freezes.")]
+    "--freeze-until", metavar="LAYER", help="Freeze every layer up to and including this one "
+    "(a name or dotted path), in addition to what the spec freezes.")]
+
+
+def max_option(key: str, unit: str, example: str) -> Any:
+    """A budget option, `--max-KEY COUNT` or `--max-KEY SIZE` (`analyses.budget.BUDGETS`):
+    the same in every command that takes budgets (`check`, `fit`)."""
+    what = key.replace("_", " ").replace("macs", "MACs").replace("flops", "FLOPs")
+    return typer.Option("--max-" + key.replace("_", "-"),
+                        metavar="COUNT" if unit == "count" else "SIZE", show_default=False,
+                        help=f"Limit on {what} (e.g. {example}); replaces the spec's budget "
+                        "of the same name.")
+
+
+Max = Optional[str]
+#: The budget options of `check` and `fit`, one per budget of `analyses.budget.BUDGETS` (a
+#: test keeps the two lists equal).
+MaxParams = Annotated[Max, max_option("params", "count", "5M")]
+MaxTrainableParams = Annotated[Max, max_option("trainable_params", "count", "1M")]
+MaxMacs = Annotated[Max, max_option("macs", "count", "400M")]
+MaxFlops = Annotated[Max, max_option("flops", "count", "1G")]
+MaxParamMemory = Annotated[Max, max_option("param_memory", "bytes", "20MiB")]
+MaxActivationMemory = Annotated[Max, max_option("activation_memory", "bytes", "64MiB")]
+MaxPeakMemory = Annotated[Max, max_option("peak_memory", "bytes", "100MB")]
+BudgetBatchOpt = Annotated[Optional[int], typer.Option(
+    "--batch", "-b", metavar="N", parser=number(1, MAX_BATCH, integer=True),
+    show_default=False, help="Batch size (default: the budget's 'batch', else 1).")]
+BudgetDtypeOpt = Annotated[Optional[Dtype], typer.Option(
+    "--dtype", show_default=False,
+    help="Element type for memory (default: the budget's 'dtype', else fp32).")]
+
+
+# ------------------------------------------------------------------- deprecated spellings
+#: The release that drops the deprecated spellings: until then each still works, hidden from
+#: `--help`, and prints a note on stderr (never on stdout, which may carry JSON).
+REMOVED_IN = "0.3.0"
+
+
+def deprecated(old: str, new: str, why: str) -> Any:
+    """A callback for a hidden option spelled the old way: a note on stderr when it is used."""
+
+    def note(ctx: typer.Context, param: object, value: object) -> object:
+        if value is not None:
+            print(f"{ctx.command_path}: {old} is deprecated and will be removed in cnncalc "
+                  f"{REMOVED_IN}; use {new} ({why})", file=sys.stderr)
+        return value
+
+    return note
+
+
+def either(new: Any, old: Any, spelling: str) -> Any:
+    """The value of an option given in its current spelling or in its deprecated one."""
+    if old is None:
+        return new
+    if new is not None and new != old:
+        raise CnnCalcError(f"{spelling}: give the option once (the two spellings disagree)")
+    return old
+
+
+#: `show -d N` and `verify --depth N` meant `--levels N`; `--depth` and `-d` now mean only
+#: the depth multiplier (`cnncalc scale`).
+OldLevelsOpt = Annotated[Optional[int], typer.Option(
+    "--depth", "-d", metavar="N", hidden=True, parser=number(0, MAX_LEVELS, integer=True),
+    callback=deprecated("--depth/-d", "--levels", "--depth and -d are the depth multiplier "
+                        "of 'cnncalc scale'"),
+    help="Deprecated spelling of --levels.")]
 ConventionOpt = Annotated[Convention, typer.Option(
     "--convention", help="Count as this tool does (its params and its MACs/FLOPs number, on "
     "the spec written in torch's own modules): cnncalc, torchinfo, fvcore, ptflops, thop or "

@@ -15,57 +15,52 @@ from typing import Annotated, Optional
 import typer
 
 from .base import (
-    MAX_BATCH,
+    BudgetBatchOpt,
+    BudgetDtypeOpt,
     Convention,
     ConventionOpt,
-    Dtype,
     FormatOpt,
     InputOpt,
+    MaxActivationMemory,
+    MaxFlops,
+    MaxMacs,
+    MaxParamMemory,
+    MaxParams,
+    MaxPeakMemory,
+    MaxTrainableParams,
     OutputOpt,
     VarOpt,
     app,
     errors_to_exit,
     finish,
-    number,
     parse_input,
 )
-
-Max = Optional[str]
-
-
-def _max(key: str, example: str) -> object:
-    return typer.Option(f"--max-{key}", help=f"Limit on {key.replace('-', ' ')} (e.g. {example}); "
-                        "replaces the spec's budget of the same name.", show_default=False)
 
 
 @app.command()
 def check(
     specs: Annotated[list[str], typer.Argument(
-        help="Spec files, quoted globs ('models/**/*.yaml') or bundled spec names.",
-        show_default=False)],
-    max_params: Annotated[Max, _max("params", "5M")] = None,
-    max_trainable_params: Annotated[Max, _max("trainable-params", "1M")] = None,
-    max_macs: Annotated[Max, _max("macs", "400M")] = None,
-    max_flops: Annotated[Max, _max("flops", "1G")] = None,
-    max_param_memory: Annotated[Max, _max("param-memory", "20MiB")] = None,
-    max_activation_memory: Annotated[Max, _max("activation-memory", "64MiB")] = None,
-    max_peak_memory: Annotated[Max, _max("peak-memory", "100MB")] = None,
+        metavar="SPEC", help="Spec files, quoted globs ('models/**/*.yaml') or bundled spec "
+        "names.", show_default=False)],
+    max_params: MaxParams = None,
+    max_trainable_params: MaxTrainableParams = None,
+    max_macs: MaxMacs = None,
+    max_flops: MaxFlops = None,
+    max_param_memory: MaxParamMemory = None,
+    max_activation_memory: MaxActivationMemory = None,
+    max_peak_memory: MaxPeakMemory = None,
     baseline: Annotated[Optional[list[Path]], typer.Option(
-        "--baseline", help="A saved 'cnncalc show --format json' report; params and MACs may "
-        "not grow past it by more than --max-growth. Repeat for several specs (matched by "
-        "spec name).", show_default=False)] = None,
+        "--baseline", metavar="FILE", help="A saved 'cnncalc show --format json' report; "
+        "params and MACs may not grow past it by more than --max-growth. Repeat for several "
+        "specs (matched by spec name).", show_default=False)] = None,
     max_growth: Annotated[Optional[str], typer.Option(
-        "--max-growth", help="Allowed growth over the baseline, with a percent sign "
-        "(default 0%).", show_default=False)] = None,
+        "--max-growth", metavar="PERCENT", help="Allowed growth over the baseline, with a "
+        "percent sign (default 0%).", show_default=False)] = None,
     require_budget: Annotated[bool, typer.Option(
         "--require-budget", help="Fail (exit 1) when a spec has nothing to check.")] = False,
     input: InputOpt = None,
-    batch: Annotated[Optional[int], typer.Option(
-        "--batch", "-b", parser=number(1, MAX_BATCH, integer=True), show_default=False,
-        help="Batch size (default: the budget's 'batch', else 1).")] = None,
-    dtype: Annotated[Optional[Dtype], typer.Option(
-        "--dtype", help="Element type for memory (default: the budget's 'dtype', else fp32).",
-        show_default=False)] = None,
+    batch: BudgetBatchOpt = None,
+    dtype: BudgetDtypeOpt = None,
     lint: Annotated[bool, typer.Option(
         "--lint", help="Also lint each spec ('cnncalc lint'): a finding fails it (exit 1).")]
     = False,

@@ -26,21 +26,23 @@ class Activation(str, Enum):
 @app.command()
 def conv(
     input: Annotated[str, typer.Option(
-        "--input", "-i", help="The matrix: '3 0 1; 1 5 8; ...' (rows by ; values by spaces "
+        "--input", "-i", metavar="MATRIX",
+        help="The matrix: '3 0 1; 1 5 8; ...' (rows by ; values by spaces "
         "or commas); a volume: one matrix per channel, separated by | ('R | G | B'); or a "
         ".csv file (a blank line between channels) or .yaml file (a matrix or a list of "
         "them).", show_default=False)],
     filter: Annotated[Optional[list[str]], typer.Option(
-        "--filter", "-k", help="A filter: vertical, horizontal, sobel-vertical, "
+        "--filter", "-k", metavar="FILTER", help="A filter: vertical, horizontal, sobel-vertical, "
         "sobel-horizontal, scharr-vertical, scharr-horizontal, or numbers ('1 0 -1; ...') or "
         "a file; one matrix (or name) per input channel, separated by |. Repeat for several "
         "filters (one output channel each). Default: vertical.", show_default=False)] = None,
     padding: Annotated[str, typer.Option(
-        "--padding", "-p", help="valid, same or a whole number.")] = "valid",
+        "--padding", "-p", metavar="P", help="valid, same or a whole number.")] = "valid",
     pad_mode: Annotated[PadMode, typer.Option(
         "--pad-mode", help="Fill padding with zeros or replicate the edge.")] = PadMode.zeros,
     stride: Annotated[int, typer.Option(
-        "--stride", "-s", parser=number(1, 1000, integer=True), help="Stride (1 to 1,000).")]
+        "--stride", "-s", metavar="S", parser=number(1, 1000, integer=True),
+        help="Stride (1 to 1,000).")]
     = 1,
     bias: Annotated[Optional[list[str]], typer.Option(
         "--bias", help="A bias added to a filter's sums: one per filter, in the order "

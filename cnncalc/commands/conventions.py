@@ -13,7 +13,7 @@ from .base import Convention, FormatOpt, OutputOpt, app, errors_to_exit, finish
 def conventions(
     names: Annotated[Optional[list[Convention]], typer.Argument(
         help="The conventions to show (default: all): cnncalc, torchinfo, fvcore, ptflops, "
-        "thop, flopcounter.", show_default=False, metavar="[NAME]...")] = None,
+        "thop, flopcounter.", show_default=False, metavar="NAME")] = None,
     format: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:

@@ -24,8 +24,8 @@ from .base import (
 def explain(
     spec: SpecArg,
     layer: Annotated[Optional[str], typer.Option(
-        "--layer", "-l", help="Only this layer (a name or dotted path; a block shows all "
-        "inside it).")] = None,
+        "--layer", "-l", metavar="LAYER", help="Only this layer (a name or dotted path; a block "
+        "shows all inside it).")] = None,
     input: InputOpt = None,
     format: FormatOpt = None,
     output: OutputOpt = None,

@@ -1,4 +1,5 @@
-"""`cnncalc fit`: the largest scale of a spec that meets a budget of MACs, params or memory."""
+"""`cnncalc fit`: the largest scale of a spec that meets its budget (the spec's `budget:` and the
+same `--max-...` options as `cnncalc check`, plus `--max-memory`)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,16 @@ import typer
 
 from ..analyses.scale import MAX_DIVISOR, MAX_RESOLUTION
 from .base import (
-    BatchOpt,
-    Dtype,
-    DtypeOpt,
+    BudgetBatchOpt,
+    BudgetDtypeOpt,
     FormatOpt,
+    MaxActivationMemory,
+    MaxFlops,
+    MaxMacs,
+    MaxParamMemory,
+    MaxParams,
+    MaxPeakMemory,
+    MaxTrainableParams,
     OutputOpt,
     SpecArg,
     VarOpt,
@@ -30,44 +37,53 @@ GRID_VALUE = number(-MAX_RESOLUTION, MAX_RESOLUTION, what="grid value")
 @app.command()
 def fit(
     spec: SpecArg,
-    max_macs: Annotated[Optional[str], typer.Option(
-        "--max-macs", help="Most multiply-accumulates per batch: 400M, 1G, 1.5G.")] = None,
-    max_params: Annotated[Optional[str], typer.Option(
-        "--max-params", help="Most parameters: 5M, 800k.")] = None,
+    max_params: MaxParams = None,
+    max_trainable_params: MaxTrainableParams = None,
+    max_macs: MaxMacs = None,
+    max_flops: MaxFlops = None,
+    max_param_memory: MaxParamMemory = None,
+    max_activation_memory: MaxActivationMemory = None,
+    max_peak_memory: MaxPeakMemory = None,
     max_memory: Annotated[Optional[str], typer.Option(
-        "--max-memory", help="Most memory at the batch and dtype, as `cnncalc memory` counts "
-        "it: inference (params + buffers + peak activations), or one training step with "
-        "--optimizer: 100MiB, 1GB.")] = None,
+        "--max-memory", metavar="SIZE", show_default=False,
+        help="Limit on memory at the batch and dtype, as `cnncalc memory` counts it: inference "
+        "(params + buffers + peak activations), or one training step with --optimizer "
+        "(e.g. 100MiB).")] = None,
     optimizer: Annotated[Optional[str], typer.Option(
-        "--optimizer", help="With --max-memory: limit one training step with this optimizer "
-        "(sgd, momentum, adam) instead of inference.")] = None,
+        "--optimizer", metavar="[sgd|momentum|adam]", show_default=False,
+        help="With --max-memory: limit one training step with this optimizer instead of "
+        "inference.")] = None,
     by: Annotated[str, typer.Option(
-        "--by", help="What to scale: compound (phi), width, depth or resolution (pixels).")]
+        "--by", metavar="[compound|width|depth|resolution]",
+        help="What to scale: compound (phi), width, depth or resolution (pixels).")]
     = "compound",
     start: Annotated[Optional[float], typer.Option(
-        "--from", parser=GRID_VALUE,
+        "--from", metavar="X", parser=GRID_VALUE,
         help="Smallest value tried (default: compound -4, width/depth 0.25, "
         "resolution 32).")] = None,
     stop: Annotated[Optional[float], typer.Option(
-        "--to", parser=GRID_VALUE, help="Largest value tried (default: compound 8, width/depth 4, "
-        "resolution 1024).")] = None,
+        "--to", metavar="X", parser=GRID_VALUE,
+        help="Largest value tried (default: compound 8, width/depth 4, resolution 1024).")]
+    = None,
     step: Annotated[Optional[float], typer.Option(
-        "--step", parser=number(0, MAX_RESOLUTION, above=True, what="grid step"),
+        "--step", metavar="X", parser=number(0, MAX_RESOLUTION, above=True, what="grid step"),
         help="Grid step (default: compound 0.5, width/depth 0.25, "
         "resolution 32).")] = None,
     divisor: Annotated[int, typer.Option(
-        "--divisor", parser=number(1, MAX_DIVISOR, integer=True),
+        "--divisor", metavar="N", parser=number(1, MAX_DIVISOR, integer=True),
         help=f"Scaled channel counts are multiples of this (1 to {MAX_DIVISOR}).")] = 8,
-    batch: BatchOpt = 1,
-    dtype: DtypeOpt = Dtype.fp32,
+    batch: BudgetBatchOpt = None,
+    dtype: BudgetDtypeOpt = None,
     format: FormatOpt = None,
     output: OutputOpt = None,
     var: VarOpt = None,
 ) -> None:
-    """Find the largest scale (compound phi, or one multiplier) that meets every budget."""
+    """Find the largest scale (compound phi, or one multiplier) that meets every budget: the
+    spec's own 'budget:' and the --max-... options, which replace its limits of the same name."""
     from ..analyses import fit as rules
-    from ..core.source import load_raw
-    from ..core.units import parse_bytes, parse_count
+    from ..analyses.budget import budgets_of, cli_limits
+    from ..core.source import load_raw, parse
+    from ..core.units import parse_bytes
     from ..core.variables import override, parse_vars
     from ..errors import CnnCalcError
     from ..present.fit import result
@@ -76,13 +92,11 @@ def fit(
         if by not in rules.SEARCHES:
             raise CnnCalcError(f"--by: cannot search by {by!r}; use one of "
                                f"{', '.join(rules.SEARCHES)}")
-        budgets = {}
-        if max_macs is not None:
-            budgets["macs"] = parse_count(max_macs, "--max-macs")
-        if max_params is not None:
-            budgets["params"] = parse_count(max_params, "--max-params")
-        if max_memory is not None:
-            budgets["memory"] = parse_bytes(max_memory, "--max-memory")
+        limits = cli_limits({
+            "params": max_params, "trainable_params": max_trainable_params, "macs": max_macs,
+            "flops": max_flops, "param_memory": max_param_memory,
+            "activation_memory": max_activation_memory, "peak_memory": max_peak_memory})
+        memory = parse_bytes(max_memory, "--max-memory") if max_memory is not None else None
         if optimizer is not None:
             from ..analyses.memory import check_optimizer
 
@@ -97,12 +111,18 @@ def fit(
         values = parse_vars(var)
         name, raw = load_raw(spec)
         raw = override(raw, values, name)
+        own = budgets_of(parse(raw, name))  # the spec as written: its errors stop here
+        budgets = {key: limit.limit for key, limit in {**own.limits, **limits}.items()}
+        if memory is not None:
+            budgets["memory"] = memory
+        batch = batch or own.batch or 1
+        chosen = (dtype.value if dtype is not None else None) or own.dtype or "fp32"
         from .progress import progress
 
         with progress(f"trying {spec} by {by}", len(points)) as bar:
-            tried = rules.search(raw, name, by, points, budgets, batch, dtype.value, divisor,
+            tried = rules.search(raw, name, by, points, budgets, batch, chosen, divisor,
                                  bar.advance, optimizer)
-    found = result(spec, by, tried, budgets, batch, dtype.value, tuple(var or ()),
+    found = result(spec, by, tried, budgets, batch, chosen, tuple(var or ()),
                    name=str(raw["name"]) if isinstance(raw, dict) and "name" in raw else None,
                    optimizer=optimizer)
     if found.exit_code:

@@ -26,7 +26,7 @@ ArgOpt = Annotated[Optional[list[str]], typer.Option(
     help="An argument for a factory REF (repeatable); the value is read as YAML "
          "(num_classes=10, pretrained=false).")]
 NameOpt = Annotated[Optional[str], typer.Option(
-    "--name", "-n", help="The spec's name (default: the model's).")]
+    "--name", "-n", metavar="NAME", help="The spec's name (default: the model's).")]
 
 
 def _arguments(pairs: list[str] | None) -> dict[str, Any]:
@@ -111,8 +111,9 @@ def spec_text(ref: str, input_shape: tuple[int, ...] | None, arguments: dict[str
 
 @app.command("import")
 def import_(ref: Annotated[str, typer.Argument(
-                help="package.module:attribute (a torch module or a factory), a .onnx file or "
-                     "a saved torch.export program (.pt2).", show_default=False)],
+                metavar="REF", help="package.module:attribute (a torch module or a factory), "
+                     "a .onnx file or a saved torch.export program (.pt2).",
+                show_default=False)],
             input: InputOpt = None, arg: ArgOpt = None, name: NameOpt = None,
             output: OutputOpt = None) -> None:
     """Write a spec of an existing model, checked against it (shapes, params, buffers)."""

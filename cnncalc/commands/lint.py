@@ -34,7 +34,7 @@ IgnoreOpt = Annotated[Optional[list[str]], typer.Option(
 @app.command()
 def lint(
     specs: Annotated[Optional[list[str]], typer.Argument(
-        help="Spec files, quoted globs ('models/**/*.yaml') or bundled spec names.",
+        metavar="SPEC", help="Spec files, quoted globs ('models/**/*.yaml') or bundled spec names.",
         show_default=False)] = None,
     ignore: IgnoreOpt = None,
     dtype: Annotated[Dtype, typer.Option(

@@ -43,8 +43,8 @@ def memory(
     = Optimizer.sgd,
     freeze_until: FreezeUntilOpt = None,
     limit: Annotated[Optional[str], typer.Option(
-        "--limit", help="A memory size (24GiB, 16GB): the largest batch whose inference and "
-        "training step fit in it.")] = None,
+        "--limit", metavar="SIZE", help="A memory size (24GiB, 16GB): the largest batch whose "
+        "inference and training step fit in it.")] = None,
     format: FormatOpt = None,
     output: OutputOpt = None,
     var: VarOpt = None,

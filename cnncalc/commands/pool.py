@@ -19,21 +19,24 @@ class Mode(str, Enum):
 @app.command()
 def pool(
     input: Annotated[str, typer.Option(
-        "--input", "-i", help="The matrix, as for 'cnncalc conv': '1 3 2 1; 2 9 1 1; ...', "
+        "--input", "-i", metavar="MATRIX",
+        help="The matrix, as for 'cnncalc conv': '1 3 2 1; 2 9 1 1; ...', "
         "channels separated by | (each pooled on its own), or a .csv / .yaml file.",
         show_default=False)],
     mode: Annotated[Mode, typer.Option("--mode", "-m", help="Max or average.")] = Mode.max,
     kernel: Annotated[Optional[str], typer.Option(
-        "--kernel", "-k", help="Window size: 2, or HxW (2x3). Default: 2.",
+        "--kernel", metavar="F", help="Window size: 2, or HxW (2x3). Default: 2.",
         show_default=False)] = None,
     stride: Annotated[Optional[str], typer.Option(
-        "--stride", "-s", help="Stride: a whole number or HxW; default: the kernel.",
+        "--stride", "-s", metavar="S", help="Stride: a whole number or HxW; default: the kernel.",
         show_default=False)] = None,
     padding: Annotated[str, typer.Option(
-        "--padding", "-p", help="valid, same (TensorFlow's rule) or a whole number, at most "
+        "--padding", "-p", metavar="P",
+        help="valid, same (TensorFlow's rule) or a whole number, at most "
         "half the kernel.")] = "valid",
     adaptive: Annotated[Optional[str], typer.Option(
-        "--adaptive", help="Adaptive pooling to this output size (3, or HxW) instead of a "
+        "--adaptive", metavar="OUT",
+        help="Adaptive pooling to this output size (3, or HxW) instead of a "
         "kernel and stride: shows the windows.", show_default=False)] = None,
 ) -> None:
     """Pool each channel of a matrix or volume (max or average) and print the result, with

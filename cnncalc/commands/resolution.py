@@ -13,8 +13,9 @@ from .base import FormatOpt, OutputOpt, SpecArg, VarOpt, app, errors_to_exit, fi
 def resolution(
     spec: SpecArg,
     sweep: Annotated[str, typer.Option(
-        "--sweep", help="Square input sizes START..STOP:STEP (STOP included), e.g. "
-        "128..512:32; the channels are the spec's.")] = "128..512:32",
+        "--sweep", metavar="START..STOP:STEP",
+        help="Square input sizes START..STOP:STEP (STOP included), e.g. 128..512:32; the "
+        "channels are the spec's.")] = "128..512:32",
     format: FormatOpt = None,
     output: OutputOpt = None,
     var: VarOpt = None,

@@ -10,11 +10,11 @@ import typer
 
 from ..analyses.scale import MAX_DIVISOR, MAX_MULTIPLIER, MAX_PHI
 from .base import (
-    MAX_LEVELS,
     BatchOpt,
     Dtype,
     DtypeOpt,
     FormatOpt,
+    LevelsOpt,
     OutputOpt,
     SpecArg,
     VarOpt,
@@ -29,28 +29,29 @@ from .base import (
 def scale(
     spec: SpecArg,
     phi: Annotated[Optional[float], typer.Option(
-        "--phi", parser=number(-MAX_PHI, MAX_PHI, what="compound coefficient phi"),
+        "--phi", metavar="PHI", parser=number(-MAX_PHI, MAX_PHI, what="compound coefficient phi"),
         help="EfficientNet compound coefficient: depth 1.2^phi, width 1.1^phi, "
         f"resolution 1.15^phi (nearest pixel); -{MAX_PHI:g} to {MAX_PHI:g}.")] = None,
     width: Annotated[Optional[float], typer.Option(
-        "--width", "-w", parser=number(0, MAX_MULTIPLIER, above=True, what="width multiplier"),
+        "--width", "-w", metavar="W",
+        parser=number(0, MAX_MULTIPLIER, above=True, what="width multiplier"),
         help="Width multiplier: channel counts x W, rounded to a multiple of --divisor "
         f"(above 0, at most {MAX_MULTIPLIER:g}).")] = None,
     depth: Annotated[Optional[float], typer.Option(
-        "--depth", "-d", parser=number(0, MAX_MULTIPLIER, above=True, what="depth multiplier"),
+        "--depth", "-d", metavar="D",
+        parser=number(0, MAX_MULTIPLIER, above=True, what="depth multiplier"),
         help="Depth multiplier: each 'repeat: n' becomes ceil(n x D) "
         f"(above 0, at most {MAX_MULTIPLIER:g}).")] = None,
     resolution: Annotated[Optional[str], typer.Option(
-        "--resolution", "-r", help="Input size in pixels: 240 or HxW (240x320).")] = None,
+        "--resolution", "-r", metavar="PIXELS",
+        help="Input size in pixels: 240 or HxW (240x320).")] = None,
     divisor: Annotated[int, typer.Option(
-        "--divisor", parser=number(1, MAX_DIVISOR, integer=True),
+        "--divisor", metavar="N", parser=number(1, MAX_DIVISOR, integer=True),
         help=f"Scaled channel counts are multiples of this (1 to {MAX_DIVISOR}).")] = 8,
     yaml: Annotated[bool, typer.Option(
         "--yaml", help="Print the scaled spec as YAML instead of its table.")] = False,
     format: FormatOpt = None,
-    levels: Annotated[Optional[int], typer.Option(
-        "--levels", parser=number(0, MAX_LEVELS, integer=True),
-        help="Collapse blocks deeper than this (show's --depth).")] = None,
+    levels: LevelsOpt = None,
     batch: BatchOpt = 1,
     dtype: DtypeOpt = Dtype.fp32,
     output: OutputOpt = None,
@@ -72,7 +73,7 @@ def scale(
         parsed = parse(scaled, name)
         if yaml:
             header = (f"{parsed.name} scaled by cnncalc from {spec}: {scaling.describe()}\n"
-                      "(rules: the README's section on scaling; "
+                      "(rules: docs/commands/scale.md; "
                       "comments of the original are not kept)")
             document = scaling_rules.to_yaml(scaled, header)
             if output:

@@ -18,10 +18,12 @@ from .base import (
     FreezeUntilOpt,
     InputOpt,
     LevelsOpt,
+    OldLevelsOpt,
     OutputOpt,
     SpecArg,
     VarOpt,
     app,
+    either,
     errors_to_exit,
     finish,
     load_spec,
@@ -46,7 +48,7 @@ class Sort(str, Enum):
 
 SortOpt = Annotated[Optional[Sort], typer.Option(
     "--sort", help="List the rows by this, largest first, each named by its path (blocks "
-    "that --depth collapses count as one row). The percent column follows it.",
+    "that --levels collapses count as one row). The percent column follows it.",
     show_default=False)]
 TopOpt = Annotated[Optional[int], typer.Option(
     "--top", metavar="N", parser=number(1, MAX_TOP, integer=True),
@@ -62,7 +64,7 @@ def show(
     batch: BatchOpt = 1,
     dtype: DtypeOpt = Dtype.fp32,
     format: FormatOpt = None,
-    depth: LevelsOpt = None,
+    levels: LevelsOpt = None,
     output: OutputOpt = None,
     rf: Annotated[bool, typer.Option(
         "--rf", help="Add the receptive field column (size / effective stride / padding).")]
@@ -75,11 +77,13 @@ def show(
         "respect to each layer's input and to its weights (frozen layers have none).")]
     = False,
     samples: Annotated[Optional[int], typer.Option(
-        "--samples", parser=number(1, MAX_SAMPLES, integer=True), show_default=False,
-        help="With --training: the MACs of an epoch of this many samples.")] = None,
+        "--samples", metavar="N", parser=number(1, MAX_SAMPLES, integer=True),
+        show_default=False, help="With --training: the MACs of an epoch of this many samples.")]
+    = None,
     sort: SortOpt = None,
     top: TopOpt = None,
     explain_counts: ExplainCountsOpt = False,
+    old_levels: OldLevelsOpt = None,
 ) -> None:
     """Per-layer shapes, parameters and MACs of a spec, with totals and memory."""
     from ..core.engine import analyze
@@ -88,6 +92,7 @@ def show(
     from ..writers import format_for
 
     with errors_to_exit():
+        levels = either(levels, old_levels, "--levels/--depth")
         if samples is not None and not training:
             raise CnnCalcError("--samples needs --training (it is the size of a training "
                                "epoch)")
@@ -114,7 +119,7 @@ def show(
             trained = step(report, flopcounter=convention.value == "flopcounter")
         # the HTML report adds what a page has room for: the receptive field, the memory
         report_page = format_for(format.value if format else None, output) == "html"
-        found = result(report, depth, rf, counted=counted, trained=trained, samples=samples,
+        found = result(report, levels, rf, counted=counted, trained=trained, samples=samples,
                        sort=sort.value if sort else None, top=top,
                        explain_counts=explain_counts, full=report_page)
     finish(found, format, output)

@@ -21,13 +21,14 @@ def size(
     shape: Annotated[str, typer.Argument(
         help="The input: HxWxC (63x63x3), or HxW for one channel.", show_default=False)],
     kernel: Annotated[Optional[str], typer.Option(
-        "--kernel", "-k", help="Filter (window) size f: 5, or HxW (1x7).",
+        "--kernel", metavar="F", help="Filter (window) size f: 5, or HxW (1x7).",
         show_default=False)] = None,
     stride: Annotated[Optional[str], typer.Option(
-        "--stride", "-s", help="Stride s: a whole number or HxW (default 1; pooling: the "
+        "--stride", "-s", metavar="S",
+        help="Stride s: a whole number or HxW (default 1; pooling: the "
         "kernel).", show_default=False)] = None,
     padding: Annotated[str, typer.Option(
-        "--padding", "-p", help="valid, same, a whole number p (every side) or HxW.")]
+        "--padding", "-p", metavar="P", help="valid, same, a whole number p (every side) or HxW.")]
     = "valid",
     dilation: Annotated[int, typer.Option(
         "--dilation", parser=number(1, 10_000, integer=True),
@@ -40,7 +41,8 @@ def size(
         "--pool", help="A pooling layer (max or avg) instead of a convolution.",
         show_default=False)] = None,
     adaptive: Annotated[Optional[str], typer.Option(
-        "--adaptive", help="Adaptive pooling to this size (6, or HxW): the stride and window "
+        "--adaptive", metavar="OUT",
+        help="Adaptive pooling to this size (6, or HxW): the stride and window "
         "the rule gives.", show_default=False)] = None,
     separable: Annotated[bool, typer.Option(
         "--separable", help="A depthwise separable convolution (needs --filters), with its "

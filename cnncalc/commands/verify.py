@@ -16,14 +16,17 @@ import typer
 
 from ..errors import CnnCalcError
 from .base import (
+    LEVELS_HELP,
     MAX_LEVELS,
     BatchOpt,
     FormatOpt,
     InputOpt,
+    OldLevelsOpt,
     OutputOpt,
     SpecArg,
     VarOpt,
     app,
+    either,
     errors_to_exit,
     finish,
     load_spec,
@@ -72,17 +75,18 @@ def verify(
     time: Annotated[bool, typer.Option(
         "--time", help="Also time forward passes: latency, images/s, MACs/s.")] = False,
     runs: Annotated[int, typer.Option(
-        "--runs", parser=number(1, MAX_RUNS, integer=True),
+        "--runs", metavar="N", parser=number(1, MAX_RUNS, integer=True),
         help=f"Timed forward passes (1 to {MAX_RUNS:,}).")] = 20,
     warmup: Annotated[int, typer.Option(
-        "--warmup", parser=number(0, MAX_RUNS, integer=True),
+        "--warmup", metavar="N", parser=number(0, MAX_RUNS, integer=True),
         help=f"Untimed passes before timing (0 to {MAX_RUNS:,}).")] = 3,
-    depth: Annotated[Optional[int], typer.Option(
-        "--depth", "-d", parser=number(0, MAX_LEVELS, integer=True),
-        help="Show rows down to this depth (disagreements always show).")] = None,
+    levels: Annotated[Optional[int], typer.Option(
+        "--levels", metavar="N", parser=number(0, MAX_LEVELS, integer=True),
+        help=LEVELS_HELP + "the top level only); a row that disagrees always shows.")] = None,
     format: FormatOpt = None,
     output: OutputOpt = None,
     var: VarOpt = None,
+    old_levels: OldLevelsOpt = None,
 ) -> None:
     """Build the spec as a torch module and check shapes, params, buffers and MACs per layer."""
     from ..analyses.verify import match
@@ -92,6 +96,7 @@ def verify(
     from .progress import progress
 
     with errors_to_exit():
+        levels = either(levels, old_levels, "--levels/--depth")
         report = analyze(load_spec(spec, var), parse_input(input), batch, dtype.value)
         if time and device is Device.meta:
             raise CnnCalcError("--time needs --device cpu or cuda: on meta nothing is computed")
@@ -114,7 +119,7 @@ def verify(
         finish(failed_run(report.spec_name, device.value, first), format, output)
         return
     verification = match(report, measurement)
-    found = result(verification, depth)
+    found = result(verification, levels)
     if time and verification.agrees:
         timing = time_it(torch_backend, module, report, device.value, dtype.value, runs, warmup)
         add_timing(found, timing, device.value, dtype.value, warmup,

@@ -419,9 +419,9 @@ class Depthwise(_Convolution):
 
 
 class Separable(_Convolution):
-    """Depthwise separable convolution (the lecture's MobileNet unit, Keras' SeparableConv2D):
-    a depthwise convolution without bias, then a 1x1 convolution to `filters` channels with
-    the bias. Elementwise: bias and activation on the 1x1 output."""
+    """Depthwise separable convolution (MobileNet's unit, Howard et al. 2017; Keras'
+    SeparableConv2D): a depthwise convolution without bias, then a 1x1 convolution to
+    `filters` channels with the bias. Elementwise: bias and activation on the 1x1 output."""
 
     kind: ClassVar[str] = "separable"
     forms: ClassVar[tuple[str, ...]] = ("module", "functional", "subclass")
@@ -559,7 +559,7 @@ class AdaptivePool(Layer):
     `AdaptiveMaxPool2d`): output i of an axis pools input positions
     `[floor(i n_in / n_out), ceil((i + 1) n_in / n_out))`, for any sizes (a target larger
     than the input repeats positions). Where these windows slide evenly (`n_in mod n_out` is 0
-    or 1) they are the lecture's window, `s = floor(n_in / n_out)`, `f = n_in - (n_out - 1) s`.
+    or 1) they are the course notes' window, `s = floor(n_in / n_out)`, `f = n_in - (n_out - 1) s`.
     Elementwise as for pool, summed over the windows: with `S` the sum of an axis's window
     sizes (`n_in + n_out - gcd`), avg `S_h S_w C`, max `(S_h S_w - H_out W_out) C`."""
 
@@ -667,7 +667,8 @@ class GlobalPool(Layer):
 
 
 class Pad(Layer):
-    """Explicit padding: zeros, replication (the lecture's two) or reflection. No arithmetic."""
+    """Explicit padding: zeros, replication (the two the course notes draw) or reflection. No
+    arithmetic."""
 
     kind: ClassVar[str] = "pad"
     positional: ClassVar[tuple[str, ...]] = ("padding",)

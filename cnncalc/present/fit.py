@@ -11,7 +11,12 @@ from ..core.units import binary, si
 from ..result import Column, Plot, Result, Row, Table
 
 EXIT_NOTHING_FITS = 1
-LABEL = {"params": "params", "macs": "MACs", "memory": "memory"}
+#: How each budget is named in the table and the notes (`analyses.fit.LIMITS`).
+LABEL = {"params": "params", "trainable_params": "trainable params", "macs": "MACs",
+         "flops": "FLOPs", "param_memory": "param memory",
+         "activation_memory": "activation memory", "peak_memory": "peak memory",
+         "memory": "memory"}
+BYTES = ("param_memory", "activation_memory", "peak_memory", "memory")
 
 
 def value_text(by: str, value: float) -> str:
@@ -19,7 +24,7 @@ def value_text(by: str, value: float) -> str:
 
 
 def amount(kind: str, n: int) -> str:
-    return binary(n) if kind == "memory" else si(n, 2)
+    return binary(n) if kind in BYTES else si(n, 2)
 
 
 def reproduce(spec: str, best: Candidate, var: tuple[str, ...] = ()) -> str:
@@ -61,6 +66,9 @@ def result(spec: str, by: str, tried: list[Candidate], budgets: dict[str, int], 
         Column("macs", "MACs", "count"), Column("memory_text", "memory", "bytes",
                                                 machine=False),
         Column("memory", "memory bytes", "count", human=False),
+        # a column for each other budget asked for (trainable params, FLOPs, peak memory...)
+        *(Column(key, LABEL[key], "bytes" if key in BYTES else "count")
+          for key in budgets if key not in ("params", "macs", "memory")),
         Column("verdict", "verdict"),
     ]
     rows = []
@@ -72,6 +80,7 @@ def result(spec: str, by: str, tried: list[Candidate], budgets: dict[str, int], 
         if c.error is not None:
             values["verdict"] = f"invalid: {c.error}"
         else:
+            values.update(c.values)
             values.update(params=c.params, macs=c.macs, memory_text=c.memory, memory=c.memory,
                           verdict="fits" if c.fits else
                           "over: " + ", ".join(LABEL[k] for k in c.over))
@@ -84,7 +93,7 @@ def result(spec: str, by: str, tried: list[Candidate], budgets: dict[str, int], 
             reason = "no candidate could be built (see the errors above)"
         else:
             reason = (f"the smallest, {by} {value_text(by, first.value)}, already needs "
-                      + ", ".join(f"{amount(k, getattr(first, k))} {LABEL[k]} > "
+                      + ", ".join(f"{amount(k, first.values[k])} {LABEL[k]} > "
                                   f"{amount(k, budgets[k])}" for k in first.over))
         notes = [f"Nothing on the grid meets the budget: {reason}. Lower --from, "
                  "or relax a budget."]
@@ -113,6 +122,6 @@ def plots(by: str, tried: list[Candidate], budgets: dict[str, int]) -> list[Plot
     axis = {"compound": "phi", "resolution": "input height (pixels)"}.get(by, f"{by} multiplier")
     built = [c for c in tried if c.error is None]
     return [Plot(f"{LABEL[kind]} against {axis}", axis, LABEL[kind],
-                 [(c.value, getattr(c, kind), kind not in c.over) for c in built],
-                 limit, "bytes" if kind == "memory" else "count")
+                 [(c.value, c.values[kind], kind not in c.over) for c in built],
+                 limit, "bytes" if kind in BYTES else "count")
             for kind, limit in budgets.items() if built]
