@@ -191,7 +191,7 @@ def test_show_reports_the_torchvision_model_numbers(runner, tool: str) -> None:
 
 def test_show_table_puts_the_tools_numbers_in_view(runner) -> None:
     measured = PEERS["specs"]["googlenet"]["torchvision"]["tools"]["ptflops"]
-    result = runner.invoke(app, ["show", "googlenet", "--convention", "ptflops", "-d", "0"])
+    result = runner.invoke(app, ["show", "googlenet", "--convention", "ptflops", "--levels", "0"])
     assert result.exit_code == 0, result.output
     assert "ptflops MACs" in result.output and "ptflops params" in result.output
     total = next(line for line in result.output.splitlines() if line.strip().startswith("total"))

@@ -420,6 +420,6 @@ def test_every_bundled_spec_estimates(runner, device, dtype):
     from cnncalc.core.catalog import bundled
 
     for name in bundled():
-        d = doc(runner, name, "--device", device, "--dtype", dtype, "--depth", "1")
+        d = doc(runner, name, "--device", device, "--dtype", dtype, "--levels", "1")
         assert d["estimated_total_s"] > 0 and d["rows"][-1]["row"] == "total", name
         assert d["rows"][-1]["estimated_s"] == pytest.approx(d["estimated_total_s"])

@@ -45,7 +45,7 @@ def too_wide(lines: list[str]) -> list[str]:
 
 @pytest.mark.parametrize("spec", sorted(bundled()))
 def test_every_bundled_spec_fits_80_columns(narrow, spec):
-    for args in (["show", spec], ["show", spec, "-d", "1", "--rf"], ["show", spec, "--top", "5"],
+    for args in (["show", spec], ["show", spec, "--levels", "1", "--rf"], ["show", spec, "--top", "5"],
                  ["show", spec, "--explain-counts"], ["memory", spec], ["explain", spec],
                  ["scale", spec, "--depth", "1"]):
         if args[0] == "scale" and spec.startswith("inception-"):
@@ -67,9 +67,9 @@ COMMANDS = [
      "--show-padded", "-p", "same"],
     ["scale", "resnet18", "--phi", "1"],
     ["pool", "-i", "1 2 3 4; 5 6 7 8; 9 10 11 12; 13 14 15 16"],
-    ["size", "224x224x3", "-k", "7", "-s", "2", "-p", "3", "--filters", "64"],
+    ["size", "224x224x3", "--kernel", "7", "-s", "2", "-p", "3", "--filters", "64"],
     ["latency", "resnet50", "-D", "a100"],
-    ["latency", "inception_v3", "-D", "phone-a76", "-d", "1"],
+    ["latency", "inception_v3", "-D", "phone-a76", "--levels", "1"],
     ["lint", "lenet5", "resnet50", "yolov8n", "tour"],
     ["check", "resnet50", "tour", "--lint"],
     ["resolution", "yolov8n", "--sweep", "16..256:16"],
@@ -113,7 +113,7 @@ def test_columns_left_out_are_named(narrow):
 
 
 def test_long_names_are_cut_not_numbers(narrow):
-    lines = lines_of(narrow, ["show", "inception_v3", "-d", "1"])
+    lines = lines_of(narrow, ["show", "inception_v3", "--levels", "1"])
     assert any("…" in line for line in lines)
     # every MACs figure is whole: the total row ends with the exact total
     total = next(line for line in lines if line.lstrip().startswith("total"))

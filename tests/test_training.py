@@ -153,7 +153,7 @@ def test_show_training_json_and_epoch(runner) -> None:
 
 
 def test_show_training_table(runner) -> None:
-    result = runner.invoke(app, ["show", "vgg16-transfer", "--training", "-d", "0"])
+    result = runner.invoke(app, ["show", "vgg16-transfer", "--training", "--levels", "0"])
     assert result.exit_code == 0, result.output
     assert "Weight-grad MACs" in result.output and "Input-grad MACs" in result.output
     assert "weight gradients 20,480 = 15,466,209,280 MACs" in result.output

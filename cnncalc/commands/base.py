@@ -324,12 +324,13 @@ REMOVED_IN = "0.3.0"
 
 
 def deprecated(old: str, new: str, why: str) -> Any:
-    """A callback for a hidden option spelled the old way: a note on stderr when it is used."""
+    """A callback for a hidden option spelled the old way: a note on stderr when it is used
+    (`why` is for the reader of the code: docs/options.md lists the old spellings)."""
 
     def note(ctx: typer.Context, param: object, value: object) -> object:
-        if value is not None:
-            print(f"{ctx.command_path}: {old} is deprecated and will be removed in cnncalc "
-                  f"{REMOVED_IN}; use {new} ({why})", file=sys.stderr)
+        if value is not None:  # one short line: a terminal of 80 columns shows it whole
+            print(f"{ctx.command_path}: {old} is deprecated, use {new} (removed in "
+                  f"{REMOVED_IN})", file=sys.stderr)
         return value
 
     return note

@@ -19,10 +19,12 @@ from .base import (
     FormatOpt,
     InputOpt,
     LevelsOpt,
+    OldLevelsOpt,
     OutputOpt,
     SpecArg,
     VarOpt,
     app,
+    either,
     errors_to_exit,
     finish,
     load_spec,
@@ -54,10 +56,11 @@ def latency(
         "--calibrate", help="A measured run, the file 'cnncalc verify SPEC --time -f json' "
         "wrote (repeatable): fits the device's efficiency factors to it.",
         show_default=False)] = None,
-    depth: LevelsOpt = None,
+    levels: LevelsOpt = None,
     format: FormatOpt = None,
     output: OutputOpt = None,
     var: VarOpt = None,
+    old_levels: OldLevelsOpt = None,
 ) -> None:
     """Estimate inference latency per layer on a device (a roofline model: an estimate,
     never a measurement)."""
@@ -67,6 +70,7 @@ def latency(
     from ..present.latency import result
 
     with errors_to_exit():
+        levels = either(levels, old_levels, "--levels/--depth")
         profile = load_profile(device)
         loaded = load_spec(spec, var)
         shape = parse_input(input)
@@ -77,7 +81,7 @@ def latency(
             profile = profile.with_factors(calibration[0].factors.compute,
                                            calibration[0].factors.memory,
                                            calibration[0].factors.overhead_s * 1e6)
-        found = result(estimate(report, profile), depth, calibration)
+        found = result(estimate(report, profile), levels, calibration)
     finish(found, format, output)
 
 
