@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cache
-from pathlib import Path
 from typing import Any, Literal
 
 from ..core.report import Report
@@ -288,15 +287,6 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in seen:
-            raise ValueError(f"duplicate key {key!r}")
-        seen[key] = value
-    return seen
-
-
 def load_baseline(path: str) -> dict[str, Any]:
     """A saved `cnncalc show --format json` report: its spec name, batch and total params/MACs.
 
@@ -304,39 +294,14 @@ def load_baseline(path: str) -> dict[str, Any]:
     file and the field (`totals.params: must be a whole number >= 0, got -5`), never a crash:
     not UTF-8, not JSON, nested too deeply, numbers past 10^100, duplicate keys, a folder.
     """
-    from ..core import reads
+    from ..core.loader import read_json
 
     def problem(message: str, line: int | None = None) -> CnnCalcError:
         return CnnCalcError(Problem(message, file=path, line=line))
 
-    reads.note(path)
-    try:
-        if Path(path).is_dir():
-            raise problem("the baseline is a folder; give the JSON file that "
-                          "'cnncalc show --format json --output FILE' wrote")
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_BASELINE_BYTES + 1)
-    except FileNotFoundError:
-        raise problem("no such baseline file") from None
-    except OSError as exc:
-        raise problem(f"cannot read the baseline: {exc.strerror or exc}") from None
-    if len(data) > MAX_BASELINE_BYTES:
-        raise problem(f"the baseline is more than {MAX_BASELINE_BYTES // 2**20} MiB; a "
-                      "'cnncalc show --format json' report is much smaller")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise problem(f"the baseline is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
-                      f"{exc.start})", data[:exc.start].count(b"\n") + 1) from None
-    try:
-        doc = json.loads(text, object_pairs_hook=_unique_keys)
-    except json.JSONDecodeError as exc:
-        raise problem(f"the baseline is not JSON: {exc.msg}", exc.lineno) from None
-    except RecursionError:
-        raise problem("the baseline is not a report: its JSON is nested too deeply") from None
-    except ValueError as exc:  # a duplicate key, an integer past Python's 4,300 digits
-        reason = ("a number has more than 4,300 digits" if "digits" in str(exc) else str(exc))
-        raise problem(f"the baseline is not a report: {reason}") from None
+    doc = read_json(path, MAX_BASELINE_BYTES, "the baseline", "baseline file", "a report",
+                    "give the JSON file that 'cnncalc show --format json --output FILE' wrote",
+                    "a 'cnncalc show --format json' report is much smaller")
     if not isinstance(doc, dict):
         raise problem("the baseline is not a report of 'cnncalc show --format json' (a JSON "
                       f"object with totals.params and totals.macs); got {_shown(doc)}")

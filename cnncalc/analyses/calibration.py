@@ -33,12 +33,10 @@ short of its peak.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from ..errors import CnnCalcError, Problem
@@ -105,47 +103,19 @@ def _model() -> Any:
     return Verify
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in seen:
-            raise ValueError(f"duplicate key {key!r}")
-        seen[key] = value
-    return seen
-
-
 def read_measurement(path: str) -> Measurement:
     """A measured run from a `cnncalc verify SPEC --time -f json` document, checked field by
     field; each problem is one line naming the file (and the field)."""
     from pydantic import ValidationError
 
-    from ..core import reads
+    from ..core.loader import read_json
 
     def problem(message: str, line: int | None = None) -> CnnCalcError:
         return CnnCalcError(Problem(f"--calibrate: {message}", file=path, line=line))
 
-    reads.note(path)
-    try:
-        if Path(path).is_dir():
-            raise problem("is a folder; give the file 'cnncalc verify SPEC --time -f json' wrote")
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_MEASUREMENT_BYTES + 1)
-    except FileNotFoundError:
-        raise problem("no such file") from None
-    except OSError as exc:
-        raise problem(f"cannot read: {exc.strerror or exc}") from None
-    if len(data) > MAX_MEASUREMENT_BYTES:
-        raise problem(f"more than {MAX_MEASUREMENT_BYTES // 2**20} MiB; a verify document is "
-                      "much smaller")
-    try:
-        doc = json.loads(data.decode("utf-8"), object_pairs_hook=_unique_keys)
-    except UnicodeDecodeError as exc:
-        raise problem(f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
-                      f"{exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise problem(f"not JSON: {exc.msg}", exc.lineno) from None
-    except (RecursionError, ValueError) as exc:
-        raise problem(f"not a verify document: {exc}") from None
+    doc = read_json(path, MAX_MEASUREMENT_BYTES, "the file", "file", "a verify document",
+                    "give the file 'cnncalc verify SPEC --time -f json' wrote",
+                    "a verify document is much smaller", prefix="--calibrate: ")
     if not isinstance(doc, dict):
         raise problem("not a verify document (a JSON object from 'cnncalc verify SPEC --time "
                       "-f json')")

@@ -23,6 +23,7 @@ merged mappings the earlier wins; a key written twice is still an error.
 from __future__ import annotations
 
 import gc
+import json
 import math
 import os
 import re
@@ -150,6 +151,54 @@ def copy_tree(value: Any) -> Any:
 def line_of(obj: Any, default: int | None = None) -> int | None:
     """The line a loaded value starts on, when it is a mapping or a list."""
     return getattr(obj, "line", default)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are each written once (json's object_pairs_hook)."""
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"duplicate key {key!r}")
+        seen[key] = value
+    return seen
+
+
+def read_json(path: str, limit: int, subject: str, noun: str, kind: str, folder_hint: str,
+              size_hint: str, prefix: str = "") -> Any:
+    """A JSON document that cnncalc wrote (a `--baseline` report, a `--calibrate` run), read
+    with every failure as one located line and never a crash: a folder, a missing file, more
+    than `limit` bytes, not UTF-8, not JSON, nested too deeply, a number past Python's 4,300
+    digits, a duplicate key. `subject` names it in the messages (`the baseline`), `noun` when
+    it is missing (`no such baseline file`), `kind` what it should have been (`a report`)."""
+    def problem(message: str, line: int | None = None) -> CnnCalcError:
+        return CnnCalcError(Problem(prefix + message, file=path, line=line))
+
+    reads.note(path)  # an input, even when it cannot be read: no output may replace it
+    try:
+        if Path(path).is_dir():
+            raise problem(f"{subject} is a folder; {folder_hint}")
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except FileNotFoundError:
+        raise problem(f"no such {noun}") from None
+    except OSError as exc:
+        raise problem(f"cannot read {subject}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise problem(f"{subject} is more than {limit // 2**20} MiB; {size_hint}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise problem(f"{subject} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                      f"{exc.start})", data[:exc.start].count(b"\n") + 1) from None
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError as exc:
+        raise problem(f"{subject} is not JSON: {exc.msg}", exc.lineno) from None
+    except RecursionError:
+        raise problem(f"{subject} is not {kind}: its JSON is nested too deeply") from None
+    except ValueError as exc:  # a duplicate key, an integer past Python's 4,300 digits
+        reason = "a number has more than 4,300 digits" if "digits" in str(exc) else str(exc)
+        raise problem(f"{subject} is not {kind}: {reason}") from None
 
 
 def read_text(path: str | os.PathLike[str]) -> str:

@@ -2,7 +2,7 @@
 
 Every place that opens an input notes it here before reading (`loader.read_text`: a spec, a
 bundled spec, an `extends` base, a spec that `imports` reads, a `conv` matrix file;
-`source.read`: standard input; `budget.load_baseline`: a `--baseline` report), and
+`source.read`: standard input; `loader.read_json`: a `--baseline` report, a `--calibrate` run), and
 `writers.write_file` refuses a target that is any of them: by identity (device and inode, so a
 symlink, a hard link or another spelling of the path is the same file) and by resolved path (a
 file that could not be read, or is not there yet, is still an input). The CLI forgets them at
