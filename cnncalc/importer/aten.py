@@ -533,14 +533,7 @@ class _AtenConverter(_Converter):
                 except Unsupported as exc:
                     self.problems.append(("(output)", str(exc)))
                 continue
-            try:
-                self.convert(node)
-            except Unsupported as exc:
-                place, what = self.where(node)
-                if exc.detail:
-                    place = f"{place} [{exc.detail}]"
-                self.problems.append((place, f"{what}: {exc}" if what else str(exc)))
-                self.stand_in(node)
+            self.attempt(node)
         self.own_rows()
 
     def where(self, node: fx.Node) -> tuple[str, str]:

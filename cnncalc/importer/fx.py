@@ -977,14 +977,19 @@ class _Converter:
                 except Unsupported as exc:
                     self.problems.append(("(output)", str(exc)))
                 continue
-            try:
-                self.convert(node)
-            except Unsupported as exc:
-                place, what = self.where(node)
-                if exc.detail:
-                    place = f"{place} [{exc.detail}]"
-                self.problems.append((place, f"{what}: {exc}" if what else str(exc)))
-                self.stand_in(node)
+            self.attempt(node)
+
+    def attempt(self, node: fx.Node) -> None:
+        """Convert `node`; a node the tables cannot express becomes a problem (with its module
+        path) and a stand-in, so that every later problem is reported too."""
+        try:
+            self.convert(node)
+        except Unsupported as exc:
+            place, what = self.where(node)
+            if exc.detail:
+                place = f"{place} [{exc.detail}]"
+            self.problems.append((place, f"{what}: {exc}" if what else str(exc)))
+            self.stand_in(node)
 
     def stand_in(self, node: fx.Node) -> None:
         """After a problem, a stand-in value for `node` (never written: the import fails), so
