@@ -229,6 +229,11 @@ CHANNEL_DENSE = {
                      "- channel_dense: 4", False),
     "frozen_after_conv": ("- conv: {filters: 4, kernel: 1}\n  trainable: false\n"
                           "- channel_dense: {units: 4, bias: false}", True),
+    # tests/test_memory.py's hand-computed cases
+    "by_hand_after_conv": ("- conv: {filters: 4, kernel: 1}\n  trainable: false\n"
+                           "- channel_dense: 6", True),
+    "by_hand_after_layernorm": ("- layernorm: {affine: false}\n"
+                                "- channel_dense: {units: 6, bias: false}", False),
     "all_frozen": ("- channel_dense: 8\n  trainable: false\n"
                    "- channel_dense: {units: 4, bias: false}\n  trainable: false", False),
     "after_a_slice": ("- layernorm\n- chunk: [2, 1]\n- channel_dense: 3", True),
@@ -265,26 +270,6 @@ def test_channel_dense_keeps_and_holds_what_torch_does(case: str) -> None:
     start, _ = step.spans[last.path]
     input_bytes = prod(last.input_shape) * report.bytes_per_element
     assert step.born[start].at(1) == (input_bytes if copies else 0)
-
-
-def test_channel_dense_after_a_conv_keeps_the_channels_last_copy() -> None:
-    """By hand, batch 1, fp32, 6x6x4: after a conv (channels first) the Linear reads a
-    channels-last copy of the conv's output (576 bytes), which its weight's gradient keeps in
-    place of that output; after a layer norm it reads (and keeps) the norm's own output."""
-    conv = analyze("name: t\ninput: 6x6x4\nlayers:\n"
-                   "  - conv: {filters: 4, kernel: 1}\n    trainable: false\n"
-                   "  - channel_dense: 6\n", batch=1)
-    path = conv.nodes[1].path
-    assert memory.backward(conv).by_layer[path] == memory.Size(6 * 6 * 4 * 4)
-    # alive at the addmm: the input (576), the conv's output (576), its copy (576) and the
-    # output (864); the copy is freed when the Linear returns
-    assert memory.peak_inference(conv) == 3 * 576 + 864
-    norm = analyze("name: t\ninput: 6x6x4\nlayers:\n  - layernorm:\n    trainable: false\n"
-                   "  - channel_dense: 6\n", batch=1)
-    # at the addmm: the input, the norm's output (read as it is) and the output; the norm's
-    # statistics (2 x 144) are freed when it returns
-    assert memory.peak_inference(norm) == 2 * 576 + 864
-    assert memory.backward(norm).by_layer[norm.nodes[1].path] == memory.Size(576)
 
 
 # --------------------------------------------------------------------------- in place

@@ -22,8 +22,10 @@ alive from the op that allocates it while anything holds it, as eager torch hold
   after a layer norm; a crop) copies.
 An op's extra outputs (max pooling's int64 indices, layer norm's statistics) are alive while
 it runs. The peak is the largest total alive just after one op; `peak_at` names its layer.
-Memory layouts follow torch's CPU rules (channels last propagates from a layer norm's output,
-a cat is channels last only when all its inputs are, an add is laid out as its first input).
+Memory layouts follow torch's CPU rules (channels last propagates from a layer norm's and a
+channel_dense's output, a cat is channels last only when all its inputs are, an add is laid
+out as its first input); a channel_dense copies a map not laid out channels last to channels
+last first (`cnncalc.torch.ChannelLinear`), a temporary until its Linear has run.
 
 Training (`backward`, train mode, every row): a tensor requires a gradient when it is made
 from one that does or by an op whose parameters train (the network's input does not); an op is
