@@ -448,3 +448,67 @@ def test_rule_transposed_convolution_defaults_and_whole_numbers() -> None:
     assert macs == 3 * 3 * 6 * 5 * 5 * 4 and type(macs) is int
     grouped = transposed_conv_macs(3, 3, 4, 5, 5, 6, 2)
     assert grouped == 3 * 3 * 3 * 5 * 5 * 4 and type(grouped) is int
+
+
+# --------------------------------------------------------------------------- row limit
+
+# The engine computes at most 10,000 rows (docs/trust.md). A repeat whose passes all make the
+# same rows is refused after its first pass, naming the repeat (`repeat N of M rows each`);
+# one whose passes may differ (a `when`, a repeat or a residual `add` given by an expression,
+# anywhere inside it or in a block it uses) is expanded and counted, so a later pass making
+# fewer rows keeps it under the limit. The row counts below are worked by hand: a seq's row
+# and its children's; a residual's row, its body's, its shortcut's and the add; a parallel's
+# row, a row per branch, the branches' layers and the merge; the repeat's own row.
+
+ROWS = 10_000
+BLOCKS = """\
+blocks:
+  unit:
+    args: {first: false}
+    layers:
+      - relu
+      - {relu: null, when: $first}
+  plain:
+    layers: [relu, relu]
+"""
+
+
+def count_rows(report) -> int:
+    return sum(1 for _ in report.walk())
+
+
+@pytest.mark.parametrize("layers, times, first, later", [
+    ("- seq:\n    - relu\n    - {relu: null, when: $(i == 0)}\n  repeat: 4000", 4000, 3, 2),
+    ("- seq:\n    - relu\n    - {relu: null, repeat: \"$(2 - min(i, 1))\"}\n  repeat: 2100",
+     2100, 5, 4),
+    ("- residual:\n    body: [relu, {relu: null, when: $(i == 0)}]\n  repeat: 3000", 3000, 4, 3),
+    ("- residual:\n    add: $(i == 0)\n    body: [relu]\n  repeat: 4000", 4000, 3, 2),
+    ("- residual:\n    body: [relu]\n    shortcut: [relu, {relu: null, when: $(i == 0)}]\n"
+     "  repeat: 1900", 1900, 6, 5),
+    ("- parallel:\n    merge: add\n    branches:\n      - [relu, {relu: null, when: $(i == 0)}]\n"
+     "      - [relu]\n  repeat: 1600", 1600, 7, 6),
+    ("- unit: {first: $(i == 0)}\n  repeat: 4000", 4000, 3, 2),
+], ids=["seq-when", "seq-inner-repeat", "residual-body", "residual-add", "residual-shortcut",
+        "parallel-branch", "block-when"])
+def test_rule_a_repeat_whose_passes_differ_is_counted_not_refused(layers, times, first, later):
+    assert first * times > ROWS  # the first pass alone, times over, would pass the limit
+    report = analyze_text(layers, input="2x2x1", extra=BLOCKS)
+    assert count_rows(report) == 1 + first + (times - 1) * later <= ROWS
+
+
+@pytest.mark.parametrize("layers, times, each", [
+    ("- seq: [relu, relu]\n  repeat: 4000", 4000, 3),
+    ("- seq: [relu, relu]\n  repeat: $(4000)", 4000, 3),  # its own repeat is read once
+    ("- seq: [relu, relu]\n  repeat: 4000\n  when: $(1 == 1)", 4000, 3),  # and its own when
+    ("- seq: [relu, {relu: null, repeat: 2}]\n  repeat: 2500", 2500, 5),
+    ("- residual:\n    body: [relu]\n    shortcut: [relu, relu]\n  repeat: 1900", 1900, 6),
+    ("- residual:\n    add: true\n    body: [relu]\n  repeat: 4000", 4000, 3),
+    ("- parallel:\n    merge: add\n    branches: [[relu, relu], [relu]]\n  repeat: 1600",
+     1600, 7),
+    ("- plain: null\n  repeat: 4000", 4000, 3),
+], ids=["seq", "seq-repeat-expression", "seq-when", "seq-inner-repeat", "residual-shortcut",
+        "residual-add", "parallel", "block"])
+def test_rule_a_repeat_of_alike_passes_is_refused_after_its_first(layers, times, each):
+    with pytest.raises(CnnCalcError) as error:
+        analyze_text(layers, input="2x2x1", extra=BLOCKS)
+    assert f"repeat {times:,} of {each} rows each is more than the 10,000 rows" in str(error.value)
