@@ -54,6 +54,21 @@ def test_rule_receptive_field_width_axis_uses_the_width_kernel_stride_and_paddin
     assert field(report, "c") == ((3, 1, 1), (9, 2, 2))
 
 
+def test_rule_a_crop_shifts_the_receptive_field_by_what_it_removes_from_top_and_left():
+    # A crop is a 1x1 window of stride 1 whose padding is minus the rows (columns) it removes
+    # at the top (left): the crop's row 0 is the input's row `top`. A 3x3 conv with padding 1
+    # after it: p' = -top + 1 along the height, -left + 1 along the width; the bottom and
+    # right amounts move nothing.
+    report = analyze_text("""
+        - crop: {amount: [1, 3, 2, 4]}
+          name: k
+        - conv: {filters: 2, kernel: 3, padding: 1}
+          name: c
+    """, input="16x16x1")
+    assert field(report, "k") == ((1, 1, -1), (1, 1, -2))
+    assert field(report, "c") == ((3, 1, 0), (3, 1, -1))
+
+
 def test_rule_same_padding_enters_the_receptive_field_per_axis():
     # "same" on 9x8, f 3, s 2: height total (5-1)*2 + 3 - 9 = 2 -> top 1; width
     # (4-1)*2 + 3 - 8 = 1 -> left 0 (the extra column goes right).
