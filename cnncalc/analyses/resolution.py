@@ -272,6 +272,8 @@ class Symbolic:
     drop_free: list[tuple[int, int | None]] | None = None
     square_period: int | None = None
     problem: str = ""
+    #: where the network is valid at its own size but not here, a larger size of that class
+    witness: tuple[int, int] | None = None
 
 
 def size_reads(spec: Spec) -> list[tuple[int, str]]:
@@ -390,29 +392,32 @@ def _smallest(valid: Callable[[int], bool], residue: int, period: int, top: int)
     return low + a * period
 
 
-def _whole(spec: Spec, grid: _Grid) -> tuple[tuple[int, int] | None, str]:
-    """The total stride per axis, or None and why the formulas do not hold."""
+def _whole(spec: Spec, grid: _Grid) -> tuple[tuple[int, int] | None, str,
+                                             tuple[int, int] | None]:
+    """The total stride per axis, or None and why the formulas do not hold (and, where the
+    network is not valid at a larger size of its own size's class, that size)."""
     reads = size_reads(spec)
     if reads:
         where = ", ".join(f"{text} (line {line})" if line else text for line, text in reads[:3])
         return None, (f"the spec's expressions read the input size ({where}): its counts can "
-                      "be any function of the size")
+                      "be any function of the size"), None
     if len(spec.input_shape) != 3:
-        return None, "the input is a vector: there is no height or width"
+        return None, "the input is a vector: there is no height or width", None
     height, width = spec.input_shape[0], spec.input_shape[1]
     first = grid.report(height, width)
     if first is None:
-        return None, f"the spec is not valid at its own input {height}x{width}"
+        return None, f"the spec is not valid at its own input {height}x{width}", None
     bound = _constraints(first, None)
     if max(bound) > MAX_PERIOD:
         return None, (f"its strides multiply to {bound[0]:,}x{bound[1]:,}, more than "
-                      f"{MAX_PERIOD:,}")
-    second = grid.report(height + bound[0], width + bound[1])
+                      f"{MAX_PERIOD:,}"), None
+    larger = (height + bound[0], width + bound[1])
+    second = grid.report(*larger)
     if second is None:
-        return None, (f"it takes {height}x{width} but not {height + bound[0]}x"
-                      f"{width + bound[1]}, a larger size of the same class: an add or concat "
-                      "meets paths of different strides (or a fixed size and a growing one), "
-                      "valid only at isolated sizes")
+        return None, (f"it takes {height}x{width} but not {larger[0]}x{larger[1]}, a larger "
+                      "size of the same class: an add or concat meets paths of different "
+                      "strides (or a fixed size and a growing one), valid only at isolated "
+                      "sizes"), larger
     after = {node.path: (node.input_shape, node.output_shape) for node in second.leaves()}
     varying: list[set[str]] = [set(), set(), set(), set()]
     for node in first.leaves():
@@ -425,7 +430,7 @@ def _whole(spec: Spec, grid: _Grid) -> tuple[tuple[int, int] | None, str]:
                     varying[2 * side + axis].add(node.path)
     period = _constraints(first, varying)
     assert bound[0] % period[0] == 0 and bound[1] % period[1] == 0, (bound, period)
-    return period, ""
+    return period, "", None
 
 
 def _class(grid: _Grid, period: tuple[int, int], residues: tuple[int, int],
@@ -477,13 +482,16 @@ def parse_class(text: str) -> str | tuple[int, int]:
 
 
 def formulas(spec: Spec, which: str | tuple[int, int] = "divisible",
-             step: Callable[[], None] | None = None) -> Symbolic:
+             step: Callable[[], None] | None = None, squares: bool = True) -> Symbolic:
     """The counts as functions of the input height and width on the classes `which` names:
-    `divisible` (sizes divisible by the total stride), `all`, or the class of a size."""
+    `divisible` (sizes divisible by the total stride; the spec's own size's class too when
+    none of them is valid), `all`, or the class of a size. With `squares`, also the classes
+    of square sizes that drop no pixels (one analysis per class of squares). `step()` after
+    each analysis, for a progress display."""
     grid = _Grid(spec, step)
-    period, problem = _whole(spec, grid)
+    period, problem, witness = _whole(spec, grid)
     if period is None:
-        return Symbolic(None, [], problem=problem)
+        return Symbolic(None, [], problem=problem, witness=witness)
     ph, pw = period
     if which == "all":
         if ph * pw > MAX_CLASSES:
@@ -511,7 +519,8 @@ def formulas(spec: Spec, which: str | tuple[int, int] = "divisible",
             _smallest(lambda n: grid.at(n, width) is not None, own[0], ph, tops[0]),
             _smallest(lambda n: grid.at(height, n) is not None, own[1], pw, tops[1]))))
     square = lcm(ph, pw)
-    drop_free = _drop_free(grid, square, max(tops)) if square <= MAX_SQUARE_PERIOD else None
+    drop_free = (_drop_free(grid, square, max(tops)) if squares and square <= MAX_SQUARE_PERIOD
+                 else None)
     return Symbolic(period, classes, drop_free, square if drop_free is not None else None)
 
 
