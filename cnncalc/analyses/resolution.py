@@ -398,9 +398,9 @@ def _whole(spec: Spec, grid: _Grid) -> tuple[tuple[int, int] | None, str,
     network is not valid at a larger size of its own size's class, that size)."""
     reads = size_reads(spec)
     if reads:
-        where = ", ".join(f"{text} (line {line})" if line else text for line, text in reads[:3])
-        return None, (f"the spec's expressions read the input size ({where}): its counts can "
-                      "be any function of the size"), None
+        where = ", ".join(f"{text} at line {line}" if line else text for line, text in reads[:3])
+        return None, (f"the spec's expressions read the input size ({where}), so its counts "
+                      "can be any function of it"), None
     if len(spec.input_shape) != 3:
         return None, "the input is a vector: there is no height or width", None
     height, width = spec.input_shape[0], spec.input_shape[1]
