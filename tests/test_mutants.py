@@ -9,6 +9,8 @@ Araujo et al. for receptive fields, torchvision for channel rounding), never fro
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 
 from cnncalc.analyses.memory import alive_per_step, peak_inference, training
@@ -111,6 +113,25 @@ def test_rule_adaptive_pool_window_is_the_lectures_per_axis():
     assert field(report, "a") == ((4, 3, 0), (5, 4, 0))
 
 
+@pytest.mark.parametrize("factor, size, stride, padding", [
+    # b = 2: back 3/4, r = 3/4 + 2, j = 1/2, p = 3/4 - (1/2 - 1)/2 = 1
+    (2, Fraction(11, 4), Fraction(1, 2), 1),
+    # b = 3: back 5/6, r = 5/6 + 2, j = 1/3, p = 5/6 - (1/3 - 1)/2 = 7/6
+    (3, Fraction(17, 6), Fraction(1, 3), Fraction(7, 6)),
+])
+def test_rule_a_bilinear_upsample_sees_the_two_pixels_around_torchs_source_point(
+        factor, size, stride, padding):
+    # torch (align_corners=False) reads output k from x = (k + 1/2) q - 1/2 with q = 1/factor
+    # (area_pixel_compute_source_index): pixels floor(x) and floor(x) + 1. x has denominator
+    # 2b (q = a/b), so floor(x) >= x - (2b - 1)/(2b) = x - back: the window runs from
+    # x - back to x + 1, a size of back + 2 pixels, starting at k q - p.
+    report = analyze_text(f"""
+        - upsample: {{factor: {factor}, mode: bilinear}}
+          name: u
+    """, input="6x6x1")
+    assert field(report, "u") == ((size, stride, padding),) * 2
+
+
 # --------------------------------------------------------------------------- memory
 
 PROJECTION = """
@@ -132,6 +153,33 @@ def test_rule_a_projection_shortcut_reads_the_block_input_and_the_add_reads_its_
     assert [alive for _, alive in alive_per_step(report)] == [4 * n for n in (256, 384, 512,
                                                                                 640)]
     assert peak_inference(report) == 640 * 4
+
+
+def test_rule_the_largest_batch_is_the_tightest_line_and_a_flat_line_only_has_to_fit():
+    # b = floor((limit - static - fixed) / per_example) for each line that grows with the
+    # batch, the smallest of them; a line that does not grow (per_example 0) fits or not at
+    # any batch; nothing fits below 0; no growing line at all: MAX_BATCH.
+    from cnncalc.analyses.memory import MAX_BATCH, Size, _largest
+
+    assert _largest(10, [Size(3, 5)], 10 + 5 + 3 * 7) == 7
+    assert _largest(10, [Size(3, 5)], 10 + 5 + 3 * 7 - 1) == 6
+    assert _largest(10, [Size(3, 5)], 10 + 5 - 1) == 0  # not even the fixed part
+    assert _largest(10, [Size(1, 0)], 10 + 9) == 9  # one byte per example: the room itself
+    assert _largest(10, [Size(0, 5)], 15) == MAX_BATCH  # exactly at the limit: fits
+    assert _largest(10, [Size(0, 5)], 14) == 0  # one byte over: nothing fits
+    # a flat line before a growing one does not end the search
+    assert _largest(0, [Size(0, 5), Size(2, 0), Size(4, 1)], 21) == 5
+    assert _largest(0, [Size(2, 0), Size(0, 22)], 21) == 0
+
+
+def test_rule_largest_batch_says_its_limit_and_trains_with_plain_sgd_by_default():
+    from cnncalc.analyses.memory import largest_batch
+
+    report = analyze_text("- conv: {filters: 2, kernel: 1}", input="2x2x1")
+    fit = largest_batch(report, 1000)
+    assert (fit.limit, fit.optimizer) == (1000, "sgd")
+    # sgd keeps no state: weights (4 params, 16 bytes) and their gradients (16 bytes)
+    assert fit == largest_batch(report, 1000, "sgd") != largest_batch(report, 1000, "adam")
 
 
 def test_rule_the_first_layer_with_one_trainable_param_keeps_its_input():
@@ -527,3 +575,25 @@ def test_rule_a_repeat_of_alike_passes_is_refused_after_its_first(layers, times,
     with pytest.raises(CnnCalcError) as error:
         analyze_text(layers, input="2x2x1", extra=BLOCKS)
     assert f"repeat {times:,} of {each} rows each is more than the 10,000 rows" in str(error.value)
+
+
+# --------------------------------------------------------------------------- channel split
+
+def test_rule_a_split_given_by_expressions_reads_the_input_at_the_split():
+    # `in_channels` in `split` (a count, or each of a list's sizes) is the parallel's input:
+    # 6 channels -> `$(in_channels // 3)` = 2 chunks of 3; `[$(in_channels - 2), 2]` = 4 + 2.
+    counted = analyze_text("""
+        - parallel:
+            split: $(in_channels // 3)
+            branches: [[relu], [relu]]
+          name: p
+    """, input="2x2x6")
+    listed = analyze_text("""
+        - parallel:
+            split: [$(in_channels - 2), 2]
+            branches: [[relu], [relu]]
+          name: p
+    """, input="2x2x6")
+    for report, sizes in ((counted, [3, 3]), (listed, [4, 2])):
+        relus = [n for n in report.walk() if n.kind == "relu"]
+        assert [n.output_shape for n in relus] == [(2, 2, c) for c in sizes]

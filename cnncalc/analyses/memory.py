@@ -608,7 +608,7 @@ def _largest(static: int, lines: list[Size], limit: int) -> int:
             if room < 0:
                 return 0
             continue
-        best = min(best, room // line.per_example if room >= 0 else 0)
+        best = min(best, room // line.per_example)  # negative room: under 0, so 0 below
     return max(best, 0)
 
 
