@@ -333,3 +333,14 @@ def test_resolution_bounds_are_inclusive():
     for bad, words in (("100001", "not from 1 to 100,000"), ("0" * 38 + "240", "cannot read")):
         with pytest.raises(CnnCalcError, match=words):
             parse_resolution(bad)
+
+
+def test_a_search_probes_only_the_multipliers_it_varies():
+    # `fit --by depth` on a spec whose width could not be scaled (an expression from an
+    # argument not declared `channels`) is fine: only depth is probed. `--by width` on it is
+    # refused at that value's line.
+    text = FOLLOWS.replace("        scale: false\n", "").replace(
+        "  - unit: {c: 16}", "  - unit: {c: 16}\n    repeat: 2")
+    check_reach(load_yaml(text, "t.yaml"), "t.yaml", ("depth",), "--by depth")
+    with pytest.raises(CnnCalcError, match=r"^t\.yaml:10: --width cannot scale"):
+        check_reach(load_yaml(text, "t.yaml"), "t.yaml", ("width",), "--by width")
