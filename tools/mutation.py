@@ -4,6 +4,7 @@
     python tools/mutation.py --report    # print the scores of the last run only
     python tools/mutation.py --jobs 4    # more workers on a bigger machine
     python tools/mutation.py --fresh     # forget earlier results (default: killed ones stay)
+    python tools/mutation.py --only 'cnncalc.core.engine.*'   # one file's mutants first
     python tools/mutation.py --deselect tests/test_x.py::test_y   # a test failing already
 
 Slow (see docs/testing.md for the time on a 2-core machine); never run in CI. Needs
@@ -345,9 +346,9 @@ def forget(everything: bool) -> None:
             meta.write_text(json.dumps(data, indent=4))
 
 
-def run_mutmut(jobs: int) -> int:
+def run_mutmut(jobs: int, only: list[str]) -> int:
     command = ["nice", "-n", "19", sys.executable, "-m", "mutmut", "run", "--max-children",
-               str(jobs)]
+               str(jobs), *only]
     return subprocess.run(command, cwd=STAGE).returncode
 
 
@@ -475,6 +476,9 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2, help="mutmut workers (default 2)")
     parser.add_argument("--fresh", action="store_true",
                         help="forget every earlier result (default: keep the killed ones)")
+    parser.add_argument("--only", action="append", default=[], metavar="PATTERN",
+                        help="check only the mutants whose names match (mutmut's names, "
+                             "fnmatch: 'cnncalc.core.engine.*'); repeatable")
     parser.add_argument("--deselect", action="append", default=[], metavar="NODEID",
                         help="leave out a test that fails on the unmutated code (repeatable)")
     args = parser.parse_args()
@@ -482,7 +486,7 @@ def main() -> int:
         stage(args.deselect)
         os.chdir(STAGE)  # mutmut reads the staged pyproject
         forget(args.fresh)
-        code = run_mutmut(args.jobs)
+        code = run_mutmut(args.jobs, args.only)
         if code:
             print(f"mutmut exited with {code}", file=sys.stderr)
             return code
