@@ -597,3 +597,123 @@ def test_rule_a_split_given_by_expressions_reads_the_input_at_the_split():
     for report, sizes in ((counted, [3, 3]), (listed, [4, 2])):
         relus = [n for n in report.walk() if n.kind == "relu"]
         assert [n.output_shape for n in relus] == [(2, 2, c) for c in sizes]
+
+
+# --------------------------------------------------------------------------- engine: rows
+
+def test_rule_training_only_totals_count_each_auxiliary_row_once_wherever_it_sits():
+    # An auxiliary head inside a seq: its conv k (1x1, 4 -> 2 on 4x4: MACs 4*2*16 = 128,
+    # params 4*2 + 2 = 10, activations 32) and its global pool (2 activations, 32 adds).
+    # The head's own row already holds its rows: counted once, not again for k and the pool.
+    report = analyze_text("""
+        - seq:
+            - {conv: {filters: 4, kernel: 1}, name: c}
+            - seq: [{conv: {filters: 2, kernel: 1}, name: k}, global_pool]
+              training_only: true
+              name: aux
+              from: c
+            - {relu: null, from: c}
+          name: s
+    """, input="4x4x3")
+    extra = report.training_only
+    assert (extra.macs, extra.params, extra.activations, extra.elementwise) == (
+        128, 10, 32 + 2, 2 * 16 + 2 * 16)  # biases 32 adds, pool 32 adds
+    s = report.nodes[0]
+    assert s.macs == 3 * 4 * 16  # the trunk's conv only: the head runs in training only
+
+
+def test_rule_a_branch_row_sits_one_level_below_the_parallel_and_its_layers_two():
+    report = analyze_text("""
+        - parallel:
+            branches:
+              - [{conv: {filters: 2, kernel: 1}}]
+              - [{relu: null, name: r}]
+          name: p
+    """, input="4x4x3")
+    rows = {n.path: (n.depth, n.line) for n in report.walk()}
+    # the unnamed branch gets a row `branch1` on the parallel's line (4); a one-named-layer
+    # branch is that layer's own row (p.r), one level below the parallel
+    assert rows["p.branch1"] == (1, 4)
+    assert rows["p.branch1.conv1"][0] == 2
+    assert rows["p.r"] == (1, 7)
+
+
+def test_rule_a_branch_named_like_the_merge_or_the_activation_is_refused():
+    for name, extra in (("concat", ""), ("relu", "    activation: relu\n")):
+        with pytest.raises(CnnCalcError, match=f"the branch name '{name}' is taken"):
+            analyze_text(f"""
+- parallel:
+    branches:
+      - [{{conv: {{filters: 2, kernel: 1}}, name: {name}}}]
+      - [{{conv: {{filters: 2, kernel: 1}}}}]
+{extra}  name: p
+""", input="4x4x3")
+    # no activation: a branch may be called anything else, `relu` included
+    report = analyze_text("""
+- parallel:
+    branches:
+      - [{relu: null, name: relu}]
+      - [{conv: {filters: 2, kernel: 1}}]
+  name: p
+""", input="4x4x3")
+    assert [n.path for n in report.nodes[0].children] == ["p.relu", "p.branch2", "p.concat"]
+
+
+BLOCK_BODIES = """\
+blocks:
+  listed:
+    layers: [relu]
+  res:
+    residual:
+      body: [relu]
+"""
+
+
+def test_rule_a_one_named_block_use_is_the_branch_row_only_when_its_body_is_a_list():
+    # a block whose body is a list runs in order like a seq: the use is the branch's row
+    # (`p.a`); a block whose body is a residual keeps the `branchN` row around it
+    report = analyze_text("""
+        - parallel:
+            branches:
+              - [{listed: null, name: a}]
+              - [{res: null, name: b}]
+          name: p
+    """, input="4x4x3", extra=BLOCK_BODIES)
+    assert [n.path for n in report.nodes[0].children] == ["p.a", "p.branch2", "p.concat"]
+    assert [n.path for n in report.nodes[0].children[1].children] == ["p.branch2.b"]
+
+
+@pytest.mark.parametrize("ref, words", [
+    ('"$(\'\')"', "from: '' is not a layer's name"),
+    ('"$(3)"', "from: 3 is not a layer's name"),
+])
+def test_rule_from_must_name_a_layer(ref, words):
+    # (a `from:` written out is checked when the spec is read; one given by an expression
+    # when its value is known)
+    with pytest.raises(CnnCalcError, match=words):
+        analyze_text(f"- relu\n- {{relu: null, from: {ref}}}", input="2x2x1")
+
+
+@pytest.mark.parametrize("split, words", [  # given by expressions: checked once evaluated
+    ('"$([3, 3])"', "[3, 3] must be 3 whole channel counts of at least 1"),  # the sum, too few
+    ("[$(2.0), 2, 2]", "must be 3 whole channel counts"),  # the sum again, not whole
+    ("[$(1 == 1), 3, 2]", "must be 3 whole channel counts"),  # True is no count (sums to 6)
+    ("[$(0), 4, 2]", "must be 3 whole channel counts"),
+    ("$(2)", "parallel.split: 2 must be the number of branches (3)"),
+])
+def test_rule_a_split_names_each_branch_a_whole_count_or_is_the_branch_count(split, words):
+    with pytest.raises(CnnCalcError, match=words.replace("[", r"\[").replace("(", r"\(")
+                       .replace(")", r"\)")):
+        analyze_text(f"""
+- parallel:
+    split: {split}
+    branches: [[relu], [relu], [relu]]
+""", input="2x2x6")
+
+
+def test_rule_a_long_path_in_a_message_keeps_its_last_77_characters():
+    from cnncalc.core.engine import _clip_path
+
+    assert _clip_path("a" * 80) == "a" * 80
+    long = "x" + "b" * 80  # 81 characters
+    assert _clip_path(long) == "..." + "b" * 77
