@@ -717,3 +717,12 @@ def test_rule_a_long_path_in_a_message_keeps_its_last_77_characters():
     assert _clip_path("a" * 80) == "a" * 80
     long = "x" + "b" * 80  # 81 characters
     assert _clip_path(long) == "..." + "b" * 77
+
+
+def test_rule_a_varying_repeat_past_the_limit_is_refused_when_the_rows_run_out():
+    # passes that may differ are expanded: 3 rows for the first, 2 for each other, 5,000
+    # passes make 10,002 rows with the repeat's own: past 10,000, refused as they run out
+    with pytest.raises(CnnCalcError, match="the spec expands to more than 10,000 rows "
+                                           r"\(layers, repeats, blocks and branches\)"):
+        analyze_text("- seq:\n    - relu\n    - {relu: null, when: $(i == 0)}\n  repeat: 5000",
+                     input="2x2x1")
