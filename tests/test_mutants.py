@@ -791,3 +791,32 @@ def test_rule_a_block_used_again_has_the_rows_of_its_first_use():
     # the walked rows say the same by hand: conv 3x3, 4 -> 4 on 4x4: 9*4*4*16 MACs
     assert by_path["deeper.u2.residual1.conv1"].macs == 9 * 4 * 4 * 16
     assert report.training_only.macs == 2 * aux1.macs
+
+
+def test_rule_a_block_reused_frozen_or_reading_its_own_rows_is_walked_again():
+    # the same block frozen (`trainable: false`) is not the trainable copy: its 20 params
+    # (conv 1x1, 4 -> 4, bias) are frozen; a block whose rows read each other by `from:`
+    # names them where each use is (nested inside another block too)
+    extra = """\
+blocks:
+  unit:
+    layers:
+      - {conv: [4, 1], name: a}
+      - {relu: null, name: b}
+      - {add: null, from: [a, b], name: s}
+  nested:
+    layers:
+      - unit: null
+"""
+    report = analyze_text("""
+        - {unit: null, name: u1}
+        - {unit: null, name: u2, trainable: false}
+        - {nested: null, name: n1}
+        - {nested: null, name: n2}
+    """, input="4x4x4", extra=extra)
+    by_path = {n.path: n for n in report.walk()}
+    assert (by_path["u1"].trainable_params, by_path["u2"].trainable_params) == (20, 0)
+    assert not any(n.trainable for n in by_path["u2"].walk())
+    assert by_path["u2.s"].sources == ["u2.a", "u2.b"]
+    assert by_path["n2.unit1.s"].sources == ["n2.unit1.a", "n2.unit1.b"]
+    assert report.totals.trainable_params == 3 * 20 and report.totals.params == 4 * 20
