@@ -820,3 +820,20 @@ blocks:
     assert by_path["u2.s"].sources == ["u2.a", "u2.b"]
     assert by_path["n2.unit1.s"].sources == ["n2.unit1.a", "n2.unit1.b"]
     assert report.totals.trainable_params == 3 * 20 and report.totals.params == 4 * 20
+
+
+@pytest.mark.parametrize("times, refused", [(3332, False), (3333, True)])
+def test_rule_a_copied_block_counts_its_rows_toward_the_limit(times, refused):
+    # rows: 2 relus, the repeat, then per pass a seq and the block's 2 rows (its own and its
+    # relu; copied after the first pass), plus the first pass's extra relu:
+    # 2 + 1 + 3 * times + 1 = 10,000 at 3,332 passes (exactly the limit: computed), 10,003
+    # at 3,333 (refused at the last pass's copy)
+    layers = ("- relu\n- relu\n- seq:\n    - one: null\n    - {relu: null, when: $(i == 0)}\n"
+              f"  repeat: {times}")
+    extra = "blocks:\n  one:\n    layers: [relu]\n"
+    if refused:
+        with pytest.raises(CnnCalcError, match=r"'seq1\.3332\.one1' \(one\): the spec expands "
+                                               "to more than 10,000 rows"):
+            analyze_text(layers, input="2x2x1", extra=extra)
+    else:
+        assert count_rows(analyze_text(layers, input="2x2x1", extra=extra)) == 10_000
