@@ -791,6 +791,9 @@ def test_rule_a_block_used_again_has_the_rows_of_its_first_use():
     # the walked rows say the same by hand: conv 3x3, 4 -> 4 on 4x4: 9*4*4*16 MACs
     assert by_path["deeper.u2.residual1.conv1"].macs == 9 * 4 * 4 * 16
     assert report.training_only.macs == 2 * aux1.macs
+    # layers, merges and post-activations: per use conv, relu, add, relu, conv, concat; four
+    # uses, the conv c and the last relu
+    assert report.layer_count == 4 * 6 + 2
 
 
 def test_rule_a_block_reused_frozen_or_reading_its_own_rows_is_walked_again():
