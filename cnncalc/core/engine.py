@@ -6,7 +6,7 @@ Pure Python; it never imports torch. Shapes propagate with `floor((n + 2p - f) /
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ..errors import CnnCalcError, suggest
@@ -157,6 +157,24 @@ class Frame:
         return Frame(self.env if env is None else env, path, self.depth + levels,
                      self.trainable, self.stack, self.scopes, self.training_only)
 
+    def listing(self, scope: _Scope) -> Frame:
+        """The frame of the entries of a list: `scope` is the innermost list."""
+        return Frame(self.env, self.parent, self.depth, self.trainable, self.stack,
+                     (*self.scopes, scope), self.training_only)
+
+    def of(self, entry: Entry) -> Frame:
+        """The frame `entry` is walked in: its own `trainable` and `training_only` applied."""
+        if entry.trainable is None and not entry.training_only:
+            return self
+        return Frame(self.env, self.parent, self.depth,
+                     self.trainable if entry.trainable is None else entry.trainable,
+                     self.stack, self.scopes, self.training_only or entry.training_only)
+
+    def expanding(self, block: str, env: dict[str, Any]) -> Frame:
+        """The frame of the body of `block`, whose variables are `env`."""
+        return Frame(env, self.parent, self.depth, self.trainable, (*self.stack, block),
+                     self.scopes, self.training_only)
+
 
 class _Scope:
     """One list of entries being walked: the rows its entries made so far, by name, and the
@@ -232,10 +250,14 @@ class _Walker:
 
     def node(self, *args: Any, **fields: Any) -> Node:
         """A new row of the report, refused past MAX_ROWS."""
+        self.made()
+        return Node(*args, **fields)
+
+    def made(self) -> None:
+        """Count a row about to be made; refused past MAX_ROWS."""
         self.rows += 1
         if self.rows > MAX_ROWS:
             raise _too_many_rows()
-        return Node(*args, **fields)
 
     # -- helpers
     def varies(self, entry: Entry, seen: frozenset[str] = frozenset(), top: bool = False) -> bool:
@@ -373,15 +395,12 @@ class _Walker:
         scope = scope or _Scope()
         scope.later = {e.name for e in entries if e.name}
         scope.start(parent, shape, frame.training_only)
-        frame = replace(frame, scopes=(*frame.scopes, scope))
+        frame = frame.listing(scope)
         previous: Node | None = None
         for position, entry in enumerate(entries, 1):
             path = None  # known once the entry has its name; the error label uses it
             try:
-                here = frame if entry.trainable is None else replace(
-                    frame, trainable=entry.trainable)
-                if entry.training_only:
-                    here = replace(here, training_only=True)
+                here = frame.of(entry)
                 sources: list[Node] = []
                 inputs: list[Shape] | None = None
                 given = shape
@@ -515,18 +534,19 @@ class _Walker:
             layer = validate_leaf(entry.kind, args)
         out = layer.output_shape(shape)
         cost = layer.cost(shape, out)
-        if max(prod(out), cost.params, cost.macs, cost.elementwise) > MAX_COUNT:
+        size = prod(out)
+        if max(size, cost.params, cost.macs, cost.elementwise) > MAX_COUNT:
             shown = fmt_shape(out)
             shown = shown if len(shown) <= 60 else shown[:60] + "..."
             raise CnnCalcError(f"counts past 10^100 (output {shown}); "
                                "check the sizes for a typo")
         self.count += 1
+        self.made()
         trainable = frame.trainable
-        node = self.node(name, path, entry.kind, frame.depth, entry.line, shape, out,
-                         params=cost.params, trainable_params=cost.params if trainable else 0,
-                         buffers=cost.buffers, activations=prod(out), macs=cost.macs,
-                         elementwise=cost.elementwise, trainable=trainable, layer=layer,
-                         training_only=frame.training_only, written_as=entry.written_as)
+        node = Node(name, path, entry.kind, frame.depth, entry.line, shape, out, cost.params,
+                    cost.params if trainable else 0, cost.buffers, size, cost.macs,
+                    cost.elementwise, trainable, layer, training_only=frame.training_only,
+                    written_as=entry.written_as)
         return node, out
 
     def merge(self, kind: str, path: str, line: int, shapes: list[Shape], names: list[str],
@@ -687,7 +707,7 @@ class _Walker:
         if entry.kind in frame.stack:
             chain = " -> ".join((*frame.stack, entry.kind))
             raise CnnCalcError(f"block '{entry.kind}' uses itself ({chain})")
-        caller = self.env_at(frame.env, shape)
+        caller = None  # the variables the arguments are evaluated in, made when one is
         bound: dict[str, Any] = dict(self.spec.vars)
         for key in entry.args:
             if key not in block.args:
@@ -696,7 +716,12 @@ class _Walker:
                     f" (it takes: {', '.join(block.args) or 'none'})")
         for key, default in block.args.items():
             if key in entry.args:
-                bound[key] = self.value(entry.args[key], caller)
+                value = entry.args[key]
+                if expr.is_expression(value):
+                    if caller is None:
+                        caller = self.env_at(frame.env, shape)
+                    value = expr.evaluate(value, caller)
+                bound[key] = value
             elif default in ("required", "channels"):
                 raise CnnCalcError(f"block '{entry.kind}' needs the argument '{key}'")
             else:
@@ -712,14 +737,18 @@ class _Walker:
         else:
             rows, count = self.rows, self.count
             node, _ = self.single(block.body, name, path, shape,
-                                  replace(frame, env=bound, stack=(*frame.stack, entry.kind)),
+                                  frame.expanding(entry.kind, bound),
                                   kind=entry.kind)
             if key is not None:
-                self.expanded[key] = _Expansion(
-                    node, self.rows - rows, self.count - count,
-                    max(n.depth for n in node.walk()) - node.depth,
-                    [n for n in node.walk() if n in self.read],
-                    [n for n in node.walk() if n in self.ends])
+                deepest, read, ends = node.depth, [], []
+                for n in node.walk():
+                    deepest = max(deepest, n.depth)
+                    if n in self.read:
+                        read.append(n)
+                    if n in self.ends:
+                        ends.append(n)
+                self.expanded[key] = _Expansion(node, self.rows - rows, self.count - count,
+                                                deepest - node.depth, read, ends)
         node.line = entry.line
         return node, node.output_shape
 

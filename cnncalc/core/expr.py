@@ -538,5 +538,8 @@ def resolve(value: Any, env: Mapping[str, Any]) -> Any:
     if isinstance(value, list):
         return [resolve(v, env) for v in value]
     if isinstance(value, dict):
-        return {k: resolve(v, env) for k, v in value.items()}
+        return {k: v if type(v) in _NUMBERS else resolve(v, env) for k, v in value.items()}
     return value
+
+
+_NUMBERS = frozenset((int, float, bool))

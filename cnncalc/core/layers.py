@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple, Union, get_args, get_origin
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -139,8 +139,9 @@ def fmt_shape(shape: Shape) -> str:
     return "x".join(str(n) for n in shape)
 
 
-@dataclass(frozen=True, slots=True)
-class Cost:
+class Cost(NamedTuple):
+    """A layer's counts per example (a tuple: made once per row, it must be cheap)."""
+
     params: int = 0
     buffers: int = 0
     macs: int = 0
