@@ -65,9 +65,10 @@ def analyze(spec: Spec, input_shape: Shape | None = None, batch: int = 1,
     totals = _accumulate(Totals(), nodes)
     report = Report(spec.name, spec.description, shape, nodes, totals, batch, dtype, spec.file,
                     walker.count)
-    report.training_only = _accumulate(Totals(), [n for n in report.walk() if n.training_only
-                                                  and not _in_training_only(n, report)],
-                                       inference=False)
+    if walker.training_only:
+        report.training_only = _accumulate(
+            Totals(), [n for n in report.walk() if n.training_only
+                       and not _in_training_only(n, report)], inference=False)
     report.outputs = walker.outputs(nodes, top, spec)
     report.notes = list(spec.notes)
     if spec.freeze_until:
@@ -247,6 +248,7 @@ class _Walker:
         #: block uses already expanded, by what decides their rows (see `use`)
         self.expanded: dict[Any, _Expansion] = {}
         self.contained: dict[str, bool] = {}  # block name -> `self_contained`
+        self.training_only = False  # whether an entry is training-only (its rows are)
 
     def node(self, *args: Any, **fields: Any) -> Node:
         """A new row of the report, refused past MAX_ROWS."""
@@ -280,12 +282,15 @@ class _Walker:
         return False
 
     def env_at(self, env: dict[str, Any], shape: Shape) -> dict[str, Any]:
-        scoped = dict(env)
+        """The variables of `env` with the shape's (`in_height`, `in_width`, `in_channels`)
+        and the repeat index `i` (0 outside a repeat)."""
+        scoped = env.copy()
         if len(shape) == 3:
-            scoped.update(in_height=shape[0], in_width=shape[1], in_channels=shape[2])
+            scoped["in_height"], scoped["in_width"], scoped["in_channels"] = shape
         else:
-            scoped.update(in_channels=shape[0])
-        scoped.setdefault("i", 0)
+            scoped["in_channels"] = shape[0]
+        if "i" not in scoped:
+            scoped["i"] = 0
         return scoped
 
     def value(self, value: Any, env: dict[str, Any]) -> Any:
@@ -348,8 +353,10 @@ class _Walker:
         leaves out is an error: its layers would be counted but lead nowhere."""
         if nodes:
             self.ends.add(nodes[-1])
-        unread = [n for top_node in nodes for n in top_node.walk()
-                  if n in self.ends and n not in self.read]
+        unread = list(self.ends - self.read)
+        if len(unread) > 1:  # in the order of the table
+            unread = [n for top_node in nodes for n in top_node.walk()
+                      if n in self.ends and n not in self.read]
         if spec.outputs is None:
             found = unread
         else:
@@ -389,11 +396,12 @@ class _Walker:
             raise CnnCalcError(f"blocks nest more than {MAX_DEPTH} levels deep")
         parent = frame.parent
         nodes: list[Node] = []
-        taken = {e.name for e in entries if e.name} | reserved
+        named = {e.name for e in entries if e.name}
+        taken = named | reserved
         used: set[str] = set()
         counts: dict[str, int] = {}
         scope = scope or _Scope()
-        scope.later = {e.name for e in entries if e.name}
+        scope.later = named
         scope.start(parent, shape, frame.training_only)
         frame = frame.listing(scope)
         previous: Node | None = None
@@ -401,6 +409,8 @@ class _Walker:
             path = None  # known once the entry has its name; the error label uses it
             try:
                 here = frame.of(entry)
+                if entry.training_only:
+                    self.training_only = True
                 sources: list[Node] = []
                 inputs: list[Shape] | None = None
                 given = shape
@@ -443,7 +453,7 @@ class _Walker:
                 used.add(name)
                 path = _join(parent, name)
                 node, shape = self.entry(entry, name, path, given, here, inputs)
-                node.sources = [s.path for s in sources]
+                node.sources = [s.path for s in sources] if sources else []
                 node.lint, node.file = entry.lint, entry.file
             except CnnCalcError as exc:
                 # the path already names the parent: `layer 2 'a.b.a' (a)`
@@ -468,6 +478,8 @@ class _Walker:
 
     def entry(self, entry: Entry, name: str, path: str, shape: Shape,
               frame: Frame, inputs: list[Shape] | None = None) -> tuple[Node, Shape]:
+        if entry.repeat is None and isinstance(entry, Leaf):  # most entries: straight there
+            return self.leaf(entry, name, path, shape, frame)
         if isinstance(entry, Join):
             if entry.repeat is not None:
                 raise CnnCalcError(f"{entry.kind} joins the outputs from: names; it cannot "
@@ -568,10 +580,10 @@ class _Walker:
             name, path, depth = kind, _join(path, kind), frame.depth + 1
         else:
             depth = frame.depth
-        return self.node(name, path, kind, depth, line, shapes[0], out,
-                         activations=prod(out), elementwise=cost.elementwise,
-                         trainable=frame.trainable, layer=merge, inputs=list(shapes),
-                         training_only=frame.training_only)
+        self.made()
+        return Node(name, path, kind, depth, line, shapes[0], out, 0, 0, 0, prod(out), 0,
+                    cost.elementwise, frame.trainable, merge, None, list(shapes),
+                    training_only=frame.training_only)
 
     def post_activation(self, function: str | None, path: str, line: int, shape: Shape,
                         frame: Frame) -> list[Node]:
@@ -580,10 +592,10 @@ class _Walker:
         layer = validate_leaf(function, {})
         cost = layer.cost(shape, shape)
         self.count += 1
-        return [self.node(function, _join(path, function), function, frame.depth + 1, line, shape,
-                          shape, activations=prod(shape), elementwise=cost.elementwise,
-                          trainable=frame.trainable, layer=layer,
-                          training_only=frame.training_only)]
+        self.made()
+        return [Node(function, _join(path, function), function, frame.depth + 1, line, shape,
+                     shape, 0, 0, 0, prod(shape), 0, cost.elementwise, frame.trainable, layer,
+                     training_only=frame.training_only)]
 
     # -- containers
     def residual(self, entry: Residual, path: str, shape: Shape,
@@ -593,7 +605,8 @@ class _Walker:
                           *([short] if short else [])))
         children, body_out = self.seq(entry.body, shape, frame.inside(path), rows)
         out = body_out
-        if self.truth(entry.add, self.env_at(frame.env, shape), "residual.add"):
+        if entry.add is True or self.truth(entry.add, self.env_at(frame.env, shape),
+                                           "residual.add"):
             short_out = shape
             if short is not None and self.is_row(entry.shortcut[0]):
                 # one named layer or list of layers: that row is the shortcut, at
@@ -740,15 +753,11 @@ class _Walker:
                                   frame.expanding(entry.kind, bound),
                                   kind=entry.kind)
             if key is not None:
-                deepest, read, ends = node.depth, [], []
-                for n in node.walk():
-                    deepest = max(deepest, n.depth)
-                    if n in self.read:
-                        read.append(n)
-                    if n in self.ends:
-                        ends.append(n)
-                self.expanded[key] = _Expansion(node, self.rows - rows, self.count - count,
-                                                deepest - node.depth, read, ends)
+                made = list(node.walk())
+                self.expanded[key] = _Expansion(
+                    node, self.rows - rows, self.count - count,
+                    max([n.depth for n in made]) - node.depth,
+                    [n for n in made if n in self.read], [n for n in made if n in self.ends])
         node.line = entry.line
         return node, node.output_shape
 
