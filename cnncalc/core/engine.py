@@ -7,7 +7,7 @@ Pure Python; it never imports torch. Shapes propagate with `floor((n + 2p - f) /
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from ..errors import CnnCalcError, suggest
 from . import expr, units
@@ -18,7 +18,7 @@ from .shapes import channels_first, refuse_channels_first
 from .formulas import chunk_sizes
 from .spec import INPUT, Entry, Join, Leaf, Parallel, Residual, Seq, Spec, Use, shortcut_name
 from .units import DTYPE_BYTES
-from .validate import freeze_value, validate_leaf
+from .validate import fields_key, validate_leaf
 
 _T = TypeVar("_T", Node, Totals)
 
@@ -137,11 +137,11 @@ def _join(parent: str, name: str) -> str:
     return f"{parent}.{name}" if parent else name
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
+class Frame(NamedTuple):
     """Where the walk is: the variables in scope, the path of the enclosing entry ("" at the
     top), the depth of the entries walked here, whether their layers train, and the blocks
-    being expanded (a block that uses itself is refused)."""
+    being expanded (a block that uses itself is refused). A tuple: one is made per list and
+    per container walked."""
 
     env: dict[str, Any]
     parent: str = ""
@@ -154,7 +154,6 @@ class Frame:
 
     def inside(self, path: str, levels: int = 1, env: dict[str, Any] | None = None) -> Frame:
         """The frame of entries `levels` deeper, under `path` (with `env`, if given)."""
-        # built directly: `dataclasses.replace` costs several times more, once per row
         return Frame(self.env if env is None else env, path, self.depth + levels,
                      self.trainable, self.stack, self.scopes, self.training_only)
 
@@ -398,19 +397,21 @@ class _Walker:
         nodes: list[Node] = []
         named = {e.name for e in entries if e.name}
         taken = named | reserved
-        used: set[str] = set()
         counts: dict[str, int] = {}
         scope = scope or _Scope()
         scope.later = named
         scope.start(parent, shape, frame.training_only)
         frame = frame.listing(scope)
         previous: Node | None = None
+        made = scope.rows  # the names taken so far
         for position, entry in enumerate(entries, 1):
             path = None  # known once the entry has its name; the error label uses it
             try:
-                here = frame.of(entry)
-                if entry.training_only:
-                    self.training_only = True
+                if entry.trainable is None and not entry.training_only:
+                    here = frame
+                else:
+                    here = frame.of(entry)
+                    self.training_only = self.training_only or entry.training_only
                 sources: list[Node] = []
                 inputs: list[Shape] | None = None
                 given = shape
@@ -436,9 +437,10 @@ class _Walker:
                     if entry.name:
                         scope.later.discard(entry.name)
                     continue
-                for source in sources:
-                    self.reads(source, here, "from:")
-                if not sources and previous is not None:
+                if sources:
+                    for source in sources:
+                        self.reads(source, here, "from:")
+                elif previous is not None:
                     self.reads(previous, here, "the layer before,")
                 name = entry.name
                 if name is None:
@@ -447,14 +449,14 @@ class _Walker:
                         name = f"{entry.kind}{counts[entry.kind]}"
                         if name not in taken:
                             break
-                if name in used or name in reserved:
+                if name in made or name in reserved:
                     raise CnnCalcError(f"the name '{name}' is used twice in "
                                        f"{repr(parent) if parent else 'the top level'}")
-                used.add(name)
-                path = _join(parent, name)
+                path = f"{parent}.{name}" if parent else name
                 node, shape = self.entry(entry, name, path, given, here, inputs)
                 node.sources = [s.path for s in sources] if sources else []
-                node.lint, node.file = entry.lint, entry.file
+                node.lint = entry.lint
+                node.file = entry.file
             except CnnCalcError as exc:
                 # the path already names the parent: `layer 2 'a.b.a' (a)`
                 label = (f"layer {position} '{_clip_path(path)}' ({entry.kind})" if path
@@ -462,7 +464,7 @@ class _Walker:
                                                      if parent else ""))
                 raise exc.located(file=entry.file or self.spec.file, line=entry.line,
                                   layer=label) from None
-            scope.rows[name] = node
+            made[name] = node
             scope.later.discard(name)
             nodes.append(node)
             previous = node
@@ -553,7 +555,9 @@ class _Walker:
             raise CnnCalcError(f"counts past 10^100 (output {shown}); "
                                "check the sizes for a typo")
         self.count += 1
-        self.made()
+        self.rows += 1
+        if self.rows > MAX_ROWS:
+            raise _too_many_rows()
         trainable = frame.trainable
         node = Node(name, path, entry.kind, frame.depth, entry.line, shape, out, cost.params,
                     cost.params if trainable else 0, cost.buffers, size, cost.macs,
@@ -772,7 +776,7 @@ class _Walker:
         if not self.contained[kind]:
             return None
         try:
-            return (kind, shape, frame.trainable, frame.training_only, freeze_value(bound))
+            return (kind, shape, frame.trainable, frame.training_only, fields_key(bound))
         except TypeError:  # an unhashable argument: walk it, the walk says what is wrong
             return None
 
@@ -805,8 +809,8 @@ class _Walker:
         copies: dict[Node, Node] = {}
         node = _copy_node(template, name, path, path, len(template.path),
                           depth - template.depth, copies)
-        self.read.update(copies[n] for n in done.read)
-        self.ends.update(copies[n] for n in done.ends)
+        self.read.update(map(copies.__getitem__, done.read))
+        self.ends.update(map(copies.__getitem__, done.ends))
         return node
 
 

@@ -374,8 +374,14 @@ def _name(name: str, text: str) -> Compiled:
 
 
 def _binary(left: Compiled, right: Compiled, op: type, text: str) -> Compiled:
+    function = _BINARY[op]
+    small = op is not ast.Pow  # two whole numbers give one of at most one bit more
+
     def run(env: Mapping[str, Any]) -> Any:
         a, b = left(env), right(env)
+        if small and type(a) is int and type(b) is int and a.bit_length() < MAX_BITS // 2 \
+                and b.bit_length() < MAX_BITS // 2:  # most arithmetic: no check can fail
+            return function(a, b)
         if isinstance(a, list) or isinstance(b, list):
             return _made(_pairs(a, b, text=text), lambda pair: _arithmetic(op, *pair, text),
                          text)

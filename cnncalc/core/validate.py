@@ -90,8 +90,7 @@ def validate_leaf(kind: str, args: dict[str, Any]) -> Layer:
     layers validates once).
     """
     try:
-        key = (kind, *[(k, type(v), v) if type(v) in _PLAIN else (k, freeze_value(v))
-                       for k, v in args.items()])
+        key = (kind, fields_key(args))
         cached = _VALIDATED.get(key)
     except TypeError:  # an unhashable value: validation will say what is wrong with it
         key, cached = None, None
@@ -105,6 +104,15 @@ def validate_leaf(kind: str, args: dict[str, Any]) -> Layer:
 
 #: The types whose values are their own keys (most fields: a number, a flag, a name).
 _PLAIN = frozenset((int, float, bool, str, type(None)))
+
+
+def fields_key(fields: dict[str, Any]) -> Any:
+    """A hashable key for a mapping of field values, as `freeze_value` makes; built without a
+    loop when every value is a plain number, flag, name or None (the usual fields)."""
+    types = tuple(map(type, fields.values()))
+    if _PLAIN.issuperset(types):
+        return (tuple(fields.items()), types)
+    return freeze_value(fields)
 
 
 def freeze_value(value: Any) -> Any:
