@@ -7,6 +7,7 @@ Pure Python; it never imports torch. Shapes propagate with `floor((n + 2p - f) /
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, NamedTuple, TypeVar
 
 from ..errors import CnnCalcError, suggest
@@ -85,15 +86,22 @@ def _accumulate(target: _T, nodes: list[Node], inference: bool = True) -> _T:
     """Add the nodes' counts into a block's node or the totals. With `inference`, a
     training-only node's MACs, activations and element-wise ops are left out (its params and
     buffers count everywhere): in the totals and in every block but a training-only one."""
+    params = trainable = buffers = activations = macs = elementwise = 0
     for node in nodes:
-        target.params += node.params
-        target.trainable_params += node.trainable_params
-        target.buffers += node.buffers
+        params += node.params
+        trainable += node.trainable_params
+        buffers += node.buffers
         if inference and node.training_only:
             continue
-        target.activations += node.activations
-        target.macs += node.macs
-        target.elementwise += node.elementwise
+        activations += node.activations
+        macs += node.macs
+        elementwise += node.elementwise
+    target.params += params
+    target.trainable_params += trainable
+    target.buffers += buffers
+    target.activations += activations
+    target.macs += macs
+    target.elementwise += elementwise
     return target
 
 
@@ -128,6 +136,8 @@ def _clip_path(path: str, limit: int = 80) -> str:
     """A dotted path short enough for a one-line message (deep nesting makes long ones)."""
     return path if len(path) <= limit else "..." + path[-(limit - 3):]
 
+
+_DEPTH = attrgetter("depth")
 
 #: One instance per merge kind (models are frozen), made on first use.
 _MERGE_OF: dict[str, Any] = {}
@@ -216,8 +226,8 @@ class _Expansion:
     rows: int  # rows made (MAX_ROWS)
     count: int  # layers, merges and post-activations (`Report.layer_count`)
     span: int  # the levels below the block's row (MAX_DEPTH)
-    read: list[Node]  # its rows in `_Walker.read` when it was walked
-    ends: list[Node]  # and in `_Walker.ends`
+    read: set[Node]  # its rows in `_Walker.read` when it was walked
+    ends: set[Node]  # and in `_Walker.ends`
 
 
 def _copy_node(node: Node, name: str, path: str, root: str, cut: int, shift: int,
@@ -760,8 +770,8 @@ class _Walker:
                 made = list(node.walk())
                 self.expanded[key] = _Expansion(
                     node, self.rows - rows, self.count - count,
-                    max([n.depth for n in made]) - node.depth,
-                    [n for n in made if n in self.read], [n for n in made if n in self.ends])
+                    max(map(_DEPTH, made)) - node.depth,
+                    self.read.intersection(made), self.ends.intersection(made))
         node.line = entry.line
         return node, node.output_shape
 

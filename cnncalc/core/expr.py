@@ -210,10 +210,14 @@ def _charge(text: str, steps: int | None = None) -> None:
     left = _BUDGETS[-1]
     left[0] -= _COSTS[text] if steps is None else steps
     if left[0] < 0:
-        raise CnnCalcError(
-            f"the spec's expressions take more than {left[1]:,} steps to evaluate (one "
-            f"step per operator, name, number and list element, at every pass of a "
-            f"repeat); the last was {text[:40]!r}{'...' if len(text) > 40 else ''}")
+        raise _spent(text, left[1])
+
+
+def _spent(text: str, steps: int) -> CnnCalcError:
+    return CnnCalcError(
+        f"the spec's expressions take more than {steps:,} steps to evaluate (one "
+        f"step per operator, name, number and list element, at every pass of a "
+        f"repeat); the last was {text[:40]!r}{'...' if len(text) > 40 else ''}")
 
 
 def is_expression(value: Any) -> bool:
@@ -289,8 +293,11 @@ def evaluate(text: str, env: Mapping[str, Any]) -> Any:
     run = _COMPILED.get(text)
     if run is None:
         parse(text)  # refuses what is not an expression
-    if _BUDGETS:
-        _charge(text)
+    if _BUDGETS:  # `_charge`, written out: it runs once per evaluation
+        left = _BUDGETS[-1]
+        left[0] -= _COSTS[text]
+        if left[0] < 0:
+            raise _spent(text, left[1])
     try:
         if run is None:
             run = _COMPILED[text] = _compile(_CACHE[text], text)
@@ -375,12 +382,13 @@ def _name(name: str, text: str) -> Compiled:
 
 def _binary(left: Compiled, right: Compiled, op: type, text: str) -> Compiled:
     function = _BINARY[op]
-    small = op is not ast.Pow  # two whole numbers give one of at most one bit more
+    # whole numbers of fewer than `half` bits each: + - * // % stay within MAX_BITS
+    small, half = op is not ast.Pow, MAX_BITS // 2
 
     def run(env: Mapping[str, Any]) -> Any:
         a, b = left(env), right(env)
-        if small and type(a) is int and type(b) is int and a.bit_length() < MAX_BITS // 2 \
-                and b.bit_length() < MAX_BITS // 2:  # most arithmetic: no check can fail
+        if small and type(a) is int and type(b) is int and a.bit_length() < half \
+                and b.bit_length() < half:  # most arithmetic: no limit can be passed
             return function(a, b)
         if isinstance(a, list) or isinstance(b, list):
             return _made(_pairs(a, b, text=text), lambda pair: _arithmetic(op, *pair, text),
