@@ -12,11 +12,11 @@ from typing import Any, NamedTuple, TypeVar
 
 from ..errors import CnnCalcError, suggest
 from . import expr, units
+from .formulas import chunk_sizes
 from .layers import KINDS, MERGES, Shape, fmt_shape, prod
 from .loader import paused_gc
 from .report import Node, Report, Totals
 from .shapes import channels_first, refuse_channels_first
-from .formulas import chunk_sizes
 from .spec import INPUT, Entry, Join, Leaf, Parallel, Residual, Seq, Spec, Use, shortcut_name
 from .units import DTYPE_BYTES
 from .validate import fields_key, validate_leaf
