@@ -381,15 +381,8 @@ def _name(name: str, text: str) -> Compiled:
 
 
 def _binary(left: Compiled, right: Compiled, op: type, text: str) -> Compiled:
-    function = _BINARY[op]
-    # whole numbers of fewer than `half` bits each: + - * // % stay within MAX_BITS
-    small, half = op is not ast.Pow, MAX_BITS // 2
-
     def run(env: Mapping[str, Any]) -> Any:
         a, b = left(env), right(env)
-        if small and type(a) is int and type(b) is int and a.bit_length() < half \
-                and b.bit_length() < half:  # most arithmetic: no limit can be passed
-            return function(a, b)
         if isinstance(a, list) or isinstance(b, list):
             return _made(_pairs(a, b, text=text), lambda pair: _arithmetic(op, *pair, text),
                          text)
@@ -553,8 +546,5 @@ def resolve(value: Any, env: Mapping[str, Any]) -> Any:
     if isinstance(value, list):
         return [resolve(v, env) for v in value]
     if isinstance(value, dict):
-        return {k: v if type(v) in _NUMBERS else resolve(v, env) for k, v in value.items()}
+        return {k: resolve(v, env) for k, v in value.items()}
     return value
-
-
-_NUMBERS = frozenset((int, float, bool))
