@@ -451,7 +451,10 @@ class _Walker:
                     for source in sources:
                         self.reads(source, here, "from:")
                 elif previous is not None:
-                    self.reads(previous, here, "the layer before,")
+                    if previous.training_only:
+                        self.reads(previous, here, "the layer before,")  # may be refused
+                    else:
+                        self.read.add(previous)
                 name = entry.name
                 if name is None:
                     while True:
@@ -463,7 +466,10 @@ class _Walker:
                     raise CnnCalcError(f"the name '{name}' is used twice in "
                                        f"{repr(parent) if parent else 'the top level'}")
                 path = f"{parent}.{name}" if parent else name
-                node, shape = self.entry(entry, name, path, given, here, inputs)
+                if entry.repeat is None and isinstance(entry, Leaf):  # most entries
+                    node, shape = self.leaf(entry, name, path, given, here)
+                else:
+                    node, shape = self.entry(entry, name, path, given, here, inputs)
                 node.sources = [s.path for s in sources] if sources else []
                 node.lint = entry.lint
                 node.file = entry.file
@@ -490,8 +496,6 @@ class _Walker:
 
     def entry(self, entry: Entry, name: str, path: str, shape: Shape,
               frame: Frame, inputs: list[Shape] | None = None) -> tuple[Node, Shape]:
-        if entry.repeat is None and isinstance(entry, Leaf):  # most entries: straight there
-            return self.leaf(entry, name, path, shape, frame)
         if isinstance(entry, Join):
             if entry.repeat is not None:
                 raise CnnCalcError(f"{entry.kind} joins the outputs from: names; it cannot "
