@@ -7,7 +7,6 @@ Pure Python; it never imports torch. Shapes propagate with `floor((n + 2p - f) /
 from __future__ import annotations
 
 from dataclasses import dataclass
-from operator import attrgetter
 from typing import Any, NamedTuple, TypeVar
 
 from ..errors import CnnCalcError, suggest
@@ -136,8 +135,6 @@ def _clip_path(path: str, limit: int = 80) -> str:
     """A dotted path short enough for a one-line message (deep nesting makes long ones)."""
     return path if len(path) <= limit else "..." + path[-(limit - 3):]
 
-
-_DEPTH = attrgetter("depth")
 
 #: One instance per merge kind (models are frozen), made on first use.
 _MERGE_OF: dict[str, Any] = {}
@@ -417,11 +414,9 @@ class _Walker:
         for position, entry in enumerate(entries, 1):
             path = None  # known once the entry has its name; the error label uses it
             try:
-                if entry.trainable is None and not entry.training_only:
-                    here = frame
-                else:
-                    here = frame.of(entry)
-                    self.training_only = self.training_only or entry.training_only
+                here = frame.of(entry)
+                if entry.training_only:
+                    self.training_only = True
                 sources: list[Node] = []
                 inputs: list[Shape] | None = None
                 given = shape
@@ -465,14 +460,13 @@ class _Walker:
                 if name in made or name in reserved:
                     raise CnnCalcError(f"the name '{name}' is used twice in "
                                        f"{repr(parent) if parent else 'the top level'}")
-                path = f"{parent}.{name}" if parent else name
+                path = _join(parent, name)
                 if entry.repeat is None and isinstance(entry, Leaf):  # most entries
                     node, shape = self.leaf(entry, name, path, given, here)
                 else:
                     node, shape = self.entry(entry, name, path, given, here, inputs)
                 node.sources = [s.path for s in sources] if sources else []
-                node.lint = entry.lint
-                node.file = entry.file
+                node.lint, node.file = entry.lint, entry.file
             except CnnCalcError as exc:
                 # the path already names the parent: `layer 2 'a.b.a' (a)`
                 label = (f"layer {position} '{_clip_path(path)}' ({entry.kind})" if path
@@ -569,9 +563,7 @@ class _Walker:
             raise CnnCalcError(f"counts past 10^100 (output {shown}); "
                                "check the sizes for a typo")
         self.count += 1
-        self.rows += 1
-        if self.rows > MAX_ROWS:
-            raise _too_many_rows()
+        self.made()
         trainable = frame.trainable
         node = Node(name, path, entry.kind, frame.depth, entry.line, shape, out, cost.params,
                     cost.params if trainable else 0, cost.buffers, size, cost.macs,
@@ -598,10 +590,10 @@ class _Walker:
             name, path, depth = kind, _join(path, kind), frame.depth + 1
         else:
             depth = frame.depth
-        self.made()
-        return Node(name, path, kind, depth, line, shapes[0], out, 0, 0, 0, prod(out), 0,
-                    cost.elementwise, frame.trainable, merge, None, list(shapes),
-                    training_only=frame.training_only)
+        return self.node(name, path, kind, depth, line, shapes[0], out,
+                         activations=prod(out), elementwise=cost.elementwise,
+                         trainable=frame.trainable, layer=merge, inputs=list(shapes),
+                         training_only=frame.training_only)
 
     def post_activation(self, function: str | None, path: str, line: int, shape: Shape,
                         frame: Frame) -> list[Node]:
@@ -610,10 +602,10 @@ class _Walker:
         layer = validate_leaf(function, {})
         cost = layer.cost(shape, shape)
         self.count += 1
-        self.made()
-        return [Node(function, _join(path, function), function, frame.depth + 1, line, shape,
-                     shape, 0, 0, 0, prod(shape), 0, cost.elementwise, frame.trainable, layer,
-                     training_only=frame.training_only)]
+        return [self.node(function, _join(path, function), function, frame.depth + 1, line, shape,
+                          shape, activations=prod(shape), elementwise=cost.elementwise,
+                          trainable=frame.trainable, layer=layer,
+                          training_only=frame.training_only)]
 
     # -- containers
     def residual(self, entry: Residual, path: str, shape: Shape,
@@ -774,7 +766,7 @@ class _Walker:
                 made = list(node.walk())
                 self.expanded[key] = _Expansion(
                     node, self.rows - rows, self.count - count,
-                    max(map(_DEPTH, made)) - node.depth,
+                    max(n.depth for n in made) - node.depth,
                     self.read.intersection(made), self.ends.intersection(made))
         node.line = entry.line
         return node, node.output_shape
