@@ -26,7 +26,8 @@ Exactness rules (each module must give the engine's shape by torch's own arithme
 - global pooling gives a vector of C (N x C) unless `keepdims`; flatten runs on NCHW, so its
   vector is in torch's (C, H, W) order;
 - channel_dense is `nn.Linear` on the channels-last map (permute, Linear, permute back), so
-  its weight is (out, in) as ConvNeXt's;
+  its weight is (out, in) as ConvNeXt's; a map not laid out channels last is copied to
+  channels last first (`ChannelLinear`), so the Linear is one `addmm` whatever came before;
 - activations on conv, dense, channel_dense and se are applied in `forward` (no extra module).
 
 Tensors are NCHW; the engine's shapes are HWC (see `cnncalc.verify.torch_shape`).
@@ -146,11 +147,33 @@ class Linear(nn.Linear):
         return activate(super().forward(x), self.activation)
 
 
+def _packed_channels_last(x: torch.Tensor) -> bool:
+    """Whether the NCHW map `x` is laid out channels last with nothing between examples:
+    its NHWC permutation is contiguous, the batch's stride counted even for one example
+    (torch's `is_contiguous` skips a dimension of size 1, so a slice of a wider map would
+    pass at batch 1 and fail at batch 2)."""
+    _, c, h, w = x.shape
+    sn, sc, sh, sw = x.stride()
+    return ((c == 1 or sc == 1) and (w == 1 or sw == c) and (h == 1 or sh == w * c)
+            and sn == c * h * w)
+
+
+def _to_channels_last(x: torch.Tensor) -> torch.Tensor:
+    """`x` itself when packed channels last, else a channels-last copy of it."""
+    return x if _packed_channels_last(x) else x.clone(memory_format=torch.channels_last)
+
+
 class ChannelLinear(nn.Linear):
     """The kind `channel_dense`: `nn.Linear` over the channels of each position of an NCHW
     map (channels last, the Linear, channels first again), with a fused activation. Its weight
     is a Linear's (out, in), as ConvNeXt's Linears on channels-last tensors are, where a 1x1
-    convolution's is (out, in, 1, 1)."""
+    convolution's is (out, in, 1, 1).
+
+    A map not laid out channels last (a convolution's output, a slice of channels) is copied
+    to channels last first, so that the Linear always runs on a contiguous view: one `addmm`
+    (`mm` without bias) whose output is channels last. Left to itself, `nn.Linear` on a
+    permuted channels-first map copies it or not, and adds its bias apart or not, by strides
+    and by whether the batch is 1; this way its tensors follow one rule (docs/memory.md)."""
 
     cnncalc_kind = "channel_dense"  # cnncalc import reads it back (importer.fx.BUILT)
 
@@ -159,8 +182,9 @@ class ChannelLinear(nn.Linear):
         self.activation = activation
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = activate(super().forward(x.permute(0, 2, 3, 1)), self.activation)
-        return x.permute(0, 3, 1, 2)
+        # the copy is an argument, never a name: it is freed when the Linear returns
+        return activate(super().forward(_to_channels_last(x).permute(0, 2, 3, 1)),
+                        self.activation).permute(0, 3, 1, 2)
 
 
 class Separable(nn.Module):

@@ -392,6 +392,27 @@ def test_list_elements_count_as_steps_of_the_budget():
         ev(text)
 
 
+def test_a_slice_counts_its_length_and_names_the_expression_when_over_budget():
+    """A slice builds a new list: its elements are steps too, and the refusal names the
+    expression. `xs[0:3000]` of a 5,000-element list costs its syntax tree plus 3,000."""
+    xs = list(range(5000))
+    with budget(4_000):
+        assert evaluate("$(xs[0:3000])", {"xs": xs}) == xs[:3000]
+    with budget(2_000), pytest.raises(CnnCalcError, match=r"the last was '\$\(xs\[0:3000\]\)'"):
+        evaluate("$(xs[0:3000])", {"xs": xs})
+
+
+def test_slice_and_index_bounds_read_names_and_reach_both_ends():
+    """Slice bounds are expressions over the same names; an index reaches -len(xs) (the
+    first element) and len(xs) - 1 (the last), and one past either end is refused."""
+    env = {"xs": [10, 20, 30, 40], "a": 1, "b": 3}
+    assert evaluate("$(xs[a:b])", env) == [20, 30]
+    assert evaluate("$(xs[-4])", env) == 10 and evaluate("$(xs[3])", env) == 40
+    for text in ("$(xs[-5])", "$(xs[4])"):
+        with pytest.raises(CnnCalcError, match="outside the list of 4"):
+            evaluate(text, env)
+
+
 def test_a_hostile_spec_of_long_lists_is_refused_in_time():
     """Lists of 10,000 built at every pass of a long repeat: refused by the analysis'
     budget of 2,000,000 steps, within a second or two."""

@@ -101,6 +101,32 @@ def test_identity_branch_holds_the_input_until_the_merge():
     assert peak_inference(report) == 3 * t * 4
 
 
+def test_channel_dense_copies_a_channels_first_map_and_reads_a_channels_last_one():
+    # 6x6x4 (144 values) -> channel_dense 6 (216 values), batch 1, fp32. After a conv (its
+    # output channels first) the Linear reads a channels-last copy (144), alive only while
+    # it runs: input, conv output, copy and output at once; the weight's gradient keeps the
+    # copy, not the conv's output (the copy is freed after the addmm, the last step here).
+    # After a layer norm (channels last) nothing is copied, and the norm's statistics
+    # (36 + 36) are freed when it returns.
+    x, y = 144, 216
+    conv = analyze_text("""
+        - conv: {filters: 4, kernel: 1}
+          trainable: false
+        - channel_dense: 6
+    """, input="6x6x4")
+    assert [a for _, a in alive_per_step(conv)] == [4 * s for s in (
+        x, x + x, x + x + x, x + x + x + y)]
+    assert saved_activations(conv) == 4 * x
+    norm = analyze_text("""
+        - layernorm: {affine: false}
+        - channel_dense: {units: 6, bias: false}
+    """, input="6x6x4")
+    assert [a for _, a in alive_per_step(norm)] == [4 * s for s in (
+        x, x + x + 36 + 36, x + x, x + x + y)]
+    # the norm (no params, on the input) is not recorded; the Linear keeps the norm's output
+    assert saved_activations(norm) == 4 * x
+
+
 SMALL = """
     - dense: 5
       name: d1

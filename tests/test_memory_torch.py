@@ -8,7 +8,8 @@ it). The module is `cnncalc.torch.build`'s. All must equal `analyses.memory`'s n
 exactly: the saved bytes, the peaks, and the bytes alive after every op that allocates.
 
 Coverage: every layer kind alone, after a trainable layer, and frozen (in place too, at three
-dtypes); every bundled spec (saved bytes on the meta device at its own input size, at two
+dtypes); channel_dense after what lays its input out channels first or channels last (a conv,
+a layer norm, itself, a slice), frozen or not, with and without bias; every bundled spec (saved bytes on the meta device at its own input size, at two
 batches, all trainable and with a frozen first half; liveness on CPU at a small input);
 random specs (the differential tests' generator) with random dtypes, batches, frozen prefixes
 and in-place activations, whose backward must also run when cnncalc accepts them.
@@ -35,7 +36,7 @@ import cnncalc  # noqa: E402
 from cnncalc.analyses import memory  # noqa: E402
 from cnncalc.analyses.verify import torch_shape  # noqa: E402
 from cnncalc.core.freeze import freeze_until  # noqa: E402
-from cnncalc.core.layers import ACTIVATIONS, NOT_IN_PLACE  # noqa: E402
+from cnncalc.core.layers import ACTIVATIONS, NOT_IN_PLACE, prod  # noqa: E402
 from cnncalc.core.report import Report  # noqa: E402
 from cnncalc.errors import CnnCalcError  # noqa: E402
 from cnncalc.torch import DTYPES, build  # noqa: E402
@@ -44,24 +45,7 @@ from tests.torch_memory import live_peak, saved_bytes  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
-#: channel_dense's ops are not modelled (cnncalc refuses its memory, a located error: see
-#: test_channel_dense_memory_is_refused): the specs that use it are left out here.
-UNMODELLED = {"convnext_tiny", "convnext-block"}
-SPECS = sorted(p.stem for p in (Path(__file__).parent.parent / "specs").glob("*.yaml")
-               if p.stem not in UNMODELLED)
-
-
-def test_channel_dense_memory_is_refused() -> None:
-    """Refused with the layer's place, never a wrong number (layers.ChannelDense.ops)."""
-    from cnncalc.analyses import memory
-    from cnncalc.errors import CnnCalcError
-
-    for name in sorted(UNMODELLED):
-        with pytest.raises(CnnCalcError) as caught:
-            memory.peak_inference(cnncalc.analyze(cnncalc.load(name)))
-        assert "channel_dense's torch ops depend on its input's memory layout" in str(
-            caught.value)
-        assert caught.value.problems[0].line is not None
+SPECS = sorted(p.stem for p in (Path(__file__).parent.parent / "specs").glob("*.yaml"))
 
 
 def network(report: Report, device: str = "cpu") -> torch.nn.Module:
@@ -146,6 +130,8 @@ KINDS = {
     "conv_transpose": "conv_transpose: {filters: 3, kernel: 3, stride: 2, activation: tanh}",
     "upsample": "upsample: 2",
     "upsample_bilinear": "upsample: {size: [7, 9], mode: bilinear}",
+    "channel_dense": "channel_dense: 3",
+    "channel_dense_plain": "channel_dense: {units: 5, bias: false, activation: relu}",
     "chunk": "chunk: [2, 1]",
     "channel_shuffle": "channel_shuffle: 2",
     "crop": "crop: [1, 0, 0, 2]",
@@ -226,6 +212,65 @@ def test_kinds_that_keep_nothing_keep_nothing_and_views_allocate_nothing() -> No
     for row in ("global_pool", "upsample: 2", "pad: 1"):
         report = analyze(kind_spec(row, "frozen_after_trainable", False), batch=2)
         assert memory.backward(report).by_layer.get(report.nodes[-1].path) is None, row
+
+
+# --------------------------------------------------------------------------- channel_dense
+
+#: channel_dense after what it follows in practice: the layout of its input decides whether
+#: the built module copies it to channels last first (docs/memory.md), and whether the last
+#: channel_dense row copies is the second value. A 6x6x4 input.
+CHANNEL_DENSE = {
+    "after_conv": ("- conv: {filters: 4, kernel: 3, padding: 1}\n- channel_dense: 6", True),
+    "after_layernorm": ("- layernorm\n- channel_dense: {units: 6, activation: gelu}", False),
+    "two_in_a_row": ("- layernorm\n- channel_dense: 8\n- gelu\n"
+                     "- channel_dense: {units: 4, bias: false}", False),
+    "after_channel_dense": ("- channel_dense: {units: 8, bias: false}\n- channel_dense: 3",
+                            False),
+    "frozen_first": ("- layernorm\n- channel_dense: 8\n  trainable: false\n"
+                     "- channel_dense: 4", False),
+    "frozen_after_conv": ("- conv: {filters: 4, kernel: 1}\n  trainable: false\n"
+                          "- channel_dense: {units: 4, bias: false}", True),
+    # tests/test_memory.py's hand-computed cases
+    "by_hand_after_conv": ("- conv: {filters: 4, kernel: 1}\n  trainable: false\n"
+                           "- channel_dense: 6", True),
+    "by_hand_after_layernorm": ("- layernorm: {affine: false}\n"
+                                "- channel_dense: {units: 6, bias: false}", False),
+    "all_frozen": ("- channel_dense: 8\n  trainable: false\n"
+                   "- channel_dense: {units: 4, bias: false}\n  trainable: false", False),
+    "after_a_slice": ("- layernorm\n- chunk: [2, 1]\n- channel_dense: 3", True),
+    "a_slice_of_one_position": ("- global_pool: {keepdims: true}\n- layernorm\n"
+                                "- chunk: [2, 0]\n- channel_dense: 3", True),
+    "in_place_after": ("- layernorm\n- channel_dense: 6\n- relu: {inplace: true}\n"
+                       "- channel_dense: 2", False),
+    "convnext_block": ("""- residual:
+    body:
+      - depthwise: {kernel: 3, padding: 1}
+      - layernorm: {eps: 1.0e-6}
+      - channel_dense: 16
+      - gelu
+      - channel_dense: 4
+      - layer_scale: 1.0e-6
+      - stochastic_depth: 0.5""", False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CHANNEL_DENSE))
+def test_channel_dense_keeps_and_holds_what_torch_does(case: str) -> None:
+    rows, copies = CHANNEL_DENSE[case]
+    text = "name: t\ninput: 6x6x4\nlayers:\n" + textwrap.indent(rows, "  ") + "\n"
+    for batch, dtype in ((1, "fp32"), (2, "bf16"), (3, "fp32")):
+        report = analyze(text, batch, dtype)
+        check_saved(report, backward=True)
+        check_live(report)
+        check_live(report, training=True)
+    # the rule itself: the last channel_dense's first step copies its input or allocates
+    # nothing (a map laid out channels last is read as it is)
+    report = analyze(text)
+    last = [n for n in report.walk() if n.kind == "channel_dense"][-1]
+    step = memory.forward(report)
+    start, _ = step.spans[last.path]
+    input_bytes = prod(last.input_shape) * report.bytes_per_element
+    assert step.born[start].at(1) == (input_bytes if copies else 0)
 
 
 # --------------------------------------------------------------------------- in place

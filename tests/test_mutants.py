@@ -9,6 +9,8 @@ Araujo et al. for receptive fields, torchvision for channel rounding), never fro
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 
 from cnncalc.analyses.memory import alive_per_step, peak_inference, training
@@ -54,6 +56,21 @@ def test_rule_receptive_field_width_axis_uses_the_width_kernel_stride_and_paddin
     assert field(report, "c") == ((3, 1, 1), (9, 2, 2))
 
 
+def test_rule_a_crop_shifts_the_receptive_field_by_what_it_removes_from_top_and_left():
+    # A crop is a 1x1 window of stride 1 whose padding is minus the rows (columns) it removes
+    # at the top (left): the crop's row 0 is the input's row `top`. A 3x3 conv with padding 1
+    # after it: p' = -top + 1 along the height, -left + 1 along the width; the bottom and
+    # right amounts move nothing.
+    report = analyze_text("""
+        - crop: {amount: [1, 3, 2, 4]}
+          name: k
+        - conv: {filters: 2, kernel: 3, padding: 1}
+          name: c
+    """, input="16x16x1")
+    assert field(report, "k") == ((1, 1, -1), (1, 1, -2))
+    assert field(report, "c") == ((3, 1, 0), (3, 1, -1))
+
+
 def test_rule_same_padding_enters_the_receptive_field_per_axis():
     # "same" on 9x8, f 3, s 2: height total (5-1)*2 + 3 - 9 = 2 -> top 1; width
     # (4-1)*2 + 3 - 8 = 1 -> left 0 (the extra column goes right).
@@ -96,6 +113,25 @@ def test_rule_adaptive_pool_window_is_the_lectures_per_axis():
     assert field(report, "a") == ((4, 3, 0), (5, 4, 0))
 
 
+@pytest.mark.parametrize("factor, size, stride, padding", [
+    # b = 2: back 3/4, r = 3/4 + 2, j = 1/2, p = 3/4 - (1/2 - 1)/2 = 1
+    (2, Fraction(11, 4), Fraction(1, 2), 1),
+    # b = 3: back 5/6, r = 5/6 + 2, j = 1/3, p = 5/6 - (1/3 - 1)/2 = 7/6
+    (3, Fraction(17, 6), Fraction(1, 3), Fraction(7, 6)),
+])
+def test_rule_a_bilinear_upsample_sees_the_two_pixels_around_torchs_source_point(
+        factor, size, stride, padding):
+    # torch (align_corners=False) reads output k from x = (k + 1/2) q - 1/2 with q = 1/factor
+    # (area_pixel_compute_source_index): pixels floor(x) and floor(x) + 1. x has denominator
+    # 2b (q = a/b), so floor(x) >= x - (2b - 1)/(2b) = x - back: the window runs from
+    # x - back to x + 1, a size of back + 2 pixels, starting at k q - p.
+    report = analyze_text(f"""
+        - upsample: {{factor: {factor}, mode: bilinear}}
+          name: u
+    """, input="6x6x1")
+    assert field(report, "u") == ((size, stride, padding),) * 2
+
+
 # --------------------------------------------------------------------------- memory
 
 PROJECTION = """
@@ -117,6 +153,33 @@ def test_rule_a_projection_shortcut_reads_the_block_input_and_the_add_reads_its_
     assert [alive for _, alive in alive_per_step(report)] == [4 * n for n in (256, 384, 512,
                                                                                 640)]
     assert peak_inference(report) == 640 * 4
+
+
+def test_rule_the_largest_batch_is_the_tightest_line_and_a_flat_line_only_has_to_fit():
+    # b = floor((limit - static - fixed) / per_example) for each line that grows with the
+    # batch, the smallest of them; a line that does not grow (per_example 0) fits or not at
+    # any batch; nothing fits below 0; no growing line at all: MAX_BATCH.
+    from cnncalc.analyses.memory import MAX_BATCH, Size, _largest
+
+    assert _largest(10, [Size(3, 5)], 10 + 5 + 3 * 7) == 7
+    assert _largest(10, [Size(3, 5)], 10 + 5 + 3 * 7 - 1) == 6
+    assert _largest(10, [Size(3, 5)], 10 + 5 - 1) == 0  # not even the fixed part
+    assert _largest(10, [Size(1, 0)], 10 + 9) == 9  # one byte per example: the room itself
+    assert _largest(10, [Size(0, 5)], 15) == MAX_BATCH  # exactly at the limit: fits
+    assert _largest(10, [Size(0, 5)], 14) == 0  # one byte over: nothing fits
+    # a flat line before a growing one does not end the search
+    assert _largest(0, [Size(0, 5), Size(2, 0), Size(4, 1)], 21) == 5
+    assert _largest(0, [Size(2, 0), Size(0, 22)], 21) == 0
+
+
+def test_rule_largest_batch_says_its_limit_and_trains_with_plain_sgd_by_default():
+    from cnncalc.analyses.memory import largest_batch
+
+    report = analyze_text("- conv: {filters: 2, kernel: 1}", input="2x2x1")
+    fit = largest_batch(report, 1000)
+    assert (fit.limit, fit.optimizer) == (1000, "sgd")
+    # sgd keeps no state: weights (4 params, 16 bytes) and their gradients (16 bytes)
+    assert fit == largest_batch(report, 1000, "sgd") != largest_batch(report, 1000, "adam")
 
 
 def test_rule_the_first_layer_with_one_trainable_param_keeps_its_input():
@@ -448,3 +511,218 @@ def test_rule_transposed_convolution_defaults_and_whole_numbers() -> None:
     assert macs == 3 * 3 * 6 * 5 * 5 * 4 and type(macs) is int
     grouped = transposed_conv_macs(3, 3, 4, 5, 5, 6, 2)
     assert grouped == 3 * 3 * 3 * 5 * 5 * 4 and type(grouped) is int
+
+
+# --------------------------------------------------------------------------- row limit
+
+# The engine computes at most 10,000 rows (docs/trust.md). A repeat whose passes all make the
+# same rows is refused after its first pass, naming the repeat (`repeat N of M rows each`);
+# one whose passes may differ (a `when`, a repeat or a residual `add` given by an expression,
+# anywhere inside it or in a block it uses) is expanded and counted, so a later pass making
+# fewer rows keeps it under the limit. The row counts below are worked by hand: a seq's row
+# and its children's; a residual's row, its body's, its shortcut's and the add; a parallel's
+# row, a row per branch, the branches' layers and the merge; the repeat's own row.
+
+ROWS = 10_000
+BLOCKS = """\
+blocks:
+  unit:
+    args: {first: false}
+    layers:
+      - relu
+      - {relu: null, when: $first}
+  plain:
+    layers: [relu, relu]
+"""
+
+
+def count_rows(report) -> int:
+    return sum(1 for _ in report.walk())
+
+
+@pytest.mark.parametrize("layers, times, first, later", [
+    ("- seq:\n    - relu\n    - {relu: null, when: $(i == 0)}\n  repeat: 4000", 4000, 3, 2),
+    ("- seq:\n    - relu\n    - {relu: null, repeat: \"$(2 - min(i, 1))\"}\n  repeat: 2100",
+     2100, 5, 4),
+    ("- residual:\n    body: [relu, {relu: null, when: $(i == 0)}]\n  repeat: 3000", 3000, 4, 3),
+    ("- residual:\n    add: $(i == 0)\n    body: [relu]\n  repeat: 4000", 4000, 3, 2),
+    ("- residual:\n    body: [relu]\n    shortcut: [relu, {relu: null, when: $(i == 0)}]\n"
+     "  repeat: 1900", 1900, 6, 5),
+    ("- parallel:\n    merge: add\n    branches:\n      - [relu, {relu: null, when: $(i == 0)}]\n"
+     "      - [relu]\n  repeat: 1600", 1600, 7, 6),
+    ("- unit: {first: $(i == 0)}\n  repeat: 4000", 4000, 3, 2),
+], ids=["seq-when", "seq-inner-repeat", "residual-body", "residual-add", "residual-shortcut",
+        "parallel-branch", "block-when"])
+def test_rule_a_repeat_whose_passes_differ_is_counted_not_refused(layers, times, first, later):
+    assert first * times > ROWS  # the first pass alone, times over, would pass the limit
+    report = analyze_text(layers, input="2x2x1", extra=BLOCKS)
+    assert count_rows(report) == 1 + first + (times - 1) * later <= ROWS
+
+
+@pytest.mark.parametrize("layers, times, each", [
+    ("- seq: [relu, relu]\n  repeat: 4000", 4000, 3),
+    ("- seq: [relu, relu]\n  repeat: $(4000)", 4000, 3),  # its own repeat is read once
+    ("- seq: [relu, relu]\n  repeat: 4000\n  when: $(1 == 1)", 4000, 3),  # and its own when
+    ("- seq: [relu, {relu: null, repeat: 2}]\n  repeat: 2500", 2500, 5),
+    ("- residual:\n    body: [relu]\n    shortcut: [relu, relu]\n  repeat: 1900", 1900, 6),
+    ("- residual:\n    add: true\n    body: [relu]\n  repeat: 4000", 4000, 3),
+    ("- parallel:\n    merge: add\n    branches: [[relu, relu], [relu]]\n  repeat: 1600",
+     1600, 7),
+    ("- plain: null\n  repeat: 4000", 4000, 3),
+], ids=["seq", "seq-repeat-expression", "seq-when", "seq-inner-repeat", "residual-shortcut",
+        "residual-add", "parallel", "block"])
+def test_rule_a_repeat_of_alike_passes_is_refused_after_its_first(layers, times, each):
+    with pytest.raises(CnnCalcError) as error:
+        analyze_text(layers, input="2x2x1", extra=BLOCKS)
+    assert f"repeat {times:,} of {each} rows each is more than the 10,000 rows" in str(error.value)
+
+
+# --------------------------------------------------------------------------- channel split
+
+def test_rule_a_split_given_by_expressions_reads_the_input_at_the_split():
+    # `in_channels` in `split` (a count, or each of a list's sizes) is the parallel's input:
+    # 6 channels -> `$(in_channels // 3)` = 2 chunks of 3; `[$(in_channels - 2), 2]` = 4 + 2.
+    counted = analyze_text("""
+        - parallel:
+            split: $(in_channels // 3)
+            branches: [[relu], [relu]]
+          name: p
+    """, input="2x2x6")
+    listed = analyze_text("""
+        - parallel:
+            split: [$(in_channels - 2), 2]
+            branches: [[relu], [relu]]
+          name: p
+    """, input="2x2x6")
+    for report, sizes in ((counted, [3, 3]), (listed, [4, 2])):
+        relus = [n for n in report.walk() if n.kind == "relu"]
+        assert [n.output_shape for n in relus] == [(2, 2, c) for c in sizes]
+
+
+# --------------------------------------------------------------------------- engine: rows
+
+def test_rule_training_only_totals_count_each_auxiliary_row_once_wherever_it_sits():
+    # An auxiliary head inside a seq: its conv k (1x1, 4 -> 2 on 4x4: MACs 4*2*16 = 128,
+    # params 4*2 + 2 = 10, activations 32) and its global pool (2 activations, 32 adds).
+    # The head's own row already holds its rows: counted once, not again for k and the pool.
+    report = analyze_text("""
+        - seq:
+            - {conv: {filters: 4, kernel: 1}, name: c}
+            - seq: [{conv: {filters: 2, kernel: 1}, name: k}, global_pool]
+              training_only: true
+              name: aux
+              from: c
+            - {relu: null, from: c}
+          name: s
+    """, input="4x4x3")
+    extra = report.training_only
+    assert (extra.macs, extra.params, extra.activations, extra.elementwise) == (
+        128, 10, 32 + 2, 2 * 16 + 2 * 16)  # biases 32 adds, pool 32 adds
+    s = report.nodes[0]
+    assert s.macs == 3 * 4 * 16  # the trunk's conv only: the head runs in training only
+
+
+def test_rule_a_branch_row_sits_one_level_below_the_parallel_and_its_layers_two():
+    report = analyze_text("""
+        - parallel:
+            branches:
+              - [{conv: {filters: 2, kernel: 1}}]
+              - [{relu: null, name: r}]
+          name: p
+    """, input="4x4x3")
+    rows = {n.path: (n.depth, n.line) for n in report.walk()}
+    # the unnamed branch gets a row `branch1` on the parallel's line (4); a one-named-layer
+    # branch is that layer's own row (p.r), one level below the parallel
+    assert rows["p.branch1"] == (1, 4)
+    assert rows["p.branch1.conv1"][0] == 2
+    assert rows["p.r"] == (1, 7)
+
+
+def test_rule_a_branch_named_like_the_merge_or_the_activation_is_refused():
+    for name, extra in (("concat", ""), ("relu", "    activation: relu\n")):
+        with pytest.raises(CnnCalcError, match=f"the branch name '{name}' is taken"):
+            analyze_text(f"""
+- parallel:
+    branches:
+      - [{{conv: {{filters: 2, kernel: 1}}, name: {name}}}]
+      - [{{conv: {{filters: 2, kernel: 1}}}}]
+{extra}  name: p
+""", input="4x4x3")
+    # no activation: a branch may be called anything else, `relu` included
+    report = analyze_text("""
+- parallel:
+    branches:
+      - [{relu: null, name: relu}]
+      - [{conv: {filters: 2, kernel: 1}}]
+  name: p
+""", input="4x4x3")
+    assert [n.path for n in report.nodes[0].children] == ["p.relu", "p.branch2", "p.concat"]
+
+
+BLOCK_BODIES = """\
+blocks:
+  listed:
+    layers: [relu]
+  res:
+    residual:
+      body: [relu]
+"""
+
+
+def test_rule_a_one_named_block_use_is_the_branch_row_only_when_its_body_is_a_list():
+    # a block whose body is a list runs in order like a seq: the use is the branch's row
+    # (`p.a`); a block whose body is a residual keeps the `branchN` row around it
+    report = analyze_text("""
+        - parallel:
+            branches:
+              - [{listed: null, name: a}]
+              - [{res: null, name: b}]
+          name: p
+    """, input="4x4x3", extra=BLOCK_BODIES)
+    assert [n.path for n in report.nodes[0].children] == ["p.a", "p.branch2", "p.concat"]
+    assert [n.path for n in report.nodes[0].children[1].children] == ["p.branch2.b"]
+
+
+@pytest.mark.parametrize("ref, words", [
+    ('"$(\'\')"', "from: '' is not a layer's name"),
+    ('"$(3)"', "from: 3 is not a layer's name"),
+])
+def test_rule_from_must_name_a_layer(ref, words):
+    # (a `from:` written out is checked when the spec is read; one given by an expression
+    # when its value is known)
+    with pytest.raises(CnnCalcError, match=words):
+        analyze_text(f"- relu\n- {{relu: null, from: {ref}}}", input="2x2x1")
+
+
+@pytest.mark.parametrize("split, words", [  # given by expressions: checked once evaluated
+    ('"$([3, 3])"', "[3, 3] must be 3 whole channel counts of at least 1"),  # the sum, too few
+    ("[$(2.0), 2, 2]", "must be 3 whole channel counts"),  # the sum again, not whole
+    ("[$(1 == 1), 3, 2]", "must be 3 whole channel counts"),  # True is no count (sums to 6)
+    ("[$(0), 4, 2]", "must be 3 whole channel counts"),
+    ("$(2)", "parallel.split: 2 must be the number of branches (3)"),
+])
+def test_rule_a_split_names_each_branch_a_whole_count_or_is_the_branch_count(split, words):
+    with pytest.raises(CnnCalcError, match=words.replace("[", r"\[").replace("(", r"\(")
+                       .replace(")", r"\)")):
+        analyze_text(f"""
+- parallel:
+    split: {split}
+    branches: [[relu], [relu], [relu]]
+""", input="2x2x6")
+
+
+def test_rule_a_long_path_in_a_message_keeps_its_last_77_characters():
+    from cnncalc.core.engine import _clip_path
+
+    assert _clip_path("a" * 80) == "a" * 80
+    long = "x" + "b" * 80  # 81 characters
+    assert _clip_path(long) == "..." + "b" * 77
+
+
+def test_rule_a_varying_repeat_past_the_limit_is_refused_when_the_rows_run_out():
+    # passes that may differ are expanded: 3 rows for the first, 2 for each other, 5,000
+    # passes make 10,002 rows with the repeat's own: past 10,000, refused as they run out
+    with pytest.raises(CnnCalcError, match="the spec expands to more than 10,000 rows "
+                                           r"\(layers, repeats, blocks and branches\)"):
+        analyze_text("- seq:\n    - relu\n    - {relu: null, when: $(i == 0)}\n  repeat: 5000",
+                     input="2x2x1")

@@ -16,6 +16,7 @@ import pytest
 
 from cnncalc.analyses.scale import (
     Scaling,
+    check_reach,
     channels,
     compound,
     parse_resolution,
@@ -269,3 +270,77 @@ def test_cli_bad_options_exit_2(runner, args, message):
     assert result.exit_code == 2
     assert message in result.stderr
     assert "Traceback" not in result.output
+
+
+# ------------------------------------------------------------------ what follows, where refusals point
+
+FOLLOWS = textwrap.dedent("""\
+    name: t
+    input: 8x8x3
+    blocks:
+      unit:
+        args: {c: channels, n: 4}
+        let: {x: 2, y: $(x), z: $(x)}
+        layers:
+          - conv: {filters: $(c * 2), kernel: 1}
+          - conv: {filters: $(in_channels * 0 + y + z + 4), kernel: 1}
+          - conv: {filters: $(n * 2), kernel: 1}
+            scale: false
+    layers:
+      - unit: {c: 16}
+""")
+
+
+def test_width_leaves_expressions_that_follow_a_channels_argument_or_the_input():
+    # `$(c * 2)` reads an argument declared `channels` (scaled at each use: 16 -> 8), and the
+    # second reads `in_channels` through the let chain y, z -> x (x reached twice): both
+    # follow the scaled network and stay as written.
+    _, out = scaled(FOLLOWS, width=0.5)
+    layers = out["blocks"]["unit"]["layers"]
+    assert layers[0]["conv"]["filters"] == "$(c * 2)"
+    assert layers[1]["conv"]["filters"] == "$(in_channels * 0 + y + z + 4)"
+    assert out["layers"][0]["unit"]["c"] == 8
+
+
+def test_width_refusals_point_at_the_value_or_at_layers():
+    # an expression from an argument not declared `channels`: the line of that value (10)
+    text = FOLLOWS.replace("        scale: false\n", "")
+    assert text != FOLLOWS
+    with pytest.raises(CnnCalcError, match=r"^t\.yaml:10: --width cannot scale conv\.filters "
+                                           r"'\$\(n \* 2\)': it comes from the argument 'n'"):
+        scale_raw(load_yaml(text, "t.yaml"), Scaling(width=0.5), "t.yaml")
+    # nothing to scale: the line of `layers:` (3)
+    plain = "name: t\ninput: 8x8x3\nlayers:\n  - relu\n"
+    with pytest.raises(CnnCalcError, match=r"^t\.yaml:3: the width multiplier 0\.5 would "
+                                           "change nothing"):
+        scale_raw(load_yaml(plain, "t.yaml"), Scaling(width=0.5), "t.yaml")
+    with pytest.raises(CnnCalcError, match=r"^t\.yaml:3: --by depth: the depth multiplier "
+                                           "would change nothing"):
+        check_reach(load_yaml(plain, "t.yaml"), "t.yaml", ("depth",), "--by depth")
+
+
+def test_an_invalid_expression_under_width_gets_the_parse_error_not_a_scaling_one():
+    text = ("name: t\ninput: 8x8x3\nlayers:\n  - conv: {filters: 16, kernel: 1}\n"
+            "  - conv: {filters: $(2 +), kernel: 1}\n")
+    with pytest.raises(CnnCalcError) as error:
+        analyze(scaled_spec(load_yaml(text, "t.yaml"), Scaling(width=0.5), "t.yaml"))
+    assert "invalid expression" in str(error.value) and "--width" not in str(error.value)
+
+
+def test_resolution_bounds_are_inclusive():
+    assert parse_resolution("100000") == (100_000, 100_000)
+    assert parse_resolution("0" * 37 + "240") == (240, 240)  # 40 characters: read
+    for bad, words in (("100001", "not from 1 to 100,000"), ("0" * 38 + "240", "cannot read")):
+        with pytest.raises(CnnCalcError, match=words):
+            parse_resolution(bad)
+
+
+def test_a_search_probes_only_the_multipliers_it_varies():
+    # `fit --by depth` on a spec whose width could not be scaled (an expression from an
+    # argument not declared `channels`) is fine: only depth is probed. `--by width` on it is
+    # refused at that value's line.
+    text = FOLLOWS.replace("        scale: false\n", "").replace(
+        "  - unit: {c: 16}", "  - unit: {c: 16}\n    repeat: 2")
+    check_reach(load_yaml(text, "t.yaml"), "t.yaml", ("depth",), "--by depth")
+    with pytest.raises(CnnCalcError, match=r"^t\.yaml:10: --width cannot scale"):
+        check_reach(load_yaml(text, "t.yaml"), "t.yaml", ("width",), "--by width")

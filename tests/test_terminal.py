@@ -50,8 +50,6 @@ def test_every_bundled_spec_fits_80_columns(narrow, spec):
                  ["memory", spec], ["explain", spec], ["scale", spec, "--depth", "1"]):
         if args[0] == "scale" and spec.startswith("inception-"):
             continue  # nothing to repeat: scale refuses them (exit 2, one line)
-        if args[0] == "memory" and spec.startswith("convnext"):
-            continue  # channel_dense's memory is refused (exit 2, one line; docs/memory.md)
         assert too_wide(lines_of(narrow, args)) == [], args
 
 

@@ -303,3 +303,15 @@ def test_share_errors(text, words):
 def test_bytes_per_element_of_each_dtype():
     """CONVENTIONS.md: fp32 4, fp16/bf16 2, int8 1 (the bit width over 8)."""
     assert DTYPE_BYTES == {"fp32": 32 // 8, "fp16": 16 // 8, "bf16": 16 // 8, "int8": 8 // 8}
+
+
+def test_share_bounds_are_inclusive():
+    """The largest share read is 1,000,000% (10^4 times the whole), and a share's text may be
+    120 characters long: both limits are accepted exactly, one past each is refused."""
+    assert parse_share("1000000%") == 10_000
+    with pytest.raises(CnnCalcError, match="more than 1,000,000%"):
+        parse_share("1000000.5%")
+    at_limit = "1." + "0" * 117 + "%"  # 120 characters
+    assert len(at_limit) == 120 and parse_share(at_limit) == Fraction(1, 100)
+    with pytest.raises(CnnCalcError, match="too long to be a percentage"):
+        parse_share("1." + "0" * 118 + "%")

@@ -4,6 +4,7 @@
     python tools/mutation.py --report    # print the scores of the last run only
     python tools/mutation.py --jobs 4    # more workers on a bigger machine
     python tools/mutation.py --fresh     # forget earlier results (default: killed ones stay)
+    python tools/mutation.py --only 'cnncalc.core.engine.*'   # one file's mutants first
     python tools/mutation.py --deselect tests/test_x.py::test_y   # a test failing already
 
 Slow (see docs/testing.md for the time on a 2-core machine); never run in CI. Needs
@@ -181,6 +182,37 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
      "with index 0 callers ignore the text (they print the number itself)"),
     ("cnncalc/core/units.py", "binary", 'units = ("B", "KiB", "MiB", "GiB", "TiB")', None,
      "index 0 (bytes) is printed by its own line ({n:,} B); the name 'B' is never read"),
+    ("cnncalc/core/formulas.py", "adaptive_largest",
+     "uniform = adaptive_uniform(n_in, n_out)", "uniform = None",
+     "the uniform case is a shortcut: every window then has that size, so the largest of "
+     "the windows computed one by one is the same"),
+    ("cnncalc/analyses/scale.py", "check_reach",
+     'depth=2.0 if "depth" in what else 1.0)', 'depth=2.0 if ("depth" in what) or True else 1.0)',
+     "scaling the depth only counts repeats (it refuses nothing), and the count of a "
+     "multiplier not in `what` is never read"),
+    ("cnncalc/analyses/scale.py", "check_reach",
+     'depth=2.0 if "depth" in what else 1.0)', 'depth=2.0 if "depth" in what else 2.0)',
+     "scaling the depth only counts repeats (it refuses nothing), and the count of a "
+     "multiplier not in `what` is never read"),
+    ("cnncalc/analyses/scale.py", "check_reach",
+     'depth=2.0 if "depth" in what else 1.0)', 'depth=3.0 if "depth" in what else 1.0)',
+     "the probe counts the repeats any multiplier other than 1 reaches: 3 reaches the same"),
+    ("cnncalc/analyses/scale.py", "check_reach",
+     'probe = Scaling(width=2.0 if "width" in what else 1.0,',
+     'probe = Scaling(width=3.0 if "width" in what else 1.0,',
+     "the probe counts the channel counts any multiplier other than 1 reaches: 3 reaches the "
+     "same ones"),
+    ("cnncalc/analyses/scale.py", "_parses", "parse_spec(raw, file)", "parse_spec(raw, None)",
+     "only whether it parses is used: the file names the file in a message nobody reads"),
+    *[(file, func, line, line.replace("strict=True", after),
+       "both sequences hold two sizes (a map's height and width, and `pair`'s or the output's "
+       "two): `strict` only guards the code against itself")
+      for file, func, line in (
+          ("cnncalc/core/layers.py", "AdaptivePool.window",
+           "for n, t in zip(shape[:2], pair(self.size), strict=True):"),
+          ("cnncalc/core/layers.py", "Upsample.window",
+           "for n_in, n_out in zip(shape[:2], out[:2], strict=True):"))
+      for after in ("strict=None", "strict=False", "")],
 ]
 
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
@@ -314,9 +346,9 @@ def forget(everything: bool) -> None:
             meta.write_text(json.dumps(data, indent=4))
 
 
-def run_mutmut(jobs: int) -> int:
+def run_mutmut(jobs: int, only: list[str]) -> int:
     command = ["nice", "-n", "19", sys.executable, "-m", "mutmut", "run", "--max-children",
-               str(jobs)]
+               str(jobs), *only]
     return subprocess.run(command, cwd=STAGE).returncode
 
 
@@ -444,6 +476,9 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2, help="mutmut workers (default 2)")
     parser.add_argument("--fresh", action="store_true",
                         help="forget every earlier result (default: keep the killed ones)")
+    parser.add_argument("--only", action="append", default=[], metavar="PATTERN",
+                        help="check only the mutants whose names match (mutmut's names, "
+                             "fnmatch: 'cnncalc.core.engine.*'); repeatable")
     parser.add_argument("--deselect", action="append", default=[], metavar="NODEID",
                         help="leave out a test that fails on the unmutated code (repeatable)")
     args = parser.parse_args()
@@ -451,7 +486,7 @@ def main() -> int:
         stage(args.deselect)
         os.chdir(STAGE)  # mutmut reads the staged pyproject
         forget(args.fresh)
-        code = run_mutmut(args.jobs)
+        code = run_mutmut(args.jobs, args.only)
         if code:
             print(f"mutmut exited with {code}", file=sys.stderr)
             return code

@@ -22,8 +22,10 @@ alive from the op that allocates it while anything holds it, as eager torch hold
   after a layer norm; a crop) copies.
 An op's extra outputs (max pooling's int64 indices, layer norm's statistics) are alive while
 it runs. The peak is the largest total alive just after one op; `peak_at` names its layer.
-Memory layouts follow torch's CPU rules (channels last propagates from a layer norm's output,
-a cat is channels last only when all its inputs are, an add is laid out as its first input).
+Memory layouts follow torch's CPU rules (channels last propagates from a layer norm's and a
+channel_dense's output, a cat is channels last only when all its inputs are, an add is laid
+out as its first input); a channel_dense copies a map not laid out channels last to channels
+last first (`cnncalc.torch.ChannelLinear`), a temporary until its Linear has run.
 
 Training (`backward`, train mode, every row): a tensor requires a gradient when it is made
 from one that does or by an op whose parameters train (the network's input does not); an op is
@@ -89,6 +91,11 @@ def _dims(shape: tuple[int, ...]) -> tuple[int, ...]:
     return (shape[2], shape[0], shape[1]) if len(shape) == 3 else shape
 
 
+def _shape(dims: tuple[int, ...]) -> tuple[int, ...]:
+    """torch's dims after the batch as the engine's shape: (C, H, W) -> HWC."""
+    return (dims[1], dims[2], dims[0]) if len(dims) == 3 else dims
+
+
 def _contiguous(dims: tuple[int, ...]) -> tuple[int, ...]:
     """Strides of a contiguous tensor of (batch, *dims), the batch's first."""
     strides = [1]
@@ -122,6 +129,18 @@ def _is_channels_last(dims: tuple[int, ...], strides: tuple[int, ...]) -> bool:
         if sizes[d] > 1:
             low *= sizes[d]
     return True
+
+
+def _packed_channels_last(dims: tuple[int, ...], strides: tuple[int, ...]) -> bool:
+    """Whether a map is laid out channels last with nothing between examples: its NHWC
+    permutation is contiguous, the batch's stride counted (cnncalc.torch's test of the same
+    name, on which channel_dense copies its input or not)."""
+    if len(dims) != 3:
+        return False
+    c, h, w = dims
+    sn, sc, sh, sw = strides
+    return ((c == 1 or sc == 1) and (w == 1 or sw == c) and (h == 1 or sh == w * c)
+            and sn == c * h * w)
 
 
 def _view_strides(dims: tuple[int, ...], strides: tuple[int, ...],
@@ -233,6 +252,10 @@ class _Pass:
             top, bottom, left, right = spec.args
             c, h, w = dims
             return self.tensor(source.storage, (c, h - top - bottom, w - left - right), strides)
+        if spec.kind == "channels_last":
+            if _packed_channels_last(dims, strides):
+                return source
+            return self.new(New(_shape(dims), layout="channels_last"), [source])  # a copy
         flat = (prod(dims),)
         found = _view_strides(dims, strides, flat)
         if found is not None:
@@ -585,7 +608,7 @@ def _largest(static: int, lines: list[Size], limit: int) -> int:
             if room < 0:
                 return 0
             continue
-        best = min(best, room // line.per_example if room >= 0 else 0)
+        best = min(best, room // line.per_example)  # negative room: under 0, so 0 below
     return max(best, 0)
 
 

@@ -76,6 +76,8 @@ MEANINGS: dict[str, Meaning] = {
     "--divisor": Meaning("Scaled channel counts are multiples of this."),
     "--by": Meaning("What fit scales: compound, width, depth or resolution."),
     "--sweep": Meaning("Square input sizes START..STOP:STEP (STOP included)."),
+    "--class": Meaning("The input sizes resolution's formulas are for: divisible (by the total "
+                       "stride), all, or one size's class."),
     "--from": Meaning("The smallest value fit tries."),
     "--to": Meaning("The largest value fit tries."),
     "--step": Meaning("The step between the values fit tries."),

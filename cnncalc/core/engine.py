@@ -6,6 +6,7 @@ Pure Python; it never imports torch. Shapes propagate with `floor((n + 2p - f) /
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
@@ -66,9 +67,8 @@ def analyze(spec: Spec, input_shape: Shape | None = None, batch: int = 1,
     report = Report(spec.name, spec.description, shape, nodes, totals, batch, dtype, spec.file,
                     walker.count)
     if walker.training_only:
-        report.training_only = _accumulate(
-            Totals(), [n for n in report.walk() if n.training_only
-                       and not _in_training_only(n, report)], inference=False)
+        report.training_only = _accumulate(Totals(), list(_outermost_training_only(nodes)),
+                                           inference=False)
     report.outputs = walker.outputs(nodes, top, spec)
     report.notes = list(spec.notes)
     if spec.freeze_until:
@@ -104,26 +104,13 @@ def _accumulate(target: _T, nodes: list[Node], inference: bool = True) -> _T:
     return target
 
 
-def _in_training_only(node: Node, report: Report) -> bool:
-    """Whether `node` sits inside a training-only block (whose counts already hold it)."""
-    parent = node.path.rpartition(".")[0]
-    while parent:
-        found = _find(report.nodes, parent)
-        if found is not None and found.training_only:
-            return True
-        parent = parent.rpartition(".")[0]
-    return False
-
-
-def _find(nodes: list[Node], path: str) -> Node | None:
-    """The node at a dotted path, or None."""
-    found = None
-    for part in path.split("."):
-        found = next((n for n in nodes if n.name == part), None)
-        if found is None:
-            return None
-        nodes = found.children or []
-    return found
+def _outermost_training_only(nodes: list[Node]) -> Iterator[Node]:
+    """The training-only rows not inside another one (whose counts already hold them)."""
+    for node in nodes:
+        if node.training_only:
+            yield node
+        else:
+            yield from _outermost_training_only(node.children or [])
 
 
 def _sum_into(node: Node, children: list[Node]) -> Node:
@@ -268,23 +255,22 @@ class _Walker:
             raise _too_many_rows()
 
     # -- helpers
-    def varies(self, entry: Entry, seen: frozenset[str] = frozenset(), top: bool = False) -> bool:
+    def varies(self, entry: Entry, top: bool = False) -> bool:
         """Whether passes of a repeat may make different rows: a `when`, a repeat or a
         residual's `add` given by an expression, inside `entry` or a block it uses (the
-        repeated entry's own `when` and `repeat` are read once, `top`)."""
+        repeated entry's own `when` and `repeat` are read once, `top`). Asked after a first
+        pass went through: every block it uses exists, and none uses itself."""
         if not top and (entry.when is not None or expr.is_expression(entry.repeat)):
             return True
         if isinstance(entry, Seq):
-            return any(self.varies(e, seen) for e in entry.children)
+            return any(self.varies(e) for e in entry.children)
         if isinstance(entry, Residual):
             return expr.is_expression(entry.add) or any(
-                self.varies(e, seen) for e in (*entry.body, *entry.shortcut))
+                self.varies(e) for e in (*entry.body, *entry.shortcut))
         if isinstance(entry, Parallel):
-            return any(self.varies(e, seen) for branch in entry.branches for e in branch)
+            return any(self.varies(e) for branch in entry.branches for e in branch)
         if isinstance(entry, Use):
-            block = self.spec.blocks.get(entry.kind)
-            return entry.kind in seen or block is None or self.varies(
-                block.body, seen | {entry.kind})
+            return self.varies(self.spec.blocks[entry.kind].body)
         return False
 
     def env_at(self, env: dict[str, Any], shape: Shape) -> dict[str, Any]:
@@ -665,7 +651,7 @@ class _Walker:
         parts = self.split(entry, shape, frame) if entry.split is not None else None
         own = [branch[0].name if len(branch) == 1 and branch[0].name and self.is_row(branch[0])
                else None for branch in entry.branches]
-        taken = {entry.merge, *([entry.activation] if entry.activation else [])}
+        taken = {entry.merge, entry.activation}  # (None, for no activation, is no name)
         for index, branch in enumerate(entry.branches, 1):
             given = shape if parts is None else (*shape[:-1], parts[index - 1])
             name = own[index - 1]
@@ -713,7 +699,7 @@ class _Walker:
                 raise CnnCalcError(f"parallel.split: {' + '.join(map(str, sizes))} = "
                                    f"{sum(sizes)}, but the input has {c} channels")
             return sizes
-        if split != n or isinstance(split, bool):
+        if split != n:  # (True is 1, and a parallel has two branches or more)
             raise CnnCalcError(f"parallel.split: {split!r} must be the number of branches "
                                f"({n}) or a list of {n} channel counts")
         sizes = chunk_sizes(c, n)

@@ -11,7 +11,8 @@ the bytes autograd saves in a training step. The vocabulary:
   it out (`like` its first operand's memory format, `channels_last`, `contiguous`, or `cat`:
   channels-last when every operand is).
 - `View`: the result shares its first operand's storage (a channel range, a crop, a flatten
-  that torch can do as a view; a flatten that cannot is a copy, decided from the strides).
+  that torch can do as a view; a flatten that cannot is a copy, decided from the strides; a
+  map already laid out channels last, where any other is copied to channels last).
 - `INPLACE`: the result overwrites the first operand.
 - `Save`: what the backward keeps: an operand, the result, an extra output (indices, a mask,
   statistics), or a `copy` autograd makes of an operand before an in-place op overwrites it.
@@ -48,7 +49,9 @@ class New:
 @dataclass(frozen=True, slots=True)
 class View:
     """A view of the first operand: `channels` (start, size), `crop` (top, bottom, left,
-    right) or `flatten` (a view when the strides allow it, else a contiguous copy)."""
+    right), `flatten` (a view when the strides allow it, else a contiguous copy) or
+    `channels_last` (the operand itself when it is a map laid out channels last with nothing
+    between examples, else a channels-last copy: `cnncalc.torch.ChannelLinear`)."""
 
     kind: str
     args: tuple[int, ...] = ()

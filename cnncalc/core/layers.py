@@ -824,16 +824,15 @@ class ChannelDense(Layer):
         )
 
     def ops(self, in_shape: Shape, out_shape: Shape, training: bool) -> tuple[Op, ...]:
-        """Not modelled yet, so refused (never a wrong number): torch's `nn.Linear` on a
-        channels-last view copies its input first when the map is laid out channels-first
-        (then `mm` and a separate bias `add`, three tensors) and reads it in place when it is
-        channels-last (one `addmm`), as measured with tests/torch_memory.py; the op list here
-        is the same for every input layout."""
-        from ..errors import CnnCalcError
-
-        raise CnnCalcError("memory: channel_dense's torch ops depend on its input's memory "
-                           "layout, which cnncalc's memory model does not follow for it yet "
-                           "(docs/memory.md); its params and MACs are exact")
+        """Its input as is when laid out channels last (after a layer norm, a channel_dense,
+        an activation of either), else a channels-last copy (after a convolution, a slice of
+        channels: `cnncalc.torch.ChannelLinear` makes it, freed when the Linear returns);
+        then addmm (mm without bias) on that, a channels-last output, and the activation.
+        It keeps what the Linear read (the input or its copy) only when its weight trains."""
+        return (Op("clone", View("channels_last")),
+                Op("addmm" if self.bias else "mm", New(out_shape, layout="channels_last"),
+                   params=True, saves=(Save("operand", 0, "params"),)),
+                *_then(self.activation, out_shape))
 
     def window(self, shape: Shape) -> Windows:
         return NO_WINDOW  # each position's own channels: a 1x1 window, stride 1

@@ -374,7 +374,8 @@ def result(report: Report, max_depth: int | None = None, rf: bool = False,
 
         try:
             memory = memory_result(report).tables[0]
-        except CnnCalcError as exc:  # a kind whose memory is not modelled: said, not guessed
+        except CnnCalcError as exc:  # torch could not run it as written (an in-place
+            # activation over a tensor read or kept later): said, not guessed
             notes.append(f"Memory: not shown ({exc.problems[0].message})")
         else:
             memory.title = "Memory"
