@@ -726,3 +726,97 @@ def test_rule_a_varying_repeat_past_the_limit_is_refused_when_the_rows_run_out()
                                            r"\(layers, repeats, blocks and branches\)"):
         analyze_text("- seq:\n    - relu\n    - {relu: null, when: $(i == 0)}\n  repeat: 5000",
                      input="2x2x1")
+
+
+# --------------------------------------------------------------------------- engine: block reuse
+
+REUSED = """\
+blocks:
+  unit:
+    layers:
+      - residual:
+          body:
+            - {conv: {filters: 4, kernel: 3, padding: 1}, lint: {ignore: [pixels-dropped]}}
+            - relu
+      - parallel:
+          split: 2
+          branches: [[relu], [{conv: [2, 1]}]]
+"""
+
+
+def _relative_rows(use):
+    """Every field of every row of a block use, paths and levels relative to the use."""
+    from dataclasses import fields
+
+    rows = []
+    for node in use.walk():
+        row = {f.name: getattr(node, f.name) for f in fields(node)
+               if f.name not in ("name", "path", "depth", "line", "children", "layer")}
+        row["path"] = node.path[len(use.path):]
+        row["depth"] = node.depth - use.depth
+        row["layer"] = node.layer.model_dump() if node.layer is not None else None
+        row["children"] = None if node.children is None else len(node.children)
+        if node is not use:
+            row["name"], row["line"] = node.name, node.line
+        rows.append(row)
+    return rows
+
+
+def test_rule_a_block_used_again_has_the_rows_of_its_first_use():
+    # cnncalc walks a block once per (arguments, input shape, trainable, training-only) and
+    # copies the rows for each later use: every row of a later use, at any level, equals
+    # the first use's (its own path and level below the use), lint marks, lines and
+    # training-only flags included; the use's own row has the use's name and line.
+    report = analyze_text("""
+        - {conv: [4, 1], name: c}
+        - {unit: null, name: u1}
+        - seq:
+            - {unit: null, name: u2}
+          name: deeper
+        - {unit: null, training_only: true, name: aux1, from: c}
+        - {unit: null, training_only: true, name: aux2, from: c}
+        - {relu: null, from: deeper}
+    """, input="4x4x3", extra=REUSED)
+    by_path = {n.path: n for n in report.walk()}
+    u1, u2 = by_path["u1"], by_path["deeper.u2"]
+    aux1, aux2 = by_path["aux1"], by_path["aux2"]
+    assert _relative_rows(u2) == _relative_rows(u1)
+    assert _relative_rows(aux2) == _relative_rows(aux1)
+    # lines: name, input, the 10 lines of REUSED, `layers:`, then the entries from line 14
+    assert (u1.line, u2.line, aux2.line) == (15, 17, 20)
+    assert u2.depth == 1 and by_path["deeper.u2.residual1.conv1"].depth == 3
+    assert by_path["deeper.u2.residual1.conv1"].lint == ("pixels-dropped",)
+    assert all(n.training_only for n in aux2.walk())
+    assert not any(n.training_only for n in u2.walk())
+    # the walked rows say the same by hand: conv 3x3, 4 -> 4 on 4x4: 9*4*4*16 MACs
+    assert by_path["deeper.u2.residual1.conv1"].macs == 9 * 4 * 4 * 16
+    assert report.training_only.macs == 2 * aux1.macs
+
+
+def test_rule_a_block_reused_frozen_or_reading_its_own_rows_is_walked_again():
+    # the same block frozen (`trainable: false`) is not the trainable copy: its 20 params
+    # (conv 1x1, 4 -> 4, bias) are frozen; a block whose rows read each other by `from:`
+    # names them where each use is (nested inside another block too)
+    extra = """\
+blocks:
+  unit:
+    layers:
+      - {conv: [4, 1], name: a}
+      - {relu: null, name: b}
+      - {add: null, from: [a, b], name: s}
+  nested:
+    layers:
+      - unit: null
+"""
+    report = analyze_text("""
+        - {unit: null, name: u1}
+        - {unit: null, name: u2, trainable: false}
+        - {nested: null, name: n1}
+        - {nested: null, name: n2}
+    """, input="4x4x4", extra=extra)
+    by_path = {n.path: n for n in report.walk()}
+    assert (by_path["u1"].trainable_params, by_path["u2"].trainable_params) == (20, 0)
+    assert not any(n.trainable for n in by_path["u2"].walk())
+    assert by_path["u2.s"].sources == ["u2.a", "u2.b"]
+    assert by_path["n2.unit1.s"].sources == ["n2.unit1.a", "n2.unit1.b"]
+    assert report.totals.trainable_params == 3 * 20 and report.totals.params == 4 * 20
