@@ -6,19 +6,20 @@ Pure Python; it never imports torch. Shapes propagate with `floor((n + 2p - f) /
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, NamedTuple, TypeVar
 
 from ..errors import CnnCalcError, suggest
 from . import expr, units
+from .formulas import chunk_sizes
 from .layers import KINDS, MERGES, Shape, fmt_shape, prod
 from .loader import paused_gc
 from .report import Node, Report, Totals
 from .shapes import channels_first, refuse_channels_first
-from .formulas import chunk_sizes
 from .spec import INPUT, Entry, Join, Leaf, Parallel, Residual, Seq, Spec, Use, shortcut_name
 from .units import DTYPE_BYTES
-from .validate import freeze_value, validate_leaf
+from .validate import fields_key, validate_leaf
 
 _T = TypeVar("_T", Node, Totals)
 
@@ -65,8 +66,9 @@ def analyze(spec: Spec, input_shape: Shape | None = None, batch: int = 1,
     totals = _accumulate(Totals(), nodes)
     report = Report(spec.name, spec.description, shape, nodes, totals, batch, dtype, spec.file,
                     walker.count)
-    report.training_only = _accumulate(Totals(), list(_outermost_training_only(nodes)),
-                                       inference=False)
+    if walker.training_only:
+        report.training_only = _accumulate(Totals(), list(_outermost_training_only(nodes)),
+                                           inference=False)
     report.outputs = walker.outputs(nodes, top, spec)
     report.notes = list(spec.notes)
     if spec.freeze_until:
@@ -83,15 +85,22 @@ def _accumulate(target: _T, nodes: list[Node], inference: bool = True) -> _T:
     """Add the nodes' counts into a block's node or the totals. With `inference`, a
     training-only node's MACs, activations and element-wise ops are left out (its params and
     buffers count everywhere): in the totals and in every block but a training-only one."""
+    params = trainable = buffers = activations = macs = elementwise = 0
     for node in nodes:
-        target.params += node.params
-        target.trainable_params += node.trainable_params
-        target.buffers += node.buffers
+        params += node.params
+        trainable += node.trainable_params
+        buffers += node.buffers
         if inference and node.training_only:
             continue
-        target.activations += node.activations
-        target.macs += node.macs
-        target.elementwise += node.elementwise
+        activations += node.activations
+        macs += node.macs
+        elementwise += node.elementwise
+    target.params += params
+    target.trainable_params += trainable
+    target.buffers += buffers
+    target.activations += activations
+    target.macs += macs
+    target.elementwise += elementwise
     return target
 
 
@@ -122,11 +131,11 @@ def _join(parent: str, name: str) -> str:
     return f"{parent}.{name}" if parent else name
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
+class Frame(NamedTuple):
     """Where the walk is: the variables in scope, the path of the enclosing entry ("" at the
     top), the depth of the entries walked here, whether their layers train, and the blocks
-    being expanded (a block that uses itself is refused)."""
+    being expanded (a block that uses itself is refused). A tuple: one is made per list and
+    per container walked."""
 
     env: dict[str, Any]
     parent: str = ""
@@ -139,9 +148,26 @@ class Frame:
 
     def inside(self, path: str, levels: int = 1, env: dict[str, Any] | None = None) -> Frame:
         """The frame of entries `levels` deeper, under `path` (with `env`, if given)."""
-        # built directly: `dataclasses.replace` costs several times more, once per row
         return Frame(self.env if env is None else env, path, self.depth + levels,
                      self.trainable, self.stack, self.scopes, self.training_only)
+
+    def listing(self, scope: _Scope) -> Frame:
+        """The frame of the entries of a list: `scope` is the innermost list."""
+        return Frame(self.env, self.parent, self.depth, self.trainable, self.stack,
+                     (*self.scopes, scope), self.training_only)
+
+    def of(self, entry: Entry) -> Frame:
+        """The frame `entry` is walked in: its own `trainable` and `training_only` applied."""
+        if entry.trainable is None and not entry.training_only:
+            return self
+        return Frame(self.env, self.parent, self.depth,
+                     self.trainable if entry.trainable is None else entry.trainable,
+                     self.stack, self.scopes, self.training_only or entry.training_only)
+
+    def expanding(self, block: str, env: dict[str, Any]) -> Frame:
+        """The frame of the body of `block`, whose variables are `env`."""
+        return Frame(env, self.parent, self.depth, self.trainable, (*self.stack, block),
+                     self.scopes, self.training_only)
 
 
 class _Scope:
@@ -184,8 +210,8 @@ class _Expansion:
     rows: int  # rows made (MAX_ROWS)
     count: int  # layers, merges and post-activations (`Report.layer_count`)
     span: int  # the levels below the block's row (MAX_DEPTH)
-    read: list[Node]  # its rows in `_Walker.read` when it was walked
-    ends: list[Node]  # and in `_Walker.ends`
+    read: set[Node]  # its rows in `_Walker.read` when it was walked
+    ends: set[Node]  # and in `_Walker.ends`
 
 
 def _copy_node(node: Node, name: str, path: str, root: str, cut: int, shift: int,
@@ -215,13 +241,18 @@ class _Walker:
         #: block uses already expanded, by what decides their rows (see `use`)
         self.expanded: dict[Any, _Expansion] = {}
         self.contained: dict[str, bool] = {}  # block name -> `self_contained`
+        self.training_only = False  # whether an entry is training-only (its rows are)
 
     def node(self, *args: Any, **fields: Any) -> Node:
         """A new row of the report, refused past MAX_ROWS."""
+        self.made()
+        return Node(*args, **fields)
+
+    def made(self) -> None:
+        """Count a row about to be made; refused past MAX_ROWS."""
         self.rows += 1
         if self.rows > MAX_ROWS:
             raise _too_many_rows()
-        return Node(*args, **fields)
 
     # -- helpers
     def varies(self, entry: Entry, top: bool = False) -> bool:
@@ -243,12 +274,15 @@ class _Walker:
         return False
 
     def env_at(self, env: dict[str, Any], shape: Shape) -> dict[str, Any]:
-        scoped = dict(env)
+        """The variables of `env` with the shape's (`in_height`, `in_width`, `in_channels`)
+        and the repeat index `i` (0 outside a repeat)."""
+        scoped = env.copy()
         if len(shape) == 3:
-            scoped.update(in_height=shape[0], in_width=shape[1], in_channels=shape[2])
+            scoped["in_height"], scoped["in_width"], scoped["in_channels"] = shape
         else:
-            scoped.update(in_channels=shape[0])
-        scoped.setdefault("i", 0)
+            scoped["in_channels"] = shape[0]
+        if "i" not in scoped:
+            scoped["i"] = 0
         return scoped
 
     def value(self, value: Any, env: dict[str, Any]) -> Any:
@@ -311,8 +345,10 @@ class _Walker:
         leaves out is an error: its layers would be counted but lead nowhere."""
         if nodes:
             self.ends.add(nodes[-1])
-        unread = [n for top_node in nodes for n in top_node.walk()
-                  if n in self.ends and n not in self.read]
+        unread = list(self.ends - self.read)
+        if len(unread) > 1:  # in the order of the table
+            unread = [n for top_node in nodes for n in top_node.walk()
+                      if n in self.ends and n not in self.read]
         if spec.outputs is None:
             found = unread
         else:
@@ -352,21 +388,21 @@ class _Walker:
             raise CnnCalcError(f"blocks nest more than {MAX_DEPTH} levels deep")
         parent = frame.parent
         nodes: list[Node] = []
-        taken = {e.name for e in entries if e.name} | reserved
-        used: set[str] = set()
+        named = {e.name for e in entries if e.name}
+        taken = named | reserved
         counts: dict[str, int] = {}
         scope = scope or _Scope()
-        scope.later = {e.name for e in entries if e.name}
+        scope.later = named
         scope.start(parent, shape, frame.training_only)
-        frame = replace(frame, scopes=(*frame.scopes, scope))
+        frame = frame.listing(scope)
         previous: Node | None = None
+        made = scope.rows  # the names taken so far
         for position, entry in enumerate(entries, 1):
             path = None  # known once the entry has its name; the error label uses it
             try:
-                here = frame if entry.trainable is None else replace(
-                    frame, trainable=entry.trainable)
+                here = frame.of(entry)
                 if entry.training_only:
-                    here = replace(here, training_only=True)
+                    self.training_only = True
                 sources: list[Node] = []
                 inputs: list[Shape] | None = None
                 given = shape
@@ -392,10 +428,14 @@ class _Walker:
                     if entry.name:
                         scope.later.discard(entry.name)
                     continue
-                for source in sources:
-                    self.reads(source, here, "from:")
-                if not sources and previous is not None:
-                    self.reads(previous, here, "the layer before,")
+                if sources:
+                    for source in sources:
+                        self.reads(source, here, "from:")
+                elif previous is not None:
+                    if previous.training_only:
+                        self.reads(previous, here, "the layer before,")  # may be refused
+                    else:
+                        self.read.add(previous)
                 name = entry.name
                 if name is None:
                     while True:
@@ -403,13 +443,15 @@ class _Walker:
                         name = f"{entry.kind}{counts[entry.kind]}"
                         if name not in taken:
                             break
-                if name in used or name in reserved:
+                if name in made or name in reserved:
                     raise CnnCalcError(f"the name '{name}' is used twice in "
                                        f"{repr(parent) if parent else 'the top level'}")
-                used.add(name)
                 path = _join(parent, name)
-                node, shape = self.entry(entry, name, path, given, here, inputs)
-                node.sources = [s.path for s in sources]
+                if entry.repeat is None and isinstance(entry, Leaf):  # most entries
+                    node, shape = self.leaf(entry, name, path, given, here)
+                else:
+                    node, shape = self.entry(entry, name, path, given, here, inputs)
+                node.sources = [s.path for s in sources] if sources else []
                 node.lint, node.file = entry.lint, entry.file
             except CnnCalcError as exc:
                 # the path already names the parent: `layer 2 'a.b.a' (a)`
@@ -418,7 +460,7 @@ class _Walker:
                                                      if parent else ""))
                 raise exc.located(file=entry.file or self.spec.file, line=entry.line,
                                   layer=label) from None
-            scope.rows[name] = node
+            made[name] = node
             scope.later.discard(name)
             nodes.append(node)
             previous = node
@@ -500,18 +542,19 @@ class _Walker:
             layer = validate_leaf(entry.kind, args)
         out = layer.output_shape(shape)
         cost = layer.cost(shape, out)
-        if max(prod(out), cost.params, cost.macs, cost.elementwise) > MAX_COUNT:
+        size = prod(out)
+        if max(size, cost.params, cost.macs, cost.elementwise) > MAX_COUNT:
             shown = fmt_shape(out)
             shown = shown if len(shown) <= 60 else shown[:60] + "..."
             raise CnnCalcError(f"counts past 10^100 (output {shown}); "
                                "check the sizes for a typo")
         self.count += 1
+        self.made()
         trainable = frame.trainable
-        node = self.node(name, path, entry.kind, frame.depth, entry.line, shape, out,
-                         params=cost.params, trainable_params=cost.params if trainable else 0,
-                         buffers=cost.buffers, activations=prod(out), macs=cost.macs,
-                         elementwise=cost.elementwise, trainable=trainable, layer=layer,
-                         training_only=frame.training_only, written_as=entry.written_as)
+        node = Node(name, path, entry.kind, frame.depth, entry.line, shape, out, cost.params,
+                    cost.params if trainable else 0, cost.buffers, size, cost.macs,
+                    cost.elementwise, trainable, layer, training_only=frame.training_only,
+                    written_as=entry.written_as)
         return node, out
 
     def merge(self, kind: str, path: str, line: int, shapes: list[Shape], names: list[str],
@@ -558,7 +601,8 @@ class _Walker:
                           *([short] if short else [])))
         children, body_out = self.seq(entry.body, shape, frame.inside(path), rows)
         out = body_out
-        if self.truth(entry.add, self.env_at(frame.env, shape), "residual.add"):
+        if entry.add is True or self.truth(entry.add, self.env_at(frame.env, shape),
+                                           "residual.add"):
             short_out = shape
             if short is not None and self.is_row(entry.shortcut[0]):
                 # one named layer or list of layers: that row is the shortcut, at
@@ -672,7 +716,7 @@ class _Walker:
         if entry.kind in frame.stack:
             chain = " -> ".join((*frame.stack, entry.kind))
             raise CnnCalcError(f"block '{entry.kind}' uses itself ({chain})")
-        caller = self.env_at(frame.env, shape)
+        caller = None  # the variables the arguments are evaluated in, made when one is
         bound: dict[str, Any] = dict(self.spec.vars)
         for key in entry.args:
             if key not in block.args:
@@ -681,7 +725,12 @@ class _Walker:
                     f" (it takes: {', '.join(block.args) or 'none'})")
         for key, default in block.args.items():
             if key in entry.args:
-                bound[key] = self.value(entry.args[key], caller)
+                value = entry.args[key]
+                if expr.is_expression(value):
+                    if caller is None:
+                        caller = self.env_at(frame.env, shape)
+                    value = expr.evaluate(value, caller)
+                bound[key] = value
             elif default in ("required", "channels"):
                 raise CnnCalcError(f"block '{entry.kind}' needs the argument '{key}'")
             else:
@@ -697,14 +746,14 @@ class _Walker:
         else:
             rows, count = self.rows, self.count
             node, _ = self.single(block.body, name, path, shape,
-                                  replace(frame, env=bound, stack=(*frame.stack, entry.kind)),
+                                  frame.expanding(entry.kind, bound),
                                   kind=entry.kind)
             if key is not None:
+                made = list(node.walk())
                 self.expanded[key] = _Expansion(
                     node, self.rows - rows, self.count - count,
-                    max(n.depth for n in node.walk()) - node.depth,
-                    [n for n in node.walk() if n in self.read],
-                    [n for n in node.walk() if n in self.ends])
+                    max(n.depth for n in made) - node.depth,
+                    self.read.intersection(made), self.ends.intersection(made))
         node.line = entry.line
         return node, node.output_shape
 
@@ -719,7 +768,7 @@ class _Walker:
         if not self.contained[kind]:
             return None
         try:
-            return (kind, shape, frame.trainable, frame.training_only, freeze_value(bound))
+            return (kind, shape, frame.trainable, frame.training_only, fields_key(bound))
         except TypeError:  # an unhashable argument: walk it, the walk says what is wrong
             return None
 
@@ -752,8 +801,8 @@ class _Walker:
         copies: dict[Node, Node] = {}
         node = _copy_node(template, name, path, path, len(template.path),
                           depth - template.depth, copies)
-        self.read.update(copies[n] for n in done.read)
-        self.ends.update(copies[n] for n in done.ends)
+        self.read.update(map(copies.__getitem__, done.read))
+        self.ends.update(map(copies.__getitem__, done.ends))
         return node
 
 

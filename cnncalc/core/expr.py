@@ -22,7 +22,7 @@ import io
 import math
 import operator
 import tokenize
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -173,6 +173,9 @@ _COMPARE = {
 _UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_}
 
 _CACHE: dict[str, ast.expr] = {}
+#: A function of the variables that evaluates each cached expression (see `_compile`).
+Compiled = Callable[[Mapping[str, Any]], Any]
+_COMPILED: dict[str, Compiled] = {}
 #: The work of one evaluation of each cached expression (see `_cost`).
 _COSTS: dict[str, int] = {}
 #: Steps left to the analyses running now (innermost last); empty: unbounded.
@@ -207,10 +210,14 @@ def _charge(text: str, steps: int | None = None) -> None:
     left = _BUDGETS[-1]
     left[0] -= _COSTS[text] if steps is None else steps
     if left[0] < 0:
-        raise CnnCalcError(
-            f"the spec's expressions take more than {left[1]:,} steps to evaluate (one "
-            f"step per operator, name, number and list element, at every pass of a "
-            f"repeat); the last was {text[:40]!r}{'...' if len(text) > 40 else ''}")
+        raise _spent(text, left[1])
+
+
+def _spent(text: str, steps: int) -> CnnCalcError:
+    return CnnCalcError(
+        f"the spec's expressions take more than {steps:,} steps to evaluate (one "
+        f"step per operator, name, number and list element, at every pass of a "
+        f"repeat); the last was {text[:40]!r}{'...' if len(text) > 40 else ''}")
 
 
 def is_expression(value: Any) -> bool:
@@ -283,10 +290,18 @@ def names_in(text: str) -> set[str]:
 
 def evaluate(text: str, env: Mapping[str, Any]) -> Any:
     """Evaluate `$...` against `env`; errors name the expression."""
-    tree = parse(text)
-    _charge(text)
+    run = _COMPILED.get(text)
+    if run is None:
+        parse(text)  # refuses what is not an expression
+    if _BUDGETS:  # `_charge`, written out: it runs once per evaluation
+        left = _BUDGETS[-1]
+        left[0] -= _COSTS[text]
+        if left[0] < 0:
+            raise _spent(text, left[1])
     try:
-        return _eval(tree, env, text)
+        if run is None:
+            run = _COMPILED[text] = _compile(_CACHE[text], text)
+        return run(env)
     except CnnCalcError:
         raise
     except ZeroDivisionError:
@@ -316,75 +331,121 @@ def _check(node: ast.AST, text: str) -> None:
             raise CnnCalcError(f"{text!r}: unsupported constant {sub.value!r}")
 
 
-def _eval(node: ast.expr, env: Mapping[str, Any], text: str) -> Any:
+def _compile(node: ast.expr, text: str) -> Compiled:
+    """`node` as a function of the variables: the tree is walked once, here, and each
+    evaluation runs the functions (what Python does for each node, within the limits above;
+    errors name `text`)."""
     if isinstance(node, ast.Constant):
-        return node.value
+        value = node.value
+        return lambda env: value
     if isinstance(node, ast.Name):
-        if node.id in env:
-            return env[node.id]
-        known = ", ".join(sorted(env)) or "none"
-        raise CnnCalcError(f"{text!r}: unknown name '{node.id}' (known here: {known})")
+        return _name(node.id, text)
     if isinstance(node, ast.BinOp):
-        left = _eval(node.left, env, text)
-        right = _eval(node.right, env, text)
-        op = type(node.op)
-        if isinstance(left, list) or isinstance(right, list):
-            return _made(_pairs(left, right, text=text),
-                         lambda pair: _arithmetic(op, *pair, text), text)
-        return _arithmetic(op, left, right, text)
+        return _binary(_compile(node.left, text), _compile(node.right, text), type(node.op),
+                       text)
     if isinstance(node, ast.UnaryOp):
-        operand = _eval(node.operand, env, text)
-        if isinstance(node.op, ast.Not):
-            return not _truth(operand, text)
-        if isinstance(operand, list):
-            return _made(operand, lambda x: _unary(node.op, x, text), text)
-        return _unary(node.op, operand, text)
+        return _unary_of(_compile(node.operand, text), node.op, text)
     if isinstance(node, ast.BoolOp):
-        if isinstance(node.op, ast.And):
-            result: Any = True
-            for value in node.values:
-                result = _eval(value, env, text)
-                if value is not node.values[-1] and not _truth(result, text):
-                    return result
-            return result
-        result = False
-        for value in node.values:
-            result = _eval(value, env, text)
-            if value is not node.values[-1] and _truth(result, text):
-                return result
-        return result
+        return _boolean([_compile(v, text) for v in node.values], isinstance(node.op, ast.And),
+                        text)
     if isinstance(node, ast.Compare):
-        left = _eval(node.left, env, text)
-        for op, comparator in zip(node.ops, node.comparators, strict=True):
-            right = _eval(comparator, env, text)
-            if isinstance(left, list) or isinstance(right, list):
+        return _comparison(_compile(node.left, text),
+                           [(_COMPARE[type(op)], _compile(c, text))
+                            for op, c in zip(node.ops, node.comparators, strict=True)], text)
+    if isinstance(node, ast.IfExp):
+        test, body, orelse = (_compile(n, text) for n in (node.test, node.body, node.orelse))
+        return lambda env: body(env) if _truth(test(env), text) else orelse(env)
+    if isinstance(node, ast.Call):
+        return _call(node.func.id, [_compile(a, text) for a in node.args], text)  # type: ignore[union-attr]
+    if isinstance(node, ast.List):
+        elements = [_compile(e, text) for e in node.elts]
+        return lambda env: _made([e(env) for e in elements], _itself, text)
+    if isinstance(node, ast.Subscript):
+        return _subscript(node, text)
+    raise CnnCalcError(f"{text!r}: unsupported expression")  # pragma: no cover
+
+
+def _itself(value: Any) -> Any:
+    return value
+
+
+def _name(name: str, text: str) -> Compiled:
+    def run(env: Mapping[str, Any]) -> Any:
+        try:
+            return env[name]
+        except KeyError:
+            pass
+        known = ", ".join(sorted(env)) or "none"
+        raise CnnCalcError(f"{text!r}: unknown name '{name}' (known here: {known})")
+    return run
+
+
+def _binary(left: Compiled, right: Compiled, op: type, text: str) -> Compiled:
+    def run(env: Mapping[str, Any]) -> Any:
+        a, b = left(env), right(env)
+        if isinstance(a, list) or isinstance(b, list):
+            return _made(_pairs(a, b, text=text), lambda pair: _arithmetic(op, *pair, text),
+                         text)
+        return _arithmetic(op, a, b, text)
+    return run
+
+
+def _unary_of(operand: Compiled, op: ast.unaryop, text: str) -> Compiled:
+    if isinstance(op, ast.Not):
+        return lambda env: not _truth(operand(env), text)
+
+    def run(env: Mapping[str, Any]) -> Any:
+        value = operand(env)
+        if isinstance(value, list):
+            return _made(value, lambda x: _unary(op, x, text), text)
+        return _unary(op, value, text)
+    return run
+
+
+def _boolean(values: list[Compiled], conjunction: bool, text: str) -> Compiled:
+    """`and` (`conjunction`) or `or`: the first operand that decides, else the last."""
+    *first, last = values
+
+    def run(env: Mapping[str, Any]) -> Any:
+        for value in first:
+            result = value(env)
+            if _truth(result, text) is not conjunction:
+                return result
+        return last(env)
+    return run
+
+
+def _comparison(left: Compiled, rest: list[tuple[Any, Compiled]], text: str) -> Compiled:
+    def run(env: Mapping[str, Any]) -> Any:
+        a = left(env)
+        for compare, right in rest:
+            b = right(env)
+            if isinstance(a, list) or isinstance(b, list):
                 raise CnnCalcError(f"{text!r}: lists are not compared; compare their "
                                    "elements (xs[0] == 8), len() or count()")
-            if not _COMPARE[type(op)](left, right):
+            if not compare(a, b):
                 return False
-            left = right
+            a = b
         return True
-    if isinstance(node, ast.IfExp):
-        branch = node.body if _truth(_eval(node.test, env, text), text) else node.orelse
-        return _eval(branch, env, text)
-    if isinstance(node, ast.Call):
-        name = node.func.id  # type: ignore[union-attr]
-        args = [_eval(a, env, text) for a in node.args]
-        lists = [a for a in args if isinstance(a, list)]
-        _charge(text, sum(map(len, lists)))
-        if name in ELEMENTWISE and lists:
-            rows = _pairs(*args, text=text, what=f"{name}()")
-            result = _made(rows, lambda row: _checked(FUNCTIONS[name](*row), text), text)
-        else:
-            result = _checked(FUNCTIONS[name](*args), text)
-            if isinstance(result, list):
-                result = _made(result, lambda x: x, text)
+    return run
+
+
+def _call(name: str, args: list[Compiled], text: str) -> Compiled:
+    function, elementwise = FUNCTIONS[name], name in ELEMENTWISE
+
+    def run(env: Mapping[str, Any]) -> Any:
+        values = [a(env) for a in args]
+        lists = [a for a in values if isinstance(a, list)]
+        if lists:
+            _charge(text, sum(map(len, lists)))
+            if elementwise:
+                rows = _pairs(*values, text=text, what=f"{name}()")
+                return _made(rows, lambda row: _checked(function(*row), text), text)
+        result = _checked(function(*values), text)
+        if isinstance(result, list):
+            result = _made(result, _itself, text)
         return result
-    if isinstance(node, ast.List):
-        return _made([_eval(e, env, text) for e in node.elts], lambda x: x, text)
-    if isinstance(node, ast.Subscript):
-        return _subscript(node, env, text)
-    raise CnnCalcError(f"{text!r}: unsupported expression")  # pragma: no cover
+    return run
 
 
 def _arithmetic(op: type, left: Any, right: Any, text: str) -> Any:
@@ -440,28 +501,42 @@ def _made(items: list[Any], each: Any, text: str) -> list[Any]:
     return out
 
 
-def _subscript(node: ast.Subscript, env: Mapping[str, Any], text: str) -> Any:
+def _subscript(node: ast.Subscript, text: str) -> Compiled:
     """`xs[i]` (negative counts from the end) or `xs[a:b:s]`, of a list only."""
-    value = _eval(node.value, env, text)
+    of = _compile(node.value, text)
+    if isinstance(node.slice, ast.Slice):
+        parts = [None if part is None else _compile(part, text)
+                 for part in (node.slice.lower, node.slice.upper, node.slice.step)]
+
+        def sliced(env: Mapping[str, Any]) -> Any:
+            value = _listed(of(env), text)
+            bounds = [None if part is None else part(env) for part in parts]
+            if any(b is not None and (isinstance(b, bool) or not isinstance(b, int))
+                   for b in bounds):
+                raise CnnCalcError(f"{text!r}: slice bounds must be whole numbers")
+            if bounds[2] == 0:
+                raise CnnCalcError(f"{text!r}: a slice step cannot be zero")
+            return _made(value[slice(*bounds)], _itself, text)
+        return sliced
+    at = _compile(node.slice, text)
+
+    def indexed(env: Mapping[str, Any]) -> Any:
+        value = _listed(of(env), text)
+        index = at(env)
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise CnnCalcError(f"{text!r}: a list index must be a whole number, got "
+                               f"{_what(index)}")
+        if not -len(value) <= index < len(value):
+            raise CnnCalcError(f"{text!r}: index {index} is outside the list of {len(value)} "
+                               f"(0 to {len(value) - 1}, or -1 for the last)")
+        return value[index]
+    return indexed
+
+
+def _listed(value: Any, text: str) -> list[Any]:
     if not isinstance(value, list):
         raise CnnCalcError(f"{text!r}: only a list can be indexed, not {_what(value)}")
-    if isinstance(node.slice, ast.Slice):
-        bounds = [None if part is None else _eval(part, env, text)
-                  for part in (node.slice.lower, node.slice.upper, node.slice.step)]
-        if any(b is not None and (isinstance(b, bool) or not isinstance(b, int))
-               for b in bounds):
-            raise CnnCalcError(f"{text!r}: slice bounds must be whole numbers")
-        if bounds[2] == 0:
-            raise CnnCalcError(f"{text!r}: a slice step cannot be zero")
-        return _made(value[slice(*bounds)], lambda x: x, text)
-    index = _eval(node.slice, env, text)
-    if isinstance(index, bool) or not isinstance(index, int):
-        raise CnnCalcError(f"{text!r}: a list index must be a whole number, got "
-                           f"{_what(index)}")
-    if not -len(value) <= index < len(value):
-        raise CnnCalcError(f"{text!r}: index {index} is outside the list of {len(value)} "
-                           f"(0 to {len(value) - 1}, or -1 for the last)")
-    return value[index]
+    return value
 
 
 def resolve(value: Any, env: Mapping[str, Any]) -> Any:

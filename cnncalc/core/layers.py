@@ -19,9 +19,10 @@ Counting conventions (CONVENTIONS.md), stated once, here:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple, Union, get_args, get_origin
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -126,10 +127,7 @@ def pair(value: int | tuple[int, int]) -> tuple[int, int]:
 
 
 def prod(shape: Shape) -> int:
-    result = 1
-    for n in shape:
-        result *= n
-    return result
+    return math.prod(shape)
 
 
 def fmt_shape(shape: Shape) -> str:
@@ -139,8 +137,9 @@ def fmt_shape(shape: Shape) -> str:
     return "x".join(str(n) for n in shape)
 
 
-@dataclass(frozen=True, slots=True)
-class Cost:
+class Cost(NamedTuple):
+    """A layer's counts per example (a tuple: made once per row, it must be cheap)."""
+
     params: int = 0
     buffers: int = 0
     macs: int = 0
@@ -265,21 +264,24 @@ def window_output(kind: str, shape: Shape, kernel: tuple[int, int], stride: tupl
                   pads: tuple[int, int, int, int], dilation: tuple[int, int] = (1, 1),
                   ceil_mode: bool = False) -> tuple[int, int]:
     """Output (H, W) of a sliding window; an error with the formula if it does not fit."""
-    out = []
-    for axis, (n, f, s, before, after, d) in enumerate(zip(
-            shape[:2], kernel, stride, pads[0::2], pads[1::2], dilation, strict=True)):
-        size = F.output_size(n, f, s, before, after, d, ceil_mode)
-        if size < 1:
-            f_eff = F.effective_kernel(f, d)
-            eff = f"{f} (dilated to {f_eff})" if d != 1 else str(f)
-            name = "height" if axis == 0 else "width"
-            value = (n + before + after - f_eff) // s + 1
-            raise CnnCalcError(
-                f"{kind} kernel {eff} does not fit the input {name} {n} padded by "
-                f"{before}+{after}: floor(({n} + {before + after} - {f_eff}) / {s}) + 1 "
-                f"= {value} < 1")
-        out.append(size)
-    return out[0], out[1]
+    # pads: (top, bottom, left, right)
+    height = F.output_size(shape[0], kernel[0], stride[0], pads[0], pads[1], dilation[0],
+                           ceil_mode)
+    width = F.output_size(shape[1], kernel[1], stride[1], pads[2], pads[3], dilation[1],
+                          ceil_mode)
+    if height < 1 or width < 1:
+        axis = 0 if height < 1 else 1
+        n, f, s, d = shape[axis], kernel[axis], stride[axis], dilation[axis]
+        before, after = pads[2 * axis], pads[2 * axis + 1]
+        f_eff = F.effective_kernel(f, d)
+        eff = f"{f} (dilated to {f_eff})" if d != 1 else str(f)
+        name = "height" if axis == 0 else "width"
+        value = (n + before + after - f_eff) // s + 1
+        raise CnnCalcError(
+            f"{kind} kernel {eff} does not fit the input {name} {n} padded by "
+            f"{before}+{after}: floor(({n} + {before + after} - {f_eff}) / {s}) + 1 "
+            f"= {value} < 1")
+    return height, width
 
 
 class _Convolution(Layer):

@@ -90,7 +90,7 @@ def validate_leaf(kind: str, args: dict[str, Any]) -> Layer:
     layers validates once).
     """
     try:
-        key = (kind, freeze_value(args))
+        key = (kind, fields_key(args))
         cached = _VALIDATED.get(key)
     except TypeError:  # an unhashable value: validation will say what is wrong with it
         key, cached = None, None
@@ -102,13 +102,29 @@ def validate_leaf(kind: str, args: dict[str, Any]) -> Layer:
     return model
 
 
+#: The types whose values are their own keys (most fields: a number, a flag, a name).
+_PLAIN = frozenset((int, float, bool, str, type(None)))
+
+
+def fields_key(fields: dict[str, Any]) -> Any:
+    """A hashable key for a mapping of field values, as `freeze_value` makes; built without a
+    loop when every value is a plain number, flag, name or None (the usual fields)."""
+    types = tuple(map(type, fields.values()))
+    if _PLAIN.issuperset(types):
+        return (tuple(fields.items()), types)
+    return freeze_value(fields)
+
+
 def freeze_value(value: Any) -> Any:
     """A hashable key for a field value; types are kept apart (1, 1.0 and True differ)."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return (kind, value)
     if isinstance(value, (list, tuple)):
-        return (list, tuple(freeze_value(v) for v in value))
+        return (list, tuple([freeze_value(v) for v in value]))
     if isinstance(value, dict):
-        return (dict, tuple(sorted((str(k), freeze_value(v)) for k, v in value.items())))
-    return (type(value), value)
+        return (dict, tuple(sorted([(str(k), freeze_value(v)) for k, v in value.items()])))
+    return (kind, value)
 
 
 def _validate(kind: str, args: dict[str, Any]) -> Layer:
