@@ -152,16 +152,9 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
     ("cnncalc/core/expr.py", "parse", "_CACHE[text] = tree", "_CACHE[text] = None",
      "the cache only saves time: a cached None reads as a miss and the text is parsed again"),
     ("cnncalc/core/expr.py", "parse", "_check(tree, text)", "_check(tree, None)", EXPR_TEXT),
-    ("cnncalc/core/expr.py", "_eval", "result: Any = True", None,
-     "an `and` has two values or more: the loop sets `result` before it is returned"),
-    ("cnncalc/core/expr.py", "_eval", "result = False", None,
-     "an `or` has two values or more: the loop sets `result` before it is returned"),
-    ("cnncalc/core/expr.py", "_eval",
-     "for op, comparator in zip(node.ops, node.comparators, strict=True):", None,
+    ("cnncalc/core/expr.py", "_compile",
+     "for op, c in zip(node.ops, node.comparators, strict=True)], text)", None,
      "Python's parser gives a comparison as many operators as operands after the first"),
-    ("cnncalc/core/expr.py", "_eval",
-     'raise CnnCalcError(f"{text!r}: unsupported expression")  # pragma: no cover', None,
-     "unreachable: _check admits only the node types handled above"),
     ("cnncalc/core/layers.py", "Pad.output_shape", 'h, w, c = spatial(shape, "pad")', None,
      "message text only: the name is used in the error for a non-image input"),
     ("cnncalc/core/layers.py", "Pad.output_shape",
@@ -425,9 +418,12 @@ def mutants_of(path: str) -> list[Mutant]:
         if function in skipped or function.split(".")[-1] in skipped:
             continue  # results of a run made before the function was marked
         mutant = Mutant(key, status, line, function, before, after)
-        if path == "cnncalc/core/expr.py" and after and after == before.replace(
-                "env, text)", "env, None)"):
-            mutant.reason = EXPR_TEXT  # _eval passes `text` down for its error messages
+        if path == "cnncalc/core/expr.py" and after and "_made(" not in before \
+                and "_charge(" not in before and after in (
+                    before.replace("text)", "None)"), before.replace("text=text", "text=None")):
+            # the compiled functions keep `text` for their messages (not `_made` and
+            # `_charge`: past the budget, the refusal slices the text)
+            mutant.reason = EXPR_TEXT
         for file, func, was, now, reason in EQUIVALENT:
             if (file, func, was) == (path, function, before) and now in (None, after):
                 mutant.reason = reason
