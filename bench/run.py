@@ -82,16 +82,6 @@ FlopCountAnalysis(model, torch.zeros(1, c, h, w)).total()
 #: tests/torchvision_small.py): `cnncalc import` of it beside torchinfo's summary of it.
 IMPORTED = "tests.torchvision_small:resnet50"
 TORCHINFO_MODULE = """
-import sys, torch, torchinfo
-from tests.torchvision_small import resnet50
-torchinfo.summary(resnet50(), input_size=(1, 3, 224, 224), device="cpu", verbose=0)
-"""
-
-
-#: A ResNet-50-sized torch module (torchvision's ResNet-50, transcribed in
-#: tests/torchvision_small.py): `cnncalc import` of it beside torchinfo's summary of it.
-IMPORTED = "tests.torchvision_small:resnet50"
-TORCHINFO_MODULE = """
 import torchinfo
 from tests.torchvision_small import resnet50
 torchinfo.summary(resnet50(), input_size=(1, 3, 224, 224), device="cpu", verbose=0)
