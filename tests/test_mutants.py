@@ -638,6 +638,41 @@ def test_rule_a_branch_row_sits_one_level_below_the_parallel_and_its_layers_two(
     assert rows["p.r"] == (1, 7)
 
 
+def test_rule_a_parallels_rows_sit_on_its_line_and_follow_its_frame():
+    # the branch rows (kind seq), the merge and the post-activation are made for the block
+    # and carry its line (4); a frozen block's rows are frozen
+    report = analyze_text("""
+        - parallel:
+            branches:
+              - [{conv: {filters: 2, kernel: 1}}]
+              - [relu, relu]
+            activation: relu
+          name: p
+          trainable: false
+    """, input="4x4x3")
+    rows = {n.path: n for n in report.walk()}
+    assert [(rows[p].kind, rows[p].line) for p in ("p.branch1", "p.branch2", "p.concat",
+                                                     "p.relu")] == [
+        ("seq", 4), ("seq", 4), ("concat", 4), ("relu", 4)]
+    assert [rows[p].trainable for p in ("p.branch1", "p.branch2")] == [False, False]
+    trained = analyze_text("""
+        - parallel:
+            branches: [[relu], [relu, relu]]
+          name: p
+    """, input="4x4x3")
+    assert trained.nodes[0].children[0].trainable is True
+
+
+def test_rule_two_branches_may_not_share_a_name():
+    with pytest.raises(CnnCalcError, match="the branch name 'x' is taken"):
+        analyze_text("""
+- parallel:
+    branches:
+      - [{relu: null, name: x}]
+      - [{relu: null, name: x}]
+""", input="4x4x3")
+
+
 def test_rule_a_branch_named_like_the_merge_or_the_activation_is_refused():
     for name, extra in (("concat", ""), ("relu", "    activation: relu\n")):
         with pytest.raises(CnnCalcError, match=f"the branch name '{name}' is taken"):
@@ -736,7 +771,8 @@ blocks:
     layers:
       - residual:
           body:
-            - {conv: {filters: 4, kernel: 3, padding: 1}, lint: {ignore: [pixels-dropped]}}
+            - {conv: {filters: 4, kernel: 3, padding: 1}, lint: {ignore: [pixels-dropped]},
+               written_as: functional}
             - relu
       - parallel:
           split: 2
@@ -782,8 +818,11 @@ def test_rule_a_block_used_again_has_the_rows_of_its_first_use():
     aux1, aux2 = by_path["aux1"], by_path["aux2"]
     assert _relative_rows(u2) == _relative_rows(u1)
     assert _relative_rows(aux2) == _relative_rows(aux1)
-    # lines: name, input, the 10 lines of REUSED, `layers:`, then the entries from line 14
-    assert (u1.line, u2.line, aux2.line) == (15, 17, 20)
+    # lines: name, input, the 11 lines of REUSED, `layers:`, then the entries from line 15
+    assert (u1.line, u2.line, aux2.line) == (16, 18, 21)
+    assert by_path["deeper.u2.residual1.conv1"].written_as == "functional"
+    # what the copies' rows read is read: the outputs are the two heads and the last relu
+    assert [o.path for o in report.outputs] == ["aux1", "aux2", "relu1"]
     assert u2.depth == 1 and by_path["deeper.u2.residual1.conv1"].depth == 3
     assert by_path["deeper.u2.residual1.conv1"].lint == ("pixels-dropped",)
     assert all(n.training_only for n in aux2.walk())

@@ -210,25 +210,19 @@ class _Expansion:
     rows: int  # rows made (MAX_ROWS)
     count: int  # layers, merges and post-activations (`Report.layer_count`)
     span: int  # the levels below the block's row (MAX_DEPTH)
-    read: set[Node]  # its rows in `_Walker.read` when it was walked
-    ends: set[Node]  # and in `_Walker.ends`
 
 
-def _copy_node(node: Node, name: str, path: str, root: str, cut: int, shift: int,
-               copies: dict[Node, Node]) -> Node:
+def _copy_node(node: Node, name: str, path: str, root: str, cut: int, shift: int) -> Node:
     """`node` and its rows again, renamed `name` at `path`, `shift` levels deeper; the rows
     below are at `root` and their old paths after the first `cut` characters."""
     children = None if node.children is None else [
-        _copy_node(c, c.name, root + c.path[cut:], root, cut, shift, copies)
-        for c in node.children]
-    copy = Node(name, path, node.kind, node.depth + shift, node.line, node.input_shape,
+        _copy_node(c, c.name, root + c.path[cut:], root, cut, shift) for c in node.children]
+    return Node(name, path, node.kind, node.depth + shift, node.line, node.input_shape,
                 node.output_shape, node.params, node.trainable_params, node.buffers,
                 node.activations, node.macs, node.elementwise, node.trainable, node.layer,
                 children, list(node.inputs), node.container, list(node.sources),
                 node.training_only, None if node.split is None else list(node.split),
                 node.lint, node.file, node.written_as)
-    copies[node] = copy
-    return copy
 
 
 class _Walker:
@@ -749,11 +743,9 @@ class _Walker:
                                   frame.expanding(entry.kind, bound),
                                   kind=entry.kind)
             if key is not None:
-                made = list(node.walk())
                 self.expanded[key] = _Expansion(
                     node, self.rows - rows, self.count - count,
-                    max(n.depth for n in made) - node.depth,
-                    self.read.intersection(made), self.ends.intersection(made))
+                    max(n.depth for n in node.walk()) - node.depth)
         node.line = entry.line
         return node, node.output_shape
 
@@ -792,18 +784,16 @@ class _Walker:
 
     def copy(self, done: _Expansion, name: str, path: str, depth: int) -> Node:
         """The rows of an expanded block again, at `path` and `depth`: the same counts and
-        shapes, the same rows read and ending (`outputs`), the same bounds (MAX_ROWS)."""
+        shapes, the same bounds (MAX_ROWS). Nothing to add to `read` and `ends`: in a block
+        that reads no row by `from:`, each row of a list but the last is read by the next,
+        so no row inside it is an output (`outputs`)."""
         self.rows += done.rows
         if self.rows > MAX_ROWS:
             raise _too_many_rows()
         self.count += done.count
         template = done.node
-        copies: dict[Node, Node] = {}
-        node = _copy_node(template, name, path, path, len(template.path),
-                          depth - template.depth, copies)
-        self.read.update(map(copies.__getitem__, done.read))
-        self.ends.update(map(copies.__getitem__, done.ends))
-        return node
+        return _copy_node(template, name, path, path, len(template.path),
+                          depth - template.depth)
 
 
 __all__ = ["analyze", "KINDS"]
