@@ -16,8 +16,8 @@ import pytest
 
 from cnncalc.analyses.scale import (
     Scaling,
-    check_reach,
     channels,
+    check_reach,
     compound,
     parse_resolution,
     repeats,
@@ -272,7 +272,7 @@ def test_cli_bad_options_exit_2(runner, args, message):
     assert "Traceback" not in result.output
 
 
-# ------------------------------------------------------------------ what follows, where refusals point
+# ------------------------------------------------ what follows, where refusals point
 
 FOLLOWS = textwrap.dedent("""\
     name: t
