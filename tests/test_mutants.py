@@ -9,6 +9,7 @@ Araujo et al. for receptive fields, torchvision for channel rounding), never fro
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 import pytest
@@ -879,3 +880,20 @@ def test_rule_a_copied_block_counts_its_rows_toward_the_limit(times, refused):
             analyze_text(layers, input="2x2x1", extra=extra)
     else:
         assert count_rows(analyze_text(layers, input="2x2x1", extra=extra)) == 10_000
+
+
+def test_rule_a_residuals_add_given_by_an_expression_must_be_true_or_false():
+    with pytest.raises(CnnCalcError, match=r"residual\.add must be true or false, got 'yes'"):
+        analyze_text("- residual:\n    add: $('yes')\n    body: [relu]", input="2x2x1")
+
+
+@pytest.mark.parametrize("body, extra, taken_by", [
+    ("[{relu: null, name: add}]", "", "the residual's add"),
+    ("[{relu: null, name: shortcut}]", "", "the residual's shortcut"),
+    ("[{relu: null, name: relu}]", "\n    activation: relu", "the activation after the add"),
+    ("[{conv: [1, 1], name: down}]", "\n    shortcut: [{conv: [1, 1], name: down}]",
+     "the shortcut (its one named entry)"),
+])
+def test_rule_a_body_row_may_not_take_a_name_of_the_residuals_own_rows(body, extra, taken_by):
+    with pytest.raises(CnnCalcError, match=re.escape(f"is taken by {taken_by}")):
+        analyze_text(f"- residual:\n    body: {body}{extra}", input="2x2x1")

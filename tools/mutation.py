@@ -175,6 +175,15 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
      "with index 0 callers ignore the text (they print the number itself)"),
     ("cnncalc/core/units.py", "binary", 'units = ("B", "KiB", "MiB", "GiB", "TiB")', None,
      "index 0 (bytes) is printed by its own line ({n:,} B); the name 'B' is never read"),
+    ("cnncalc/core/engine.py", "_Walker.residual",
+     'rows = frozenset(("add", "shortcut", entry.activation, short))', None,
+     "the parser refuses a body row named like the residual's own rows (its add, shortcut, "
+     "activation or named shortcut: test_mutants.py), and the "
+     "the names the engine makes (kind + number) never are: a second guard no spec reaches"),
+    ("cnncalc/core/engine.py", "_Walker.residual",
+     "children, body_out = self.seq(entry.body, shape, frame.inside(path), rows)",
+     "children, body_out = self.seq(entry.body, shape, frame.inside(path), )",
+     "the same second guard (the reserved names), dropped"),
     ("cnncalc/core/formulas.py", "adaptive_largest",
      "uniform = adaptive_uniform(n_in, n_out)", "uniform = None",
      "the uniform case is a shortcut: every window then has that size, so the largest of "

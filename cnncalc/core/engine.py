@@ -591,8 +591,8 @@ class _Walker:
     def residual(self, entry: Residual, path: str, shape: Shape,
                  frame: Frame) -> tuple[list[Node], Shape]:
         short = shortcut_name(entry)
-        rows = frozenset(("add", "shortcut", *([entry.activation] if entry.activation else []),
-                          *([short] if short else [])))
+        # (None, for no activation or no named shortcut, is no name)
+        rows = frozenset(("add", "shortcut", entry.activation, short))
         children, body_out = self.seq(entry.body, shape, frame.inside(path), rows)
         out = body_out
         if entry.add is True or self.truth(entry.add, self.env_at(frame.env, shape),
