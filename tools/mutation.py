@@ -178,7 +178,7 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
     ("cnncalc/core/engine.py", "_Walker.residual",
      'rows = frozenset(("add", "shortcut", entry.activation, short))', None,
      "the parser refuses a body row named like the residual's own rows (its add, shortcut, "
-     "activation or named shortcut: test_mutants.py), and the "
+     "activation or named shortcut: test_mutants.py), and "
      "the names the engine makes (kind + number) never are: a second guard no spec reaches"),
     ("cnncalc/core/engine.py", "_Walker.residual",
      "children, body_out = self.seq(entry.body, shape, frame.inside(path), rows)",
