@@ -897,3 +897,30 @@ def test_rule_a_residuals_add_given_by_an_expression_must_be_true_or_false():
 def test_rule_a_body_row_may_not_take_a_name_of_the_residuals_own_rows(body, extra, taken_by):
     with pytest.raises(CnnCalcError, match=re.escape(f"is taken by {taken_by}")):
         analyze_text(f"- residual:\n    body: {body}{extra}", input="2x2x1")
+
+
+def test_rule_a_residuals_shortcut_row_sits_on_its_line_and_follows_its_frame():
+    # a shortcut of two entries gets a `shortcut` row (kind seq) on the residual's line, fed
+    # the residual's input, one level below it, its layers two; frozen and training-only
+    # like the residual
+    report = analyze_text("""
+        - {conv: [4, 1], name: c}
+        - residual:
+            body: [{conv: [4, 1]}]
+            shortcut: [{conv: [4, 1]}, relu]
+          name: r
+          trainable: false
+        - residual:
+            body: [{conv: [4, 1]}]
+            shortcut: [{conv: [4, 1]}, relu]
+          name: aux
+          training_only: true
+          from: c
+        - {relu: null, from: r}
+    """, input="4x4x3")
+    rows = {n.path: n for n in report.walk()}
+    short = rows["r.shortcut"]
+    assert (short.kind, short.line, short.depth, short.input_shape) == ("seq", 5, 1, (4, 4, 4))
+    assert rows["r.shortcut.conv1"].depth == 2
+    assert short.trainable is False and short.training_only is False
+    assert rows["aux.shortcut"].training_only is True and rows["aux.shortcut"].trainable is True
