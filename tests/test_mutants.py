@@ -865,18 +865,18 @@ blocks:
     assert report.totals.trainable_params == 3 * 20 and report.totals.params == 4 * 20
 
 
-@pytest.mark.parametrize("times, refused", [(3332, False), (3333, True)])
-def test_rule_a_copied_block_counts_its_rows_toward_the_limit(times, refused):
-    # rows: 2 relus, the repeat, then per pass a seq and the block's 2 rows (its own and its
-    # relu; copied after the first pass), plus the first pass's extra relu:
-    # 2 + 1 + 3 * times + 1 = 10,000 at 3,332 passes (exactly the limit: computed), 10,003
-    # at 3,333 (refused at the last pass's copy)
-    layers = ("- relu\n- relu\n- seq:\n    - one: null\n    - {relu: null, when: $(i == 0)}\n"
-              f"  repeat: {times}")
+@pytest.mark.parametrize("lead, refused", [("", False), ("- relu\n", True)])
+def test_rule_a_copied_block_counts_its_rows_toward_the_limit(lead, refused):
+    # rows: the repeat, per pass a seq and the block's 2 rows (its own and its relu; copied
+    # after the first pass), the first pass's extra relu, then a last use of the block (a
+    # copy, the last rows made): 1 + 3 * 3,332 + 1 + 2 = 10,000, exactly the limit
+    # (computed); one relu more before it and that last copy is refused
+    layers = (f"{lead}- seq:\n    - one: null\n    - {{relu: null, when: $(i == 0)}}\n"
+              "  repeat: 3332\n- one: null")
     extra = "blocks:\n  one:\n    layers: [relu]\n"
     if refused:
-        with pytest.raises(CnnCalcError, match=r"'seq1\.3332\.one1' \(one\): the spec expands "
-                                               "to more than 10,000 rows"):
+        with pytest.raises(CnnCalcError, match=r"'one1' \(one\): the spec expands to more than "
+                                               "10,000 rows"):
             analyze_text(layers, input="2x2x1", extra=extra)
     else:
         assert count_rows(analyze_text(layers, input="2x2x1", extra=extra)) == 10_000
@@ -924,3 +924,16 @@ def test_rule_a_residuals_shortcut_row_sits_on_its_line_and_follows_its_frame():
     assert rows["r.shortcut.conv1"].depth == 2
     assert short.trainable is False and short.training_only is False
     assert rows["aux.shortcut"].training_only is True and rows["aux.shortcut"].trainable is True
+
+
+def test_rule_a_block_copied_to_a_shallower_place_moves_its_rows_up():
+    # first walked one level down (in a seq), then copied to the top: its rows move up by
+    # one level (the use's row at 0, its layer at 1)
+    report = analyze_text("""
+        - seq:
+            - {one: null, name: a}
+          name: s
+        - {one: null, name: b}
+    """, input="2x2x1", extra="blocks:\n  one:\n    layers: [relu]\n")
+    rows = {n.path: n.depth for n in report.walk()}
+    assert (rows["s.a"], rows["s.a.relu1"], rows["b"], rows["b.relu1"]) == (1, 2, 0, 1)
