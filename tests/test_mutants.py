@@ -922,6 +922,7 @@ def test_rule_a_residuals_shortcut_row_sits_on_its_line_and_follows_its_frame():
     short = rows["r.shortcut"]
     assert (short.kind, short.line, short.depth, short.input_shape) == ("seq", 5, 1, (4, 4, 4))
     assert rows["r.shortcut.conv1"].depth == 2
+    assert (rows["r.add"].kind, rows["r.add"].line) == ("add", 5)  # the merge, on its line
     assert short.trainable is False and short.training_only is False
     assert rows["aux.shortcut"].training_only is True and rows["aux.shortcut"].trainable is True
 
