@@ -850,19 +850,27 @@ blocks:
   nested:
     layers:
       - unit: null
+  tap:
+    layers:
+      - {conv: [4, 1], name: a}
+      - {relu: null, name: b}
+      - {relu: null, from: a, name: t}
 """
     report = analyze_text("""
         - {unit: null, name: u1}
         - {unit: null, name: u2, trainable: false}
         - {nested: null, name: n1}
         - {nested: null, name: n2}
+        - {tap: null, name: t1}
+        - {tap: null, name: t2}
     """, input="4x4x4", extra=extra)
     by_path = {n.path: n for n in report.walk()}
+    assert by_path["t2.t"].sources == ["t2.a"]  # a layer's from:, not only a join's
     assert (by_path["u1"].trainable_params, by_path["u2"].trainable_params) == (20, 0)
     assert not any(n.trainable for n in by_path["u2"].walk())
     assert by_path["u2.s"].sources == ["u2.a", "u2.b"]
     assert by_path["n2.unit1.s"].sources == ["n2.unit1.a", "n2.unit1.b"]
-    assert report.totals.trainable_params == 3 * 20 and report.totals.params == 4 * 20
+    assert report.totals.trainable_params == 5 * 20 and report.totals.params == 6 * 20
 
 
 @pytest.mark.parametrize("lead, refused", [("", False), ("- relu\n", True)])
@@ -923,6 +931,10 @@ def test_rule_a_residuals_shortcut_row_sits_on_its_line_and_follows_its_frame():
     assert (short.kind, short.line, short.depth, short.input_shape) == ("seq", 5, 1, (4, 4, 4))
     assert rows["r.shortcut.conv1"].depth == 2
     assert (rows["r.add"].kind, rows["r.add"].line) == ("add", 5)  # the merge, on its line
+    with_activation = analyze_text("- residual:\n    body: [relu]\n    activation: relu\n"
+                                   "  name: q", input="2x2x1")
+    assert [(n.path, n.line) for n in with_activation.nodes[0].children] == [
+        ("q.relu1", 5), ("q.add", 4), ("q.relu", 4)]
     assert short.trainable is False and short.training_only is False
     assert rows["aux.shortcut"].training_only is True and rows["aux.shortcut"].trainable is True
 
