@@ -184,6 +184,15 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
      "children, body_out = self.seq(entry.body, shape, frame.inside(path), rows)",
      "children, body_out = self.seq(entry.body, shape, frame.inside(path), )",
      "the same second guard (the reserved names), dropped"),
+    ("cnncalc/core/engine.py", "Frame.expanding",
+     "return Frame(env, self.parent, self.depth, self.trainable, (*self.stack, block),",
+     "return Frame(env, None, self.depth, self.trainable, (*self.stack, block),",
+     "a block's body is a list, residual or parallel, and each walks its entries in "
+     "`frame.inside(path)`, which sets the parent before anything reads it"),
+    ("cnncalc/core/engine.py", "_Walker.expansion_key",
+     "self.contained[kind] = self.self_contained(self.spec.blocks[kind].body, set())",
+     "self.contained[kind] = None",
+     "None reads as 'not self-contained': every use is walked again, slower, to the same rows"),
     ("cnncalc/core/formulas.py", "adaptive_largest",
      "uniform = adaptive_uniform(n_in, n_out)", "uniform = None",
      "the uniform case is a shortcut: every window then has that size, so the largest of "
