@@ -145,14 +145,19 @@ ENGINE_TARGET_MS, SWEEP_TARGET_S, SWEEP_SIZES = 0.5, 1.0, 1_000
 ENGINE = """
 import sys, time
 import cnncalc
+from cnncalc.analyses.resolution import sweep
 spec = cnncalc.load("resnet50")
 for _ in range(20):
     cnncalc.analyze(spec)
 best = min(_per_call(lambda: cnncalc.analyze(spec), 50) for _ in range(5))
+sizes = range(64, 64 + int(sys.argv[1]))
 start = time.perf_counter()
-for size in range(64, 64 + int(sys.argv[1])):
+sweep(spec, sizes)
+swept = time.perf_counter() - start
+start = time.perf_counter()
+for size in sizes:
     cnncalc.analyze(spec, (size, size, 3))
-print(best, time.perf_counter() - start)
+print(best, swept, time.perf_counter() - start)
 """
 PER_CALL = """
 def _per_call(call, n):
@@ -164,11 +169,13 @@ def _per_call(call, n):
 
 
 def engine_rows(rows: list[tuple[str, str, str, str]], sweep: int) -> None:
-    """`analyze(resnet50)` in process (the best of 5 means of 50 calls) and a `sweep`-size
-    sweep of it (square inputs from 64), each beside its target."""
+    """`analyze(resnet50)` in process (the best of 5 means of 50 calls), a `sweep`-size sweep
+    of it (square inputs from 64, as `cnncalc resolution --sweep` computes it: class by class,
+    see `resolution.sweep`), each beside its target, and `analyze` at each of those sizes (for
+    reference: what the sweep would cost size by size)."""
     out = subprocess.run([PY, "-c", "import time" + PER_CALL + ENGINE, str(sweep)],
                          capture_output=True, text=True, check=True).stdout.split()
-    one, total = float(out[0]), float(out[1])
+    one, total, each = float(out[0]), float(out[1]), float(out[2])
     target = SWEEP_TARGET_S * sweep / SWEEP_SIZES
     for name, value, goal in (("analyze(resnet50) in process", f"{one * 1e3:.2f} ms",
                                (one * 1e3, ENGINE_TARGET_MS, f"{ENGINE_TARGET_MS} ms")),
@@ -177,6 +184,8 @@ def engine_rows(rows: list[tuple[str, str, str, str]], sweep: int) -> None:
         met = "met" if goal[0] <= goal[1] else "not met"
         rows.append((name, value, "-", f"target at most {goal[2]}: {met}"))
         print(f"{name}: {value} (target {goal[2]}: {met})", file=sys.stderr)
+    rows.append((f"analyze(resnet50) at each of those {sweep:,} sizes", f"{each:.2f} s", "-",
+                 "for reference: the sweep size by size"))
 
 
 def import_rows(row: Any, rows: list[tuple[str, str, str, str]], floor: float) -> None:

@@ -197,7 +197,8 @@ def test_other_bare_parameters_are_refused_with_the_reason() -> None:
 
 #: inputs for the bundled specs: small where the spec allows (U-Net's crops and Inception
 #: v3's auxiliary head need the sizes below; AlexNet's last pool needs more than 64)
-INPUTS = {"alexnet": (96, 96, 3), "alexnet-groups": (96, 96, 3), "unet": (188, 188, 1), "inception_v3": (299, 299, 3)}
+INPUTS = {"alexnet": (96, 96, 3), "alexnet-groups": (96, 96, 3), "unet": (188, 188, 1),
+          "inception_v3": (299, 299, 3)}
 
 
 def _small(name: str) -> tuple[int, ...]:

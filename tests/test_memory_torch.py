@@ -9,8 +9,9 @@ exactly: the saved bytes, the peaks, and the bytes alive after every op that all
 
 Coverage: every layer kind alone, after a trainable layer, and frozen (in place too, at three
 dtypes); channel_dense after what lays its input out channels first or channels last (a conv,
-a layer norm, itself, a slice), frozen or not, with and without bias; every bundled spec (saved bytes on the meta device at its own input size, at two
-batches, all trainable and with a frozen first half; liveness on CPU at a small input);
+a layer norm, itself, a slice), frozen or not, with and without bias; every bundled spec
+(saved bytes on the meta device at its own input size, at two batches, all trainable and with
+a frozen first half; liveness on CPU at a small input);
 random specs (the differential tests' generator) with random dtypes, batches, frozen prefixes
 and in-place activations, whose backward must also run when cnncalc accepts them.
 """

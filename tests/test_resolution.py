@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 from dataclasses import replace
@@ -30,6 +31,61 @@ def test_sweep_equals_analyze_at_random_sizes(name):
             continue
         assert (found.macs, found.params, found.activations) == (
             totals.macs, totals.params, totals.activations)
+
+
+def _each_size(spec, sizes):
+    """The sweep's points the slow way: `analyze` at every size (`R.point`)."""
+    return [R.point(spec, size) for size in sizes]
+
+
+@pytest.mark.parametrize("name", sorted(cnncalc.bundled()))
+def test_a_sweep_by_class_equals_analyze_at_every_size_on_every_bundled_spec(name):
+    # one class with many sizes (its quadratic is used), and consecutive sizes (many classes,
+    # a few used by their quadratic where the total stride is small)
+    spec = cnncalc.load(name)
+    found = R.formulas(spec, "divisible", squares=False)
+    square = math.lcm(*found.period)
+    start = spec.input_shape[0]
+    for sizes in (range(start, start + 12 * square, square), range(start - 20, start + 60)):
+        sizes = range(max(sizes.start, 1), sizes.stop, sizes.step)
+        assert R.sweep(spec, sizes) == _each_size(spec, sizes), sizes
+
+
+def test_a_sweep_analyses_a_class_at_six_sizes_and_not_every_size(monkeypatch):
+    # a 3x3 convolution and a stride-2 max pool: MACs 3*3*3*8 (H - 2)(W - 2) on every size,
+    # so 2 classes of squares; 40 sizes cost the period's 2 analyses and 6 per class
+    spec = cnncalc.load_text("name: t\ninput: 32x32x3\nlayers:\n  - conv: {filters: 8, "
+                             "kernel: 3}\n  - maxpool: 2\n")
+    calls = []
+    real = R.at_size
+    monkeypatch.setattr(R, "at_size", lambda *args: calls.append(args[1:]) or real(*args))
+    points = R.sweep(spec, range(10, 50))
+    assert len(calls) == 2 + 2 * 6
+    assert [p.macs for p in points] == [216 * (n - 2) ** 2 for n in range(10, 50)]
+    # an odd map (n - 2 odd) leaves the pool's last row out
+    assert [p.drops_pixels for p in points] == [n % 2 == 1 for n in range(10, 50)]
+
+
+def test_a_sweep_reports_each_invalid_size_before_a_class_turns_valid():
+    # a 7x7 window: sizes 1..6 are refused with analyze's own message, each
+    spec = cnncalc.load_text("name: t\ninput: 32x32x1\nlayers:\n  - conv: {filters: 2, "
+                             "kernel: 7}\n")
+    points = R.sweep(spec, range(1, 30))
+    assert points == _each_size(spec, range(1, 30))
+    assert [p.size for p in points if p.error] == list(range(1, 7))
+
+
+@pytest.mark.parametrize("text", [
+    # paths that meet at isolated sizes: valid at 3x3 only, so per size
+    "input: 3x3x2\nlayers:\n  - adaptive_pool: 3\n  - add:\n    from: [input, "
+    "adaptive_pool1]\n",
+    # the input size read by an expression: no formula, per size
+    "input: 16x16x3\nlayers:\n  - conv: {filters: 4, kernel: 3}\n"
+    "  - conv: {filters: 4, kernel: $(in_height // 2)}\n",
+])
+def test_a_sweep_without_formulas_is_analysed_size_by_size(text):
+    spec = cnncalc.load_text("name: t\n" + text)
+    assert R.sweep(spec, range(1, 40)) == _each_size(spec, range(1, 40))
 
 
 def test_drops_pixels_by_hand():
@@ -262,6 +318,11 @@ def test_formulas_equal_analyze_on_random_specs(random_specs, data):
         return
     (size_class,) = found.classes
     assert size_class.formulas is not None, size_class.problem
+    # a sweep of the spec's own class (its quadratic) equals analyze at every size
+    square = math.lcm(*found.period)
+    sizes = range(spec.input_shape[0], spec.input_shape[0] + 8 * square, square)
+    if spec.input_shape[0] == spec.input_shape[1]:
+        assert R.sweep(spec, sizes) == _each_size(spec, sizes)
     assert size_class.min_height <= spec.input_shape[0]
     assert size_class.min_width <= spec.input_shape[1]
     _check_class(spec, size_class, rng)

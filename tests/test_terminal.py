@@ -245,7 +245,8 @@ def test_memory_column_is_each_output_in_bytes(runner):
 
 def test_the_legend_is_one_short_line_unless_asked(runner):
     short = lines_of(runner, ["show", "lenet5"])
-    assert short[-1] == "MACs: multiply-adds. Memory: the row's output. --explain-counts: every rule."
+    assert short[-1] == ("MACs: multiply-adds. Memory: the row's output. --explain-counts: "
+                         "every rule.")
     assert not any(line.startswith("Counted:") for line in short)
     full = "\n".join(lines_of(runner, ["show", "lenet5", "--explain-counts"]))
     assert "Counted: params = learnable weights and biases" in full

@@ -405,7 +405,7 @@ def test_engine_equals_torch_on_random_specs(case: tuple[str, int]) -> None:
         torch_macs = sum(flops.get(f"Network.{node.path}", {}).values())
         aux = 0 if node.training_only else sum(  # training-only rows inside: counted apart
             sum(flops.get(f"Network.{n.path}", {}).values()) for n in node.walk()
-            if n is not node and n.training_only and not n.path.rpartition(".")[0] in aux_paths)
+            if n is not node and n.training_only and n.path.rpartition(".")[0] not in aux_paths)
         assert torch_macs - aux == 2 * node.macs * batch, where
         layer = node.layer
         # cnncalc computes "same" paddings and adaptive windows before torch sees them, so

@@ -340,7 +340,8 @@ def test_the_shortcut_row_counts_and_runs_like_the_wrapped_one() -> None:
                       "batchnorm]\n      activation: relu\n")
     assert asdict(own.totals) == asdict(wrapped.totals)
     # the bytes alive step by step, and what a training step keeps
-    assert [size for _, size in alive_per_step(own)] == [size for _, size in alive_per_step(wrapped)]
+    assert ([size for _, size in alive_per_step(own)]
+            == [size for _, size in alive_per_step(wrapped)])
     assert saved_activations(own) == saved_activations(wrapped)
     assert peak_inference(own) == peak_inference(wrapped)
     fields = receptive_fields(own)

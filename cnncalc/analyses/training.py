@@ -3,10 +3,11 @@ each layer's input and of the gradient with respect to its weights, per layer an
 
 The rule per kind (`RULES`), for a layer whose forward pass costs `MACs`:
 - conv, depthwise, conv_transpose, dense, channel_dense: input gradient = weight gradient =
-  `MACs`. Both are the forward's products rearranged: the input gradient is the output gradient convolved with
-  the weights turned around (a transposed convolution; for a dense layer `dY W`), the weight
-  gradient the input correlated with the output gradient (`X^T dY`), each weight meeting each
-  output position it touched once. Grouped and depthwise convolutions likewise, group by group.
+  `MACs`. Both are the forward's products rearranged: the input gradient is the output
+  gradient convolved with the weights turned around (a transposed convolution; for a dense
+  layer `dY W`), the weight gradient the input correlated with the output gradient (`X^T dY`),
+  each weight meeting each output position it touched once. Grouped and depthwise
+  convolutions likewise, group by group.
 - separable: its depthwise and 1x1 parts each by that rule; se: its two 1x1 convolutions
   (`C_in*squeeze` MACs each) likewise.
 - every other kind: 0 MACs (pooling, normalisation, activations, adds, upsampling, ...: their

@@ -92,7 +92,6 @@ def verify(
     from ..analyses.verify import match
     from ..core.engine import analyze
     from ..present.verify import add_timing, failed_run, result
-
     from .progress import progress
 
     with errors_to_exit():

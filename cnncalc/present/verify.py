@@ -8,6 +8,7 @@ from ..core.units import exact, si
 from ..result import Column, Result, Row, Table
 from .labels import layer_label
 
+
 def columns(agrees: bool) -> list[Column]:
     """The table's columns; what torch disagrees about only where it does."""
     return [
@@ -51,7 +52,8 @@ def result(verification: Verification, depth: int | None = None) -> Result:
                    "disagree with torch" + ("" if totals_agree else ", and the totals"))
     title = (f"{report.spec_name}: engine against torch ({verification.device}, "
              f"batch {report.batch}, {verification.dtype})")
-    return Result("verify", title, [Table("rows", columns(verification.agrees), rows)], notes=[verdict],
+    return Result("verify", title, [Table("rows", columns(verification.agrees), rows)],
+                  notes=[verdict],
                   meta={"spec": report.spec_name, "device": verification.device,
                         "batch": report.batch, "dtype": verification.dtype},
                   data={"agrees": verification.agrees}, exit_code=0 if verification.agrees else 1)

@@ -150,8 +150,8 @@ def write_file(output: Path | str, text: str | bytes) -> None:
     """Write `text` (or bytes: an ONNX model) to `output` atomically: a temporary file beside
     the target, then a rename, so that a failed run (a full disk, an interrupt) leaves the old
     file as it was. A symlink is followed (the link stays a link); a device or pipe
-    (`/dev/stdout`) is written directly; `-` is standard output. CnnCalcError (exit 2) naming the path for every refusal
-    (`check_target`) and failure."""
+    (`/dev/stdout`) is written directly; `-` is standard output. CnnCalcError (exit 2) naming
+    the path for every refusal (`check_target`) and failure."""
     if str(output) == "-":
         if isinstance(text, bytes):
             sys.stdout.flush()
