@@ -319,6 +319,24 @@ def test_width_refusals_point_at_the_value_or_at_layers():
         check_reach(load_yaml(plain, "t.yaml"), "t.yaml", ("depth",), "--by depth")
 
 
+def test_width_refusals_name_the_values_own_line_and_none_for_a_plain_dict():
+    # in a block mapping the value's line (12, `filters:`), not its mapping's (11, `kernel:`)
+    text = FOLLOWS.replace("        scale: false\n", "").replace(
+        "      - conv: {filters: $(n * 2), kernel: 1}\n",
+        "      - conv:\n          kernel: 1\n          filters: $(n * 2)\n")
+    assert "kernel: 1\n          filters" in text
+    with pytest.raises(CnnCalcError, match=r"^t\.yaml:12: --width cannot scale conv\.filters"):
+        scale_raw(load_yaml(text, "t.yaml"), Scaling(width=0.5), "t.yaml")
+    # a spec given as a plain dict (the Python API) has no lines: the refusal names the file
+    plain = {"name": "t", "input": "8x8x3", "layers": [{"relu": {}}]}
+    with pytest.raises(CnnCalcError) as error:
+        scale_raw(plain, Scaling(width=0.5), "t.yaml")
+    assert str(error.value).startswith("t.yaml: the width multiplier 0.5 would change nothing")
+    with pytest.raises(CnnCalcError) as error:
+        check_reach(plain, "t.yaml", ("depth",), "--by depth")
+    assert str(error.value).startswith("t.yaml: --by depth: the depth multiplier")
+
+
 def test_an_invalid_expression_under_width_gets_the_parse_error_not_a_scaling_one():
     text = ("name: t\ninput: 8x8x3\nlayers:\n  - conv: {filters: 16, kernel: 1}\n"
             "  - conv: {filters: $(2 +), kernel: 1}\n")
