@@ -85,6 +85,15 @@ def check_live(report: Report, training: bool = False) -> None:
     ours = [size.at(batch) for (_, size), made in zip(found.steps[1:], found.born[1:],
                                                       strict=True) if made.at(batch)]
     assert ours == alive.after_allocations, alive.trace
+    # and those ops by torch's names, and the ops that overwrite an activation in place
+    # (an in-place op that allocates is autograd's copy of what it overwrites: a `clone`)
+    names = [("clone" if op.endswith("_") else op)
+             for op, made in zip(found.ops[1:], found.born[1:], strict=True) if made.at(batch)]
+    assert names == alive.allocating_ops, alive.trace
+    # every op, views and in-place ones too, is one torch runs, in order; torch runs more
+    # (permutes, its own views, stochastic depth's `bernoulli_` and `div_` on its noise)
+    theirs = iter(name for name, _, _ in alive.trace)
+    assert all(op in theirs for op in found.ops if op), (found.ops, alive.trace)
 
 
 def analyze(text: str, batch: int = 2, dtype: str = "fp32", input: tuple | None = None,

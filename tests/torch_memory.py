@@ -91,7 +91,7 @@ class _Live(TorchDispatchMode):
         out = func(*args, **(kwargs or {}))
         new = sum(self.track(t) for t in tree_leaves(out) if isinstance(t, torch.Tensor))
         alive = sum(self.live.values())
-        self.trace.append((str(func), new, alive))
+        self.trace.append((_aten_name(func), new, alive))
         self.peak = max(self.peak, alive)
         return out
 
@@ -99,7 +99,7 @@ class _Live(TorchDispatchMode):
 @dataclass
 class Live:
     peak: int
-    #: per aten op: (name, bytes of the storages it allocated, bytes alive just after it)
+    #: per aten op: (its name, bytes of the storages it allocated, bytes alive just after it)
     trace: list[tuple[str, int, int]]
     after: int  # bytes alive when the forward has returned (the input and the outputs)
 
@@ -107,6 +107,16 @@ class Live:
     def after_allocations(self) -> list[int]:
         """The bytes alive just after each op that allocated something."""
         return [alive for _, new, alive in self.trace if new]
+
+    @property
+    def allocating_ops(self) -> list[str]:
+        """The aten name of each op that allocated something (`convolution`, `addmm`)."""
+        return [name for name, new, _ in self.trace if new]
+
+
+def _aten_name(func: Any) -> str:
+    """`relu_` for `aten.relu_.default`: the op's name without namespace and overload."""
+    return str(func).split(".")[1]
 
 
 def live_peak(module: torch.nn.Module, x: torch.Tensor, training: bool = False) -> Live:

@@ -209,6 +209,7 @@ class _Pass:
         self.element = report.bytes_per_element
         self.storages: list[_Storage] = []
         self.steps: list[Node | None] = []  # the layer of each step (None: the input)
+        self.ops: list[str] = []  # the torch op of each step ("": the input, an identity)
         self.made: dict[str, _Tensor] = {}
         self.layers: dict[str, _Layer] = {}
         self.saved: dict[int, Node] = {}  # storage -> the first layer that keeps it
@@ -289,6 +290,7 @@ class _Pass:
         trains = node.trainable_params > 0
         for op in ops:
             self.steps.append(node)
+            self.ops.append(op.name)
             step = len(self.steps) - 1
             operands = [values[i] for i in op.reads]
             for operand in operands:
@@ -296,6 +298,7 @@ class _Pass:
             values.append(self.run(op, operands, node, trains, step))
         if not ops:
             self.steps.append(node)  # the identity: one step that makes nothing
+            self.ops.append("")
         last = len(self.steps) - 1
         for tensor in inputs:  # the module call holds its inputs until it returns
             self.hold(tensor, last)
@@ -312,6 +315,10 @@ class _Pass:
             self.overwrites.append((step, target, result, node))
         elif isinstance(op.out, View):
             result = self.view(op.out, operands[0])
+            if result is operands[0]:  # already laid out as asked: torch runs no op
+                self.ops[step] = ""
+            elif result.storage != operands[0].storage:  # no view possible: torch copies
+                self.ops[step] = "clone"
         else:
             assert isinstance(op.out, New)
             result = self.new(op.out, operands)
@@ -404,6 +411,7 @@ class _Pass:
     def network(self) -> None:
         report = self.report
         self.steps.append(None)
+        self.ops.append("")
         dims = _dims(report.input_shape)
         self.storages.append(_Storage(Size(prod(dims) * self.element), 0, 0))
         current = self.made["input"] = self.tensor(0, dims, _contiguous(dims))
@@ -441,6 +449,9 @@ class Forward:
     steps: list[tuple[Node | None, Size]]
     spans: dict[str, tuple[int, int]]
     born: list[Size] = field(default_factory=list)
+    #: the aten op of each step, as torch names it (`convolution`, `relu_`; "" for the input
+    #: and an identity): tests/test_memory_torch.py compares them with torch's own
+    ops: list[str] = field(default_factory=list)
 
     def peak(self, batch: int) -> tuple[int, Node | None]:
         """(bytes, layer) of the largest live set at `batch` (the first step that reaches it)."""
@@ -487,7 +498,7 @@ def _sweep(run: _Pass) -> Forward:
         alive = alive + change[index]
         steps.append((node, alive))
     spans = {path: (layer.first, layer.last) for path, layer in run.layers.items()}
-    return Forward(steps, spans, born)
+    return Forward(steps, spans, born, run.ops)
 
 
 def forward(report: Report) -> Forward:

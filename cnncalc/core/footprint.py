@@ -72,7 +72,8 @@ class Save:
 
 @dataclass(frozen=True, slots=True)
 class Op:
-    """One tensor operation of a forward pass (torch's op `name`, for the explanation)."""
+    """One tensor operation of a forward pass; `name` is torch's (its aten op: `convolution`,
+    `relu_`), compared with the ops torch runs by tests/test_memory_torch.py."""
 
     name: str
     out: New | View | str

@@ -107,14 +107,19 @@ ACTIVATION_KEEPS: dict[str, str] = {
 NOT_IN_PLACE = ("gelu", "softmax")
 
 
+#: The aten op of an activation where torch names it otherwise (F.relu6 runs a hardtanh).
+ATEN_OPS = {"relu6": "hardtanh", "swish": "silu", "softmax": "_softmax"}
+
+
 def activation_op(function: str, shape: Shape, inplace: bool = False) -> Op:
     """The op of an activation on a tensor of `shape` (see ACTIVATION_KEEPS)."""
     keeps = ACTIVATION_KEEPS[function]
+    name = ATEN_OPS.get(function, function)
     if not inplace:
-        return Op(function, New(shape), saves=(RESULT if keeps == "output" else OPERAND,))
+        return Op(name, New(shape), saves=(RESULT if keeps == "output" else OPERAND,))
     if keeps == "output" or function == "leaky_relu":
-        return Op(function + "_", INPLACE, saves=(RESULT,))
-    return Op(function + "_", INPLACE, saves=(Save("copy"),))
+        return Op(name + "_", INPLACE, saves=(RESULT,))
+    return Op(name + "_", INPLACE, saves=(Save("copy"),))
 
 
 def _then(function: str | None, shape: Shape) -> tuple[Op, ...]:
@@ -1168,7 +1173,9 @@ class Crop(Layer):
 
     def ops(self, in_shape: Shape, out_shape: Shape, training: bool) -> tuple[Op, ...]:
         """Two slices: a view of the input; keeps nothing."""
-        return (Op("slice", View("crop", explicit_padding(self.amount))),)
+        amounts = explicit_padding(self.amount)
+        # torch slices (an alias when nothing is cut)
+        return (Op("slice" if any(amounts) else "alias", View("crop", amounts)),)
 
     def window(self, shape: Shape) -> Windows:
         top, _, left, _ = explicit_padding(self.amount)
