@@ -250,6 +250,12 @@ CHANNEL_DENSE = {
     "after_a_slice": ("- layernorm\n- chunk: [2, 1]\n- channel_dense: 3", True),
     "a_slice_of_one_position": ("- global_pool: {keepdims: true}\n- layernorm\n"
                                 "- chunk: [2, 0]\n- channel_dense: 3", True),
+    # a map of one channel, and a pooled map (1x1): laid out channels last as they are; the
+    # flatten after the first copies the Linear's channels-last output (torch's reshape)
+    "after_a_one_channel_conv": ("- conv: {filters: 1, kernel: 3, padding: 1}\n"
+                                 "- channel_dense: 3\n- flatten\n- dense: 2", False),
+    "after_a_pooled_map": ("- conv: {filters: 4, kernel: 3, padding: 1}\n"
+                           "- global_pool: {keepdims: true}\n- channel_dense: 3", False),
     "in_place_after": ("- layernorm\n- channel_dense: 6\n- relu: {inplace: true}\n"
                        "- channel_dense: 2", False),
     "convnext_block": ("""- residual:

@@ -155,6 +155,15 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
     ("cnncalc/core/expr.py", "_compile",
      "for op, c in zip(node.ops, node.comparators, strict=True)], text)", None,
      "Python's parser gives a comparison as many operators as operands after the first"),
+    ("cnncalc/core/layers.py", "ChannelDense.ops",
+     'return (Op("clone", View("channels_last")),', None,
+     "a view's step is named by what torch runs for it (memory's `_Pass.run`): nothing when "
+     "the map is laid out channels last already, else a `clone`; the name written here is "
+     "read by nothing"),
+    ("cnncalc/analyses/memory.py", "_Pass.view",
+     'return self.new(New((h, w, c), layout="channels_last"), [source])', None,
+     "channel_dense's channels-last copy is read by its Linear's addmm only, whose output's "
+     "layout is given: only the copy's bytes are ever read, and every variant has the same"),
     ("cnncalc/core/layers.py", "Pad.output_shape", 'h, w, c = spatial(shape, "pad")', None,
      "message text only: the name is used in the error for a non-image input"),
     ("cnncalc/core/layers.py", "Pad.output_shape",

@@ -91,11 +91,6 @@ def _dims(shape: tuple[int, ...]) -> tuple[int, ...]:
     return (shape[2], shape[0], shape[1]) if len(shape) == 3 else shape
 
 
-def _shape(dims: tuple[int, ...]) -> tuple[int, ...]:
-    """torch's dims after the batch as the engine's shape: (C, H, W) -> HWC."""
-    return (dims[1], dims[2], dims[0]) if len(dims) == 3 else dims
-
-
 def _contiguous(dims: tuple[int, ...]) -> tuple[int, ...]:
     """Strides of a contiguous tensor of (batch, *dims), the batch's first."""
     strides = [1]
@@ -134,9 +129,7 @@ def _is_channels_last(dims: tuple[int, ...], strides: tuple[int, ...]) -> bool:
 def _packed_channels_last(dims: tuple[int, ...], strides: tuple[int, ...]) -> bool:
     """Whether a map is laid out channels last with nothing between examples: its NHWC
     permutation is contiguous, the batch's stride counted (cnncalc.torch's test of the same
-    name, on which channel_dense copies its input or not)."""
-    if len(dims) != 3:
-        return False
+    name, on which channel_dense copies its input or not; channel_dense reads maps only)."""
     c, h, w = dims
     sn, sc, sh, sw = strides
     return ((c == 1 or sc == 1) and (w == 1 or sw == c) and (h == 1 or sh == w * c)
@@ -256,7 +249,8 @@ class _Pass:
         if spec.kind == "channels_last":
             if _packed_channels_last(dims, strides):
                 return source
-            return self.new(New(_shape(dims), layout="channels_last"), [source])  # a copy
+            c, h, w = dims  # a copy, read by the Linear only (its bytes are what count)
+            return self.new(New((h, w, c), layout="channels_last"), [source])
         flat = (prod(dims),)
         found = _view_strides(dims, strides, flat)
         if found is not None:
