@@ -289,6 +289,32 @@ def test_channel_dense_keeps_and_holds_what_torch_does(case: str) -> None:
     assert step.born[start].at(1) == (input_bytes if copies else 0)
 
 
+# --------------------------------------------------------------------------- views
+
+#: Views whose shape decides what the next op copies: a crop or a slice of channels is not
+#: contiguous, so the flatten after it copies (torch's reshape: a clone); a crop of nothing is
+#: torch's alias. A 6x6x4 input.
+VIEWS = {
+    "crop_then_flatten": "- crop: 1\n- flatten\n- dense: 3",
+    "crop_of_rows_then_flatten": "- crop: [1, 0, 0, 0]\n- flatten\n- dense: 3",
+    "crop_of_nothing_then_flatten": "- crop: 0\n- flatten\n- dense: 3",
+    "chunk_then_flatten": "- chunk: [2, 1]\n- flatten\n- dense: 3",
+    "split_branches_then_flatten": ("- parallel:\n    split: [1, 3]\n    merge: concat\n"
+                                    "    branches:\n      - [{flatten: {}}]\n"
+                                    "      - [{flatten: {}}]\n- dense: 2"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(VIEWS))
+def test_views_and_the_copies_after_them_are_what_torch_does(case: str) -> None:
+    text = "name: t\ninput: 6x6x4\nlayers:\n" + textwrap.indent(VIEWS[case], "  ") + "\n"
+    for batch, dtype in ((1, "fp32"), (2, "bf16")):
+        report = analyze(text, batch, dtype)
+        check_saved(report, backward=True)
+        check_live(report)
+        check_live(report, training=True)
+
+
 # --------------------------------------------------------------------------- in place
 
 def test_an_in_place_activation_over_a_kept_tensor_is_refused_as_torch_fails() -> None:

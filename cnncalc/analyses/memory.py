@@ -239,8 +239,8 @@ class _Pass:
 
     def view(self, spec: View, source: _Tensor) -> _Tensor:
         dims, strides = source.dims, source.strides
-        if spec.kind == "channels":
-            start, size = spec.args
+        if spec.kind == "channels":  # where the slice starts changes no byte and no stride
+            (size,) = spec.args
             return self.tensor(source.storage, (size, *dims[1:]), strides)
         if spec.kind == "crop":
             top, bottom, left, right = spec.args
@@ -378,10 +378,7 @@ class _Pass:
         self.made[f"{node.path}.input"] = tensor  # what `from: input` reads inside it
         parts: list[_Tensor] = []
         if node.split is not None:  # views of the channels, one per branch
-            start = 0
-            for size in node.split:
-                parts.append(self.view(View("channels", (start, size)), tensor))
-                start += size
+            parts = [self.view(View("channels", (size,)), tensor) for size in node.split]
         current = tensor
         branches: list[_Tensor] = []
         shortcut: _Tensor | None = None

@@ -48,7 +48,7 @@ class New:
 
 @dataclass(frozen=True, slots=True)
 class View:
-    """A view of the first operand: `channels` (start, size), `crop` (top, bottom, left,
+    """A view of the first operand: `channels` (its size), `crop` (top, bottom, left,
     right), `flatten` (a view when the strides allow it, else a contiguous copy) or
     `channels_last` (the operand itself when it is a map laid out channels last with nothing
     between examples, else a channels-last copy: `cnncalc.torch.ChannelLinear`)."""
