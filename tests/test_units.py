@@ -315,3 +315,24 @@ def test_share_bounds_are_inclusive():
     assert len(at_limit) == 120 and parse_share(at_limit) == Fraction(1, 100)
     with pytest.raises(CnnCalcError, match="too long to be a percentage"):
         parse_share("1." + "0" * 118 + "%")
+
+
+def test_clip_keeps_a_value_to_one_line_from_its_limit_on():
+    import datetime
+
+    from cnncalc.core.units import clip
+
+    # text: quoted, whole up to the limit (40 characters), then its head and its length
+    assert clip("a" * 40) == "'" + "a" * 40 + "'"
+    assert clip("a" * 41) == "'" + "a" * 40 + "'... (41 chars)"
+    assert clip("abc", limit=2) == "'ab'... (3 chars)"
+    # integers as written: 40 digits whole, 41 cut
+    assert clip(10**39) == "1" + "0" * 39
+    assert clip(10**40) == "1" + "0" * 39 + "... (41 chars)"
+    # past 4,000 bits (str() refuses past 4,300 digits): the size only
+    assert clip(2**4000) == "an integer of 4,001 bits"
+    assert clip(2**3999).endswith("... (1,204 chars)")  # 4,000 bits: 1,204 digits, written
+    # anything else as Python writes it (a YAML date, a list)
+    assert clip(datetime.date(2020, 1, 2)) == "datetime.date(2020, 1, 2)"
+    assert clip([1, "a"]) == "[1, 'a']"
+    assert clip(None) == "None"

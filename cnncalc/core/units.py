@@ -103,8 +103,7 @@ def clip(value: object, limit: int = 40) -> str:
     """A value for a one-line message: `'99999...' (5,000 chars)` when it is long."""
     if isinstance(value, int) and value.bit_length() > 4000:  # str() would raise past 4300
         return f"an integer of {value.bit_length():,} bits"
-    text = value if isinstance(value, str) else str(value) if isinstance(value, int) else \
-        repr(value)
+    text = value if isinstance(value, str) else repr(value)
     if len(text) <= limit:
         return repr(text) if isinstance(value, str) else text
     head = repr(text[:limit]) if isinstance(value, str) else text[:limit]
