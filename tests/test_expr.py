@@ -403,6 +403,19 @@ def test_a_slice_counts_its_length_and_names_the_expression_when_over_budget():
         evaluate("$(xs[0:3000])", {"xs": xs})
 
 
+@pytest.mark.parametrize("text", ["$(-xs)", "$(+xs)", "$(xs * 2)", "$(abs(xs))",
+                                  "$(xs + xs)", "$(floor(xs))"])
+def test_every_list_an_expression_builds_counts_and_names_it_when_over_budget(text):
+    """An operator or function applied element by element builds a new list: each element is
+    a step, and the refusal names the expression (the last one evaluated)."""
+    xs = list(range(3000))
+    with budget(8_000):
+        assert len(evaluate(text, {"xs": xs})) == 3000
+    with budget(2_000), pytest.raises(CnnCalcError) as error:
+        evaluate(text, {"xs": xs})
+    assert f"the last was '{text}'" in str(error.value)
+
+
 def test_slice_and_index_bounds_read_names_and_reach_both_ends():
     """Slice bounds are expressions over the same names; an index reaches -len(xs) (the
     first element) and len(xs) - 1 (the last), and one past either end is refused."""
