@@ -345,6 +345,31 @@ def test_an_invalid_expression_under_width_gets_the_parse_error_not_a_scaling_on
     assert "invalid expression" in str(error.value) and "--width" not in str(error.value)
 
 
+def test_width_follows_lets_through_a_cycle_and_leaves_an_invalid_let_to_the_parser():
+    # lets that read each other (x -> y -> x) are each followed once: the argument they reach
+    # is named, and the search ends
+    text = textwrap.dedent("""\
+        name: t
+        input: 8x8x3
+        blocks:
+          unit:
+            args: {n: 4}
+            let: {x: $(y + n), y: $(x + 1)}
+            layers:
+              - conv: {filters: $(x * 2), kernel: 1}
+        layers:
+          - unit: {n: 4}
+        """)
+    with pytest.raises(CnnCalcError, match=r"^t\.yaml:8: --width cannot scale conv\.filters "
+                                           r"'\$\(x \* 2\)': it comes from the argument 'n'"):
+        scale_raw(load_yaml(text, "t.yaml"), Scaling(width=0.5), "t.yaml")
+    # a let that is not a valid expression: no --width refusal, the parse error says it
+    broken = text.replace("let: {x: $(y + n), y: $(x + 1)}", "let: {x: $(2 +)}")
+    with pytest.raises(CnnCalcError) as error:
+        analyze(scaled_spec(load_yaml(broken, "t.yaml"), Scaling(width=0.5), "t.yaml"))
+    assert "invalid expression" in str(error.value) and "--width" not in str(error.value)
+
+
 def test_resolution_bounds_are_inclusive():
     assert parse_resolution("100000") == (100_000, 100_000)
     assert parse_resolution("0" * 37 + "240") == (240, 240)  # 40 characters: read
