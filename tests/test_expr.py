@@ -703,3 +703,13 @@ def test_make_divisible_refuses_infinity_and_nan():
     for value in (math.inf, -math.inf, math.nan):
         with pytest.raises(CnnCalcError, match="is not a finite number"):
             make_divisible(value, 8)
+
+
+def test_scaled_channels_defaults_to_a_divisor_of_8_and_leaves_what_is_not_a_count():
+    # make_divisible(20 * 1.5, 8) = 32 (30 + 4 = 34, down to a multiple of 8); by hand
+    assert evaluate("$(scaled_channels(20, 1.5))", {}) == 32
+    assert evaluate("$(scaled_channels(20, 1.5, 5))", {}) == 30
+    # not a positive whole number: returned as it is, for the layer's own check to refuse
+    for value in ("0", "-8", "2.5"):
+        assert evaluate(f"$(scaled_channels({value}, 2.0))", {}) == float(value)
+        assert evaluate(f"$(scaled_repeats({value}, 2.0))", {}) == float(value)

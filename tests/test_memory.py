@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from cnncalc import CnnCalcError, analyze, load
+from cnncalc import CnnCalcError, analyze, load, load_text
 from cnncalc.analyses.memory import (
     alive_per_step,
     largest_batch,
@@ -300,3 +300,30 @@ def test_memory_writes_every_format(runner):
         text = runner.invoke(app, ["memory", "lenet5", "-f", fmt]).output
         assert f"{62_006 * 4:,}" in text, fmt
         assert "Saved" in text and "Live" in text, fmt
+
+
+def test_an_in_place_refusal_names_the_file_line_and_layer_and_what_torch_would_do():
+    from cnncalc.analyses.memory import backward
+
+    text = ("name: t\ninput: 4x4x2\nlayers:\n  - conv: {filters: 2, kernel: 1}\n  - relu\n"
+            "  - relu: {inplace: true}\n")
+    report = analyze(load_text(text, "t.yaml"))
+    with pytest.raises(CnnCalcError) as error:
+        backward(report)
+    assert str(error.value) == (
+        "t.yaml:6: relu2: in-place relu at 'relu2' overwrites a tensor that 'relu1' (relu) "
+        "keeps for its backward pass: torch's backward would fail (a tensor needed for a "
+        "gradient was modified); make it not in place")
+
+
+def test_the_bytes_alive_while_a_row_runs_end_with_its_last_step():
+    # fp32, batch 1, a 4x4x1 input (64 B): conv1 (1 filter, 64 B out) runs with its input
+    # alive: 128 B. conv2 (8 filters: 512 B) comes after it and is not counted: 640 B is
+    # conv2's (the input, held by the caller, conv1's output and conv2's)
+    from cnncalc.analyses.memory import forward
+
+    text = ("name: t\ninput: 4x4x1\nlayers:\n  - conv: {filters: 1, kernel: 1}\n"
+            "  - conv: {filters: 8, kernel: 1}\n")
+    step = forward(analyze(load_text(text, "t.yaml")))
+    assert step.live("conv1", 1) == 128
+    assert step.live("conv2", 1) == 640

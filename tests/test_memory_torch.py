@@ -113,6 +113,7 @@ KINDS = {
     "conv_groups": "conv: {filters: 4, kernel: 3, groups: 2, bias: false}",
     "depthwise": "depthwise: {kernel: 3, multiplier: 2, activation: relu6}",
     "separable": "separable: {filters: 5, kernel: 3, padding: same, activation: sigmoid}",
+    "separable_multiplier": "separable: {filters: 5, kernel: 3, multiplier: 2}",
     "maxpool": "maxpool: 2",
     "maxpool_ceil": "pool: {mode: max, kernel: 3, stride: 2, ceil_mode: true}",
     "maxpool_unequal": "pool: {mode: max, kernel: 2, padding: [0, 1, 1, 0]}",

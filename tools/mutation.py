@@ -155,6 +155,24 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
     ("cnncalc/core/expr.py", "_compile",
      "for op, c in zip(node.ops, node.comparators, strict=True)], text)", None,
      "Python's parser gives a comparison as many operators as operands after the first"),
+    ("cnncalc/core/layers.py", "Separable.ops",
+     'Op("convolution", New(out_shape), params=True, saves=(OPERAND,)),',
+     'Op("convolution", New(out_shape), params=None, saves=(OPERAND,)),',
+     "the pointwise convolution reads the depthwise output, which needs a gradient whenever "
+     "the layer's weights train (one layer, one trainable flag): its own `params` flag never "
+     "decides whether its output needs one"),
+    ("cnncalc/core/layers.py", "Separable.ops",
+     'Op("convolution", New(out_shape), params=True, saves=(OPERAND,)),',
+     'Op("convolution", New(out_shape), params=False, saves=(OPERAND,)),',
+     "the pointwise convolution reads the depthwise output, which needs a gradient whenever "
+     "the layer's weights train (one layer, one trainable flag): its own `params` flag never "
+     "decides whether its output needs one"),
+    ("cnncalc/core/layers.py", "Separable.ops",
+     'Op("convolution", New(out_shape), params=True, saves=(OPERAND,)),',
+     'Op("convolution", New(out_shape), saves=(OPERAND,)),',
+     "the pointwise convolution reads the depthwise output, which needs a gradient whenever "
+     "the layer's weights train (one layer, one trainable flag): its own `params` flag never "
+     "decides whether its output needs one"),
     ("cnncalc/core/layers.py", "ChannelDense.ops",
      'return (Op("clone", View("channels_last")),', None,
      "a view's step is named by what torch runs for it (memory's `_Pass.run`): nothing when "
