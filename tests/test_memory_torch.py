@@ -93,7 +93,7 @@ def check_live(report: Report, training: bool = False) -> None:
     # every op, views and in-place ones too, is one torch runs, in order; torch runs more
     # (permutes, its own views, stochastic depth's `bernoulli_` and `div_` on its noise)
     theirs = iter(name for name, _, _ in alive.trace)
-    assert all(op in theirs for op in found.ops if op), (found.ops, alive.trace)
+    assert all(op in theirs for op in found.ops if op != ""), (found.ops, alive.trace)
 
 
 def analyze(text: str, batch: int = 2, dtype: str = "fp32", input: tuple | None = None,
