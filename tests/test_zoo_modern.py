@@ -27,165 +27,35 @@ else:
     torch = pytest.importorskip("torch")
 
 from torch import Tensor, nn  # noqa: E402
-from torch.nn import functional as F  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import cnncalc  # noqa: E402
+from tests import torchvision_small as tv  # noqa: E402
+from tests.torchvision_small import (  # noqa: E402
+    CNBlock,
+    Conv2dNormActivation,
+    SqueezeExcitation,
+    StochasticDepth,
+    _make_divisible,
+)
 
 pytestmark = pytest.mark.torch
 
 
 # ------------------------------------------------------------------ torchvision, transcribed
-# torchvision/ops/stochastic_depth.py, ops/misc.py, models/_utils.py, models/convnext.py and
-# models/efficientnet.py, with weights=None; initialisation left out (it changes no count).
+# torchvision/models/efficientnet.py's V2 parts, with weights=None; initialisation left out (it
+# changes no count). The building blocks (ops/misc.py, ops/stochastic_depth.py,
+# models/_utils.py, models/convnext.py) are tests/torchvision_small.py's.
 
-class StochasticDepth(nn.Module):
-    """torchvision.ops.StochasticDepth: the identity at inference."""
+def convnext_tiny(stochastic_depth_prob: float = 0.1) -> tv.ConvNeXt:
+    """convnext_tiny: its block_setting (CNBlockConfig(input_channels, out_channels,
+    num_layers)) and stochastic_depth_prob (0.1)."""
+    return tv.ConvNeXt([(96, 192, 3), (192, 384, 3), (384, 768, 9), (768, None, 3)],
+                       stochastic_depth_prob)
 
-    def __init__(self, p: float, mode: str) -> None:
-        super().__init__()
-        self.p = p
-        self.mode = mode
-
-    def forward(self, input: Tensor) -> Tensor:
-        if not self.training or self.p == 0.0:
-            return input
-        size = [input.shape[0]] + [1] * (input.ndim - 1) if self.mode == "row" else [1] * input.ndim
-        noise = torch.empty(size, dtype=input.dtype, device=input.device)
-        noise = noise.bernoulli_(1.0 - self.p)
-        if self.p < 1.0:
-            noise.div_(1.0 - self.p)
-        return input * noise
-
-
-class Permute(nn.Module):
-    def __init__(self, dims: list[int]) -> None:
-        super().__init__()
-        self.dims = dims
-
-    def forward(self, x: Tensor) -> Tensor:
-        return torch.permute(x, self.dims)
-
-
-class Conv2dNormActivation(nn.Sequential):
-    """torchvision.ops.misc.Conv2dNormActivation (dilation 1, inplace activations)."""
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3,
-                 stride: int = 1, padding: int | None = None, groups: int = 1,
-                 norm_layer=nn.BatchNorm2d, activation_layer=nn.ReLU,
-                 bias: bool | None = None) -> None:
-        if padding is None:
-            padding = (kernel_size - 1) // 2
-        if bias is None:
-            bias = norm_layer is None
-        layers: list[nn.Module] = [nn.Conv2d(in_channels, out_channels, kernel_size, stride,
-                                             padding, groups=groups, bias=bias)]
-        if norm_layer is not None:
-            layers.append(norm_layer(out_channels))
-        if activation_layer is not None:
-            layers.append(activation_layer(inplace=True))
-        super().__init__(*layers)
-
-
-class SqueezeExcitation(nn.Module):
-    """torchvision.ops.misc.SqueezeExcitation."""
-
-    def __init__(self, input_channels: int, squeeze_channels: int, activation=nn.ReLU,
-                 scale_activation=nn.Sigmoid) -> None:
-        super().__init__()
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc1 = nn.Conv2d(input_channels, squeeze_channels, 1)
-        self.fc2 = nn.Conv2d(squeeze_channels, input_channels, 1)
-        self.activation = activation()
-        self.scale_activation = scale_activation()
-
-    def forward(self, input: Tensor) -> Tensor:
-        scale = self.avgpool(input)
-        scale = self.fc1(scale)
-        scale = self.activation(scale)
-        scale = self.fc2(scale)
-        return self.scale_activation(scale) * input
-
-
-def _make_divisible(v: float, divisor: int, min_value: int | None = None) -> int:
-    """torchvision.models._utils._make_divisible."""
-    if min_value is None:
-        min_value = divisor
-    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
-    if new_v < 0.9 * v:  # make sure that round down does not go down by more than 10%
-        new_v += divisor
-    return new_v
 
 
 # -- convnext.py
-
-class LayerNorm2d(nn.LayerNorm):
-    def forward(self, x: Tensor) -> Tensor:
-        x = x.permute(0, 2, 3, 1)
-        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
-        return x.permute(0, 3, 1, 2)
-
-
-class CNBlock(nn.Module):
-    def __init__(self, dim: int, layer_scale: float, stochastic_depth_prob: float) -> None:
-        super().__init__()
-        norm_layer = partial(nn.LayerNorm, eps=1e-6)
-        self.block = nn.Sequential(
-            nn.Conv2d(dim, dim, kernel_size=7, padding=3, groups=dim, bias=True),
-            Permute([0, 2, 3, 1]),
-            norm_layer(dim),
-            nn.Linear(in_features=dim, out_features=4 * dim, bias=True),
-            nn.GELU(),
-            nn.Linear(in_features=4 * dim, out_features=dim, bias=True),
-            Permute([0, 3, 1, 2]),
-        )
-        self.layer_scale = nn.Parameter(torch.ones(dim, 1, 1) * layer_scale)
-        self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
-
-    def forward(self, input: Tensor) -> Tensor:
-        result = self.layer_scale * self.block(input)
-        result = self.stochastic_depth(result)
-        result += input
-        return result
-
-
-class ConvNeXt(nn.Module):
-    """ConvNeXt with convnext_tiny's block_setting and stochastic_depth_prob (0.1)."""
-
-    def __init__(self, stochastic_depth_prob: float = 0.1, layer_scale: float = 1e-6,
-                 num_classes: int = 1000) -> None:
-        super().__init__()
-        # CNBlockConfig(input_channels, out_channels, num_layers)
-        block_setting = [(96, 192, 3), (192, 384, 3), (384, 768, 9), (768, None, 3)]
-        norm_layer = partial(LayerNorm2d, eps=1e-6)
-        layers: list[nn.Module] = [
-            Conv2dNormActivation(3, block_setting[0][0], kernel_size=4, stride=4, padding=0,
-                                 norm_layer=norm_layer, activation_layer=None, bias=True)]
-        total_stage_blocks = sum(n for _, _, n in block_setting)
-        stage_block_id = 0
-        for input_channels, out_channels, num_layers in block_setting:
-            stage: list[nn.Module] = []
-            for _ in range(num_layers):
-                sd_prob = stochastic_depth_prob * stage_block_id / (total_stage_blocks - 1.0)
-                stage.append(CNBlock(input_channels, layer_scale, sd_prob))
-                stage_block_id += 1
-            layers.append(nn.Sequential(*stage))
-            if out_channels is not None:
-                layers.append(nn.Sequential(
-                    norm_layer(input_channels),
-                    nn.Conv2d(input_channels, out_channels, kernel_size=2, stride=2)))
-        self.features = nn.Sequential(*layers)
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        last = block_setting[-1]
-        lastconv_output_channels = last[1] if last[1] is not None else last[0]
-        self.classifier = nn.Sequential(norm_layer(lastconv_output_channels), nn.Flatten(1),
-                                        nn.Linear(lastconv_output_channels, num_classes))
-
-    def forward(self, x: Tensor) -> Tensor:
-        x = self.features(x)
-        x = self.avgpool(x)
-        return self.classifier(x)
-
 
 # -- efficientnet.py
 
@@ -335,7 +205,7 @@ class EfficientNet(nn.Module):
 # spec -> (reference module, published params, published GFLOPS (torchvision's `_ops`),
 #          the published input size, the reduced input the cpu forward pass runs at)
 MODELS = {
-    "convnext_tiny": (ConvNeXt, 28_589_128, 4.456, 224, 64),
+    "convnext_tiny": (convnext_tiny, 28_589_128, 4.456, 224, 64),
     "efficientnet_v2_s": (EfficientNet, 21_458_488, 8.366, 384, 96),
 }
 
@@ -474,7 +344,7 @@ def test_convnext_tiny_loads_the_transcribed_models_weights_and_computes_the_sam
     from cnncalc.torch import build
 
     torch.manual_seed(0)
-    theirs = ConvNeXt().eval()
+    theirs = convnext_tiny().eval()
     with torch.no_grad():
         for module in theirs.modules():
             if isinstance(module, CNBlock):
