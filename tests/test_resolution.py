@@ -51,6 +51,19 @@ def test_a_sweep_by_class_equals_analyze_at_every_size_on_every_bundled_spec(nam
         assert R.sweep(spec, sizes) == _each_size(spec, sizes), sizes
 
 
+@pytest.mark.parametrize(("name", "step"), [("resnet18", 2), ("mobilenet_v2", 6),
+                                          ("lenet5", 3)])
+def test_a_sweep_with_a_step_sharing_a_factor_with_the_total_stride(name, step):
+    # resnet18's total stride is 32: a step of 2 gives 16 classes of 8 sizes each (each by its
+    # quadratic); mobilenet_v2's step 6 gives 16 classes; lenet5's (4) step 3, 4 classes
+    spec = cnncalc.load(name)
+    found = R.formulas(spec, "divisible", squares=False)
+    square = math.lcm(*found.period)
+    classes = square // math.gcd(square, step)
+    sizes = range(40, 40 + step * classes * 8, step)
+    assert R.sweep(spec, sizes) == _each_size(spec, sizes)
+
+
 def test_a_sweep_analyses_a_class_at_six_sizes_and_not_every_size(monkeypatch):
     # a 3x3 convolution and a stride-2 max pool: MACs 3*3*3*8 (H - 2)(W - 2) on every size,
     # so 2 classes of squares; 40 sizes cost the period's 2 analyses and 6 per class
