@@ -5,14 +5,17 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from hypothesis import settings
+from hypothesis import Phase, settings
 from typer.testing import CliRunner
 
 import cnncalc
 
 # Mutation runs (tools/mutation.py, `--hypothesis-profile=mutation`): the same examples on every
-# run and for every mutant, no example database carried from one mutant to the next.
-settings.register_profile("mutation", derandomize=True, database=None, deadline=None)
+# run and for every mutant, no example database carried from one mutant to the next, and no
+# shrinking (a failing example kills the mutant as it is; shrinking it only spends the time
+# that the mutant's timeout then counts as a kill anyway).
+settings.register_profile("mutation", derandomize=True, database=None, deadline=None,
+                          phases=(Phase.explicit, Phase.generate))
 
 
 @pytest.fixture
