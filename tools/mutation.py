@@ -173,6 +173,14 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
      "the pointwise convolution reads the depthwise output, which needs a gradient whenever "
      "the layer's weights train (one layer, one trainable flag): its own `params` flag never "
      "decides whether its output needs one"),
+    ("cnncalc/core/layers.py", "LayerNorm.ops",
+     'saves=(OPERAND, Save("extra", 0), Save("extra", 1))),)',
+     'saves=(OPERAND, Save("extra", ), Save("extra", 1))),)',
+     "a Save's index is 0 when not given: the mutant is the same Save"),
+    ("cnncalc/core/layers.py", "BatchNorm.ops",
+     'saves=(OPERAND, Save("extra", 0), Save("extra", 1))),)',
+     'saves=(OPERAND, Save("extra", ), Save("extra", 1))),)',
+     "a Save's index is 0 when not given: the mutant is the same Save"),
     ("cnncalc/core/layers.py", "ChannelDense.ops",
      'return (Op("clone", View("channels_last")),', None,
      "a view's step is named by what torch runs for it (memory's `_Pass.run`): nothing when "

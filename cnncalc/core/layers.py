@@ -975,8 +975,7 @@ class LayerNorm(Layer):
         last on a map, and a mean and a 1/std per position (in eval too, freed at once); its
         backward keeps its input, the mean and the 1/std."""
         positions = (*in_shape[:-1], 1)
-        return (Op("native_layer_norm",
-                   New(out_shape, layout="channels_last" if len(in_shape) == 3 else "contiguous"),
+        return (Op("native_layer_norm", New(out_shape, layout="channels_last"),
                    params=self.affine, extra=(New(positions), New(positions)),
                    saves=(OPERAND, Save("extra", 0), Save("extra", 1))),)
 
