@@ -17,9 +17,11 @@ import pytest
 from cnncalc.analyses.memory import alive_per_step, peak_inference, training
 from cnncalc.analyses.receptive import receptive_fields
 from cnncalc.analyses.scale import Scaling, compound, input_size, multiplier, pixels, scale_raw
+from cnncalc.core.engine import analyze
 from cnncalc.core.expr import evaluate
 from cnncalc.core.layers import Dense, Flatten, fmt_shape
 from cnncalc.core.loader import load_yaml
+from cnncalc.core.source import load_text
 from cnncalc.core.units import parse_bytes, parse_count
 from cnncalc.errors import CnnCalcError
 from tests.conftest import analyze_text
@@ -950,3 +952,30 @@ def test_rule_a_block_copied_to_a_shallower_place_moves_its_rows_up():
     """, input="2x2x1", extra="blocks:\n  one:\n    layers: [relu]\n")
     rows = {n.path: n.depth for n in report.walk()}
     assert (rows["s.a"], rows["s.a.relu1"], rows["b"], rows["b.relu1"]) == (1, 2, 0, 1)
+
+
+@pytest.mark.parametrize(("amount", "out"), [
+    # a crop keeps `n - first - last` rows (and columns); it must keep one at least (torch's
+    # slice would give an empty map): on 4x4, cutting 3 of the 4 rows is the most
+    ("[1, 2, 0, 0]", (1, 4, 1)), ("[0, 0, 1, 2]", (4, 1, 1)), ("[3, 0, 0, 3]", (1, 1, 1)),
+    ("[2, 2, 0, 0]", None), ("[1, 3, 0, 0]", None), ("[3, 1, 0, 0]", None),
+    ("[0, 0, 2, 2]", None), ("[0, 0, 1, 3]", None), ("[0, 0, 3, 1]", None),
+])
+def test_rule_a_crop_keeps_one_row_and_one_column_at_least(amount, out):
+    text = f"name: t\ninput: 4x4x1\nlayers:\n  - crop: {amount}\n"
+    if out is not None:
+        assert analyze(load_text(text, "t.yaml")).nodes[0].output_shape == out
+        return
+    top, bottom, left, right = (int(v) for v in amount.strip("[]").split(","))
+    with pytest.raises(CnnCalcError) as error:
+        analyze(load_text(text, "t.yaml"))
+    assert str(error.value) == (
+        f"t.yaml:4: layer 1 'crop1' (crop): crop of {top}+{bottom} rows and {left}+{right} "
+        "columns leaves nothing of the input 4x4")
+
+
+def test_rule_a_crop_needs_a_map_and_says_so():
+    with pytest.raises(CnnCalcError) as error:
+        analyze(load_text("name: t\ninput: 16\nlayers:\n  - crop: 1\n", "t.yaml"))
+    assert str(error.value) == ("t.yaml:4: layer 1 'crop1' (crop): crop needs an HxWxC input, "
+                                "got (16)")

@@ -181,6 +181,11 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
      'saves=(OPERAND, Save("extra", 0), Save("extra", 1))),)',
      'saves=(OPERAND, Save("extra", ), Save("extra", 1))),)',
      "a Save's index is 0 when not given: the mutant is the same Save"),
+    ("cnncalc/core/layers.py", "StochasticDepth.ops",
+     'return (Op("empty", noise, reads=()),', 'return (Op("empty", noise, ),',
+     "the noise then reads the layer's input too: a read of a tensor the module call holds "
+     "to its end anyway, and the noise's layout (like its operand's) is that of a vector, "
+     "which memory lays out contiguous whatever it reads"),
     ("cnncalc/core/layers.py", "ChannelDense.ops",
      'return (Op("clone", View("channels_last")),', None,
      "a view's step is named by what torch runs for it (memory's `_Pass.run`): nothing when "
