@@ -300,6 +300,8 @@ VIEWS = {
     "crop_of_rows_then_flatten": "- crop: [1, 0, 0, 0]\n- flatten\n- dense: 3",
     "crop_of_nothing_then_flatten": "- crop: 0\n- flatten\n- dense: 3",
     "chunk_then_flatten": "- chunk: [2, 1]\n- flatten\n- dense: 3",
+    # a flatten of a vector is no op at all
+    "flatten_of_a_vector": "- flatten\n- dense: 5\n- flatten\n- dense: 3",
     "split_branches_then_flatten": ("- parallel:\n    split: [1, 3]\n    merge: concat\n"
                                     "    branches:\n      - [{flatten: {}}]\n"
                                     "      - [{flatten: {}}]\n- dense: 2"),
@@ -445,3 +447,32 @@ def test_random_specs_keep_and_hold_what_torch_does(case: tuple[Report, str]) ->
         raise
     check_live(report)
     check_live(report, training=True)
+
+
+# --------------------------------------------------------------------------- view strides
+
+def _layouts(c: int, h: int, w: int):
+    """(2, c, h, w) tensors as cnncalc's memory model makes them, with their strides: laid out
+    contiguous or channels last, whole, as a slice of channels of a wider map, or cropped."""
+    for last in (False, True):
+        for wider, top, left in ((0, 0, 0), (2, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 1)):
+            base = torch.empty(2, c + wider, h + top, w + left)
+            if last:
+                base = base.contiguous(memory_format=torch.channels_last)
+            yield base[:, wider:, top:, left:]
+
+
+@pytest.mark.parametrize("dims", [(1, 1, 1), (3, 1, 1), (1, 2, 3), (2, 3, 1), (3, 2, 2),
+                                  (2, 1, 4)])
+def test_view_strides_are_torchs(dims: tuple[int, int, int]) -> None:
+    # memory's transcription of torch's computeStride against torch's own `view`, for the
+    # reshapes a flatten (or any regrouping of C, H, W) asks of every layout memory makes
+    c, h, w = dims
+    for x in _layouts(c, h, w):
+        for new in ((c * h * w,), (c, h * w), (c * h, w), (h * w, c), (1, c * h * w, 1)):
+            try:
+                want = tuple(x.view(2, *new).stride())
+            except RuntimeError:  # "view size is not compatible with input tensor's size..."
+                want = None
+            assert memory._view_strides(dims, tuple(x.stride()), new) == want, (
+                dims, x.stride(), new)

@@ -974,8 +974,14 @@ def test_rule_a_crop_keeps_one_row_and_one_column_at_least(amount, out):
         "columns leaves nothing of the input 4x4")
 
 
-def test_rule_a_crop_needs_a_map_and_says_so():
+@pytest.mark.parametrize(("row", "kind", "what"), [
+    ("crop: 1", "crop", "crop"), ("pad: 1", "pad", "pad"), ("upsample: 2", "upsample", "upsample"),
+    ("channel_shuffle: 2", "channel_shuffle", "channel_shuffle"),
+    ("adaptive_pool: 2", "adaptive_pool", "adaptive pooling"),
+    ("global_pool", "global_pool", "global pooling"),
+])
+def test_rule_a_kind_that_needs_a_map_refuses_a_vector_by_its_name(row, kind, what):
     with pytest.raises(CnnCalcError) as error:
-        analyze(load_text("name: t\ninput: 16\nlayers:\n  - crop: 1\n", "t.yaml"))
-    assert str(error.value) == ("t.yaml:4: layer 1 'crop1' (crop): crop needs an HxWxC input, "
-                                "got (16)")
+        analyze(load_text(f"name: t\ninput: 16\nlayers:\n  - {row}\n", "t.yaml"))
+    assert str(error.value) == (f"t.yaml:4: layer 1 '{kind}1' ({kind}): {what} needs an HxWxC "
+                                "input, got (16)")

@@ -186,6 +186,9 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
      "the noise then reads the layer's input too: a read of a tensor the module call holds "
      "to its end anyway, and the noise's layout (like its operand's) is that of a vector, "
      "which memory lays out contiguous whatever it reads"),
+    ("cnncalc/analyses/memory.py", "_view_strides", "out = [0] * len(new_shape)", None,
+     "every entry is written before the strides are returned (a view that leaves one "
+     "unwritten returns None first)"),
     ("cnncalc/core/layers.py", "ChannelDense.ops",
      'return (Op("clone", View("channels_last")),', None,
      "a view's step is named by what torch runs for it (memory's `_Pass.run`): nothing when "

@@ -155,10 +155,9 @@ def _view_strides(dims: tuple[int, ...], strides: tuple[int, ...],
                 view_d -= 1
             if view_numel != tensor_numel:
                 return None
-            if d > 0:
-                base = old_strides[d - 1]
-                tensor_numel = view_numel = 1
-    return tuple(out) if view_d == -1 else None
+            base = old_strides[d - 1]  # (after the batch, d = 0, the loop ends)
+            tensor_numel = view_numel = 1
+    return tuple(out)  # every dim of the view placed: both shapes have the same product
 
 
 # --------------------------------------------------------------------------- the passes
@@ -251,6 +250,7 @@ class _Pass:
                 return source
             c, h, w = dims  # a copy, read by the Linear only (its bytes are what count)
             return self.new(New((h, w, c), layout="channels_last"), [source])
+        assert spec.kind == "flatten", spec.kind  # the four kinds of View
         flat = (prod(dims),)
         found = _view_strides(dims, strides, flat)
         if found is not None:
