@@ -979,6 +979,7 @@ def test_rule_a_crop_keeps_one_row_and_one_column_at_least(amount, out):
     ("channel_shuffle: 2", "channel_shuffle", "channel_shuffle"),
     ("adaptive_pool: 2", "adaptive_pool", "adaptive pooling"),
     ("global_pool", "global_pool", "global pooling"),
+    ("conv_transpose: {filters: 2, kernel: 2}", "conv_transpose", "conv_transpose"),
 ])
 def test_rule_a_kind_that_needs_a_map_refuses_a_vector_by_its_name(row, kind, what):
     with pytest.raises(CnnCalcError) as error:

@@ -265,7 +265,11 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
           ("cnncalc/core/layers.py", "AdaptivePool.window",
            "for n, t in zip(shape[:2], pair(self.size), strict=True):"),
           ("cnncalc/core/layers.py", "Upsample.window",
-           "for n_in, n_out in zip(shape[:2], out[:2], strict=True):"))
+           "for n_in, n_out in zip(shape[:2], out[:2], strict=True):"),
+          ("cnncalc/core/layers.py", "ConvTranspose._axes",
+           "pair(self.dilation), pair(self.output_padding), strict=True))"),
+          ("cnncalc/core/layers.py", "ConvTranspose.output_shape",
+           'for axis, args in zip(("height", "width"), self._axes(shape), strict=True):'))
       for after in ("strict=None", "strict=False", "")],
 ]
 
