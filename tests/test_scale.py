@@ -370,6 +370,27 @@ def test_width_follows_lets_through_a_cycle_and_leaves_an_invalid_let_to_the_par
     assert "invalid expression" in str(error.value) and "--width" not in str(error.value)
 
 
+def test_width_scales_a_top_level_expression_beside_a_block_as_fixed():
+    # a top-level expression reads the spec's vars only (no block's arguments or lets are in
+    # scope there): fixed, so --width wraps it; the block's use scales its channels argument
+    text = textwrap.dedent("""\
+        name: t
+        input: 8x8x3
+        vars: {base: 8}
+        blocks:
+          unit:
+            args: {c: channels}
+            layers:
+              - conv: {filters: $c, kernel: 1}
+        layers:
+          - unit: {c: 16}
+          - conv: {filters: $(base * 2), kernel: 1}
+        """)
+    out = scale_raw(load_yaml(text, "t.yaml"), Scaling(width=0.5), "t.yaml")
+    assert out["layers"][0]["unit"]["c"] == 8
+    assert out["layers"][1]["conv"]["filters"] == "$(scaled_channels(base * 2, 0.5, 8))"
+
+
 def test_resolution_bounds_are_inclusive():
     assert parse_resolution("100000") == (100_000, 100_000)
     assert parse_resolution("0" * 37 + "240") == (240, 240)  # 40 characters: read

@@ -189,6 +189,12 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
     ("cnncalc/analyses/memory.py", "_view_strides", "out = [0] * len(new_shape)", None,
      "every entry is written before the strides are returned (a view that leaves one "
      "unwritten returns None first)"),
+    ("cnncalc/core/layers.py", "Separable.cost",
+     "params=F.conv_params(fh, fw, c_in, c_mid, c_in, False)",
+     "params=F.conv_params(fh, fw, c_in, c_mid, c_in, None)",
+     "conv_params reads its bias flag as a truth value: None is False"),
+    ("cnncalc/core/units.py", "_scaled", "while index > 0:", "while index >= 0:",
+     "at index 0 the callers (si, binary) write the number themselves and read no text"),
     ("cnncalc/core/layers.py", "ChannelDense.ops",
      'return (Op("clone", View("channels_last")),', None,
      "a view's step is named by what torch runs for it (memory's `_Pass.run`): nothing when "
@@ -266,6 +272,9 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
            "for n, t in zip(shape[:2], pair(self.size), strict=True):"),
           ("cnncalc/core/layers.py", "Upsample.window",
            "for n_in, n_out in zip(shape[:2], out[:2], strict=True):"),
+          ("cnncalc/core/layers.py", "AdaptivePool.uniform_of",
+           "axes = [F.adaptive_uniform(n, t) for n, t in zip(shape[:2], pair(self.size), "
+           "strict=True)]"),
           ("cnncalc/core/layers.py", "ConvTranspose._axes",
            "pair(self.dilation), pair(self.output_padding), strict=True))"),
           ("cnncalc/core/layers.py", "ConvTranspose.output_shape",

@@ -426,15 +426,13 @@ class _Rewriter:
         """A block definition's layers, with its arguments and lets in scope."""
         args = body.get("args") if isinstance(body.get("args"), dict) else {}
         lets = body.get("let") if isinstance(body.get("let"), dict) else {}
+        # (the network's layers are rewritten before the blocks: no scope is left behind)
         self.scope = _Scope(name, dict(args), dict(lets))  # type: ignore[arg-type]
-        try:
-            if isinstance(body.get("layers"), list):
-                self.entries(body["layers"])
-            for key in ("residual", "parallel"):
-                if isinstance(body.get(key), dict):
-                    self.container(key, body[key])
-        finally:
-            self.scope = None
+        if isinstance(body.get("layers"), list):
+            self.entries(body["layers"])
+        for key in ("residual", "parallel"):
+            if isinstance(body.get(key), dict):
+                self.container(key, body[key])
 
 
 def _line(container: Any, key: Any) -> int | None:

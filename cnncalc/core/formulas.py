@@ -69,11 +69,11 @@ def adaptive_bounds(n_in: int, n_out: int, i: int) -> tuple[int, int]:
 def adaptive_uniform(n_in: int, n_out: int) -> tuple[int, int] | None:
     """(f, s) when torch's windows along an axis are one sliding window (all of size f, output
     i starting at i s, s >= 1), else None. With `n_in = s n_out + r`, torch's start of output
-    i is `i s + floor(i r / n_out)`: it is `i s` for every i exactly when `r <= 1` (or
-    `n_out = 1`), and then every window ends at `i s + s + r`, so `f = n_in - (n_out - 1) s`:
-    the lecture's window."""
+    i is `i s + floor(i r / n_out)`: it is `i s` for every i exactly when `r <= 1` (`n_out =
+    1` included: r = 0), and then every window ends at `i s + s + r`, so `f = n_in - (n_out -
+    1) s`: the lecture's window."""
     f, s = adaptive_window(n_in, n_out)
-    if s >= 1 and (n_out == 1 or n_in % n_out <= 1):
+    if s >= 1 and n_in % n_out <= 1:
         return f, s
     return None
 
