@@ -300,6 +300,16 @@ VIEWS = {
     "crop_of_rows_then_flatten": "- crop: [1, 0, 0, 0]\n- flatten\n- dense: 3",
     "crop_of_nothing_then_flatten": "- crop: 0\n- flatten\n- dense: 3",
     "chunk_then_flatten": "- chunk: [2, 1]\n- flatten\n- dense: 3",
+    # a concat is channels last only when all its inputs are: a layer norm's channels-last
+    # output beside a conv's makes a contiguous map, whose flatten is a view
+    "concat_of_mixed_layouts_then_flatten": (
+        "- parallel:\n    merge: concat\n    branches:\n"
+        "      - [{layernorm: {}}]\n      - [{conv: {filters: 2, kernel: 1}}]\n"
+        "- flatten\n- dense: 2"),
+    "concat_of_channels_last_then_flatten": (
+        "- parallel:\n    merge: concat\n    branches:\n"
+        "      - [{layernorm: {}}]\n      - [{layernorm: {}}]\n"
+        "- flatten\n- dense: 2"),
     # a flatten of a vector is no op at all
     "flatten_of_a_vector": "- flatten\n- dense: 5\n- flatten\n- dense: 3",
     "split_branches_then_flatten": ("- parallel:\n    split: [1, 3]\n    merge: concat\n"

@@ -195,6 +195,15 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
      "conv_params reads its bias flag as a truth value: None is False"),
     ("cnncalc/core/units.py", "_scaled", "while index > 0:", "while index >= 0:",
      "at index 0 the callers (si, binary) write the number themselves and read no text"),
+    ("cnncalc/analyses/memory.py", "_Pass.view",
+     "return self.tensor(source.storage, flat, found)",
+     "return self.tensor(source.storage, flat, None)",
+     "the strides of a flat vector are never read: a flatten of it is no op, and only views "
+     "and channel_dense (which read maps) read strides"),
+    ("cnncalc/analyses/memory.py", "_Pass.view",
+     'return self.new(New(flat, layout="contiguous"), [source])  # reshape\'s copy',
+     'return self.new(New(flat, layout="contiguous"), None)  # reshape\'s copy',
+     "a contiguous New reads no operand for its layout"),
     ("cnncalc/core/layers.py", "ChannelDense.ops",
      'return (Op("clone", View("channels_last")),', None,
      "a view's step is named by what torch runs for it (memory's `_Pass.run`): nothing when "
