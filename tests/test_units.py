@@ -336,3 +336,36 @@ def test_clip_keeps_a_value_to_one_line_from_its_limit_on():
     assert clip(datetime.date(2020, 1, 2)) == "datetime.date(2020, 1, 2)"
     assert clip([1, "a"]) == "[1, 'a']"
     assert clip(None) == "None"
+
+
+def test_counts_are_read_up_to_a_googol_exactly_and_refused_past_it_by_name():
+    from cnncalc.core.units import parse_count
+
+    # 10^100 is the largest count (MAX_COUNT): read as an int, as text and as an exponent
+    assert parse_count(10**100) == parse_count("1e100") == 10**100
+    # one more is refused, and the message names the option and the value
+    with pytest.raises(CnnCalcError) as error:
+        parse_count(10**100 + 1, "--max-params")
+    assert str(error.value) == ("cnncalc: --max-params: 1" + "0" * 39 + "... (101 chars) is "
+                                "more than 10^100, the largest count cnncalc reads")
+    with pytest.raises(CnnCalcError) as error:
+        parse_count("1.0000000001e100", "--max-params")
+    assert str(error.value) == ("cnncalc: --max-params: '1.0000000001e100' is more than "
+                                "10^100, the largest count cnncalc reads")
+    # a float (YAML's 1e6) is read by its text
+    assert parse_count(1e6) == 1_000_000
+    assert parse_count(2.5e3) == 2500
+
+
+def test_number_text_is_read_up_to_120_characters_with_any_separators():
+    from cnncalc.core.units import parse_count
+
+    assert parse_count("0" * 119 + "7") == 7  # 120 characters: read
+    with pytest.raises(CnnCalcError) as error:
+        parse_count("0" * 120 + "7", "--max-macs")
+    assert str(error.value) == ("cnncalc: --max-macs: '" + "0" * 40 + "'... (121 chars) is too "
+                                "long to be a number (at most 120 characters; limits stop at "
+                                "10^100)")
+    # `_` and `,` group digits anywhere after the first (Python's own Fraction would refuse
+    # a doubled or trailing underscore)
+    assert parse_count("1__000") == parse_count("10_00_") == parse_count("1,0,00") == 1000
