@@ -207,7 +207,9 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
     *[("cnncalc/core/units.py", "_parse",
        "if power > 300 and value:  # past MAX_COUNT whatever the (at most 120) digits",
        "if power " + after + " and value:  # past MAX_COUNT whatever the (at most 120) digits",
-       "the same refusal: past 10^100 either way, and `_bounded` refuses what the guard lets through with the same message (the guard only spares computing 10^301)") for after in (">= 300", "> 301")],
+       "the same refusal: past 10^100 either way, and `_bounded` refuses what the guard "
+       "lets through with the same message (the guard only spares computing 10^301)")
+      for after in (">= 300", "> 301")],
     ("cnncalc/core/units.py", "_parse",
      "value *= Fraction(10) ** max(power, -300)  # 1e-9999 is a fraction like 1e-300",
      "value *= Fraction(10) ** max(power, -301)  # 1e-9999 is a fraction like 1e-300",
