@@ -486,3 +486,25 @@ def test_view_strides_are_torchs(dims: tuple[int, int, int]) -> None:
                 want = None
             assert memory._view_strides(dims, tuple(x.stride()), new) == want, (
                 dims, x.stride(), new)
+
+
+# --------------------------------------------------------------------------- padded pools
+
+@pytest.mark.parametrize("shape", ["7x5x2", "5x8x2"])
+@pytest.mark.parametrize("pool", [
+    # unequal padding: an explicit pad first; ceil_mode's last window may reach past it
+    # (more padding at the bottom or right), by different amounts on the two axes
+    "{mode: avg, kernel: 3, stride: 2, padding: [1, 0, 0, 1], ceil_mode: true}",
+    "{mode: avg, kernel: 2, stride: 2, padding: [0, 1, 1, 0], ceil_mode: true}",
+    "{mode: avg, kernel: [3, 2], stride: [2, 3], padding: [0, 1, 0, 0], ceil_mode: true}",
+    "{mode: max, kernel: 3, stride: 2, padding: [1, 0, 0, 1], ceil_mode: true}",
+    "{mode: max, kernel: [2, 3], stride: [3, 2], padding: [1, 0, 1, 0], ceil_mode: true}",
+])
+def test_padded_pools_on_uneven_maps_hold_what_torch_does(shape: str, pool: str) -> None:
+    text = (f"name: t\ninput: {shape}\nlayers:\n  - conv: {{filters: 2, kernel: 1}}\n"
+            f"  - pool: {pool}\n")
+    for batch, dtype in ((1, "fp32"), (3, "bf16")):
+        report = analyze(text, batch, dtype)
+        check_saved(report, backward=True)
+        check_live(report)
+        check_live(report, training=True)

@@ -228,6 +228,11 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
      "return (*shapes[0][:-1], sum(s[-1] for s in shapes))",
      "return (*shapes[1][:-1], sum(s[-1] for s in shapes))",
      "every input has the same height and width by then (two inputs or more)"),
+    ("cnncalc/core/layers.py", "Pool.ops",
+     'Op("new_ones", New(fixed=hp * wp), reads=()),  # (flat: laid out contiguous)',
+     'Op("new_ones", New(fixed=hp * wp), ),  # (flat: laid out contiguous)',
+     "the ones map would then read the window sums, which the division reads later anyway; a "
+     "flat tensor's layout reads no operand"),
     ("cnncalc/core/layers.py", "ChannelDense.ops",
      'return (Op("clone", View("channels_last")),', None,
      "a view's step is named by what torch runs for it (memory's `_Pass.run`): nothing when "

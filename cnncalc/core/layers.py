@@ -543,10 +543,9 @@ class Pool(Layer):
         counts = out_shape[0] * out_shape[1]
         return (padded,
                 Op("avg_pool2d", New(out_shape), saves=(OPERAND,)),  # the window sums: 2
-                Op("new_ones", New(fixed=hp * wp, layout="contiguous"), reads=()),
-                Op("constant_pad_nd", New(fixed=(hp + extra_bottom) * (wp + extra_right),
-                                          layout="contiguous")),
-                Op("avg_pool2d", New(fixed=counts, layout="contiguous")),
+                Op("new_ones", New(fixed=hp * wp), reads=()),  # (flat: laid out contiguous)
+                Op("constant_pad_nd", New(fixed=(hp + extra_bottom) * (wp + extra_right))),
+                Op("avg_pool2d", New(fixed=counts)),
                 Op("div", New(out_shape), reads=(2, -1), saves=(Save("operand", 1, when=0),)))
 
     def window(self, shape: Shape) -> Windows:
