@@ -986,3 +986,17 @@ def test_rule_a_kind_that_needs_a_map_refuses_a_vector_by_its_name(row, kind, wh
         analyze(load_text(f"name: t\ninput: 16\nlayers:\n  - {row}\n", "t.yaml"))
     assert str(error.value) == (f"t.yaml:4: layer 1 '{kind}1' ({kind}): {what} needs an HxWxC "
                                 "input, got (16)")
+
+
+@pytest.mark.parametrize(("size", "padding", "axis"), [("1x4x2", "[1, 0]", "height"),
+                                                       ("4x1x2", "[0, 1]", "width")])
+def test_rule_a_transposed_convolution_with_no_output_names_its_axis(size, padding, axis):
+    # (n - 1)*s - 2*p + d*(f - 1) + output_padding + 1 with n = 1, p = 1: -1 rows (or columns)
+    text = (f"name: t\ninput: {size}\nlayers:\n"
+            f"  - conv_transpose: {{filters: 2, kernel: 1, padding: {padding}}}\n")
+    with pytest.raises(CnnCalcError) as error:
+        analyze(load_text(text, "t.yaml"))
+    assert str(error.value) == (
+        f"t.yaml:4: layer 1 'conv_transpose1' (conv_transpose): conv_transpose gives no "
+        f"output: output {axis}: (n - 1)*s - 2*p + d*(f - 1) + output_padding + 1 = "
+        "(1 - 1)*1 - 2*1 + 1*(1 - 1) + 0 + 1 = -1 < 1")

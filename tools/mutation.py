@@ -68,6 +68,10 @@ NOT_MUTATED: dict[str, dict[str, str]] = {
     },
 }
 
+#: stochastic depth's product of the input and the noise (see EQUIVALENT)
+_SD_MUL = ('Op("mul", New(out_shape), reads=(0, -1), '
+           'saves=(Save("operand", 1, when=0),)))')
+
 #: Surviving mutants that cannot change behaviour: (file, function, the changed line before,
 #: after (None: any change of that line), why). Lines are compared stripped of indentation.
 #: docs/testing.md lists them.
@@ -233,6 +237,14 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
      'Op("new_ones", New(fixed=hp * wp), ),  # (flat: laid out contiguous)',
      "the ones map would then read the window sums, which the division reads later anyway; a "
      "flat tensor's layout reads no operand"),
+    ("cnncalc/core/layers.py", "StochasticDepth.ops", _SD_MUL,
+     _SD_MUL.replace("reads=(0, -1)", "reads=(0, +1)"),
+     "the op's operands are the input and the noise: index -1 and index 1 are both the noise"),
+    *[("cnncalc/core/layers.py", "StochasticDepth.ops", _SD_MUL, _SD_MUL.replace(was, now),
+       "the noise needs no gradient, so the product needs one exactly when the input does, "
+       "and only then is anything kept: keeping the noise when the input needs a gradient is "
+       "keeping it always")
+      for was, now in (("when=0", "when=None"), (", when=0", ", "))],
     ("cnncalc/core/layers.py", "ChannelDense.ops",
      'return (Op("clone", View("channels_last")),', None,
      "a view's step is named by what torch runs for it (memory's `_Pass.run`): nothing when "
