@@ -96,6 +96,16 @@ def check_live(report: Report, training: bool = False) -> None:
     assert all(op in theirs for op in found.ops if op != ""), (found.ops, alive.trace)
 
 
+def check_all(text: str, runs: tuple[tuple[int, str], ...]) -> None:
+    """What torch saves (its backward run too) and holds, in eval and in a training step, at
+    each (batch, dtype) of `runs`."""
+    for batch, dtype in runs:
+        report = analyze(text, batch, dtype)
+        check_saved(report, backward=True)
+        check_live(report)
+        check_live(report, training=True)
+
+
 def analyze(text: str, batch: int = 2, dtype: str = "fp32", input: tuple | None = None,
             freeze: str | None = None) -> Report:
     report = cnncalc.analyze(cnncalc.load_text(text, "t.yaml"), input, batch=batch, dtype=dtype)
@@ -275,11 +285,7 @@ CHANNEL_DENSE = {
 def test_channel_dense_keeps_and_holds_what_torch_does(case: str) -> None:
     rows, copies = CHANNEL_DENSE[case]
     text = "name: t\ninput: 6x6x4\nlayers:\n" + textwrap.indent(rows, "  ") + "\n"
-    for batch, dtype in ((1, "fp32"), (2, "bf16"), (3, "fp32")):
-        report = analyze(text, batch, dtype)
-        check_saved(report, backward=True)
-        check_live(report)
-        check_live(report, training=True)
+    check_all(text, ((1, "fp32"), (2, "bf16"), (3, "fp32")))
     # the rule itself: the last channel_dense's first step copies its input or allocates
     # nothing (a map laid out channels last is read as it is)
     report = analyze(text)
@@ -321,11 +327,7 @@ VIEWS = {
 @pytest.mark.parametrize("case", sorted(VIEWS))
 def test_views_and_the_copies_after_them_are_what_torch_does(case: str) -> None:
     text = "name: t\ninput: 6x6x4\nlayers:\n" + textwrap.indent(VIEWS[case], "  ") + "\n"
-    for batch, dtype in ((1, "fp32"), (2, "bf16")):
-        report = analyze(text, batch, dtype)
-        check_saved(report, backward=True)
-        check_live(report)
-        check_live(report, training=True)
+    check_all(text, ((1, "fp32"), (2, "bf16")))
 
 
 # --------------------------------------------------------------------------- in place
@@ -503,8 +505,4 @@ def test_view_strides_are_torchs(dims: tuple[int, int, int]) -> None:
 def test_padded_pools_on_uneven_maps_hold_what_torch_does(shape: str, pool: str) -> None:
     text = (f"name: t\ninput: {shape}\nlayers:\n  - conv: {{filters: 2, kernel: 1}}\n"
             f"  - pool: {pool}\n")
-    for batch, dtype in ((1, "fp32"), (3, "bf16")):
-        report = analyze(text, batch, dtype)
-        check_saved(report, backward=True)
-        check_live(report)
-        check_live(report, training=True)
+    check_all(text, ((1, "fp32"), (3, "bf16")))

@@ -68,7 +68,9 @@ NOT_MUTATED: dict[str, dict[str, str]] = {
     },
 }
 
-#: stochastic depth's product of the input and the noise (see EQUIVALENT)
+#: separable's pointwise convolution, and stochastic depth's product of the input and the
+#: noise (see EQUIVALENT)
+_POINTWISE = 'Op("convolution", New(out_shape), params=True, saves=(OPERAND,)),'
 _SD_MUL = ('Op("mul", New(out_shape), reads=(0, -1), '
            'saves=(Save("operand", 1, when=0),)))')
 
@@ -159,32 +161,16 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
     ("cnncalc/core/expr.py", "_compile",
      "for op, c in zip(node.ops, node.comparators, strict=True)], text)", None,
      "Python's parser gives a comparison as many operators as operands after the first"),
-    ("cnncalc/core/layers.py", "Separable.ops",
-     'Op("convolution", New(out_shape), params=True, saves=(OPERAND,)),',
-     'Op("convolution", New(out_shape), params=None, saves=(OPERAND,)),',
-     "the pointwise convolution reads the depthwise output, which needs a gradient whenever "
-     "the layer's weights train (one layer, one trainable flag): its own `params` flag never "
-     "decides whether its output needs one"),
-    ("cnncalc/core/layers.py", "Separable.ops",
-     'Op("convolution", New(out_shape), params=True, saves=(OPERAND,)),',
-     'Op("convolution", New(out_shape), params=False, saves=(OPERAND,)),',
-     "the pointwise convolution reads the depthwise output, which needs a gradient whenever "
-     "the layer's weights train (one layer, one trainable flag): its own `params` flag never "
-     "decides whether its output needs one"),
-    ("cnncalc/core/layers.py", "Separable.ops",
-     'Op("convolution", New(out_shape), params=True, saves=(OPERAND,)),',
-     'Op("convolution", New(out_shape), saves=(OPERAND,)),',
-     "the pointwise convolution reads the depthwise output, which needs a gradient whenever "
-     "the layer's weights train (one layer, one trainable flag): its own `params` flag never "
-     "decides whether its output needs one"),
-    ("cnncalc/core/layers.py", "LayerNorm.ops",
-     'saves=(OPERAND, Save("extra", 0), Save("extra", 1))),)',
-     'saves=(OPERAND, Save("extra", ), Save("extra", 1))),)',
-     "a Save's index is 0 when not given: the mutant is the same Save"),
-    ("cnncalc/core/layers.py", "BatchNorm.ops",
-     'saves=(OPERAND, Save("extra", 0), Save("extra", 1))),)',
-     'saves=(OPERAND, Save("extra", ), Save("extra", 1))),)',
-     "a Save's index is 0 when not given: the mutant is the same Save"),
+    *[("cnncalc/core/layers.py", "Separable.ops", _POINTWISE, _POINTWISE.replace(was, now),
+       "the pointwise convolution reads the depthwise output, which needs a gradient whenever "
+       "the layer's weights train (one layer, one trainable flag): its own `params` flag "
+       "never decides whether its output needs one")
+      for was, now in (("=True", "=None"), ("=True", "=False"), ("params=True, ", ""))],
+    *[("cnncalc/core/layers.py", f"{kind}.ops",
+       'saves=(OPERAND, Save("extra", 0), Save("extra", 1))),)',
+       'saves=(OPERAND, Save("extra", ), Save("extra", 1))),)',
+       "a Save's index is 0 when not given: the mutant is the same Save")
+      for kind in ("LayerNorm", "BatchNorm")],
     ("cnncalc/core/layers.py", "StochasticDepth.ops",
      'return (Op("empty", noise, reads=()),', 'return (Op("empty", noise, ),',
      "the noise then reads the layer's input too: a read of a tensor the module call holds "

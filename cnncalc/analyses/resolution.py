@@ -150,8 +150,8 @@ def sweep(spec: Spec, sizes: range, step: Callable[[], None] | None = None) -> l
     if period is None:
         classes = [list(sizes)]
     else:
-        # the sizes `sizes[i::every]` are one class modulo lcm(*period)
-        every = lcm(*period) // gcd(lcm(*period), sizes.step)
+        square = lcm(*period)  # the sizes `sizes[i::every]` are one class modulo it
+        every = square // gcd(square, sizes.step)
         classes = [list(sizes[i::every]) for i in range(min(len(sizes), every))]
     for members in classes:
         for found in _class_points(spec, grid, members, period is not None):
