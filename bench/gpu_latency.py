@@ -1,0 +1,64 @@
+"""`cnncalc verify --time` on a GPU for many specs in one process: the measurements that
+docs/latency.md's "Estimate against measurement" table compares with `cnncalc latency`.
+
+    python bench/gpu_latency.py OUTDIR       # every bundled spec, batch 1 and 32, fp16
+    python bench/gpu_latency.py OUTDIR resnet50 --batch 1 --batch 64 --dtype fp32
+
+Each run is exactly `cnncalc verify SPEC --device cuda --time --batch B --dtype D -f json -o
+OUTDIR/SPEC-bB-D.json` (the command itself, called in this process so that torch is imported
+once); a spec whose verification fails is reported and left out. Then, on any machine:
+
+    cnncalc latency SPEC --device h100 --dtype fp16 --calibrate OUTDIR/*.json
+
+prints every measurement beside the estimate. Needs a GPU torch sees; never run in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cnncalc.commands import register  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("outdir", type=Path)
+    parser.add_argument("specs", nargs="*", help="bundled names or paths (default: every one)")
+    parser.add_argument("--batch", type=int, action="append", help="repeatable (default 1, 32)")
+    parser.add_argument("--dtype", default="fp16", choices=["fp32", "fp16", "bf16"])
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--device", default="cuda", choices=["cuda", "cpu"],
+                        help="cpu: to try the script without a GPU")
+    args = parser.parse_args()
+    args.outdir.mkdir(parents=True, exist_ok=True)
+    names = args.specs or sorted(p.stem for p in (ROOT / "specs").glob("*.yaml"))
+    failed = 0
+    for name in names:
+        for batch in args.batch or [1, 32]:
+            out = args.outdir / f"{Path(name).stem}-b{batch}-{args.dtype}.json"
+            argv = ["verify", name, "--device", args.device, "--time", "--batch", str(batch),
+                    "--dtype", args.dtype, "--runs", str(args.runs), "--warmup", "5",
+                    "-f", "json", "-o", str(out)]
+            try:
+                code = register(argv)(argv, standalone_mode=False)
+            except SystemExit as exc:  # a refusal (exit 2)
+                code = exc.code
+            except Exception as exc:  # noqa: BLE001  (a measurement script: report, go on)
+                failed += 1
+                print(f"{name} batch {batch}: {type(exc).__name__}: {exc}", flush=True)
+            else:
+                if code:
+                    failed += 1
+                    print(f"{name} batch {batch}: exit {code}", flush=True)
+                else:
+                    print(f"{name} batch {batch}: {out.name}", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
