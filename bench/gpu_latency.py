@@ -10,7 +10,11 @@ once); a spec whose verification fails is reported and left out. Then, on any ma
 
     cnncalc latency SPEC --device h100 --dtype fp16 --calibrate OUTDIR/*.json
 
-prints every measurement beside the estimate. Needs a GPU torch sees; never run in CI.
+prints every measurement beside the estimate. With `--torchvision`, each spec that has a
+torchvision model of the same name is also timed as torchvision's own module (random weights,
+the same input, dtype, runs and warm-up, `cnncalc.torch.time_forward`), and both medians are
+printed: what the module cnncalc builds costs against the reference implementation on the
+same machine. Needs a GPU torch sees; never run in CI.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ def main() -> int:
     parser.add_argument("--batch", type=int, action="append", help="repeatable (default 1, 32)")
     parser.add_argument("--dtype", default="fp16", choices=["fp32", "fp16", "bf16"])
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--torchvision", action="store_true",
+                        help="also time torchvision's model of the same name")
     parser.add_argument("--device", default="cuda", choices=["cuda", "cpu"],
                         help="cpu: to try the script without a GPU")
     args = parser.parse_args()
@@ -57,7 +63,32 @@ def main() -> int:
                     print(f"{name} batch {batch}: exit {code}", flush=True)
                 else:
                     print(f"{name} batch {batch}: {out.name}", flush=True)
+                    if args.torchvision:
+                        compare(out, args.device, args.runs)
     return 1 if failed else 0
+
+
+def compare(path: Path, device: str, runs: int) -> None:
+    """Time torchvision's model named as the spec the way `verify --time` timed the spec's."""
+    import json
+    import statistics
+
+    import torch
+    import torchvision.models as models
+
+    from cnncalc.torch import DTYPES, time_forward
+
+    found = json.loads(path.read_text())
+    name = found["spec"]
+    if name not in models.list_models(module=models):
+        return
+    size = 299 if name == "inception_v3" else 224
+    net = models.get_model(name, weights=None).to(device, DTYPES[found["dtype"]]).eval()
+    x = torch.randn(found["batch"], 3, size, size, device=device, dtype=DTYPES[found["dtype"]])
+    theirs = statistics.median(time_forward(net, x, runs, 5))
+    ours = found["timing"]["median_s"]
+    print(f"  torchvision {name} batch {found['batch']}: median {theirs * 1e3:.3f} ms; "
+          f"cnncalc's module {ours * 1e3:.3f} ms ({ours / theirs:.2f}x)", flush=True)
 
 
 if __name__ == "__main__":

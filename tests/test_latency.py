@@ -198,6 +198,8 @@ def test_latency_never_imports_torch():
 DATASHEETS = {
     # NVIDIA H100 datasheet, SXM: FP32 67; BF16/FP16 Tensor 1,979*; INT8 3,958*; 3.35 TB/s
     "h100": ({"fp32": 67, "fp16": 1979 / 2, "bf16": 1979 / 2, "int8": 3958 / 2}, 3350),
+    # NVIDIA H200 datasheet, SXM: FP32 67; BF16/FP16 Tensor 1,979*; INT8 3,958*; 4.8 TB/s
+    "h200": ({"fp32": 67, "fp16": 1979 / 2, "bf16": 1979 / 2, "int8": 3958 / 2}, 4800),
     # NVIDIA A100 datasheet, 80GB SXM: FP32 19.5; FP16/BF16 312 | 624*; INT8 624 | 1248*
     "a100": ({"fp32": 19.5, "fp16": 312, "bf16": 312, "int8": 624}, 2039),
     # NVIDIA L4 datasheet: FP32 30.3; FP16/BF16 Tensor 242*; INT8 485*; 300 GB/s
@@ -412,7 +414,7 @@ def test_device_names_complete_in_the_shell():
     child = "import sys; sys.argv = ['cnncalc']\nfrom cnncalc.cli import run\nrun()\n"
     done = subprocess.run([sys.executable, "-c", child], env=env, capture_output=True,
                           text=True, cwd=ROOT, timeout=120)
-    assert done.stdout.split() == ["h100"], (done.stdout, done.stderr)
+    assert done.stdout.split() == ["h100", "h200"], (done.stdout, done.stderr)
 
 
 @pytest.mark.parametrize("device, dtype", [("h100", "fp16"), ("phone-a76", "int8")])

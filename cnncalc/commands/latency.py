@@ -44,7 +44,7 @@ def latency(
     spec: SpecArg,
     device: Annotated[str, typer.Option(
         "--device", "-D", metavar="DEVICE",
-        help="A bundled device (h100, a100, l4, t4, desktop-avx2, "
+        help="A bundled device (h100, h200, a100, l4, t4, desktop-avx2, "
         "phone-a76) or a device profile file (YAML; see docs/latency.md).",
         show_default=False, autocompletion=complete_device)],
     batch: BatchOpt = 1,
