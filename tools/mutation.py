@@ -6,6 +6,7 @@
     python tools/mutation.py --fresh     # forget earlier results (default: killed ones stay)
     python tools/mutation.py --only 'cnncalc.core.engine.*'   # one file's mutants first
     python tools/mutation.py --deselect tests/test_x.py::test_y   # a test failing already
+    python tools/mutation.py --sample 400   # a seeded random sample of the mutants not checked
 
 Slow (see docs/testing.md for the time on a 2-core machine); never run in CI. Needs
 `pip install -e '.[mutation]'`.
@@ -24,6 +25,13 @@ What it does:
 3. Prints per target file: killed / non-equivalent mutants, the equivalent ones (EQUIVALENT
    below, each with its reason) and every other survivor as `file:line  before -> after`.
    Exit status 1 when a file scores under THRESHOLD.
+
+A complete run takes hours on a small machine (docs/testing.md). `--sample N` instead checks a
+seeded random sample of the mutants no run has checked yet, stratified by file (each file's
+share of them, at least SAMPLE_FLOOR where it has that many), and `--report` then estimates
+each file's score: its checked mutants are counted as they are, its unchecked ones are
+estimated by the sample's kill rate (with a 95% Wilson interval). The sample is kept in
+`.mutation/sample.json`; a later `--sample` draws from what is still unchecked.
 """
 
 from __future__ import annotations
@@ -32,7 +40,9 @@ import argparse
 import ast
 import difflib
 import json
+import math
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -44,6 +54,9 @@ ROOT = Path(__file__).resolve().parent.parent
 STAGE = ROOT / ".mutation"
 COPIED = ("cnncalc", "tests", "docs", "specs", "README.md", "pyproject.toml")
 THRESHOLD = 0.95
+#: `--sample`: the fewest mutants drawn from a file that has that many unchecked
+SAMPLE_FLOOR = 30
+SAMPLE_FILE = STAGE / "sample.json"
 PRAGMA = "  # pragma: no mutate"
 PROSE = "prose about the rules (`cnncalc explain`, one-line notes): text, not a rule"
 EXPR_TEXT = ("message text only: `text` names the expression in error messages and nowhere "
@@ -427,15 +440,19 @@ def stage(deselect: list[str]) -> None:
             staged.write_text(text)
 
 
-def forget(everything: bool) -> None:
+def forget(everything: bool, keep_survivors: bool = False) -> None:
     """Make mutmut test again what the current tests may decide differently: its map of which
     test calls which function is built afresh (functions move and get renamed), and every
     mutant that was not killed is tested again (a new test may kill it). Killed mutants of
-    unchanged functions keep their result; `everything` drops all results."""
+    unchanged functions keep their result; `everything` drops all results. `keep_survivors`
+    (a sample's run) keeps the survivors' results too, so that the sample is drawn from mutants
+    no run has checked (a survivor then counts as one, which can only lower the score)."""
     if everything:
         shutil.rmtree(STAGE / "mutants", ignore_errors=True)
         return
     (STAGE / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
+    if keep_survivors:
+        return
     from mutmut.stats import status_by_exit_code
 
     for path in targets():
@@ -453,6 +470,77 @@ def run_mutmut(jobs: int, only: list[str]) -> int:
     command = ["nice", "-n", "19", sys.executable, "-m", "mutmut", "run", "--max-children",
                str(jobs), *only]
     return subprocess.run(command, cwd=STAGE).returncode
+
+
+def _codes(path: str) -> dict[str, int | None]:
+    meta = STAGE / "mutants" / (path + ".meta")
+    return json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
+
+
+def draw(size: int, seed: int) -> list[str]:
+    """A random sample (seeded) of `size` mutants that no run has checked, stratified by
+    file; recorded in SAMPLE_FILE (added to an earlier sample's mutants)."""
+    pools = {path: sorted(k for k, code in _codes(path).items() if code is None)
+             for path in targets()}
+    total = sum(len(p) for p in pools.values())
+    rng = random.Random(seed)
+    chosen: dict[str, list[str]] = {}
+    for path, pool in pools.items():
+        share = round(size * len(pool) / total) if total else 0
+        chosen[path] = rng.sample(pool, min(len(pool), max(share, SAMPLE_FLOOR)))
+    earlier = json.loads(SAMPLE_FILE.read_text()) if SAMPLE_FILE.exists() else {"draws": []}
+    earlier["draws"].append({"seed": seed, "unchecked": {p: len(v) for p, v in pools.items()},
+                             "mutants": chosen})
+    SAMPLE_FILE.write_text(json.dumps(earlier, indent=1))
+    return [name for names in chosen.values() for name in names]
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a proportion k / n."""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def sample_report() -> None:
+    """Each file's score estimated from the census of its checked mutants and the sample of
+    its unchecked ones (the first draw's pool sizes: the population the sample stands for)."""
+    if not SAMPLE_FILE.exists():
+        return
+    draws = json.loads(SAMPLE_FILE.read_text())["draws"]
+    print("\nSampled estimate (docs/testing.md): checked mutants as counted, the unchecked ones "
+          "by the sample's kill rate")
+    print(f"{'file':<28} {'sample: killed / non-eq.':>25} {'eq.':>4} {'waiting':>8} "
+          f"{'census: killed / non-eq.':>25} {'estimate':>9}  95% interval")
+    for path in targets():
+        mutants = {m.name: m for m in mutants_of(path)}
+        pool = draws[0]["unchecked"].get(path, 0)
+        names = [n for d in draws for n in d["mutants"].get(path, [])]
+        drawn = [mutants[n] for n in names if n in mutants]
+        done = [m for m in drawn if m.status != "not checked"]
+        eq = sum(1 for m in done if m.status not in KILLED and m.reason)
+        killed = sum(1 for m in done if m.status in KILLED)
+        scored = len(done) - eq
+        census = [m for m in mutants.values() if m.name not in set(names)
+                  and m.status != "not checked"]
+        c_eq = sum(1 for m in census if m.status not in KILLED and m.reason)
+        c_killed = sum(1 for m in census if m.status in KILLED)
+        c_scored = len(census) - c_eq
+        # the unchecked stratum: `pool` mutants, of which the sample's share are
+        # non-equivalent and the sample's kill rate killed
+        share = scored / len(done) if done else 1.0
+        low, high = wilson(killed, scored)
+        rate = killed / scored if scored else 1.0
+        n_rest = (pool - len(drawn)) * share
+        whole = c_scored + scored + n_rest
+        mid, lower, upper = ((c_killed + killed + r * n_rest) / whole if whole else 1.0
+                             for r in (rate, low, high))
+        print(f"{path:<28} {killed:>12} / {scored:<11} {eq:>4} {len(drawn) - len(done):>8} "
+              f"{c_killed:>12} / {c_scored:<11} {100 * mid:>8.1f}%  "
+              f"{100 * lower:.1f}% to {100 * upper:.1f}%")
 
 
 # --------------------------------------------------------------------------- the report
@@ -585,19 +673,25 @@ def main() -> int:
     parser.add_argument("--only", action="append", default=[], metavar="PATTERN",
                         help="check only the mutants whose names match (mutmut's names, "
                              "fnmatch: 'cnncalc.core.engine.*'); repeatable")
+    parser.add_argument("--sample", type=int, metavar="N",
+                        help="check a random sample of about N unchecked mutants instead")
+    parser.add_argument("--seed", type=int, default=21, help="the sample's seed (default 21)")
     parser.add_argument("--deselect", action="append", default=[], metavar="NODEID",
                         help="leave out a test that fails on the unmutated code (repeatable)")
     args = parser.parse_args()
     if not args.report:
         stage(args.deselect)
         os.chdir(STAGE)  # mutmut reads the staged pyproject
-        forget(args.fresh)
-        code = run_mutmut(args.jobs, args.only)
+        forget(args.fresh, keep_survivors=args.sample is not None)
+        only = args.only + (draw(args.sample, args.seed) if args.sample else [])
+        code = run_mutmut(args.jobs, only)
         if code:
             print(f"mutmut exited with {code}", file=sys.stderr)
             return code
     os.chdir(STAGE)  # mutmut.stats reads the staged pyproject
-    return 0 if report() else 1
+    ok = report()
+    sample_report()
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
