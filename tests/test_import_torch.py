@@ -3,7 +3,8 @@
 Truth from outside the importer: torchvision's networks transcribed in
 `tests/torchvision_small.py` (ResNet with BasicBlock and Bottleneck, DenseNet, GoogLeNet,
 MobileNetV3, EfficientNet, ConvNeXt with its Linears on channels-last maps and its bare
-layer-scale Parameter), counted by torch (`numel` of parameters and buffers,
+layer-scale Parameter) and timm's pieces in `tests/timm_small.py` (BatchNormAct2d, DLA),
+counted by torch (`numel` of parameters and buffers,
 batch norm's step counter aside; `FlopCounterMode` halved for MACs) and run by torch (the
 imported spec's module, built by `cnncalc.torch.build`, must load the original's state_dict
 strictly and compute the same outputs).
@@ -33,6 +34,7 @@ from cnncalc.commands import app  # noqa: E402
 from cnncalc.core.engine import analyze  # noqa: E402
 from cnncalc.core.source import load_text  # noqa: E402
 from cnncalc.errors import CnnCalcError  # noqa: E402
+from tests import timm_small as tm  # noqa: E402
 from tests import torchvision_small as tv  # noqa: E402
 
 pytestmark = [pytest.mark.torch,
@@ -48,6 +50,7 @@ MODELS = {
     "mobilenet_v3_small": (tv.mobilenet_v3_small, (64, 64, 3)),
     "efficientnet_b0": (tv.efficientnet_b0, (64, 64, 3)),
     "convnext": (tv.convnext_small, (64, 64, 3)),
+    "timm_norm_act": (tm.NormActNet, (32, 32, 3)),
 }
 
 
@@ -499,3 +502,49 @@ def test_alike_sequential_children_are_one_repeat() -> None:
     x = torch.randn(1, 3, 16, 16)
     with torch.no_grad():
         torch.testing.assert_close(built(x), model.eval()(x))
+
+
+def test_timm_norm_act_is_a_batch_norm_then_its_activation(imported) -> None:
+    """timm's BatchNormAct2d (a BatchNorm2d subclass whose forward runs F.batch_norm, `drop`
+    and `act`) is the batch norm row named as the module (its state_dict keys) and then a row
+    of its activation; with `apply_act=False` the batch norm alone."""
+    _, _, text = imported["timm_norm_act"]
+    report = analyze(load_text(text, "norm_act.yaml"))
+    rows = [(n.path, n.kind) for n in report.walk() if n.children is None]
+    assert rows[:7] == [("conv_stem", "conv"), ("bn1", "batchnorm"), ("silu", "silu"),
+                        ("conv_dw.conv", "conv"), ("conv_dw.bn", "batchnorm"),
+                        ("conv_dw.silu", "silu"), ("conv_pw.conv", "conv")]
+    assert rows[7:10] == [("conv_pw.bn", "batchnorm"), ("conv_pwl.conv", "conv"),
+                          ("conv_pwl.bn", "batchnorm")]
+
+
+class _AuxNormAct(nn.Module):
+    """A training-only head made of timm's ConvNormAct (as timm's inception_v3 has)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = tm.ConvNormAct(3, 8, 3)
+        self.aux = nn.Sequential(tm.ConvNormAct(8, 4, 1), nn.AdaptiveAvgPool2d(1),
+                                 nn.Flatten(), nn.Linear(4, 5))
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 5))
+
+    def forward(self, x):
+        x = self.stem(x)
+        if self.training:
+            return self.head(x), self.aux(x)
+        return self.head(x)
+
+
+def test_timm_norm_act_in_a_training_only_head() -> None:
+    model = _AuxNormAct().eval()
+    text = ct.to_spec(model, (16, 16, 3))
+    report = analyze(load_text(text, "aux.yaml"))
+    only = [(n.path, n.kind) for n in report.walk() if n.children is None and n.training_only]
+    assert ("aux.0.bn", "batchnorm") in only and ("aux.0.relu", "relu") in only
+    assert report.totals.params == sum(p.numel() for p in model.parameters())
+
+
+def test_timm_norm_act_with_a_drop_layer_is_refused() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 4, 1), tm.BatchNormAct2d(4, drop_layer=nn.Dropout))
+    with pytest.raises(CnnCalcError, match="drop is Dropout"):
+        ct.to_spec(model.eval(), (8, 8, 3))

@@ -16,6 +16,9 @@ LayerNorm2d use them) are followed: element-wise work and a layer norm over the 
 stay what they are, a Linear over the channels is a `channel_dense` row (its weight a
 Linear's [out, in]); anything else on them is refused with its reason.
 
+A batch norm subclass with `drop` and `act` children (timm's BatchNormAct2d) is a leaf read
+by its structure: a batch norm row named as the module, then a row of its activation.
+
 A bare parameter multiplied in (ConvNeXt's `self.layer_scale * x`, a (C, 1, 1) Parameter of
 the block) is a `layer_scale` row named by the parameter's path: the spec's module saves its
 parameter under that same key (`cnncalc.torch.LayerScale`), so the state_dict loads.
@@ -86,6 +89,9 @@ class Rule:
     convert: Callable[..., Any]
     kinds: str
     note: str = ""
+    #: rows the module's forward runs after its own (a norm's activation): a function of the
+    #: module giving [(kind, fields)], each a row of the module's parent named by its kind
+    then: Callable[[Any], list[tuple[str, Fields]]] | None = None
 
 
 # --------------------------------------------------------------------------- modules
@@ -294,6 +300,36 @@ def _se(m: Any, shape: tuple[int, ...], layout: str) -> tuple[str, Fields]:
     return "se", {"squeeze": m.fc1.out_channels, "activation": act, "gate": gate}
 
 
+def _norm_act_tail(m: Any) -> list[tuple[str, Fields]]:
+    """What a norm-act module runs after its batch norm: `drop` (the identity, as timm's is
+    unless built with a drop layer) then `act` (an activation module, or the identity)."""
+    if not isinstance(m.drop, nn.Identity):
+        raise Unsupported(f"a norm-act module whose drop is {type(m.drop).__name__} (cnncalc "
+                          "reads it only as nn.Identity)")
+    if isinstance(m.act, nn.Identity):
+        return []
+    rule = MODULES.get(type(m.act))
+    if rule is None or type(m.act) not in _ACTIVATION_NAMES or type(m.act) is nn.Softmax:
+        raise Unsupported(f"a norm-act module whose act is {type(m.act).__name__} (cnncalc "
+                          "reads torch's activation modules: nn.ReLU, nn.SiLU, ...)")
+    return [rule.convert(m.act, (), NCHW)]
+
+
+def _is_norm_act(m: nn.Module) -> bool:
+    """A batch norm subclass that also runs `drop` and `act` children after normalising
+    (timm's BatchNormAct2d): its own tensors are a batch norm's, so it is one, then its
+    activation."""
+    return isinstance(m, nn.modules.batchnorm._BatchNorm) and all(
+        isinstance(getattr(m, name, None), nn.Module) for name in ("drop", "act"))
+
+
+#: timm's BatchNormAct2d and its kind, known by structure (`_is_norm_act`)
+NORM_ACT = Rule(_batchnorm, "batchnorm + an activation",
+                "a batch norm subclass with `drop` (nn.Identity) and `act` (an activation "
+                "module or nn.Identity) children: timm's `BatchNormAct2d`",
+                then=_norm_act_tail)
+
+
 def _stochastic_depth(m: Any, shape: tuple[int, ...], layout: str) -> tuple[str, Fields]:
     return "stochastic_depth", {"rate": float(m.p), "mode": m.mode}
 
@@ -469,11 +505,13 @@ BUILT: dict[str, Rule] = {
 
 
 def _module_rule(module: nn.Module) -> Rule | None:
-    """The rule of a module: by class, by cnncalc's own marker, or torchvision's
-    squeeze-and-excitation and stochastic depth by their structure."""
+    """The rule of a module: by class, by cnncalc's own marker, or by structure: timm's
+    norm-act modules, torchvision's squeeze-and-excitation and stochastic depth."""
     found = MODULES.get(type(module))
     if found is not None:
         return found
+    if _is_norm_act(module):
+        return NORM_ACT
     built = getattr(type(module), "cnncalc_kind", None)
     if isinstance(built, str) and built in BUILT:
         return BUILT[built]
@@ -946,11 +984,25 @@ class _Converter:
                                   "on NCHW maps)")
             self.layouts[node.name] = NHWC
         where, found = _place(node)
-        op_id = node.name + self.suffix
-        self.ops.append(Op(op_id, kind, fields, sources, where if module is None else module,
-                           module is not None, trainable, classes or found))
+        self.record(node, node.name, kind, fields, sources,
+                    where if module is None else module, module is not None, trainable,
+                    classes or found)
+
+    def record(self, node: fx.Node, name: str, kind: str, fields: Fields, sources: list[str],
+               module: str, own: bool, trainable: bool, classes: dict[str, str]) -> None:
+        """Add the op `name` (the trace's suffix added) reading the ops `sources`; its value
+        is now `node`'s (the last op recorded for a node is its output)."""
+        op_id = name + self.suffix
+        self.ops.append(Op(op_id, kind, fields, sources, module, own, trainable, classes))
         self.op_of[node.name] = op_id
         self.node_of[op_id] = node
+
+    def ops_by_node(self) -> dict[str, list[Op]]:
+        """The ops each node became (a norm-act module: two), by node name."""
+        found: dict[str, list[Op]] = {}
+        for op in self.ops:
+            found.setdefault(self.node_of[op.id].name, []).append(op)
+        return found
 
     def alias_of(self, node: fx.Node, value: Any, layout: str | None = None) -> None:
         self.op_of[node.name] = self.source(value)
@@ -1064,12 +1116,18 @@ class _Converter:
             raise Unsupported("called more than once with the same weights (shared weights: "
                               "cnncalc would count them twice)")
         kind, fields = rule.convert(module, shape, layout)
+        after = rule.then(module) if rule.then is not None else []
         params = list(module.parameters())
         trainable = not params or any(p.requires_grad for p in params)
         if params and not all(p.requires_grad for p in params) and trainable:
             raise Unsupported("partly frozen (some parameters require no gradient)")
         inputs = list(node.args) if kind in ("add", "concat") else [x]
         self.add(node, kind, fields, inputs, path, classes, trainable)
+        parent = path.rpartition(".")[0]
+        for index, (then_kind, then_fields) in enumerate(after):
+            # a row of the parent named by its kind (no tensors: the state_dict is the same)
+            self.record(node, f"{node.name}_{index + 1}", then_kind, then_fields,
+                        [self.op_of[node.name]], parent, False, True, classes)
         self.used.update(f"{path}.{name}" for name, _ in module.named_parameters())
         self.used.update(f"{path}.{name}" for name, _ in module.named_buffers())
 
@@ -1286,15 +1344,18 @@ def _add_training_only(module: nn.Module, input_shape: tuple[int, ...], evaluate
     counts = {}
     common: dict[str, str] = {}  # training op id -> eval op id
     extra: list[Op] = []
+    eval_ops, training_ops = evaluated.ops_by_node(), training.ops_by_node()
     for node in gm.graph.nodes:
         key = _key(node, counts)
-        op_id = training.op_of.get(node.name)
-        if op_id is None or op_id == INPUT or training.node_of.get(op_id) is not node:
-            continue
-        if key in eval_keys and eval_keys[key] in evaluated.op_of:
-            common[op_id] = evaluated.op_of[eval_keys[key]]
+        ops = training_ops.get(node.name, [])
+        twin = eval_keys.get(key, "")
+        same = [op.id for op in eval_ops.get(twin, [])]
+        if not same and len(ops) == 1 and twin in evaluated.op_of:
+            same = [evaluated.op_of[twin]]  # a view in eval mode: the op it is
+        if ops and len(same) == len(ops):
+            common.update((op.id, other) for op, other in zip(ops, same, strict=True))
         else:
-            extra.append(next(op for op in training.ops if op.id == op_id))
+            extra.extend(ops)
     if not extra:
         return
     ids = {op.id for op in extra}
@@ -1397,6 +1458,7 @@ def support_table() -> str:
         lines.append(f"| `{cls_name(cls)}` | `{rule.kinds}` | {rule.note} |")
     for name, rule in TORCHVISION.items():
         lines.append(f"| torchvision's `{name}` | `{rule.kinds}` | {rule.note} |")
+    lines.append(f"| a norm-act module | `{NORM_ACT.kinds}` | {NORM_ACT.note} |")
     lines.append("| `nn.Identity` | (no row) | |")
     lines += ["", "| function or method | becomes | needs |", "| --- | --- | --- |"]
     together: dict[tuple[str, str], list[str]] = {}  # one row per (kinds, note)
@@ -1410,5 +1472,5 @@ def support_table() -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["MODULES", "FUNCTIONS", "TORCHVISION", "BUILT", "Rule", "Traced", "trace",
+__all__ = ["MODULES", "FUNCTIONS", "TORCHVISION", "NORM_ACT", "BUILT", "Rule", "Traced", "trace",
            "to_spec", "check_spec", "support_table", "describe"]
