@@ -51,6 +51,7 @@ MODELS = {
     "efficientnet_b0": (tv.efficientnet_b0, (64, 64, 3)),
     "convnext": (tv.convnext_small, (64, 64, 3)),
     "timm_norm_act": (tm.NormActNet, (32, 32, 3)),
+    "shufflenet_v2": (tv.shufflenet_v2_small, (64, 64, 3)),
 }
 
 
@@ -548,3 +549,25 @@ def test_timm_norm_act_with_a_drop_layer_is_refused() -> None:
     model = nn.Sequential(nn.Conv2d(3, 4, 1), tm.BatchNormAct2d(4, drop_layer=nn.Dropout))
     with pytest.raises(CnnCalcError, match="drop is Dropout"):
         ct.to_spec(model.eval(), (8, 8, 3))
+
+
+def test_shufflenet_channel_shuffle_written_out_is_one_row(imported) -> None:
+    """torchvision's `channel_shuffle` (`x.size()` unpacked, `view` to (N, g, C/g, H, W),
+    `torch.transpose(x, 1, 2).contiguous()`, `view` back) is a `channel_shuffle` row, and the
+    stride-1 unit's `x1, x2 = x.chunk(2, dim=1)` two chunk rows."""
+    _, _, text = imported["shufflenet_v2"]
+    report = analyze(load_text(text, "shufflenet.yaml"))
+    kinds = [n.kind for n in report.walk() if n.children is None]
+    assert kinds.count("channel_shuffle") == 7 and kinds.count("chunk") == 2 * 4
+    assert "channel_shuffle: {groups: 2}" in text
+
+
+class _Transposed(nn.Module):
+    def forward(self, x):
+        n, c, h, w = x.size()
+        return x.view(n, 2, c // 2, h, w).transpose(1, 3).reshape(n, c, h, w)
+
+
+def test_other_transposes_of_a_grouped_view_are_refused() -> None:
+    with pytest.raises(CnnCalcError, match="a transpose of dims \\[1, 3\\]"):
+        ct.to_spec(nn.Sequential(nn.Conv2d(3, 4, 1), _Transposed()).eval(), (4, 4, 3))

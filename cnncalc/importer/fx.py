@@ -55,6 +55,10 @@ from .graph import to_spec as write_spec
 Fields = dict[str, Any]
 #: Where a tensor's channels are: NCHW (torch's own) or channels last (after a permute).
 NCHW, NHWC = "nchw", "nhwc"
+#: A channel shuffle written out (torchvision's `channel_shuffle`): an NCHW map viewed as
+#: (N, g, C/g, H, W), then with those two axes swapped; viewed back as (N, C, H, W) it is a
+#: `channel_shuffle` row. Nothing else may read these.
+GROUPED, SHUFFLED = "grouped", "shuffled"
 
 
 def _pair(value: Any) -> int | list[int]:
@@ -628,6 +632,8 @@ def _f_flatten(call: _Call) -> None:
 
 def _f_reshape(call: _Call) -> None:
     shape, out = call.shape(), call.converter.shapes.get(call.node.name)
+    if _shuffle_view(call, shape, out):
+        return
     if out is not None and len(shape) > 2 and len(out) == 2 and out[0] == shape[0] \
             and call.layout() == NCHW:
         call.row("flatten")
@@ -636,6 +642,37 @@ def _f_reshape(call: _Call) -> None:
         call.alias(call.x)
         return
     raise Unsupported(f"a reshape from {shape} to {out}")
+
+
+def _shuffle_view(call: _Call, shape: tuple[int, ...], out: Any) -> bool:
+    """The views of a channel shuffle written out (see GROUPED): (N, C, H, W) as
+    (N, g, C/g, H, W), and back (after the swap: a `channel_shuffle` row of g groups).
+    Whether the call was one."""
+    layout = call.layout()
+    if out is None:
+        return False
+    if layout == NCHW and len(shape) == 4 and len(out) == 5 \
+            and (out[0], out[1] * out[2], *out[3:]) == shape and out[1] > 1:
+        call.alias(call.x, GROUPED)
+        return True
+    if layout in (GROUPED, SHUFFLED) and len(out) == 4 \
+            and (shape[0], shape[1] * shape[2], *shape[3:]) == tuple(out):
+        if layout == GROUPED:
+            call.alias(call.x, NCHW)  # viewed back unshuffled: the same tensor
+        else:
+            call.row("channel_shuffle", {"groups": shape[2]})
+        return True
+    return False
+
+
+def _f_transpose(call: _Call) -> None:
+    """The swap of a channel shuffle written out: (N, g, C/g, H, W) to (N, C/g, g, H, W)."""
+    dims = sorted(int(d) % max(len(call.shape()), 1)
+                  for d in (call.arg(1, "dim0"), call.arg(2, "dim1")))
+    if call.layout() != GROUPED or dims != [1, 2]:
+        raise Unsupported(f"a transpose of dims {dims} (cnncalc follows one only in a channel "
+                          "shuffle: x.view(N, g, C // g, H, W), then axes 1 and 2 swapped)")
+    call.alias(call.x, SHUFFLED)
 
 
 def _f_mean(call: _Call) -> None:
@@ -840,9 +877,9 @@ FUNCTIONS: dict[Any, Rule] = {
     "softmax": Rule(_f_softmax, "softmax", "over the channels"),
     torch.flatten: Rule(_f_flatten, "flatten", "start_dim 1"),
     "flatten": Rule(_f_flatten, "flatten", "start_dim 1"),
-    "view": Rule(_f_reshape, "flatten", "to (N, -1)"),
-    "reshape": Rule(_f_reshape, "flatten", "to (N, -1)"),
-    torch.reshape: Rule(_f_reshape, "flatten", "to (N, -1)"),
+    **{fn: Rule(_f_reshape, "flatten, channel_shuffle",
+                "to (N, -1); or a channel shuffle: to (N, g, C // g, H, W), transposed, back")
+       for fn in ("view", "reshape", torch.reshape)},
     "mean": Rule(_f_mean, "global_pool", "over dims 2 and 3"),
     torch.mean: Rule(_f_mean, "global_pool", "over dims 2 and 3"),
     F.adaptive_avg_pool2d: Rule(_f_adaptive("avg"), "adaptive_pool"),
@@ -865,6 +902,10 @@ FUNCTIONS: dict[Any, Rule] = {
     **{fn: Rule(_f_mul, "layer_scale", "a bare parameter of (C, 1, 1) times an NCHW map, or "
                                        "(C,) times a vector (ConvNeXt's layer scale)")
        for fn in (operator.mul, torch.mul, "mul")},
+    torch.transpose: Rule(_f_transpose, "channel_shuffle",
+                          "dims 1 and 2 of a channel shuffle's view, then viewed back"),
+    "transpose": Rule(_f_transpose, "channel_shuffle",
+                      "dims 1 and 2 of a channel shuffle's view, then viewed back"),
     "contiguous": Rule(_f_identity, "(none)"),
     "clone": Rule(_f_identity, "(none)"),
     "detach": Rule(_f_identity, "(none)"),
@@ -978,6 +1019,9 @@ class _Converter:
         row of a function, inside the module that ran it)."""
         sources = [self.source(i) for i in inputs]
         layouts = {self.layouts.get(i.name, NCHW) for i in inputs}
+        if layouts & {GROUPED, SHUFFLED} and kind != "channel_shuffle":
+            raise Unsupported(f"{kind} on a 5-D view of a map (cnncalc follows (N, g, C // g, "
+                              "H, W) only into a channel shuffle)")
         if NHWC in layouts:
             if kind not in _ELEMENTWISE or len(layouts) > 1:
                 raise Unsupported(f"{kind} on a channels-last tensor (cnncalc's {kind} works "
@@ -1023,8 +1067,10 @@ class _Converter:
                     result if isinstance(result, (tuple, list)) else [result]
                 try:
                     for part in parts:
-                        if isinstance(part, fx.Node) and self.layouts.get(part.name) == NHWC:
-                            raise Unsupported("the model returns a channels-last tensor")
+                        if isinstance(part, fx.Node) and self.layouts.get(part.name,
+                                                                          NCHW) != NCHW:
+                            raise Unsupported("the model returns a channels-last tensor or "
+                                              "a 5-D view")
                     self.outputs = [self.source(part) for part in parts]
                 except Unsupported as exc:
                     self.problems.append(("(output)", str(exc)))
@@ -1074,6 +1120,8 @@ class _Converter:
         if node.op == "call_module":
             self.call_module(node)
             return
+        if self.on_numbers(node):
+            return  # arithmetic on sizes (`num_channels // groups`), checks (`_assert`)
         try:
             rule = FUNCTIONS.get(node.target)
         except TypeError:  # an unhashable target
@@ -1081,6 +1129,12 @@ class _Converter:
         if rule is None:
             raise Unsupported(*self.why_not(node))
         rule.convert(_Call(self, node))
+
+    def on_numbers(self, node: fx.Node) -> bool:
+        """Whether a function reads and gives no tensor (sizes, numbers, flags): no row."""
+        return node.name not in self.shapes and not any(
+            i.name in self.shapes or i.op in ("get_attr", "placeholder")
+            for i in node.all_input_nodes)
 
     def why_not(self, node: fx.Node) -> tuple[str, str]:
         """Why a function with no rule has none, as helpfully as can be said."""
