@@ -25,6 +25,7 @@ if os.environ.get("CI"):
 else:
     torch = pytest.importorskip("torch")
 
+import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
@@ -571,3 +572,28 @@ class _Transposed(nn.Module):
 def test_other_transposes_of_a_grouped_view_are_refused() -> None:
     with pytest.raises(CnnCalcError, match="a transpose of dims \\[1, 3\\]"):
         ct.to_spec(nn.Sequential(nn.Conv2d(3, 4, 1), _Transposed()).eval(), (4, 4, 3))
+
+
+
+class _SmallAux(nn.Module):
+    """Inception v3's auxiliary head (avg_pool2d 5/3, then a 5x5 conv) on a map too small
+    for it, as torchvision's inception_v3 has at 224x224 (its map is 3x3 there)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3)
+        self.aux = nn.Conv2d(4, 4, 5)
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        x = self.stem(x)
+        if self.training:
+            aux = self.aux(F.avg_pool2d(x, kernel_size=5, stride=3))
+            return self.fc(torch.flatten(x.mean((2, 3)), 1)), aux
+        return self.fc(torch.flatten(x.mean((2, 3)), 1))
+
+
+def test_unused_parameters_say_why_the_training_trace_did_not_add_them() -> None:
+    with pytest.raises(CnnCalcError, match="params: .*unused: in training mode, the model "
+                                           "does not run"):
+        ct.to_spec(_SmallAux().eval(), (10, 10, 3))

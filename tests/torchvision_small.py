@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
+from collections import namedtuple
 from functools import partial
 from typing import Any
 
@@ -423,6 +425,9 @@ class InceptionAux(nn.Module):
         return x
 
 
+GoogLeNetOutputs = namedtuple("GoogLeNetOutputs", ["logits", "aux_logits2", "aux_logits1"])
+
+
 class GoogLeNet(nn.Module):
     """torchvision's GoogLeNet (transform_input False); every width divided by `width`."""
 
@@ -493,11 +498,32 @@ class GoogLeNet(nn.Module):
         x = self.fc(x)
         return x, aux2, aux1
 
-    def forward(self, x: Tensor) -> Any:
-        x, aux2, aux1 = self._forward(x)
-        if self.training and self.aux_logits:
-            return x, aux2, aux1  # torchvision's GoogLeNetOutputs(logits, aux2, aux1)
+    def _transform_input(self, x: Tensor) -> Tensor:
+        if self.transform_input:
+            x_ch0 = torch.unsqueeze(x[:, 0], 1) * (0.229 / 0.5) + (0.485 - 0.5) / 0.5
+            x_ch1 = torch.unsqueeze(x[:, 1], 1) * (0.224 / 0.5) + (0.456 - 0.5) / 0.5
+            x_ch2 = torch.unsqueeze(x[:, 2], 1) * (0.225 / 0.5) + (0.406 - 0.5) / 0.5
+            x = torch.cat((x_ch0, x_ch1, x_ch2), 1)
         return x
+
+    @torch.jit.unused
+    def eager_outputs(self, x: Tensor, aux2: Tensor, aux1: Tensor | None) -> Any:
+        if self.training and self.aux_logits:
+            return GoogLeNetOutputs(x, aux2, aux1)
+        else:
+            return x
+
+    def forward(self, x: Tensor) -> Any:
+        x = self._transform_input(x)
+        x, aux1, aux2 = self._forward(x)
+        aux_defined = self.training and self.aux_logits
+        if torch.jit.is_scripting():
+            if not aux_defined:
+                warnings.warn("Scripted GoogleNet always returns GoogleNetOutputs Tuple",
+                              stacklevel=2)
+            return GoogLeNetOutputs(x, aux2, aux1)
+        else:
+            return self.eager_outputs(x, aux2, aux1)
 
 
 # --------------------------------------------------------------------------- mobilenetv3.py

@@ -775,9 +775,23 @@ def _f_layer_norm(call: _Call) -> None:
              module=where if owners else None)
 
 
+def _tuple_parts(node: fx.Node) -> list[Any] | None:
+    """The values of a namedtuple built in forward (torchvision's `GoogLeNetOutputs(x, aux2,
+    aux1)`, which torch.fx records as a call of the class); None for any other node."""
+    cls = node.target
+    if node.op != "call_function" or not (isinstance(cls, type) and issubclass(cls, tuple)):
+        return None
+    fields = list(getattr(cls, "_fields", ()))
+    return [*node.args, *(node.kwargs[f] for f in fields[len(node.args):] if f in node.kwargs)]
+
+
 def _f_getitem(call: _Call) -> None:
     source = call.node.args[0]
     index = call.node.args[1]
+    parts = _tuple_parts(source) if isinstance(source, fx.Node) else None
+    if parts is not None and isinstance(index, int):
+        call.alias(parts[index])
+        return
     if isinstance(source, fx.Node) and source.target in ("chunk", torch.chunk):
         x = source.args[0]
         chunks = source.args[1] if len(source.args) > 1 else source.kwargs["chunks"]
@@ -1063,6 +1077,8 @@ class _Converter:
                 continue
             if node.op == "output":
                 result = node.args[0]
+                parts_of = _tuple_parts(result) if isinstance(result, fx.Node) else None
+                result = result if parts_of is None else parts_of
                 parts = list(result.values()) if isinstance(result, dict) else \
                     result if isinstance(result, (tuple, list)) else [result]
                 try:
@@ -1122,6 +1138,8 @@ class _Converter:
             return
         if self.on_numbers(node):
             return  # arithmetic on sizes (`num_channels // groups`), checks (`_assert`)
+        if _tuple_parts(node) is not None:
+            return  # a namedtuple of outputs: read by the output or by getitem
         try:
             rule = FUNCTIONS.get(node.target)
         except TypeError:  # an unhashable target
@@ -1196,6 +1214,8 @@ class Traced:
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     #: FlopCounterMode's FLOPs of one eval-mode forward pass, halved
     macs: int = 0
+    #: why the parameters the eval-mode trace left unused are not training-only rows
+    unused_why: str = ""
 
 
 def _torch_shape(input_shape: tuple[int, ...], batch: int = 1) -> tuple[int, ...]:
@@ -1368,30 +1388,31 @@ def trace(module: nn.Module, input_shape: tuple[int, ...]) -> Traced:
             op_id: _nchw(shapes[node.name], converter.layouts.get(node.name, NCHW))
             for op_id, node in converter.node_of.items() if node.name in shapes}, macs)
         if _unused(module, converter.used):
-            _add_training_only(module, input_shape, converter, traced)
+            traced.unused_why = _add_training_only(module, input_shape, converter, traced)
     finally:
         module.train(was_training)
     return traced
 
 
 def _add_training_only(module: nn.Module, input_shape: tuple[int, ...], evaluated: _Converter,
-                       traced: Traced) -> None:
+                       traced: Traced) -> str:
     """Trace `module` in training mode and add the ops that only it runs, as training-only
     rows (an auxiliary classifier), when they end in outputs of their own. Anything else is
-    left for the check to report (parameters the spec does not count)."""
+    left for the check to report (parameters the spec does not count), with the reason
+    returned here (empty when the rows were added)."""
     module.train()
     try:
         gm = _graph(module)
         # batch 2: batch norm in training refuses one value per channel (a 1x1 map)
         shapes, _ = _propagate(gm, _torch_shape(input_shape, batch=2), count=False)
-    except CnnCalcError:
-        return
+    except CnnCalcError as exc:
+        return f"in training mode, {exc.problems[0].message}"
     finally:
         module.eval()
     training = _Converter(module, gm.graph, shapes, suffix="@train")
     training.run()
     if training.problems:
-        return
+        return f"in training mode, {training.report()[0]}"
     # the nodes both traces have, by a key both agree on
     counts: dict[tuple[str, ...], int] = {}
     eval_keys = {_key(node, counts): node.name for node in evaluated.graph.nodes}
@@ -1411,11 +1432,11 @@ def _add_training_only(module: nn.Module, input_shape: tuple[int, ...], evaluate
         else:
             extra.extend(ops)
     if not extra:
-        return
+        return "the training-mode trace runs no other op"
     ids = {op.id for op in extra}
     readers = {source for op in training.ops if op.id not in ids for source in op.inputs}
     if readers & ids:
-        return  # a training-only op feeds the inference path: not an auxiliary head
+        return "ops that run only in training feed the inference path (not an auxiliary head)"
     after: dict[str, list[Op]] = {}  # eval op id -> training-only ops to insert after it
     last = INPUT
     order = {op.id: index for index, op in enumerate(training.ops)}
@@ -1426,7 +1447,7 @@ def _add_training_only(module: nn.Module, input_shape: tuple[int, ...], evaluate
             op.inputs = [common.get(i, i) if i != INPUT else INPUT for i in op.inputs]
             if any(i not in ids and i not in common.values() and i != INPUT
                    for i in op.inputs):
-                return
+                return "an op that runs only in training reads one that runs in neither trace"
             op.training_only = True
             after.setdefault(last, []).append(op)
     merged = list(after.get(INPUT, []))
@@ -1440,6 +1461,7 @@ def _add_training_only(module: nn.Module, input_shape: tuple[int, ...], evaluate
             shape = _nchw(shapes[node.name], training.layouts.get(node.name, NCHW))
             traced.shapes[op.id] = (1, *shape[1:])
     evaluated.used |= training.used
+    return ""
 
 
 def to_spec(module: nn.Module, input_shape: tuple[int, ...], name: str | None = None,
@@ -1488,8 +1510,10 @@ def check_spec(text: str, traced: Traced, paths: dict[str, str],
             problems.append(f"{row.path}: the spec gives {got}, torch {tuple(expected)}")
     params, buffers = counts
     if report.totals.params != params:
+        why = f" (parameters the eval-mode trace leaves unused: {traced.unused_why})" \
+            if traced.unused_why else ""
         problems.append(f"params: the spec counts {report.totals.params:,}, the module has "
-                        f"{params:,}")
+                        f"{params:,}{why}")
     if report.totals.buffers != buffers:
         problems.append(f"buffers: the spec counts {report.totals.buffers:,}, the module has "
                         f"{buffers:,}")
