@@ -53,6 +53,7 @@ MODELS = {
     "convnext": (tv.convnext_small, (64, 64, 3)),
     "timm_norm_act": (tm.NormActNet, (32, 32, 3)),
     "shufflenet_v2": (tv.shufflenet_v2_small, (64, 64, 3)),
+    "timm_res2net": (tm.Res2NetStage, (16, 16, 3)),
 }
 
 
@@ -597,3 +598,36 @@ def test_unused_parameters_say_why_the_training_trace_did_not_add_them() -> None
     with pytest.raises(CnnCalcError, match="params: .*unused: in training mode, the model "
                                            "does not run"):
         ct.to_spec(_SmallAux().eval(), (10, 10, 3))
+
+
+def test_unused_tensorless_ops_are_left_out_with_a_note(imported) -> None:
+    """timm's Bottle2neck computes `sp = spx[0]` for torchscript and reads it nowhere: that
+    split part holds no tensors, so it is left out (the header says so); a negative index
+    (`spx[-1]`) is the last part."""
+    _, _, text = imported["timm_res2net"]
+    assert "# Left out, computed by the model but used by nothing (no tensors): layer1.0 " \
+           "(chunk), layer1.1 (chunk)." in text
+    assert "chunk: {chunks: 2, index: 1}" in text and "index: -1" not in text
+
+
+def test_unused_ops_with_tensors_are_still_refused() -> None:
+    class Dead(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.b = nn.Conv2d(3, 4, 1), nn.Conv2d(3, 4, 1)
+
+        def forward(self, x):
+            self.b(x)
+            return self.a(x)
+
+    with pytest.raises(CnnCalcError, match="outputs it never uses or returns: b \\(conv\\)"):
+        ct.to_spec(Dead().eval(), (4, 4, 3))
+
+
+def test_a_row_no_from_can_name_is_refused_not_written() -> None:
+    """timm's DLA: a level-2 tree's root, inside `tree2`, concatenates the outer `tree1`,
+    whose name `tree2.tree1` takes in the nearer list; the engine cannot resolve any name
+    for it, so the import says so instead of writing a spec that does not load."""
+    with pytest.raises(CnnCalcError, match="level3.tree2.root.concat reads level3.tree1, "
+                                           "which no from: can name"):
+        ct.to_spec(tm.dla34_small().eval(), (64, 64, 3))

@@ -3,12 +3,13 @@
 From huggingface/pytorch-image-models: timm/layers/norm_act.py (BatchNormAct2d, with its
 forward as timm has it: the `_assert` on `x.ndim`, the training and momentum logic around
 `F.batch_norm`, then `self.drop` and `self.act`), timm/layers/conv_bn_act.py (ConvNormAct,
-whose norm keeps the name `bn`), timm/models/dla.py (DlaBasic, DlaBottleneck, DlaRoot,
-DlaTree, DLA: a tree's root concatenates children that other trees computed) and
+whose norm keeps the name `bn`), timm/models/dla.py (DlaBasic, DlaBottleneck, DlaRoot, DlaTree,
+DLA: a tree's root concatenates children that other trees computed) and
 timm/layers/classifier.py's `create_classifier(use_conv=True)` as DLA uses it (a global pool
-that keeps the map, a 1x1 conv, a flatten). timm is not a dependency: the classes are
-written out here with timm's module names (so state_dict keys are timm's) and forward
-passes. Initialisation is left out (it changes no count). Nothing here uses cnncalc.
+that keeps the map, a 1x1 conv, a flatten) and timm/models/res2net.py (Bottle2neck). timm is
+not a dependency: the classes are written out here with timm's module names (so state_dict keys
+are timm's) and forward passes. Initialisation is left out (it changes no count). Nothing here
+uses cnncalc.
 """
 
 from __future__ import annotations
@@ -361,3 +362,99 @@ def dla60x_c_small(num_classes: int = 10) -> DLA:
     at a quarter of its widths and 4 groups."""
     return DLA(levels=[1, 1, 1, 2, 3, 1], channels=[4, 8, 16, 16, 32, 64],
                num_classes=num_classes, block=DlaBottleneck, cardinality=4, base_width=16)
+
+
+# --------------------------------------------------------------------------- models/res2net.py
+
+
+class Bottle2neck(nn.Module):
+    """timm.models.res2net.Bottle2neck as timm 1.0 has it (the `sp = spx[0]` its forward
+    computes for torchscript is read by nothing: a split part computed and never used)."""
+
+    expansion = 4
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1,
+                 downsample: nn.Module | None = None, cardinality: int = 1,
+                 base_width: int = 26, scale: int = 4, dilation: int = 1) -> None:
+        super().__init__()
+        self.scale = scale
+        self.is_first = stride > 1 or downsample is not None
+        self.num_scales = max(1, scale - 1)
+        width = int(math.floor(planes * (base_width / 64.0))) * cardinality
+        self.width = width
+        outplanes = planes * self.expansion
+        self.conv1 = nn.Conv2d(inplanes, width * scale, kernel_size=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width * scale)
+        convs = []
+        bns = []
+        for _ in range(self.num_scales):
+            convs.append(nn.Conv2d(width, width, kernel_size=3, stride=stride,
+                                   padding=dilation, dilation=dilation, groups=cardinality,
+                                   bias=False))
+            bns.append(nn.BatchNorm2d(width))
+        self.convs = nn.ModuleList(convs)
+        self.bns = nn.ModuleList(bns)
+        if self.is_first:
+            self.pool: nn.Module | None = nn.AvgPool2d(kernel_size=3, stride=stride,
+                                                       padding=1)
+        else:
+            self.pool = None
+        self.conv3 = nn.Conv2d(width * scale, outplanes, kernel_size=1, bias=False)
+        self.bn3 = nn.BatchNorm2d(outplanes)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shortcut = x
+        out = self.conv1(x)
+        out = self.bn1(out)
+        out = self.relu(out)
+        spx = torch.split(out, self.width, 1)
+        spo = []
+        sp = spx[0]  # redundant, for torchscript
+        for i, (conv, bn) in enumerate(zip(self.convs, self.bns, strict=False)):
+            if i == 0 or self.is_first:
+                sp = spx[i]
+            else:
+                sp = sp + spx[i]
+            sp = conv(sp)
+            sp = bn(sp)
+            sp = self.relu(sp)
+            spo.append(sp)
+        if self.scale > 1:
+            if self.pool is not None:  # self.is_first == True, None check for torchscript
+                spo.append(self.pool(spx[-1]))
+            else:
+                spo.append(spx[-1])
+        out = torch.cat(spo, 1)
+        out = self.conv3(out)
+        out = self.bn3(out)
+        if self.downsample is not None:
+            shortcut = self.downsample(x)
+        out += shortcut
+        out = self.relu(out)
+        return out
+
+
+class Res2NetStage(nn.Module):
+    """A stem and one stage of timm's ResNet with Bottle2neck blocks of scale 2 (as
+    res2net50_48w_2s has; the first with a downsample, the second without), then the
+    head."""
+
+    def __init__(self, width: int = 8, num_classes: int = 10) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, width, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.act1 = nn.ReLU(inplace=True)
+        downsample = nn.Sequential(nn.Conv2d(width, 4 * width, 1, bias=False),
+                                   nn.BatchNorm2d(4 * width))
+        self.layer1 = nn.Sequential(
+            Bottle2neck(width, width, downsample=downsample, base_width=64, scale=2),
+            Bottle2neck(4 * width, width, base_width=64, scale=2))
+        self.global_pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(4 * width, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.act1(self.bn1(self.conv1(x)))
+        x = self.layer1(x)
+        return self.fc(torch.flatten(self.global_pool(x), 1))

@@ -824,7 +824,7 @@ def _chunk_row(call: _Call, x: Any, dim: Any, chunks: int, index: int,
     if chunks < 2:
         call.alias(x)
         return
-    call.row("chunk", {"chunks": chunks, "index": index}, [x])
+    call.row("chunk", {"chunks": chunks, "index": index % chunks}, [x])  # spx[-1]: the last
 
 
 def _f_nothing(call: _Call) -> None:
@@ -1216,6 +1216,9 @@ class Traced:
     macs: int = 0
     #: why the parameters the eval-mode trace left unused are not training-only rows
     unused_why: str = ""
+    #: ops the model computes and never uses, left out (they hold no tensors): as the
+    #: spec's header names them
+    dropped: list[str] = field(default_factory=list)
 
 
 def _torch_shape(input_shape: tuple[int, ...], batch: int = 1) -> tuple[int, ...]:
@@ -1389,9 +1392,38 @@ def trace(module: nn.Module, input_shape: tuple[int, ...]) -> Traced:
             for op_id, node in converter.node_of.items() if node.name in shapes}, macs)
         if _unused(module, converter.used):
             traced.unused_why = _add_training_only(module, input_shape, converter, traced)
+        _drop_dead(module, traced)
     finally:
         module.train(was_training)
     return traced
+
+
+def _drop_dead(module: nn.Module, traced: Traced) -> None:
+    """Leave out the ops whose output nothing uses or returns (timm's DLA computes a tree's
+    max pool even where the tree does not read it; Res2Net splits off a part that some blocks
+    never read) when they hold no tensors: the model's outputs, params and MACs are the same
+    without them. One that holds tensors stays, and the writer refuses it (its state_dict
+    would not load otherwise)."""
+    while True:
+        read = {source for op in traced.ops for source in op.inputs}
+        dead = [op for op in traced.ops if op.id not in read and op.id not in traced.outputs
+                and not op.training_only and not _holds_tensors(module, op)]
+        if not dead:
+            return
+        ids = {op.id for op in dead}
+        traced.ops = [op for op in traced.ops if op.id not in ids]
+        traced.dropped += [f"{op.module or '(top)'} ({op.kind})" for op in dead]
+
+
+def _holds_tensors(module: nn.Module, op: Op) -> bool:
+    """Whether an op's row holds parameters or buffers (a module's own row, a layer scale)."""
+    if not op.own:
+        return False
+    try:
+        owner = module.get_submodule(op.module)
+    except AttributeError:
+        return True  # a bare parameter's row (a layer scale)
+    return any(True for _ in owner.parameters()) or any(True for _ in owner.buffers())
 
 
 def _add_training_only(module: nn.Module, input_shape: tuple[int, ...], evaluated: _Converter,
@@ -1471,10 +1503,13 @@ def to_spec(module: nn.Module, input_shape: tuple[int, ...], name: str | None = 
     params, buffers and MACs; any difference is an error."""
     traced = trace(module, tuple(input_shape))
     name = name or type(module).__name__.lower()
+    header = [f"Imported from {type(module).__module__}.{type(module).__qualname__} by "
+              "cnncalc import (torch.fx)."]
+    if traced.dropped:
+        header.append("Left out, computed by the model but used by nothing (no tensors): "
+                      + ", ".join(traced.dropped) + ".")
     text, paths = write_spec(traced.ops, tuple(input_shape), name, traced.outputs, description,
-                             header=[f"Imported from {type(module).__module__}."
-                                     f"{type(module).__qualname__} by cnncalc import "
-                                     "(torch.fx)."])
+                             header=header)
     if check:
         check_spec(text, traced, paths, _counts(module))
     return text
