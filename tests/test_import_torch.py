@@ -3,7 +3,8 @@
 Truth from outside the importer: torchvision's networks transcribed in
 `tests/torchvision_small.py` (ResNet with BasicBlock and Bottleneck, DenseNet, GoogLeNet,
 MobileNetV3, EfficientNet, ConvNeXt with its Linears on channels-last maps and its bare
-layer-scale Parameter), counted by torch (`numel` of parameters and buffers,
+layer-scale Parameter) and timm's pieces in `tests/timm_small.py` (BatchNormAct2d, DLA),
+counted by torch (`numel` of parameters and buffers,
 batch norm's step counter aside; `FlopCounterMode` halved for MACs) and run by torch (the
 imported spec's module, built by `cnncalc.torch.build`, must load the original's state_dict
 strictly and compute the same outputs).
@@ -24,6 +25,7 @@ if os.environ.get("CI"):
 else:
     torch = pytest.importorskip("torch")
 
+import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
@@ -33,6 +35,7 @@ from cnncalc.commands import app  # noqa: E402
 from cnncalc.core.engine import analyze  # noqa: E402
 from cnncalc.core.source import load_text  # noqa: E402
 from cnncalc.errors import CnnCalcError  # noqa: E402
+from tests import timm_small as tm  # noqa: E402
 from tests import torchvision_small as tv  # noqa: E402
 
 pytestmark = [pytest.mark.torch,
@@ -48,6 +51,9 @@ MODELS = {
     "mobilenet_v3_small": (tv.mobilenet_v3_small, (64, 64, 3)),
     "efficientnet_b0": (tv.efficientnet_b0, (64, 64, 3)),
     "convnext": (tv.convnext_small, (64, 64, 3)),
+    "timm_norm_act": (tm.NormActNet, (32, 32, 3)),
+    "shufflenet_v2": (tv.shufflenet_v2_small, (64, 64, 3)),
+    "timm_res2net": (tm.Res2NetStage, (16, 16, 3)),
 }
 
 
@@ -499,3 +505,129 @@ def test_alike_sequential_children_are_one_repeat() -> None:
     x = torch.randn(1, 3, 16, 16)
     with torch.no_grad():
         torch.testing.assert_close(built(x), model.eval()(x))
+
+
+def test_timm_norm_act_is_a_batch_norm_then_its_activation(imported) -> None:
+    """timm's BatchNormAct2d (a BatchNorm2d subclass whose forward runs F.batch_norm, `drop`
+    and `act`) is the batch norm row named as the module (its state_dict keys) and then a row
+    of its activation; with `apply_act=False` the batch norm alone."""
+    _, _, text = imported["timm_norm_act"]
+    report = analyze(load_text(text, "norm_act.yaml"))
+    rows = [(n.path, n.kind) for n in report.walk() if n.children is None]
+    assert rows[:7] == [("conv_stem", "conv"), ("bn1", "batchnorm"), ("silu", "silu"),
+                        ("conv_dw.conv", "conv"), ("conv_dw.bn", "batchnorm"),
+                        ("conv_dw.silu", "silu"), ("conv_pw.conv", "conv")]
+    assert rows[7:10] == [("conv_pw.bn", "batchnorm"), ("conv_pwl.conv", "conv"),
+                          ("conv_pwl.bn", "batchnorm")]
+
+
+class _AuxNormAct(nn.Module):
+    """A training-only head made of timm's ConvNormAct (as timm's inception_v3 has)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = tm.ConvNormAct(3, 8, 3)
+        self.aux = nn.Sequential(tm.ConvNormAct(8, 4, 1), nn.AdaptiveAvgPool2d(1),
+                                 nn.Flatten(), nn.Linear(4, 5))
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 5))
+
+    def forward(self, x):
+        x = self.stem(x)
+        if self.training:
+            return self.head(x), self.aux(x)
+        return self.head(x)
+
+
+def test_timm_norm_act_in_a_training_only_head() -> None:
+    model = _AuxNormAct().eval()
+    text = ct.to_spec(model, (16, 16, 3))
+    report = analyze(load_text(text, "aux.yaml"))
+    only = [(n.path, n.kind) for n in report.walk() if n.children is None and n.training_only]
+    assert ("aux.0.bn", "batchnorm") in only and ("aux.0.relu", "relu") in only
+    assert report.totals.params == sum(p.numel() for p in model.parameters())
+
+
+def test_timm_norm_act_with_a_drop_layer_is_refused() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 4, 1), tm.BatchNormAct2d(4, drop_layer=nn.Dropout))
+    with pytest.raises(CnnCalcError, match="drop is Dropout"):
+        ct.to_spec(model.eval(), (8, 8, 3))
+
+
+def test_shufflenet_channel_shuffle_written_out_is_one_row(imported) -> None:
+    """torchvision's `channel_shuffle` (`x.size()` unpacked, `view` to (N, g, C/g, H, W),
+    `torch.transpose(x, 1, 2).contiguous()`, `view` back) is a `channel_shuffle` row, and the
+    stride-1 unit's `x1, x2 = x.chunk(2, dim=1)` two chunk rows."""
+    _, _, text = imported["shufflenet_v2"]
+    report = analyze(load_text(text, "shufflenet.yaml"))
+    kinds = [n.kind for n in report.walk() if n.children is None]
+    assert kinds.count("channel_shuffle") == 7 and kinds.count("chunk") == 2 * 4
+    assert "channel_shuffle: {groups: 2}" in text
+
+
+class _Transposed(nn.Module):
+    def forward(self, x):
+        n, c, h, w = x.size()
+        return x.view(n, 2, c // 2, h, w).transpose(1, 3).reshape(n, c, h, w)
+
+
+def test_other_transposes_of_a_grouped_view_are_refused() -> None:
+    with pytest.raises(CnnCalcError, match="a transpose of dims \\[1, 3\\]"):
+        ct.to_spec(nn.Sequential(nn.Conv2d(3, 4, 1), _Transposed()).eval(), (4, 4, 3))
+
+
+
+class _SmallAux(nn.Module):
+    """Inception v3's auxiliary head (avg_pool2d 5/3, then a 5x5 conv) on a map too small
+    for it, as torchvision's inception_v3 has at 224x224 (its map is 3x3 there)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3)
+        self.aux = nn.Conv2d(4, 4, 5)
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        x = self.stem(x)
+        if self.training:
+            aux = self.aux(F.avg_pool2d(x, kernel_size=5, stride=3))
+            return self.fc(torch.flatten(x.mean((2, 3)), 1)), aux
+        return self.fc(torch.flatten(x.mean((2, 3)), 1))
+
+
+def test_unused_parameters_say_why_the_training_trace_did_not_add_them() -> None:
+    with pytest.raises(CnnCalcError, match="params: .*unused: in training mode, the model "
+                                           "does not run"):
+        ct.to_spec(_SmallAux().eval(), (10, 10, 3))
+
+
+def test_unused_tensorless_ops_are_left_out_with_a_note(imported) -> None:
+    """timm's Bottle2neck computes `sp = spx[0]` for torchscript and reads it nowhere: that
+    split part holds no tensors, so it is left out (the header says so); a negative index
+    (`spx[-1]`) is the last part."""
+    _, _, text = imported["timm_res2net"]
+    assert "# Left out, computed by the model but used by nothing (no tensors): layer1.0 " \
+           "(chunk), layer1.1 (chunk)." in text
+    assert "chunk: {chunks: 2, index: 1}" in text and "index: -1" not in text
+
+
+def test_unused_ops_with_tensors_are_still_refused() -> None:
+    class Dead(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.b = nn.Conv2d(3, 4, 1), nn.Conv2d(3, 4, 1)
+
+        def forward(self, x):
+            self.b(x)
+            return self.a(x)
+
+    with pytest.raises(CnnCalcError, match="outputs it never uses or returns: b \\(conv\\)"):
+        ct.to_spec(Dead().eval(), (4, 4, 3))
+
+
+def test_a_row_no_from_can_name_is_refused_not_written() -> None:
+    """timm's DLA: a level-2 tree's root, inside `tree2`, concatenates the outer `tree1`,
+    whose name `tree2.tree1` takes in the nearer list; the engine cannot resolve any name
+    for it, so the import says so instead of writing a spec that does not load."""
+    with pytest.raises(CnnCalcError, match="level3.tree2.root.concat reads level3.tree1, "
+                                           "which no from: can name"):
+        ct.to_spec(tm.dla34_small().eval(), (64, 64, 3))

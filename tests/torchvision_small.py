@@ -3,19 +3,23 @@
 From pytorch/vision: torchvision/models/resnet.py (BasicBlock, Bottleneck, ResNet),
 densenet.py (_DenseLayer, _DenseBlock, _Transition, DenseNet), googlenet.py (BasicConv2d,
 Inception, InceptionAux, GoogLeNet), mobilenetv3.py (InvertedResidual, MobileNetV3),
-efficientnet.py (MBConv, EfficientNet), convnext.py (LayerNorm2d, CNBlock, ConvNeXt) and
-ops/misc.py (Conv2dNormActivation, SqueezeExcitation, Permute), ops/stochastic_depth.py
-(StochasticDepth). torchvision is not a dependency: the classes are written out here, with
-their forward passes as torchvision has them (in-place adds, `torch.cat` of lists,
-`torch.flatten(x, 1)`, `if self.training` around auxiliary heads) and their module names (so
-state_dict keys are torchvision's). Widths are divided (`width`) and stages shortened to keep
-tests fast; initialisation is left out (it changes no count). Nothing here uses cnncalc.
+efficientnet.py (MBConv, EfficientNet), convnext.py (LayerNorm2d, CNBlock, ConvNeXt),
+shufflenetv2.py (channel_shuffle, InvertedResidual here named ShuffleInvertedResidual,
+ShuffleNetV2) and ops/misc.py (Conv2dNormActivation, SqueezeExcitation, Permute),
+ops/stochastic_depth.py (StochasticDepth). torchvision is not a dependency: the classes are
+written out here, with their forward passes as torchvision has them (in-place adds, `torch.cat`
+of lists, `torch.flatten(x, 1)`, `if self.training` around auxiliary heads) and their module
+names (so state_dict keys are torchvision's). Widths are divided (`width`) and stages shortened
+to keep tests fast; initialisation is left out (it changes no count). Nothing here uses
+cnncalc.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+import warnings
+from collections import namedtuple
 from functools import partial
 from typing import Any
 
@@ -421,6 +425,9 @@ class InceptionAux(nn.Module):
         return x
 
 
+GoogLeNetOutputs = namedtuple("GoogLeNetOutputs", ["logits", "aux_logits2", "aux_logits1"])
+
+
 class GoogLeNet(nn.Module):
     """torchvision's GoogLeNet (transform_input False); every width divided by `width`."""
 
@@ -491,11 +498,32 @@ class GoogLeNet(nn.Module):
         x = self.fc(x)
         return x, aux2, aux1
 
-    def forward(self, x: Tensor) -> Any:
-        x, aux2, aux1 = self._forward(x)
-        if self.training and self.aux_logits:
-            return x, aux2, aux1  # torchvision's GoogLeNetOutputs(logits, aux2, aux1)
+    def _transform_input(self, x: Tensor) -> Tensor:
+        if self.transform_input:
+            x_ch0 = torch.unsqueeze(x[:, 0], 1) * (0.229 / 0.5) + (0.485 - 0.5) / 0.5
+            x_ch1 = torch.unsqueeze(x[:, 1], 1) * (0.224 / 0.5) + (0.456 - 0.5) / 0.5
+            x_ch2 = torch.unsqueeze(x[:, 2], 1) * (0.225 / 0.5) + (0.406 - 0.5) / 0.5
+            x = torch.cat((x_ch0, x_ch1, x_ch2), 1)
         return x
+
+    @torch.jit.unused
+    def eager_outputs(self, x: Tensor, aux2: Tensor, aux1: Tensor | None) -> Any:
+        if self.training and self.aux_logits:
+            return GoogLeNetOutputs(x, aux2, aux1)
+        else:
+            return x
+
+    def forward(self, x: Tensor) -> Any:
+        x = self._transform_input(x)
+        x, aux1, aux2 = self._forward(x)
+        aux_defined = self.training and self.aux_logits
+        if torch.jit.is_scripting():
+            if not aux_defined:
+                warnings.warn("Scripted GoogleNet always returns GoogleNetOutputs Tuple",
+                              stacklevel=2)
+            return GoogLeNetOutputs(x, aux2, aux1)
+        else:
+            return self.eager_outputs(x, aux2, aux1)
 
 
 # --------------------------------------------------------------------------- mobilenetv3.py
@@ -793,3 +821,129 @@ def convnext_small() -> ConvNeXt:
     """convnext_tiny's structure (96-192-384-768, 3-3-9-3) at 16-32-64, 2-2-1 blocks."""
     return ConvNeXt([(16, 32, 2), (32, 64, 2), (64, None, 1)], stochastic_depth_prob=0.1,
                     num_classes=10)
+
+
+# --------------------------------------------------------------------------- shufflenetv2.py
+
+
+def channel_shuffle(x: Tensor, groups: int) -> Tensor:
+    batchsize, num_channels, height, width = x.size()
+    channels_per_group = num_channels // groups
+
+    # reshape
+    x = x.view(batchsize, groups, channels_per_group, height, width)
+
+    x = torch.transpose(x, 1, 2).contiguous()
+
+    # flatten
+    x = x.view(batchsize, -1, height, width)
+
+    return x
+
+
+class ShuffleInvertedResidual(nn.Module):
+    """torchvision.models.shufflenetv2.InvertedResidual."""
+
+    def __init__(self, inp: int, oup: int, stride: int) -> None:
+        super().__init__()
+        if not (1 <= stride <= 3):
+            raise ValueError("illegal stride value")
+        self.stride = stride
+        branch_features = oup // 2
+        if (self.stride == 1) and (inp != branch_features << 1):
+            raise ValueError(f"Invalid combination of stride {stride}, inp {inp} and oup "
+                             f"{oup} values. If stride == 1 then inp should be equal to "
+                             "oup // 2 << 1.")
+        if self.stride > 1:
+            self.branch1 = nn.Sequential(
+                self.depthwise_conv(inp, inp, kernel_size=3, stride=self.stride, padding=1),
+                nn.BatchNorm2d(inp),
+                nn.Conv2d(inp, branch_features, kernel_size=1, stride=1, padding=0,
+                          bias=False),
+                nn.BatchNorm2d(branch_features),
+                nn.ReLU(inplace=True),
+            )
+        else:
+            self.branch1 = nn.Sequential()
+        self.branch2 = nn.Sequential(
+            nn.Conv2d(inp if (self.stride > 1) else branch_features, branch_features,
+                      kernel_size=1, stride=1, padding=0, bias=False),
+            nn.BatchNorm2d(branch_features),
+            nn.ReLU(inplace=True),
+            self.depthwise_conv(branch_features, branch_features, kernel_size=3,
+                                stride=self.stride, padding=1),
+            nn.BatchNorm2d(branch_features),
+            nn.Conv2d(branch_features, branch_features, kernel_size=1, stride=1, padding=0,
+                      bias=False),
+            nn.BatchNorm2d(branch_features),
+            nn.ReLU(inplace=True),
+        )
+
+    @staticmethod
+    def depthwise_conv(i: int, o: int, kernel_size: int, stride: int = 1, padding: int = 0,
+                       bias: bool = False) -> nn.Conv2d:
+        return nn.Conv2d(i, o, kernel_size, stride, padding, bias=bias, groups=i)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.stride == 1:
+            x1, x2 = x.chunk(2, dim=1)
+            out = torch.cat((x1, self.branch2(x2)), dim=1)
+        else:
+            out = torch.cat((self.branch1(x), self.branch2(x)), dim=1)
+
+        out = channel_shuffle(out, 2)
+
+        return out
+
+
+class ShuffleNetV2(nn.Module):
+    """torchvision.models.shufflenetv2.ShuffleNetV2."""
+
+    def __init__(self, stages_repeats: list[int], stages_out_channels: list[int],
+                 num_classes: int = 1000) -> None:
+        super().__init__()
+        self._stage_out_channels = stages_out_channels
+        input_channels = 3
+        output_channels = self._stage_out_channels[0]
+        self.conv1 = nn.Sequential(
+            nn.Conv2d(input_channels, output_channels, 3, 2, 1, bias=False),
+            nn.BatchNorm2d(output_channels),
+            nn.ReLU(inplace=True),
+        )
+        input_channels = output_channels
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        stage_names = [f"stage{i}" for i in [2, 3, 4]]
+        for name, repeats, output_channels in zip(stage_names, stages_repeats,
+                                                  self._stage_out_channels[1:],
+                                                  strict=False):
+            seq = [ShuffleInvertedResidual(input_channels, output_channels, 2)]
+            for _ in range(repeats - 1):
+                seq.append(ShuffleInvertedResidual(output_channels, output_channels, 1))
+            setattr(self, name, nn.Sequential(*seq))
+            input_channels = output_channels
+        output_channels = self._stage_out_channels[-1]
+        self.conv5 = nn.Sequential(
+            nn.Conv2d(input_channels, output_channels, 1, 1, 0, bias=False),
+            nn.BatchNorm2d(output_channels),
+            nn.ReLU(inplace=True),
+        )
+        self.fc = nn.Linear(output_channels, num_classes)
+
+    def _forward_impl(self, x: Tensor) -> Tensor:
+        x = self.conv1(x)
+        x = self.maxpool(x)
+        x = self.stage2(x)
+        x = self.stage3(x)
+        x = self.stage4(x)
+        x = self.conv5(x)
+        x = x.mean([2, 3])  # globalpool
+        x = self.fc(x)
+        return x
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self._forward_impl(x)
+
+
+def shufflenet_v2_small(num_classes: int = 10) -> ShuffleNetV2:
+    """shufflenet_v2_x0_5's channels (24, 48, 96, 192, 1024) halved, stages 2-3-2."""
+    return ShuffleNetV2([2, 3, 2], [12, 24, 48, 96, 128], num_classes)

@@ -16,6 +16,9 @@ LayerNorm2d use them) are followed: element-wise work and a layer norm over the 
 stay what they are, a Linear over the channels is a `channel_dense` row (its weight a
 Linear's [out, in]); anything else on them is refused with its reason.
 
+A batch norm subclass with `drop` and `act` children (timm's BatchNormAct2d) is a leaf read
+by its structure: a batch norm row named as the module, then a row of its activation.
+
 A bare parameter multiplied in (ConvNeXt's `self.layer_scale * x`, a (C, 1, 1) Parameter of
 the block) is a `layer_scale` row named by the parameter's path: the spec's module saves its
 parameter under that same key (`cnncalc.torch.LayerScale`), so the state_dict loads.
@@ -52,6 +55,10 @@ from .graph import to_spec as write_spec
 Fields = dict[str, Any]
 #: Where a tensor's channels are: NCHW (torch's own) or channels last (after a permute).
 NCHW, NHWC = "nchw", "nhwc"
+#: A channel shuffle written out (torchvision's `channel_shuffle`): an NCHW map viewed as
+#: (N, g, C/g, H, W), then with those two axes swapped; viewed back as (N, C, H, W) it is a
+#: `channel_shuffle` row. Nothing else may read these.
+GROUPED, SHUFFLED = "grouped", "shuffled"
 
 
 def _pair(value: Any) -> int | list[int]:
@@ -86,6 +93,9 @@ class Rule:
     convert: Callable[..., Any]
     kinds: str
     note: str = ""
+    #: rows the module's forward runs after its own (a norm's activation): a function of the
+    #: module giving [(kind, fields)], each a row of the module's parent named by its kind
+    then: Callable[[Any], list[tuple[str, Fields]]] | None = None
 
 
 # --------------------------------------------------------------------------- modules
@@ -294,6 +304,36 @@ def _se(m: Any, shape: tuple[int, ...], layout: str) -> tuple[str, Fields]:
     return "se", {"squeeze": m.fc1.out_channels, "activation": act, "gate": gate}
 
 
+def _norm_act_tail(m: Any) -> list[tuple[str, Fields]]:
+    """What a norm-act module runs after its batch norm: `drop` (the identity, as timm's is
+    unless built with a drop layer) then `act` (an activation module, or the identity)."""
+    if not isinstance(m.drop, nn.Identity):
+        raise Unsupported(f"a norm-act module whose drop is {type(m.drop).__name__} (cnncalc "
+                          "reads it only as nn.Identity)")
+    if isinstance(m.act, nn.Identity):
+        return []
+    rule = MODULES.get(type(m.act))
+    if rule is None or type(m.act) not in _ACTIVATION_NAMES or type(m.act) is nn.Softmax:
+        raise Unsupported(f"a norm-act module whose act is {type(m.act).__name__} (cnncalc "
+                          "reads torch's activation modules: nn.ReLU, nn.SiLU, ...)")
+    return [rule.convert(m.act, (), NCHW)]
+
+
+def _is_norm_act(m: nn.Module) -> bool:
+    """A batch norm subclass that also runs `drop` and `act` children after normalising
+    (timm's BatchNormAct2d): its own tensors are a batch norm's, so it is one, then its
+    activation."""
+    return isinstance(m, nn.modules.batchnorm._BatchNorm) and all(
+        isinstance(getattr(m, name, None), nn.Module) for name in ("drop", "act"))
+
+
+#: timm's BatchNormAct2d and its kind, known by structure (`_is_norm_act`)
+NORM_ACT = Rule(_batchnorm, "batchnorm + an activation",
+                "a batch norm subclass with `drop` (nn.Identity) and `act` (an activation "
+                "module or nn.Identity) children: timm's `BatchNormAct2d`",
+                then=_norm_act_tail)
+
+
 def _stochastic_depth(m: Any, shape: tuple[int, ...], layout: str) -> tuple[str, Fields]:
     return "stochastic_depth", {"rate": float(m.p), "mode": m.mode}
 
@@ -469,11 +509,13 @@ BUILT: dict[str, Rule] = {
 
 
 def _module_rule(module: nn.Module) -> Rule | None:
-    """The rule of a module: by class, by cnncalc's own marker, or torchvision's
-    squeeze-and-excitation and stochastic depth by their structure."""
+    """The rule of a module: by class, by cnncalc's own marker, or by structure: timm's
+    norm-act modules, torchvision's squeeze-and-excitation and stochastic depth."""
     found = MODULES.get(type(module))
     if found is not None:
         return found
+    if _is_norm_act(module):
+        return NORM_ACT
     built = getattr(type(module), "cnncalc_kind", None)
     if isinstance(built, str) and built in BUILT:
         return BUILT[built]
@@ -590,6 +632,8 @@ def _f_flatten(call: _Call) -> None:
 
 def _f_reshape(call: _Call) -> None:
     shape, out = call.shape(), call.converter.shapes.get(call.node.name)
+    if _shuffle_view(call, shape, out):
+        return
     if out is not None and len(shape) > 2 and len(out) == 2 and out[0] == shape[0] \
             and call.layout() == NCHW:
         call.row("flatten")
@@ -598,6 +642,37 @@ def _f_reshape(call: _Call) -> None:
         call.alias(call.x)
         return
     raise Unsupported(f"a reshape from {shape} to {out}")
+
+
+def _shuffle_view(call: _Call, shape: tuple[int, ...], out: Any) -> bool:
+    """The views of a channel shuffle written out (see GROUPED): (N, C, H, W) as
+    (N, g, C/g, H, W), and back (after the swap: a `channel_shuffle` row of g groups).
+    Whether the call was one."""
+    layout = call.layout()
+    if out is None:
+        return False
+    if layout == NCHW and len(shape) == 4 and len(out) == 5 \
+            and (out[0], out[1] * out[2], *out[3:]) == shape and out[1] > 1:
+        call.alias(call.x, GROUPED)
+        return True
+    if layout in (GROUPED, SHUFFLED) and len(out) == 4 \
+            and (shape[0], shape[1] * shape[2], *shape[3:]) == tuple(out):
+        if layout == GROUPED:
+            call.alias(call.x, NCHW)  # viewed back unshuffled: the same tensor
+        else:
+            call.row("channel_shuffle", {"groups": shape[2]})
+        return True
+    return False
+
+
+def _f_transpose(call: _Call) -> None:
+    """The swap of a channel shuffle written out: (N, g, C/g, H, W) to (N, C/g, g, H, W)."""
+    dims = sorted(int(d) % max(len(call.shape()), 1)
+                  for d in (call.arg(1, "dim0"), call.arg(2, "dim1")))
+    if call.layout() != GROUPED or dims != [1, 2]:
+        raise Unsupported(f"a transpose of dims {dims} (cnncalc follows one only in a channel "
+                          "shuffle: x.view(N, g, C // g, H, W), then axes 1 and 2 swapped)")
+    call.alias(call.x, SHUFFLED)
 
 
 def _f_mean(call: _Call) -> None:
@@ -700,9 +775,23 @@ def _f_layer_norm(call: _Call) -> None:
              module=where if owners else None)
 
 
+def _tuple_parts(node: fx.Node) -> list[Any] | None:
+    """The values of a namedtuple built in forward (torchvision's `GoogLeNetOutputs(x, aux2,
+    aux1)`, which torch.fx records as a call of the class); None for any other node."""
+    cls = node.target
+    if node.op != "call_function" or not (isinstance(cls, type) and issubclass(cls, tuple)):
+        return None
+    fields = list(getattr(cls, "_fields", ()))
+    return [*node.args, *(node.kwargs[f] for f in fields[len(node.args):] if f in node.kwargs)]
+
+
 def _f_getitem(call: _Call) -> None:
     source = call.node.args[0]
     index = call.node.args[1]
+    parts = _tuple_parts(source) if isinstance(source, fx.Node) else None
+    if parts is not None and isinstance(index, int):
+        call.alias(parts[index])
+        return
     if isinstance(source, fx.Node) and source.target in ("chunk", torch.chunk):
         x = source.args[0]
         chunks = source.args[1] if len(source.args) > 1 else source.kwargs["chunks"]
@@ -735,7 +824,7 @@ def _chunk_row(call: _Call, x: Any, dim: Any, chunks: int, index: int,
     if chunks < 2:
         call.alias(x)
         return
-    call.row("chunk", {"chunks": chunks, "index": index}, [x])
+    call.row("chunk", {"chunks": chunks, "index": index % chunks}, [x])  # spx[-1]: the last
 
 
 def _f_nothing(call: _Call) -> None:
@@ -802,9 +891,9 @@ FUNCTIONS: dict[Any, Rule] = {
     "softmax": Rule(_f_softmax, "softmax", "over the channels"),
     torch.flatten: Rule(_f_flatten, "flatten", "start_dim 1"),
     "flatten": Rule(_f_flatten, "flatten", "start_dim 1"),
-    "view": Rule(_f_reshape, "flatten", "to (N, -1)"),
-    "reshape": Rule(_f_reshape, "flatten", "to (N, -1)"),
-    torch.reshape: Rule(_f_reshape, "flatten", "to (N, -1)"),
+    **{fn: Rule(_f_reshape, "flatten, channel_shuffle",
+                "to (N, -1); or a channel shuffle: to (N, g, C // g, H, W), transposed, back")
+       for fn in ("view", "reshape", torch.reshape)},
     "mean": Rule(_f_mean, "global_pool", "over dims 2 and 3"),
     torch.mean: Rule(_f_mean, "global_pool", "over dims 2 and 3"),
     F.adaptive_avg_pool2d: Rule(_f_adaptive("avg"), "adaptive_pool"),
@@ -827,6 +916,10 @@ FUNCTIONS: dict[Any, Rule] = {
     **{fn: Rule(_f_mul, "layer_scale", "a bare parameter of (C, 1, 1) times an NCHW map, or "
                                        "(C,) times a vector (ConvNeXt's layer scale)")
        for fn in (operator.mul, torch.mul, "mul")},
+    torch.transpose: Rule(_f_transpose, "channel_shuffle",
+                          "dims 1 and 2 of a channel shuffle's view, then viewed back"),
+    "transpose": Rule(_f_transpose, "channel_shuffle",
+                      "dims 1 and 2 of a channel shuffle's view, then viewed back"),
     "contiguous": Rule(_f_identity, "(none)"),
     "clone": Rule(_f_identity, "(none)"),
     "detach": Rule(_f_identity, "(none)"),
@@ -940,17 +1033,34 @@ class _Converter:
         row of a function, inside the module that ran it)."""
         sources = [self.source(i) for i in inputs]
         layouts = {self.layouts.get(i.name, NCHW) for i in inputs}
+        if layouts & {GROUPED, SHUFFLED} and kind != "channel_shuffle":
+            raise Unsupported(f"{kind} on a 5-D view of a map (cnncalc follows (N, g, C // g, "
+                              "H, W) only into a channel shuffle)")
         if NHWC in layouts:
             if kind not in _ELEMENTWISE or len(layouts) > 1:
                 raise Unsupported(f"{kind} on a channels-last tensor (cnncalc's {kind} works "
                                   "on NCHW maps)")
             self.layouts[node.name] = NHWC
         where, found = _place(node)
-        op_id = node.name + self.suffix
-        self.ops.append(Op(op_id, kind, fields, sources, where if module is None else module,
-                           module is not None, trainable, classes or found))
+        self.record(node, node.name, kind, fields, sources,
+                    where if module is None else module, module is not None, trainable,
+                    classes or found)
+
+    def record(self, node: fx.Node, name: str, kind: str, fields: Fields, sources: list[str],
+               module: str, own: bool, trainable: bool, classes: dict[str, str]) -> None:
+        """Add the op `name` (the trace's suffix added) reading the ops `sources`; its value
+        is now `node`'s (the last op recorded for a node is its output)."""
+        op_id = name + self.suffix
+        self.ops.append(Op(op_id, kind, fields, sources, module, own, trainable, classes))
         self.op_of[node.name] = op_id
         self.node_of[op_id] = node
+
+    def ops_by_node(self) -> dict[str, list[Op]]:
+        """The ops each node became (a norm-act module: two), by node name."""
+        found: dict[str, list[Op]] = {}
+        for op in self.ops:
+            found.setdefault(self.node_of[op.id].name, []).append(op)
+        return found
 
     def alias_of(self, node: fx.Node, value: Any, layout: str | None = None) -> None:
         self.op_of[node.name] = self.source(value)
@@ -967,12 +1077,16 @@ class _Converter:
                 continue
             if node.op == "output":
                 result = node.args[0]
+                parts_of = _tuple_parts(result) if isinstance(result, fx.Node) else None
+                result = result if parts_of is None else parts_of
                 parts = list(result.values()) if isinstance(result, dict) else \
                     result if isinstance(result, (tuple, list)) else [result]
                 try:
                     for part in parts:
-                        if isinstance(part, fx.Node) and self.layouts.get(part.name) == NHWC:
-                            raise Unsupported("the model returns a channels-last tensor")
+                        if isinstance(part, fx.Node) and self.layouts.get(part.name,
+                                                                          NCHW) != NCHW:
+                            raise Unsupported("the model returns a channels-last tensor or "
+                                              "a 5-D view")
                     self.outputs = [self.source(part) for part in parts]
                 except Unsupported as exc:
                     self.problems.append(("(output)", str(exc)))
@@ -1022,6 +1136,10 @@ class _Converter:
         if node.op == "call_module":
             self.call_module(node)
             return
+        if self.on_numbers(node):
+            return  # arithmetic on sizes (`num_channels // groups`), checks (`_assert`)
+        if _tuple_parts(node) is not None:
+            return  # a namedtuple of outputs: read by the output or by getitem
         try:
             rule = FUNCTIONS.get(node.target)
         except TypeError:  # an unhashable target
@@ -1029,6 +1147,12 @@ class _Converter:
         if rule is None:
             raise Unsupported(*self.why_not(node))
         rule.convert(_Call(self, node))
+
+    def on_numbers(self, node: fx.Node) -> bool:
+        """Whether a function reads and gives no tensor (sizes, numbers, flags): no row."""
+        return node.name not in self.shapes and not any(
+            i.name in self.shapes or i.op in ("get_attr", "placeholder")
+            for i in node.all_input_nodes)
 
     def why_not(self, node: fx.Node) -> tuple[str, str]:
         """Why a function with no rule has none, as helpfully as can be said."""
@@ -1064,12 +1188,18 @@ class _Converter:
             raise Unsupported("called more than once with the same weights (shared weights: "
                               "cnncalc would count them twice)")
         kind, fields = rule.convert(module, shape, layout)
+        after = rule.then(module) if rule.then is not None else []
         params = list(module.parameters())
         trainable = not params or any(p.requires_grad for p in params)
         if params and not all(p.requires_grad for p in params) and trainable:
             raise Unsupported("partly frozen (some parameters require no gradient)")
         inputs = list(node.args) if kind in ("add", "concat") else [x]
         self.add(node, kind, fields, inputs, path, classes, trainable)
+        parent = path.rpartition(".")[0]
+        for index, (then_kind, then_fields) in enumerate(after):
+            # a row of the parent named by its kind (no tensors: the state_dict is the same)
+            self.record(node, f"{node.name}_{index + 1}", then_kind, then_fields,
+                        [self.op_of[node.name]], parent, False, True, classes)
         self.used.update(f"{path}.{name}" for name, _ in module.named_parameters())
         self.used.update(f"{path}.{name}" for name, _ in module.named_buffers())
 
@@ -1084,6 +1214,11 @@ class Traced:
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     #: FlopCounterMode's FLOPs of one eval-mode forward pass, halved
     macs: int = 0
+    #: why the parameters the eval-mode trace left unused are not training-only rows
+    unused_why: str = ""
+    #: ops the model computes and never uses, left out (they hold no tensors): as the
+    #: spec's header names them
+    dropped: list[str] = field(default_factory=list)
 
 
 def _torch_shape(input_shape: tuple[int, ...], batch: int = 1) -> tuple[int, ...]:
@@ -1256,51 +1391,84 @@ def trace(module: nn.Module, input_shape: tuple[int, ...]) -> Traced:
             op_id: _nchw(shapes[node.name], converter.layouts.get(node.name, NCHW))
             for op_id, node in converter.node_of.items() if node.name in shapes}, macs)
         if _unused(module, converter.used):
-            _add_training_only(module, input_shape, converter, traced)
+            traced.unused_why = _add_training_only(module, input_shape, converter, traced)
+        _drop_dead(module, traced)
     finally:
         module.train(was_training)
     return traced
 
 
+def _drop_dead(module: nn.Module, traced: Traced) -> None:
+    """Leave out the ops whose output nothing uses or returns (timm's DLA computes a tree's
+    max pool even where the tree does not read it; Res2Net splits off a part that some blocks
+    never read) when they hold no tensors: the model's outputs, params and MACs are the same
+    without them. One that holds tensors stays, and the writer refuses it (its state_dict
+    would not load otherwise)."""
+    while True:
+        read = {source for op in traced.ops for source in op.inputs}
+        dead = [op for op in traced.ops if op.id not in read and op.id not in traced.outputs
+                and not op.training_only and not _holds_tensors(module, op)]
+        if not dead:
+            return
+        ids = {op.id for op in dead}
+        traced.ops = [op for op in traced.ops if op.id not in ids]
+        traced.dropped += [f"{op.module or '(top)'} ({op.kind})" for op in dead]
+
+
+def _holds_tensors(module: nn.Module, op: Op) -> bool:
+    """Whether an op's row holds parameters or buffers (a module's own row, a layer scale)."""
+    if not op.own:
+        return False
+    try:
+        owner = module.get_submodule(op.module)
+    except AttributeError:
+        return True  # a bare parameter's row (a layer scale)
+    return any(True for _ in owner.parameters()) or any(True for _ in owner.buffers())
+
+
 def _add_training_only(module: nn.Module, input_shape: tuple[int, ...], evaluated: _Converter,
-                       traced: Traced) -> None:
+                       traced: Traced) -> str:
     """Trace `module` in training mode and add the ops that only it runs, as training-only
     rows (an auxiliary classifier), when they end in outputs of their own. Anything else is
-    left for the check to report (parameters the spec does not count)."""
+    left for the check to report (parameters the spec does not count), with the reason
+    returned here (empty when the rows were added)."""
     module.train()
     try:
         gm = _graph(module)
         # batch 2: batch norm in training refuses one value per channel (a 1x1 map)
         shapes, _ = _propagate(gm, _torch_shape(input_shape, batch=2), count=False)
-    except CnnCalcError:
-        return
+    except CnnCalcError as exc:
+        return f"in training mode, {exc.problems[0].message}"
     finally:
         module.eval()
     training = _Converter(module, gm.graph, shapes, suffix="@train")
     training.run()
     if training.problems:
-        return
+        return f"in training mode, {training.report()[0]}"
     # the nodes both traces have, by a key both agree on
     counts: dict[tuple[str, ...], int] = {}
     eval_keys = {_key(node, counts): node.name for node in evaluated.graph.nodes}
     counts = {}
     common: dict[str, str] = {}  # training op id -> eval op id
     extra: list[Op] = []
+    eval_ops, training_ops = evaluated.ops_by_node(), training.ops_by_node()
     for node in gm.graph.nodes:
         key = _key(node, counts)
-        op_id = training.op_of.get(node.name)
-        if op_id is None or op_id == INPUT or training.node_of.get(op_id) is not node:
-            continue
-        if key in eval_keys and eval_keys[key] in evaluated.op_of:
-            common[op_id] = evaluated.op_of[eval_keys[key]]
+        ops = training_ops.get(node.name, [])
+        twin = eval_keys.get(key, "")
+        same = [op.id for op in eval_ops.get(twin, [])]
+        if not same and len(ops) == 1 and twin in evaluated.op_of:
+            same = [evaluated.op_of[twin]]  # a view in eval mode: the op it is
+        if ops and len(same) == len(ops):
+            common.update((op.id, other) for op, other in zip(ops, same, strict=True))
         else:
-            extra.append(next(op for op in training.ops if op.id == op_id))
+            extra.extend(ops)
     if not extra:
-        return
+        return "the training-mode trace runs no other op"
     ids = {op.id for op in extra}
     readers = {source for op in training.ops if op.id not in ids for source in op.inputs}
     if readers & ids:
-        return  # a training-only op feeds the inference path: not an auxiliary head
+        return "ops that run only in training feed the inference path (not an auxiliary head)"
     after: dict[str, list[Op]] = {}  # eval op id -> training-only ops to insert after it
     last = INPUT
     order = {op.id: index for index, op in enumerate(training.ops)}
@@ -1311,7 +1479,7 @@ def _add_training_only(module: nn.Module, input_shape: tuple[int, ...], evaluate
             op.inputs = [common.get(i, i) if i != INPUT else INPUT for i in op.inputs]
             if any(i not in ids and i not in common.values() and i != INPUT
                    for i in op.inputs):
-                return
+                return "an op that runs only in training reads one that runs in neither trace"
             op.training_only = True
             after.setdefault(last, []).append(op)
     merged = list(after.get(INPUT, []))
@@ -1325,6 +1493,7 @@ def _add_training_only(module: nn.Module, input_shape: tuple[int, ...], evaluate
             shape = _nchw(shapes[node.name], training.layouts.get(node.name, NCHW))
             traced.shapes[op.id] = (1, *shape[1:])
     evaluated.used |= training.used
+    return ""
 
 
 def to_spec(module: nn.Module, input_shape: tuple[int, ...], name: str | None = None,
@@ -1334,10 +1503,13 @@ def to_spec(module: nn.Module, input_shape: tuple[int, ...], name: str | None = 
     params, buffers and MACs; any difference is an error."""
     traced = trace(module, tuple(input_shape))
     name = name or type(module).__name__.lower()
+    header = [f"Imported from {type(module).__module__}.{type(module).__qualname__} by "
+              "cnncalc import (torch.fx)."]
+    if traced.dropped:
+        header.append("Left out, computed by the model but used by nothing (no tensors): "
+                      + ", ".join(traced.dropped) + ".")
     text, paths = write_spec(traced.ops, tuple(input_shape), name, traced.outputs, description,
-                             header=[f"Imported from {type(module).__module__}."
-                                     f"{type(module).__qualname__} by cnncalc import "
-                                     "(torch.fx)."])
+                             header=header)
     if check:
         check_spec(text, traced, paths, _counts(module))
     return text
@@ -1373,8 +1545,10 @@ def check_spec(text: str, traced: Traced, paths: dict[str, str],
             problems.append(f"{row.path}: the spec gives {got}, torch {tuple(expected)}")
     params, buffers = counts
     if report.totals.params != params:
+        why = f" (parameters the eval-mode trace leaves unused: {traced.unused_why})" \
+            if traced.unused_why else ""
         problems.append(f"params: the spec counts {report.totals.params:,}, the module has "
-                        f"{params:,}")
+                        f"{params:,}{why}")
     if report.totals.buffers != buffers:
         problems.append(f"buffers: the spec counts {report.totals.buffers:,}, the module has "
                         f"{buffers:,}")
@@ -1397,6 +1571,7 @@ def support_table() -> str:
         lines.append(f"| `{cls_name(cls)}` | `{rule.kinds}` | {rule.note} |")
     for name, rule in TORCHVISION.items():
         lines.append(f"| torchvision's `{name}` | `{rule.kinds}` | {rule.note} |")
+    lines.append(f"| a norm-act module | `{NORM_ACT.kinds}` | {NORM_ACT.note} |")
     lines.append("| `nn.Identity` | (no row) | |")
     lines += ["", "| function or method | becomes | needs |", "| --- | --- | --- |"]
     together: dict[tuple[str, str], list[str]] = {}  # one row per (kinds, note)
@@ -1410,5 +1585,5 @@ def support_table() -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["MODULES", "FUNCTIONS", "TORCHVISION", "BUILT", "Rule", "Traced", "trace",
+__all__ = ["MODULES", "FUNCTIONS", "TORCHVISION", "NORM_ACT", "BUILT", "Rule", "Traced", "trace",
            "to_spec", "check_spec", "support_table", "describe"]

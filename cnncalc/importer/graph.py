@@ -18,8 +18,10 @@ written by hand:
   after the module's class, and each use names the block.
 - `outputs:` lists the network's outputs when they are not just the last row.
 
-Nothing is dropped: every op is a row. An op whose output nothing reads and that is not an
-output of the model is refused (its cost would count toward nothing the model returns).
+Nothing is dropped here: every op is a row. An op whose output nothing reads and that is not
+an output of the model is refused (its cost would count toward nothing the model returns; the
+torch importer leaves out beforehand those that hold no tensors). A row that no `from:` can
+name from where it is read is refused too, never written as a spec that does not load.
 """
 
 from __future__ import annotations
@@ -321,17 +323,25 @@ class _Writer:
             raise CnnCalcError(f"{reader.path} reads the network's input from inside a block; "
                                "cnncalc can name only the input of the enclosing list")
         chain = self._ancestors(reader)  # innermost list first
+        shadows: list[str] = []
         for index, holder in enumerate(chain):
             prefix = holder.path
             if prefix and not row.path.startswith(prefix + "."):
                 continue
             relative = row.path[len(prefix) + 1:] if prefix else row.path
             first = relative.split(".")[0]
+            if index and chain[index - 1].name == first:
+                break  # a path through a row that holds the reader: the engine refuses it
             inner = chain[:index]
-            if any(first in {c.name for c in lst.children} for lst in inner):
+            shadows = [f"{lst.path}.{first}" if lst.path else first for lst in inner
+                       if first in {c.name for c in lst.children}]
+            if shadows:
                 continue  # a nearer list has a row of that name: it would be found first
             return relative
-        raise CnnCalcError(f"cannot name the row {row.path!r} from {reader.path!r}")
+        why = f": the nearer row {shadows[0]!r} takes its name" if shadows else ""
+        raise CnnCalcError(f"{reader.path} reads {row.path}, which no from: can name from "
+                           f"there{why} (names are looked up in the enclosing lists, innermost "
+                           "first, and a path may not go through a row that holds the reader)")
 
     # -- writing
     def inputs_of(self, row: _Row) -> list[str]:
