@@ -145,7 +145,11 @@ def cells(mine: dict[str, int], theirs: dict[str, int] | None, key: str,
     if theirs is None:
         return f"{binary(mine[key])} | - |" + (" - |" if ratio else "")
     text = f"{binary(mine[key])} | {binary(theirs[key])} |"
-    return text + (f" {theirs[key] / mine[key]:.3f} |" if ratio else "")
+    if ratio:
+        return text + f" {theirs[key] / mine[key]:.3f} |"
+    # bytes that must be equal: say so exactly, or by how many bytes they differ
+    difference = theirs[key] - mine[key]
+    return text.rstrip(" |") + (" (equal) |" if not difference else f" ({difference:+,} B) |")
 
 
 if __name__ == "__main__":
