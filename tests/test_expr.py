@@ -713,3 +713,42 @@ def test_scaled_channels_defaults_to_a_divisor_of_8_and_leaves_what_is_not_a_cou
     for value in ("0", "-8", "2.5"):
         assert evaluate(f"$(scaled_channels({value}, 2.0))", {}) == float(value)
         assert evaluate(f"$(scaled_repeats({value}, 2.0))", {}) == float(value)
+
+
+def test_an_evaluation_costs_its_syntax_tree_and_the_budget_is_spent_at_exactly_zero():
+    """budget(): every evaluation costs the number of nodes of its Python syntax tree (the
+    count is Python's own `ast.walk`); a budget of exactly k evaluations passes, one step
+    fewer refuses the k-th."""
+    import ast
+
+    text = "$(a * 2 + b)"
+    nodes = sum(1 for _ in ast.walk(ast.parse("a * 2 + b", mode="eval").body))
+    assert nodes == 9  # BinOp, BinOp, Name, Mult, Constant, Load, Add, Name, Load
+    env = {"a": 3, "b": 4}
+    with budget(3 * nodes):
+        for _ in range(3):
+            assert evaluate(text, env) == 10
+    with budget(3 * nodes - 1), pytest.raises(CnnCalcError, match="more than 26 steps"):
+        for _ in range(3):
+            evaluate(text, env)
+
+
+def test_the_budget_refusal_shows_the_first_40_characters_of_the_last_expression():
+    text = "$(" + " + ".join(["a"] * 30) + ")"  # 91 characters
+    with budget(10), pytest.raises(CnnCalcError) as error:
+        evaluate(text, {"a": 1})
+    assert str(error.value).endswith(f"the last was {text[:40]!r}...")
+    assert repr(text[:40]) + "..." in str(error.value) and text[:41] not in str(error.value)
+
+
+def test_a_list_built_and_read_is_charged_to_exactly_zero():
+    """`range(5000)` builds a list of 5,000 (5,000 steps) and `sum` reads it (5,000 more),
+    beside the syntax tree's nodes: a budget of exactly that passes, one step fewer refuses."""
+    import ast
+
+    nodes = sum(1 for _ in ast.walk(ast.parse("sum(range(5000))", mode="eval").body))
+    exact = nodes + 5000 + 5000
+    with budget(exact):
+        assert evaluate("$(sum(range(5000)))", {}) == sum(range(5000))
+    with budget(exact - 1), pytest.raises(CnnCalcError, match="steps to evaluate"):
+        evaluate("$(sum(range(5000)))", {})

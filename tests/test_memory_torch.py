@@ -316,6 +316,29 @@ VIEWS = {
         "- parallel:\n    merge: concat\n    branches:\n"
         "      - [{layernorm: {}}]\n      - [{layernorm: {}}]\n"
         "- flatten\n- dense: 2"),
+    # a global pool's output is contiguous whatever its input's layout (torch's mean and amax
+    # with keepdim on a channels-last map), so the upsample after it is too, and the flatten
+    # after that a view
+    "global_avg_of_channels_last_then_upsample": (
+        "- layernorm\n- global_pool: {keepdims: true}\n- upsample: 4\n- flatten\n- dense: 3"),
+    "global_max_of_channels_last_then_upsample": (
+        "- layernorm\n- global_pool: {mode: max, keepdims: true}\n- upsample: 4\n- flatten\n"
+        "- dense: 3"),
+    # an adaptive pool to 1x1 keeps a channels-last input's layout (torch's strides
+    # (C, 1, C, C)), which torch's test of channels-last strides reads as channels last: so is
+    # the upsample after it, and the flatten after that copies
+    "adaptive_pool_of_channels_last_then_upsample": (
+        "- layernorm\n- adaptive_pool: 1\n- upsample: 4\n- flatten\n- dense: 3"),
+    # an add is laid out as its first input (torch's add of a channels-last and a contiguous
+    # map): the flatten after it copies in the first order and views in the second
+    "add_of_channels_last_and_contiguous_then_flatten": (
+        "- parallel:\n    merge: add\n    branches:\n"
+        "      - [{layernorm: {}}]\n      - [{conv: {filters: 4, kernel: 1}}]\n"
+        "- flatten\n- dense: 2"),
+    "add_of_contiguous_and_channels_last_then_flatten": (
+        "- parallel:\n    merge: add\n    branches:\n"
+        "      - [{conv: {filters: 4, kernel: 1}}]\n      - [{layernorm: {}}]\n"
+        "- flatten\n- dense: 2"),
     # a flatten of a vector is no op at all
     "flatten_of_a_vector": "- flatten\n- dense: 5\n- flatten\n- dense: 3",
     "split_branches_then_flatten": ("- parallel:\n    split: [1, 3]\n    merge: concat\n"

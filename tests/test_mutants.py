@@ -980,6 +980,9 @@ def test_rule_a_crop_keeps_one_row_and_one_column_at_least(amount, out):
     ("adaptive_pool: 2", "adaptive_pool", "adaptive pooling"),
     ("global_pool", "global_pool", "global pooling"),
     ("conv_transpose: {filters: 2, kernel: 2}", "conv_transpose", "conv_transpose"),
+    ("se: 4", "se", "squeeze-and-excitation"), ("maxpool: 2", "maxpool", "max pooling"),
+    ("avgpool: 2", "avgpool", "avg pooling"), ("depthwise: 3", "depthwise", "depthwise"),
+    ("separable: {filters: 2, kernel: 3}", "separable", "separable"),
 ])
 def test_rule_a_kind_that_needs_a_map_refuses_a_vector_by_its_name(row, kind, what):
     with pytest.raises(CnnCalcError) as error:
@@ -1000,3 +1003,109 @@ def test_rule_a_transposed_convolution_with_no_output_names_its_axis(size, paddi
         f"t.yaml:4: layer 1 'conv_transpose1' (conv_transpose): conv_transpose gives no "
         f"output: output {axis}: (n - 1)*s - 2*p + d*(f - 1) + output_padding + 1 = "
         "(1 - 1)*1 - 2*1 + 1*(1 - 1) + 0 + 1 = -1 < 1")
+
+
+@pytest.mark.parametrize("padding", ["[2, 0, 0, 0]", "[0, 2, 0, 0]", "[0, 0, 2, 0]",
+                                     "[0, 0, 0, 2]"])
+def test_rule_pool_padding_over_half_the_kernel_is_refused_on_each_side(padding):
+    # torch's pools take at most half the kernel on every side (k // 2 = 1 for k = 3)
+    text = f"name: t\ninput: 6x6x1\nlayers:\n  - maxpool: {{kernel: 3, padding: {padding}}}\n"
+    with pytest.raises(CnnCalcError) as error:
+        analyze(load_text(text, "t.yaml"))
+    assert "more than half the kernel 3" in str(error.value)
+    ok = text.replace(padding, "[1, 1, 1, 1]")
+    assert analyze(load_text(ok, "t.yaml")).nodes[0].output_shape == (2, 2, 1)  # (6+2-3)//3+1
+
+
+# --------------------------------------------------------------------------- scale: the head
+
+def scaled_units(text: str) -> list:
+    """Every dense entry's units after `--width 2`, in the order they are written."""
+    out = scale_raw(load_yaml(text, "t.yaml"), Scaling(width=2.0), "t.yaml")
+    found = []
+
+    def walk(value):
+        if isinstance(value, dict):
+            if value.get("kind") == "dense":
+                found.append(value["units"])
+            elif isinstance(value.get("dense"), (int, str)):
+                found.append(value["dense"])
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    walk(out.get("blocks"))
+    walk(out["layers"])
+    return found
+
+
+@pytest.mark.parametrize(("layers", "units"), [
+    # the classifier (the last dense the network runs, whose units are the classes) keeps
+    # its units; every other dense doubles
+    ("  - dense: 32\n  - {kind: dense, units: 10}\n", [64, 10]),
+    ("  - dense: 32\n  - residual:\n      body: [{dense: 16}, {dense: 32}]\n", [64, 32, 32]),
+    ("  - dense: 32\n  - parallel:\n      merge: concat\n"
+     "      branches: [[{dense: 5}], [{dense: 10}]]\n", [64, 16, 10]),  # 10 -> 16: divisor 8
+])
+def test_rule_the_classifier_is_the_last_dense_run_in_any_container(layers, units):
+    assert scaled_units(f"name: t\ninput: 16\nlayers:\n  - flatten\n{layers}") == units
+
+
+@pytest.mark.parametrize("form", ["residual:\n      body: [{dense: 16}, {dense: 8}]",
+                                  "parallel:\n      merge: add\n"
+                                  "      branches: [[{dense: 8}], [{dense: 8}]]"])
+def test_rule_the_classifier_may_be_in_a_block_written_as_a_residual_or_parallel(form):
+    # blocks come first in the walk's output: the block's last dense is the classifier
+    text = (f"name: t\ninput: 16\nblocks:\n  head:\n    {form}\n"
+            "layers:\n  - dense: 8\n  - head\n")
+    found = scaled_units(text)
+    assert found[-1] == 16  # the network's first dense, 8 -> 16
+    assert found[:-1][-1] == 8  # the block's last dense: the classes, kept
+
+
+def test_rule_a_resolution_of_the_largest_size_is_accepted():
+    from cnncalc.analyses.scale import MAX_RESOLUTION, validate
+
+    validate(Scaling(resolution=(MAX_RESOLUTION, MAX_RESOLUTION)))
+    with pytest.raises(CnnCalcError, match="resolution must be from 1 to 100,000"):
+        validate(Scaling(resolution=(MAX_RESOLUTION + 1, 8)))
+
+
+def test_rule_a_width_refusal_of_a_block_argument_names_the_argument():
+    text = ("name: t\ninput: 8x8x3\nblocks:\n"
+            "  inner:\n    args: {c: channels}\n"
+            "    layers:\n      - conv: {filters: $c, kernel: 1}\n"
+            "  outer:\n    args: {k: 8}\n"
+            "    layers:\n      - inner: {c: $k}\n"
+            "layers:\n  - outer: {k: 8}\n")
+    with pytest.raises(CnnCalcError) as error:
+        scale_raw(load_yaml(text, "t.yaml"), Scaling(width=2.0), "t.yaml")
+    assert str(error.value).startswith(
+        "t.yaml:11: --width cannot scale the argument c '$k': it comes from the argument 'k' "
+        "of block 'outer', which is not declared 'channels'")
+
+
+def test_rule_an_in_place_overwrite_is_refused_at_the_in_place_row():
+    # the in-place relu overwrites the residual's input, which the add reads later: refused
+    # with the relu's own line (7) and path
+    text = ("name: t\ninput: 4x4x2\nlayers:\n  - conv: {filters: 4, kernel: 1}\n"
+            "  - residual:\n      body:\n        - relu: {inplace: true}\n"
+            "        - conv: {filters: 4, kernel: 1}\n")
+    report = analyze(load_text(text, "t.yaml"))
+    with pytest.raises(CnnCalcError) as error:
+        peak_inference(report)
+    assert str(error.value) == (
+        "t.yaml:7: residual1.relu1: in-place relu at 'residual1.relu1' overwrites a tensor "
+        "that 'residual1.add' reads later; make it not in place")
+
+
+def test_rule_the_classifier_is_found_in_blocks_nested_as_deep_as_the_engine_allows():
+    # 100 blocks, each using the next (the engine's limit: a 101st is refused), the last
+    # holding the classifier: it keeps its 10 classes, the hidden dense doubles
+    blocks = "".join(f"  b{i}:\n    layers:\n      - b{i + 1}\n" for i in range(1, 100))
+    text = ("name: t\ninput: 16\nblocks:\n" + blocks + "  b100:\n    layers:\n      - dense: 10\n"
+            "layers:\n  - dense: 32\n  - b1\n")
+    assert analyze(load_text(text, "t.yaml")).totals.params == 16 * 32 + 32 + 32 * 10 + 10
+    assert scaled_units(text) == [10, 64]

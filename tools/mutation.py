@@ -329,6 +329,52 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
           ("cnncalc/core/layers.py", "ConvTranspose.output_shape",
            'for axis, args in zip(("height", "width"), self._axes(shape), strict=True):'))
       for after in ("strict=None", "strict=False", "")],
+    *[("cnncalc/core/expr.py", "_pairs",
+       "return list(zip(*(a if isinstance(a, list) else [a] * n for a in args), strict=True))",
+       "return list(zip(*(a if isinstance(a, list) else [a] * n for a in args), "
+       f"{after}))", "the lists' lengths are checked equal two lines before (a refusal names "
+       "them), and the numbers are repeated to that length: `strict` never fires")
+      for after in ("strict=False", "")],
+    # sample 1 of run 6 (2026-11-28)
+    ("cnncalc/core/layers.py", "SqueezeExcite.ops",
+     'saves=(Save("operand", 0, when=1), Save("operand", 1, when=0))))',
+     'saves=(Save("operand", when=1), Save("operand", 1, when=0))))',
+     "0 is a Save's default index"),
+    ("cnncalc/core/layers.py", "SqueezeExcite.ops",
+     'Op("convolution", New((1, 1, c)), params=True, saves=(OPERAND,)),',
+     'Op("convolution", New((1, 1, c)), params=False, saves=(OPERAND,)),',
+     "the second convolution reads the first's output through the activation, which needs a "
+     "gradient whenever the row's parameters train (the first convolution's `params`): its "
+     "own flag never changes whether it records, and its save does not depend on it"),
+    ("cnncalc/core/engine.py", "_Walker.merge",
+     "merge = _MERGE_OF.get(kind) or _MERGE_OF.setdefault(kind, MERGES[kind]())",
+     "merge = _MERGE_OF.get(None) or _MERGE_OF.setdefault(kind, MERGES[kind]())",
+     "a cache: setdefault returns the merge already made for `kind`, so the lookup before it "
+     "only saves a call"),
+    ("cnncalc/core/engine.py", "_Walker.use",
+     "if done is not None and frame.depth + done.span + 2 <= MAX_DEPTH:",
+     "if done is not None and frame.depth + done.span + 3 <= MAX_DEPTH:",
+     "whether a block's second use at the nesting limit is copied or walked again: the walk "
+     "gives the same rows (the copy's condition already keeps it within MAX_DEPTH)"),
+    ("cnncalc/analyses/memory.py", "_is_channels_last", "return False", "return True",
+     "only maps reach it: a layout is asked for 3-D outputs only, and no op makes a map from "
+     "a vector operand (the kinds that need a map refuse a vector by name)"),
+    ("cnncalc/analyses/memory.py", "_Pass.view",
+     'return self.new(New(flat, layout="contiguous"), [source])  # reshape\'s copy',
+     "return self.new(New(flat, layout=None), [source])  # reshape's copy",
+     "a flat tensor is contiguous whatever its layout says (`_Pass.layout` of 1-D dims)"),
+    ("cnncalc/analyses/scale.py", "scale_raw",
+     "if nothing and _parses(raw, file):  # a malformed spec: parse_spec names what is wrong",
+     "if nothing and _parses(raw, None):  # a malformed spec: parse_spec names what is wrong",
+     "_parses only says whether the spec parses: the file would name it in a message it "
+     "catches"),
+    ("cnncalc/analyses/memory.py", "_is_channels_last", "if strides[1] == 0:",
+     "if strides[2] == 0:", "torch's guard for a channel stride of 0 (an expanded tensor): "
+     "no tensor cnncalc lays out has a zero stride, so neither guard ever fires"),
+    *[("cnncalc/analyses/scale.py", "_Rewriter.repeat_of", line, line.replace("+= 1", "+= 2"),
+       "`depth_sites` is only read as zero or not")
+      for line in ("self.depth_sites += 1  # (2.0 is no repeat count: parse_spec refuses it "
+                   "as written)", "self.depth_sites += 1")],
 ]
 
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
