@@ -3,8 +3,8 @@
 Truth from outside the importer: torchvision's networks transcribed in
 `tests/torchvision_small.py` (ResNet with BasicBlock and Bottleneck, DenseNet, GoogLeNet,
 MobileNetV3, EfficientNet, ConvNeXt with its Linears on channels-last maps and its bare
-layer-scale Parameter) and timm's pieces in `tests/timm_small.py` (BatchNormAct2d, DLA),
-counted by torch (`numel` of parameters and buffers,
+layer-scale Parameter) and timm's pieces in `tests/timm_small.py` (BatchNormAct2d, DLA,
+Res2Net, SplitAttn), counted by torch (`numel` of parameters and buffers,
 batch norm's step counter aside; `FlopCounterMode` halved for MACs) and run by torch (the
 imported spec's module, built by `cnncalc.torch.build`, must load the original's state_dict
 strictly and compute the same outputs).
@@ -631,3 +631,53 @@ def test_a_row_no_from_can_name_is_refused_not_written() -> None:
     with pytest.raises(CnnCalcError, match="level3.tree2.root.concat reads level3.tree1, "
                                            "which no from: can name"):
         ct.to_spec(tm.dla34_small().eval(), (64, 64, 3))
+
+
+def test_timm_split_attention_is_refused_naming_what_it_cannot_read() -> None:
+    """timm's SplitAttn (ResNeSt's conv2) views its map as (B, radix, C / radix, H, W) and sums
+    over the radix: no cnncalc kind, refused with its module, never a crash (the stand-in of
+    the refused sum once carried the 5-D view's layout onto 4-D and 2-D tensors, and the view
+    back read a dim they do not have: IndexError)."""
+    for radix in (2, 1):
+        with pytest.raises(CnnCalcError) as refused:
+            ct.to_spec(tm.SplitAttnNet(radix=radix).eval(), (16, 16, 3))
+        text = str(refused.value)
+        assert "conv2 (SplitAttn)" in text and "operator.mul" in text
+        assert ("Tensor.sum: has no cnncalc kind" in text) == (radix == 2)
+
+
+class _Odd(nn.Module):
+    """Calls whose arguments no rule foresees: a slice of a split's parts, a computed dim."""
+
+    def __init__(self, which: str) -> None:
+        super().__init__()
+        self.which = which
+        self.conv = nn.Conv2d(3, 8, 1)
+
+    def forward(self, x):
+        x = self.conv(x)
+        if self.which == "slice":
+            return torch.cat(torch.split(x, 4, 1)[1:], 1)
+        if self.which == "dim":
+            return torch.cat([x, x], x.dim() - 3)
+        return x.permute(0, x.dim() - 2, 3, 1)
+
+
+@pytest.mark.parametrize("which", ["slice", "dim", "permute"])
+def test_odd_arguments_are_refused_never_a_crash(which: str) -> None:
+    with pytest.raises(CnnCalcError, match="cannot import.*\\(top\\)"):
+        ct.to_spec(_Odd(which).eval(), (4, 4, 3))
+
+
+def test_a_converter_that_fails_is_a_refusal_naming_the_module(monkeypatch) -> None:
+    """The last line of defence: whatever a converter raises is a refusal with the module
+    and the call's arguments, never another exception type out of to_spec."""
+    from cnncalc.importer import fx as importer
+
+    def broken(call):
+        return ()[0]
+
+    monkeypatch.setitem(importer.FUNCTIONS, torch.flatten, importer.Rule(broken, "flatten"))
+    with pytest.raises(CnnCalcError, match="cannot import: \\(top\\): torch.flatten: cnncalc "
+                                           "could not read this call's arguments .*IndexError"):
+        ct.to_spec(tv.resnet18(width=4, num_classes=2).eval(), (16, 16, 3))

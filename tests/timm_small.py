@@ -6,10 +6,11 @@ forward as timm has it: the `_assert` on `x.ndim`, the training and momentum log
 whose norm keeps the name `bn`), timm/models/dla.py (DlaBasic, DlaBottleneck, DlaRoot, DlaTree,
 DLA: a tree's root concatenates children that other trees computed) and
 timm/layers/classifier.py's `create_classifier(use_conv=True)` as DLA uses it (a global pool
-that keeps the map, a 1x1 conv, a flatten) and timm/models/res2net.py (Bottle2neck). timm is
-not a dependency: the classes are written out here with timm's module names (so state_dict keys
-are timm's) and forward passes. Initialisation is left out (it changes no count). Nothing here
-uses cnncalc.
+that keeps the map, a 1x1 conv, a flatten), timm/models/res2net.py (Bottle2neck),
+timm/layers/split_attn.py (SplitAttn, RadixSoftmax: ResNeSt's conv2) and timm/layers/helpers.py
+(make_divisible). timm is not a dependency: the classes are written out here with timm's module
+names (so state_dict keys are timm's) and forward passes. Initialisation is left out (it changes
+no count). Nothing here uses cnncalc.
 """
 
 from __future__ import annotations
@@ -457,4 +458,108 @@ class Res2NetStage(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.act1(self.bn1(self.conv1(x)))
         x = self.layer1(x)
+        return self.fc(torch.flatten(self.global_pool(x), 1))
+
+
+# --------------------------------------------------------------------------- layers/split_attn.py
+
+
+def make_divisible(v: float, divisor: int = 8, min_value: int | None = None,
+                   round_limit: float = .9) -> int:
+    """timm.layers.helpers.make_divisible."""
+    min_value = min_value or divisor
+    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
+    if new_v < round_limit * v:
+        new_v += divisor
+    return new_v
+
+
+class RadixSoftmax(nn.Module):
+    def __init__(self, radix: int, cardinality: int) -> None:
+        super().__init__()
+        self.radix = radix
+        self.cardinality = cardinality
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch = x.size(0)
+        if self.radix > 1:
+            x = x.view(batch, self.cardinality, self.radix, -1).transpose(1, 2)
+            x = F.softmax(x, dim=1)
+            x = x.reshape(batch, -1)
+        else:
+            x = torch.sigmoid(x)
+        return x
+
+
+class SplitAttn(nn.Module):
+    """timm.layers.split_attn.SplitAttn (Split-Attention, ResNeSt's conv2), its forward as
+    timm has it: `x.shape` unpacked, a 5-D reshape by radix, `.sum(dim=1)`, a squeeze of the
+    sum, RadixSoftmax, and the parts weighted and summed."""
+
+    def __init__(self, in_channels: int, out_channels: int | None = None,
+                 kernel_size: int = 3, stride: int = 1, padding: int | None = None,
+                 dilation: int = 1, groups: int = 1, bias: bool = False, radix: int = 2,
+                 rd_ratio: float = 0.25, rd_channels: int | None = None, rd_divisor: int = 8,
+                 act_layer: Any = nn.ReLU, norm_layer: Any = None,
+                 drop_layer: Any = None) -> None:
+        super().__init__()
+        out_channels = out_channels or in_channels
+        self.radix = radix
+        mid_chs = out_channels * radix
+        if rd_channels is None:
+            attn_chs = make_divisible(in_channels * radix * rd_ratio, min_value=32,
+                                      divisor=rd_divisor)
+        else:
+            attn_chs = rd_channels * radix
+        padding = kernel_size // 2 if padding is None else padding
+        self.conv = nn.Conv2d(in_channels, mid_chs, kernel_size, stride, padding, dilation,
+                              groups=groups * radix, bias=bias)
+        self.bn0 = norm_layer(mid_chs) if norm_layer else nn.Identity()
+        self.drop = drop_layer() if drop_layer is not None else nn.Identity()
+        self.act0 = act_layer(inplace=True)
+        self.fc1 = nn.Conv2d(out_channels, attn_chs, 1, groups=groups)
+        self.bn1 = norm_layer(attn_chs) if norm_layer else nn.Identity()
+        self.act1 = act_layer(inplace=True)
+        self.fc2 = nn.Conv2d(attn_chs, mid_chs, 1, groups=groups)
+        self.rsoftmax = RadixSoftmax(radix, groups)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x)
+        x = self.bn0(x)
+        x = self.drop(x)
+        x = self.act0(x)
+
+        B, RC, H, W = x.shape
+        if self.radix > 1:
+            x = x.reshape((B, self.radix, RC // self.radix, H, W))
+            x_gap = x.sum(dim=1)
+        else:
+            x_gap = x
+        x_gap = x_gap.mean((2, 3), keepdim=True)
+        x_gap = self.fc1(x_gap)
+        x_gap = self.bn1(x_gap)
+        x_gap = self.act1(x_gap)
+        x_attn = self.fc2(x_gap)
+
+        x_attn = self.rsoftmax(x_attn).view(B, -1, 1, 1)
+        if self.radix > 1:
+            out = (x * x_attn.reshape((B, self.radix, RC // self.radix, 1, 1))).sum(dim=1)
+        else:
+            out = x * x_attn
+        return out.contiguous()
+
+
+class SplitAttnNet(nn.Module):
+    """A stem conv, then ResNeSt's SplitAttn as resnest14d's conv2 has it (radix 2, batch
+    norms), then a head."""
+
+    def __init__(self, width: int = 8, num_classes: int = 10, radix: int = 2) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, width, 3, padding=1, bias=False)
+        self.conv2 = SplitAttn(width, width, 3, radix=radix, norm_layer=nn.BatchNorm2d)
+        self.global_pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(width, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv2(self.conv1(x))
         return self.fc(torch.flatten(self.global_pool(x), 1))

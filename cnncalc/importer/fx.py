@@ -67,6 +67,14 @@ def _pair(value: Any) -> int | list[int]:
     return int(value)
 
 
+def _dim(value: Any, rank: int) -> int:
+    """A dim argument as a non-negative index into a tensor of `rank` dims; Unsupported when
+    it is no such index (a computed value, a list, a dim the tensor does not have)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not -rank <= value < rank:
+        raise Unsupported(f"dim {value!r} of a {rank}-D tensor")
+    return value % rank
+
+
 def _sides(pads: Any) -> Any:
     """F.pad's (left, right, top, bottom) as the spec's padding: an integer, or
     [top, bottom, left, right]."""
@@ -212,6 +220,8 @@ def _adaptive(mode: str) -> Callable[[Any, tuple[int, ...], str], tuple[str, Fie
 
 def _adaptive_fields(mode: str, size: Any, shape: tuple[int, ...]) -> tuple[str, Fields]:
     size = size if isinstance(size, (tuple, list)) else (size, size)
+    if len(shape) != 4 or len(size) != 2:
+        raise Unsupported(f"adaptive pooling to {size} of a {len(shape)}-D tensor")
     size = [shape[2 + i] if s is None else int(s) for i, s in enumerate(size)]
     return "adaptive_pool", {"size": size[0] if size[0] == size[1] else size, "mode": mode}
 
@@ -246,7 +256,7 @@ def _activation(name: str) -> Callable[[Any, tuple[int, ...], str], tuple[str, F
 
 def _softmax_dim(dim: Any, shape: tuple[int, ...], layout: str) -> None:
     channels = len(shape) - 1 if layout == NHWC else 1
-    if dim is None or dim % max(len(shape), 1) != channels:
+    if dim is None or _dim(dim, len(shape)) != channels:
         raise Unsupported(f"softmax over dim {dim} (cnncalc's runs over the channels)")
 
 
@@ -384,7 +394,7 @@ TORCHVISION: dict[str, Rule] = {
 
 
 def _flatten_fields(start: int, end: int, shape: tuple[int, ...]) -> tuple[str, Fields]:
-    if start % max(len(shape), 1) != 1 or end % max(len(shape), 1) != len(shape) - 1:
+    if _dim(start, len(shape)) != 1 or _dim(end, len(shape)) != len(shape) - 1:
         raise Unsupported(f"flatten({start}, {end}) (cnncalc flattens all but the batch)")
     return "flatten", {}
 
@@ -540,6 +550,13 @@ _ELEMENTWISE = frozenset(("relu", "relu6", "silu", "swish", "sigmoid", "tanh", "
                           "layernorm", "channel_dense", "add"))
 
 
+def _arg(node: fx.Node, index: int, name: str, default: Any = None) -> Any:
+    """A call's argument, given by position or by name."""
+    if len(node.args) > index:
+        return node.args[index]
+    return node.kwargs.get(name, default)
+
+
 class _Call:
     """One function or method node being converted."""
 
@@ -548,9 +565,7 @@ class _Call:
         self.node = node
 
     def arg(self, index: int, name: str, default: Any = None) -> Any:
-        if len(self.node.args) > index:
-            return self.node.args[index]
-        return self.node.kwargs.get(name, default)
+        return _arg(self.node, index, name, default)
 
     @property
     def x(self) -> fx.Node:
@@ -559,14 +574,21 @@ class _Call:
             raise Unsupported(f"a constant input {first!r}")
         return first
 
+    def tensor(self, value: Any = None) -> fx.Node:
+        """`value` (the call's first argument when None) as the node of a tensor."""
+        value = self.x if value is None else value
+        if not isinstance(value, fx.Node):
+            raise Unsupported(f"{value!r} where a tensor is expected")
+        return value
+
     def shape(self, value: Any = None) -> tuple[int, ...]:
-        found = self.converter.shapes.get((value if value is not None else self.x).name)
+        found = self.converter.shapes.get(self.tensor(value).name)
         if found is None:
             raise Unsupported("no tensor shape")
         return found
 
     def layout(self, value: Any = None) -> str:
-        return self.converter.layouts.get((value if value is not None else self.x).name, NCHW)
+        return self.converter.layouts.get(self.tensor(value).name, NCHW)
 
     def row(self, kind: str, fields: Fields | None = None, inputs: list[Any] | None = None,
             module: str | None = None) -> None:
@@ -593,7 +615,7 @@ def _f_cat(call: _Call) -> None:
         raise Unsupported("concatenating something that is not a list of tensors")
     shape = call.shape(tensors[0])
     channels = len(shape) - 1 if call.layout(tensors[0]) == NHWC else 1
-    if dim % len(shape) != channels:
+    if _dim(dim, len(shape)) != channels:
         raise Unsupported(f"concatenation along dim {dim} (cnncalc's concat joins channels)")
     if len(tensors) == 1:
         call.alias(tensors[0])
@@ -655,7 +677,7 @@ def _shuffle_view(call: _Call, shape: tuple[int, ...], out: Any) -> bool:
             and (out[0], out[1] * out[2], *out[3:]) == shape and out[1] > 1:
         call.alias(call.x, GROUPED)
         return True
-    if layout in (GROUPED, SHUFFLED) and len(out) == 4 \
+    if layout in (GROUPED, SHUFFLED) and len(shape) == 5 and len(out) == 4 \
             and (shape[0], shape[1] * shape[2], *shape[3:]) == tuple(out):
         if layout == GROUPED:
             call.alias(call.x, NCHW)  # viewed back unshuffled: the same tensor
@@ -667,8 +689,7 @@ def _shuffle_view(call: _Call, shape: tuple[int, ...], out: Any) -> bool:
 
 def _f_transpose(call: _Call) -> None:
     """The swap of a channel shuffle written out: (N, g, C/g, H, W) to (N, C/g, g, H, W)."""
-    dims = sorted(int(d) % max(len(call.shape()), 1)
-                  for d in (call.arg(1, "dim0"), call.arg(2, "dim1")))
+    dims = sorted(_dim(d, len(call.shape())) for d in (call.arg(1, "dim0"), call.arg(2, "dim1")))
     if call.layout() != GROUPED or dims != [1, 2]:
         raise Unsupported(f"a transpose of dims {dims} (cnncalc follows one only in a channel "
                           "shuffle: x.view(N, g, C // g, H, W), then axes 1 and 2 swapped)")
@@ -681,7 +702,7 @@ def _f_mean(call: _Call) -> None:
     shape = call.shape()
     dims = dims if isinstance(dims, (list, tuple)) else [dims]
     if len(shape) == 4 and call.layout() == NCHW and None not in dims \
-            and sorted(d % 4 for d in dims) == [2, 3]:
+            and sorted(_dim(d, 4) for d in dims) == [2, 3]:
         call.row("global_pool", {"mode": "avg", "keepdims": True} if keep else {})
         return
     raise Unsupported(f"a mean over {dims}")
@@ -737,7 +758,7 @@ def _f_permute(call: _Call) -> None:
     if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
         dims = dims[0]
     shape = call.shape()
-    order = tuple(int(d) % len(shape) for d in dims)
+    order = tuple(_dim(d, len(shape)) for d in dims)
     layout = call.layout()
     if len(shape) == 4 and layout == NCHW and order == (0, 2, 3, 1):
         call.alias(call.x, NHWC)
@@ -786,26 +807,30 @@ def _tuple_parts(node: fx.Node) -> list[Any] | None:
 
 
 def _f_getitem(call: _Call) -> None:
-    source = call.node.args[0]
-    index = call.node.args[1]
-    parts = _tuple_parts(source) if isinstance(source, fx.Node) else None
-    if parts is not None and isinstance(index, int):
+    source, index = call.arg(0, "a"), call.arg(1, "b")
+    if not isinstance(source, fx.Node) or isinstance(index, bool) or not isinstance(index, int):
+        raise Unsupported(f"indexing [{index}] (cnncalc takes parts of the channels only with "
+                          "chunk or split, one part at a time)")
+    parts = _tuple_parts(source)
+    if parts is not None and -len(parts) <= index < len(parts):
         call.alias(parts[index])
         return
-    if isinstance(source, fx.Node) and source.target in ("chunk", torch.chunk):
-        x = source.args[0]
-        chunks = source.args[1] if len(source.args) > 1 else source.kwargs["chunks"]
-        dim = source.args[2] if len(source.args) > 2 else source.kwargs.get("dim", 0)
-        _chunk_row(call, x, dim, int(chunks), int(index), None)
+    if source.target in ("chunk", torch.chunk):
+        chunks = _arg(source, 1, "chunks")
+        if not isinstance(chunks, int):
+            raise Unsupported(f"a chunk into {chunks!r} parts")
+        _chunk_row(call, _arg(source, 0, "input"), _arg(source, 2, "dim", 0), chunks, index,
+                   None)
         return
-    if isinstance(source, fx.Node) and source.target in ("split", torch.split):
-        x = source.args[0]
-        sizes = source.args[1] if len(source.args) > 1 else source.kwargs["split_size_or_sections"]
-        dim = source.args[2] if len(source.args) > 2 else source.kwargs.get("dim", 0)
-        channels = call.shape(x)[1] if len(call.shape(x)) > 1 else 0
-        if isinstance(sizes, int):
+    if source.target in ("split", torch.split):
+        x, sizes = _arg(source, 0, "tensor"), _arg(source, 1, "split_size_or_sections")
+        shape = call.shape(x)
+        channels = shape[1] if len(shape) > 1 else 0
+        if isinstance(sizes, int) and sizes > 0:
             sizes = [min(sizes, channels - start) for start in range(0, channels, sizes)]
-        _chunk_row(call, x, dim, len(sizes), int(index), [int(s) for s in sizes])
+        if not (isinstance(sizes, (list, tuple)) and all(isinstance(s, int) for s in sizes)):
+            raise Unsupported(f"a split into {sizes!r}")
+        _chunk_row(call, x, _arg(source, 2, "dim", 0), len(sizes), index, list(sizes))
         return
     raise Unsupported(f"indexing [{index}] (cnncalc takes parts of the channels only with "
                       "chunk or split)")
@@ -814,13 +839,15 @@ def _f_getitem(call: _Call) -> None:
 def _chunk_row(call: _Call, x: Any, dim: Any, chunks: int, index: int,
                sizes: list[int] | None) -> None:
     shape = call.shape(x)
-    if len(shape) < 2 or dim % len(shape) != 1 or call.layout(x) != NCHW:
+    if len(shape) < 2 or _dim(dim, len(shape)) != 1 or call.layout(x) != NCHW:
         raise Unsupported(f"a part along dim {dim} (cnncalc's chunk splits the channels)")
     from ..core.formulas import chunk_sizes
 
     if sizes is not None and sizes != chunk_sizes(shape[1], len(sizes)):
         raise Unsupported(f"a split into {sizes} channels (cnncalc's chunk makes torch's "
                           f"equal parts {chunk_sizes(shape[1], len(sizes))})")
+    if not -chunks <= index < chunks:
+        raise Unsupported(f"part {index} of {chunks}")
     if chunks < 2:
         call.alias(x)
         return
@@ -974,6 +1001,13 @@ class _Tracer(fx.Tracer):
         return out
 
 
+def _args_text(node: fx.Node) -> str:
+    """A call's arguments as an error shows them (nodes by name), cut short."""
+    text = ", ".join([*(str(a) for a in node.args),
+                      *(f"{k}={v}" for k, v in node.kwargs.items())])
+    return f"({text[:120]}{'...' if len(text) > 120 else ''})"
+
+
 def _place(node: fx.Node) -> tuple[str, dict[str, str]]:
     """The module path that ran a function node, and the classes along it."""
     stack = node.meta.get("nn_module_stack") or {}
@@ -1099,20 +1133,29 @@ class _Converter:
         try:
             self.convert(node)
         except Unsupported as exc:
-            place, what = self.where(node)
-            if exc.detail:
-                place = f"{place} [{exc.detail}]"
-            self.problems.append((place, f"{what}: {exc}" if what else str(exc)))
-            self.stand_in(node)
+            self.refuse(node, str(exc), exc.detail)
+        except Exception as exc:  # noqa: BLE001 - arguments no rule foresaw: refused, never a crash
+            self.refuse(node, f"cnncalc could not read this call's arguments {_args_text(node)} "
+                              f"({type(exc).__name__}: {exc})")
+
+    def refuse(self, node: fx.Node, why: str, detail: str = "") -> None:
+        """Record why `node` cannot be imported (with its module path), and a stand-in."""
+        place, what = self.where(node)
+        if detail:
+            place = f"{place} [{detail}]"
+        self.problems.append((place, f"{what}: {why}" if what else why))
+        self.stand_in(node)
 
     def stand_in(self, node: fx.Node) -> None:
         """After a problem, a stand-in value for `node` (never written: the import fails), so
         that what reads it is still converted and its own problems are reported too, rather
         than every later op failing because of this one. Its layout is its first input's
-        (as element-wise work keeps it)."""
+        when it has as many dims (as element-wise work keeps it), else torch's own: a layout
+        says where the channels are in a tensor of its rank, and must not reach another."""
         self.op_of[node.name] = f"!{node.name}"
         first = next((a for a in node.all_input_nodes if a.op != "get_attr"), None)
-        if first is not None:
+        rank = len(self.shapes.get(node.name, ()))
+        if first is not None and len(self.shapes.get(first.name, ())) == rank:
             self.layouts[node.name] = self.layouts.get(first.name, NCHW)
 
     def where(self, node: fx.Node) -> tuple[str, str]:
