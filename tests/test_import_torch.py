@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import textwrap
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,12 @@ MODELS = {
     "timm_norm_act": (tm.NormActNet, (32, 32, 3)),
     "shufflenet_v2": (tv.shufflenet_v2_small, (64, 64, 3)),
     "timm_res2net": (tm.Res2NetStage, (16, 16, 3)),
+    # EfficientNet's SE (SiLU, sigmoid), MobileNetV3's (ReLU, hard sigmoid), SE-ResNet's
+    "timm_se_efficientnet": (lambda: tm.SENet(partial(tm.SqueezeExcite, act_layer=nn.SiLU)),
+                             (16, 16, 3)),
+    "timm_se_mobilenetv3": (lambda: tm.SENet(partial(
+        tm.SqueezeExcite, gate_layer=nn.Hardsigmoid, force_act_layer=nn.ReLU)), (16, 16, 3)),
+    "timm_se_module": (lambda: tm.SENet(partial(tm.SEModule, rd_ratio=0.25)), (16, 16, 3)),
 }
 
 
@@ -681,3 +688,49 @@ def test_a_converter_that_fails_is_a_refusal_naming_the_module(monkeypatch) -> N
     with pytest.raises(CnnCalcError, match="cannot import: \\(top\\): torch.flatten: cnncalc "
                                            "could not read this call's arguments .*IndexError"):
         ct.to_spec(tv.resnet18(width=4, num_classes=2).eval(), (16, 16, 3))
+
+
+@pytest.mark.parametrize("name, names", [
+    ("timm_se_efficientnet", ("conv_reduce", "conv_expand")),
+    ("timm_se_mobilenetv3", ("conv_reduce", "conv_expand")),
+    ("timm_se_module", ("fc1", "fc2"))])
+def test_timm_squeeze_excitation_is_one_se_row(imported, name: str, names) -> None:
+    """timm's SqueezeExcite (`x.mean((2, 3), keepdim=True)`, conv_reduce, act1, conv_expand,
+    `x * self.gate(x_se)`) and SEModule (fc1, an identity bn, act, fc2, gate) are one `se`
+    row named as the module; its module loads their keys (the round trip above)."""
+    model, _, text = imported[name]
+    se = model.se
+    act = "silu" if name.endswith("efficientnet") else "relu"
+    gate = "hardsigmoid" if name.endswith("mobilenetv3") else "sigmoid"
+    squeeze = getattr(se, names[0]).out_channels
+    assert f"se: {{squeeze: {squeeze}, activation: {act}, gate: {gate}}}" in text
+    assert all(f"se.{n}.weight" in model.state_dict() for n in names)
+
+
+@pytest.mark.parametrize("se, why", [
+    (tm.EffectiveSEModule, "a squeeze-and-excitation of global_pool -> conv -> hardsigmoid"),
+    (partial(tm.SEModule, rd_ratio=0.25, norm_layer=nn.BatchNorm2d),
+     "global_pool -> conv -> batchnorm -> relu -> conv -> sigmoid"),
+    (partial(tm.SEModule, rd_ratio=0.25, bias=False), "conv -> relu -> conv -> sigmoid \\("),
+    (partial(tm.SEModule, rd_ratio=0.25, add_maxpool=True), "Tensor.amax: has no cnncalc kind")])
+def test_timm_squeeze_excitation_cnncalc_cannot_compute_is_refused(se, why: str) -> None:
+    """ESE-VoVNet's one-conv EffectiveSEModule, an SE with a batch norm inside, without
+    biases or with a max pool added: refused naming the module, never approximated."""
+    with pytest.raises(CnnCalcError, match=f"se \\((EffectiveSEModule|SEModule)\\).*{why}"):
+        ct.to_spec(tm.SENet(se).eval(), (8, 8, 3))
+
+
+class _RenamedSE(nn.Module):
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.reduce, self.expand = nn.Conv2d(channels, 4, 1), nn.Conv2d(4, channels, 1)
+
+    def forward(self, x):
+        return x * torch.sigmoid(self.expand(F.relu(self.reduce(x.mean((2, 3), keepdim=True)))))
+
+
+def test_squeeze_excitation_with_other_names_is_refused_naming_them() -> None:
+    """The se row's module loads fc1/fc2 or conv_reduce/conv_expand: other names would not
+    load, so they are refused rather than written."""
+    with pytest.raises(CnnCalcError, match="convolutions are named \\('reduce', 'expand'\\)"):
+        ct.to_spec(tm.SENet(_RenamedSE).eval(), (8, 8, 3))

@@ -563,3 +563,102 @@ class SplitAttnNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv2(self.conv1(x))
         return self.fc(torch.flatten(self.global_pool(x), 1))
+
+
+# ----------------------------------------------------------- models/_efficientnet_blocks.py
+
+
+class SqueezeExcite(nn.Module):
+    """timm.models._efficientnet_blocks.SqueezeExcite (EfficientNet, MobileNetV3, MixNet,
+    TinyNet, HardCoRe-NAS, LCNet), with create_act_layer given classes."""
+
+    def __init__(self, in_chs: int, rd_ratio: float = 0.25, rd_channels: int | None = None,
+                 act_layer: Any = nn.ReLU, gate_layer: Any = nn.Sigmoid,
+                 force_act_layer: Any = None, rd_round_fn: Any = None) -> None:
+        super().__init__()
+        if rd_channels is None:
+            rd_round_fn = rd_round_fn or round
+            rd_channels = rd_round_fn(in_chs * rd_ratio)
+        act_layer = force_act_layer or act_layer
+        self.conv_reduce = nn.Conv2d(in_chs, rd_channels, 1, bias=True)
+        self.act1 = _create_act(act_layer, inplace=True)
+        self.conv_expand = nn.Conv2d(rd_channels, in_chs, 1, bias=True)
+        self.gate = _create_act(gate_layer)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x_se = x.mean((2, 3), keepdim=True)
+        x_se = self.conv_reduce(x_se)
+        x_se = self.act1(x_se)
+        x_se = self.conv_expand(x_se)
+        return x * self.gate(x_se)
+
+
+# ------------------------------------------------------------------ layers/squeeze_excite.py
+
+
+class SEModule(nn.Module):
+    """timm.layers.squeeze_excite.SEModule (SE-ResNet, RegNetY), with create_act_layer given
+    classes (`gate_layer='sigmoid'` is nn.Sigmoid)."""
+
+    def __init__(self, channels: int, rd_ratio: float = 1. / 16, rd_channels: int | None = None,
+                 rd_divisor: int = 8, add_maxpool: bool = False, bias: bool = True,
+                 act_layer: Any = nn.ReLU, norm_layer: Any = None,
+                 gate_layer: Any = nn.Sigmoid) -> None:
+        super().__init__()
+        self.add_maxpool = add_maxpool
+        if not rd_channels:
+            rd_channels = make_divisible(channels * rd_ratio, rd_divisor, round_limit=0.)
+        self.fc1 = nn.Conv2d(channels, rd_channels, kernel_size=1, bias=bias)
+        self.bn = norm_layer(rd_channels) if norm_layer else nn.Identity()
+        self.act = _create_act(act_layer, inplace=True)
+        self.fc2 = nn.Conv2d(rd_channels, channels, kernel_size=1, bias=bias)
+        self.gate = _create_act(gate_layer)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x_se = x.mean((2, 3), keepdim=True)
+        if self.add_maxpool:
+            # experimental codepath, may remove or change
+            x_se = 0.5 * x_se + 0.5 * x.amax((2, 3), keepdim=True)
+        x_se = self.fc1(x_se)
+        x_se = self.act(self.bn(x_se))
+        x_se = self.fc2(x_se)
+        return x * self.gate(x_se)
+
+
+class EffectiveSEModule(nn.Module):
+    """timm.layers.squeeze_excite.EffectiveSEModule (ESE-VoVNet): one 1x1 conv, C to C, and
+    a hard sigmoid gate (timm's 'hard_sigmoid' is nn.Hardsigmoid)."""
+
+    def __init__(self, channels: int, add_maxpool: bool = False,
+                 gate_layer: Any = nn.Hardsigmoid, **_: Any) -> None:
+        super().__init__()
+        self.add_maxpool = add_maxpool
+        self.fc = nn.Conv2d(channels, channels, kernel_size=1, padding=0)
+        self.gate = _create_act(gate_layer)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x_se = x.mean((2, 3), keepdim=True)
+        if self.add_maxpool:
+            # experimental codepath, may remove or change
+            x_se = 0.5 * x_se + 0.5 * x.amax((2, 3), keepdim=True)
+        x_se = self.fc(x_se)
+        return x * self.gate(x_se)
+
+
+class SENet(nn.Module):
+    """A conv stem, then a block with a squeeze-and-excitation module `se` (built by `se`
+    from the block's channels), added to its input: where timm's blocks hold theirs."""
+
+    def __init__(self, se: Any, width: int = 16, num_classes: int = 10) -> None:
+        super().__init__()
+        self.conv_stem = nn.Conv2d(3, width, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv_dw = nn.Conv2d(width, width, 3, padding=1, groups=width, bias=False)
+        self.se = se(width)
+        self.global_pool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(width, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.bn1(self.conv_stem(x)))
+        x = self.se(self.conv_dw(x)) + x
+        return self.classifier(torch.flatten(self.global_pool(x), 1))

@@ -19,6 +19,12 @@ Linear's [out, in]); anything else on them is refused with its reason.
 A batch norm subclass with `drop` and `act` children (timm's BatchNormAct2d) is a leaf read
 by its structure: a batch norm row named as the module, then a row of its activation.
 
+Squeeze-and-excitation written out in a module's forward (timm's SqueezeExcite and SEModule:
+`x * gate(conv(act(conv(x.mean((2, 3), keepdim=True)))))`) is one `se` row named as that
+module, when it computes exactly what the kind does; its two convolutions keep their names
+(fc1/fc2 or conv_reduce/conv_expand, both of which cnncalc's se module loads). Other forms
+(one convolution, a batch norm inside) are refused with what they run.
+
 A bare parameter multiplied in (ConvNeXt's `self.layer_scale * x`, a (C, 1, 1) Parameter of
 the block) is a `layer_scale` row named by the parameter's path: the spec's module saves its
 parameter under that same key (`cnncalc.torch.LayerScale`), so the state_dict loads.
@@ -863,17 +869,23 @@ def _f_identity(call: _Call) -> None:
 
 
 def _f_mul(call: _Call) -> None:
-    """`parameter * x` (either order): a layer scale whose parameter is the module's own,
-    bare (ConvNeXt's `self.layer_scale * x`, a (C, 1, 1) Parameter of the block); its row is
+    """`x * gate(...)` (either order), squeeze-and-excitation written out: one `se` row (see
+    `_squeeze_excite`). `parameter * x` (either order): a layer scale whose parameter is the
+    module's own, bare (ConvNeXt's `self.layer_scale * x`, a (C, 1, 1) Parameter of the
+    block); its row is
     named by the parameter's path, so the spec's module saves the parameter under that key."""
     a, b = call.arg(0, "input"), call.arg(1, "other")
     attrs = [v for v in (a, b) if isinstance(v, fx.Node) and v.op == "get_attr"]
     tensors = [v for v in (a, b) if isinstance(v, fx.Node) and v.op != "get_attr"]
+    if len(tensors) == 2 and not attrs:
+        for x, gate in ((a, b), (b, a)):
+            if _squeeze_excite(call, x, gate):
+                return
     if not (len(attrs) == 1 and len(tensors) == 1):
         raise Unsupported("an element-wise product (no cnncalc kind multiplies two tensors or "
-                          "a tensor by a constant; squeeze-and-excitation written as "
-                          "torchvision's SqueezeExcitation is one, a bare per-channel "
-                          "nn.Parameter times a map is a layer_scale)")
+                          "a tensor by a constant; a map times its squeeze-and-excitation "
+                          "gate is an se, a bare per-channel nn.Parameter times a map is a "
+                          "layer_scale)")
     target, x = str(attrs[0].target), tensors[0]
     converter = call.converter
     try:
@@ -896,6 +908,99 @@ def _f_mul(call: _Call) -> None:
     converter.add(call.node, "layer_scale", _scale_fields(scale), [x], target,
                   trainable=scale.requires_grad)
     converter.used.add(target)
+
+
+#: what a squeeze-and-excitation written out computes, gate first: the `se` kind's ops
+_SE_CHAIN = ("gate", "conv", "activation", "conv", "pool")
+#: the names of its two convolutions that cnncalc's `se` module loads (`cnncalc.torch`)
+SE_NAMES = (("fc1", "fc2"), ("conv_reduce", "conv_expand"))
+_SE_ACTIVATIONS = frozenset(("relu", "relu6", "tanh", "sigmoid", "silu", "hardswish",
+                             "hardsigmoid", "gelu"))
+
+
+def _se_chain(call: _Call, x: fx.Node, gate: fx.Node) -> list[Op] | None:
+    """The ops from `gate` back to a global average pool of `x`, gate first, each read by
+    the next alone (views and identities in between followed); None when `gate` is no such
+    chain of ops that each read one value (the product is then no squeeze-and-excitation)."""
+    converter = call.converter
+    start = converter.op_of.get(x.name)
+    chain: list[Op] = []
+    node: Any = gate
+    while isinstance(node, fx.Node) and len(chain) < 8 and len(node.users) == 1:
+        op_id = converter.op_of.get(node.name)
+        ops = [op for op in converter.ops if op.id == op_id]
+        if op_id is None or not ops:
+            return None
+        if converter.node_of[op_id] is node:  # the node's own op (one op per node only)
+            if sum(1 for op in converter.ops if converter.node_of[op.id] is node) != 1:
+                return None
+            chain.append(ops[0])
+            if len(ops[0].inputs) != 1:
+                return None
+            if ops[0].inputs[0] == start and ops[0].kind in ("global_pool", "adaptive_pool"):
+                return chain
+        inputs = [n for n in node.all_input_nodes if n.op != "get_attr"]
+        if len(inputs) != 1:
+            return None
+        node = inputs[0]
+    return None
+
+
+def _squeeze_excite(call: _Call, x: fx.Node, gate: fx.Node) -> bool:
+    """`x * gate(conv(act(conv(mean(x)))))` computed by one module (timm's SqueezeExcite and
+    SEModule, and any written alike): the ops it ran become one `se` row named as that
+    module. Whether the product was one; Unsupported when it is squeeze-and-excitation in a
+    form cnncalc's `se` does not compute (one convolution, a batch norm inside, no biases),
+    or with convolutions named other than the `se` module's keys."""
+    chain = _se_chain(call, x, gate)
+    if chain is None:
+        return False
+    owner, _ = _place(call.node)
+    shape = call.shape(x)
+    if len(shape) != 4 or call.layout(x) != NCHW:
+        return False
+    read = " -> ".join(op.kind for op in reversed(chain))
+    why = (f"a squeeze-and-excitation of {read} (cnncalc's se is a global average pool, a 1x1 "
+           "conv with bias, an activation, a 1x1 conv with bias back to the channels, then "
+           "a sigmoid or hard sigmoid gate)")
+    gate_op, expand, act, reduce, pool = chain if len(chain) == 5 else (None,) * 5
+    if gate_op is None or gate_op.kind not in ("sigmoid", "hardsigmoid") \
+            or act.kind not in _SE_ACTIVATIONS or pool.fields not in (
+                {"mode": "avg", "keepdims": True}, {"size": 1, "mode": "avg"}) \
+            or reduce.kind != "conv" or expand.kind != "conv" \
+            or expand.fields != {"filters": shape[1], "kernel": 1} \
+            or set(reduce.fields) != {"filters", "kernel"} or reduce.fields["kernel"] != 1:
+        raise Unsupported(why)
+    names = tuple(op.module.rpartition(".") for op in (reduce, expand))
+    inside = {op.module if op.own else op.module + ".?" for op in (gate_op, act, pool)}
+    if not (reduce.own and expand.own and names[0][0] == names[1][0] == owner
+            and all(m.rpartition(".")[0] == owner for m in inside)):
+        raise Unsupported(why + ", not all run by the module that multiplies")
+    module = call.converter.root.get_submodule(owner) if owner else call.converter.root
+    tensors = sum(1 for _ in module.parameters()) + sum(1 for _ in module.buffers())
+    if tensors != 4:
+        raise Unsupported(f"a squeeze-and-excitation module with tensors besides its two "
+                          f"convolutions' ({tensors} in all)", owner)
+    pair = (names[0][2], names[1][2])
+    if pair not in SE_NAMES:
+        raise Unsupported(f"a squeeze-and-excitation whose convolutions are named {pair} "
+                          f"(cnncalc's se module loads {' or '.join(map(str, SE_NAMES))})",
+                          owner)
+    _fuse(call, chain, "se", {"squeeze": reduce.fields["filters"], "activation": act.kind,
+                              "gate": gate_op.kind}, x, owner)
+    return True
+
+
+def _fuse(call: _Call, ops: list[Op], kind: str, fields: Fields, x: fx.Node,
+          module: str) -> None:
+    """Replace the recorded `ops` (which only the call reads) by one row of `kind` that is
+    `module`, reading `x`, as the call's value."""
+    converter = call.converter
+    ids = {op.id for op in ops}
+    converter.ops = [op for op in converter.ops if op.id not in ids]
+    for op_id in ids:
+        del converter.node_of[op_id]
+    converter.add(call.node, kind, fields, [x], module)
 
 
 _ADD = Rule(_f_add, "add", "two tensors of one shape")
@@ -940,8 +1045,12 @@ FUNCTIONS: dict[Any, Rule] = {
     torch.chunk: Rule(_f_nothing, "chunk", "read by getitem"),
     "split": Rule(_f_nothing, "chunk", "into torch's equal parts, read by getitem"),
     torch.split: Rule(_f_nothing, "chunk", "into torch's equal parts, read by getitem"),
-    **{fn: Rule(_f_mul, "layer_scale", "a bare parameter of (C, 1, 1) times an NCHW map, or "
-                                       "(C,) times a vector (ConvNeXt's layer scale)")
+    **{fn: Rule(_f_mul, "se, layer_scale",
+                "a map times gate(conv(act(conv(mean(map))))) run by one module whose tensors "
+                "are the two 1x1 convs' (with biases; named fc1, fc2 or conv_reduce, "
+                "conv_expand), each step read by the next alone: one se row named as that "
+                "module (timm's SqueezeExcite, SEModule); a bare parameter of (C, 1, 1) "
+                "times an NCHW map, or (C,) times a vector (ConvNeXt's layer scale)")
        for fn in (operator.mul, torch.mul, "mul")},
     torch.transpose: Rule(_f_transpose, "channel_shuffle",
                           "dims 1 and 2 of a channel shuffle's view, then viewed back"),
@@ -1206,8 +1315,7 @@ class _Converter:
                     "parameter, as ConvNeXt's)", str(attrs[0].target))
         if node.target in (operator.mul, torch.mul, "mul", "mul_", operator.imul):
             return ("an element-wise product (no cnncalc kind multiplies two tensors; "
-                    "squeeze-and-excitation written as torchvision's SqueezeExcitation is "
-                    "one)", "")
+                    "a map times its squeeze-and-excitation gate is an se)", "")
         return "has no cnncalc kind", ""
 
     def call_module(self, node: fx.Node) -> None:
