@@ -734,3 +734,14 @@ def test_squeeze_excitation_with_other_names_is_refused_naming_them() -> None:
     load, so they are refused rather than written."""
     with pytest.raises(CnnCalcError, match="convolutions are named \\('reduce', 'expand'\\)"):
         ct.to_spec(tm.SENet(_RenamedSE).eval(), (8, 8, 3))
+
+
+def test_interleaved_module_list_calls_are_refused_naming_the_keys() -> None:
+    """timm's res2net50_26w_4s: Bottle2neck of scale 4 runs convs[0], bns[0], relu,
+    convs[1], ... (timm's source as it is; the scale-2 model above has one conv in each list).
+    The spec would put convs[1] in a new row `convs_1`, whose keys do not load: refused,
+    naming them, rather than written (every number of that spec was right)."""
+    with pytest.raises(CnnCalcError, match="cannot keep the state_dict keys of 8 module\\(s\\): "
+                                           "layer1.0.convs.1 \\(its row would be "
+                                           "layer1.0.convs_1.1\\)"):
+        ct.to_spec(tm.res2net_scale4_small().eval(), (16, 16, 3))

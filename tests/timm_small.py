@@ -662,3 +662,16 @@ class SENet(nn.Module):
         x = F.relu(self.bn1(self.conv_stem(x)))
         x = self.se(self.conv_dw(x)) + x
         return self.classifier(torch.flatten(self.global_pool(x), 1))
+
+
+def res2net_scale4_small(num_classes: int = 10) -> nn.Module:
+    """A stem and one stage of timm's res2net50_26w_4s (Bottle2neck of scale 4: three convs
+    and bns, run convs[0], bns[0], convs[1], ...) at small widths."""
+    width = 8
+    model = Res2NetStage(width, num_classes)
+    downsample = nn.Sequential(nn.Conv2d(width, 4 * width, 1, bias=False),
+                               nn.BatchNorm2d(4 * width))
+    model.layer1 = nn.Sequential(
+        Bottle2neck(width, width, downsample=downsample, base_width=26, scale=4),
+        Bottle2neck(4 * width, width, base_width=26, scale=4))
+    return model

@@ -1661,9 +1661,26 @@ def to_spec(module: nn.Module, input_shape: tuple[int, ...], name: str | None = 
                       + ", ".join(traced.dropped) + ".")
     text, paths = write_spec(traced.ops, tuple(input_shape), name, traced.outputs, description,
                              header=header)
+    _check_keys(module, traced, paths)
     if check:
         check_spec(text, traced, paths, _counts(module))
     return text
+
+
+def _check_keys(module: nn.Module, traced: Traced, paths: dict[str, str]) -> None:
+    """Every row that holds tensors must be at its module's path, so the module's state_dict
+    loads into the spec's; the writer puts a module run again after a sibling in a new row
+    (`convs_1`), which would not. Refused, naming the keys, rather than written."""
+    moved = [(op.module, paths[op.id]) for op in traced.ops
+             if _holds_tensors(module, op) and paths[op.id] != op.module]
+    if moved:
+        shown = ", ".join(f"{m} (its row would be {p})" for m, p in moved[:6])
+        raise CnnCalcError(
+            f"cannot keep the state_dict keys of {len(moved)} module(s): {shown}"
+            f"{', ...' if len(moved) > 6 else ''}: a module list whose modules run interleaved "
+            "with another module's (timm's Res2Net: convs[0], bns[0], convs[1]; HRNet's fuse "
+            "layers and head) goes on in a new row after each interruption, and a spec has one "
+            "row per name; the import stops rather than write a spec whose weights do not load")
 
 
 def _counts(module: nn.Module) -> tuple[int, int]:
