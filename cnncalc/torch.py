@@ -357,7 +357,12 @@ class StochasticDepth(nn.Module):
 
 class SqueezeExcitation(nn.Module):
     """torchvision's SqueezeExcitation: `x * gate(fc2(act(fc1(avgpool(x)))))`, with 1x1
-    convolutions (bias) as fc1 and fc2."""
+    convolutions (bias) as fc1 and fc2.
+
+    It loads the state_dict of each form `cnncalc import` reads as an `se` row
+    (`importer.fx.SE_NAMES`): fc1 and fc2 (torchvision's, timm's SEModule), or timm's
+    EfficientNet names, conv_reduce and conv_expand, taken as fc1 and fc2 (it saves fc1 and
+    fc2)."""
 
     cnncalc_kind = "se"  # cnncalc import reads it back (importer.fx.BUILT)
 
@@ -372,6 +377,17 @@ class SqueezeExcitation(nn.Module):
         # One expression: each intermediate is freed as soon as its reader returns.
         return x * activate(self.fc2(activate(self.fc1(self.avgpool(x)), self.activation)),
                             self.gate)
+
+    def _load_from_state_dict(self, state_dict: Any, prefix: str, *args: Any) -> None:
+        from .importer.fx import SE_NAMES
+
+        for names in SE_NAMES[1:]:  # another form's keys, when they are all there are
+            for name, own in zip(names, SE_NAMES[0], strict=True):
+                for key in [k for k in state_dict if k.startswith(f"{prefix}{name}.")]:
+                    target = f"{prefix}{own}.{key[len(prefix) + len(name) + 1:]}"
+                    if target not in state_dict:
+                        state_dict[target] = state_dict.pop(key)
+        super()._load_from_state_dict(state_dict, prefix, *args)
 
 
 class ConvTranspose2d(nn.ConvTranspose2d):

@@ -3,8 +3,8 @@
 Truth from outside the importer: torchvision's networks transcribed in
 `tests/torchvision_small.py` (ResNet with BasicBlock and Bottleneck, DenseNet, GoogLeNet,
 MobileNetV3, EfficientNet, ConvNeXt with its Linears on channels-last maps and its bare
-layer-scale Parameter) and timm's pieces in `tests/timm_small.py` (BatchNormAct2d, DLA),
-counted by torch (`numel` of parameters and buffers,
+layer-scale Parameter) and timm's pieces in `tests/timm_small.py` (BatchNormAct2d, DLA,
+Res2Net, SplitAttn), counted by torch (`numel` of parameters and buffers,
 batch norm's step counter aside; `FlopCounterMode` halved for MACs) and run by torch (the
 imported spec's module, built by `cnncalc.torch.build`, must load the original's state_dict
 strictly and compute the same outputs).
@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import textwrap
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,12 @@ MODELS = {
     "timm_norm_act": (tm.NormActNet, (32, 32, 3)),
     "shufflenet_v2": (tv.shufflenet_v2_small, (64, 64, 3)),
     "timm_res2net": (tm.Res2NetStage, (16, 16, 3)),
+    # EfficientNet's SE (SiLU, sigmoid), MobileNetV3's (ReLU, hard sigmoid), SE-ResNet's
+    "timm_se_efficientnet": (lambda: tm.SENet(partial(tm.SqueezeExcite, act_layer=nn.SiLU)),
+                             (16, 16, 3)),
+    "timm_se_mobilenetv3": (lambda: tm.SENet(partial(
+        tm.SqueezeExcite, gate_layer=nn.Hardsigmoid, force_act_layer=nn.ReLU)), (16, 16, 3)),
+    "timm_se_module": (lambda: tm.SENet(partial(tm.SEModule, rd_ratio=0.25)), (16, 16, 3)),
 }
 
 
@@ -631,3 +638,110 @@ def test_a_row_no_from_can_name_is_refused_not_written() -> None:
     with pytest.raises(CnnCalcError, match="level3.tree2.root.concat reads level3.tree1, "
                                            "which no from: can name"):
         ct.to_spec(tm.dla34_small().eval(), (64, 64, 3))
+
+
+def test_timm_split_attention_is_refused_naming_what_it_cannot_read() -> None:
+    """timm's SplitAttn (ResNeSt's conv2) views its map as (B, radix, C / radix, H, W) and sums
+    over the radix: no cnncalc kind, refused with its module, never a crash (the stand-in of
+    the refused sum once carried the 5-D view's layout onto 4-D and 2-D tensors, and the view
+    back read a dim they do not have: IndexError)."""
+    for radix in (2, 1):
+        with pytest.raises(CnnCalcError) as refused:
+            ct.to_spec(tm.SplitAttnNet(radix=radix).eval(), (16, 16, 3))
+        text = str(refused.value)
+        assert "conv2 (SplitAttn)" in text and "operator.mul" in text
+        assert ("Tensor.sum: has no cnncalc kind" in text) == (radix == 2)
+
+
+class _Odd(nn.Module):
+    """Calls whose arguments no rule foresees: a slice of a split's parts, a computed dim."""
+
+    def __init__(self, which: str) -> None:
+        super().__init__()
+        self.which = which
+        self.conv = nn.Conv2d(3, 8, 1)
+
+    def forward(self, x):
+        x = self.conv(x)
+        if self.which == "slice":
+            return torch.cat(torch.split(x, 4, 1)[1:], 1)
+        if self.which == "dim":
+            return torch.cat([x, x], x.dim() - 3)
+        return x.permute(0, x.dim() - 2, 3, 1)
+
+
+@pytest.mark.parametrize("which", ["slice", "dim", "permute"])
+def test_odd_arguments_are_refused_never_a_crash(which: str) -> None:
+    with pytest.raises(CnnCalcError, match="cannot import.*\\(top\\)"):
+        ct.to_spec(_Odd(which).eval(), (4, 4, 3))
+
+
+def test_a_converter_that_fails_is_a_refusal_naming_the_module(monkeypatch) -> None:
+    """The last line of defence: whatever a converter raises is a refusal with the module
+    and the call's arguments, never another exception type out of to_spec."""
+    from cnncalc.importer import fx as importer
+
+    def broken(call):
+        return ()[0]
+
+    monkeypatch.setitem(importer.FUNCTIONS, torch.flatten, importer.Rule(broken, "flatten"))
+    with pytest.raises(CnnCalcError, match="cannot import: \\(top\\): torch.flatten: cnncalc "
+                                           "could not read this call's arguments .*IndexError"):
+        ct.to_spec(tv.resnet18(width=4, num_classes=2).eval(), (16, 16, 3))
+
+
+@pytest.mark.parametrize("name, names", [
+    ("timm_se_efficientnet", ("conv_reduce", "conv_expand")),
+    ("timm_se_mobilenetv3", ("conv_reduce", "conv_expand")),
+    ("timm_se_module", ("fc1", "fc2"))])
+def test_timm_squeeze_excitation_is_one_se_row(imported, name: str, names) -> None:
+    """timm's SqueezeExcite (`x.mean((2, 3), keepdim=True)`, conv_reduce, act1, conv_expand,
+    `x * self.gate(x_se)`) and SEModule (fc1, an identity bn, act, fc2, gate) are one `se`
+    row named as the module; its module loads their keys (the round trip above)."""
+    model, _, text = imported[name]
+    se = model.se
+    act = "silu" if name.endswith("efficientnet") else "relu"
+    gate = "hardsigmoid" if name.endswith("mobilenetv3") else "sigmoid"
+    squeeze = getattr(se, names[0]).out_channels
+    assert f"se: {{squeeze: {squeeze}, activation: {act}, gate: {gate}}}" in text
+    assert all(f"se.{n}.weight" in model.state_dict() for n in names)
+
+
+@pytest.mark.parametrize("se, why", [
+    (tm.EffectiveSEModule, "a squeeze-and-excitation of global_pool -> conv -> hardsigmoid"),
+    (partial(tm.SEModule, rd_ratio=0.25, norm_layer=nn.BatchNorm2d),
+     "global_pool -> conv -> batchnorm -> relu -> conv -> sigmoid"),
+    (partial(tm.SEModule, rd_ratio=0.25, bias=False), "conv -> relu -> conv -> sigmoid \\("),
+    (partial(tm.SEModule, rd_ratio=0.25, add_maxpool=True), "Tensor.amax: has no cnncalc kind")])
+def test_timm_squeeze_excitation_cnncalc_cannot_compute_is_refused(se, why: str) -> None:
+    """ESE-VoVNet's one-conv EffectiveSEModule, an SE with a batch norm inside, without
+    biases or with a max pool added: refused naming the module, never approximated."""
+    with pytest.raises(CnnCalcError, match=f"se \\((EffectiveSEModule|SEModule)\\).*{why}"):
+        ct.to_spec(tm.SENet(se).eval(), (8, 8, 3))
+
+
+class _RenamedSE(nn.Module):
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.reduce, self.expand = nn.Conv2d(channels, 4, 1), nn.Conv2d(4, channels, 1)
+
+    def forward(self, x):
+        return x * torch.sigmoid(self.expand(F.relu(self.reduce(x.mean((2, 3), keepdim=True)))))
+
+
+def test_squeeze_excitation_with_other_names_is_refused_naming_them() -> None:
+    """The se row's module loads fc1/fc2 or conv_reduce/conv_expand: other names would not
+    load, so they are refused rather than written."""
+    with pytest.raises(CnnCalcError, match="convolutions are named \\('reduce', 'expand'\\)"):
+        ct.to_spec(tm.SENet(_RenamedSE).eval(), (8, 8, 3))
+
+
+def test_interleaved_module_list_calls_are_refused_naming_the_keys() -> None:
+    """timm's res2net50_26w_4s: Bottle2neck of scale 4 runs convs[0], bns[0], relu,
+    convs[1], ... (timm's source as it is; the scale-2 model above has one conv in each list).
+    The spec would put convs[1] in a new row `convs_1`, whose keys do not load: refused,
+    naming them, rather than written (every number of that spec was right)."""
+    with pytest.raises(CnnCalcError, match="cannot keep the state_dict keys of 8 module\\(s\\): "
+                                           "layer1.0.convs.1 \\(its row would be "
+                                           "layer1.0.convs_1.1\\)"):
+        ct.to_spec(tm.res2net_scale4_small().eval(), (16, 16, 3))

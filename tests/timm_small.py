@@ -6,10 +6,11 @@ forward as timm has it: the `_assert` on `x.ndim`, the training and momentum log
 whose norm keeps the name `bn`), timm/models/dla.py (DlaBasic, DlaBottleneck, DlaRoot, DlaTree,
 DLA: a tree's root concatenates children that other trees computed) and
 timm/layers/classifier.py's `create_classifier(use_conv=True)` as DLA uses it (a global pool
-that keeps the map, a 1x1 conv, a flatten) and timm/models/res2net.py (Bottle2neck). timm is
-not a dependency: the classes are written out here with timm's module names (so state_dict keys
-are timm's) and forward passes. Initialisation is left out (it changes no count). Nothing here
-uses cnncalc.
+that keeps the map, a 1x1 conv, a flatten), timm/models/res2net.py (Bottle2neck),
+timm/layers/split_attn.py (SplitAttn, RadixSoftmax: ResNeSt's conv2) and timm/layers/helpers.py
+(make_divisible). timm is not a dependency: the classes are written out here with timm's module
+names (so state_dict keys are timm's) and forward passes. Initialisation is left out (it changes
+no count). Nothing here uses cnncalc.
 """
 
 from __future__ import annotations
@@ -458,3 +459,219 @@ class Res2NetStage(nn.Module):
         x = self.act1(self.bn1(self.conv1(x)))
         x = self.layer1(x)
         return self.fc(torch.flatten(self.global_pool(x), 1))
+
+
+# --------------------------------------------------------------------------- layers/split_attn.py
+
+
+def make_divisible(v: float, divisor: int = 8, min_value: int | None = None,
+                   round_limit: float = .9) -> int:
+    """timm.layers.helpers.make_divisible."""
+    min_value = min_value or divisor
+    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
+    if new_v < round_limit * v:
+        new_v += divisor
+    return new_v
+
+
+class RadixSoftmax(nn.Module):
+    def __init__(self, radix: int, cardinality: int) -> None:
+        super().__init__()
+        self.radix = radix
+        self.cardinality = cardinality
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch = x.size(0)
+        if self.radix > 1:
+            x = x.view(batch, self.cardinality, self.radix, -1).transpose(1, 2)
+            x = F.softmax(x, dim=1)
+            x = x.reshape(batch, -1)
+        else:
+            x = torch.sigmoid(x)
+        return x
+
+
+class SplitAttn(nn.Module):
+    """timm.layers.split_attn.SplitAttn (Split-Attention, ResNeSt's conv2), its forward as
+    timm has it: `x.shape` unpacked, a 5-D reshape by radix, `.sum(dim=1)`, a squeeze of the
+    sum, RadixSoftmax, and the parts weighted and summed."""
+
+    def __init__(self, in_channels: int, out_channels: int | None = None,
+                 kernel_size: int = 3, stride: int = 1, padding: int | None = None,
+                 dilation: int = 1, groups: int = 1, bias: bool = False, radix: int = 2,
+                 rd_ratio: float = 0.25, rd_channels: int | None = None, rd_divisor: int = 8,
+                 act_layer: Any = nn.ReLU, norm_layer: Any = None,
+                 drop_layer: Any = None) -> None:
+        super().__init__()
+        out_channels = out_channels or in_channels
+        self.radix = radix
+        mid_chs = out_channels * radix
+        if rd_channels is None:
+            attn_chs = make_divisible(in_channels * radix * rd_ratio, min_value=32,
+                                      divisor=rd_divisor)
+        else:
+            attn_chs = rd_channels * radix
+        padding = kernel_size // 2 if padding is None else padding
+        self.conv = nn.Conv2d(in_channels, mid_chs, kernel_size, stride, padding, dilation,
+                              groups=groups * radix, bias=bias)
+        self.bn0 = norm_layer(mid_chs) if norm_layer else nn.Identity()
+        self.drop = drop_layer() if drop_layer is not None else nn.Identity()
+        self.act0 = act_layer(inplace=True)
+        self.fc1 = nn.Conv2d(out_channels, attn_chs, 1, groups=groups)
+        self.bn1 = norm_layer(attn_chs) if norm_layer else nn.Identity()
+        self.act1 = act_layer(inplace=True)
+        self.fc2 = nn.Conv2d(attn_chs, mid_chs, 1, groups=groups)
+        self.rsoftmax = RadixSoftmax(radix, groups)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x)
+        x = self.bn0(x)
+        x = self.drop(x)
+        x = self.act0(x)
+
+        B, RC, H, W = x.shape
+        if self.radix > 1:
+            x = x.reshape((B, self.radix, RC // self.radix, H, W))
+            x_gap = x.sum(dim=1)
+        else:
+            x_gap = x
+        x_gap = x_gap.mean((2, 3), keepdim=True)
+        x_gap = self.fc1(x_gap)
+        x_gap = self.bn1(x_gap)
+        x_gap = self.act1(x_gap)
+        x_attn = self.fc2(x_gap)
+
+        x_attn = self.rsoftmax(x_attn).view(B, -1, 1, 1)
+        if self.radix > 1:
+            out = (x * x_attn.reshape((B, self.radix, RC // self.radix, 1, 1))).sum(dim=1)
+        else:
+            out = x * x_attn
+        return out.contiguous()
+
+
+class SplitAttnNet(nn.Module):
+    """A stem conv, then ResNeSt's SplitAttn as resnest14d's conv2 has it (radix 2, batch
+    norms), then a head."""
+
+    def __init__(self, width: int = 8, num_classes: int = 10, radix: int = 2) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, width, 3, padding=1, bias=False)
+        self.conv2 = SplitAttn(width, width, 3, radix=radix, norm_layer=nn.BatchNorm2d)
+        self.global_pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(width, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv2(self.conv1(x))
+        return self.fc(torch.flatten(self.global_pool(x), 1))
+
+
+# ----------------------------------------------------------- models/_efficientnet_blocks.py
+
+
+class SqueezeExcite(nn.Module):
+    """timm.models._efficientnet_blocks.SqueezeExcite (EfficientNet, MobileNetV3, MixNet,
+    TinyNet, HardCoRe-NAS, LCNet), with create_act_layer given classes."""
+
+    def __init__(self, in_chs: int, rd_ratio: float = 0.25, rd_channels: int | None = None,
+                 act_layer: Any = nn.ReLU, gate_layer: Any = nn.Sigmoid,
+                 force_act_layer: Any = None, rd_round_fn: Any = None) -> None:
+        super().__init__()
+        if rd_channels is None:
+            rd_round_fn = rd_round_fn or round
+            rd_channels = rd_round_fn(in_chs * rd_ratio)
+        act_layer = force_act_layer or act_layer
+        self.conv_reduce = nn.Conv2d(in_chs, rd_channels, 1, bias=True)
+        self.act1 = _create_act(act_layer, inplace=True)
+        self.conv_expand = nn.Conv2d(rd_channels, in_chs, 1, bias=True)
+        self.gate = _create_act(gate_layer)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x_se = x.mean((2, 3), keepdim=True)
+        x_se = self.conv_reduce(x_se)
+        x_se = self.act1(x_se)
+        x_se = self.conv_expand(x_se)
+        return x * self.gate(x_se)
+
+
+# ------------------------------------------------------------------ layers/squeeze_excite.py
+
+
+class SEModule(nn.Module):
+    """timm.layers.squeeze_excite.SEModule (SE-ResNet, RegNetY), with create_act_layer given
+    classes (`gate_layer='sigmoid'` is nn.Sigmoid)."""
+
+    def __init__(self, channels: int, rd_ratio: float = 1. / 16, rd_channels: int | None = None,
+                 rd_divisor: int = 8, add_maxpool: bool = False, bias: bool = True,
+                 act_layer: Any = nn.ReLU, norm_layer: Any = None,
+                 gate_layer: Any = nn.Sigmoid) -> None:
+        super().__init__()
+        self.add_maxpool = add_maxpool
+        if not rd_channels:
+            rd_channels = make_divisible(channels * rd_ratio, rd_divisor, round_limit=0.)
+        self.fc1 = nn.Conv2d(channels, rd_channels, kernel_size=1, bias=bias)
+        self.bn = norm_layer(rd_channels) if norm_layer else nn.Identity()
+        self.act = _create_act(act_layer, inplace=True)
+        self.fc2 = nn.Conv2d(rd_channels, channels, kernel_size=1, bias=bias)
+        self.gate = _create_act(gate_layer)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x_se = x.mean((2, 3), keepdim=True)
+        if self.add_maxpool:
+            # experimental codepath, may remove or change
+            x_se = 0.5 * x_se + 0.5 * x.amax((2, 3), keepdim=True)
+        x_se = self.fc1(x_se)
+        x_se = self.act(self.bn(x_se))
+        x_se = self.fc2(x_se)
+        return x * self.gate(x_se)
+
+
+class EffectiveSEModule(nn.Module):
+    """timm.layers.squeeze_excite.EffectiveSEModule (ESE-VoVNet): one 1x1 conv, C to C, and
+    a hard sigmoid gate (timm's 'hard_sigmoid' is nn.Hardsigmoid)."""
+
+    def __init__(self, channels: int, add_maxpool: bool = False,
+                 gate_layer: Any = nn.Hardsigmoid, **_: Any) -> None:
+        super().__init__()
+        self.add_maxpool = add_maxpool
+        self.fc = nn.Conv2d(channels, channels, kernel_size=1, padding=0)
+        self.gate = _create_act(gate_layer)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x_se = x.mean((2, 3), keepdim=True)
+        if self.add_maxpool:
+            # experimental codepath, may remove or change
+            x_se = 0.5 * x_se + 0.5 * x.amax((2, 3), keepdim=True)
+        x_se = self.fc(x_se)
+        return x * self.gate(x_se)
+
+
+class SENet(nn.Module):
+    """A conv stem, then a block with a squeeze-and-excitation module `se` (built by `se`
+    from the block's channels), added to its input: where timm's blocks hold theirs."""
+
+    def __init__(self, se: Any, width: int = 16, num_classes: int = 10) -> None:
+        super().__init__()
+        self.conv_stem = nn.Conv2d(3, width, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv_dw = nn.Conv2d(width, width, 3, padding=1, groups=width, bias=False)
+        self.se = se(width)
+        self.global_pool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(width, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.bn1(self.conv_stem(x)))
+        x = self.se(self.conv_dw(x)) + x
+        return self.classifier(torch.flatten(self.global_pool(x), 1))
+
+
+def res2net_scale4_small(num_classes: int = 10) -> nn.Module:
+    """A stem and one stage of timm's res2net50_26w_4s (Bottle2neck of scale 4: three convs
+    and bns, run convs[0], bns[0], convs[1], ...) at small widths."""
+    width = 8
+    model = Res2NetStage(width, num_classes)
+    downsample = nn.Sequential(nn.Conv2d(width, 4 * width, 1, bias=False),
+                               nn.BatchNorm2d(4 * width))
+    model.layer1 = nn.Sequential(
+        Bottle2neck(width, width, downsample=downsample, base_width=26, scale=4),
+        Bottle2neck(4 * width, width, base_width=26, scale=4))
+    return model

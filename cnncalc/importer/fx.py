@@ -19,6 +19,12 @@ Linear's [out, in]); anything else on them is refused with its reason.
 A batch norm subclass with `drop` and `act` children (timm's BatchNormAct2d) is a leaf read
 by its structure: a batch norm row named as the module, then a row of its activation.
 
+Squeeze-and-excitation written out in a module's forward (timm's SqueezeExcite and SEModule:
+`x * gate(conv(act(conv(x.mean((2, 3), keepdim=True)))))`) is one `se` row named as that
+module, when it computes exactly what the kind does; its two convolutions keep their names
+(fc1/fc2 or conv_reduce/conv_expand, both of which cnncalc's se module loads). Other forms
+(one convolution, a batch norm inside) are refused with what they run.
+
 A bare parameter multiplied in (ConvNeXt's `self.layer_scale * x`, a (C, 1, 1) Parameter of
 the block) is a `layer_scale` row named by the parameter's path: the spec's module saves its
 parameter under that same key (`cnncalc.torch.LayerScale`), so the state_dict loads.
@@ -65,6 +71,14 @@ def _pair(value: Any) -> int | list[int]:
     if isinstance(value, (tuple, list)):
         return int(value[0]) if len(set(value)) == 1 else [int(v) for v in value]
     return int(value)
+
+
+def _dim(value: Any, rank: int) -> int:
+    """A dim argument as a non-negative index into a tensor of `rank` dims; Unsupported when
+    it is no such index (a computed value, a list, a dim the tensor does not have)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not -rank <= value < rank:
+        raise Unsupported(f"dim {value!r} of a {rank}-D tensor")
+    return value % rank
 
 
 def _sides(pads: Any) -> Any:
@@ -212,6 +226,8 @@ def _adaptive(mode: str) -> Callable[[Any, tuple[int, ...], str], tuple[str, Fie
 
 def _adaptive_fields(mode: str, size: Any, shape: tuple[int, ...]) -> tuple[str, Fields]:
     size = size if isinstance(size, (tuple, list)) else (size, size)
+    if len(shape) != 4 or len(size) != 2:
+        raise Unsupported(f"adaptive pooling to {size} of a {len(shape)}-D tensor")
     size = [shape[2 + i] if s is None else int(s) for i, s in enumerate(size)]
     return "adaptive_pool", {"size": size[0] if size[0] == size[1] else size, "mode": mode}
 
@@ -246,7 +262,7 @@ def _activation(name: str) -> Callable[[Any, tuple[int, ...], str], tuple[str, F
 
 def _softmax_dim(dim: Any, shape: tuple[int, ...], layout: str) -> None:
     channels = len(shape) - 1 if layout == NHWC else 1
-    if dim is None or dim % max(len(shape), 1) != channels:
+    if dim is None or _dim(dim, len(shape)) != channels:
         raise Unsupported(f"softmax over dim {dim} (cnncalc's runs over the channels)")
 
 
@@ -384,7 +400,7 @@ TORCHVISION: dict[str, Rule] = {
 
 
 def _flatten_fields(start: int, end: int, shape: tuple[int, ...]) -> tuple[str, Fields]:
-    if start % max(len(shape), 1) != 1 or end % max(len(shape), 1) != len(shape) - 1:
+    if _dim(start, len(shape)) != 1 or _dim(end, len(shape)) != len(shape) - 1:
         raise Unsupported(f"flatten({start}, {end}) (cnncalc flattens all but the batch)")
     return "flatten", {}
 
@@ -540,6 +556,13 @@ _ELEMENTWISE = frozenset(("relu", "relu6", "silu", "swish", "sigmoid", "tanh", "
                           "layernorm", "channel_dense", "add"))
 
 
+def _arg(node: fx.Node, index: int, name: str, default: Any = None) -> Any:
+    """A call's argument, given by position or by name."""
+    if len(node.args) > index:
+        return node.args[index]
+    return node.kwargs.get(name, default)
+
+
 class _Call:
     """One function or method node being converted."""
 
@@ -548,9 +571,7 @@ class _Call:
         self.node = node
 
     def arg(self, index: int, name: str, default: Any = None) -> Any:
-        if len(self.node.args) > index:
-            return self.node.args[index]
-        return self.node.kwargs.get(name, default)
+        return _arg(self.node, index, name, default)
 
     @property
     def x(self) -> fx.Node:
@@ -559,14 +580,21 @@ class _Call:
             raise Unsupported(f"a constant input {first!r}")
         return first
 
+    def tensor(self, value: Any = None) -> fx.Node:
+        """`value` (the call's first argument when None) as the node of a tensor."""
+        value = self.x if value is None else value
+        if not isinstance(value, fx.Node):
+            raise Unsupported(f"{value!r} where a tensor is expected")
+        return value
+
     def shape(self, value: Any = None) -> tuple[int, ...]:
-        found = self.converter.shapes.get((value if value is not None else self.x).name)
+        found = self.converter.shapes.get(self.tensor(value).name)
         if found is None:
             raise Unsupported("no tensor shape")
         return found
 
     def layout(self, value: Any = None) -> str:
-        return self.converter.layouts.get((value if value is not None else self.x).name, NCHW)
+        return self.converter.layouts.get(self.tensor(value).name, NCHW)
 
     def row(self, kind: str, fields: Fields | None = None, inputs: list[Any] | None = None,
             module: str | None = None) -> None:
@@ -593,7 +621,7 @@ def _f_cat(call: _Call) -> None:
         raise Unsupported("concatenating something that is not a list of tensors")
     shape = call.shape(tensors[0])
     channels = len(shape) - 1 if call.layout(tensors[0]) == NHWC else 1
-    if dim % len(shape) != channels:
+    if _dim(dim, len(shape)) != channels:
         raise Unsupported(f"concatenation along dim {dim} (cnncalc's concat joins channels)")
     if len(tensors) == 1:
         call.alias(tensors[0])
@@ -655,7 +683,7 @@ def _shuffle_view(call: _Call, shape: tuple[int, ...], out: Any) -> bool:
             and (out[0], out[1] * out[2], *out[3:]) == shape and out[1] > 1:
         call.alias(call.x, GROUPED)
         return True
-    if layout in (GROUPED, SHUFFLED) and len(out) == 4 \
+    if layout in (GROUPED, SHUFFLED) and len(shape) == 5 and len(out) == 4 \
             and (shape[0], shape[1] * shape[2], *shape[3:]) == tuple(out):
         if layout == GROUPED:
             call.alias(call.x, NCHW)  # viewed back unshuffled: the same tensor
@@ -667,8 +695,7 @@ def _shuffle_view(call: _Call, shape: tuple[int, ...], out: Any) -> bool:
 
 def _f_transpose(call: _Call) -> None:
     """The swap of a channel shuffle written out: (N, g, C/g, H, W) to (N, C/g, g, H, W)."""
-    dims = sorted(int(d) % max(len(call.shape()), 1)
-                  for d in (call.arg(1, "dim0"), call.arg(2, "dim1")))
+    dims = sorted(_dim(d, len(call.shape())) for d in (call.arg(1, "dim0"), call.arg(2, "dim1")))
     if call.layout() != GROUPED or dims != [1, 2]:
         raise Unsupported(f"a transpose of dims {dims} (cnncalc follows one only in a channel "
                           "shuffle: x.view(N, g, C // g, H, W), then axes 1 and 2 swapped)")
@@ -681,7 +708,7 @@ def _f_mean(call: _Call) -> None:
     shape = call.shape()
     dims = dims if isinstance(dims, (list, tuple)) else [dims]
     if len(shape) == 4 and call.layout() == NCHW and None not in dims \
-            and sorted(d % 4 for d in dims) == [2, 3]:
+            and sorted(_dim(d, 4) for d in dims) == [2, 3]:
         call.row("global_pool", {"mode": "avg", "keepdims": True} if keep else {})
         return
     raise Unsupported(f"a mean over {dims}")
@@ -737,7 +764,7 @@ def _f_permute(call: _Call) -> None:
     if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
         dims = dims[0]
     shape = call.shape()
-    order = tuple(int(d) % len(shape) for d in dims)
+    order = tuple(_dim(d, len(shape)) for d in dims)
     layout = call.layout()
     if len(shape) == 4 and layout == NCHW and order == (0, 2, 3, 1):
         call.alias(call.x, NHWC)
@@ -786,26 +813,30 @@ def _tuple_parts(node: fx.Node) -> list[Any] | None:
 
 
 def _f_getitem(call: _Call) -> None:
-    source = call.node.args[0]
-    index = call.node.args[1]
-    parts = _tuple_parts(source) if isinstance(source, fx.Node) else None
-    if parts is not None and isinstance(index, int):
+    source, index = call.arg(0, "a"), call.arg(1, "b")
+    if not isinstance(source, fx.Node) or isinstance(index, bool) or not isinstance(index, int):
+        raise Unsupported(f"indexing [{index}] (cnncalc takes parts of the channels only with "
+                          "chunk or split, one part at a time)")
+    parts = _tuple_parts(source)
+    if parts is not None and -len(parts) <= index < len(parts):
         call.alias(parts[index])
         return
-    if isinstance(source, fx.Node) and source.target in ("chunk", torch.chunk):
-        x = source.args[0]
-        chunks = source.args[1] if len(source.args) > 1 else source.kwargs["chunks"]
-        dim = source.args[2] if len(source.args) > 2 else source.kwargs.get("dim", 0)
-        _chunk_row(call, x, dim, int(chunks), int(index), None)
+    if source.target in ("chunk", torch.chunk):
+        chunks = _arg(source, 1, "chunks")
+        if not isinstance(chunks, int):
+            raise Unsupported(f"a chunk into {chunks!r} parts")
+        _chunk_row(call, _arg(source, 0, "input"), _arg(source, 2, "dim", 0), chunks, index,
+                   None)
         return
-    if isinstance(source, fx.Node) and source.target in ("split", torch.split):
-        x = source.args[0]
-        sizes = source.args[1] if len(source.args) > 1 else source.kwargs["split_size_or_sections"]
-        dim = source.args[2] if len(source.args) > 2 else source.kwargs.get("dim", 0)
-        channels = call.shape(x)[1] if len(call.shape(x)) > 1 else 0
-        if isinstance(sizes, int):
+    if source.target in ("split", torch.split):
+        x, sizes = _arg(source, 0, "tensor"), _arg(source, 1, "split_size_or_sections")
+        shape = call.shape(x)
+        channels = shape[1] if len(shape) > 1 else 0
+        if isinstance(sizes, int) and sizes > 0:
             sizes = [min(sizes, channels - start) for start in range(0, channels, sizes)]
-        _chunk_row(call, x, dim, len(sizes), int(index), [int(s) for s in sizes])
+        if not (isinstance(sizes, (list, tuple)) and all(isinstance(s, int) for s in sizes)):
+            raise Unsupported(f"a split into {sizes!r}")
+        _chunk_row(call, x, _arg(source, 2, "dim", 0), len(sizes), index, list(sizes))
         return
     raise Unsupported(f"indexing [{index}] (cnncalc takes parts of the channels only with "
                       "chunk or split)")
@@ -814,13 +845,15 @@ def _f_getitem(call: _Call) -> None:
 def _chunk_row(call: _Call, x: Any, dim: Any, chunks: int, index: int,
                sizes: list[int] | None) -> None:
     shape = call.shape(x)
-    if len(shape) < 2 or dim % len(shape) != 1 or call.layout(x) != NCHW:
+    if len(shape) < 2 or _dim(dim, len(shape)) != 1 or call.layout(x) != NCHW:
         raise Unsupported(f"a part along dim {dim} (cnncalc's chunk splits the channels)")
     from ..core.formulas import chunk_sizes
 
     if sizes is not None and sizes != chunk_sizes(shape[1], len(sizes)):
         raise Unsupported(f"a split into {sizes} channels (cnncalc's chunk makes torch's "
                           f"equal parts {chunk_sizes(shape[1], len(sizes))})")
+    if not -chunks <= index < chunks:
+        raise Unsupported(f"part {index} of {chunks}")
     if chunks < 2:
         call.alias(x)
         return
@@ -836,17 +869,23 @@ def _f_identity(call: _Call) -> None:
 
 
 def _f_mul(call: _Call) -> None:
-    """`parameter * x` (either order): a layer scale whose parameter is the module's own,
-    bare (ConvNeXt's `self.layer_scale * x`, a (C, 1, 1) Parameter of the block); its row is
+    """`x * gate(...)` (either order), squeeze-and-excitation written out: one `se` row (see
+    `_squeeze_excite`). `parameter * x` (either order): a layer scale whose parameter is the
+    module's own, bare (ConvNeXt's `self.layer_scale * x`, a (C, 1, 1) Parameter of the
+    block); its row is
     named by the parameter's path, so the spec's module saves the parameter under that key."""
     a, b = call.arg(0, "input"), call.arg(1, "other")
     attrs = [v for v in (a, b) if isinstance(v, fx.Node) and v.op == "get_attr"]
     tensors = [v for v in (a, b) if isinstance(v, fx.Node) and v.op != "get_attr"]
+    if len(tensors) == 2 and not attrs:
+        for x, gate in ((a, b), (b, a)):
+            if _squeeze_excite(call, x, gate):
+                return
     if not (len(attrs) == 1 and len(tensors) == 1):
         raise Unsupported("an element-wise product (no cnncalc kind multiplies two tensors or "
-                          "a tensor by a constant; squeeze-and-excitation written as "
-                          "torchvision's SqueezeExcitation is one, a bare per-channel "
-                          "nn.Parameter times a map is a layer_scale)")
+                          "a tensor by a constant; a map times its squeeze-and-excitation "
+                          "gate is an se, a bare per-channel nn.Parameter times a map is a "
+                          "layer_scale)")
     target, x = str(attrs[0].target), tensors[0]
     converter = call.converter
     try:
@@ -869,6 +908,99 @@ def _f_mul(call: _Call) -> None:
     converter.add(call.node, "layer_scale", _scale_fields(scale), [x], target,
                   trainable=scale.requires_grad)
     converter.used.add(target)
+
+
+#: what a squeeze-and-excitation written out computes, gate first: the `se` kind's ops
+_SE_CHAIN = ("gate", "conv", "activation", "conv", "pool")
+#: the names of its two convolutions that cnncalc's `se` module loads (`cnncalc.torch`)
+SE_NAMES = (("fc1", "fc2"), ("conv_reduce", "conv_expand"))
+_SE_ACTIVATIONS = frozenset(("relu", "relu6", "tanh", "sigmoid", "silu", "hardswish",
+                             "hardsigmoid", "gelu"))
+
+
+def _se_chain(call: _Call, x: fx.Node, gate: fx.Node) -> list[Op] | None:
+    """The ops from `gate` back to a global average pool of `x`, gate first, each read by
+    the next alone (views and identities in between followed); None when `gate` is no such
+    chain of ops that each read one value (the product is then no squeeze-and-excitation)."""
+    converter = call.converter
+    start = converter.op_of.get(x.name)
+    chain: list[Op] = []
+    node: Any = gate
+    while isinstance(node, fx.Node) and len(chain) < 8 and len(node.users) == 1:
+        op_id = converter.op_of.get(node.name)
+        ops = [op for op in converter.ops if op.id == op_id]
+        if op_id is None or not ops:
+            return None
+        if converter.node_of[op_id] is node:  # the node's own op (one op per node only)
+            if sum(1 for op in converter.ops if converter.node_of[op.id] is node) != 1:
+                return None
+            chain.append(ops[0])
+            if len(ops[0].inputs) != 1:
+                return None
+            if ops[0].inputs[0] == start and ops[0].kind in ("global_pool", "adaptive_pool"):
+                return chain
+        inputs = [n for n in node.all_input_nodes if n.op != "get_attr"]
+        if len(inputs) != 1:
+            return None
+        node = inputs[0]
+    return None
+
+
+def _squeeze_excite(call: _Call, x: fx.Node, gate: fx.Node) -> bool:
+    """`x * gate(conv(act(conv(mean(x)))))` computed by one module (timm's SqueezeExcite and
+    SEModule, and any written alike): the ops it ran become one `se` row named as that
+    module. Whether the product was one; Unsupported when it is squeeze-and-excitation in a
+    form cnncalc's `se` does not compute (one convolution, a batch norm inside, no biases),
+    or with convolutions named other than the `se` module's keys."""
+    chain = _se_chain(call, x, gate)
+    if chain is None:
+        return False
+    owner, _ = _place(call.node)
+    shape = call.shape(x)
+    if len(shape) != 4 or call.layout(x) != NCHW:
+        return False
+    read = " -> ".join(op.kind for op in reversed(chain))
+    why = (f"a squeeze-and-excitation of {read} (cnncalc's se is a global average pool, a 1x1 "
+           "conv with bias, an activation, a 1x1 conv with bias back to the channels, then "
+           "a sigmoid or hard sigmoid gate)")
+    gate_op, expand, act, reduce, pool = chain if len(chain) == 5 else (None,) * 5
+    if gate_op is None or gate_op.kind not in ("sigmoid", "hardsigmoid") \
+            or act.kind not in _SE_ACTIVATIONS or pool.fields not in (
+                {"mode": "avg", "keepdims": True}, {"size": 1, "mode": "avg"}) \
+            or reduce.kind != "conv" or expand.kind != "conv" \
+            or expand.fields != {"filters": shape[1], "kernel": 1} \
+            or set(reduce.fields) != {"filters", "kernel"} or reduce.fields["kernel"] != 1:
+        raise Unsupported(why)
+    names = tuple(op.module.rpartition(".") for op in (reduce, expand))
+    inside = {op.module if op.own else op.module + ".?" for op in (gate_op, act, pool)}
+    if not (reduce.own and expand.own and names[0][0] == names[1][0] == owner
+            and all(m.rpartition(".")[0] == owner for m in inside)):
+        raise Unsupported(why + ", not all run by the module that multiplies")
+    module = call.converter.root.get_submodule(owner) if owner else call.converter.root
+    tensors = sum(1 for _ in module.parameters()) + sum(1 for _ in module.buffers())
+    if tensors != 4:
+        raise Unsupported(f"a squeeze-and-excitation module with tensors besides its two "
+                          f"convolutions' ({tensors} in all)", owner)
+    pair = (names[0][2], names[1][2])
+    if pair not in SE_NAMES:
+        raise Unsupported(f"a squeeze-and-excitation whose convolutions are named {pair} "
+                          f"(cnncalc's se module loads {' or '.join(map(str, SE_NAMES))})",
+                          owner)
+    _fuse(call, chain, "se", {"squeeze": reduce.fields["filters"], "activation": act.kind,
+                              "gate": gate_op.kind}, x, owner)
+    return True
+
+
+def _fuse(call: _Call, ops: list[Op], kind: str, fields: Fields, x: fx.Node,
+          module: str) -> None:
+    """Replace the recorded `ops` (which only the call reads) by one row of `kind` that is
+    `module`, reading `x`, as the call's value."""
+    converter = call.converter
+    ids = {op.id for op in ops}
+    converter.ops = [op for op in converter.ops if op.id not in ids]
+    for op_id in ids:
+        del converter.node_of[op_id]
+    converter.add(call.node, kind, fields, [x], module)
 
 
 _ADD = Rule(_f_add, "add", "two tensors of one shape")
@@ -913,8 +1045,12 @@ FUNCTIONS: dict[Any, Rule] = {
     torch.chunk: Rule(_f_nothing, "chunk", "read by getitem"),
     "split": Rule(_f_nothing, "chunk", "into torch's equal parts, read by getitem"),
     torch.split: Rule(_f_nothing, "chunk", "into torch's equal parts, read by getitem"),
-    **{fn: Rule(_f_mul, "layer_scale", "a bare parameter of (C, 1, 1) times an NCHW map, or "
-                                       "(C,) times a vector (ConvNeXt's layer scale)")
+    **{fn: Rule(_f_mul, "se, layer_scale",
+                "a map times gate(conv(act(conv(mean(map))))) run by one module whose tensors "
+                "are the two 1x1 convs' (with biases; named fc1, fc2 or conv_reduce, "
+                "conv_expand), each step read by the next alone: one se row named as that "
+                "module (timm's SqueezeExcite, SEModule); a bare parameter of (C, 1, 1) "
+                "times an NCHW map, or (C,) times a vector (ConvNeXt's layer scale)")
        for fn in (operator.mul, torch.mul, "mul")},
     torch.transpose: Rule(_f_transpose, "channel_shuffle",
                           "dims 1 and 2 of a channel shuffle's view, then viewed back"),
@@ -972,6 +1108,13 @@ class _Tracer(fx.Tracer):
                 if result is not None:
                     out = result
         return out
+
+
+def _args_text(node: fx.Node) -> str:
+    """A call's arguments as an error shows them (nodes by name), cut short."""
+    text = ", ".join([*(str(a) for a in node.args),
+                      *(f"{k}={v}" for k, v in node.kwargs.items())])
+    return f"({text[:120]}{'...' if len(text) > 120 else ''})"
 
 
 def _place(node: fx.Node) -> tuple[str, dict[str, str]]:
@@ -1099,20 +1242,29 @@ class _Converter:
         try:
             self.convert(node)
         except Unsupported as exc:
-            place, what = self.where(node)
-            if exc.detail:
-                place = f"{place} [{exc.detail}]"
-            self.problems.append((place, f"{what}: {exc}" if what else str(exc)))
-            self.stand_in(node)
+            self.refuse(node, str(exc), exc.detail)
+        except Exception as exc:  # noqa: BLE001 - arguments no rule foresaw: refused, never a crash
+            self.refuse(node, f"cnncalc could not read this call's arguments {_args_text(node)} "
+                              f"({type(exc).__name__}: {exc})")
+
+    def refuse(self, node: fx.Node, why: str, detail: str = "") -> None:
+        """Record why `node` cannot be imported (with its module path), and a stand-in."""
+        place, what = self.where(node)
+        if detail:
+            place = f"{place} [{detail}]"
+        self.problems.append((place, f"{what}: {why}" if what else why))
+        self.stand_in(node)
 
     def stand_in(self, node: fx.Node) -> None:
         """After a problem, a stand-in value for `node` (never written: the import fails), so
         that what reads it is still converted and its own problems are reported too, rather
         than every later op failing because of this one. Its layout is its first input's
-        (as element-wise work keeps it)."""
+        when it has as many dims (as element-wise work keeps it), else torch's own: a layout
+        says where the channels are in a tensor of its rank, and must not reach another."""
         self.op_of[node.name] = f"!{node.name}"
         first = next((a for a in node.all_input_nodes if a.op != "get_attr"), None)
-        if first is not None:
+        rank = len(self.shapes.get(node.name, ()))
+        if first is not None and len(self.shapes.get(first.name, ())) == rank:
             self.layouts[node.name] = self.layouts.get(first.name, NCHW)
 
     def where(self, node: fx.Node) -> tuple[str, str]:
@@ -1163,8 +1315,7 @@ class _Converter:
                     "parameter, as ConvNeXt's)", str(attrs[0].target))
         if node.target in (operator.mul, torch.mul, "mul", "mul_", operator.imul):
             return ("an element-wise product (no cnncalc kind multiplies two tensors; "
-                    "squeeze-and-excitation written as torchvision's SqueezeExcitation is "
-                    "one)", "")
+                    "a map times its squeeze-and-excitation gate is an se)", "")
         return "has no cnncalc kind", ""
 
     def call_module(self, node: fx.Node) -> None:
@@ -1510,9 +1661,26 @@ def to_spec(module: nn.Module, input_shape: tuple[int, ...], name: str | None = 
                       + ", ".join(traced.dropped) + ".")
     text, paths = write_spec(traced.ops, tuple(input_shape), name, traced.outputs, description,
                              header=header)
+    _check_keys(module, traced, paths)
     if check:
         check_spec(text, traced, paths, _counts(module))
     return text
+
+
+def _check_keys(module: nn.Module, traced: Traced, paths: dict[str, str]) -> None:
+    """Every row that holds tensors must be at its module's path, so the module's state_dict
+    loads into the spec's; the writer puts a module run again after a sibling in a new row
+    (`convs_1`), which would not. Refused, naming the keys, rather than written."""
+    moved = [(op.module, paths[op.id]) for op in traced.ops
+             if _holds_tensors(module, op) and paths[op.id] != op.module]
+    if moved:
+        shown = ", ".join(f"{m} (its row would be {p})" for m, p in moved[:6])
+        raise CnnCalcError(
+            f"cannot keep the state_dict keys of {len(moved)} module(s): {shown}"
+            f"{', ...' if len(moved) > 6 else ''}: a module list whose modules run interleaved "
+            "with another module's (timm's Res2Net: convs[0], bns[0], convs[1]; HRNet's fuse "
+            "layers and head) goes on in a new row after each interruption, and a spec has one "
+            "row per name; the import stops rather than write a spec whose weights do not load")
 
 
 def _counts(module: nn.Module) -> tuple[int, int]:
