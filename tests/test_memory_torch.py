@@ -329,6 +329,11 @@ VIEWS = {
     # the upsample after it, and the flatten after that copies
     "adaptive_pool_of_channels_last_then_upsample": (
         "- layernorm\n- adaptive_pool: 1\n- upsample: 4\n- flatten\n- dense: 3"),
+    # split branches of a channels-last map: each part is a slice of the channels, which the
+    # flatten after it copies (its own channels only)
+    "split_branches_of_channels_last_then_flatten": (
+        "- layernorm\n- parallel:\n    split: [1, 3]\n    merge: concat\n"
+        "    branches:\n      - [{flatten: {}}]\n      - [{flatten: {}}]\n- dense: 2"),
     # an add is laid out as its first input (torch's add of a channels-last and a contiguous
     # map): the flatten after it copies in the first order and views in the second
     "add_of_channels_last_and_contiguous_then_flatten": (

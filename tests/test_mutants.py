@@ -1109,3 +1109,31 @@ def test_rule_the_classifier_is_found_in_blocks_nested_as_deep_as_the_engine_all
             "layers:\n  - dense: 32\n  - b1\n")
     assert analyze(load_text(text, "t.yaml")).totals.params == 16 * 32 + 32 + 32 * 10 + 10
     assert scaled_units(text) == [10, 64]
+
+
+@pytest.mark.parametrize(("size", "row", "message"), [
+    # width: n = 2, padded 1 (left) + 0, a 3-kernel dilated by 2 spans d(f - 1) + 1 = 5
+    ("8x2x1", "conv: {filters: 1, kernel: 3, dilation: 2, padding: [0, 0, 1, 0]}",
+     "conv kernel 3 (dilated to 5) does not fit the input width 2 padded by 1+0: "
+     "floor((2 + 1 - 5) / 1) + 1 = -1 < 1"),
+    # height: n = 3, a 5-kernel
+    ("3x8x1", "conv: {filters: 1, kernel: 5}",
+     "conv kernel 5 does not fit the input height 3 padded by 0+0: "
+     "floor((3 + 0 - 5) / 1) + 1 = -1 < 1"),
+])
+def test_rule_a_window_that_does_not_fit_names_its_axis_padding_and_span(size, row, message):
+    with pytest.raises(CnnCalcError) as error:
+        analyze(load_text(f"name: t\ninput: {size}\nlayers:\n  - {row}\n", "t.yaml"))
+    assert str(error.value) == f"t.yaml:4: layer 1 'conv1' (conv): {message}"
+
+
+def test_rule_an_in_place_overwrite_of_a_network_output_names_the_output():
+    # `feat` is an output of the network (read after the last row): the in-place relu after
+    # it would change what the network returns
+    text = ("name: t\ninput: 4x4x2\nlayers:\n  - conv: {filters: 2, kernel: 1}\n    name: feat\n"
+            "  - relu: {inplace: true}\n  - flatten\n  - dense: 3\noutputs: [feat, dense1]\n")
+    with pytest.raises(CnnCalcError) as error:
+        peak_inference(analyze(load_text(text, "t.yaml")))
+    assert str(error.value) == (
+        "t.yaml:6: relu1: in-place relu at 'relu1' overwrites a tensor that the network's "
+        "output reads later; make it not in place")

@@ -377,8 +377,11 @@ class _Pass:
         first = len(self.steps)
         self.made[f"{node.path}.input"] = tensor  # what `from: input` reads inside it
         parts: list[_Tensor] = []
-        if node.split is not None:  # views of the channels, one per branch
-            parts = [self.view(View("channels", (size,)), tensor) for size in node.split]
+        # a parallel block's split is its merge's (where the engine puts it): views of the
+        # channels, one per branch
+        split = next((child.split for child in node.children if child.is_merge), None)
+        if split is not None:
+            parts = [self.view(View("channels", (size,)), tensor) for size in split]
         current = tensor
         branches: list[_Tensor] = []
         shortcut: _Tensor | None = None
