@@ -7,6 +7,7 @@
     python tools/mutation.py --only 'cnncalc.core.engine.*'   # one file's mutants first
     python tools/mutation.py --deselect tests/test_x.py::test_y   # a test failing already
     python tools/mutation.py --sample 400   # a seeded random sample of the mutants not checked
+    python tools/mutation.py --recheck      # only the survivors again (after new tests)
 
 Slow (see docs/testing.md for the time on a 2-core machine); never run in CI. Needs
 `pip install -e '.[mutation]'`.
@@ -523,6 +524,12 @@ def _codes(path: str) -> dict[str, int | None]:
     return json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
 
 
+def _status(code: int) -> str:
+    from mutmut.stats import status_by_exit_code
+
+    return status_by_exit_code[code]
+
+
 def draw(size: int, seed: int) -> list[str]:
     """A random sample (seeded) of `size` mutants that no run has checked, stratified by
     file; recorded in SAMPLE_FILE (added to an earlier sample's mutants)."""
@@ -722,14 +729,23 @@ def main() -> int:
     parser.add_argument("--sample", type=int, metavar="N",
                         help="check a random sample of about N unchecked mutants instead")
     parser.add_argument("--seed", type=int, default=21, help="the sample's seed (default 21)")
+    parser.add_argument("--recheck", action="store_true",
+                        help="check again only the mutants that survived (equivalent ones too)")
     parser.add_argument("--deselect", action="append", default=[], metavar="NODEID",
                         help="leave out a test that fails on the unmutated code (repeatable)")
     args = parser.parse_args()
     if not args.report:
         stage(args.deselect)
         os.chdir(STAGE)  # mutmut reads the staged pyproject
+        survivors = [key for path in targets() for key, code in _codes(path).items()
+                     if code is not None and _status(code) not in KILLED]
         forget(args.fresh, keep_survivors=args.sample is not None)
         only = args.only + (draw(args.sample, args.seed) if args.sample else [])
+        if args.recheck:
+            if not survivors:
+                print("no survivors to check again")
+                return 0 if report() else 1
+            only += survivors
         code = run_mutmut(args.jobs, only)
         if code:
             print(f"mutmut exited with {code}", file=sys.stderr)
