@@ -1137,3 +1137,13 @@ def test_rule_an_in_place_overwrite_of_a_network_output_names_the_output():
     assert str(error.value) == (
         "t.yaml:6: relu1: in-place relu at 'relu1' overwrites a tensor that the network's "
         "output reads later; make it not in place")
+
+
+def test_rule_the_repeat_index_i_is_0_outside_a_repeat():
+    # docs/spec-format.md: `i` is the index inside a repeat (from 0), and 0 outside one
+    text = ("name: t\ninput: 4\nlayers:\n  - dense: $(i + 3)\n"
+            "  - dense: $(2 * i + 5)\n    repeat: 2\n")
+    report = analyze(load_text(text, "t.yaml"))
+    first, repeated = report.nodes
+    assert first.output_shape == (3,)
+    assert [n.output_shape for n in repeated.children] == [(5,), (7,)]
