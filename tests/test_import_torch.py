@@ -4,10 +4,10 @@ Truth from outside the importer: torchvision's networks transcribed in
 `tests/torchvision_small.py` (ResNet with BasicBlock and Bottleneck, DenseNet, GoogLeNet,
 MobileNetV3, EfficientNet, ConvNeXt with its Linears on channels-last maps and its bare
 layer-scale Parameter) and timm's pieces in `tests/timm_small.py` (BatchNormAct2d, DLA,
-Res2Net, SplitAttn), counted by torch (`numel` of parameters and buffers,
-batch norm's step counter aside; `FlopCounterMode` halved for MACs) and run by torch (the
-imported spec's module, built by `cnncalc.torch.build`, must load the original's state_dict
-strictly and compute the same outputs).
+Res2Net, SplitAttn, MobileNetV3's head with timm's Linear), counted by torch (`numel` of
+parameters and buffers, batch norm's step counter aside; `FlopCounterMode` halved for MACs)
+and run by torch (the imported spec's module, built by `cnncalc.torch.build`, must load the
+original's state_dict strictly and compute the same outputs).
 """
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ MODELS = {
     "timm_se_mobilenetv3": (lambda: tm.SENet(partial(
         tm.SqueezeExcite, gate_layer=nn.Hardsigmoid, force_act_layer=nn.ReLU)), (16, 16, 3)),
     "timm_se_module": (lambda: tm.SENet(partial(tm.SEModule, rd_ratio=0.25)), (16, 16, 3)),
+    # MobileNetV3's efficient head, its classifier timm's Linear (an nn.Linear subclass)
+    "timm_mobilenetv3": (lambda: tm.MobileNetV3(drop_rate=0.2), (32, 32, 3)),
 }
 
 
@@ -745,3 +747,78 @@ def test_interleaved_module_list_calls_are_refused_naming_the_keys() -> None:
                                            "layer1.0.convs.1 \\(its row would be "
                                            "layer1.0.convs_1.1\\)"):
         ct.to_spec(tm.res2net_scale4_small().eval(), (16, 16, 3))
+
+
+def test_timm_linear_classifier_is_a_dense_row(imported) -> None:
+    """timm's Linear (nn.Linear whose forward is F.linear(input, self.weight, self.bias)
+    outside torchscript), MobileNetV3's classifier after its efficient head, is the dense row
+    `classifier`, as nn.Linear is; counts, strict load and outputs: the round trip above."""
+    model, _, text = imported["timm_mobilenetv3"]
+    report = analyze(load_text(text, "mobilenetv3.yaml"))
+    rows = [(n.path, n.kind) for n in report.walk() if n.children is None]
+    assert rows[-6:] == [("global_pool.pool", "adaptive_pool"), ("conv_head", "conv"),
+                         ("act2", "hardswish"), ("flatten", "flatten"),
+                         ("dropout", "dropout"), ("classifier", "dense")]
+    assert type(model.classifier) is tm.Linear
+
+
+class _ScaledLinear(nn.Linear):
+    """An nn.Linear subclass whose forward computes something else: twice the output."""
+
+    def forward(self, x):
+        return F.linear(x, self.weight, self.bias) * 2
+
+
+class _MaskedLinear(nn.Linear):
+    """An nn.Linear subclass with a tensor of its own (its forward nn.Linear's)."""
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self.register_buffer("mask", torch.ones(1))
+
+
+class _OffsetConv(nn.Conv2d):
+    """A Conv2d subclass that changes what forward runs through `_conv_forward` alone."""
+
+    def _conv_forward(self, x, weight, bias):
+        return super()._conv_forward(x, weight, bias) + 1
+
+
+@pytest.mark.parametrize("layer", [partial(_ScaledLinear, 4, 5), partial(_MaskedLinear, 4, 5)])
+def test_linear_subclasses_that_are_not_nn_linear_are_refused(layer) -> None:
+    """A subclass is read as nn.Linear only when it holds nn.Linear's tensors and its forward
+    runs nn.Linear's call; otherwise it is traced through and its weight, used directly, is
+    refused naming the module and the subclass."""
+    model = nn.Sequential(nn.Conv2d(3, 4, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten(), layer())
+    with pytest.raises(CnnCalcError, match="3 \\(_(Scaled|Masked)Linear\\) \\[3.weight\\]: "
+                                           "F.linear: a subclass of nn.Linear not read as "
+                                           "nn.Linear"):
+        ct.to_spec(model.eval(), (8, 8, 3))
+
+
+def test_conv_subclass_overriding_conv_forward_is_refused() -> None:
+    with pytest.raises(CnnCalcError, match="a subclass of nn.Conv2d not read as nn.Conv2d"):
+        ct.to_spec(nn.Sequential(_OffsetConv(3, 4, 3)).eval(), (8, 8, 3))
+
+
+class _NamedConv(nn.Conv2d):
+    def extra_repr(self) -> str:
+        return "named " + super().extra_repr()
+
+
+class _NamedNorm(nn.BatchNorm2d):
+    pass
+
+
+def test_subclasses_that_override_nothing_are_their_parent() -> None:
+    """Subclasses that only construct or print differently (batch norm's forward, which
+    torch.fx cannot trace alone, included) are their parent's rows and load its keys."""
+    model = randomised(nn.Sequential(_NamedConv(3, 4, 3, padding=1), _NamedNorm(4),
+                                     nn.ReLU())).eval()
+    text = ct.to_spec(model, (8, 8, 3))
+    assert "conv: {filters: 4, kernel: 3, padding: 1}" in text and "batchnorm: {}" in text
+    built = ct.build(load_text(text, "named.yaml")).eval()
+    built.load_state_dict(model.state_dict(), strict=True)
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(built(x), model(x))

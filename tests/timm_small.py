@@ -7,10 +7,12 @@ whose norm keeps the name `bn`), timm/models/dla.py (DlaBasic, DlaBottleneck, Dl
 DLA: a tree's root concatenates children that other trees computed) and
 timm/layers/classifier.py's `create_classifier(use_conv=True)` as DLA uses it (a global pool
 that keeps the map, a 1x1 conv, a flatten), timm/models/res2net.py (Bottle2neck),
-timm/layers/split_attn.py (SplitAttn, RadixSoftmax: ResNeSt's conv2) and timm/layers/helpers.py
-(make_divisible). timm is not a dependency: the classes are written out here with timm's module
-names (so state_dict keys are timm's) and forward passes. Initialisation is left out (it changes
-no count). Nothing here uses cnncalc.
+timm/layers/split_attn.py (SplitAttn, RadixSoftmax: ResNeSt's conv2), timm/layers/helpers.py
+(make_divisible), timm/layers/linear.py (Linear, the classifier of MobileNetV3, HardCoRe-NAS,
+LCNet and MobileNetV4) and timm/models/mobilenetv3.py (MobileNetV3's forward and its efficient
+head: pool, conv_head, act2, flatten, classifier). timm is not a dependency: the classes are
+written out here with timm's module names (so state_dict keys are timm's) and forward passes.
+Initialisation is left out (it changes no count). Nothing here uses cnncalc.
 """
 
 from __future__ import annotations
@@ -675,3 +677,71 @@ def res2net_scale4_small(num_classes: int = 10) -> nn.Module:
         Bottle2neck(width, width, downsample=downsample, base_width=26, scale=4),
         Bottle2neck(4 * width, width, base_width=26, scale=4))
     return model
+
+
+# --------------------------------------------------------------------------- layers/linear.py
+
+
+class Linear(nn.Linear):
+    """timm.layers.linear.Linear: nn.Linear whose forward casts weight and bias to the
+    input's dtype under torchscript (for AMP), and is F.linear otherwise."""
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        if torch.jit.is_scripting():
+            bias = self.bias.to(dtype=input.dtype) if self.bias is not None else None
+            return F.linear(input, self.weight.to(dtype=input.dtype), bias=bias)
+        else:
+            return F.linear(input, self.weight, self.bias)
+
+
+# --------------------------------------------------------------------------- models/mobilenetv3.py
+
+
+class MobileNetV3(nn.Module):
+    """timm.models.mobilenetv3.MobileNetV3 at small widths: conv_stem and bn1 (BatchNormAct2d
+    with hard swish), `blocks` (here one ConvNormAct in place of the EfficientNetBuilder's
+    stages), then the efficient head: global_pool (SelectAdaptivePool2d, the map kept),
+    conv_head (create_conv2d's 1x1 nn.Conv2d with head_bias), act2, flatten (nn.Flatten(1)),
+    F.dropout when drop_rate > 0, and classifier (timm's Linear)."""
+
+    def __init__(self, num_classes: int = 10, stem_size: int = 8, num_features: int = 32,
+                 head_bias: bool = True, act_layer: Any = nn.Hardswish,
+                 drop_rate: float = 0.0, global_pool: str = "avg") -> None:
+        super().__init__()
+        self.num_classes = num_classes
+        self.num_features = num_features
+        self.drop_rate = drop_rate
+        self.grad_checkpointing = False
+        self.conv_stem = nn.Conv2d(3, stem_size, 3, stride=2, padding=1, bias=False)
+        self.bn1 = BatchNormAct2d(stem_size, act_layer=act_layer)
+        self.blocks = nn.Sequential(ConvNormAct(stem_size, 2 * stem_size, 3, stride=2,
+                                                act_layer=act_layer))
+        head_chs = 2 * stem_size
+        self.global_pool = SelectAdaptivePool2d()
+        self.conv_head = nn.Conv2d(head_chs, self.num_features, 1, padding=0, bias=head_bias)
+        self.act2 = act_layer(inplace=True)
+        self.flatten = nn.Flatten(1) if global_pool else nn.Identity()
+        self.classifier = Linear(self.num_features, num_classes) if num_classes > 0 \
+            else nn.Identity()
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv_stem(x)
+        x = self.bn1(x)
+        x = self.blocks(x)
+        return x
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = self.global_pool(x)
+        x = self.conv_head(x)
+        x = self.act2(x)
+        x = self.flatten(x)
+        if pre_logits:
+            return x
+        if self.drop_rate > 0.:
+            x = F.dropout(x, p=self.drop_rate, training=self.training)
+        return self.classifier(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.forward_features(x)
+        x = self.forward_head(x)
+        return x

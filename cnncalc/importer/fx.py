@@ -19,6 +19,13 @@ Linear's [out, in]); anything else on them is refused with its reason.
 A batch norm subclass with `drop` and `act` children (timm's BatchNormAct2d) is a leaf read
 by its structure: a batch norm row named as the module, then a row of its activation.
 
+A subclass of a leaf class with tensors (nn.Linear, the convolutions, the norms) is read as
+its parent when it holds its parent's tensors only and computes what its parent does: it
+overrides no method but construction and printing, or its forward, traced by torch.fx, runs
+the calls its parent's forward runs on the same module (timm's `Linear`, whose forward is
+`F.linear(input, self.weight, self.bias)` outside torchscript). Any other subclass is traced
+through, and a tensor of it used directly is refused as a subclass whose forward differs.
+
 Squeeze-and-excitation written out in a module's forward (timm's SqueezeExcite and SEModule:
 `x * gate(conv(act(conv(x.mean((2, 3), keepdim=True)))))`) is one `se` row named as that
 module, when it computes exactly what the kind does; its two convolutions keep their names
@@ -360,8 +367,9 @@ _ACTIVATION_NAMES: dict[type, str] = {
     nn.GELU: "gelu", nn.LeakyReLU: "leaky_relu", nn.Softmax: "softmax",
 }
 
-#: One rule per module class that is a cnncalc kind, by exact class (a subclass may change
-#: `forward`: it is traced through). `docs/importing.md` lists this table.
+#: One rule per module class that is a cnncalc kind, by exact class. A subclass may change
+#: `forward`: it is traced through, unless it is one of the classes with tensors below read
+#: as its parent (`_leaf_parent`). `docs/importing.md` lists this table.
 MODULES: dict[type, Rule] = {
     nn.Conv2d: Rule(_conv, "conv", "padding_mode zeros"),
     nn.ConvTranspose2d: Rule(_conv_transpose, "conv_transpose", "padding_mode zeros"),
@@ -397,6 +405,75 @@ TORCHVISION: dict[str, Rule] = {
                                          "scale_activation (sigmoid or hardsigmoid)"),
     "StochasticDepth": Rule(_stochastic_depth, "stochastic_depth", "p, mode"),
 }
+
+
+_BATCH_NORM_TENSORS = frozenset(("weight", "bias", "running_mean", "running_var",
+                                 "num_batches_tracked"))
+#: The classes of MODULES with tensors whose subclasses may be read as them, each with the
+#: names of the tensors it holds: a subclass holding other tensors or child modules is not.
+SUBCLASSED: dict[type, frozenset[str]] = {
+    nn.Conv2d: frozenset(("weight", "bias")),
+    nn.ConvTranspose2d: frozenset(("weight", "bias")),
+    nn.Linear: frozenset(("weight", "bias")),
+    nn.LayerNorm: frozenset(("weight", "bias")),
+    nn.BatchNorm2d: _BATCH_NORM_TENSORS,
+    nn.BatchNorm1d: _BATCH_NORM_TENSORS,
+}
+#: methods a subclass may define without changing what the module computes: construction
+#: and printing
+_HARMLESS = frozenset(("__init__", "reset_parameters", "extra_repr", "__repr__"))
+
+
+def _steps(module: nn.Module) -> list[tuple[Any, ...]] | None:
+    """`module`'s own forward as torch.fx traces it: each node's op, target and arguments
+    (nodes by position; an input by position, not by name); None when it cannot be traced
+    (batch norm's forward checks its input's dims)."""
+    try:
+        graph = fx.Tracer().trace(module)
+    except Exception:  # torch.fx's TraceError and the errors it lets through
+        return None
+    position: dict[fx.Node, int] = {}
+    steps = []
+    for node in graph.nodes:
+        position[node] = len(position)
+        args = fx.node.map_arg((node.args, node.kwargs), lambda n: ("node", position[n]))
+        steps.append((node.op, None if node.op == "placeholder" else node.target, args))
+    return steps
+
+
+def _twin(module: nn.Module, cls: type) -> nn.Module:
+    """An instance of `cls` with `module`'s state (a copy of its attributes, the same
+    tensors): traced in its place, so that what tracing sets (a tensor constant) stays off
+    the module."""
+    twin = cls.__new__(cls)
+    twin.__dict__.update(vars(module))
+    return twin
+
+
+def _leaf_parent(module: nn.Module) -> type | None:
+    """The class of SUBCLASSED that `module`, an instance of a subclass of it, is read as:
+    when it holds that class's tensors and no child modules, and either overrides none of
+    its methods (construction and printing aside) or its forward, traced by torch.fx, runs
+    exactly the calls the parent's forward runs on the same module (timm's `Linear`: one
+    `F.linear(input, self.weight, self.bias)` outside torchscript). None otherwise: it is
+    traced through, as any module."""
+    mro = type(module).__mro__
+    parent = next((cls for cls in mro[1:] if cls in SUBCLASSED), None)
+    if parent is None or module._modules:
+        return None
+    if not set(module._parameters) | set(module._buffers) <= SUBCLASSED[parent]:
+        return None
+    own = [vars(cls) for cls in mro[:mro.index(parent)]]
+    if not any(name not in _HARMLESS and hasattr(parent, name)
+               and (callable(value) or isinstance(value, property))
+               for names in own for name, value in names.items()):
+        return parent
+    mine, theirs = _steps(_twin(module, type(module))), _steps(_twin(module, parent))
+    try:
+        same = mine is not None and mine == theirs
+    except RuntimeError:  # a tensor among the arguments: no single truth value
+        same = False
+    return parent if same else None
 
 
 def _flatten_fields(start: int, end: int, shape: tuple[int, ...]) -> tuple[str, Fields]:
@@ -525,7 +602,8 @@ BUILT: dict[str, Rule] = {
 
 
 def _module_rule(module: nn.Module) -> Rule | None:
-    """The rule of a module: by class, by cnncalc's own marker, or by structure: timm's
+    """The rule of a module: by class, by cnncalc's own marker, by its parent's class (a
+    subclass that computes what its parent does: `_leaf_parent`), or by structure: timm's
     norm-act modules, torchvision's squeeze-and-excitation and stochastic depth."""
     found = MODULES.get(type(module))
     if found is not None:
@@ -535,6 +613,9 @@ def _module_rule(module: nn.Module) -> Rule | None:
     built = getattr(type(module), "cnncalc_kind", None)
     if isinstance(built, str) and built in BUILT:
         return BUILT[built]
+    parent = _leaf_parent(module)
+    if parent is not None:
+        return MODULES[parent]
     name = type(module).__name__
     if name == "SqueezeExcitation" and all(
             hasattr(module, a) for a in ("avgpool", "fc1", "fc2", "activation",
@@ -1309,6 +1390,13 @@ class _Converter:
     def why_not(self, node: fx.Node) -> tuple[str, str]:
         """Why a function with no rule has none, as helpfully as can be said."""
         attrs = [a for a in node.all_input_nodes if a.op == "get_attr"]
+        owner = self.modules.get(str(attrs[0].target).rpartition(".")[0]) if attrs else None
+        parent = next((cls for cls in type(owner).__mro__[1:] if cls in SUBCLASSED), None)
+        if parent is not None:
+            name = f"nn.{parent.__name__}"
+            return (f"a subclass of {name} not read as {name} (cnncalc reads one as {name} "
+                    f"when it holds {name}'s tensors only, no child modules, and its forward "
+                    f"runs the calls {name}'s does)", str(attrs[0].target))
         if attrs:
             return ("uses a tensor of the module directly (a bare nn.Parameter or buffer: "
                     "cnncalc reads one only as a layer scale, `parameter * x` with a (C, 1, 1) "
@@ -1740,6 +1828,11 @@ def support_table() -> str:
     for name, rule in TORCHVISION.items():
         lines.append(f"| torchvision's `{name}` | `{rule.kinds}` | {rule.note} |")
     lines.append(f"| a norm-act module | `{NORM_ACT.kinds}` | {NORM_ACT.note} |")
+    parents = ", ".join(f"`{cls_name(cls)}`" for cls in SUBCLASSED)
+    lines.append(f"| a subclass of {parents} | as its parent | its parent's tensors and no "
+                 "child modules; no method overridden but `__init__`, `reset_parameters`, "
+                 "`extra_repr`, `__repr__`, or a forward that torch.fx traces to the calls "
+                 "its parent's forward runs (timm's `Linear`) |")
     lines.append("| `nn.Identity` | (no row) | |")
     lines += ["", "| function or method | becomes | needs |", "| --- | --- | --- |"]
     together: dict[tuple[str, str], list[str]] = {}  # one row per (kinds, note)
@@ -1753,5 +1846,5 @@ def support_table() -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["MODULES", "FUNCTIONS", "TORCHVISION", "NORM_ACT", "BUILT", "Rule", "Traced", "trace",
-           "to_spec", "check_spec", "support_table", "describe"]
+__all__ = ["MODULES", "FUNCTIONS", "TORCHVISION", "NORM_ACT", "BUILT", "SUBCLASSED", "Rule",
+           "Traced", "trace", "to_spec", "check_spec", "support_table", "describe"]
