@@ -1147,3 +1147,66 @@ def test_rule_the_repeat_index_i_is_0_outside_a_repeat():
     first, repeated = report.nodes
     assert first.output_shape == (3,)
     assert [n.output_shape for n in repeated.children] == [(5,), (7,)]
+
+
+# --------------------------------------------------------------------------- engine: outputs
+
+OUTPUTS_BASE = ("name: t\ninput: 4\nlayers:\n  - dense: 3\n    name: head\n"
+                "  - dense: 2\n    name: side\n    from: input\n")
+
+
+@pytest.mark.parametrize(("outputs", "message"), [
+    ("[nope]", "outputs: from: no earlier layer named 'nope'"),
+    ("[input]", "outputs: 'input' is the input"),
+    ("[head, head]", "outputs: 'head' is listed twice"),
+    ("[head]", "outputs: nothing reads the output of 'side': list it under outputs, take it "
+               "with from:, or remove it"),
+])
+def test_rule_a_refused_outputs_list_is_located_at_its_line(outputs, message):
+    with pytest.raises(CnnCalcError) as error:
+        analyze(load_text(OUTPUTS_BASE + f"outputs: {outputs}\n", "t.yaml"))
+    assert str(error.value) == f"t.yaml:9: {message}"  # `outputs:` is line 9
+
+
+def test_rule_outputs_that_all_run_only_in_training_are_refused_at_their_line():
+    text = ("name: t\ninput: 4\nlayers:\n  - dense: 3\n    name: head\n  - dense: 2\n"
+            "    name: aux\n    training_only: true\noutputs: [aux]\n")
+    with pytest.raises(CnnCalcError) as error:
+        analyze(load_text(text, "t.yaml"))
+    assert str(error.value) == ("t.yaml:9: every output runs only in training: the network "
+                                "has no output at inference")
+
+
+def test_rule_a_repeat_of_exactly_the_row_limit_is_computed():
+    # rows count groups: the repeat's own row, and per pass the pass's group and its two
+    # relus: 1 + 3 n, which is MAX_ROWS = 10,000 at n = 3,333 and one pass more is refused
+    def spec(n):
+        return (f"name: t\ninput: 4\nlayers:\n  - seq:\n      - relu\n      - relu\n"
+                f"    repeat: {n}\n")
+
+    assert sum(1 for _ in analyze(load_text(spec(3333), "t.yaml")).walk()) == 10_000
+    # refused before the passes are expanded, by the repeat (its row counted): one pass more,
+    # or one row before it
+    for text in (spec(3334), spec(3333).replace("layers:\n", "layers:\n  - relu\n")):
+        with pytest.raises(CnnCalcError, match="of 3 rows each is more than the 10,000 rows"):
+            analyze(load_text(text, "t.yaml"))
+
+
+def test_rule_a_container_row_sits_on_its_entrys_line():
+    text = ("name: t\ninput: 4x4x2\nlayers:\n  - conv: {filters: 2, kernel: 1}\n"
+            "  - seq:\n      - relu\n    name: block\n"
+            "  - residual:\n      body: [{relu: {}}]\n")
+    report = analyze(load_text(text, "t.yaml"))
+    assert [(n.path, n.line) for n in report.nodes] == [("conv1", 4), ("block", 5),
+                                                        ("residual1", 8)]
+
+
+@pytest.mark.parametrize(("written", "expected"), [("functional", 4), (None, 0)])
+def test_rule_a_joins_written_as_reaches_the_conventions(written, expected):
+    # ptflops counts torch.add (one add per element per input after the first: 4 here) and
+    # not `a + b`, the default form of an add
+    text = ("name: t\ninput: 4\nlayers:\n  - relu:\n    name: a\n  - relu:\n    name: b\n"
+            "  - add:\n    from: [a, b]\n" + (f"    written_as: {written}\n" if written else ""))
+    from cnncalc.analyses.conventions import count
+
+    assert count(analyze(load_text(text, "t.yaml")), "ptflops").nodes["add1"].number == expected

@@ -494,10 +494,11 @@ class _Walker:
             inner = frame.inside(path, env=dict(frame.env, i=index))
             child, out = self.single(entry, str(index), _join(path, str(index)), out, inner)
             children.append(child)
-            if index == 0 and before + (self.rows - before) * times > MAX_ROWS \
+            if index == 0 and before + (self.rows - before) * times + 1 > MAX_ROWS \
                     and not self.varies(entry, top=True):
                 # Fail now, not after expanding thousands of rows (nested repeats); only
                 # when every pass makes the same rows (no `when`, no repeat by expression).
+                # The rows then: those before, every pass's, and the repeat's own (+ 1).
                 raise CnnCalcError(
                     f"repeat {times:,} of {self.rows - before:,} rows each is more than "
                     f"the {MAX_ROWS:,} rows cnncalc computes")
