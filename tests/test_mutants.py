@@ -1210,3 +1210,26 @@ def test_rule_a_joins_written_as_reaches_the_conventions(written, expected):
     from cnncalc.analyses.conventions import count
 
     assert count(analyze(load_text(text, "t.yaml")), "ptflops").nodes["add1"].number == expected
+
+
+def test_rule_a_block_and_the_totals_sum_their_rows_element_wise_ops():
+    # docs/conventions.md: relu 1 op per element (4 x 4 x 3 = 48), a 2x2 max pool 3
+    # comparisons per output (2 x 2 x 3 x 3 = 36); a training-only row's ops are left out of
+    # the totals (its params stay)
+    text = ("name: t\ninput: 4x4x3\nlayers:\n  - seq:\n      - relu\n      - maxpool: 2\n"
+            "    name: block\n  - relu:\n    name: aux\n    from: block\n"
+            "    training_only: true\n  - flatten:\n    from: block\n")
+    report = analyze(load_text(text, "t.yaml"))
+    block = report.nodes[0]
+    assert block.elementwise == 48 + 36
+    assert report.totals.elementwise == 48 + 36
+    assert report.nodes[1].elementwise == 12  # the training-only relu on 2 x 2 x 3
+
+
+def test_rule_counts_past_a_googol_show_the_output_cut_at_60_characters():
+    text = "name: t\ninput: 4\nlayers:\n  - dense: $(10 ** 50 * 10 ** 51)\n"
+    shown = "(1" + "0" * 101 + ")"  # a vector is written in parentheses
+    with pytest.raises(CnnCalcError) as error:
+        analyze(load_text(text, "t.yaml"))
+    assert str(error.value) == (f"t.yaml:4: layer 1 'dense1' (dense): counts past 10^100 "
+                                f"(output {shown[:60]}...); check the sizes for a typo")
