@@ -7,7 +7,7 @@
     python tools/mutation.py --only 'cnncalc.core.engine.*'   # one file's mutants first
     python tools/mutation.py --deselect tests/test_x.py::test_y   # a test failing already
     python tools/mutation.py --sample 400   # a seeded random sample of the mutants not checked
-    python tools/mutation.py --recheck      # only the survivors again (after new tests)
+    python tools/mutation.py --recheck      # the survivors again (after new tests)
 
 Slow (see docs/testing.md for the time on a 2-core machine); never run in CI. Needs
 `pip install -e '.[mutation]'`.
@@ -524,10 +524,16 @@ def _codes(path: str) -> dict[str, int | None]:
     return json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
 
 
-def _status(code: int) -> str:
-    from mutmut.stats import status_by_exit_code
-
-    return status_by_exit_code[code]
+def _reset(names: set[str]) -> None:
+    """Forget the results of `names` (mutmut then checks them again)."""
+    for path in targets():
+        meta = STAGE / "mutants" / (path + ".meta")
+        if meta.exists():
+            data = json.loads(meta.read_text())
+            codes = data["exit_code_by_key"]
+            for key in names & codes.keys():
+                codes[key] = None
+            meta.write_text(json.dumps(data, indent=4))
 
 
 def draw(size: int, seed: int) -> list[str]:
@@ -730,16 +736,19 @@ def main() -> int:
                         help="check a random sample of about N unchecked mutants instead")
     parser.add_argument("--seed", type=int, default=21, help="the sample's seed (default 21)")
     parser.add_argument("--recheck", action="store_true",
-                        help="check again only the mutants that survived (equivalent ones too)")
+                        help="check again only the survivors not listed as equivalent")
     parser.add_argument("--deselect", action="append", default=[], metavar="NODEID",
                         help="leave out a test that fails on the unmutated code (repeatable)")
     args = parser.parse_args()
     if not args.report:
         stage(args.deselect)
         os.chdir(STAGE)  # mutmut reads the staged pyproject
-        survivors = [key for path in targets() for key, code in _codes(path).items()
-                     if code is not None and _status(code) not in KILLED]
-        forget(args.fresh, keep_survivors=args.sample is not None)
+        # the survivors not listed as equivalent (the equivalent ones stay as they are)
+        survivors = [m.name for path in targets() for m in mutants_of(path)
+                     if m.status not in KILLED | {"not checked"} and not m.reason]
+        forget(args.fresh, keep_survivors=args.sample is not None or args.recheck)
+        if args.recheck:
+            _reset(set(survivors))
         only = args.only + (draw(args.sample, args.seed) if args.sample else [])
         if args.recheck:
             if not survivors:
