@@ -1233,3 +1233,51 @@ def test_rule_counts_past_a_googol_show_the_output_cut_at_60_characters():
         analyze(load_text(text, "t.yaml"))
     assert str(error.value) == (f"t.yaml:4: layer 1 'dense1' (dense): counts past 10^100 "
                                 f"(output {shown[:60]}...); check the sizes for a typo")
+
+
+# --------------------------------------------------------------------------- engine: analyze
+
+def test_rule_an_api_input_shape_that_looks_channels_first_is_refused_by_name():
+    spec = load_text("name: t\ninput: 4\nlayers:\n  - relu\n", "t.yaml")
+    with pytest.raises(CnnCalcError) as error:
+        analyze(spec, (3, 224, 224))
+    assert str(error.value) == (
+        "t.yaml: input_shape: 3x224x224 looks channels-first, torch's CxHxW (3 channels of "
+        "224x224); cnncalc reads HxWxC (height 3, width 224, 224 channels): write 224x224x3")
+
+
+def test_rule_an_input_of_a_googol_values_is_the_largest_accepted():
+    spec = load_text("name: t\ninput: 4\nlayers:\n  - relu\n", "t.yaml")
+    assert analyze(spec, (10**100,)).nodes[0].output_shape == (10**100,)
+    with pytest.raises(CnnCalcError, match=r"^t\.yaml: the input \(1" + "0" * 99
+                       + r"1\) has more than 10\^100 values$"):
+        analyze(spec, (10**100 + 1,))
+
+
+def test_rule_the_recursion_backstop_names_the_depth_and_the_file(monkeypatch):
+    from cnncalc.core import engine
+
+    def deep(*args, **kwargs):
+        raise RecursionError
+
+    monkeypatch.setattr(engine._Walker, "seq", deep)
+    with pytest.raises(CnnCalcError) as error:
+        analyze(load_text("name: t\ninput: 4\nlayers:\n  - relu\n", "t.yaml"))
+    assert str(error.value) == ("t.yaml: the spec nests more deeply than cnncalc can follow "
+                                f"(at most {engine.MAX_DEPTH} levels)")
+
+
+def test_rule_an_unknown_freeze_until_is_refused_at_its_line():
+    text = ("name: t\ninput: 4\nlayers:\n  - dense: 3\n  - dense: 2\nfreeze_until: nope\n")
+    with pytest.raises(CnnCalcError) as error:
+        analyze(load_text(text, "t.yaml"))
+    assert str(error.value) == "t.yaml:6: freeze until 'nope': no layer has that name or path"
+
+
+def test_rule_a_frozen_or_training_only_entry_reads_the_specs_variables():
+    text = ("name: t\ninput: 4\nvars: {n: 3}\nlayers:\n  - dense: $n\n    trainable: false\n"
+            "  - dense: $(n + 1)\n    name: aux\n    training_only: true\n"
+            "  - dense: 2\n    from: dense1\n")
+    first, aux, last = analyze(load_text(text, "t.yaml")).nodes
+    assert (first.output_shape, first.trainable_params) == ((3,), 0)
+    assert aux.output_shape == (4,) and aux.training_only
