@@ -1281,3 +1281,18 @@ def test_rule_a_frozen_or_training_only_entry_reads_the_specs_variables():
     first, aux, last = analyze(load_text(text, "t.yaml")).nodes
     assert (first.output_shape, first.trainable_params) == ((3,), 0)
     assert aux.output_shape == (4,) and aux.training_only
+
+
+@pytest.mark.parametrize(("layers", "message"), [
+    # a row whose from: is not found, and whose when: is no truth value: the when is named
+    ("  - relu:\n    from: nope\n    when: $(1 / 2)\n",
+     "t.yaml:5: layer 2: when must be true or false, got 0.5"),
+    # before a row has its name, it is named by its place: at the top level, and in a list
+    ("  - relu:\n    from: nope\n", "t.yaml:5: layer 2: from: no earlier layer named 'nope'"),
+    ("  - seq:\n      - relu\n      - relu:\n        from: nope\n",
+     "t.yaml:7: layer 2 of 'seq1': from: no earlier layer named 'nope'"),
+])
+def test_rule_a_row_refused_before_it_has_a_name_is_named_by_its_place(layers, message):
+    with pytest.raises(CnnCalcError) as error:
+        analyze(load_text("name: t\ninput: 4\nlayers:\n  - relu\n" + layers, "t.yaml"))
+    assert str(error.value) == message

@@ -369,6 +369,13 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
      "if nothing and _parses(raw, None):  # a malformed spec: parse_spec names what is wrong",
      "_parses only says whether the spec parses: the file would name it in a message it "
      "catches"),
+    ("cnncalc/core/engine.py", "_Scope.__init__", "self._input: Node | None = None",
+     'self._input: Node | None = ""', "`start` sets it to None before anything reads it: "
+     "every scope is started by the list that uses it (the top one by `analyze`'s walk)"),
+    ("cnncalc/core/engine.py", "_Walker.__init__",
+     "self.training_only = False  # whether an entry is training-only (its rows are)",
+     "self.training_only = None  # whether an entry is training-only (its rows are)",
+     "only read as true or false"),
     ("cnncalc/analyses/memory.py", "_is_channels_last", "if strides[1] == 0:",
      "if strides[2] == 0:", "torch's guard for a channel stride of 0 (an expanded tensor): "
      "no tensor cnncalc lays out has a zero stride, so neither guard ever fires"),
