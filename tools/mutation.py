@@ -758,10 +758,10 @@ def main() -> int:
             _reset(set(survivors))
         only = args.only + (draw(args.sample, args.seed) if args.sample else [])
         if args.recheck:
-            if not survivors:
+            only += survivors
+            if not only:
                 print("no survivors to check again")
                 return 0 if report() else 1
-            only += survivors
         code = run_mutmut(args.jobs, only)
         if code:
             print(f"mutmut exited with {code}", file=sys.stderr)
