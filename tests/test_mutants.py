@@ -1202,10 +1202,11 @@ def test_rule_a_repeat_of_exactly_the_row_limit_is_computed():
 def test_rule_a_container_row_sits_on_its_entrys_line():
     text = ("name: t\ninput: 4x4x2\nlayers:\n  - conv: {filters: 2, kernel: 1}\n"
             "  - seq:\n      - relu\n    name: block\n"
-            "  - residual:\n      body: [{relu: {}}]\n")
+            "  - residual:\n      body: [{relu: {}}]\n"
+            "  - add:\n    from: [block, residual1]\n")
     report = analyze(load_text(text, "t.yaml"))
     assert [(n.path, n.line) for n in report.nodes] == [("conv1", 4), ("block", 5),
-                                                        ("residual1", 8)]
+                                                        ("residual1", 8), ("add1", 10)]
 
 
 @pytest.mark.parametrize(("written", "expected"), [("functional", 4), (None, 0)])

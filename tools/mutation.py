@@ -376,6 +376,9 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
      "self.training_only = False  # whether an entry is training-only (its rows are)",
      "self.training_only = None  # whether an entry is training-only (its rows are)",
      "only read as true or false"),
+    ("cnncalc/analyses/memory.py", "_Pass.written", "parts: list[_Tensor] = []",
+     "parts: list[_Tensor] = None", "read only as `parts[...] if parts else tensor`: an "
+     "empty list and None are both false there"),
     ("cnncalc/analyses/memory.py", "_is_channels_last", "if strides[1] == 0:",
      "if strides[2] == 0:", "torch's guard for a channel stride of 0 (an expanded tensor): "
      "no tensor cnncalc lays out has a zero stride, so neither guard ever fires"),
