@@ -1304,3 +1304,25 @@ def test_rule_a_row_refused_before_it_has_a_name_is_named_by_its_place(layers, m
     with pytest.raises(CnnCalcError) as error:
         analyze(load_text("name: t\ninput: 4\nlayers:\n  - relu\n" + layers, "t.yaml"))
     assert str(error.value) == message
+
+
+@pytest.mark.parametrize(("repeat", "message"), [
+    ("$(5 / 2)", "repeat must be a whole number >= 1, got 2.5"),
+    ("$(1 > 0)", "repeat must be a whole number >= 1, got True"),
+    # one pass more than the rows allow once its row is counted: refused by the row count,
+    # not by the plain bound (which only refuses more passes than rows)
+    ("10000", "repeat 10,000 of 1 rows each is more than the 10,000 rows cnncalc computes"),
+])
+def test_rule_a_repeat_count_must_be_a_whole_number_within_the_rows(repeat, message):
+    with pytest.raises(CnnCalcError) as error:
+        analyze(load_text(f"name: t\ninput: 4\nlayers:\n  - relu:\n    repeat: {repeat}\n",
+                          "t.yaml"))
+    assert str(error.value) == f"t.yaml:4: layer 1 'relu1' (relu): {message}"
+
+
+def test_rule_a_repeat_row_sits_on_its_line_and_trains_as_its_entry():
+    text = ("name: t\ninput: 4\nlayers:\n  - dense: 4\n    repeat: 2\n"
+            "  - dense: 4\n    repeat: 2\n    trainable: false\n")
+    report = analyze(load_text(text, "t.yaml"))
+    assert [(n.path, n.line, n.trainable) for n in report.nodes] == [
+        ("dense1", 4, True), ("dense2", 6, False)]

@@ -376,6 +376,11 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
      "self.training_only = False  # whether an entry is training-only (its rows are)",
      "self.training_only = None  # whether an entry is training-only (its rows are)",
      "only read as true or false"),
+    ("cnncalc/core/engine.py", "_Walker.entry",
+     "inner = frame.inside(path, env=dict(frame.env, i=index))",
+     "inner = frame.inside(None, env=dict(frame.env, i=index))",
+     "a pass's frame parent is read by no one: only `seq` reads a frame's parent, and every "
+     "entry a repeat holds walks its own rows in `frame.inside(its own path)`"),
     ("cnncalc/analyses/memory.py", "_Pass.written", "parts: list[_Tensor] = []",
      "parts: list[_Tensor] = None", "read only as `parts[...] if parts else tensor`: an "
      "empty list and None are both false there"),
