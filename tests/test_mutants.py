@@ -1326,3 +1326,15 @@ def test_rule_a_repeat_row_sits_on_its_line_and_trains_as_its_entry():
     report = analyze(load_text(text, "t.yaml"))
     assert [(n.path, n.line, n.trainable) for n in report.nodes] == [
         ("dense1", 4, True), ("dense2", 6, False)]
+
+
+def test_rule_a_training_only_repeat_is_left_out_of_the_inference_totals():
+    # the head: 4 -> 3, 12 MACs; the training-only repeat: two 4 -> 4 dense, 32 MACs
+    text = ("name: t\ninput: 4\nlayers:\n  - dense: 3\n    name: head\n"
+            "  - dense: 4\n    repeat: 2\n    name: aux\n    from: input\n"
+            "    training_only: true\n")
+    report = analyze(load_text(text, "t.yaml"))
+    head, aux = report.nodes
+    assert aux.training_only and not head.training_only
+    assert report.totals.macs == 12
+    assert report.training_only.macs == 32
