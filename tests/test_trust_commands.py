@@ -344,10 +344,10 @@ def test_the_heaviest_output_at_the_row_limit_stays_within_bounds(tmp_path):
                            "kernel: 1}\n    repeat: 9999\n")
     code, out, err, *_ = measured(["explain", spec, "-f", "json"])
     assert code == 0, err
-    # one more row is refused
+    # one more row is refused, before the passes are expanded (the repeat's row counted)
     spec = write(tmp_path, "name: r\ninput: 8x8x3\nlayers:\n  - relu: {}\n    repeat: 10000\n")
     code, _, err, *_ = measured(["show", spec, "-f", "json"])
-    assert code == 2 and "more than 10,000 rows" in err
+    assert code == 2 and "repeat 10,000 of 1 rows each is more than the 10,000 rows" in err
 
 
 @pytest.mark.parametrize("args,message", [
