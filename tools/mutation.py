@@ -582,11 +582,13 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 
 def sample_report() -> None:
-    """Each file's score estimated from the census of its checked mutants and the sample of
-    its unchecked ones (the first draw's pool sizes: the population the sample stands for)."""
+    """Each file's score estimated from the census of its checked mutants and the latest
+    sample of its unchecked ones (that draw's pool sizes: the population it stands for)."""
     if not SAMPLE_FILE.exists():
         return
-    draws = json.loads(SAMPLE_FILE.read_text())["draws"]
+    # the latest draw stands for what was unchecked when it was drawn; every mutant checked
+    # besides it (earlier draws' included) is the census
+    draws = json.loads(SAMPLE_FILE.read_text())["draws"][-1:]
     print("\nSampled estimate (docs/testing.md): checked mutants as counted, the unchecked ones "
           "by the sample's kill rate")
     print(f"{'file':<28} {'sample: killed / non-eq.':>25} {'eq.':>4} {'waiting':>8} "
