@@ -752,3 +752,30 @@ def test_a_list_built_and_read_is_charged_to_exactly_zero():
         assert evaluate("$(sum(range(5000)))", {}) == sum(range(5000))
     with budget(exact - 1), pytest.raises(CnnCalcError, match="steps to evaluate"):
         evaluate("$(sum(range(5000)))", {})
+
+
+def test_range_takes_one_to_three_numbers():
+    assert ev("$(range(1, 9, 3))") == [1, 4, 7]
+    with pytest.raises(CnnCalcError, match=r"range\(\) takes 1 to 3 whole numbers"):
+        ev("$(range(1, 2, 3, 4))")
+
+
+def test_a_function_reading_a_list_is_charged_its_length_to_exactly_zero():
+    """`max(xs)` reads 5,000 elements: its syntax tree's nodes (Python's `ast.walk`) plus
+    5,000 steps pass, one step fewer is refused."""
+    import ast
+
+    xs = list(range(5000))
+    exact = sum(1 for _ in ast.walk(ast.parse("max(xs)", mode="eval").body)) + 5000
+    with budget(exact):
+        assert evaluate("$(max(xs))", {"xs": xs}) == 4999
+    with budget(exact - 1), pytest.raises(CnnCalcError, match="steps to evaluate"):
+        evaluate("$(max(xs))", {"xs": xs})
+
+
+def test_the_budget_refusal_marks_a_cut_only_past_40_characters():
+    text = "$(" + "a + " * 9 + "a)"  # exactly 40 characters: shown whole, no "..."
+    assert len(text) == 40
+    with budget(1), pytest.raises(CnnCalcError) as error:
+        evaluate(text, {"a": 1})
+    assert str(error.value).endswith(f"the last was {text!r}")

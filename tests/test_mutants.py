@@ -1338,3 +1338,23 @@ def test_rule_a_training_only_repeat_is_left_out_of_the_inference_totals():
     assert aux.training_only and not head.training_only
     assert report.totals.macs == 12
     assert report.training_only.macs == 32
+
+
+def test_rule_a_multiplier_of_exactly_the_largest_is_accepted():
+    from cnncalc.analyses.scale import MAX_MULTIPLIER, validate
+
+    validate(Scaling(width=MAX_MULTIPLIER, depth=MAX_MULTIPLIER))
+    with pytest.raises(CnnCalcError, match="width multiplier must be a number above 0 and at "
+                                           "most 100"):
+        validate(Scaling(width=MAX_MULTIPLIER * 1.01))
+
+
+def test_rule_a_width_refusal_in_the_bare_value_form_names_the_field():
+    # `- conv: $(n * 2)` is conv's filters written bare: the refusal names conv.filters
+    text = ("name: t\ninput: 8x8x3\nblocks:\n  unit:\n    args: {n: 8}\n    layers:\n"
+            "      - conv: $(n * 2)\nlayers:\n  - unit: {n: 8}\n")
+    with pytest.raises(CnnCalcError) as error:
+        scale_raw(load_yaml(text, "t.yaml"), Scaling(width=2.0), "t.yaml")
+    assert str(error.value).startswith(
+        "t.yaml:7: --width cannot scale conv.filters '$(n * 2)': it comes from the argument "
+        "'n' of block 'unit'")

@@ -389,10 +389,31 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
     ("cnncalc/analyses/memory.py", "_is_channels_last", "if strides[1] == 0:",
      "if strides[2] == 0:", "torch's guard for a channel stride of 0 (an expanded tensor): "
      "no tensor cnncalc lays out has a zero stride, so neither guard ever fires"),
-    *[("cnncalc/analyses/scale.py", "_Rewriter.repeat_of", line, line.replace("+= 1", "+= 2"),
-       "`depth_sites` is only read as zero or not")
-      for line in ("self.depth_sites += 1  # (2.0 is no repeat count: parse_spec refuses it "
-                   "as written)", "self.depth_sites += 1")],
+    *[("cnncalc/analyses/scale.py", func, line, line.replace("+= 1", after),
+       "the counts of sites are only read as zero or not")
+      for func, line in (
+          ("_Rewriter.repeat_of", "self.depth_sites += 1  # (2.0 is no repeat count: "
+                                  "parse_spec refuses it as written)"),
+          ("_Rewriter.repeat_of", "self.depth_sites += 1"),
+          ("_Rewriter.width_of", "self.width_sites += 1"))
+      for after in ("+= 2", "= 1")],
+    # sample 2 of run 6
+    ("cnncalc/analyses/scale.py", "_classifier",
+     "if not isinstance(items, list) or len(stack) > 100:",
+     "if not isinstance(items, list) or len(stack) > 101:",
+     "a spec that nests 101 blocks is refused by the engine (MAX_DEPTH) whatever is scaled"),
+    ("cnncalc/analyses/scale.py", "_classifier", "continue", "break",
+     "an entry that is neither text nor a mapping is refused by the parser: a spec holding "
+     "one is never analysed, whichever dense was kept"),
+    ("cnncalc/core/layers.py", "Dense.ops",
+     'return (Op("addmm" if self.bias else "mm", New(out_shape, layout="contiguous"),',
+     'return (Op("addmm" if self.bias else "mm", New(out_shape, layout="CONTIGUOUS"),',
+     "a vector is contiguous whatever its layout says (`_Pass.layout` of 1-D dims)"),
+    ("cnncalc/core/layers.py", "SqueezeExcite.ops",
+     'saves=(Save("operand", 0, when=1), Save("operand", 1, when=0))))',
+     'saves=(Save("operand", 0, ), Save("operand", 1, when=0))))',
+     "the gate is computed from the input and the row's own weights: whenever the product "
+     "records, the gate needs a gradient, so `when=1` always holds"),
 ]
 
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}

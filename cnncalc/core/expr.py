@@ -202,13 +202,13 @@ def _cost(tree: ast.expr) -> int:
                     and isinstance(n.value, str) else 0) for n in ast.walk(tree))
 
 
-def _charge(text: str, steps: int | None = None) -> None:
-    """Spend the steps of one evaluation of `text` (its syntax tree), or `steps` more (the
-    length of a list it builds or reads)."""
+def _charge(text: str, steps: int) -> None:
+    """Spend `steps` more for `text`: the length of a list it builds or reads (an
+    evaluation's own syntax tree is charged by `evaluate`)."""
     if not _BUDGETS:
         return
     left = _BUDGETS[-1]
-    left[0] -= _COSTS[text] if steps is None else steps
+    left[0] -= steps
     if left[0] < 0:
         raise _spent(text, left[1])
 
