@@ -1358,3 +1358,20 @@ def test_rule_a_width_refusal_in_the_bare_value_form_names_the_field():
     assert str(error.value).startswith(
         "t.yaml:7: --width cannot scale conv.filters '$(n * 2)': it comes from the argument "
         "'n' of block 'unit'")
+
+
+def test_rule_a_vector_input_is_in_channels_and_a_row_dropped_by_when_drops_only_itself():
+    # docs/spec-format.md: on a vector, `in_channels` is its length (4 -> a dense of 8); a row
+    # whose `when` is false need not find what its from: names, and the rows after it run
+    text = ("name: t\ninput: 4\nlayers:\n  - dense: $(in_channels * 2)\n"
+            "  - relu:\n    from: nope\n    when: $(in_channels > 100)\n  - dense: 3\n")
+    report = analyze(load_text(text, "t.yaml"))
+    assert [(n.path, n.output_shape) for n in report.nodes] == [("dense1", (8,)),
+                                                                ("dense2", (3,))]
+
+
+def test_rule_an_undilated_kernel_spans_itself():
+    from cnncalc.core.formulas import effective_kernel
+
+    # d (f - 1) + 1: a 3-kernel spans 3 undilated (the default), 5 at dilation 2
+    assert (effective_kernel(3), effective_kernel(3, 2), effective_kernel(1, 7)) == (3, 5, 1)
