@@ -1073,18 +1073,27 @@ def test_rule_a_resolution_of_the_largest_size_is_accepted():
         validate(Scaling(resolution=(MAX_RESOLUTION + 1, 8)))
 
 
-def test_rule_a_width_refusal_of_a_block_argument_names_the_argument():
-    text = ("name: t\ninput: 8x8x3\nblocks:\n"
-            "  inner:\n    args: {c: channels}\n"
-            "    layers:\n      - conv: {filters: $c, kernel: 1}\n"
-            "  outer:\n    args: {k: 8}\n"
-            "    layers:\n      - inner: {c: $k}\n"
-            "layers:\n  - outer: {k: 8}\n")
+@pytest.mark.parametrize(("text", "message"), [
+    # a block argument declared `channels` given a plain argument of the block using it:
+    # the refusal names the argument
+    ("name: t\ninput: 8x8x3\nblocks:\n"
+     "  inner:\n    args: {c: channels}\n"
+     "    layers:\n      - conv: {filters: $c, kernel: 1}\n"
+     "  outer:\n    args: {k: 8}\n"
+     "    layers:\n      - inner: {c: $k}\n"
+     "layers:\n  - outer: {k: 8}\n",
+     "t.yaml:11: --width cannot scale the argument c '$k': it comes from the argument 'k' "
+     "of block 'outer', which is not declared 'channels'"),
+    # `- conv: $(n * 2)` is conv's filters written bare: the refusal names conv.filters
+    ("name: t\ninput: 8x8x3\nblocks:\n  unit:\n    args: {n: 8}\n    layers:\n"
+     "      - conv: $(n * 2)\nlayers:\n  - unit: {n: 8}\n",
+     "t.yaml:7: --width cannot scale conv.filters '$(n * 2)': it comes from the argument "
+     "'n' of block 'unit'"),
+])
+def test_rule_a_width_refusal_names_what_it_cannot_scale(text, message):
     with pytest.raises(CnnCalcError) as error:
         scale_raw(load_yaml(text, "t.yaml"), Scaling(width=2.0), "t.yaml")
-    assert str(error.value).startswith(
-        "t.yaml:11: --width cannot scale the argument c '$k': it comes from the argument 'k' "
-        "of block 'outer', which is not declared 'channels'")
+    assert str(error.value).startswith(message)
 
 
 def test_rule_an_in_place_overwrite_is_refused_at_the_in_place_row():
@@ -1347,17 +1356,6 @@ def test_rule_a_multiplier_of_exactly_the_largest_is_accepted():
     with pytest.raises(CnnCalcError, match="width multiplier must be a number above 0 and at "
                                            "most 100"):
         validate(Scaling(width=MAX_MULTIPLIER * 1.01))
-
-
-def test_rule_a_width_refusal_in_the_bare_value_form_names_the_field():
-    # `- conv: $(n * 2)` is conv's filters written bare: the refusal names conv.filters
-    text = ("name: t\ninput: 8x8x3\nblocks:\n  unit:\n    args: {n: 8}\n    layers:\n"
-            "      - conv: $(n * 2)\nlayers:\n  - unit: {n: 8}\n")
-    with pytest.raises(CnnCalcError) as error:
-        scale_raw(load_yaml(text, "t.yaml"), Scaling(width=2.0), "t.yaml")
-    assert str(error.value).startswith(
-        "t.yaml:7: --width cannot scale conv.filters '$(n * 2)': it comes from the argument "
-        "'n' of block 'unit'")
 
 
 def test_rule_a_vector_input_is_in_channels_and_a_row_dropped_by_when_drops_only_itself():
