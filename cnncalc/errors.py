@@ -108,8 +108,11 @@ class CnnCalcError(Exception):
 
 
 def suggest(word: str, choices: Any) -> str:
-    """` (did you mean 'relu'?)` when a choice is close to `word`, else ""."""
+    """` (did you mean 'relu'?)` when a choice is close to `word`, else "". Never `word`
+    itself: a word that is one of the choices is refused for another reason, which the caller
+    says."""
     import difflib
 
-    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    others = [c for c in choices if c != str(word)]
+    close = difflib.get_close_matches(str(word), others, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""

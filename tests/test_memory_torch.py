@@ -306,6 +306,10 @@ VIEWS = {
     "crop_of_rows_then_flatten": "- crop: [1, 0, 0, 0]\n- flatten\n- dense: 3",
     "crop_of_nothing_then_flatten": "- crop: 0\n- flatten\n- dense: 3",
     "chunk_then_flatten": "- chunk: [2, 1]\n- flatten\n- dense: 3",
+    # a relu of a crop of rows is contiguous (torch's TensorIterator keeps the crop's
+    # decreasing strides), so the flatten after it is a view: the crop's strides fail torch's
+    # channels-last test at the width, though the height's check alone would pass them
+    "crop_of_rows_then_relu_then_flatten": "- crop: [1, 0, 0, 0]\n- relu\n- flatten\n- dense: 3",
     # a concat is channels last only when all its inputs are: a layer norm's channels-last
     # output beside a conv's makes a contiguous map, whose flatten is a view
     "concat_of_mixed_layouts_then_flatten": (

@@ -1184,6 +1184,22 @@ def test_rule_a_refused_outputs_list_is_located_at_its_line(outputs, message):
     assert str(error.value) == f"t.yaml:9: {message}"  # `outputs:` is line 9
 
 
+@pytest.mark.parametrize(("head", "expected"), [("head", ["head", "side"]),
+                                              ("side", ["side", "head"])])
+def test_rule_outputs_read_the_specs_vars_as_from_does(head, expected):
+    # `outputs: ["$first"]`: the names may be expressions of `vars`, as a top-level from: is
+    text = (OUTPUTS_BASE.replace("name: t\n", f"name: t\nvars: {{first: {head}}}\n")
+            + "outputs: [$first, $('head' if first == 'side' else 'side')]\n")
+    report = analyze(load_text(text, "t.yaml"))
+    assert [node.path for node in report.outputs] == expected
+
+
+def test_rule_outputs_know_no_name_but_the_vars():
+    with pytest.raises(CnnCalcError) as error:
+        analyze(load_text(OUTPUTS_BASE + "outputs: [$i]\n", "t.yaml"))
+    assert str(error.value).startswith("t.yaml:9: outputs: '$i': unknown name 'i'")
+
+
 def test_rule_outputs_that_all_run_only_in_training_are_refused_at_their_line():
     text = ("name: t\ninput: 4\nlayers:\n  - dense: 3\n    name: head\n  - dense: 2\n"
             "    name: aux\n    training_only: true\noutputs: [aux]\n")
@@ -1250,6 +1266,18 @@ def test_rule_counts_past_a_googol_show_the_output_cut_at_60_characters():
         analyze(load_text(text, "t.yaml"))
     assert str(error.value) == (f"t.yaml:4: layer 1 'dense1' (dense): counts past 10^100 "
                                 f"(output {shown[:60]}...); check the sizes for a typo")
+
+
+@pytest.mark.parametrize(("inputs", "zeros"), [(44, 57), (50, 51)])  # 60 characters, and 53
+def test_rule_counts_past_a_googol_show_an_output_of_60_characters_whole(inputs, zeros):
+    # 10^inputs times 10^zeros units: past 10^100 MACs with an output short enough to show
+    text = (f"name: t\ninput: 4\nlayers:\n  - dense: $(10 ** {inputs})\n"
+            f"  - dense: $(10 ** {zeros})\n")
+    shown = "(1" + "0" * zeros + ")"
+    with pytest.raises(CnnCalcError) as error:
+        analyze(load_text(text, "t.yaml"))
+    assert str(error.value) == (f"t.yaml:5: layer 2 'dense2' (dense): counts past 10^100 "
+                                f"(output {shown}); check the sizes for a typo")
 
 
 # --------------------------------------------------------------------------- engine: analyze

@@ -140,6 +140,39 @@ def test_errors_name_file_line_and_layer(layers: str, needle: str):
     assert problem.layer and "layer 2" in problem.layer
 
 
+ENTRY_KEY = ("belongs to the list entry, not to {kind}'s {fields}: write '{key}:' on a line of "
+             "its own under '- {kind}:', lined up with '{kind}:'")
+
+
+@pytest.mark.parametrize(("layers", "kind", "key", "fields"), [
+    ("- conv: {filters: 4, kernel: 3, name: a}", "conv", "name", "fields"),
+    ("- relu: {trainable: false}", "relu", "trainable", "fields"),
+    ("- dense: {units: 3, from: input}", "dense", "from", "fields"),
+    ("- residual: {body: [relu], when: true}", "residual", "when", "fields"),
+    ("- parallel: {branches: [[relu], [relu]], merge: add, repeat: 2}", "parallel", "repeat",
+     "fields"),
+    ("- twice: {name: x}", "twice", "name", "arguments"),
+])
+def test_an_entry_key_written_among_a_kinds_fields_says_where_it_goes(layers, kind, key, fields):
+    # `name`, `from`, `when`, `repeat`, `trainable` ... are keys of the list entry, beside
+    # the kind; written inside its mapping they were "unknown field 'name' (did you mean
+    # 'name'?)", a hint that named the word itself
+    text = spec_text(layers, input="4x4x3").replace(
+        "layers:", "blocks:\n  twice:\n    layers: [relu, relu]\nlayers:")
+    with pytest.raises(CnnCalcError) as info:
+        cnncalc.analyze(cnncalc.load_text(text, "bad.yaml"))
+    message = info.value.problems[0].message
+    assert message == f"{kind}: '{key}' " + ENTRY_KEY.format(kind=kind, key=key, fields=fields)
+    assert info.value.problems[0].line == 7  # after the three lines of the block
+
+
+def test_a_hint_never_names_the_word_it_corrects():
+    from cnncalc.errors import suggest
+
+    assert suggest("name", ["name", "names"]) == " (did you mean 'names'?)"
+    assert suggest("relu", ["relu"]) == ""
+
+
 def test_duplicate_keys_are_errors():
     with pytest.raises(CnnCalcError, match="duplicate key 'input'"):
         cnncalc.load_text("name: t\ninput: 4x4x1\ninput: 5x5x1\nlayers: [relu]", "d.yaml")

@@ -386,6 +386,23 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
     ("cnncalc/analyses/memory.py", "_Pass.written", "parts: list[_Tensor] = []",
      "parts: list[_Tensor] = None", "read only as `parts[...] if parts else tensor`: an "
      "empty list and None are both false there"),
+    ("cnncalc/analyses/memory.py", "_Pass.new",
+     "dims = _dims(spec.shape) if spec.shape else (spec.fixed,)",
+     "dims = _dims(spec.shape) if (spec.shape) or True else (spec.fixed,)",
+     "the dims of a tensor of fixed size (a pool's counts map, batch norm's statistics) are "
+     "read by nothing that could tell () from (fixed,): no view takes one, and the layout "
+     "test reads 3-D maps only"),
+    ("cnncalc/analyses/memory.py", "_Pass.run",
+     "extras = [self.new(spec, operands) for spec in op.extra]",
+     "extras = [self.new(spec, None) for spec in op.extra]",
+     "an extra tensor (max pool's indices, dropout's mask, batch norm's statistics) is saved "
+     "or freed, never viewed nor read by a later layout test, so its strides change nothing; "
+     "none of them is laid out as `cat`, the one layout that iterates its operands"),
+    ("cnncalc/analyses/memory.py", "_Pass.network",
+     "self.storages.append(_Storage(Size(prod(dims) * self.element), 0, 0))",
+     "self.storages.append(_Storage(Size(prod(dims) * self.element), 0, 1))",
+     "the input's last step is set to the network's last step by the caller's hold, and "
+     "every network has a row and every row a step, so the last step is at least 1"),
     ("cnncalc/analyses/memory.py", "_is_channels_last", "if strides[1] == 0:",
      "if strides[2] == 0:", "torch's guard for a channel stride of 0 (an expanded tensor): "
      "no tensor cnncalc lays out has a zero stride, so neither guard ever fires"),

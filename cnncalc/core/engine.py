@@ -17,7 +17,19 @@ from .layers import KINDS, MERGES, Shape, fmt_shape, prod
 from .loader import paused_gc
 from .report import Node, Report, Totals
 from .shapes import channels_first, refuse_channels_first
-from .spec import INPUT, Entry, Join, Leaf, Parallel, Residual, Seq, Spec, Use, shortcut_name
+from .spec import (
+    INPUT,
+    Entry,
+    Join,
+    Leaf,
+    Parallel,
+    Residual,
+    Seq,
+    Spec,
+    Use,
+    misplaced,
+    shortcut_name,
+)
 from .units import DTYPE_BYTES
 from .validate import fields_key, validate_leaf
 
@@ -82,7 +94,8 @@ def analyze(spec: Spec, input_shape: Shape | None = None, batch: int = 1,
 
 
 def _accumulate(target: _T, nodes: list[Node], inference: bool = True) -> _T:
-    """Add the nodes' counts into a block's node or the totals. With `inference`, a
+    """Set a block's node's or the totals' counts to the sum of the nodes' (a block's own
+    row counts nothing but its children; its add is a child row). With `inference`, a
     training-only node's MACs, activations and element-wise ops are left out (its params and
     buffers count everywhere): in the totals and in every block but a training-only one."""
     params = trainable = buffers = activations = macs = elementwise = 0
@@ -95,12 +108,12 @@ def _accumulate(target: _T, nodes: list[Node], inference: bool = True) -> _T:
         activations += node.activations
         macs += node.macs
         elementwise += node.elementwise
-    target.params += params
-    target.trainable_params += trainable
-    target.buffers += buffers
-    target.activations += activations
-    target.macs += macs
-    target.elementwise += elementwise
+    target.params = params
+    target.trainable_params = trainable
+    target.buffers = buffers
+    target.activations = activations
+    target.macs = macs
+    target.elementwise = elementwise
     return target
 
 
@@ -346,11 +359,11 @@ class _Walker:
         if spec.outputs is None:
             found = unread
         else:
-            frame = Frame({}, scopes=(top,))
+            frame = Frame(dict(spec.vars), scopes=(top,))
             found = []
             for ref in spec.outputs:
                 try:
-                    node = self.resolve(ref, frame, {})
+                    node = self.resolve(ref, frame, frame.env)
                 except CnnCalcError as exc:
                     raise exc.located(file=spec.file, line=spec.outputs_line,
                                       layer="outputs") from None
@@ -514,8 +527,7 @@ class _Walker:
             return self.leaf(entry, name, path, shape, frame)
         if isinstance(entry, Use):
             return self.use(entry, name, path, shape, frame)
-        group = self.node(name, path, kind, frame.depth, entry.line, shape, shape,
-                          trainable=frame.trainable, training_only=frame.training_only)
+        self.made()  # the block's row, counted before its children's
         if isinstance(entry, Seq):
             children, out = self.seq(entry.children, shape, frame.inside(path))
         elif isinstance(entry, Residual):
@@ -524,8 +536,10 @@ class _Walker:
             children, out = self.parallel(entry, path, shape, frame)
         else:  # pragma: no cover - the parser makes no other entries
             raise AssertionError(type(entry))
-        group.output_shape = out
-        group.container = entry.kind  # seq, residual or parallel (read by memory, receptive)
+        # container: seq, residual or parallel (read by memory, receptive)
+        group = Node(name, path, kind, frame.depth, entry.line, shape, out,
+                     trainable=frame.trainable, training_only=frame.training_only,
+                     container=entry.kind)
         return _sum_into(group, children), out
 
     # -- leaves
@@ -716,6 +730,7 @@ class _Walker:
         for key in entry.args:
             if key not in block.args:
                 raise CnnCalcError(
+                    misplaced(entry.kind, key, "arguments") or
                     f"block '{entry.kind}' has no argument '{key}'{suggest(key, block.args)}"
                     f" (it takes: {', '.join(block.args) or 'none'})")
         for key, default in block.args.items():

@@ -33,7 +33,7 @@ def output_size(n: int, f: int, s: int = 1, pad_before: int = 0, pad_after: int 
     if not ceil_mode:
         return span // s + 1 if span >= 0 else 0
     out = (span + s - 1) // s + 1  # floor division: rounds toward -infinity, as ATen's div_rtn
-    if out > 0 and (out - 1) * s >= n + pad_before:
+    if (out - 1) * s >= n + pad_before:  # (out <= 0 never is: n + pad_before >= 1)
         out -= 1
     return max(out, 0)
 

@@ -36,6 +36,16 @@ from .validate import pydantic_problems, validate_leaf
 COMMON = ("name", "repeat", "when", "trainable", "scale", "from", "training_only", "lint",
           "written_as")
 CONTAINERS = ("seq", "residual", "parallel")
+
+
+def misplaced(kind: str, key: str, fields: str = "fields") -> str | None:
+    """The refusal of an entry's own field (`name`, `from`, `when` ... COMMON) written among
+    the fields of its kind or the arguments of its block (`- conv: {filters: 8, name: a}`),
+    or None for any other key."""
+    if key not in COMMON:
+        return None
+    return (f"{kind}: '{key}' belongs to the list entry, not to {kind}'s {fields}: write "
+            f"'{key}:' on a line of its own under '- {kind}:', lined up with '{kind}:'")
 #: `from: input` reads the input of the list the entry is in (at the top, the network's input);
 #: no layer may take it as its name.
 INPUT = "input"
@@ -642,7 +652,7 @@ class Parser:
                              arg_lines.get(key, line), label)
                 bad = True
             elif key not in model.model_fields:
-                self.problem(f"{kind}: unknown field '{key}'"
+                self.problem(misplaced(kind, key) or f"{kind}: unknown field '{key}'"
                              f"{suggest(key, [*model.model_fields, *COMMON])}",
                              arg_lines.get(key, line), label)
                 bad = True
@@ -706,7 +716,8 @@ class Parser:
                    "parallel": ("branches", "merge", "activation", "split")}[kind]
         for key in args:
             if key not in allowed:
-                self.problem(f"{kind}: unknown field '{key}'{suggest(key, allowed)}",
+                self.problem(misplaced(kind, key)
+                             or f"{kind}: unknown field '{key}'{suggest(key, allowed)}",
                              lines.get(key, line), label)
                 return None
         # The activation after the merge is an activation function and nothing else: any
