@@ -356,10 +356,10 @@ class _Convolution(Layer):
 class Conv(_Convolution):
     """2-D convolution. Elementwise: one op per output for the bias, one for the activation."""
 
-    kind: ClassVar[str] = "conv"
-    forms: ClassVar[tuple[str, ...]] = ("module", "functional", "subclass", "linear")
-    positional: ClassVar[tuple[str, ...]] = ("filters", "kernel", "stride", "padding")
-    width_field: ClassVar[str | None] = "filters"
+    kind = "conv"
+    forms = ("module", "functional", "subclass", "linear")
+    positional = ("filters", "kernel", "stride", "padding")
+    width_field = "filters"
 
     filters: Positive
     kernel: Pair
@@ -397,9 +397,9 @@ class Depthwise(_Convolution):
     """Depthwise convolution: one filter per input channel (`groups = channels`),
     `multiplier` outputs per channel. Elementwise as for conv."""
 
-    kind: ClassVar[str] = "depthwise"
-    forms: ClassVar[tuple[str, ...]] = ("module", "functional", "subclass")
-    positional: ClassVar[tuple[str, ...]] = ("kernel", "stride", "padding")
+    kind = "depthwise"
+    forms = ("module", "functional", "subclass")
+    positional = ("kernel", "stride", "padding")
 
     multiplier: Positive = 1
 
@@ -430,10 +430,10 @@ class Separable(_Convolution):
     SeparableConv2D): a depthwise convolution without bias, then a 1x1 convolution to
     `filters` channels with the bias. Elementwise: bias and activation on the 1x1 output."""
 
-    kind: ClassVar[str] = "separable"
-    forms: ClassVar[tuple[str, ...]] = ("module", "functional", "subclass")
-    positional: ClassVar[tuple[str, ...]] = ("filters", "kernel", "stride", "padding")
-    width_field: ClassVar[str | None] = "filters"
+    kind = "separable"
+    forms = ("module", "functional", "subclass")
+    positional = ("filters", "kernel", "stride", "padding")
+    width_field = "filters"
 
     filters: Positive
     kernel: Pair
@@ -481,9 +481,9 @@ class Pool(Layer):
     """Max or average pooling. Elementwise per output: max `f_h f_w - 1` comparisons,
     avg `f_h f_w` (adds and one divide)."""
 
-    kind: ClassVar[str] = "pool"
-    forms: ClassVar[tuple[str, ...]] = ("module", "functional")
-    positional: ClassVar[tuple[str, ...]] = ("kernel", "stride", "padding")
+    kind = "pool"
+    forms = ("module", "functional")
+    positional = ("kernel", "stride", "padding")
 
     mode: Literal["max", "avg"] = "max"
     kernel: Pair
@@ -569,9 +569,9 @@ class AdaptivePool(Layer):
     Elementwise as for pool, summed over the windows: with `S` the sum of an axis's window
     sizes (`n_in + n_out - gcd`), avg `S_h S_w C`, max `(S_h S_w - H_out W_out) C`."""
 
-    kind: ClassVar[str] = "adaptive_pool"
-    forms: ClassVar[tuple[str, ...]] = ("module", "functional")
-    positional: ClassVar[tuple[str, ...]] = ("size",)
+    kind = "adaptive_pool"
+    forms = ("module", "functional")
+    positional = ("size",)
 
     mode: Literal["max", "avg"] = "avg"
     size: Pair
@@ -642,9 +642,9 @@ class GlobalPool(Layer):
     """Global pooling over height and width: a vector of C (or 1x1xC with `keepdims`).
     Elementwise: avg `H W` per channel, max `H W - 1`."""
 
-    kind: ClassVar[str] = "global_pool"
-    forms: ClassVar[tuple[str, ...]] = ("module", "functional", "tensor")
-    positional: ClassVar[tuple[str, ...]] = ("mode",)
+    kind = "global_pool"
+    forms = ("module", "functional", "tensor")
+    positional = ("mode",)
 
     mode: Literal["max", "avg"] = "avg"
     keepdims: Bool = False
@@ -676,8 +676,8 @@ class Pad(Layer):
     """Explicit padding: zeros, replication (the two the course notes draw) or reflection. No
     arithmetic."""
 
-    kind: ClassVar[str] = "pad"
-    positional: ClassVar[tuple[str, ...]] = ("padding",)
+    kind = "pad"
+    positional = ("padding",)
 
     padding: ExplicitPadding
     mode: Literal["zeros", "replicate", "reflect"] = "zeros"
@@ -719,7 +719,7 @@ class Pad(Layer):
 class Flatten(Layer):
     """Reshape a feature map to a vector of H*W*C (a vector stays as it is). No arithmetic."""
 
-    kind: ClassVar[str] = "flatten"
+    kind = "flatten"
 
     def output_shape(self, shape: Shape) -> Shape:
         return (prod(shape),)
@@ -743,9 +743,9 @@ class Flatten(Layer):
 class Dense(Layer):
     """Fully connected layer on a vector. Elementwise: bias and activation, one op per output."""
 
-    kind: ClassVar[str] = "dense"
-    forms: ClassVar[tuple[str, ...]] = ("module", "functional", "subclass")
-    positional: ClassVar[tuple[str, ...]] = ("units",)
+    kind = "dense"
+    forms = ("module", "functional", "subclass")
+    positional = ("units",)
 
     units: Positive
     bias: Bool = True
@@ -798,11 +798,11 @@ class ChannelDense(Layer):
     (units, C_in, 1, 1), so a Linear's state_dict loads into it. Elementwise: bias and
     activation, one op per output. A vector takes `dense` instead (and `dense` refuses maps)."""
 
-    kind: ClassVar[str] = "channel_dense"
+    kind = "channel_dense"
     #: torch's nn.Linear on a channels-last tensor; `subclass`: cnncalc's own (the built one)
-    forms: ClassVar[tuple[str, ...]] = ("module", "subclass")
-    positional: ClassVar[tuple[str, ...]] = ("units",)
-    width_field: ClassVar[str | None] = "units"
+    forms = ("module", "subclass")
+    positional = ("units",)
+    width_field = "units"
 
     units: Positive
     bias: Bool = True
@@ -858,9 +858,9 @@ class Activation(Layer):
     (exp, sum, divide). Softmax on a feature map runs over the channels. `gelu` is torch's
     exact GELU (`nn.GELU()`, `approximate: none`) unless `approximate: tanh`."""
 
-    kind: ClassVar[str] = "activation"
-    forms: ClassVar[tuple[str, ...]] = ("module", "functional")
-    positional: ClassVar[tuple[str, ...]] = ("function",)
+    kind = "activation"
+    forms = ("module", "functional")
+    positional = ("function",)
 
     function: ActivationName
     negative_slope: Real | None = None
@@ -906,8 +906,8 @@ class BatchNorm(Layer):
     """Batch normalisation over channels: 2C params (scale, shift) when affine, 2C buffers
     (running mean and variance). Elementwise: 2 per element (inference, folded to x*a + b)."""
 
-    kind: ClassVar[str] = "batchnorm"
-    positional: ClassVar[tuple[str, ...]] = ()
+    kind = "batchnorm"
+    positional = ()
 
     eps: Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0)] = 1e-5
     momentum: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=1)] = 0.1
@@ -951,9 +951,9 @@ class LayerNorm(Layer):
     1 / sqrt(var + eps)), plus 2 when affine (scale, shift); the per-position divides and
     square roots are not counted."""
 
-    kind: ClassVar[str] = "layernorm"
-    forms: ClassVar[tuple[str, ...]] = ("module", "subclass", "functional")
-    positional: ClassVar[tuple[str, ...]] = ()
+    kind = "layernorm"
+    forms = ("module", "subclass", "functional")
+    positional = ()
 
     eps: Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0)] = 1e-5
     affine: Bool = True
@@ -993,9 +993,9 @@ class LayerScale(Layer):
     state_dict key is the row's own path (`features.1.0.layer_scale`), as ConvNeXt's bare
     `nn.Parameter` on its block is named: not `<row>.scale` (see `cnncalc.torch.LayerScale`)."""
 
-    kind: ClassVar[str] = "layer_scale"
-    forms: ClassVar[tuple[str, ...]] = ("tensor",)
-    positional: ClassVar[tuple[str, ...]] = ("init",)
+    kind = "layer_scale"
+    forms = ("tensor",)
+    positional = ("init",)
 
     init: Real = 1e-6
 
@@ -1037,8 +1037,8 @@ class StochasticDepth(InferenceIdentity):
     ones by 1 / (1 - rate) in training). The identity at inference: no arithmetic counted; a
     row of its own, as torch's module is."""
 
-    kind: ClassVar[str] = "stochastic_depth"
-    positional: ClassVar[tuple[str, ...]] = ("rate",)
+    kind = "stochastic_depth"
+    positional = ("rate",)
 
     rate: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=1)]
     mode: Literal["row", "batch"] = "row"
@@ -1059,8 +1059,8 @@ class StochasticDepth(InferenceIdentity):
 class Dropout(InferenceIdentity):
     """Dropout; the identity at inference. No arithmetic counted."""
 
-    kind: ClassVar[str] = "dropout"
-    positional: ClassVar[tuple[str, ...]] = ("rate",)
+    kind = "dropout"
+    positional = ("rate",)
 
     rate: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, lt=1)] = 0.5
 
@@ -1081,9 +1081,9 @@ class Chunk(Layer):
     (parts of `ceil(C / chunks)` channels, the last one smaller). A view: no arithmetic.
     With `from:` several chunks of one output feed different layers (YOLOv8's C2f)."""
 
-    kind: ClassVar[str] = "chunk"
-    forms: ClassVar[tuple[str, ...]] = ("tensor",)
-    positional: ClassVar[tuple[str, ...]] = ("chunks", "index")
+    kind = "chunk"
+    forms = ("tensor",)
+    positional = ("chunks", "index")
 
     chunks: Annotated[int, BeforeValidator(_integral), Field(strict=True, ge=2)]
     index: NonNegative = 0
@@ -1117,8 +1117,8 @@ class ChannelShuffle(Layer):
     """ShuffleNet's channel shuffle (Zhang et al. 2018; torch's `nn.ChannelShuffle`): C
     channels as `groups` x C/groups, transposed. A permutation: no arithmetic."""
 
-    kind: ClassVar[str] = "channel_shuffle"
-    positional: ClassVar[tuple[str, ...]] = ("groups",)
+    kind = "channel_shuffle"
+    positional = ("groups",)
 
     groups: Annotated[int, BeforeValidator(_integral), Field(strict=True, ge=2)]
 
@@ -1151,9 +1151,9 @@ class Crop(Layer):
     takes its padding; torch's `F.pad` with those amounts negated. U-Net's crop of the skip
     connection to the upsampled size (Ronneberger et al. 2015). A view: no arithmetic."""
 
-    kind: ClassVar[str] = "crop"
-    forms: ClassVar[tuple[str, ...]] = ("tensor",)
-    positional: ClassVar[tuple[str, ...]] = ("amount",)
+    kind = "crop"
+    forms = ("tensor",)
+    positional = ("amount",)
 
     amount: ExplicitPadding
 
@@ -1190,9 +1190,9 @@ class SqueezeExcite(Layer):
     channel-wise multiply of the input. MACs: `2 C squeeze`. Elementwise: pool `H W C`,
     biases and activation `squeeze`, bias and gate `2C`, multiply `H W C`."""
 
-    kind: ClassVar[str] = "se"
-    forms: ClassVar[tuple[str, ...]] = ("module", "functional")
-    positional: ClassVar[tuple[str, ...]] = ("squeeze",)
+    kind = "se"
+    forms = ("module", "functional")
+    positional = ("squeeze",)
 
     squeeze: Positive
     activation: ActivationName = "relu"
@@ -1251,10 +1251,10 @@ class ConvTranspose(Layer):
     every weight of its group once, `f_h f_w (c_out / groups) H_in W_in c_in` (FlopCounterMode).
     Elementwise as for conv: bias and activation, one op per output each."""
 
-    kind: ClassVar[str] = "conv_transpose"
-    forms: ClassVar[tuple[str, ...]] = ("module", "functional", "subclass")
-    positional: ClassVar[tuple[str, ...]] = ("filters", "kernel", "stride", "padding")
-    width_field: ClassVar[str | None] = "filters"
+    kind = "conv_transpose"
+    forms = ("module", "functional", "subclass")
+    positional = ("filters", "kernel", "stride", "padding")
+    width_field = "filters"
 
     filters: Positive
     kernel: Pair
@@ -1370,9 +1370,9 @@ class Upsample(Layer):
     nearest 0 (a copy); bilinear 7: a weighted sum of 4 values, 4 multiplies and 3 adds (the
     weights depend on the row and column only, computed once per axis, not counted)."""
 
-    kind: ClassVar[str] = "upsample"
-    forms: ClassVar[tuple[str, ...]] = ("module", "functional")
-    positional: ClassVar[tuple[str, ...]] = ("factor",)
+    kind = "upsample"
+    forms = ("module", "functional")
+    positional = ("factor",)
 
     factor: Pair | None = None
     size: Pair | None = None
@@ -1461,9 +1461,9 @@ class Add(Merge):
     """Element-wise sum of k paths of equal shape. Elementwise: `k - 1` adds per output
     element (adding two tensors is one add per element)."""
 
-    kind: ClassVar[str] = "add"
-    forms: ClassVar[tuple[str, ...]] = ("tensor", "functional")
-    refusal: ClassVar[str] = "cannot add branches of different shapes"
+    kind = "add"
+    forms = ("tensor", "functional")
+    refusal = "cannot add branches of different shapes"
 
     def combine(self, shapes: list[Shape]) -> Shape | None:
         return shapes[0] if all(s == shapes[0] for s in shapes) else None
@@ -1489,9 +1489,9 @@ class Concat(Merge):
     """Concatenation along the channels (the last axis); every other axis must agree.
     No arithmetic."""
 
-    kind: ClassVar[str] = "concat"
-    forms: ClassVar[tuple[str, ...]] = ("tensor",)
-    refusal: ClassVar[str] = "cannot concatenate along channels, spatial sizes differ"
+    kind = "concat"
+    forms = ("tensor",)
+    refusal = "cannot concatenate along channels, spatial sizes differ"
 
     def combine(self, shapes: list[Shape]) -> Shape | None:
         if len({len(s) for s in shapes}) != 1 or any(s[:-1] != shapes[0][:-1] for s in shapes):
