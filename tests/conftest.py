@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 import textwrap
 
 import pytest
@@ -9,6 +13,11 @@ from hypothesis import Phase, settings
 from typer.testing import CliRunner
 
 import cnncalc
+
+# The parse cache (cnncalc.core.parsecache) of the whole run goes to a folder of its own,
+# never the user's: every test after the first to read a spec reads it back from there.
+os.environ["CNNCALC_CACHE_DIR"] = tempfile.mkdtemp(prefix="cnncalc-cache-")
+atexit.register(shutil.rmtree, os.environ["CNNCALC_CACHE_DIR"], ignore_errors=True)
 
 # Mutation runs (tools/mutation.py, `--hypothesis-profile=mutation`): the same examples on every
 # run and for every mutant, no example database carried from one mutant to the next, and no
