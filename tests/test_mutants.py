@@ -1209,6 +1209,17 @@ def test_rule_outputs_that_all_run_only_in_training_are_refused_at_their_line():
                                 "has no output at inference")
 
 
+def test_rule_an_only_output_that_runs_in_training_is_refused_at_its_own_row():
+    # without `outputs:`, the output found is the training-only row: the refusal names its
+    # line (it named line 1 of the file, which says nothing)
+    text = ("name: t\ninput: 4\nlayers:\n  - dense: 3\n    name: head\n  - dense: 2\n"
+            "    name: aux\n    training_only: true\n")
+    with pytest.raises(CnnCalcError) as error:
+        analyze(load_text(text, "t.yaml"))
+    assert str(error.value) == ("t.yaml:6: every output runs only in training: the network "
+                                "has no output at inference")
+
+
 def test_rule_a_repeat_of_exactly_the_row_limit_is_computed():
     # rows count groups: the repeat's own row, and per pass the pass's group and its two
     # relus: 1 + 3 n, which is MAX_ROWS = 10,000 at n = 3,333 and one pass more is refused

@@ -379,8 +379,12 @@ class _Walker:
                     "it under outputs, take it with from:, or remove it"
                 ).located(file=spec.file, line=spec.outputs_line)
         if not any(not n.training_only for n in found):
+            # at `outputs:` when it names them, else at the last row (the output it found)
+            row = found[-1] if spec.outputs is None and found else None
             raise CnnCalcError("every output runs only in training: the network has no output "
-                               "at inference").located(file=spec.file, line=spec.outputs_line)
+                               "at inference").located(
+                file=row.file if row else spec.file,
+                line=row.line if row else spec.outputs_line)
         return found
 
     # -- lists of entries
