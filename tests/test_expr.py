@@ -733,6 +733,22 @@ def test_an_evaluation_costs_its_syntax_tree_and_the_budget_is_spent_at_exactly_
             evaluate(text, env)
 
 
+def test_a_text_constant_costs_a_step_more_for_every_64_characters():
+    """A string literal costs its node and one step per whole 64 characters (`len // 64`):
+    100 characters cost 1 + 1, so long text is no free way to spend the budget, and a cost is
+    always a whole number of steps."""
+    import ast
+
+    text = "$('" + "a" * 100 + "')"
+    nodes = sum(1 for _ in ast.walk(ast.parse(text[1:], mode="eval").body))
+    assert nodes == 1  # the Constant
+    exact = nodes + 100 // 64
+    with budget(exact):
+        assert evaluate(text, {}) == "a" * 100
+    with budget(exact - 1), pytest.raises(CnnCalcError, match="steps to evaluate"):
+        evaluate(text, {})
+
+
 def test_the_budget_refusal_shows_the_first_40_characters_of_the_last_expression():
     text = "$(" + " + ".join(["a"] * 30) + ")"  # 91 characters
     with budget(10), pytest.raises(CnnCalcError) as error:

@@ -348,6 +348,18 @@ VIEWS = {
         "- parallel:\n    merge: add\n    branches:\n"
         "      - [{conv: {filters: 4, kernel: 1}}]\n      - [{layernorm: {}}]\n"
         "- flatten\n- dense: 2"),
+    # an add of four inputs adds the third and the fourth into the sum in place (`add_`),
+    # never into an input: each relu's output, saved for its backward (the conv before them
+    # trains), stays as it was, and the sum is what the flatten reads
+    "add_of_four_branches_then_flatten": (
+        "- conv: {filters: 4, kernel: 1}\n"
+        "- parallel:\n    merge: add\n    branches:\n      - [relu]\n      - [relu]\n"
+        "      - [{conv: {filters: 4, kernel: 1}}]\n      - [relu]\n- flatten\n- dense: 2"),
+    # a one-channel 2x1 map laid out channels last (a layer norm's output): the conv after
+    # it is laid out channels last too, so the flatten after that copies
+    "channels_last_column_then_conv_then_flatten": (
+        "- conv: {filters: 1, kernel: [5, 6]}\n- layernorm\n- conv: {filters: 3, kernel: 1}\n"
+        "- flatten\n- dense: 2"),
     # a flatten of a vector is no op at all
     "flatten_of_a_vector": "- flatten\n- dense: 5\n- flatten\n- dense: 3",
     "split_branches_then_flatten": ("- parallel:\n    split: [1, 3]\n    merge: concat\n"
@@ -520,6 +532,22 @@ def test_view_strides_are_torchs(dims: tuple[int, int, int]) -> None:
                 want = None
             assert memory._view_strides(dims, tuple(x.stride()), new) == want, (
                 dims, x.stride(), new)
+
+
+@pytest.mark.parametrize("dims", [(1, 2, 1), (3, 1, 1), (1, 2, 3), (2, 3, 1), (3, 2, 2),
+                                  (2, 1, 4), (4, 2, 1), (2, 2, 2)])
+def test_the_layout_test_is_torchs_suggested_memory_format(dims: tuple[int, int, int]) -> None:
+    # torch's max_pool2d on the CPU lays its output out in the input's suggested memory
+    # format: memory's transcription of the test (`_is_channels_last`) must read every layout
+    # memory makes as torch does (a one-channel 2x1 map laid out channels last among them,
+    # whose size-2 height is the only size that tells)
+    c, h, w = dims
+    last, flat = memory._channels_last(dims), memory._contiguous(dims)
+    for x in _layouts(c, h, w):
+        out = tuple(torch.nn.functional.max_pool2d(x, 1).stride())
+        assert out in (last, flat), (dims, x.stride(), out)
+        assert memory._is_channels_last(dims, tuple(x.stride())) == (out == last), (
+            dims, x.stride(), out)
 
 
 # --------------------------------------------------------------------------- padded pools

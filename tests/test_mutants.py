@@ -1089,6 +1089,11 @@ def test_rule_a_resolution_of_the_largest_size_is_accepted():
      "      - conv: $(n * 2)\nlayers:\n  - unit: {n: 8}\n",
      "t.yaml:7: --width cannot scale conv.filters '$(n * 2)': it comes from the argument "
      "'n' of block 'unit'"),
+    # `- conv: [$(n * 2), 1]`: the filters first in the list form, named the same way
+    ("name: t\ninput: 8x8x3\nblocks:\n  unit:\n    args: {n: 8}\n    layers:\n"
+     "      - conv: [$(n * 2), 1]\nlayers:\n  - unit: {n: 8}\n",
+     "t.yaml:7: --width cannot scale conv.filters '$(n * 2)': it comes from the argument "
+     "'n' of block 'unit'"),
 ])
 def test_rule_a_width_refusal_names_what_it_cannot_scale(text, message):
     with pytest.raises(CnnCalcError) as error:
@@ -1412,3 +1417,122 @@ def test_rule_an_undilated_kernel_spans_itself():
 
     # d (f - 1) + 1: a 3-kernel spans 3 undilated (the default), 5 at dilation 2
     assert (effective_kernel(3), effective_kernel(3, 2), effective_kernel(1, 7)) == (3, 5, 1)
+
+
+# --------------------------------------------------------------------------- the third sample
+
+def test_rule_a_dense_layer_has_a_bias_unless_told_otherwise():
+    # LeNet-5's F6: 120 inputs, 84 units, a weight per pair and a bias per unit
+    from cnncalc.core.formulas import dense_params
+
+    assert dense_params(120, 84) == 120 * 84 + 84 == 10_164
+    assert dense_params(120, 84, bias=False) == 10_080
+
+
+def test_rule_a_window_that_fits_the_height_only_is_refused_for_the_width():
+    # a 3x3 kernel on a 3x2 map: one output row (floor((3 - 3) / 1) + 1 = 1), no column
+    text = "name: t\ninput: 3x2x1\nlayers:\n  - conv: {filters: 1, kernel: 3}\n"
+    with pytest.raises(CnnCalcError) as error:
+        analyze(load_text(text, "t.yaml"))
+    assert str(error.value) == ("t.yaml:4: layer 1 'conv1' (conv): conv kernel 3 does not fit "
+                                "the input width 2 padded by 0+0: floor((2 + 0 - 3) / 1) + 1 "
+                                "= 0 < 1")
+
+
+def test_rule_outputs_name_every_row_that_nothing_reads():
+    text = ("name: t\ninput: 4\nlayers:\n  - dense: 3\n    name: head\n"
+            "  - dense: 2\n    name: side\n    from: input\n"
+            "  - dense: 2\n    name: other\n    from: input\n  - dense: 1\n    from: head\n"
+            "outputs: [dense1]\n")
+    with pytest.raises(CnnCalcError) as error:
+        analyze(load_text(text, "t.yaml"))
+    assert str(error.value) == ("t.yaml:14: outputs: nothing reads the output of 'side', "
+                                "'other': list it under outputs, take it with from:, or "
+                                "remove it")
+
+
+def test_rule_a_when_that_is_no_truth_value_is_refused_by_name():
+    text = "name: t\ninput: 4\nlayers:\n  - dense: 3\n    when: $('yes')\n"
+    with pytest.raises(CnnCalcError) as error:
+        analyze(load_text(text, "t.yaml"))
+    assert str(error.value) == ("t.yaml:4: layer 1: when must be true or false, got 'yes'")
+
+
+def test_rule_a_training_only_last_row_of_a_block_is_refused_at_its_line():
+    text = ("name: t\ninput: 4\nlayers:\n  - seq:\n      - dense: 3\n"
+            "      - dense: 2\n        training_only: true\n    name: body\n")
+    with pytest.raises(CnnCalcError) as error:
+        analyze(load_text(text, "t.yaml"))
+    assert str(error.value).startswith(
+        "t.yaml:6: 'body.dense2': 'body.dense2' runs only in training but is the last layer "
+        "of 'body'")
+
+
+def test_rule_a_merge_and_an_activation_after_it_sit_one_level_in_their_block():
+    # a residual at the top (depth 0): its body, its add and its relu are its rows (depth 1);
+    # a join written as an entry (`- add: ...` with from:) is a row of its own list (depth 0)
+    text = ("name: t\ninput: 4x4x2\nlayers:\n  - residual:\n      body: [relu]\n"
+            "      activation: relu\n    name: r\n  - relu\n  - add:\n    from: [r, relu1]\n")
+    report = analyze(load_text(text, "t.yaml"))
+    rows = {node.path: node.depth for node in report.nodes[0].walk()}
+    assert rows == {"r": 0, "r.relu1": 1, "r.add": 1, "r.relu": 1}
+    assert [(node.path, node.depth) for node in report.nodes[1:]] == [("relu1", 0), ("add1", 0)]
+
+
+def test_rule_the_layer_count_holds_merges_and_the_activation_after_them():
+    # three layers in the body, the add, the relu after it, and the dense: 6 layers
+    text = ("name: t\ninput: 4x4x2\nlayers:\n  - residual:\n      body: [relu, relu, relu]\n"
+            "      activation: relu\n  - flatten\n")
+    report = analyze(load_text(text, "t.yaml"))
+    assert report.layer_count == 3 + 1 + 1 + 1
+
+
+def test_rule_the_activation_after_a_training_only_residual_runs_only_in_training():
+    text = ("name: t\ninput: 4x4x2\nlayers:\n  - relu:\n    name: stem\n"
+            "  - residual:\n      body: [relu]\n      activation: relu\n"
+            "    training_only: true\n    name: aux\n  - flatten:\n    from: stem\n")
+    report = analyze(load_text(text, "t.yaml"))
+    aux = report.nodes[1]
+    assert [(n.path, n.training_only) for n in aux.walk()] == [
+        ("aux", True), ("aux.relu1", True), ("aux.add", True), ("aux.relu", True)]
+
+
+def test_rule_a_residual_of_unequal_shapes_is_refused_naming_both():
+    text = ("name: t\ninput: 4x4x2\nlayers:\n  - residual:\n"
+            "      body: [{conv: {filters: 3, kernel: 1}}]\n")
+    with pytest.raises(CnnCalcError) as error:
+        analyze(load_text(text, "t.yaml"))
+    assert str(error.value) == (
+        "t.yaml:4: layer 1 'residual1' (residual): residual block 'residual1': cannot add "
+        "branches of different shapes: the body gives 4x4x3, the identity shortcut gives "
+        "4x4x2; the dimensions of a[l] and a[l+2] must match")
+
+
+def test_rule_an_identity_at_inference_is_a_step_of_its_own():
+    # dropout runs no op at inference: its step makes nothing, and is named by its row
+    text = "name: t\ninput: 4\nlayers:\n  - dense: 3\n  - dropout: 0.5\n  - dense: 2\n"
+    report = analyze(load_text(text, "t.yaml"))
+    steps = alive_per_step(report)
+    assert [node.path if node else None for node, _ in steps] == [
+        None, "dense1", "dropout1", "dense2"]
+    # nothing is made, nothing freed (the network's input is held to the end)
+    assert steps[2][1] == steps[1][1] == (4 + 3) * 4
+
+
+def test_rule_the_largest_divisor_is_accepted():
+    from cnncalc.analyses.scale import MAX_DIVISOR, validate
+
+    validate(Scaling(width=2.0, divisor=MAX_DIVISOR))
+    with pytest.raises(CnnCalcError, match="divisor must be from 1 to 1024"):
+        validate(Scaling(width=2.0, divisor=MAX_DIVISOR + 1))
+
+
+def test_rule_the_classifier_is_found_inside_a_long_form_container():
+    # `- kind: parallel` keeps its fields beside `kind`: the walk reads its branches there;
+    # the last dense (the second branch's) keeps its 10 classes, the first branch's scales
+    text = ("name: t\ninput: 8x8x3\nlayers:\n  - conv: [8, 3]\n  - kind: parallel\n"
+            "    merge: concat\n    branches:\n      - [flatten, {dense: 10}]\n"
+            "      - [flatten, {dense: 10}]\n")
+    scaled = scale_raw(load_yaml(text, "t.yaml"), Scaling(width=2.0), "t.yaml")
+    branches = scaled["layers"][1]["branches"]
+    assert [branch[1]["dense"] for branch in branches] == [24, 10]  # 20 -> 24, divisible by 8

@@ -88,6 +88,10 @@ _POINTWISE = 'Op("convolution", New(out_shape), params=True, saves=(OPERAND,)),'
 _SD_MUL = ('Op("mul", New(out_shape), reads=(0, -1), '
            'saves=(Save("operand", 1, when=0),)))')
 
+_COPY_OR_WALK = ("whether a block's use is copied from an earlier expansion or walked again: "
+                 "the walk gives the same rows (tests/test_reuse.py compares the two), only "
+                 "slower")
+
 #: Surviving mutants that cannot change behaviour: (file, function, the changed line before,
 #: after (None: any change of that line), why). Lines are compared stripped of indentation.
 #: docs/testing.md lists them.
@@ -403,6 +407,61 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
      "self.storages.append(_Storage(Size(prod(dims) * self.element), 0, 1))",
      "the input's last step is set to the network's last step by the caller's hold, and "
      "every network has a row and every row a step, so the last step is at least 1"),
+    # the third sample (run 7)
+    ("cnncalc/core/engine.py", "analyze", "inference=False)", "inference=None)",
+     "only read as true or false (`if inference and ...`)"),
+    ("cnncalc/core/engine.py", "_Scope.__init__", "self.later: set[str] = set()",
+     "self.later: set[str] = None", "`seq` sets every scope's `later` before the scope's "
+     "first entry is walked, so before any `from:` reads it"),
+    ("cnncalc/core/engine.py", "_Walker.seq",
+     "path = None  # known once the entry has its name; the error label uses it",
+     'path = ""  # known once the entry has its name; the error label uses it',
+     "only read as true or false (the label names the path when there is one)"),
+    ("cnncalc/core/engine.py", "_Walker.seq", "inputs: list[Shape] | None = None",
+     'inputs: list[Shape] | None = ""', "read only by a join, which always has from: (the "
+     "parser makes a join only with from: [a, b, ...]), so it is always set for one"),
+    ("cnncalc/core/engine.py", "_Walker.merge",
+     "for n, s in zip(names, shapes, strict=True))", "for n, s in zip(names, shapes, ))",
+     "the names and shapes of a merge's inputs are made together, one per input: they are "
+     "always as long"),
+    ("cnncalc/core/engine.py", "_Walker.use",
+     "max(n.depth for n in node.walk()) - node.depth)",
+     "max(n.depth for n in node.walk()) + node.depth)", _COPY_OR_WALK),
+    ("cnncalc/core/engine.py", "_Walker.self_contained",
+     "block = self.spec.blocks.get(entry.kind)", "block = None", _COPY_OR_WALK),
+    ("cnncalc/core/layers.py", "Pool.output_shape",
+     "if max(pads[0:2]) > fh // 2 or max(pads[2:4]) > fw // 2:",
+     "if max(pads[0:2]) > fh // 2 or max(pads[2:4]) > fw / 2:",
+     "paddings are whole numbers: p > f // 2 exactly when p > f / 2"),
+    ("cnncalc/core/layers.py", "Pool.output_shape",
+     "if max(pads[0:2]) > fh // 2 or max(pads[2:4]) > fw // 2:",
+     "if max(pads[0:2]) > fh / 2 or max(pads[2:4]) > fw // 2:",
+     "paddings are whole numbers: p > f // 2 exactly when p > f / 2"),
+    ("cnncalc/core/layers.py", "Dense.ops",
+     'return (Op("addmm" if self.bias else "mm", New(out_shape, layout="contiguous"),',
+     'return (Op("addmm" if self.bias else "mm", New(out_shape, ),',
+     "a dense layer's output is a vector, and a flat tensor is contiguous whatever its "
+     "layout says (`_Pass.layout` of 1-D dims)"),
+    ("cnncalc/core/layers.py", "SqueezeExcite.ops",
+     'return (Op("mean", New((1, 1, c), layout="contiguous")),',
+     'return (Op("mean", New((1, 1, c), )),',
+     "the 1x1 tensors inside a squeeze-excite are read only by its own convolutions, "
+     "activations and the final multiply (laid out as the input map): none is a view, so "
+     "their strides change no byte"),
+    ("cnncalc/core/layers.py", "SqueezeExcite.ops",
+     'Op("convolution", New((1, 1, c)), params=True, saves=(OPERAND,)),',
+     'Op("convolution", New((1, 1, c)), saves=(OPERAND,)),',
+     "the second convolution reads the first's output, which needs a gradient whenever the "
+     "second's weights do (one trainable flag for the whole squeeze-excite): its result needs "
+     "one either way"),
+    ("cnncalc/analyses/memory.py", "_Pass.check_overwrites",
+     "for when, tensor in self.reads.get(target.storage, ()):",
+     "for when, tensor in self.reads.get(target.storage, ):",
+     "an overwritten tensor was read by the in-place op itself, so its storage is always in "
+     "`reads`"),
+    ("cnncalc/analyses/memory.py", "Forward.peak", "best, at = -1, None",
+     "best, at = -2, None", "every step holds 0 bytes or more, so the first step beats either "
+     "start"),
     ("cnncalc/analyses/memory.py", "_is_channels_last", "if strides[1] == 0:",
      "if strides[2] == 0:", "torch's guard for a channel stride of 0 (an expanded tensor): "
      "no tensor cnncalc lays out has a zero stride, so neither guard ever fires"),

@@ -219,10 +219,11 @@ class _Pass:
         dims = _dims(spec.shape) if spec.shape else (spec.fixed,)
         return self.tensor(len(self.storages) - 1, dims, self.layout(spec, dims, operands))
 
-    def tensor(self, storage: int, dims: tuple[int, ...], strides: tuple[int, ...],
-               grad: bool = False) -> _Tensor:
+    def tensor(self, storage: int, dims: tuple[int, ...], strides: tuple[int, ...]) -> _Tensor:
+        """A new tensor (a new storage's, or a view's); it needs no gradient until `run` says
+        so of an op's result."""
         self.tensors += 1
-        return _Tensor(storage, dims, strides, grad, self.tensors)
+        return _Tensor(storage, dims, strides, False, self.tensors)
 
     @staticmethod
     def layout(spec: New, dims: tuple[int, ...], operands: list[_Tensor]) -> tuple[int, ...]:
@@ -273,12 +274,8 @@ class _Pass:
         assert layer is not None
         if isinstance(layer, Merge):
             ops = layer.merge_ops(node.inputs, node.output_shape)
-        else:
-            try:
-                ops = layer.ops(node.input_shape, node.output_shape, self.training)
-            except CnnCalcError as exc:
-                raise exc.located(file=self.report.file or None, line=node.line,
-                                  layer=node.path) from None
+        else:  # (the engine checked the shapes: a kind's ops never refuse them)
+            ops = layer.ops(node.input_shape, node.output_shape, self.training)
         first = len(self.steps)
         values = list(inputs)
         trains = node.trainable_params > 0
@@ -334,7 +331,8 @@ class _Pass:
                     self.keep(result, node)
                 elif save.what == "extra":
                     self.keep(extras[save.index], node)
-                else:  # "copy": autograd copies what an in-place op is about to overwrite
+                else:  # autograd copies what an in-place op is about to overwrite
+                    assert save.what == "copy", save.what
                     source = operands[save.index]
                     self.keep(self.new(New(shape=(prod(source.dims),)), []), node)
         return result

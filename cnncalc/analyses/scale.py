@@ -398,7 +398,7 @@ class _Rewriter:
             if isinstance(fields, dict):
                 if field in fields:
                     fields[field] = self.width_of(fields[field], (fields, field), what)
-            elif place == 0 and not isinstance(fields, list) and "kind" not in item:
+            elif place == 0 and not isinstance(fields, list):  # (the long form is a dict)
                 item[kind] = self.width_of(fields, (item, kind), what)  # `- conv: 64`
             elif place is not None and isinstance(fields, list) and len(fields) > place:
                 fields[place] = self.width_of(fields[place], (fields, place), what)

@@ -67,7 +67,7 @@ def analyze(spec: Spec, input_shape: Shape | None = None, batch: int = 1,
     if prod(shape) > MAX_COUNT:
         raise CnnCalcError(f"the input {fmt_shape(shape)} has more than 10^100 values"
                            ).located(file=spec.file)
-    walker = _Walker(spec, shape)
+    walker = _Walker(spec)
     top = _Scope()
     try:
         with paused_gc(), expr.budget(MAX_EXPRESSION_STEPS):
@@ -239,7 +239,7 @@ def _copy_node(node: Node, name: str, path: str, root: str, cut: int, shift: int
 
 
 class _Walker:
-    def __init__(self, spec: Spec, input_shape: Shape):
+    def __init__(self, spec: Spec):
         self.spec = spec
         self.count = 0  # layers, merges and post-activations: the report's layer count
         self.rows = 0  # every node made, groups included: what MAX_ROWS bounds

@@ -222,11 +222,11 @@ def list_form(model: type[Layer], fixed: tuple[str, ...] = ()) -> ListForm:
       without a positional field (`flatten`, `relu`) take no value at all.
     """
     positional = tuple(f for f in model.positional if f not in fixed)
-    if not positional:
-        return "refused"
     if len(positional) == 1:
         return "value"
-    return "refused" if _takes_list(model.model_fields[positional[0]].annotation) else "fields"
+    if positional and not _takes_list(model.model_fields[positional[0]].annotation):
+        return "fields"
+    return "refused"
 
 
 def _takes_list(annotation: Any) -> bool:
@@ -513,7 +513,8 @@ class Pool(Layer):
         h, w, c = spatial(shape, f"{self.mode} pooling")
         pads = self.padding_of(shape)
         fh, fw = pair(self.kernel)
-        if self.padding != "same" and (max(pads[0:2]) > fh // 2 or max(pads[2:4]) > fw // 2):
+        # ("same" never exceeds it: its padding is at most f - 1 in all, the larger half after)
+        if max(pads[0:2]) > fh // 2 or max(pads[2:4]) > fw // 2:
             raise CnnCalcError(
                 f"pooling padding {self.padding} is more than half the kernel {self.kernel} "
                 "(PyTorch refuses it: every window would have to start in the input)")
