@@ -50,13 +50,11 @@ def folder() -> Path | None:
 
 
 def _parser_version() -> str:
-    """What parsed an entry: the entry layout, cnncalc's version and the size and time of
-    change of the modules that parse (a new cnncalc, or an edited parser in a checkout, reads
-    no older entry)."""
+    """What parsed an entry: the entry layout and the size and time of change of the modules
+    that parse (a new cnncalc installs them anew, and an edited parser in a checkout changes
+    them: neither reads an older entry)."""
     global _version
     if _version is None:
-        from .. import __version__
-
         here = Path(__file__).parent
         stamps = []
         for module in ("yamlread.py", "loader.py", "parsecache.py"):
@@ -65,7 +63,7 @@ def _parser_version() -> str:
                 stamps.append(f"{stat.st_size}.{stat.st_mtime_ns}")
             except OSError:
                 stamps.append("?")
-        _version = f"{LAYOUT}:{__version__}:{':'.join(stamps)}"
+        _version = f"{LAYOUT}:{':'.join(stamps)}"
     return _version
 
 
