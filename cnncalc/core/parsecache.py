@@ -27,7 +27,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from .loader import LineDict, LineList
+from .tree import LineDict, LineList
 
 #: Texts longer than this are parsed every time (a cache entry holds the text twice over).
 MAX_TEXT = 1 << 20

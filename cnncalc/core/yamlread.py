@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 
 from ..errors import CnnCalcError, Problem
-from .loader import LineDict, LineList
+from .tree import LineDict, LineList
 
 MAX_NODES = 2_000_000
 
