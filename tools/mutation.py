@@ -380,7 +380,7 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
      "self.training_only = False  # whether an entry is training-only (its rows are)",
      "self.training_only = None  # whether an entry is training-only (its rows are)",
      "only read as true or false"),
-    ("cnncalc/core/layers.py", "list_form", 'return "value"', 'return "VALUE"',
+    ("cnncalc/core/layers.py", "list_form", 'return "value"', None,
      "its callers test for 'refused' and 'fields' only: any other answer is the value form"),
     ("cnncalc/core/engine.py", "_Walker.entry",
      "inner = frame.inside(path, env=dict(frame.env, i=index))",
