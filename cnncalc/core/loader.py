@@ -1,5 +1,5 @@
-"""Reading spec files safely, and the parsed form every reader shares: values that keep the
-line of every mapping, key and list item.
+"""Reading spec files safely, and `load_yaml`, the one way in to a parsed spec (values that
+keep the line of every mapping, key and list item: `cnncalc.core.tree`).
 
 - every reading failure (missing file, directory, non-UTF-8 bytes, too large) is a
   :class:`~cnncalc.errors.CnnCalcError` naming the file (and the line where there is one);
