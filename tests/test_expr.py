@@ -733,20 +733,32 @@ def test_an_evaluation_costs_its_syntax_tree_and_the_budget_is_spent_at_exactly_
             evaluate(text, env)
 
 
-def test_a_text_constant_costs_a_step_more_for_every_64_characters():
+@pytest.mark.parametrize("length", [100, 128])
+def test_a_text_constant_costs_a_step_more_for_every_64_characters(length):
     """A string literal costs its node and one step per whole 64 characters (`len // 64`):
-    100 characters cost 1 + 1, so long text is no free way to spend the budget, and a cost is
-    always a whole number of steps."""
+    100 characters cost 1 + 1 and 128 cost 1 + 2, so long text is no free way to spend the
+    budget, and a cost is always a whole number of steps."""
     import ast
 
-    text = "$('" + "a" * 100 + "')"
+    text = "$('" + "a" * length + "')"
     nodes = sum(1 for _ in ast.walk(ast.parse(text[1:], mode="eval").body))
     assert nodes == 1  # the Constant
-    exact = nodes + 100 // 64
+    exact = nodes + length // 64
     with budget(exact):
-        assert evaluate(text, {}) == "a" * 100
+        assert evaluate(text, {}) == "a" * length
     with budget(exact - 1), pytest.raises(CnnCalcError, match="steps to evaluate"):
         evaluate(text, {})
+
+
+def test_an_element_wise_call_on_a_list_charges_what_it_reads_and_what_it_makes():
+    """`abs(xs)` of 100 numbers: its 5 nodes, the 100 it reads and the 100 it makes; out of
+    steps at the last charge, the refusal still names the expression."""
+    text, env = "$(abs(xs))", {"xs": list(range(-50, 50))}
+    with budget(5 + 100 + 100):
+        assert evaluate(text, env) == [abs(x) for x in range(-50, 50)]
+    with budget(5 + 100 + 99), pytest.raises(CnnCalcError) as error:
+        evaluate(text, env)
+    assert str(error.value).endswith("the last was '$(abs(xs))'")
 
 
 def test_the_budget_refusal_shows_the_first_40_characters_of_the_last_expression():

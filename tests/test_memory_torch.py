@@ -355,6 +355,14 @@ VIEWS = {
         "- conv: {filters: 4, kernel: 1}\n"
         "- parallel:\n    merge: add\n    branches:\n      - [relu]\n      - [relu]\n"
         "      - [{conv: {filters: 4, kernel: 1}}]\n      - [relu]\n- flatten\n- dense: 2"),
+    # ... and the third input is read by its add_: it stays alive while the fourth branch
+    # makes its largest tensor (16 channels), where the peak is
+    "add_of_four_branches_the_last_widest": (
+        "- conv: {filters: 4, kernel: 1}\n"
+        "- parallel:\n    merge: add\n    branches:\n      - [relu]\n      - [relu]\n"
+        "      - [{conv: {filters: 4, kernel: 1}}]\n"
+        "      - [{conv: {filters: 16, kernel: 1}}, {conv: {filters: 4, kernel: 1}}]\n"
+        "- flatten\n- dense: 2"),
     # a one-channel 2x1 map laid out channels last (a layer norm's output): the conv after
     # it is laid out channels last too, so the flatten after that copies
     "channels_last_column_then_conv_then_flatten": (
@@ -366,6 +374,20 @@ VIEWS = {
                                     "    branches:\n      - [{flatten: {}}]\n"
                                     "      - [{flatten: {}}]\n- dense: 2"),
 }
+
+
+@pytest.mark.parametrize("k", [2, 3, 4, 5])
+def test_an_add_of_k_inputs_runs_the_adds_torch_runs(k: int) -> None:
+    # the first two inputs added into a new tensor, each other one added into it in place:
+    # the same adds, in the same order, as the built module's forward pass dispatches
+    branches = "".join("        - [relu]\n" for _ in range(k))
+    text = ("name: t\ninput: 6x6x4\nlayers:\n  - parallel:\n      merge: add\n"
+            f"      branches:\n{branches}")
+    report = analyze(text)
+    alive = live_peak(network(report), example(report), False)
+    theirs = [name for name, _, _ in alive.trace if name in ("add", "add_")]
+    assert theirs == ["add"] + ["add_"] * (k - 2)
+    assert [op for op in memory.forward(report).ops if op in ("add", "add_")] == theirs
 
 
 @pytest.mark.parametrize("case", sorted(VIEWS))

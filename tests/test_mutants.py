@@ -1459,12 +1459,12 @@ def test_rule_a_when_that_is_no_truth_value_is_refused_by_name():
 
 
 def test_rule_a_training_only_last_row_of_a_block_is_refused_at_its_line():
-    text = ("name: t\ninput: 4\nlayers:\n  - seq:\n      - dense: 3\n"
+    text = ("name: t\ninput: 4\nlayers:\n  - seq:\n      - dense: 3\n      - dense: 3\n"
             "      - dense: 2\n        training_only: true\n    name: body\n")
     with pytest.raises(CnnCalcError) as error:
         analyze(load_text(text, "t.yaml"))
     assert str(error.value).startswith(
-        "t.yaml:6: 'body.dense2': 'body.dense2' runs only in training but is the last layer "
+        "t.yaml:7: 'body.dense3': 'body.dense3' runs only in training but is the last layer "
         "of 'body'")
 
 
@@ -1536,3 +1536,41 @@ def test_rule_the_classifier_is_found_inside_a_long_form_container():
     scaled = scale_raw(load_yaml(text, "t.yaml"), Scaling(width=2.0), "t.yaml")
     branches = scaled["layers"][1]["branches"]
     assert [branch[1]["dense"] for branch in branches] == [24, 10]  # 20 -> 24, divisible by 8
+
+
+# --------------------------------------------------------------------------- the fourth sample
+
+def test_rule_an_expression_reads_the_input_height_width_and_channels():
+    text = ("name: t\ninput: 8x5x3\nlayers:\n"
+            "  - conv: {filters: $(100 * in_height + 10 * in_width + in_channels), kernel: 1}\n")
+    report = analyze(load_text(text, "t.yaml"))
+    assert report.nodes[0].output_shape == (8, 5, 853)
+
+
+GOOGOL = "1" + "0" * 100
+
+
+@pytest.mark.parametrize(("given", "layers", "where", "shown"), [
+    # 10^50 inputs to 10^50 units: 10^100 MACs (the most), 10^100 + 10^50 params (past it)
+    ("4", "  - dense: $(10 ** 50)\n  - dense: $(10 ** 50)\n", "5: layer 2 'dense2' (dense)",
+     "(1" + "0" * 50 + ")"),
+    # a softmax of 10^100 values: 3 x 10^100 element-wise ops, nothing else past the most
+    (GOOGOL, "  - softmax\n", "4: layer 1 'softmax1' (softmax)", f"({GOOGOL}"[:60] + "..."),
+])
+def test_rule_params_or_element_wise_ops_alone_past_a_googol_are_refused(given, layers, where,
+                                                                        shown):
+    text = f"name: t\ninput: {given}\nlayers:\n{layers}"
+    with pytest.raises(CnnCalcError) as error:
+        analyze(load_text(text, "t.yaml"))
+    assert str(error.value) == (f"t.yaml:{where}: counts past 10^100 (output {shown}); "
+                                "check the sizes for a typo")
+
+
+def test_rule_rows_inside_a_frozen_residual_are_frozen_the_activation_after_it_too():
+    text = ("name: t\ninput: 4x4x2\nlayers:\n  - residual:\n"
+            "      body: [{conv: {filters: 2, kernel: 1}}]\n      activation: relu\n"
+            "    trainable: false\n")
+    report = analyze(load_text(text, "t.yaml"))
+    assert [(n.path, n.trainable) for n in report.nodes[0].walk()] == [
+        ("residual1", False), ("residual1.conv1", False), ("residual1.add", False),
+        ("residual1.relu", False)]

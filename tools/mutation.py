@@ -462,6 +462,55 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
     ("cnncalc/analyses/memory.py", "Forward.peak", "best, at = -1, None",
      "best, at = -2, None", "every step holds 0 bytes or more, so the first step beats either "
      "start"),
+    # the fourth sample
+    ("cnncalc/core/layers.py", "Pool.ops",
+     "if top == bottom and left == right and top <= fh // 2 and left <= fw // 2:",
+     "if top == bottom and left == right and top <= fh // 2 and left <= fw / 2:",
+     "paddings are whole numbers: p <= f // 2 exactly when p <= f / 2"),
+    ("cnncalc/core/layers.py", "Pool.ops",
+     'Op("div", New(out_shape), reads=(2, -1), saves=(Save("operand", 1, when=0),)))',
+     'Op("div", New(out_shape), reads=(2, -1), saves=(Save("operand", 1, when=None),)))',
+     "the division's result needs a gradient only when the pooled sum (operand 0) does: the "
+     "counts never do, so `when=0` and always are the same condition"),
+    ("cnncalc/core/engine.py", "Frame.of", "return Frame(self.env, self.parent, self.depth,",
+     "return Frame(self.env, None, self.depth,",
+     "an entry's own frame is never a list's: only `seq` reads a frame's parent, and it reads "
+     "the list's frame, never the one `of` makes for an entry"),
+    ("cnncalc/core/engine.py", "_Walker.seq", "sources: list[Node] = []",
+     "sources: list[Node] = None", "only read as true or false before `from:` sets it (an "
+     "empty list and None are both false there)"),
+    ("cnncalc/core/engine.py", "_Walker.seq",
+     ").located(file=self.spec.file, line=last.line, layer=f\"'{_clip_path(last.path)}'\")",
+     ").located(file=None, line=last.line, layer=f\"'{_clip_path(last.path)}'\")",
+     "the refusal is raised inside a block, whose list's handler locates it with the same file "
+     "(`located` fills only what is missing)"),
+    ("cnncalc/core/engine.py", "_Walker.leaf", "layer = entry.model", "layer = None",
+     "the entry's model is its fields validated once by the parser: without it the walk "
+     "validates the same fields again, to the same layer"),
+    ("cnncalc/core/engine.py", "_Walker.merge",
+     "for n, s in zip(names, shapes, strict=True))", "for n, s in zip(names, shapes, strict=None))",
+     "the names and shapes of a merge's inputs are made together, one per input: they are "
+     "always as long"),
+    ("cnncalc/core/engine.py", "_Walker.self_contained",
+     "return False  # walked each time: the walk refuses it",
+     "return True  # walked each time: the walk refuses it",
+     "a block that uses itself: walked or copied, its first walk refuses it (\"uses "
+     "itself\"), and no block is unknown (the parser refuses one)"),
+    ("cnncalc/analyses/memory.py", "_is_channels_last", "low = 0", "low = 1",
+     "the first stride it is compared with is the channels', at least 1 for every tensor "
+     "memory lays out (a 0 is refused just before)"),
+    ("cnncalc/analyses/memory.py", "_Pass.run",
+     "self.keep(self.new(New(shape=(prod(source.dims),)), []), node)",
+     "self.keep(self.new(New(shape=(prod(source.dims),)), None), node)",
+     "autograd's copy is flat: a 1-D tensor's layout is contiguous without reading its "
+     "operands"),
+    ("cnncalc/core/expr.py", "_compile",
+     'raise CnnCalcError(f"{text!r}: unsupported expression")  # pragma: no cover', None,
+     "unreachable: `_check` refuses every node `_compile` does not handle, before it runs"),
+    ("cnncalc/core/expr.py", "_pairs",
+     "return list(zip(*(a if isinstance(a, list) else [a] * n for a in args), strict=True))",
+     "return list(zip(*(a if isinstance(a, list) else [a] * n for a in args), strict=None))",
+     "the lists are checked to be of one length just before, and the numbers repeated to it"),
     ("cnncalc/analyses/memory.py", "_is_channels_last", "if strides[1] == 0:",
      "if strides[2] == 0:", "torch's guard for a channel stride of 0 (an expanded tensor): "
      "no tensor cnncalc lays out has a zero stride, so neither guard ever fires"),
