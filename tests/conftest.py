@@ -27,6 +27,18 @@ settings.register_profile("mutation", derandomize=True, database=None, deadline=
                           phases=(Phase.explicit, Phase.generate))
 
 
+@pytest.fixture(autouse=True)
+def _expressions_compiled_afresh_under_mutmut() -> None:
+    """Under mutmut (tools/mutation.py) each mutant's tests run in a process forked from one
+    that already ran them, whose caches hold every expression compiled by the unmutated code:
+    a mutant of the compiled functions would never run. Clear them before each test there."""
+    if os.environ.get("MUTANT_UNDER_TEST"):
+        from cnncalc.core import expr
+
+        for cache in (expr._CACHE, expr._COMPILED, expr._COSTS):
+            cache.clear()
+
+
 @pytest.fixture
 def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("COLUMNS", "200")
