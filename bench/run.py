@@ -289,6 +289,9 @@ def main() -> None:
     runs = 1 if args.quick else args.runs
     sizes = (100, 300) if args.quick else (1_000, 3_000, 9_000)  # specs stop at 10,000 rows
     os.environ["PYTHONPATH"] = str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    # as installed: Python's bytecode written and read (with PYTHONDONTWRITEBYTECODE set, every
+    # changed module would be compiled again in every run measured)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     cache = tempfile.TemporaryDirectory(prefix="cnncalc-bench-cache-")
     os.environ["CNNCALC_CACHE_DIR"] = cache.name
     rows: list[tuple[str, str, str, str]] = []
