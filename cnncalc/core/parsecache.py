@@ -57,7 +57,7 @@ def _parser_version() -> str:
     if _version is None:
         here = Path(__file__).parent
         stamps = []
-        for module in ("yamlread.py", "loader.py", "parsecache.py"):
+        for module in ("yamlread.py", "tree.py", "loader.py", "parsecache.py"):
             try:
                 stat = (here / module).stat()
                 stamps.append(f"{stat.st_size}.{stat.st_mtime_ns}")

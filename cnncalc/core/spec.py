@@ -36,16 +36,6 @@ from .validate import pydantic_problems, validate_leaf
 COMMON = ("name", "repeat", "when", "trainable", "scale", "from", "training_only", "lint",
           "written_as")
 CONTAINERS = ("seq", "residual", "parallel")
-
-
-def misplaced(kind: str, key: str, fields: str = "fields") -> str | None:
-    """The refusal of an entry's own field (`name`, `from`, `when` ... COMMON) written among
-    the fields of its kind or the arguments of its block (`- conv: {filters: 8, name: a}`),
-    or None for any other key."""
-    if key not in COMMON:
-        return None
-    return (f"{kind}: '{key}' belongs to the list entry, not to {kind}'s {fields}: write "
-            f"'{key}:' on a line of its own under '- {kind}:', lined up with '{kind}:'")
 #: `from: input` reads the input of the list the entry is in (at the top, the network's input);
 #: no layer may take it as its name.
 INPUT = "input"
@@ -58,6 +48,16 @@ RESERVED_NAMES = frozenset((*SHAPE_VARS, *expr.FUNCTIONS))
 #: written as one named entry is a row of that name instead of `shortcut` (see
 #: `shortcut_name`), so no body layer may take that name either.
 RESIDUAL_ROWS = ("add", "shortcut")
+
+
+def misplaced(kind: str, key: str, fields: str = "fields") -> str | None:
+    """The refusal of an entry's own field (`name`, `from`, `when` ... COMMON) written among
+    the fields of its kind or the arguments of its block (`- conv: {filters: 8, name: a}`),
+    or None for any other key."""
+    if key not in COMMON:
+        return None
+    return (f"{kind}: '{key}' belongs to the list entry, not to {kind}'s {fields}: write "
+            f"'{key}:' on a line of its own under '- {kind}:', lined up with '{kind}:'")
 
 
 def name_text(value: Any) -> str | None:
