@@ -7,7 +7,7 @@ Pure Python; it never imports torch. Shapes propagate with `floor((n + 2p - f) /
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple, TypeVar
 
 from ..errors import CnnCalcError, suggest
@@ -766,6 +766,10 @@ class _Walker:
                 self.expanded[key] = _Expansion(
                     node, self.rows - rows, self.count - count,
                     max(n.depth for n in node.walk()) - node.depth)
+                # The row handed on is not the template's: its container may become
+                # "shortcut" or "branch", its line, file and sources are this use's. The
+                # rows below it are shared; nothing changes them while the walk goes on.
+                node = replace(node)
         node.line = entry.line
         return node, node.output_shape
 
