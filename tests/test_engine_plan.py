@@ -8,12 +8,16 @@ block's name), which the engine walks entry by entry, and hand-computed receptiv
 from __future__ import annotations
 
 import textwrap
+from dataclasses import FrozenInstanceError, fields, replace
+from types import MappingProxyType
 
 import pytest
 
-from cnncalc import analyze
+from cnncalc import CnnCalcError, analyze, bundled, load
 from cnncalc.analyses import memory
 from cnncalc.analyses.receptive import receptive_fields
+from cnncalc.core import engine
+from cnncalc.core.report import Node
 from cnncalc.core.source import load_text
 
 BLOCK = """\
@@ -115,3 +119,145 @@ def test_the_receptive_field_after_a_block_used_as_a_shortcut_by_hand():
     assert fields["residual2"].size == 7
     assert fields["residual2.p"].size == 5
     assert report.nodes[1].children[0].container == "seq"
+
+
+# --------------------------------------------------------------------------- across analyses
+# A spec's later analyses copy the block expansions its earlier ones walked (`engine._Plan`).
+# The truth: the same text loaded again (a new spec, with nothing kept) and analysed once.
+
+def _every_row(report) -> list[tuple]:
+    """Every field of every row, the totals and the outputs of a report."""
+    rows = [tuple((f.name, getattr(n, f.name)) for f in fields(Node) if f.name != "children")
+            for top in report.nodes for n in top.walk()]
+    return [*rows, tuple(getattr(report.totals, f.name) for f in fields(report.totals)),
+            tuple(n.path for n in report.outputs), report.layer_count,
+            report.training_only and tuple(getattr(report.training_only, f.name)
+                                           for f in fields(report.training_only))]
+
+
+def _fresh(name: str):
+    return load(bundled()[name])
+
+
+@pytest.mark.parametrize("name", sorted(bundled()))
+def test_later_analyses_of_a_spec_equal_a_fresh_one(name):
+    spec = _fresh(name)
+    h, w, c = spec.input_shape if len(spec.input_shape) == 3 else (None, None, None)
+    inputs = [None] if h is None else [None, (h + 32, w + 64, c), None, (h + 32, w + 64, c)]
+    for shape in inputs:
+        for _ in range(3):  # the first keeps nothing, the second keeps, the third copies
+            assert _every_row(analyze(spec, shape)) == _every_row(analyze(_fresh(name), shape))
+
+
+FROZEN = """\
+name: frozen
+input: 32x32x3
+freeze_until: s2
+blocks:
+  unit:
+    args: {c: channels}
+    layers:
+      - conv: {filters: $c, kernel: 3, padding: 1}
+      - batchnorm: {}
+      - relu: {}
+layers:
+  - unit: {c: 8}
+    repeat: 2
+    name: s1
+  - unit: {c: 8}
+    name: s2
+  - unit: {c: 8}
+    name: s3
+  - global_pool: avg
+  - dense: 10
+"""
+
+
+def test_what_a_caller_or_freeze_until_does_to_a_report_never_reaches_the_next():
+    spec = load_text(FROZEN, "frozen.yaml")
+    fresh = analyze(load_text(FROZEN, "frozen.yaml"))
+    # a unit on 3 channels: 3 * 3 * 3 * 8 + 8 + 16 (batch norm) = 240 params; on 8 channels:
+    # 3 * 3 * 8 * 8 + 8 + 16 = 600; the dense layer 8 * 10 + 10 = 90. freeze_until: s1's two
+    # units and s2 are frozen; s3 and the dense layer train.
+    assert (fresh.totals.params, fresh.totals.trainable_params) == (240 + 3 * 600 + 90, 690)
+    for _ in range(2):  # the second analysis keeps its walk's expansions
+        report = analyze(spec)
+    for top in report.nodes:
+        for node in top.walk():
+            node.macs, node.params, node.trainable_params, node.container = 0, 0, 0, "x"
+    assert _every_row(analyze(spec)) == _every_row(fresh)
+
+
+STEPS = """\
+name: steps
+input: 8x8x4
+blocks:
+  b:
+    args: {n: 1}
+    layers:
+      - conv: {filters: $(n + n + n + n + n + n + n + n), kernel: 1}
+      - conv: {filters: 4, kernel: 1}
+layers:
+  - b: {n: 1}
+    repeat: 6
+"""
+
+
+def test_an_analysis_refused_for_its_expressions_is_refused_after_others_ran(monkeypatch):
+    # A fresh walk evaluates the block once (its uses have the same key) and the repeat's
+    # count; the plan's copy must spend the block's steps as that walk would.
+    spec = load_text(STEPS, "steps.yaml")
+    analyze(spec), analyze(spec)  # the second keeps the block's expansion
+    spent = {}
+    for steps in range(1, 200):
+        monkeypatch.setattr(engine, "MAX_EXPRESSION_STEPS", steps)
+        try:
+            analyze(load_text(STEPS, "steps.yaml"))
+        except CnnCalcError as exc:
+            spent[steps] = str(exc)
+            continue
+        least = steps  # the fewest steps a fresh analysis needs
+        break
+    assert spent and least > 15  # the block's 16-node expression is more than 15 steps
+    monkeypatch.setattr(engine, "MAX_EXPRESSION_STEPS", least - 1)
+    with pytest.raises(CnnCalcError) as err:
+        analyze(spec)
+    assert str(err.value) == spent[least - 1]
+    monkeypatch.setattr(engine, "MAX_EXPRESSION_STEPS", least)
+    assert _every_row(analyze(spec)) == _every_row(analyze(load_text(STEPS, "steps.yaml")))
+
+
+def test_what_is_kept_is_bounded(monkeypatch):
+    monkeypatch.setattr(engine, "MAX_PLAN_ROWS", 200)
+    spec = _fresh("resnet50")
+    for size in range(64, 96):
+        analyze(spec, (size, size, 3))
+        analyze(spec, (size, size, 3))
+    plan = engine._PLANS[spec]
+    assert 100 < plan.rows <= 200
+    assert plan.rows == sum(done.rows for done in plan.expanded.values())
+    assert _every_row(analyze(spec, (80, 80, 3))) == _every_row(
+        analyze(_fresh("resnet50"), (80, 80, 3)))
+
+
+def test_a_spec_is_frozen_once_loaded():
+    spec = _fresh("resnet50")
+    with pytest.raises(FrozenInstanceError):
+        spec.vars = {"base_width": 128}  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        spec.vars["base_width"] = 128  # type: ignore[index]
+    with pytest.raises(TypeError):
+        spec.blocks["bottleneck"] = spec.blocks["bottleneck"]  # type: ignore[index]
+    with pytest.raises(FrozenInstanceError):
+        spec.layers[0].name = "stem"  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        spec.layers.append(spec.layers[0])  # type: ignore[attr-defined]
+
+
+def test_a_spec_made_with_replace_starts_afresh():
+    # wide_resnet50_2 is resnet50 with base_width 128 (torchvision): 68,883,240 params
+    spec = _fresh("resnet50")
+    analyze(spec), analyze(spec)
+    wide = replace(spec, vars=MappingProxyType({**spec.vars, "base_width": 128}))
+    assert analyze(wide).totals.params == 68_883_240
+    assert analyze(spec).totals.params == 25_557_032

@@ -377,3 +377,15 @@ def test_cli_class_all_and_a_size(runner):
 def test_a_crop_does_not_count_as_dropping_pixels():
     # U-Net crops its skips by design; 572 (16k + 124) drops nothing at any window
     assert R.point(cnncalc.load("unet"), 572).drops_pixels is False
+
+
+def test_a_size_like_a_channels_first_one_is_analysed_at_a_computed_size():
+    # 3x28 with 192 channels reads like torch's (C, H, W) order: `analyze` refuses it as
+    # typed input, `at_size` (sizes this module computes) does not. Truth: the spec's input
+    # replaced (no guard) and analysed; a 1x1 conv of 192 to 8 channels: 192 * 8 * 3 * 28.
+    spec = cnncalc.load_text("name: t\ninput: 8x8x192\nlayers:\n  - conv: {filters: 8, "
+                             "kernel: 1, bias: false}\n", "t.yaml")
+    with pytest.raises(cnncalc.CnnCalcError, match="channels"):
+        cnncalc.analyze(spec, (3, 28, 192))
+    assert R.at_size(spec, 3, 28).totals.macs == 192 * 8 * 3 * 28 \
+        == _totals(spec, 3, 28)["macs"]

@@ -42,12 +42,12 @@ valid only at isolated sizes).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import dataclass, fields, is_dataclass
 from fractions import Fraction
 from math import gcd, lcm
 from typing import Any
 
-from ..core.engine import analyze
+from ..core.engine import analyze_at
 from ..core.expr import is_expression, names_in
 from ..core.layers import Merge
 from ..core.report import Report
@@ -92,12 +92,10 @@ def square(spec: Spec, size: int) -> tuple[int, int, int]:
 
 
 def at_size(spec: Spec, height: int, width: int) -> Report:
-    """`analyze` of the spec with an input of `height` x `width` and the spec's channels.
-
-    The spec's input is replaced rather than passed as `input_shape`: analyze's guard against
-    a mistyped channels-first size (`3x28x192`) is for sizes people write, and would refuse
-    sizes this module computes (a 3x28 input of 192 channels)."""
-    return analyze(replace(spec, input_shape=(height, width, spec.input_shape[-1])))
+    """`analyze` of the spec with an input of `height` x `width` and the spec's channels
+    (`analyze_at`: a 3x28 input of 192 channels is no mistyped channels-first size here).
+    The analyses of one spec share its plan (`engine._Plan`)."""
+    return analyze_at(spec, (height, width, spec.input_shape[-1]))
 
 
 def drops_pixels(report: Report) -> bool:

@@ -6,9 +6,10 @@ Pure Python; it never imports torch. Shapes propagate with `floor((n + 2p - f) /
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple, TypeVar
+from weakref import WeakKeyDictionary
 
 from ..errors import CnnCalcError, suggest
 from . import expr, units
@@ -53,21 +54,27 @@ MAX_COUNT = units.MAX_COUNT
 def analyze(spec: Spec, input_shape: Shape | None = None, batch: int = 1,
             dtype: str = "fp32") -> Report:
     """Propagate shapes through `spec` and count everything, per layer and in total."""
-    if batch < 1:
-        raise CnnCalcError(f"batch must be at least 1, got {batch}")
-    if dtype not in DTYPE_BYTES:
-        raise CnnCalcError(f"unknown dtype {dtype!r}{suggest(dtype, DTYPE_BYTES)}; "
-                           f"use one of {', '.join(DTYPE_BYTES)}")
     if input_shape is not None and channels_first(input_shape):
         try:  # an API caller's (3, 224, 224): the same refusal as `--input` and `input:`
             refuse_channels_first(input_shape)
         except ValueError as exc:
             raise CnnCalcError(f"input_shape: {exc}").located(file=spec.file) from None
-    shape = tuple(input_shape or spec.input_shape)
+    return analyze_at(spec, tuple(input_shape or spec.input_shape), batch, dtype)
+
+
+def analyze_at(spec: Spec, shape: Shape, batch: int = 1, dtype: str = "fp32") -> Report:
+    """`analyze` at an input shape cnncalc computed itself (`resolution`'s sizes): without
+    the guard against a mistyped channels-first size (`3x28x192`), which is for sizes people
+    write and would refuse a 3x28 input of 192 channels."""
+    if batch < 1:
+        raise CnnCalcError(f"batch must be at least 1, got {batch}")
+    if dtype not in DTYPE_BYTES:
+        raise CnnCalcError(f"unknown dtype {dtype!r}{suggest(dtype, DTYPE_BYTES)}; "
+                           f"use one of {', '.join(DTYPE_BYTES)}")
     if prod(shape) > MAX_COUNT:
         raise CnnCalcError(f"the input {fmt_shape(shape)} has more than 10^100 values"
                            ).located(file=spec.file)
-    walker = _Walker(spec)
+    walker = _Walker(spec, _plan_of(spec))
     top = _Scope()
     try:
         with paused_gc(), expr.budget(MAX_EXPRESSION_STEPS):
@@ -83,6 +90,7 @@ def analyze(spec: Spec, input_shape: Shape | None = None, batch: int = 1,
                                            inference=False)
     report.outputs = walker.outputs(nodes, top, spec)
     report.notes = list(spec.notes)
+    walker.keep()  # before `freeze_until` changes the report's rows
     if spec.freeze_until:
         from .freeze import freeze_until
 
@@ -223,6 +231,40 @@ class _Expansion:
     rows: int  # rows made (MAX_ROWS)
     count: int  # layers, merges and post-activations (`Report.layer_count`)
     span: int  # the levels below the block's row (MAX_DEPTH)
+    steps: int  # the expression work of the walk (`expr.budget`)
+
+
+class _Plan:
+    """What the analyses of one spec share: the block uses already expanded, by their key
+    (`_Walker.expansion_key`), and which blocks read rows by `from:`. A spec never changes
+    once loaded (its classes are frozen), and an expansion's rows follow from its key alone,
+    so a later analysis copies them as the walk of one analysis copies a block used again.
+
+    The templates are copies of the rows, made when the analysis that walked them ends: no
+    report holds them, so nothing a caller (or `freeze_until`) does to a report reaches
+    them. Only a spec's second analysis and later ones keep what they walk (a command that
+    analyses a spec once pays nothing for copies), up to `MAX_PLAN_ROWS` rows per spec."""
+
+    __slots__ = ("expanded", "contained", "analyses", "rows")
+
+    def __init__(self) -> None:
+        self.expanded: dict[Any, _Expansion] = {}
+        self.contained: dict[str, bool] = {}  # block name -> `self_contained`
+        self.analyses = 0  # analyses of the spec that ended (with a report or an error)
+        self.rows = 0  # the rows of the templates kept
+
+
+#: The rows of block expansions kept per spec between analyses (a few MB; ResNet-50 at one
+#: input size keeps about 100).
+MAX_PLAN_ROWS = 20_000
+_PLANS: WeakKeyDictionary[Spec, _Plan] = WeakKeyDictionary()
+
+
+def _plan_of(spec: Spec) -> _Plan:
+    plan = _PLANS.get(spec)
+    if plan is None:
+        plan = _PLANS[spec] = _Plan()
+    return plan
 
 
 def _copy_node(node: Node, name: str, path: str, root: str, cut: int, shift: int) -> Node:
@@ -239,16 +281,36 @@ def _copy_node(node: Node, name: str, path: str, root: str, cut: int, shift: int
 
 
 class _Walker:
-    def __init__(self, spec: Spec):
+    def __init__(self, spec: Spec, plan: _Plan):
         self.spec = spec
+        self.plan = plan
         self.count = 0  # layers, merges and post-activations: the report's layer count
         self.rows = 0  # every node made, groups included: what MAX_ROWS bounds
         self.read: set[Node] = set()  # the nodes whose output something reads
         self.ends: set[Node] = set()  # the nodes that end nothing: outputs unless read
-        #: block uses already expanded, by what decides their rows (see `use`)
+        #: block uses expanded in this analysis, by what decides their rows (see `use`);
+        #: those walked here (not taken from the plan) are kept by `keep`
         self.expanded: dict[Any, _Expansion] = {}
-        self.contained: dict[str, bool] = {}  # block name -> `self_contained`
+        self.walked: list[Any] = []
+        self.contained = plan.contained  # block name -> `self_contained`
         self.training_only = False  # whether an entry is training-only (its rows are)
+        plan.analyses += 1
+
+    def keep(self) -> None:
+        """Keep, for the spec's later analyses, private copies of the expansions walked
+        here (from its second analysis on, within MAX_PLAN_ROWS)."""
+        plan = self.plan
+        if plan.analyses < 2:
+            return
+        for key in self.walked:
+            done = self.expanded[key]
+            if plan.rows + done.rows > MAX_PLAN_ROWS:
+                break
+            node = done.node
+            plan.expanded[key] = _Expansion(
+                _copy_node(node, node.name, node.path, node.path, len(node.path), 0),
+                done.rows, done.count, done.span, done.steps)
+            plan.rows += done.rows
 
     def node(self, *args: Any, **fields: Any) -> Node:
         """A new row of the report, refused past MAX_ROWS."""
@@ -388,7 +450,7 @@ class _Walker:
         return found
 
     # -- lists of entries
-    def seq(self, entries: list[Entry], shape: Shape, frame: Frame,
+    def seq(self, entries: Sequence[Entry], shape: Shape, frame: Frame,
             reserved: frozenset[str] = frozenset(),
             scope: _Scope | None = None) -> tuple[list[Node], Shape]:
         """`reserved`: names of rows the container adds beside these entries (a residual's
@@ -754,18 +816,20 @@ class _Walker:
             inner[key] = self.value(value, inner)
         bound.update((k, inner[k]) for k in block.let)
         key = self.expansion_key(entry.kind, shape, frame, bound)
-        done = self.expanded.get(key) if key is not None else None
+        done = None if key is None else self.expanded.get(key) or self.planned(key)
         if done is not None and frame.depth + done.span + 2 <= MAX_DEPTH:
             node = self.copy(done, name, path, frame.depth)
         else:
-            rows, count = self.rows, self.count
+            rows, count, steps = self.rows, self.count, expr.steps_left()
             node, _ = self.single(block.body, name, path, shape,
                                   frame.expanding(entry.kind, bound),
                                   kind=entry.kind)
             if key is not None:
                 self.expanded[key] = _Expansion(
                     node, self.rows - rows, self.count - count,
-                    max(n.depth for n in node.walk()) - node.depth)
+                    max(n.depth for n in node.walk()) - node.depth,
+                    0 if steps is None else steps - (expr.steps_left() or 0))
+                self.walked.append(key)
                 # The row handed on is not the template's: its container may become
                 # "shortcut" or "branch", its line, file and sources are this use's. The
                 # rows below it are shared; nothing changes them while the walk goes on.
@@ -806,11 +870,28 @@ class _Walker:
             return self.self_contained(block.body, seen | {entry.kind})
         return True
 
+    def planned(self, key: Any) -> _Expansion | None:
+        """The expansion an earlier analysis of the spec kept for `key`, made this
+        analysis's own. Its walk's expression work is spent now, as walking it would: an
+        analysis refused for its expressions is refused however many ran before (when too
+        little is left, it is walked, and the walk names the expression)."""
+        done = self.plan.expanded.get(key)
+        if done is None:
+            return None
+        left = expr.steps_left()
+        if left is not None and left < done.steps:
+            return None
+        expr.spend(done.steps)
+        self.expanded[key] = done
+        return done
+
     def copy(self, done: _Expansion, name: str, path: str, depth: int) -> Node:
         """The rows of an expanded block again, at `path` and `depth`: the same counts and
         shapes, the same bounds (MAX_ROWS). Nothing to add to `read` and `ends`: in a block
         that reads no row by `from:`, each row of a list but the last is read by the next,
-        so no row inside it is an output (`outputs`)."""
+        so no row inside it is an output (`outputs`). Nor to `training_only`: such a block
+        holds a training-only row only inside a training-only entry, which sets it (a
+        training-only row must be a list's last, which is refused, or be read by `from:`)."""
         self.rows += done.rows
         if self.rows > MAX_ROWS:
             raise _too_many_rows()

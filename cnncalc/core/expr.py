@@ -213,6 +213,18 @@ def _charge(text: str, steps: int) -> None:
         raise _spent(text, left[1])
 
 
+def steps_left() -> int | None:
+    """The steps left to the innermost analysis running now; None: unbounded."""
+    return _BUDGETS[-1][0] if _BUDGETS else None
+
+
+def spend(steps: int) -> None:
+    """Spend `steps` that are known to be left (`steps_left`): the work of evaluations
+    done before whose results are reused (see `engine`'s plans)."""
+    if _BUDGETS:
+        _BUDGETS[-1][0] -= steps
+
+
 def _spent(text: str, steps: int) -> CnnCalcError:
     return CnnCalcError(
         f"the spec's expressions take more than {steps:,} steps to evaluate (one "

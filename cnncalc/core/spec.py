@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import keyword
 import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -90,7 +92,7 @@ def shortcut_name(entry: Residual) -> str | None:
 
 # --------------------------------------------------------------------------- entries
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, frozen=True)
 class Entry:
     """One item of a layer list, before shapes are known."""
 
@@ -103,7 +105,7 @@ class Entry:
     scale: bool = True
     #: `from:`: the layers (names or dotted paths, or `input`) whose outputs feed this entry
     #: instead of the entry before it; None: the entry before it (or the list's input)
-    sources: list[str] | None = None
+    sources: tuple[str, ...] | None = None
     #: runs only in training (an auxiliary head): not in inference totals, not in eval mode
     training_only: bool = False
     #: how the reference torch code writes this layer (one of its kind's `forms`), for the
@@ -116,29 +118,29 @@ class Entry:
     lint: tuple[str, ...] = ()
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, frozen=True)
 class Leaf(Entry):
     args: dict[str, Any] = field(default_factory=dict)
     arg_lines: dict[str, int] = field(default_factory=dict)
     model: Layer | None = None  # validated now when no field is an expression
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, frozen=True)
 class Seq(Entry):
-    children: list[Entry] = field(default_factory=list)
+    children: tuple[Entry, ...] = ()
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, frozen=True)
 class Residual(Entry):
-    body: list[Entry] = field(default_factory=list)
-    shortcut: list[Entry] = field(default_factory=list)
+    body: tuple[Entry, ...] = ()
+    shortcut: tuple[Entry, ...] = ()
     activation: str | None = None
     add: bool | str = True
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, frozen=True)
 class Parallel(Entry):
-    branches: list[list[Entry]] = field(default_factory=list)
+    branches: tuple[tuple[Entry, ...], ...] = ()
     merge: Literal["concat", "add"] = "concat"
     activation: str | None = None
     #: None: every branch gets the whole input; an int n: the channels in n chunks (torch's
@@ -146,12 +148,12 @@ class Parallel(Entry):
     split: int | list[Any] | str | None = None
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, frozen=True)
 class Join(Entry):
     """`add` or `concat` of the outputs its `from:` names (two or more), as a layer."""
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, frozen=True)
 class Use(Entry):
     """A use of a block defined under `blocks:`."""
 
@@ -159,7 +161,7 @@ class Use(Entry):
     arg_lines: dict[str, int] = field(default_factory=dict)
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, frozen=True)
 class BlockDef:
     name: str
     line: int
@@ -231,23 +233,23 @@ class Header(BaseModel):
         return value
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, frozen=True, weakref_slot=True)
 class Spec:
     name: str
     description: str
     input_shape: Shape
-    layers: list[Entry]
-    blocks: dict[str, BlockDef]
-    vars: dict[str, Any]
+    layers: tuple[Entry, ...]
+    blocks: Mapping[str, BlockDef]
+    vars: Mapping[str, Any]
     budget: dict[str, Any] | None
     file: str
     raw: Any  # the loaded YAML (LineDict), for tools that rewrite specs
     budget_lines: dict[str, int] = field(default_factory=dict)
     freeze_until: str | None = None  # a layer's name or path (see `freeze`)
     freeze_line: int | None = None
-    outputs: list[str] | None = None  # `outputs:` as written (names or dotted paths)
+    outputs: tuple[str, ...] | None = None  # `outputs:` as written (names or dotted paths)
     outputs_line: int | None = None
-    notes: list[str] = field(default_factory=list)  # `notes:`, one entry per remark
+    notes: tuple[str, ...] = ()  # `notes:`, one entry per remark
 
 
 class Parser:
@@ -297,14 +299,15 @@ class Parser:
         budget_lines = dict(budget_raw.key_lines) if isinstance(budget_raw, LineDict) else {}
         if self.problems:
             raise CnnCalcError(self.problems)
-        spec = Spec(header.name, header.description, header.input, layers, blocks,
-                    dict(header.vars), header.budget, self.file, raw, budget_lines)
-        spec.freeze_until = header.freeze_until
-        spec.freeze_line = raw.line_of("freeze_until") if isinstance(raw, LineDict) else None
-        spec.outputs = header.outputs
-        spec.outputs_line = raw.line_of("outputs") if isinstance(raw, LineDict) else None
-        spec.notes = [header.notes] if isinstance(header.notes, str) else list(header.notes)
-        return spec
+        at = raw.line_of if isinstance(raw, LineDict) else lambda key: None
+        return Spec(header.name, header.description, header.input, tuple(layers),
+                    MappingProxyType(blocks), MappingProxyType(dict(header.vars)),
+                    header.budget, self.file, raw, budget_lines,
+                    freeze_until=header.freeze_until, freeze_line=at("freeze_until"),
+                    outputs=None if header.outputs is None else tuple(header.outputs),
+                    outputs_line=at("outputs"),
+                    notes=(header.notes,) if isinstance(header.notes, str)
+                    else tuple(header.notes))
 
     def check_bindings(self, names: Any, what: str, line: int | None,
                        taken: tuple[str, ...] = ()) -> bool:
@@ -379,7 +382,8 @@ class Parser:
         body_line = raw.line_of(key) if isinstance(raw, LineDict) else line
         where = f"block '{name}'"
         if key == "layers":
-            body: Entry | None = Seq("seq", body_line, children=self.entries(raw[key], where))
+            body: Entry | None = Seq("seq", body_line,
+                                     children=tuple(self.entries(raw[key], where)))
         else:
             body = self.container(key, raw[key], body_line, where)
         if body is None:
@@ -499,15 +503,16 @@ class Parser:
             entry = self.leaf(kind, args, line, label, arg_lines)
         if entry is None:
             return None
-        (entry.name, entry.repeat, entry.when, entry.trainable, entry.scale, entry.sources,
-         entry.training_only, entry.written_as) = base
-        if entry.written_as is not None and not self.written_as(
-                kind, entry.written_as, lines.get("written_as", line), label):
+        name, repeat, when, trainable, scale, sources, training_only, written_as = base
+        if written_as is not None and not self.written_as(
+                kind, written_as, lines.get("written_as", line), label):
             return None
-        entry.file = self.file
-        if "lint" in common:
-            entry.lint = self.lint(common["lint"], lines.get("lint", line), label)
-        return entry
+        lint = self.lint(common["lint"], lines.get("lint", line), label) \
+            if "lint" in common else ()
+        return replace(entry, name=name, repeat=repeat, when=when, trainable=trainable,
+                       scale=scale, sources=None if sources is None else tuple(sources),
+                       training_only=training_only, written_as=written_as, file=self.file,
+                       lint=lint)
 
     def lint(self, value: Any, line: int, label: str) -> tuple[str, ...]:
         """`lint: {ignore: [ID, ...]}` (one ID may be written without the list)."""
@@ -658,16 +663,16 @@ class Parser:
                 bad = True
         if bad:
             return None
-        entry = Leaf(kind, line, args=fields, arg_lines=arg_lines)
+        layer = None
         if not _has_expression(fields):
             try:
-                entry.model = validate_leaf(kind, fields)
+                layer = validate_leaf(kind, fields)
             except CnnCalcError as exc:
                 for p in exc.problems:
                     field_name = p.message.split(":", 1)[0].split(".", 1)[-1]
                     self.problem(p.message, arg_lines.get(field_name, line), label)
                 return None
-        return entry
+        return Leaf(kind, line, args=fields, arg_lines=arg_lines, model=layer)
 
     def check_residual_names(self, residual: Residual, label: str) -> None:
         """A body layer may not take the name of a row the residual adds beside it (its
@@ -707,7 +712,8 @@ class Parser:
                   arg_lines: dict[str, int] | None = None) -> Entry | None:
         arg_lines = arg_lines or {}
         if kind == "seq":
-            return Seq("seq", line, children=self.entries(args, f"seq at line {line}", line))
+            return Seq("seq", line,
+                       children=tuple(self.entries(args, f"seq at line {line}", line)))
         if not isinstance(args, dict):
             self.problem(f"{kind} needs a mapping of fields", line, label)
             return None
@@ -748,9 +754,9 @@ class Parser:
                 return None
             body = self.entries(args["body"], f"residual body at line {line}",
                                 lines.get("body", line))
-            residual = Residual("residual", line, body=body,
-                                shortcut=self.entries(shortcut, f"shortcut at line {line}",
-                                                      lines.get("shortcut", line)),
+            residual = Residual("residual", line, body=tuple(body),
+                                shortcut=tuple(self.entries(shortcut, f"shortcut at line {line}",
+                                                            lines.get("shortcut", line))),
                                 activation=activation, add=add)
             self.check_residual_names(residual, label)
             return residual
@@ -780,10 +786,11 @@ class Parser:
         for index, branch in enumerate(branches):
             if branch is None or (isinstance(branch, str) and branch == "identity"):
                 branch = []
-            parsed.append(self.entries(branch, f"branch {index + 1} at line {line}",
-                                       branches.line_of(index)
-                                       if isinstance(branches, LineList) else line))
-        return Parallel("parallel", line, branches=parsed, merge=merge, activation=activation,
+            parsed.append(tuple(self.entries(branch, f"branch {index + 1} at line {line}",
+                                             branches.line_of(index)
+                                             if isinstance(branches, LineList) else line)))
+        return Parallel("parallel", line, branches=tuple(parsed), merge=merge,
+                        activation=activation,
                         split=split)
 
 
