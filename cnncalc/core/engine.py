@@ -7,7 +7,7 @@ Pure Python; it never imports torch. Shapes propagate with `floor((n + 2p - f) /
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 from weakref import WeakKeyDictionary
 
@@ -272,12 +272,17 @@ def _copy_node(node: Node, name: str, path: str, root: str, cut: int, shift: int
     below are at `root` and their old paths after the first `cut` characters."""
     children = None if node.children is None else [
         _copy_node(c, c.name, root + c.path[cut:], root, cut, shift) for c in node.children]
-    return Node(name, path, node.kind, node.depth + shift, node.line, node.input_shape,
-                node.output_shape, node.params, node.trainable_params, node.buffers,
-                node.activations, node.macs, node.elementwise, node.trainable, node.layer,
-                children, list(node.inputs), node.container, list(node.sources),
-                node.training_only, None if node.split is None else list(node.split),
-                node.lint, node.file, node.written_as)
+    return _like(node, name, path, node.depth + shift, children)
+
+
+def _like(node: Node, name: str, path: str, depth: int, children: list[Node] | None) -> Node:
+    """A new row with `node`'s counts and shapes, named `name` at `path` and `depth`."""
+    return Node(name, path, node.kind, depth, node.line, node.input_shape, node.output_shape,
+                node.params, node.trainable_params, node.buffers, node.activations, node.macs,
+                node.elementwise, node.trainable, node.layer, children, list(node.inputs),
+                node.container, list(node.sources), node.training_only,
+                None if node.split is None else list(node.split), node.lint, node.file,
+                node.written_as)
 
 
 class _Walker:
@@ -833,7 +838,7 @@ class _Walker:
                 # The row handed on is not the template's: its container may become
                 # "shortcut" or "branch", its line, file and sources are this use's. The
                 # rows below it are shared; nothing changes them while the walk goes on.
-                node = replace(node)
+                node = _like(node, name, path, node.depth, node.children)
         node.line = entry.line
         return node, node.output_shape
 
