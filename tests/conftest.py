@@ -30,13 +30,16 @@ settings.register_profile("mutation", derandomize=True, database=None, deadline=
 @pytest.fixture(autouse=True)
 def _expressions_compiled_afresh_under_mutmut() -> None:
     """Under mutmut (tools/mutation.py) each mutant's tests run in a process forked from one
-    that already ran them, whose caches hold every expression compiled by the unmutated code:
-    a mutant of the compiled functions would never run. Clear them before each test there."""
+    that already ran them, whose caches hold every expression compiled by the unmutated code
+    and the block expansions walked by it (the plans of specs a test module keeps): a mutant
+    of the compiled functions or of the walk would never run. Clear them before each test
+    there."""
     if os.environ.get("MUTANT_UNDER_TEST"):
-        from cnncalc.core import expr
+        from cnncalc.core import engine, expr
 
         for cache in (expr._CACHE, expr._COMPILED, expr._COSTS):
             cache.clear()
+        engine._PLANS.clear()
 
 
 @pytest.fixture

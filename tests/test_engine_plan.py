@@ -261,3 +261,32 @@ def test_a_spec_made_with_replace_starts_afresh():
     wide = replace(spec, vars=MappingProxyType({**spec.vars, "base_width": 128}))
     assert analyze(wide).totals.params == 68_883_240
     assert analyze(spec).totals.params == 25_557_032
+
+
+def _blocks_walked(spec, monkeypatch, shape=None) -> int:
+    """How many block uses one analysis of `spec` walks (the others are copied)."""
+    walked = []
+    single = engine._Walker.single
+
+    def counting(self, entry, name, path, shape, frame, kind=None):
+        if kind is not None:  # a block's body (`use`)
+            walked.append(path)
+        return single(self, entry, name, path, shape, frame, kind)
+
+    monkeypatch.setattr(engine._Walker, "single", counting)
+    analyze(spec, shape)
+    monkeypatch.undo()
+    return len(walked)
+
+
+def test_a_specs_third_analysis_walks_no_block_it_walked_before(monkeypatch):
+    # ResNet-50's 16 bottlenecks: the first two of each stage differ (the stride, the input
+    # channels), the others are copies: 8 walks. The first analysis keeps nothing, the second
+    # keeps its 8, and the third copies all 16; at a new size it walks them all again.
+    spec = _fresh("resnet50")
+    assert [_blocks_walked(spec, monkeypatch) for _ in range(3)] == [8, 8, 0]
+    assert _blocks_walked(spec, monkeypatch, (320, 320, 3)) == 8
+    assert _blocks_walked(spec, monkeypatch, (320, 320, 3)) == 0
+    plan = engine._PLANS[spec]
+    assert len(plan.expanded) == 16 and plan.analyses == 5
+    assert _blocks_walked(_fresh("resnet50"), monkeypatch) == 8  # a new spec: its own plan
