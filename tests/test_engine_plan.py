@@ -200,31 +200,31 @@ blocks:
 layers:
   - b: {n: 1}
     repeat: 6
+  - conv: {filters: $(1 + 1 + 1 + 1), kernel: 1}
 """
 
 
 def test_an_analysis_refused_for_its_expressions_is_refused_after_others_ran(monkeypatch):
-    # A fresh walk evaluates the block once (its uses have the same key) and the repeat's
-    # count; the plan's copy must spend the block's steps as that walk would.
+    # A fresh walk evaluates the block once (its uses have the same key), then the last
+    # conv's filters; the plan's copy must spend the block's steps as that walk would, so
+    # that the last conv is refused at the same budget. With too little left for the block
+    # itself, it is walked, and the walk names the expression.
     spec = load_text(STEPS, "steps.yaml")
     analyze(spec), analyze(spec)  # the second keeps the block's expansion
-    spent = {}
-    for steps in range(1, 200):
+    outcomes = []
+    for steps in range(1, 60):
         monkeypatch.setattr(engine, "MAX_EXPRESSION_STEPS", steps)
-        try:
-            analyze(load_text(STEPS, "steps.yaml"))
-        except CnnCalcError as exc:
-            spent[steps] = str(exc)
-            continue
-        least = steps  # the fewest steps a fresh analysis needs
-        break
-    assert spent and least > 15  # the block's 16-node expression is more than 15 steps
-    monkeypatch.setattr(engine, "MAX_EXPRESSION_STEPS", least - 1)
-    with pytest.raises(CnnCalcError) as err:
-        analyze(spec)
-    assert str(err.value) == spent[least - 1]
-    monkeypatch.setattr(engine, "MAX_EXPRESSION_STEPS", least)
-    assert _every_row(analyze(spec)) == _every_row(analyze(load_text(STEPS, "steps.yaml")))
+        fresh = _outcome(load_text(STEPS, "steps.yaml"))
+        assert _outcome(spec) == fresh
+        outcomes.append(fresh)
+    # The block's expression is 30 syntax-tree nodes (8 names and their 8 contexts, 7
+    # additions and their 7 operators: `expr._cost`), the last conv's 10 (4 numbers, 3
+    # additions, 3 operators). The block is walked once and copied 5 times, so: refused in
+    # the block under 30 steps, at the last conv under 40, counted from 40 on.
+    refused = [o.split("the last was ")[-1] if "steps to evaluate" in o else "counted"
+               for o in outcomes]
+    assert refused == ["'$(n + n + n + n + n + n + n + n)'"] * 29 \
+        + ["'$(1 + 1 + 1 + 1)'"] * 10 + ["counted"] * 20
 
 
 def test_what_is_kept_is_bounded(monkeypatch):
@@ -290,3 +290,39 @@ def test_a_specs_third_analysis_walks_no_block_it_walked_before(monkeypatch):
     plan = engine._PLANS[spec]
     assert len(plan.expanded) == 16 and plan.analyses == 5
     assert _blocks_walked(_fresh("resnet50"), monkeypatch) == 8  # a new spec: its own plan
+
+
+def _nest(inner: str, levels: int) -> str:
+    return "{seq: [" * levels + inner + "]}" * levels
+
+
+def _deep(levels: int, first_use: bool):
+    """Block `b` (a relu inside three seqs), used at the top level (or not) and then inside
+    `levels` nested seqs, near the engine's limit of MAX_DEPTH levels."""
+    top = "  - b: {}\n" if first_use else "  - relu: {}\n"
+    return load_text(f"name: deep\ninput: 4x4x2\nblocks:\n  b:\n    args: {{}}\n    layers: "
+                     f"[{_nest('{relu: {}}', 3)}]\nlayers:\n{top}  - "
+                     f"{_nest('{b: {}}', levels)}\n", "deep.yaml")
+
+
+def _outcome(spec) -> str:
+    try:
+        return str(analyze(spec).totals)
+    except CnnCalcError as exc:
+        return str(exc)
+
+
+@pytest.mark.parametrize("levels", range(94, 101))
+def test_a_copy_at_the_nesting_limit_is_refused_as_a_walk_is(levels):
+    # The truth: the deep use alone, walked (no earlier use to copy). With an earlier use
+    # at the top level, the deep one is a copy (within one analysis, and from the plan on a
+    # spec's third analysis); the limit must refuse it at the same depth, with the same text.
+    alone = _outcome(_deep(levels, False))
+    assert ("nest more than 100 levels deep" in alone) == (levels >= 97)
+    spec = _deep(levels, True)
+    outcomes = {_outcome(spec) for _ in range(3)}
+    assert len(outcomes) == 1
+    (outcome,) = outcomes
+    assert ("nest more than 100 levels deep" in outcome) == (levels >= 97)
+    if levels >= 97:
+        assert outcome == alone

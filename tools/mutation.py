@@ -356,6 +356,11 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
      "merge = _MERGE_OF.get(None) or _MERGE_OF.setdefault(kind, MERGES[kind]())",
      "a cache: setdefault returns the merge already made for `kind`, so the lookup before it "
      "only saves a call"),
+    ("cnncalc/core/engine.py", "_Walker.planned", "if expr.steps_left() < done.steps:",
+     "if expr.steps_left() <= done.steps:",
+     "with exactly the block's steps left, the copy would spend them all and the walk does: "
+     "both go on with none left, and the walk gives the same rows (tests/test_engine_plan.py "
+     "compares the outcomes at every budget)"),
     ("cnncalc/core/engine.py", "_Walker.use",
      "if done is not None and frame.depth + done.span + 2 <= MAX_DEPTH:",
      "if done is not None and frame.depth + done.span + 3 <= MAX_DEPTH:",

@@ -821,7 +821,8 @@ class _Walker:
             inner[key] = self.value(value, inner)
         bound.update((k, inner[k]) for k in block.let)
         key = self.expansion_key(entry.kind, shape, frame, bound)
-        done = None if key is None else self.expanded.get(key) or self.planned(key)
+        # (no expansion is kept under None: such a use is walked each time)
+        done = self.expanded.get(key) or self.planned(key)
         if done is not None and frame.depth + done.span + 2 <= MAX_DEPTH:
             node = self.copy(done, name, path, frame.depth)
         else:
@@ -833,7 +834,7 @@ class _Walker:
                 self.expanded[key] = _Expansion(
                     node, self.rows - rows, self.count - count,
                     max(n.depth for n in node.walk()) - node.depth,
-                    0 if steps is None else steps - (expr.steps_left() or 0))
+                    steps - expr.steps_left())
                 self.walked.append(key)
                 # The row handed on is not the template's: its container may become
                 # "shortcut" or "branch", its line, file and sources are this use's. The
@@ -883,8 +884,7 @@ class _Walker:
         done = self.plan.expanded.get(key)
         if done is None:
             return None
-        left = expr.steps_left()
-        if left is not None and left < done.steps:
+        if expr.steps_left() < done.steps:
             return None
         expr.spend(done.steps)
         self.expanded[key] = done

@@ -213,16 +213,15 @@ def _charge(text: str, steps: int) -> None:
         raise _spent(text, left[1])
 
 
-def steps_left() -> int | None:
-    """The steps left to the innermost analysis running now; None: unbounded."""
-    return _BUDGETS[-1][0] if _BUDGETS else None
+def steps_left() -> int:
+    """The steps left to the innermost `budget` (the analysis running now)."""
+    return _BUDGETS[-1][0]
 
 
 def spend(steps: int) -> None:
-    """Spend `steps` that are known to be left (`steps_left`): the work of evaluations
-    done before whose results are reused (see `engine`'s plans)."""
-    if _BUDGETS:
-        _BUDGETS[-1][0] -= steps
+    """Spend `steps` that are known to be left (`steps_left`) in the innermost `budget`: the
+    work of evaluations done before whose results are reused (see `engine._Plan`)."""
+    _BUDGETS[-1][0] -= steps
 
 
 def _spent(text: str, steps: int) -> CnnCalcError:
