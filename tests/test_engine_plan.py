@@ -326,3 +326,22 @@ def test_a_copy_at_the_nesting_limit_is_refused_as_a_walk_is(levels):
     assert ("nest more than 100 levels deep" in outcome) == (levels >= 97)
     if levels >= 97:
         assert outcome == alone
+
+
+@pytest.mark.parametrize("levels", [94, 95, 96])
+def test_a_use_too_deep_to_copy_spends_its_walk_once(monkeypatch, levels):
+    # The block's one use sits `levels` seqs deep: at 95 and 96 its rows reach within 2
+    # levels of MAX_DEPTH, where a copy is never made (the use is walked, and the walk
+    # refuses what nests too deeply). Taking the kept expansion's steps and then walking
+    # would spend the block's expression twice: refused at a budget a fresh spec passes.
+    text = (f"name: deep\ninput: 4x4x2\nblocks:\n  b:\n    args: {{}}\n    layers: "
+            f"[{_nest('{conv: {filters: $(1 + 1), kernel: 1}}', 3)}]\nlayers:\n"
+            f"  - relu: {{}}\n  - {_nest('{b: {}}', levels)}\n")
+    spec = load_text(text, "deep.yaml")
+    analyze(spec), analyze(spec)
+    outcomes = []
+    for steps in range(1, 12):  # the expression costs 4 steps (`expr._cost`)
+        monkeypatch.setattr(engine, "MAX_EXPRESSION_STEPS", steps)
+        outcomes.append(_outcome(spec))
+        assert outcomes[-1] == _outcome(load_text(text, "deep.yaml"))
+    assert ["steps to evaluate" in o for o in outcomes] == [True] * 3 + [False] * 8

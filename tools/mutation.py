@@ -361,9 +361,8 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
      "with exactly the block's steps left, the copy would spend them all and the walk does: "
      "both go on with none left, and the walk gives the same rows (tests/test_engine_plan.py "
      "compares the outcomes at every budget)"),
-    ("cnncalc/core/engine.py", "_Walker.use",
-     "if done is not None and frame.depth + done.span + 2 <= MAX_DEPTH:",
-     "if done is not None and frame.depth + done.span + 3 <= MAX_DEPTH:",
+    ("cnncalc/core/engine.py", "_fits", "return depth + done.span + 2 <= MAX_DEPTH",
+     "return depth + done.span + 3 <= MAX_DEPTH",
      "whether a block's second use at the nesting limit is copied or walked again: the walk "
      "gives the same rows (the copy's condition already keeps it within MAX_DEPTH)"),
     ("cnncalc/analyses/memory.py", "_is_channels_last", "return False", "return True",

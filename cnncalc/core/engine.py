@@ -260,6 +260,12 @@ MAX_PLAN_ROWS = 20_000
 _PLANS: WeakKeyDictionary[Spec, _Plan] = WeakKeyDictionary()
 
 
+def _fits(done: _Expansion, depth: int) -> bool:
+    """Whether a copy of `done` at `depth` stays within MAX_DEPTH (else it is walked again,
+    and the walk refuses what nests too deeply, naming the row)."""
+    return depth + done.span + 2 <= MAX_DEPTH
+
+
 def _plan_of(spec: Spec) -> _Plan:
     plan = _PLANS.get(spec)
     if plan is None:
@@ -822,8 +828,8 @@ class _Walker:
         bound.update((k, inner[k]) for k in block.let)
         key = self.expansion_key(entry.kind, shape, frame, bound)
         # (no expansion is kept under None: such a use is walked each time)
-        done = self.expanded.get(key) or self.planned(key)
-        if done is not None and frame.depth + done.span + 2 <= MAX_DEPTH:
+        done = self.expanded.get(key) or self.planned(key, frame.depth)
+        if done is not None and _fits(done, frame.depth):
             node = self.copy(done, name, path, frame.depth)
         else:
             rows, count, steps = self.rows, self.count, expr.steps_left()
@@ -876,14 +882,15 @@ class _Walker:
             return self.self_contained(block.body, seen | {entry.kind})
         return True
 
-    def planned(self, key: Any) -> _Expansion | None:
+    def planned(self, key: Any, depth: int) -> _Expansion | None:
         """The expansion an earlier analysis of the spec kept for `key`, made this
-        analysis's own. Its walk's expression work is spent now, as walking it would: an
-        analysis refused for its expressions is refused however many ran before (when too
-        little is left, it is walked, and the walk names the expression)."""
+        analysis's own, when a use at `depth` can copy it. Its walk's expression work is
+        spent now, as walking it would: an analysis refused for its expressions is refused
+        however many ran before (when too little is left, it is walked, and the walk names
+        the expression)."""
         done = self.plan.expanded.get(key)
-        if done is None:
-            return None
+        if done is None or not _fits(done, depth):
+            return None  # walked: the walk spends its own steps
         if expr.steps_left() < done.steps:
             return None
         expr.spend(done.steps)
