@@ -254,6 +254,16 @@ def test_a_spec_is_frozen_once_loaded():
         spec.layers.append(spec.layers[0])  # type: ignore[attr-defined]
 
 
+def test_a_spec_made_with_replace_is_frozen_too():
+    spec = _fresh("resnet50")
+    given = {"base_width": 128}
+    wide = replace(spec, vars=given, layers=list(spec.layers))
+    given["base_width"] = 64  # the caller's dict is copied, not kept
+    assert wide.vars == {"base_width": 128} and isinstance(wide.layers, tuple)
+    with pytest.raises(TypeError):
+        wide.vars["groups"] = 2  # type: ignore[index]
+
+
 def test_a_spec_made_with_replace_starts_afresh():
     # wide_resnet50_2 is resnet50 with base_width 128 (torchvision): 68,883,240 params
     spec = _fresh("resnet50")

@@ -251,6 +251,17 @@ class Spec:
     outputs_line: int | None = None
     notes: tuple[str, ...] = ()  # `notes:`, one entry per remark
 
+    def __post_init__(self) -> None:
+        """Whatever a caller passes (`dataclasses.replace(spec, vars={...})`), the layers
+        are stored as a tuple and `vars` and `blocks` as read-only copies: a spec never
+        changes once made, which the engine's plans rely on (`engine._Plan`)."""
+        for name in ("blocks", "vars"):
+            value = getattr(self, name)
+            if not isinstance(value, MappingProxyType):
+                object.__setattr__(self, name, MappingProxyType(dict(value)))
+        if not isinstance(self.layers, tuple):
+            object.__setattr__(self, "layers", tuple(self.layers))
+
 
 class Parser:
     """Turns the loaded YAML of a spec into Entries, collecting every problem it can find."""
@@ -300,9 +311,8 @@ class Parser:
         if self.problems:
             raise CnnCalcError(self.problems)
         at = raw.line_of if isinstance(raw, LineDict) else lambda key: None
-        return Spec(header.name, header.description, header.input, tuple(layers),
-                    MappingProxyType(blocks), MappingProxyType(dict(header.vars)),
-                    header.budget, self.file, raw, budget_lines,
+        return Spec(header.name, header.description, header.input, tuple(layers), blocks,
+                    dict(header.vars), header.budget, self.file, raw, budget_lines,
                     freeze_until=header.freeze_until, freeze_line=at("freeze_until"),
                     outputs=None if header.outputs is None else tuple(header.outputs),
                     outputs_line=at("outputs"),
