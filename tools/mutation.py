@@ -365,6 +365,10 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
      "return depth + done.span + 3 <= MAX_DEPTH",
      "whether a block's second use at the nesting limit is copied or walked again: the walk "
      "gives the same rows (the copy's condition already keeps it within MAX_DEPTH)"),
+    ("cnncalc/core/engine.py", "_fits", "return depth + done.span + 2 <= MAX_DEPTH",
+     "return depth + done.span + 2 < MAX_DEPTH",
+     "whether a block's second use at the nesting limit is copied or walked again: the walk "
+     "gives the same rows (the copy's condition already keeps it within MAX_DEPTH)"),
     ("cnncalc/analyses/memory.py", "_is_channels_last", "return False", "return True",
      "only maps reach it: a layout is asked for 3-D outputs only, and no op makes a map from "
      "a vector operand (the kinds that need a map refuse a vector by name)"),
@@ -429,8 +433,8 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
      "the names and shapes of a merge's inputs are made together, one per input: they are "
      "always as long"),
     ("cnncalc/core/engine.py", "_Walker.use",
-     "max(n.depth for n in node.walk()) - node.depth)",
-     "max(n.depth for n in node.walk()) + node.depth)", _COPY_OR_WALK),
+     "max(n.depth for n in node.walk()) - node.depth,",
+     "max(n.depth for n in node.walk()) + node.depth,", _COPY_OR_WALK),
     ("cnncalc/core/engine.py", "_Walker.self_contained",
      "block = self.spec.blocks.get(entry.kind)", "block = None", _COPY_OR_WALK),
     ("cnncalc/core/layers.py", "Pool.output_shape",
