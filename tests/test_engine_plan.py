@@ -240,6 +240,22 @@ def test_what_is_kept_is_bounded(monkeypatch):
         analyze(_fresh("resnet50"), (80, 80, 3)))
 
 
+@pytest.mark.parametrize(("limit", "kept"), [(100, [14, 11] * 4), (99, [14, 11] * 3 + [14]),
+                                             (13, [11]), (11, [11]), (10, [])])
+def test_each_expansion_is_kept_if_it_fits(monkeypatch, limit, kept):
+    # ResNet-50 at 224x224 walks 8 bottlenecks, in order: each stage's first (the block's
+    # row, its 8 layers, the downsample seq and its 2 layers, the add and the relu: 14 rows)
+    # and second (no downsample: 11). Within `limit` rows, each that fits is kept.
+    monkeypatch.setattr(engine, "MAX_PLAN_ROWS", limit)
+    spec = _fresh("resnet50")
+    analyze(spec), analyze(spec)
+    plan = engine._PLANS[spec]
+    assert [done.rows for done in plan.expanded.values()] == kept
+    assert plan.rows == sum(kept)
+    assert {top.path: sum(1 for _ in top.walk()) for top in analyze(spec).nodes[4].children} \
+        == {"layer1.0": 14, "layer1.1": 11, "layer1.2": 11}
+
+
 def test_a_spec_is_frozen_once_loaded():
     spec = _fresh("resnet50")
     with pytest.raises(FrozenInstanceError):

@@ -92,6 +92,9 @@ _COPY_OR_WALK = ("whether a block's use is copied from an earlier expansion or w
                  "the walk gives the same rows (tests/test_reuse.py compares the two), only "
                  "slower")
 
+_TEMPLATE = ("a kept template's own name and depth are never read: `_Walker.copy` names the "
+             "copy and shifts every row by the difference of depths")
+
 #: Surviving mutants that cannot change behaviour: (file, function, the changed line before,
 #: after (None: any change of that line), why). Lines are compared stripped of indentation.
 #: docs/testing.md lists them.
@@ -361,6 +364,12 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
      "with exactly the block's steps left, the copy would spend them all and the walk does: "
      "both go on with none left, and the walk gives the same rows (tests/test_engine_plan.py "
      "compares the outcomes at every budget)"),
+    ("cnncalc/core/engine.py", "_Walker.keep",
+     "_copy_node(node, node.name, node.path, node.path, len(node.path), 0),",
+     "_copy_node(node, None, node.path, node.path, len(node.path), 0),", _TEMPLATE),
+    ("cnncalc/core/engine.py", "_Walker.keep",
+     "_copy_node(node, node.name, node.path, node.path, len(node.path), 0),",
+     "_copy_node(node, node.name, node.path, node.path, len(node.path), 1),", _TEMPLATE),
     ("cnncalc/core/engine.py", "_fits", "return depth + done.span + 2 <= MAX_DEPTH",
      "return depth + done.span + 3 <= MAX_DEPTH",
      "whether a block's second use at the nesting limit is copied or walked again: the walk "

@@ -95,7 +95,7 @@ def at_size(spec: Spec, height: int, width: int) -> Report:
     """`analyze` of the spec with an input of `height` x `width` and the spec's channels
     (`analyze_at`: a 3x28 input of 192 channels is no mistyped channels-first size here).
     The analyses of one spec share its plan (`engine._Plan`)."""
-    return analyze_at(spec, (height, width, spec.input_shape[-1]))
+    return analyze_at(spec, (height, width, spec.input_shape[-1]), 1, "fp32")
 
 
 def drops_pixels(report: Report) -> bool:

@@ -62,7 +62,7 @@ def analyze(spec: Spec, input_shape: Shape | None = None, batch: int = 1,
     return analyze_at(spec, tuple(input_shape or spec.input_shape), batch, dtype)
 
 
-def analyze_at(spec: Spec, shape: Shape, batch: int = 1, dtype: str = "fp32") -> Report:
+def analyze_at(spec: Spec, shape: Shape, batch: int, dtype: str) -> Report:
     """`analyze` at an input shape cnncalc computed itself (`resolution`'s sizes): without
     the guard against a mistyped channels-first size (`3x28x192`), which is for sizes people
     write and would refuse a 3x28 input of 192 channels."""
@@ -309,19 +309,18 @@ class _Walker:
 
     def keep(self) -> None:
         """Keep, for the spec's later analyses, private copies of the expansions walked
-        here (from its second analysis on, within MAX_PLAN_ROWS)."""
+        here (from its second analysis on, each that fits within MAX_PLAN_ROWS)."""
         plan = self.plan
         if plan.analyses < 2:
             return
         for key in self.walked:
             done = self.expanded[key]
-            if plan.rows + done.rows > MAX_PLAN_ROWS:
-                break
-            node = done.node
-            plan.expanded[key] = _Expansion(
-                _copy_node(node, node.name, node.path, node.path, len(node.path), 0),
-                done.rows, done.count, done.span, done.steps)
-            plan.rows += done.rows
+            if plan.rows + done.rows <= MAX_PLAN_ROWS:
+                node = done.node
+                plan.expanded[key] = _Expansion(
+                    _copy_node(node, node.name, node.path, node.path, len(node.path), 0),
+                    done.rows, done.count, done.span, done.steps)
+                plan.rows += done.rows
 
     def node(self, *args: Any, **fields: Any) -> Node:
         """A new row of the report, refused past MAX_ROWS."""
