@@ -371,3 +371,15 @@ def test_a_use_too_deep_to_copy_spends_its_walk_once(monkeypatch, levels):
         outcomes.append(_outcome(spec))
         assert outcomes[-1] == _outcome(load_text(text, "deep.yaml"))
     assert ["steps to evaluate" in o for o in outcomes] == [True] * 3 + [False] * 8
+
+
+def test_a_report_names_its_spec_as_the_file_does():
+    # specs/resnet50.yaml: `name: resnet50`, `description: ResNet-50, layer by layer as
+    # torchvision defines it (224x224x3)`, read from that file; the same at a second analysis
+    spec = _fresh("resnet50")
+    for _ in range(2):
+        report = analyze(spec, (256, 256, 3), 4, "fp16")
+        assert (report.spec_name, report.description) == (
+            "resnet50", "ResNet-50, layer by layer as torchvision defines it (224x224x3)")
+        assert (report.input_shape, report.batch, report.dtype) == ((256, 256, 3), 4, "fp16")
+        assert report.file == str(bundled()["resnet50"])

@@ -425,7 +425,7 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
      "the input's last step is set to the network's last step by the caller's hold, and "
      "every network has a row and every row a step, so the last step is at least 1"),
     # the third sample (run 7)
-    ("cnncalc/core/engine.py", "analyze", "inference=False)", "inference=None)",
+    ("cnncalc/core/engine.py", "analyze_at", "inference=False)", "inference=None)",
      "only read as true or false (`if inference and ...`)"),
     ("cnncalc/core/engine.py", "_Scope.__init__", "self.later: set[str] = set()",
      "self.later: set[str] = None", "`seq` sets every scope's `later` before the scope's "
