@@ -427,6 +427,11 @@ EQUIVALENT: list[tuple[str, str, str, str | None, str]] = [
     # the third sample (run 7)
     ("cnncalc/core/engine.py", "analyze_at", "inference=False)", "inference=None)",
      "only read as true or false (`if inference and ...`)"),
+    ("cnncalc/core/engine.py", "_Walker.__init__",
+     "self.training_only = False  # whether an entry is training-only (its rows are)",
+     "self.training_only = True  # whether an entry is training-only (its rows are)",
+     "the flag only spares summing the training-only rows: with none, the sum is the "
+     "report's default, all zeros"),
     ("cnncalc/core/engine.py", "_Scope.__init__", "self.later: set[str] = set()",
      "self.later: set[str] = None", "`seq` sets every scope's `later` before the scope's "
      "first entry is walked, so before any `from:` reads it"),
