@@ -16,8 +16,15 @@ import cnncalc
 
 # The parse cache (cnncalc.core.parsecache) of the whole run goes to a folder of its own,
 # never the user's: every test after the first to read a spec reads it back from there.
-os.environ["CNNCALC_CACHE_DIR"] = tempfile.mkdtemp(prefix="cnncalc-cache-")
-atexit.register(shutil.rmtree, os.environ["CNNCALC_CACHE_DIR"], ignore_errors=True)
+# Under mutmut every mutant's run imports this file in a process that ends without atexit:
+# they share one folder (the cache is keyed by the whole text and the parser's files, which
+# no mutant changes), rather than leave one behind per mutant.
+if "MUTANT_UNDER_TEST" in os.environ:
+    os.environ["CNNCALC_CACHE_DIR"] = os.path.join(tempfile.gettempdir(),
+                                                   "cnncalc-cache-mutation")
+else:
+    os.environ["CNNCALC_CACHE_DIR"] = tempfile.mkdtemp(prefix="cnncalc-cache-")
+    atexit.register(shutil.rmtree, os.environ["CNNCALC_CACHE_DIR"], ignore_errors=True)
 
 # Mutation runs (tools/mutation.py, `--hypothesis-profile=mutation`): the same examples on every
 # run and for every mutant, no example database carried from one mutant to the next, and no
