@@ -30,17 +30,20 @@ blocks:
 """
 INLINE = "seq: [{conv: {filters: 4, kernel: 3, padding: 1}}, {batchnorm: {}}]"
 
-#: Networks using the block `proj` in two roles, the first use taking a role the second
-#: must not inherit: a residual's shortcut, a parallel block's branch, a residual's body.
-ROLES = {
-    "shortcut, then body": """\
-layers:
+#: A residual whose shortcut is the block (`USE`, replaced by the block or its body).
+AS_SHORTCUT = """\
   - residual:
       body:
         - conv: {filters: 4, kernel: 3, padding: 1}
       shortcut:
         - USE
           name: down
+"""
+
+#: Networks using the block `proj` in two roles, the first use taking a role the second
+#: must not inherit: a residual's shortcut, a parallel block's branch, a residual's body.
+ROLES = {
+    "shortcut, then body": "layers:\n" + AS_SHORTCUT + """\
   - residual:
       body:
         - USE
@@ -68,21 +71,8 @@ layers:
         - USE
           name: p
         - relu: {}
-  - residual:
-      body:
-        - conv: {filters: 4, kernel: 3, padding: 1}
-      shortcut:
-        - USE
-          name: down
-""",
-    "shortcut, then the top level": """\
-layers:
-  - residual:
-      body:
-        - conv: {filters: 4, kernel: 3, padding: 1}
-      shortcut:
-        - USE
-          name: down
+""" + AS_SHORTCUT,
+    "shortcut, then the top level": "layers:\n" + AS_SHORTCUT + """\
   - USE
     name: p2
 """,
@@ -322,13 +312,13 @@ def _nest(inner: str, levels: int) -> str:
     return "{seq: [" * levels + inner + "]}" * levels
 
 
-def _deep(levels: int, first_use: bool):
-    """Block `b` (a relu inside three seqs), used at the top level (or not) and then inside
-    `levels` nested seqs, near the engine's limit of MAX_DEPTH levels."""
+def _deep(levels: int, first_use: bool, layer: str = "{relu: {}}") -> str:
+    """A spec whose block `b` (`layer` inside three seqs) is used at the top level (or not:
+    a relu there) and then inside `levels` nested seqs, near the engine's limit of
+    MAX_DEPTH levels."""
     top = "  - b: {}\n" if first_use else "  - relu: {}\n"
-    return load_text(f"name: deep\ninput: 4x4x2\nblocks:\n  b:\n    args: {{}}\n    layers: "
-                     f"[{_nest('{relu: {}}', 3)}]\nlayers:\n{top}  - "
-                     f"{_nest('{b: {}}', levels)}\n", "deep.yaml")
+    return (f"name: deep\ninput: 4x4x2\nblocks:\n  b:\n    args: {{}}\n    layers: "
+            f"[{_nest(layer, 3)}]\nlayers:\n{top}  - {_nest('{b: {}}', levels)}\n")
 
 
 def _outcome(spec) -> str:
@@ -343,9 +333,9 @@ def test_a_copy_at_the_nesting_limit_is_refused_as_a_walk_is(levels):
     # The truth: the deep use alone, walked (no earlier use to copy). With an earlier use
     # at the top level, the deep one is a copy (within one analysis, and from the plan on a
     # spec's third analysis); the limit must refuse it at the same depth, with the same text.
-    alone = _outcome(_deep(levels, False))
+    alone = _outcome(load_text(_deep(levels, False), "deep.yaml"))
     assert ("nest more than 100 levels deep" in alone) == (levels >= 97)
-    spec = _deep(levels, True)
+    spec = load_text(_deep(levels, True), "deep.yaml")
     outcomes = {_outcome(spec) for _ in range(3)}
     assert len(outcomes) == 1
     (outcome,) = outcomes
@@ -360,9 +350,7 @@ def test_a_use_too_deep_to_copy_spends_its_walk_once(monkeypatch, levels):
     # levels of MAX_DEPTH, where a copy is never made (the use is walked, and the walk
     # refuses what nests too deeply). Taking the kept expansion's steps and then walking
     # would spend the block's expression twice: refused at a budget a fresh spec passes.
-    text = (f"name: deep\ninput: 4x4x2\nblocks:\n  b:\n    args: {{}}\n    layers: "
-            f"[{_nest('{conv: {filters: $(1 + 1), kernel: 1}}', 3)}]\nlayers:\n"
-            f"  - relu: {{}}\n  - {_nest('{b: {}}', levels)}\n")
+    text = _deep(levels, False, "{conv: {filters: $(1 + 1), kernel: 1}}")
     spec = load_text(text, "deep.yaml")
     analyze(spec), analyze(spec)
     outcomes = []

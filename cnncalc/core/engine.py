@@ -250,7 +250,7 @@ class _Plan:
     def __init__(self) -> None:
         self.expanded: dict[Any, _Expansion] = {}
         self.contained: dict[str, bool] = {}  # block name -> `self_contained`
-        self.analyses = 0  # analyses of the spec that ended (with a report or an error)
+        self.analyses = 0  # analyses of the spec begun (`_Walker` counts itself)
         self.rows = 0  # the rows of the templates kept
 
 
